@@ -1,0 +1,108 @@
+/* config.h: the gateway configuration (portico.json), as loaded and validated.
+ *
+ * Loaded by gw_config_load() into plain structs owned by the config snapshot (partners/snapshot.h).
+ * File paths in the JSON are relative to the directory of portico.json. The JSON format is
+ * documented in README.md ("Gateway configuration").
+ */
+#ifndef GW_CONFIG_H
+#define GW_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include <jansson.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include "diag.h"
+
+enum gw_client_auth {
+    GW_CLIENT_AUTH_NONE = 0, /* plain listener, or TLS without asking for a certificate */
+    GW_CLIENT_AUTH_OPTIONAL, /* ask; routes that need a partner answer 401 without a good one */
+    GW_CLIENT_AUTH_REQUIRE,  /* ask; no verified certificate of a known partner: TLS alert */
+};
+
+/* One server certificate of a TLS listener, picked by SNI. */
+struct gw_tls_cert {
+    char *sni;              /* exact host name, "*.example.com" wildcard, or NULL = default */
+    char *cert_file;        /* resolved path, for messages */
+    char *key_file;
+    X509 *cert;             /* leaf */
+    STACK_OF(X509) *chain;  /* intermediates that followed the leaf in cert_file (may be empty) */
+    EVP_PKEY *key;
+};
+
+struct gw_listener_conf {
+    char *address;          /* as written: "127.0.0.1:8443", "[::1]:8443", ":8080" */
+    struct sockaddr_storage addr;
+    socklen_t addrlen;
+    int tls;                /* 1 when "tls" is present */
+    struct gw_tls_cert *certs;
+    size_t ncerts;
+    enum gw_client_auth client_auth;
+    /* built by gw_tls_listener_init() (gateway/tls.h), owned here */
+    SSL_CTX **ssl_ctx;      /* one per certificate, same order as certs; [0] used when no SNI */
+    const char *file;       /* where it was declared, for messages */
+    int line, col;
+};
+
+/* A CIDR block of trusted proxies (their X-Forwarded-For / X-Request-Id are kept). */
+struct gw_cidr {
+    int family; /* AF_INET or AF_INET6 */
+    unsigned char addr[16];
+    int prefix;
+};
+
+struct gw_limits {
+    size_t max_header_bytes;  /* default 16384 */
+    size_t max_headers;       /* default 100 */
+    size_t max_target_bytes;  /* default 8192 */
+    uint64_t max_body_bytes;  /* default 10485760 (10 MiB); a partner's limits may lower it */
+    size_t max_connections;   /* per worker, default 10000 */
+    size_t max_keepalive_requests; /* per client connection, default 10000 */
+    size_t upstream_idle_per_host; /* idle pooled upstream connections per worker, default 64 */
+};
+
+struct gw_timeouts { /* milliseconds */
+    int client_header_ms;     /* default 10000: first byte to end of head */
+    int client_body_ms;       /* default 30000: between two reads of the body */
+    int keepalive_ms;         /* default 60000: idle client connection between requests */
+    int upstream_connect_ms;  /* default 5000 */
+    int upstream_response_ms; /* default 30000: request sent to response head, and between reads */
+    int send_ms;              /* default 30000: a write to a client or upstream that makes no progress */
+};
+
+struct gw_config {
+    char *path;             /* the config file as given */
+    char *dir;              /* its directory: base for relative paths */
+    char *node;             /* node name, default: host name */
+    int workers;            /* default: number of CPUs */
+    struct gw_listener_conf *listeners;
+    size_t nlisteners;
+    char *partners_dir;     /* resolved path */
+    struct gw_limits limits;
+    struct gw_timeouts timeouts;
+    struct gw_cidr *trusted_proxies;
+    size_t ntrusted_proxies;
+    json_t *routes;         /* shared routes (compiled by the snapshot loader) */
+    json_t *audit;          /* raw "audit" object for the audit module, or NULL */
+    json_t *plugins;        /* raw "plugins" array for the transform loader, or NULL */
+    json_t *root;           /* the whole document */
+};
+
+/* Load and validate portico.json. Every problem goes to `d` with file:line:column and JSON path.
+ * Returns a config (even with errors, as far as it could be read, so that checking can go on)
+ * or NULL when the file cannot be read or parsed at all. Free with gw_config_free(). */
+struct gw_config *gw_config_load(const char *path, struct gw_diag *d);
+void gw_config_free(struct gw_config *c);
+
+/* Parse "host:port", "[v6]:port" or ":port" into a socket address (numeric hosts, or names
+ * resolved once with getaddrinfo). Returns 0 or -1 with a message in err. */
+int gw_parse_address(const char *s, struct sockaddr_storage *ss, socklen_t *len, char *err,
+                     size_t errlen);
+
+/* Is the address in one of the trusted proxy blocks? */
+int gw_config_trusted(const struct gw_config *c, const struct sockaddr *sa);
+
+#endif

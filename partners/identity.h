@@ -1,0 +1,33 @@
+/* identity.h: which partner a verified client certificate belongs to.
+ *
+ * A partner is bound to the CA that actually anchored the verified chain, plus the partner's own
+ * constraints (subject, SAN, pinned fingerprints), every configured one of which must hold. So a
+ * certificate issued by partner B's CA that copies partner A's subject is never taken for A.
+ */
+#ifndef PT_IDENTITY_H
+#define PT_IDENTITY_H
+
+#include <openssl/x509.h>
+
+#include "snapshot.h"
+
+enum { PT_ID_OK = 0, PT_ID_UNKNOWN = 1, PT_ID_AMBIGUOUS = 2 };
+
+/* Resolve the partner for a chain verified by OpenSSL: leaf is the client certificate, anchor the
+ * trust anchor that ended the verified chain (the last element of SSL_get0_verified_chain()).
+ * Returns PT_ID_OK with *out set, PT_ID_UNKNOWN when no partner's CA is the anchor or no such
+ * partner's constraints hold, PT_ID_AMBIGUOUS when more than one partner matches. */
+int pt_identity_resolve(const struct pt_snapshot *s, X509 *leaf, X509 *anchor,
+                        const struct pt_partner **out);
+
+/* Do all of partner p's configured constraints hold for leaf? (The anchor is not checked.) */
+int pt_identity_constraints_hold(const struct pt_partner *p, X509 *leaf);
+
+/* SHA-256 of the certificate's DER encoding. Returns 0 or -1. */
+int pt_cert_sha256(X509 *c, unsigned char out[32]);
+
+/* Subject (or issuer) as an RFC 2253 string ("CN=acme-client,O=ACME Bank,C=CH"), malloc'd;
+ * NULL on failure. Same format as `openssl x509 -noout -subject -nameopt RFC2253`. */
+char *pt_name_rfc2253(X509_NAME *name);
+
+#endif

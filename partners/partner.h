@@ -1,0 +1,87 @@
+/* partner.h: a partner, its routes and their upstreams, as loaded from a bundle.
+ *
+ * A bundle is partners_dir/<id>/partner.json plus the PEM files it names; the format is in
+ * partners/README.md. Everything here is immutable once the snapshot is built.
+ */
+#ifndef PT_PARTNER_H
+#define PT_PARTNER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include <jansson.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+struct pt_partner;
+
+enum pt_upstream_kind { PT_UP_HTTP, PT_UP_HTTPS, PT_UP_KAFKA, PT_UP_MOCK };
+
+struct pt_upstream {
+    char *url;               /* as configured */
+    enum pt_upstream_kind kind;
+    char *host;              /* host part (name or literal), for Host, SNI and verification */
+    uint16_t port;
+    char *hostport;          /* "host:port" or "host" when the port is the scheme default */
+    char *path;              /* path part of the URL, "" when none (then the request path is kept) */
+    struct sockaddr_storage addr; /* resolved once at load */
+    socklen_t addrlen;
+    SSL_CTX *ssl_ctx;        /* https: client context (borrowed: owned by the partner or snapshot) */
+    char *target;            /* kafka: topic; mock: the rest after "mock:" */
+};
+
+enum pt_path_match { PT_PATH_EXACT, PT_PATH_PREFIX };
+
+/* Who may use a route. */
+enum pt_route_access {
+    PT_ACCESS_OWNER,   /* a bundle's route: only the partner that declares it */
+    PT_ACCESS_LIST,    /* a shared route listing partner ids */
+    PT_ACCESS_ANY,     /* a shared route: any identified partner ("partners": "*") */
+    PT_ACCESS_PUBLIC,  /* a shared route with "public": true: no partner needed */
+};
+
+struct pt_route {
+    char *name;
+    unsigned methods;        /* GW_METHOD_BIT set (gateway/http_parser.h); 0 = every method */
+    char *host;              /* lower-case host without port; NULL = any host */
+    char *path;              /* without the trailing '*' of a prefix route */
+    size_t path_len;
+    enum pt_path_match match;
+    struct pt_upstream upstream;
+    int timeout_ms;          /* 0: the gateway's upstream_response_ms */
+    enum pt_route_access access;
+    const struct pt_partner *owner; /* PT_ACCESS_OWNER */
+    char **partners;         /* PT_ACCESS_LIST: partner ids */
+    size_t npartners;
+    json_t *request;         /* raw transform chains, audit capture: compiled by later stages */
+    json_t *response;
+    json_t *audit;
+    const char *file;        /* where it was declared, for messages */
+    int line, col;
+};
+
+struct pt_partner {
+    char *id;
+    char *name;
+    char *dir;               /* the bundle folder */
+    char *file;              /* its partner.json */
+    /* identity: the CA(s) that must anchor the client chain, plus constraints (all that are
+     * configured must hold) */
+    STACK_OF(X509) *cas;
+    unsigned char (*ca_fps)[32]; /* SHA-256 of each CA's DER, same order as cas */
+    STACK_OF(X509_CRL) *crls;
+    char *subject;           /* RFC 2253 string, exact match, or NULL */
+    char **san;              /* DNS names or URIs; the certificate must carry at least one */
+    size_t nsan;
+    unsigned char (*fingerprints)[32]; /* pinned SHA-256 of the client certificate DER */
+    size_t nfingerprints;
+    /* outbound: what we present when we call this partner's https upstreams */
+    SSL_CTX *outbound_ctx;   /* NULL when no outbound section (then the snapshot's default ctx) */
+    /* limits that override the gateway's */
+    uint64_t max_body_bytes; /* 0 = gateway default */
+    struct pt_route **routes;
+    size_t nroutes;
+};
+
+#endif
