@@ -26,7 +26,7 @@ struct gw_diag {
 void gw_diag_add(struct gw_diag *d, enum gw_diag_level level, const char *file, int line, int col,
                  const char *path, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
 
-/* Print every item to `out` as "error: TEXT" / "warning: TEXT", one per line. */
+/* Print every item to `out`, one per line: errors as TEXT, warnings as "warning: TEXT". */
 void gw_diag_print(const struct gw_diag *d, void *out /* FILE * */);
 
 void gw_diag_free(struct gw_diag *d);

@@ -24,4 +24,26 @@ void gw_tls_snapshot_free(struct pt_snapshot *s);
 SSL_CTX *gw_tls_client_ctx_new(const char *cert_file, const char *key_file, const char *ca_file,
                                char *err, size_t errlen);
 
+/* What the TLS layer learnt about the client of one inbound connection. The connection owns it
+ * and attaches it to its SSL before the handshake; the verify callback fills it in. */
+struct gw_tls_peer {
+    enum gw_client_auth mode;        /* the listener's client_auth */
+    const struct pt_snapshot *snap;  /* for the identity index */
+    int verify_error;                /* first X509_V_ERR_* seen (0 = none) */
+    int id_status;                   /* PT_ID_* (partners/identity.h) once a chain verified */
+    int have_cert;                   /* the client presented a certificate */
+    const struct pt_partner *partner;/* set when the certificate verified and resolved */
+};
+
+/* A new server-side SSL for an accepted connection on listener l, with peer attached. */
+SSL *gw_tls_server_ssl(const struct gw_listener_conf *l, struct gw_tls_peer *peer);
+
+/* A new client-side SSL for an upstream: SNI set to host (when it is a name), and the server
+ * certificate checked against host (name or IP literal). */
+SSL *gw_tls_client_ssl(SSL_CTX *ctx, const char *host);
+
+/* Why an inbound client has no partner, in words for a 401 problem body ("certificate expired",
+ * "no client certificate", "certificate matches no partner", ...). */
+const char *gw_tls_peer_reason(const struct gw_tls_peer *peer);
+
 #endif

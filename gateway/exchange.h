@@ -1,0 +1,118 @@
+/* exchange.h: a client connection and the exchange (one request and its response) on it.
+ *
+ * gateway/http_conn.c owns the client side (accept, TLS, head, request body, local answers) and
+ * gateway/proxy.c the upstream side (connect, forward, response). An exchange owns an arena for
+ * everything that dies with it.
+ */
+#ifndef GW_EXCHANGE_H
+#define GW_EXCHANGE_H
+
+/* Output above this pauses reading the other side; below the low mark it resumes. */
+#define GW_OUT_HIGH (1024 * 1024)
+#define GW_OUT_LOW (256 * 1024)
+
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include <event2/bufferevent.h>
+
+#include "arena.h"
+#include "http_parser.h"
+#include "http_pool.h"
+#include "tls.h"
+#include "worker.h"
+
+enum gw_conn_state {
+    GW_CONN_HANDSHAKE, /* TLS handshake in progress */
+    GW_CONN_IDLE,      /* between requests */
+    GW_CONN_HEAD,      /* reading a request head */
+    GW_CONN_BODY,      /* reading the request body */
+    GW_CONN_WAIT,      /* request read; the response is under way */
+    GW_CONN_CLOSING,   /* flushing the last response, then close */
+};
+
+struct gw_conn {
+    struct gw_worker *w;
+    struct bufferevent *bev;
+    struct pt_snapshot *snap;
+    const struct gw_listener_conf *lconf;
+    enum gw_conn_state state;
+    int is_tls;
+    struct gw_tls_peer peer;
+    char peer_ip[46];
+    int peer_trusted;        /* peer address is a trusted proxy */
+    char *cert_subject;      /* of an identified partner's certificate, computed once */
+    char *cert_issuer;
+    char cert_fp[65];
+    unsigned nrequests;
+    struct gw_http_parser hp;
+    struct gw_exchange *ex;  /* the current exchange, or NULL when idle */
+    struct event *header_timer;
+    unsigned lingering : 1;  /* closing: our side shut, reading what the client still sends */
+    TAILQ_ENTRY(gw_conn) link;
+};
+
+enum gw_resp_state { GW_RESP_NONE, GW_RESP_HEAD, GW_RESP_BODY, GW_RESP_DONE };
+
+struct gw_exchange {
+    struct gw_conn *c;
+    struct gw_arena arena;
+    struct gw_http_message req;      /* points into head */
+    char *head;                      /* the request head, copied into the arena */
+    size_t head_len;
+    const struct pt_route *route;
+    char request_id[129];
+    uint64_t max_body;
+    /* request body, client to upstream */
+    uint64_t req_left;               /* GW_BODY_LENGTH: bytes still to read */
+    struct gw_chunked req_chunk;
+    unsigned req_done : 1;           /* request body read completely */
+    unsigned keep_alive : 1;         /* the client connection may carry another request */
+    unsigned resp_started : 1;       /* response bytes have gone to the client */
+    unsigned client_chunked : 1;     /* we chunk the response body for the client */
+    unsigned close_delimited : 1;    /* the response body ends when we close */
+    unsigned up_reused : 1;
+    unsigned retried : 1;
+    unsigned client_paused : 1;      /* client reads paused for backpressure */
+    unsigned up_paused : 1;          /* upstream reads paused for backpressure */
+    /* upstream */
+    struct cn_upconn *up;
+    struct gw_http_parser up_hp;
+    struct gw_http_message resp;     /* the upstream's response head (points into its input) */
+    enum gw_resp_state resp_state;
+    enum gw_http_body resp_body;
+    uint64_t resp_left;
+    struct gw_chunked resp_chunk;
+    int status;                      /* status sent to the client */
+    struct gw_exchange *next_free;
+};
+
+/* http_conn.c */
+/* The reason phrase for a status ("Bad Gateway"), "" for an unknown one. */
+const char *gw_status_text(int status);
+void gw_conn_accept(struct gw_worker *w, size_t listener_index, int fd, struct sockaddr *sa,
+                    int salen);
+void gw_conn_close_idle(struct gw_worker *w); /* graceful stop: close connections between requests */
+void gw_conn_free(struct gw_conn *c);
+
+/* Send a complete locally made response (problem or mock) and finish the exchange. */
+void gw_exchange_respond(struct gw_exchange *ex, int status, const char *content_type,
+                         const char *body, size_t body_len, const char *extra_headers);
+/* An RFC 9457 problem response: type "urn:portico:problem:<code>". */
+void gw_exchange_problem(struct gw_exchange *ex, int status, const char *code, const char *detail,
+                         const char *extra_headers);
+/* The response is complete on the client side: next request or close. May free the conn. */
+void gw_exchange_finish(struct gw_exchange *ex);
+/* Something broke after the response started: close the client connection now. */
+void gw_exchange_abort(struct gw_exchange *ex);
+/* Move request body bytes from the client to the upstream, as far as they have arrived. */
+int gw_exchange_relay_request(struct gw_exchange *ex);
+
+/* proxy.c */
+void gw_proxy_start(struct gw_exchange *ex);
+/* Client output drained below the watermark: resume reading the upstream. */
+void gw_proxy_client_drained(struct gw_exchange *ex);
+/* Drop the upstream side of an exchange (client went away). */
+void gw_proxy_cancel(struct gw_exchange *ex);
+
+#endif

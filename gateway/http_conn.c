@@ -1,0 +1,801 @@
+/* http_conn.c: the client side of the HTTP/1.1 engine.
+ *
+ * A connection goes HANDSHAKE (TLS) -> IDLE -> HEAD -> BODY -> WAIT -> IDLE ... or CLOSING. The head
+ * is parsed in place in the bufferevent's input (pulled up, never more than the header limit),
+ * copied once into the exchange arena, and routed; the request body is streamed to the upstream as
+ * it arrives (re-framed when chunked). Locally made answers (problems, mock routes) end here; the
+ * upstream half lives in proxy.c.
+ */
+#include "exchange.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent_ssl.h>
+#include <jansson.h>
+#include <openssl/err.h>
+
+#include "identity.h"
+#include "log.h"
+#include "router.h"
+
+#define MAX_CACHED_EXCHANGES 64
+#define LINGER_MS 2000
+
+static void client_read_cb(struct bufferevent *bev, void *arg);
+static void client_write_cb(struct bufferevent *bev, void *arg);
+static void client_event_cb(struct bufferevent *bev, short what, void *arg);
+
+const char *
+gw_status_text(int status)
+{
+    switch (status) {
+    case 100: return "Continue";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 304: return "Not Modified";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 417: return "Expectation Failed";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    case 505: return "HTTP Version Not Supported";
+    default: return "";
+    }
+}
+
+static void
+set_timeouts(struct gw_conn *c, int read_ms)
+{
+    const struct gw_timeouts *t = &c->snap->config->timeouts;
+    struct timeval rtv = {read_ms / 1000, (read_ms % 1000) * 1000};
+    struct timeval wtv = {t->send_ms / 1000, (t->send_ms % 1000) * 1000};
+
+    bufferevent_set_timeouts(c->bev, read_ms > 0 ? &rtv : NULL, &wtv);
+}
+
+/* xoroshiro128+: request ids need to be unique, not secret */
+static uint64_t
+next_random(struct gw_worker *w)
+{
+    uint64_t s0 = w->rng[0], s1 = w->rng[1], r = s0 + s1;
+
+    s1 ^= s0;
+    w->rng[0] = ((s0 << 55) | (s0 >> 9)) ^ s1 ^ (s1 << 14);
+    w->rng[1] = (s1 << 36) | (s1 >> 28);
+    return r;
+}
+
+static int
+request_id_ok(const char *s, size_t n)
+{
+    if (n == 0 || n > 128)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char ch = s[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              ch == '-' || ch == '_' || ch == '.' || ch == ':'))
+            return 0;
+    }
+    return 1;
+}
+
+static void
+set_request_id(struct gw_exchange *ex)
+{
+    const struct gw_http_header *h;
+
+    if (ex->c->peer_trusted && (h = gw_http_find_header(&ex->req, "x-request-id")) != NULL &&
+        request_id_ok(h->value, h->value_len)) {
+        memcpy(ex->request_id, h->value, h->value_len);
+        ex->request_id[h->value_len] = '\0';
+        return;
+    }
+    snprintf(ex->request_id, sizeof ex->request_id, "%016llx%016llx",
+             (unsigned long long)next_random(ex->c->w), (unsigned long long)next_random(ex->c->w));
+}
+
+static struct gw_exchange *
+exchange_new(struct gw_conn *c)
+{
+    struct gw_worker *w = c->w;
+    struct gw_exchange *ex = w->free_ex;
+    struct gw_arena arena;
+    const struct pt_partner *p = c->peer.partner;
+    uint64_t max = c->snap->config->limits.max_body_bytes;
+
+    if (ex != NULL) {
+        w->free_ex = ex->next_free;
+        w->nfree_ex--;
+        arena = ex->arena;
+    } else {
+        ex = malloc(sizeof *ex);
+        if (ex == NULL)
+            abort();
+        gw_arena_init(&arena);
+    }
+    /* only the small part before the message structs needs clearing */
+    memset(ex, 0, offsetof(struct gw_exchange, req));
+    ex->arena = arena;
+    ex->route = NULL;
+    ex->request_id[0] = '\0';
+    ex->req_left = 0;
+    ex->req_done = ex->keep_alive = ex->resp_started = ex->client_chunked = 0;
+    ex->close_delimited = ex->up_reused = ex->retried = 0;
+    ex->client_paused = ex->up_paused = 0;
+    ex->up = NULL;
+    ex->resp_state = GW_RESP_NONE;
+    ex->status = 0;
+    ex->next_free = NULL;
+    ex->c = c;
+    if (p != NULL && p->max_body_bytes > 0 && p->max_body_bytes < max)
+        max = p->max_body_bytes;
+    ex->max_body = max;
+    return ex;
+}
+
+static void
+exchange_release(struct gw_exchange *ex)
+{
+    struct gw_worker *w = ex->c->w;
+
+    gw_proxy_cancel(ex);
+    ex->c->ex = NULL;
+    if (w->nfree_ex < MAX_CACHED_EXCHANGES && !atomic_load(&w->stopping)) {
+        gw_arena_reset(&ex->arena);
+        ex->next_free = w->free_ex;
+        w->free_ex = ex;
+        w->nfree_ex++;
+    } else {
+        gw_arena_free(&ex->arena);
+        free(ex);
+    }
+}
+
+void
+gw_conn_free(struct gw_conn *c)
+{
+    struct gw_worker *w = c->w;
+
+    if (c->ex != NULL)
+        exchange_release(c->ex);
+    if (c->header_timer != NULL)
+        event_free(c->header_timer);
+    bufferevent_free(c->bev);
+    TAILQ_REMOVE(&w->conns, c, link);
+    w->nconns--;
+    pt_snapshot_unref(c->snap);
+    free(c->cert_subject);
+    free(c->cert_issuer);
+    free(c);
+    if (atomic_load(&w->stopping) && w->nconns == 0)
+        event_base_loopexit(w->base, NULL);
+}
+
+void
+gw_conn_close_idle(struct gw_worker *w)
+{
+    struct gw_conn *c, *next;
+
+    for (c = TAILQ_FIRST(&w->conns); c != NULL; c = next) {
+        next = TAILQ_NEXT(c, link);
+        if (c->state == GW_CONN_IDLE || c->state == GW_CONN_HANDSHAKE)
+            gw_conn_free(c);
+    }
+}
+
+static void
+header_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct gw_conn *c = arg;
+
+    (void)fd;
+    (void)what;
+    if (c->ex == NULL) {
+        gw_conn_free(c);
+        return;
+    }
+    gw_log(GW_LOG_DEBUG, "client %s: request head not complete in time", c->peer_ip);
+    c->ex->keep_alive = 0;
+    gw_exchange_problem(c->ex, 408, "client-timeout",
+                        "the request head did not arrive within client_header_ms", NULL);
+}
+
+void
+gw_conn_accept(struct gw_worker *w, size_t li, int fd, struct sockaddr *sa, int salen)
+{
+    struct pt_snapshot *snap = w->snap;
+    const struct gw_listener_conf *l = &snap->config->listeners[li];
+    struct gw_conn *c;
+    int one = 1;
+
+    (void)salen;
+    if (w->nconns >= snap->config->limits.max_connections || atomic_load(&w->stopping)) {
+        close(fd);
+        return;
+    }
+    c = calloc(1, sizeof *c);
+    if (c == NULL) {
+        close(fd);
+        return;
+    }
+    c->w = w;
+    c->snap = pt_snapshot_ref(snap);
+    c->lconf = l;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, c->peer_ip, sizeof c->peer_ip);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr, c->peer_ip,
+                  sizeof c->peer_ip);
+    c->peer_trusted = gw_config_trusted(snap->config, sa);
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    c->peer.mode = l->tls ? l->client_auth : GW_CLIENT_AUTH_NONE;
+    c->peer.snap = snap;
+    if (l->tls) {
+        SSL *ssl = gw_tls_server_ssl(l, &c->peer);
+        c->is_tls = 1;
+        c->bev = ssl ? bufferevent_openssl_socket_new(w->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                                      BEV_OPT_CLOSE_ON_FREE)
+                     : NULL;
+        if (c->bev != NULL)
+            bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+        c->state = GW_CONN_HANDSHAKE;
+    } else {
+        c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
+        c->state = GW_CONN_IDLE;
+    }
+    c->header_timer = evtimer_new(w->base, header_timeout_cb, c);
+    if (c->bev == NULL || c->header_timer == NULL) {
+        gw_log(GW_LOG_ERROR, "client %s: cannot set up the connection", c->peer_ip);
+        if (c->bev == NULL)
+            close(fd);
+        else
+            bufferevent_free(c->bev);
+        if (c->header_timer)
+            event_free(c->header_timer);
+        pt_snapshot_unref(c->snap);
+        free(c);
+        return;
+    }
+    TAILQ_INSERT_TAIL(&w->conns, c, link);
+    w->nconns++;
+    bufferevent_setcb(c->bev, client_read_cb, client_write_cb, client_event_cb, c);
+    bufferevent_setwatermark(c->bev, EV_WRITE, GW_OUT_LOW, 0);
+    set_timeouts(c, c->is_tls ? snap->config->timeouts.client_header_ms
+                              : snap->config->timeouts.keepalive_ms);
+    bufferevent_enable(c->bev, EV_READ);
+}
+
+/* ---- answers made here ---- */
+
+void
+gw_exchange_respond(struct gw_exchange *ex, int status, const char *content_type,
+                    const char *body, size_t body_len, const char *extra_headers)
+{
+    struct gw_conn *c = ex->c;
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+
+    if (!ex->req_done)
+        ex->keep_alive = 0; /* the rest of the request body is not read: close after */
+    ex->status = status;
+    evbuffer_add_printf(out,
+                        "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+                        "X-Request-Id: %s\r\n%s%s\r\n",
+                        status, gw_status_text(status), content_type, body_len,
+                        ex->request_id[0] ? ex->request_id : "-",
+                        extra_headers ? extra_headers : "",
+                        !ex->keep_alive                ? "Connection: close\r\n"
+                        : ex->req.version_minor == 0 ? "Connection: keep-alive\r\n"
+                                                       : "");
+    if (ex->req.method != GW_METHOD_HEAD && body_len > 0)
+        evbuffer_add(out, body, body_len);
+    ex->resp_started = 1;
+    gw_exchange_finish(ex);
+}
+
+void
+gw_exchange_problem(struct gw_exchange *ex, int status, const char *code, const char *detail,
+                    const char *extra_headers)
+{
+    char type[96];
+    json_t *j;
+    char *body;
+
+    if (ex->resp_started) {
+        gw_exchange_abort(ex);
+        return;
+    }
+    if (ex->request_id[0] == '\0')
+        set_request_id(ex);
+    snprintf(type, sizeof type, "urn:portico:problem:%s", code);
+    j = json_pack("{s:s, s:s, s:i, s:s, s:s}", "type", type, "title", gw_status_text(status),
+                  "status", status, "detail", detail ? detail : "", "request_id", ex->request_id);
+    body = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    gw_log(status >= 500 ? GW_LOG_INFO : GW_LOG_DEBUG, "%s %s: %d %s: %s", ex->request_id,
+           ex->c->peer_ip, status, code, detail ? detail : "");
+    gw_exchange_respond(ex, status, "application/problem+json", body ? body : "{}",
+                        body ? strlen(body) : 2, extra_headers);
+    free(body);
+}
+
+static void
+start_closing(struct gw_conn *c)
+{
+    c->state = GW_CONN_CLOSING;
+    event_del(c->header_timer);
+    bufferevent_disable(c->bev, EV_READ);
+    bufferevent_set_timeouts(c->bev, NULL, NULL);
+    set_timeouts(c, 0);
+    if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+        client_write_cb(c->bev, c);
+}
+
+void
+gw_exchange_finish(struct gw_exchange *ex)
+{
+    struct gw_conn *c = ex->c;
+    int keep = ex->keep_alive && ex->req_done && !atomic_load(&c->w->stopping);
+
+    exchange_release(ex);
+    if (!keep) {
+        start_closing(c);
+        return;
+    }
+    c->state = GW_CONN_IDLE;
+    gw_http_parser_init(&c->hp);
+    set_timeouts(c, c->snap->config->timeouts.keepalive_ms);
+    bufferevent_enable(c->bev, EV_READ);
+    if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+        /* a pipelined request: handle it from the loop, not from inside this call chain */
+        bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+}
+
+void
+gw_exchange_abort(struct gw_exchange *ex)
+{
+    gw_conn_free(ex->c);
+}
+
+/* ---- the request ---- */
+
+static void
+rebase(struct gw_http_message *m, const char *from, const char *to, size_t len)
+{
+#define REBASE(p)                                                                                  \
+    do {                                                                                           \
+        if ((p) != NULL && (p) >= from && (p) <= from + len)                                       \
+            (p) = to + ((p)-from);                                                                 \
+    } while (0)
+    REBASE(m->method_str);
+    REBASE(m->target);
+    REBASE(m->path);
+    REBASE(m->query);
+    REBASE(m->reason);
+    REBASE(m->host);
+    for (size_t i = 0; i < m->nheaders; i++) {
+        REBASE(m->headers[i].name);
+        REBASE(m->headers[i].value);
+    }
+#undef REBASE
+}
+
+static int
+hexval(int ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    ch |= 0x20;
+    return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+}
+
+/* A path a router can trust: no dot segments (plain or percent-encoded), no empty segments, no
+ * encoded slash or backslash, valid percent escapes. Otherwise "/public/../acme/orders" would match
+ * a public prefix and reach a partner's service after the upstream normalises it. */
+static int
+path_safe(const char *p, size_t n)
+{
+    size_t i = 0;
+
+    if (n == 0 || p[0] != '/')
+        return n == 1 && p[0] == '*';
+    while (i < n) {
+        size_t start = ++i, dots = 0, other = 0; /* skip the '/' */
+        for (; i < n && p[i] != '/'; i++) {
+            char ch = p[i];
+            if (ch == '%') {
+                int hi = i + 2 < n ? hexval(p[i + 1]) : -1, lo = i + 2 < n ? hexval(p[i + 2]) : -1;
+                if (hi < 0 || lo < 0)
+                    return 0;
+                ch = (char)(hi * 16 + lo);
+                if (ch == '/' || ch == '\\' || ch == '\0')
+                    return 0;
+                i += 2;
+            } else if (ch == '\\') {
+                return 0;
+            }
+            if (ch == '.')
+                dots++;
+            else
+                other++;
+        }
+        if (other == 0 && (dots == 1 || dots == 2))
+            return 0;
+        if (i == start && i < n) /* "//" */
+            return 0;
+    }
+    return 1;
+}
+
+static void
+parse_error(struct gw_exchange *ex, int rc)
+{
+    int status = 400;
+    const char *code = "bad-request";
+    const char *detail = "the request is malformed or ambiguous (RFC 9112); refused";
+
+    switch (rc) {
+    case GW_HTTP_E_HEAD_TOO_BIG:
+        status = 431, code = "header-too-large", detail = "the request head exceeds max_header_bytes";
+        break;
+    case GW_HTTP_E_TOO_MANY:
+        status = 431, code = "header-too-large", detail = "more header fields than max_headers";
+        break;
+    case GW_HTTP_E_BODY_TOO_BIG:
+        status = 413, code = "body-too-large", detail = "Content-Length exceeds max_body_bytes";
+        break;
+    case GW_HTTP_E_URI_TOO_LONG:
+        status = 414, code = "uri-too-long", detail = "the request target exceeds max_target_bytes";
+        break;
+    case GW_HTTP_E_NOT_IMPL:
+        status = 501, code = "not-implemented", detail = "only the chunked transfer coding is supported";
+        break;
+    case GW_HTTP_E_VERSION:
+        status = 505, code = "version-not-supported", detail = "only HTTP/1.0 and HTTP/1.1 are served";
+        break;
+    case GW_HTTP_E_METHOD:
+        status = 405, code = "method-not-allowed", detail = "CONNECT is not supported";
+        break;
+    }
+    ex->keep_alive = 0;
+    ex->req.method = GW_METHOD_OTHER;
+    ex->req.version_minor = 1;
+    gw_exchange_problem(ex, status, code, detail, NULL);
+}
+
+static int
+partner_listed(const struct pt_route *r, const struct pt_partner *p)
+{
+    for (size_t i = 0; i < r->npartners; i++)
+        if (strcmp(r->partners[i], p->id) == 0)
+            return 1;
+    return 0;
+}
+
+/* Is the connection's partner allowed on the route? Answers the problem itself when not. */
+static int
+admit(struct gw_exchange *ex)
+{
+    const struct pt_route *r = ex->route;
+    const struct pt_partner *p = ex->c->peer.partner;
+    char detail[256];
+
+    if (r->access == PT_ACCESS_PUBLIC)
+        return 0;
+    if (p == NULL) {
+        gw_exchange_problem(ex, 401, "partner-unidentified",
+                            ex->c->is_tls ? gw_tls_peer_reason(&ex->c->peer)
+                                          : "no client certificate (plain HTTP listener)",
+                            NULL);
+        return -1;
+    }
+    if ((r->access == PT_ACCESS_OWNER && r->owner != p) ||
+        (r->access == PT_ACCESS_LIST && !partner_listed(r, p))) {
+        snprintf(detail, sizeof detail, "partner %s may not use route %s", p->id, r->name);
+        gw_exchange_problem(ex, 403, "partner-not-allowed", detail, NULL);
+        return -1;
+    }
+    return 0;
+}
+
+static void
+method_not_allowed(struct gw_exchange *ex, unsigned allowed)
+{
+    char allow[160] = "Allow: ";
+    size_t n = strlen(allow);
+
+    for (int m = GW_METHOD_GET; m <= GW_METHOD_TRACE; m++) {
+        if (!(allowed & GW_METHOD_BIT(m)))
+            continue;
+        n += (size_t)snprintf(allow + n, sizeof allow - n, "%s%s",
+                              n > 7 ? ", " : "", gw_http_method_name((enum gw_http_method)m));
+    }
+    snprintf(allow + n, sizeof allow - n, "\r\n");
+    gw_exchange_problem(ex, 405, "method-not-allowed", "the route does not take this method", allow);
+}
+
+static void
+mock_respond(struct gw_exchange *ex)
+{
+    const struct pt_route *r = ex->route;
+    const struct pt_partner *p = ex->c->peer.partner;
+    int status = r->upstream.target && r->upstream.target[0] ? atoi(r->upstream.target) : 200;
+    json_t *j = json_pack("{s:s, s:s?, s:s}", "route", r->name, "partner", p ? p->id : NULL,
+                          "request_id", ex->request_id);
+    char *body = j ? json_dumps(j, JSON_COMPACT) : NULL;
+
+    json_decref(j);
+    if (status < 200 || status > 599)
+        status = 200;
+    gw_exchange_respond(ex, status, "application/json", body ? body : "{}",
+                        body ? strlen(body) : 2, NULL);
+    free(body);
+}
+
+static void
+handle_request(struct gw_exchange *ex)
+{
+    struct gw_conn *c = ex->c;
+    struct gw_http_message *req = &ex->req;
+    const struct gw_limits *lim = &c->snap->config->limits;
+    unsigned allowed = 0;
+    int rc;
+
+    c->nrequests++;
+    c->w->requests++;
+    ex->keep_alive = req->keep_alive && c->nrequests < lim->max_keepalive_requests;
+    ex->req_done = req->body == GW_BODY_NONE;
+    ex->req_left = req->body == GW_BODY_LENGTH ? req->content_length : 0;
+    if (req->body == GW_BODY_LENGTH && req->content_length == 0)
+        ex->req_done = 1;
+    gw_chunked_init(&ex->req_chunk);
+    set_request_id(ex);
+
+    if (req->expect_other) {
+        gw_exchange_problem(ex, 417, "expectation-failed", "only Expect: 100-continue is supported",
+                            NULL);
+        return;
+    }
+    if (!path_safe(req->path, req->path_len)) {
+        gw_exchange_problem(ex, 400, "bad-request",
+                            "the path holds dot segments, empty segments or encoded separators",
+                            NULL);
+        return;
+    }
+    rc = pt_router_match(c->snap->router, req->method, req->host, req->host ? req->host_len : 0,
+                         req->path, req->path_len, &ex->route, &allowed);
+    if (rc == PT_MATCH_NONE) {
+        gw_exchange_problem(ex, 404, "route-not-found", "no route for this host and path", NULL);
+        return;
+    }
+    if (rc == PT_MATCH_METHOD) {
+        method_not_allowed(ex, allowed);
+        return;
+    }
+    if (admit(ex) < 0)
+        return;
+    switch (ex->route->upstream.kind) {
+    case PT_UP_MOCK:
+        mock_respond(ex);
+        return;
+    case PT_UP_KAFKA:
+        gw_exchange_problem(ex, 501, "not-implemented",
+                            "the kafka connector is not available in this build", NULL);
+        return;
+    default:
+        gw_proxy_start(ex);
+    }
+}
+
+static void
+read_head(struct gw_conn *c)
+{
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    size_t len = evbuffer_get_length(in), n, head_len = 0;
+    const struct gw_limits *lim = &c->snap->config->limits;
+    struct gw_http_limits hl;
+    struct gw_exchange *ex;
+    const char *data;
+    int rc;
+
+    if (len == 0)
+        return;
+    if (c->state == GW_CONN_IDLE) {
+        struct timeval tv = {c->snap->config->timeouts.client_header_ms / 1000,
+                             (c->snap->config->timeouts.client_header_ms % 1000) * 1000};
+        c->state = GW_CONN_HEAD;
+        c->ex = exchange_new(c);
+        gw_http_parser_init(&c->hp);
+        evtimer_add(c->header_timer, &tv);
+        set_timeouts(c, c->snap->config->timeouts.client_header_ms);
+    }
+    ex = c->ex;
+    hl.max_head_bytes = lim->max_header_bytes;
+    hl.max_headers = lim->max_headers;
+    hl.max_target_bytes = lim->max_target_bytes;
+    hl.max_body_bytes = ex->max_body;
+    n = len <= lim->max_header_bytes ? len : lim->max_header_bytes + 1;
+    data = (const char *)evbuffer_pullup(in, (ssize_t)n);
+    rc = gw_http_parse_request(&c->hp, data, n, &hl, &ex->req, &head_len);
+    if (rc == GW_HTTP_AGAIN)
+        return;
+    event_del(c->header_timer);
+    if (rc != GW_HTTP_OK) {
+        evbuffer_drain(in, len);
+        parse_error(ex, rc);
+        return;
+    }
+    ex->head = gw_arena_strndup(&ex->arena, data, head_len);
+    ex->head_len = head_len;
+    rebase(&ex->req, data, ex->head, head_len);
+    evbuffer_drain(in, head_len);
+    handle_request(ex);
+}
+
+static void
+request_body_done(struct gw_exchange *ex)
+{
+    struct gw_conn *c = ex->c;
+
+    ex->req_done = 1;
+    if (c->state == GW_CONN_BODY) {
+        c->state = GW_CONN_WAIT;
+        bufferevent_disable(c->bev, EV_READ);
+        set_timeouts(c, 0);
+    }
+}
+
+int
+gw_exchange_relay_request(struct gw_exchange *ex)
+{
+    struct gw_conn *c = ex->c;
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    struct evbuffer *out = bufferevent_get_output(ex->up->bev);
+
+    if (ex->req.body == GW_BODY_LENGTH) {
+        size_t n = evbuffer_get_length(in);
+        if (n > ex->req_left)
+            n = (size_t)ex->req_left;
+        if (n > 0)
+            evbuffer_remove_buffer(in, out, n);
+        ex->req_left -= n;
+        if (ex->req_left == 0)
+            request_body_done(ex);
+    } else {
+        while (!ex->req_done && evbuffer_get_length(in) > 0) {
+            struct evbuffer_iovec v;
+            size_t n = 0;
+            int rc;
+            if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+                break;
+            rc = gw_chunked_feed(&ex->req_chunk, v.iov_base, v.iov_len, ex->max_body, &n);
+            if (rc == GW_CHUNK_DATA) {
+                evbuffer_add_printf(out, "%zx\r\n", n);
+                evbuffer_remove_buffer(in, out, n);
+                evbuffer_add(out, "\r\n", 2);
+            } else if (rc == GW_CHUNK_FRAME || rc == GW_HTTP_AGAIN) {
+                evbuffer_drain(in, n);
+            } else if (rc == GW_CHUNK_DONE) {
+                evbuffer_drain(in, n);
+                evbuffer_add(out, "0\r\n\r\n", 5);
+                request_body_done(ex);
+            } else {
+                gw_proxy_cancel(ex);
+                ex->keep_alive = 0;
+                if (rc == GW_HTTP_E_BODY_TOO_BIG)
+                    gw_exchange_problem(ex, 413, "body-too-large",
+                                        "the chunked body exceeds max_body_bytes", NULL);
+                else
+                    gw_exchange_problem(ex, 400, "bad-request", "malformed chunked body", NULL);
+                return -1;
+            }
+        }
+    }
+    if (!ex->req_done && evbuffer_get_length(out) > GW_OUT_HIGH) {
+        bufferevent_disable(c->bev, EV_READ);
+        ex->client_paused = 1;
+    }
+    return 0;
+}
+
+/* ---- callbacks ---- */
+
+static void
+client_read_cb(struct bufferevent *bev, void *arg)
+{
+    struct gw_conn *c = arg;
+
+    switch (c->state) {
+    case GW_CONN_IDLE:
+    case GW_CONN_HEAD:
+        read_head(c);
+        break;
+    case GW_CONN_BODY:
+        gw_exchange_relay_request(c->ex);
+        break;
+    case GW_CONN_CLOSING:
+        evbuffer_drain(bufferevent_get_input(bev), evbuffer_get_length(bufferevent_get_input(bev)));
+        break;
+    default:
+        break;
+    }
+}
+
+static void
+client_write_cb(struct bufferevent *bev, void *arg)
+{
+    struct gw_conn *c = arg;
+
+    if (c->state == GW_CONN_CLOSING) {
+        if (evbuffer_get_length(bufferevent_get_output(bev)) > 0 || c->lingering)
+            return;
+        /* lingering close: shut our side, then read and drop what the client still sends for a
+         * moment, so that unread input does not turn the close into a reset that destroys the
+         * response in flight */
+        c->lingering = 1;
+        if (bufferevent_getfd(bev) < 0 || shutdown(bufferevent_getfd(bev), SHUT_WR) < 0) {
+            gw_conn_free(c);
+            return;
+        }
+        set_timeouts(c, LINGER_MS);
+        bufferevent_enable(bev, EV_READ);
+        return;
+    }
+    if (c->ex != NULL && c->ex->up_paused)
+        gw_proxy_client_drained(c->ex);
+}
+
+static void
+client_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    struct gw_conn *c = arg;
+
+    if (what & BEV_EVENT_CONNECTED) {
+        c->state = GW_CONN_IDLE;
+        set_timeouts(c, c->snap->config->timeouts.keepalive_ms);
+        if (evbuffer_get_length(bufferevent_get_input(bev)) > 0)
+            read_head(c);
+        return;
+    }
+    if (c->state == GW_CONN_HANDSHAKE) {
+        unsigned long e = bufferevent_get_openssl_error(bev);
+        char buf[160] = "connection closed";
+        if (e != 0)
+            ERR_error_string_n(e, buf, sizeof buf);
+        gw_log(GW_LOG_DEBUG, "client %s: TLS handshake failed: %s%s%s", c->peer_ip, buf,
+               c->peer.verify_error ? ": " : "",
+               c->peer.verify_error ? gw_tls_peer_reason(&c->peer) : "");
+    } else if ((what & BEV_EVENT_TIMEOUT) && c->state == GW_CONN_BODY && c->ex != NULL &&
+               !c->ex->resp_started) {
+        gw_proxy_cancel(c->ex);
+        c->ex->keep_alive = 0;
+        gw_exchange_problem(c->ex, 408, "client-timeout",
+                            "the request body stalled longer than client_body_ms", NULL);
+        return;
+    }
+    gw_conn_free(c);
+}

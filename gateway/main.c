@@ -1,0 +1,126 @@
+/* main.c: the `portico` command line. One binary, subcommands in the habit of `nginx -t`. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/ssl.h>
+
+#include "log.h"
+#include "server.h"
+#include "snapshot.h"
+
+static void
+usage(FILE *out)
+{
+    fprintf(out,
+            "usage: portico <command> [options]\n"
+            "\n"
+            "commands:\n"
+            "  serve -c FILE [--log-level LEVEL]   run the gateway with this configuration\n"
+            "  check -c FILE                       validate the configuration and every partner\n"
+            "                                      bundle; exit 0, or 1 with every problem listed\n"
+            "  version                             print the version\n"
+            "  help                                this text\n"
+            "\n"
+            "LEVEL is crit, error, warn, info (default) or debug. Signals to `serve`: SIGHUP reloads\n"
+            "the configuration (refused as a whole if anything is wrong), SIGTERM or SIGINT stop\n"
+            "gracefully.\n");
+}
+
+/* Parse -c FILE and --log-level for serve and check. Returns the config path or NULL. */
+static const char *
+parse_options(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"log-level", required_argument, NULL, 'l'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *config = NULL;
+    int ch;
+
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'c':
+            config = optarg;
+            break;
+        case 'l':
+            gw_log_level = gw_log_level_from(optarg);
+            if (gw_log_level < 0) {
+                fprintf(stderr, "portico: unknown log level \"%s\"\n", optarg);
+                return NULL;
+            }
+            break;
+        case 'h':
+            usage(stdout);
+            exit(0);
+        default:
+            usage(stderr);
+            return NULL;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "portico: unexpected argument \"%s\"\n", argv[optind]);
+        return NULL;
+    }
+    if (config == NULL)
+        fprintf(stderr, "portico: -c FILE is required\n");
+    return config;
+}
+
+static struct pt_snapshot *
+load(const char *config, int quiet_ok)
+{
+    struct gw_diag d = {0};
+    struct pt_snapshot *s = pt_snapshot_load(config, &d);
+
+    gw_diag_print(&d, stderr);
+    if (s == NULL)
+        fprintf(stderr, "portico: %s: %zu error%s, %zu warning%s\n", config, d.errors,
+                d.errors == 1 ? "" : "s", d.warnings, d.warnings == 1 ? "" : "s");
+    else if (!quiet_ok)
+        printf("portico: %s: ok (%zu partner%s, %zu route%s, %zu warning%s)\n", config,
+               s->npartners, s->npartners == 1 ? "" : "s", s->nroutes, s->nroutes == 1 ? "" : "s",
+               d.warnings, d.warnings == 1 ? "" : "s");
+    gw_diag_free(&d);
+    return s;
+}
+
+int
+main(int argc, char **argv)
+{
+    const char *cmd = argc > 1 ? argv[1] : "help";
+    const char *config;
+    struct pt_snapshot *s;
+
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("portico %s (%s, %s)\n", PORTICO_VERSION, OpenSSL_version(OPENSSL_VERSION),
+               "libevent");
+        return 0;
+    }
+    if (strcmp(cmd, "check") == 0) {
+        if ((config = parse_options(argc - 1, argv + 1)) == NULL)
+            return 2;
+        s = load(config, 0);
+        pt_snapshot_unref(s);
+        return s != NULL ? 0 : 1;
+    }
+    if (strcmp(cmd, "serve") == 0) {
+        if ((config = parse_options(argc - 1, argv + 1)) == NULL)
+            return 2;
+        s = load(config, 1);
+        if (s == NULL)
+            return 1;
+        return gw_server_run(config, s);
+    }
+    fprintf(stderr, "portico: unknown command \"%s\"\n\n", cmd);
+    usage(stderr);
+    return 2;
+}

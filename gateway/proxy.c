@@ -1,0 +1,623 @@
+/* proxy.c: the upstream side of an exchange.
+ *
+ * Takes a pooled (or new) connection to the route's upstream, writes the rewritten request head
+ * (hop-by-hop fields gone, forwarding and partner fields set by us, never by the client), lets
+ * http_conn.c stream the request body, parses the response head strictly, re-frames the response
+ * body for the client and gives the connection back to the pool when both messages ended cleanly.
+ */
+#include "exchange.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent_ssl.h>
+#include <openssl/err.h>
+
+#include "identity.h"
+#include "log.h"
+
+static void up_read_cb(struct bufferevent *bev, void *arg);
+static void up_write_cb(struct bufferevent *bev, void *arg);
+static void up_event_cb(struct bufferevent *bev, short what, void *arg);
+
+/* A growable string in the exchange arena. */
+struct sbuf {
+    struct gw_arena *arena;
+    char *p;
+    size_t len, cap;
+};
+
+static void
+sb_add(struct sbuf *b, const char *s, size_t n)
+{
+    if (b->len + n > b->cap) {
+        size_t cap = (b->cap + n) * 2;
+        char *p = gw_arena_alloc(b->arena, cap);
+        memcpy(p, b->p, b->len);
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+}
+
+static void
+sb_str(struct sbuf *b, const char *s)
+{
+    sb_add(b, s, strlen(s));
+}
+
+static void
+sb_header(struct sbuf *b, const char *name, const char *value, size_t vlen)
+{
+    sb_str(b, name);
+    sb_add(b, ": ", 2);
+    sb_add(b, value, vlen);
+    sb_add(b, "\r\n", 2);
+}
+
+static int
+name_is(const struct gw_http_header *h, const char *lower)
+{
+    return gw_http_token_eq(h->name, h->name_len, lower);
+}
+
+static int
+name_has_prefix(const struct gw_http_header *h, const char *lower, size_t n)
+{
+    return h->name_len >= n && strncasecmp(h->name, lower, n) == 0;
+}
+
+/* Fields that belong to one connection (RFC 9110 7.6.1) and never cross the proxy. */
+static int
+hop_by_hop(const struct gw_http_header *h)
+{
+    switch (h->name_len) {
+    case 2:
+        return name_is(h, "te");
+    case 7:
+        return name_is(h, "trailer") || name_is(h, "upgrade");
+    case 10:
+        return name_is(h, "connection") || name_is(h, "keep-alive");
+    case 16:
+        return name_is(h, "proxy-connection");
+    case 17:
+        return name_is(h, "transfer-encoding");
+    case 19:
+        return name_is(h, "proxy-authorization");
+    default:
+        return 0;
+    }
+}
+
+/* Is the field named in one of the message's Connection fields? */
+static int
+connection_listed(const struct gw_http_message *m, const struct gw_http_header *h)
+{
+    for (size_t i = 0; i < m->nheaders; i++) {
+        const struct gw_http_header *c = &m->headers[i];
+        if (c->name_len != 10 || !name_is(c, "connection"))
+            continue;
+        const char *p = c->value, *end = c->value + c->value_len;
+        while (p < end) {
+            const char *q = memchr(p, ',', (size_t)(end - p));
+            const char *e = q ? q : end;
+            while (p < e && (*p == ' ' || *p == '\t'))
+                p++;
+            const char *t = e;
+            while (t > p && (t[-1] == ' ' || t[-1] == '\t'))
+                t--;
+            if ((size_t)(t - p) == h->name_len && strncasecmp(p, h->name, h->name_len) == 0)
+                return 1;
+            p = q ? q + 1 : end;
+        }
+    }
+    return 0;
+}
+
+static const char *
+ensure_cert_info(struct gw_conn *c)
+{
+    if (c->cert_subject == NULL && c->is_tls) {
+        SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+        X509 *x = ssl ? SSL_get0_peer_certificate(ssl) : NULL;
+        unsigned char fp[32];
+        if (x == NULL)
+            return NULL;
+        c->cert_subject = pt_name_rfc2253(X509_get_subject_name(x));
+        c->cert_issuer = pt_name_rfc2253(X509_get_issuer_name(x));
+        if (pt_cert_sha256(x, fp) == 0)
+            for (int i = 0; i < 32; i++)
+                snprintf(c->cert_fp + 2 * i, 3, "%02x", fp[i]);
+    }
+    return c->cert_subject;
+}
+
+static void
+add_target(struct sbuf *b, const struct gw_exchange *ex)
+{
+    const struct pt_route *r = ex->route;
+    const struct gw_http_message *q = &ex->req;
+    const char *base = r->upstream.path;
+
+    if (base == NULL || base[0] == '\0') {
+        sb_add(b, q->target, q->target_len);
+        return;
+    }
+    sb_str(b, base);
+    if (r->match == PT_PATH_PREFIX && q->path_len >= r->path_len) {
+        const char *rest = q->path + r->path_len;
+        size_t n = q->path_len - r->path_len;
+        size_t bl = strlen(base);
+        if (bl > 0 && base[bl - 1] == '/' && n > 0 && rest[0] == '/')
+            rest++, n--;
+        else if (bl > 0 && base[bl - 1] != '/' && n > 0 && rest[0] != '/')
+            sb_add(b, "/", 1);
+        sb_add(b, rest, n);
+    }
+    if (q->query != NULL) {
+        sb_add(b, "?", 1);
+        sb_add(b, q->query, q->query_len);
+    }
+}
+
+static void
+write_request_head(struct gw_exchange *ex, struct evbuffer *out)
+{
+    struct gw_conn *c = ex->c;
+    const struct gw_http_message *q = &ex->req;
+    const struct pt_partner *p = c->peer.partner;
+    const char *proto = c->is_tls ? "https" : "http";
+    int v6 = strchr(c->peer_ip, ':') != NULL;
+    struct sbuf b = {&ex->arena, NULL, 0, 0};
+    char num[32];
+    int xff = 0, fwd = 0, xfp = 0;
+
+    b.cap = ex->head_len + 1024;
+    b.p = gw_arena_alloc(&ex->arena, b.cap);
+    sb_add(&b, q->method_str, q->method_len);
+    sb_add(&b, " ", 1);
+    add_target(&b, ex);
+    sb_str(&b, " HTTP/1.1\r\nHost: ");
+    sb_str(&b, ex->route->upstream.hostport);
+    sb_add(&b, "\r\n", 2);
+    for (size_t i = 0; i < q->nheaders; i++) {
+        const struct gw_http_header *h = &q->headers[i];
+        if (hop_by_hop(h) || name_is(h, "host") || name_is(h, "content-length") ||
+            name_is(h, "expect") || name_is(h, "x-request-id") || name_is(h, "x-forwarded-host") ||
+            name_has_prefix(h, "x-partner-", 10) || name_has_prefix(h, "x-client-cert", 13))
+            continue;
+        /* a trusted proxy's forwarding fields are kept and appended to; anyone else's dropped */
+        if (name_is(h, "x-forwarded-for") || name_is(h, "forwarded") ||
+            name_is(h, "x-forwarded-proto")) {
+            if (!c->peer_trusted)
+                continue;
+            if (name_is(h, "x-forwarded-for")) {
+                xff = 1;
+                sb_str(&b, "X-Forwarded-For: ");
+                sb_add(&b, h->value, h->value_len);
+                sb_str(&b, ", ");
+                sb_str(&b, c->peer_ip);
+                sb_add(&b, "\r\n", 2);
+                continue;
+            }
+            if (name_is(h, "forwarded")) {
+                fwd = 1;
+                sb_str(&b, "Forwarded: ");
+                sb_add(&b, h->value, h->value_len);
+                sb_str(&b, v6 ? ", for=\"[" : ", for=");
+                sb_str(&b, c->peer_ip);
+                sb_str(&b, v6 ? "]\";proto=" : ";proto=");
+                sb_str(&b, proto);
+                sb_add(&b, "\r\n", 2);
+                continue;
+            }
+            xfp = 1;
+        }
+        if (q->nheaders > 1 && connection_listed(q, h))
+            continue;
+        sb_add(&b, h->name, h->name_len);
+        sb_add(&b, ": ", 2);
+        sb_add(&b, h->value, h->value_len);
+        sb_add(&b, "\r\n", 2);
+    }
+    if (!xff)
+        sb_header(&b, "X-Forwarded-For", c->peer_ip, strlen(c->peer_ip));
+    if (!fwd) {
+        sb_str(&b, v6 ? "Forwarded: for=\"[" : "Forwarded: for=");
+        sb_str(&b, c->peer_ip);
+        sb_str(&b, v6 ? "]\";proto=" : ";proto=");
+        sb_str(&b, proto);
+        sb_add(&b, "\r\n", 2);
+    }
+    if (!xfp)
+        sb_header(&b, "X-Forwarded-Proto", proto, strlen(proto));
+    if (q->host != NULL)
+        sb_header(&b, "X-Forwarded-Host", q->host, q->host_len);
+    sb_str(&b, "Via: 1.1 ");
+    sb_str(&b, c->snap->config->node);
+    sb_str(&b, "\r\nX-Request-Id: ");
+    sb_str(&b, ex->request_id);
+    sb_add(&b, "\r\n", 2);
+    if (p != NULL) {
+        sb_header(&b, "X-Partner-Id", p->id, strlen(p->id));
+        if (ensure_cert_info(c) != NULL) {
+            sb_header(&b, "X-Partner-Subject", c->cert_subject, strlen(c->cert_subject));
+            sb_header(&b, "X-Partner-Fingerprint", c->cert_fp, strlen(c->cert_fp));
+        }
+    }
+    if (q->body == GW_BODY_LENGTH) {
+        int n = snprintf(num, sizeof num, "%llu", (unsigned long long)q->content_length);
+        sb_header(&b, "Content-Length", num, (size_t)n);
+    } else if (q->body == GW_BODY_CHUNKED) {
+        sb_str(&b, "Transfer-Encoding: chunked\r\n");
+    }
+    sb_add(&b, "\r\n", 2);
+    evbuffer_add(out, b.p, b.len);
+}
+
+static void
+set_up_timeouts(struct gw_exchange *ex, int connecting)
+{
+    const struct gw_timeouts *t = &ex->c->snap->config->timeouts;
+    int rms = ex->route->timeout_ms > 0 ? ex->route->timeout_ms : t->upstream_response_ms;
+    int wms = connecting ? t->upstream_connect_ms : t->send_ms;
+    struct timeval rtv = {rms / 1000, (rms % 1000) * 1000};
+    struct timeval wtv = {wms / 1000, (wms % 1000) * 1000};
+
+    bufferevent_set_timeouts(ex->up->bev, &rtv, &wtv);
+}
+
+void
+gw_proxy_start(struct gw_exchange *ex)
+{
+    struct gw_conn *c = ex->c;
+    const struct pt_upstream *up = &ex->route->upstream;
+    struct cn_upconn *u;
+    int reused = 0;
+    char detail[256];
+
+    u = cn_pool_acquire(c->w->pool, c->snap, up, &reused);
+    if (u == NULL) {
+        snprintf(detail, sizeof detail, "cannot connect to %s: %s", up->hostport, strerror(errno));
+        gw_exchange_problem(ex, 502, "upstream-unavailable", detail, NULL);
+        return;
+    }
+    ex->up = u;
+    ex->up_reused = reused;
+    ex->resp_state = GW_RESP_HEAD;
+    gw_http_parser_init(&ex->up_hp);
+    bufferevent_setcb(u->bev, up_read_cb, up_write_cb, up_event_cb, ex);
+    bufferevent_setwatermark(u->bev, EV_WRITE, GW_OUT_LOW, 0);
+    set_up_timeouts(ex, !u->connected);
+    write_request_head(ex, bufferevent_get_output(u->bev));
+    bufferevent_enable(u->bev, EV_READ | EV_WRITE);
+    if (ex->req_done) {
+        c->state = GW_CONN_WAIT;
+        bufferevent_disable(c->bev, EV_READ);
+        bufferevent_set_timeouts(c->bev, NULL, NULL);
+        return;
+    }
+    if (ex->req.expect_continue)
+        evbuffer_add(bufferevent_get_output(c->bev), "HTTP/1.1 100 Continue\r\n\r\n", 25);
+    c->state = GW_CONN_BODY;
+    {
+        int ms = c->snap->config->timeouts.client_body_ms;
+        int sms = c->snap->config->timeouts.send_ms;
+        struct timeval rtv = {ms / 1000, (ms % 1000) * 1000};
+        struct timeval wtv = {sms / 1000, (sms % 1000) * 1000};
+        bufferevent_set_timeouts(c->bev, &rtv, &wtv);
+    }
+    gw_exchange_relay_request(ex);
+}
+
+void
+gw_proxy_cancel(struct gw_exchange *ex)
+{
+    if (ex->up != NULL) {
+        cn_pool_discard(ex->up);
+        ex->up = NULL;
+    }
+}
+
+/* The response has ended on the upstream side. */
+static void
+response_done(struct gw_exchange *ex)
+{
+    struct gw_conn *c = ex->c;
+    struct cn_upconn *u = ex->up;
+    int reusable = ex->resp.keep_alive && ex->resp_body != GW_BODY_UNTIL_EOF && ex->req_done;
+
+    ex->resp_state = GW_RESP_DONE;
+    if (ex->client_chunked)
+        evbuffer_add(bufferevent_get_output(c->bev), "0\r\n\r\n", 5);
+    ex->up = NULL;
+    if (reusable) {
+        u->requests++;
+        u->connected = 1;
+        cn_pool_release(u);
+    } else {
+        cn_pool_discard(u);
+    }
+    if (ex->close_delimited)
+        ex->keep_alive = 0;
+    gw_exchange_finish(ex);
+}
+
+/* Move response body bytes to the client. Returns 1 when the body ended, 0 for more, -1 when the
+ * exchange was aborted. */
+static int
+relay_response(struct gw_exchange *ex)
+{
+    struct evbuffer *in = bufferevent_get_input(ex->up->bev);
+    struct evbuffer *out = bufferevent_get_output(ex->c->bev);
+    int done = 0;
+
+    if (ex->resp_body == GW_BODY_LENGTH || ex->resp_body == GW_BODY_UNTIL_EOF) {
+        size_t n = evbuffer_get_length(in);
+        if (ex->resp_body == GW_BODY_LENGTH && n > ex->resp_left)
+            n = (size_t)ex->resp_left;
+        if (n > 0) {
+            if (ex->client_chunked)
+                evbuffer_add_printf(out, "%zx\r\n", n);
+            evbuffer_remove_buffer(in, out, n);
+            if (ex->client_chunked)
+                evbuffer_add(out, "\r\n", 2);
+        }
+        if (ex->resp_body == GW_BODY_LENGTH) {
+            ex->resp_left -= n;
+            done = ex->resp_left == 0;
+        }
+    } else {
+        while (!done && evbuffer_get_length(in) > 0) {
+            struct evbuffer_iovec v;
+            size_t n = 0;
+            int rc;
+            if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+                break;
+            rc = gw_chunked_feed(&ex->resp_chunk, v.iov_base, v.iov_len, 0, &n);
+            if (rc == GW_CHUNK_DATA) {
+                if (ex->client_chunked)
+                    evbuffer_add_printf(out, "%zx\r\n", n);
+                evbuffer_remove_buffer(in, out, n);
+                if (ex->client_chunked)
+                    evbuffer_add(out, "\r\n", 2);
+            } else if (rc == GW_CHUNK_FRAME || rc == GW_HTTP_AGAIN) {
+                evbuffer_drain(in, n);
+            } else if (rc == GW_CHUNK_DONE) {
+                evbuffer_drain(in, n);
+                done = 1;
+            } else {
+                gw_log(GW_LOG_INFO, "%s: malformed chunked body from upstream %s; aborted",
+                       ex->request_id, ex->route->upstream.hostport);
+                gw_exchange_abort(ex);
+                return -1;
+            }
+        }
+    }
+    if (done)
+        return 1;
+    if (evbuffer_get_length(out) > GW_OUT_HIGH) {
+        bufferevent_disable(ex->up->bev, EV_READ);
+        ex->up_paused = 1;
+    }
+    return 0;
+}
+
+void
+gw_proxy_client_drained(struct gw_exchange *ex)
+{
+    if (ex->up == NULL || !ex->up_paused)
+        return;
+    ex->up_paused = 0;
+    bufferevent_enable(ex->up->bev, EV_READ);
+    if (ex->resp_state == GW_RESP_BODY && relay_response(ex) == 1)
+        response_done(ex);
+}
+
+static void
+write_response_head(struct gw_exchange *ex)
+{
+    struct gw_conn *c = ex->c;
+    const struct gw_http_message *r = &ex->resp;
+    struct sbuf b = {&ex->arena, NULL, 0, 0};
+    char num[32];
+    int client10 = ex->req.version_minor == 0;
+
+    ex->resp_body = r->body;
+    ex->resp_left = r->content_length;
+    if (r->body == GW_BODY_CHUNKED || r->body == GW_BODY_UNTIL_EOF) {
+        if (client10)
+            ex->close_delimited = 1, ex->keep_alive = 0;
+        else
+            ex->client_chunked = 1;
+    }
+    if (!ex->req_done)
+        ex->keep_alive = 0;
+    b.cap = 512;
+    for (size_t i = 0; i < r->nheaders; i++)
+        b.cap += r->headers[i].name_len + r->headers[i].value_len + 4;
+    b.p = gw_arena_alloc(&ex->arena, b.cap);
+    {
+        int n = snprintf(num, sizeof num, "HTTP/1.1 %d ", r->status);
+        sb_add(&b, num, (size_t)n);
+    }
+    if (r->reason_len > 0)
+        sb_add(&b, r->reason, r->reason_len);
+    else
+        sb_str(&b, gw_status_text(r->status));
+    sb_add(&b, "\r\n", 2);
+    for (size_t i = 0; i < r->nheaders; i++) {
+        const struct gw_http_header *h = &r->headers[i];
+        if (hop_by_hop(h) || name_is(h, "x-request-id") ||
+            (name_is(h, "content-length") && r->body != GW_BODY_NONE) ||
+            (r->nheaders > 1 && connection_listed(r, h)))
+            continue;
+        sb_add(&b, h->name, h->name_len);
+        sb_add(&b, ": ", 2);
+        sb_add(&b, h->value, h->value_len);
+        sb_add(&b, "\r\n", 2);
+    }
+    if (r->body == GW_BODY_LENGTH) {
+        int n = snprintf(num, sizeof num, "%llu", (unsigned long long)r->content_length);
+        sb_header(&b, "Content-Length", num, (size_t)n);
+    } else if (ex->client_chunked) {
+        sb_str(&b, "Transfer-Encoding: chunked\r\n");
+    }
+    sb_str(&b, "Via: 1.1 ");
+    sb_str(&b, c->snap->config->node);
+    sb_str(&b, "\r\nX-Request-Id: ");
+    sb_str(&b, ex->request_id);
+    sb_add(&b, "\r\n", 2);
+    if (!ex->keep_alive)
+        sb_str(&b, "Connection: close\r\n");
+    else if (client10)
+        sb_str(&b, "Connection: keep-alive\r\n");
+    sb_add(&b, "\r\n", 2);
+    evbuffer_add(bufferevent_get_output(c->bev), b.p, b.len);
+    ex->status = r->status;
+    ex->resp_started = 1;
+}
+
+static void
+bad_response(struct gw_exchange *ex, const char *detail)
+{
+    gw_log(GW_LOG_INFO, "%s: upstream %s: %s", ex->request_id, ex->route->upstream.hostport, detail);
+    gw_proxy_cancel(ex);
+    ex->keep_alive = ex->keep_alive && ex->req_done;
+    gw_exchange_problem(ex, 502, "bad-upstream-response", detail, NULL);
+}
+
+static void
+up_read_cb(struct bufferevent *bev, void *arg)
+{
+    struct gw_exchange *ex = arg;
+    struct evbuffer *in = bufferevent_get_input(bev);
+
+    while (ex->resp_state == GW_RESP_HEAD) {
+        const struct gw_limits *lim = &ex->c->snap->config->limits;
+        struct gw_http_limits hl = {lim->max_header_bytes * 4, GW_HTTP_MAX_HEADERS,
+                                    lim->max_target_bytes, 0};
+        size_t len = evbuffer_get_length(in), head_len = 0;
+        size_t n = len <= hl.max_head_bytes ? len : hl.max_head_bytes + 1;
+        const char *data;
+        int rc;
+
+        if (len == 0)
+            return;
+        data = (const char *)evbuffer_pullup(in, (ssize_t)n);
+        rc = gw_http_parse_response(&ex->up_hp, data, n, &hl, ex->req.method, &ex->resp,
+                                    &head_len);
+        if (rc == GW_HTTP_AGAIN)
+            return;
+        if (rc != GW_HTTP_OK) {
+            bad_response(ex, "the upstream's response is malformed or ambiguous");
+            return;
+        }
+        if (ex->resp.status >= 100 && ex->resp.status < 200) {
+            if (ex->resp.status == 101) {
+                bad_response(ex, "the upstream switched protocols, which is not supported");
+                return;
+            }
+            /* interim responses: 100 Continue was answered by us already */
+            evbuffer_drain(in, head_len);
+            gw_http_parser_init(&ex->up_hp);
+            continue;
+        }
+        write_response_head(ex);
+        evbuffer_drain(in, head_len);
+        gw_chunked_init(&ex->resp_chunk);
+        if (ex->resp_body == GW_BODY_NONE ||
+            (ex->resp_body == GW_BODY_LENGTH && ex->resp_left == 0)) {
+            response_done(ex);
+            return;
+        }
+        ex->resp_state = GW_RESP_BODY;
+    }
+    if (ex->resp_state == GW_RESP_BODY && relay_response(ex) == 1)
+        response_done(ex);
+}
+
+static void
+up_write_cb(struct bufferevent *bev, void *arg)
+{
+    struct gw_exchange *ex = arg;
+    struct gw_conn *c = ex->c;
+
+    (void)bev;
+    if (ex->client_paused && c->state == GW_CONN_BODY) {
+        ex->client_paused = 0;
+        bufferevent_enable(c->bev, EV_READ);
+        gw_exchange_relay_request(ex);
+    }
+}
+
+static void
+up_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    struct gw_exchange *ex = arg;
+    const struct pt_upstream *up = &ex->route->upstream;
+    char detail[384];
+
+    if (what & BEV_EVENT_CONNECTED) {
+        ex->up->connected = 1;
+        set_up_timeouts(ex, 0);
+        return;
+    }
+    if ((what & BEV_EVENT_EOF) && ex->resp_state == GW_RESP_BODY &&
+        ex->resp_body == GW_BODY_UNTIL_EOF) {
+        if (relay_response(ex) >= 0)
+            response_done(ex);
+        return;
+    }
+    if (ex->resp_state != GW_RESP_HEAD) {
+        gw_log(GW_LOG_INFO, "%s: upstream %s closed in the middle of the response; aborted",
+               ex->request_id, up->hostport);
+        gw_exchange_abort(ex);
+        return;
+    }
+    /* a pooled connection the upstream closed just as we reused it: try once more on a fresh one
+     * when nothing of the request is lost (no body) */
+    if (ex->up_reused && !ex->retried && !(what & BEV_EVENT_TIMEOUT) &&
+        ex->req.body == GW_BODY_NONE && evbuffer_get_length(bufferevent_get_input(bev)) == 0) {
+        gw_proxy_cancel(ex);
+        ex->retried = 1;
+        gw_proxy_start(ex);
+        return;
+    }
+    if (what & BEV_EVENT_TIMEOUT) {
+        if (!ex->up->connected)
+            snprintf(detail, sizeof detail, "connecting to %s timed out", up->hostport);
+        else
+            snprintf(detail, sizeof detail, "%s did not answer in time", up->hostport);
+        gw_proxy_cancel(ex);
+        gw_exchange_problem(ex, 504, "upstream-timeout", detail, NULL);
+        return;
+    }
+    if (!ex->up->connected) {
+        unsigned long e = up->kind == PT_UP_HTTPS ? bufferevent_get_openssl_error(bev) : 0;
+        int err = EVUTIL_SOCKET_ERROR();
+        if (e != 0) {
+            char buf[200];
+            SSL *ssl = bufferevent_openssl_get_ssl(bev);
+            long vr = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
+            ERR_error_string_n(e, buf, sizeof buf);
+            snprintf(detail, sizeof detail, "TLS with %s failed: %s%s%s", up->hostport, buf,
+                     vr != X509_V_OK ? ": " : "",
+                     vr != X509_V_OK ? X509_verify_cert_error_string(vr) : "");
+        } else {
+            snprintf(detail, sizeof detail, "cannot connect to %s: %s", up->hostport,
+                     err ? strerror(err) : "connection closed");
+        }
+    } else {
+        snprintf(detail, sizeof detail, "%s closed the connection before answering",
+                 up->hostport);
+    }
+    gw_log(GW_LOG_INFO, "%s: %s", ex->request_id, detail);
+    gw_proxy_cancel(ex);
+    gw_exchange_problem(ex, 502, "upstream-unavailable", detail, NULL);
+}

@@ -1,0 +1,321 @@
+/* server.c: workers, listeners and signals (see server.h). */
+#include "server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "exchange.h"
+#include "log.h"
+
+static void
+accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
+{
+    struct gw_accept_ctx *a = arg;
+
+    (void)l;
+    gw_conn_accept(a->w, a->index, fd, sa, salen);
+}
+
+static void
+accept_error_cb(struct evconnlistener *l, void *arg)
+{
+    int err = EVUTIL_SOCKET_ERROR();
+
+    (void)l;
+    (void)arg;
+    /* EMFILE and the like: log and go on; the listener keeps accepting when it can */
+    gw_log(GW_LOG_ERROR, "accept: %s", strerror(err));
+}
+
+/* A listening socket for one worker: SO_REUSEPORT lets every worker have its own, and the kernel
+ * spreads connections across them without a shared accept lock. */
+static int
+listen_socket(const struct gw_listener_conf *l)
+{
+    int fd = socket(l->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int one = 1;
+
+    if (fd < 0)
+        return -1;
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0)
+        goto fail;
+    if (l->addr.ss_family == AF_INET6)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    if (bind(fd, (const struct sockaddr *)&l->addr, l->addrlen) < 0 || listen(fd, 4096) < 0)
+        goto fail;
+    return fd;
+fail: {
+    int e = errno;
+    close(fd);
+    errno = e;
+    return -1;
+}
+}
+
+static void
+close_listeners(struct gw_worker *w)
+{
+    for (size_t i = 0; i < w->nlisteners; i++) {
+        if (w->listeners[i] != NULL) {
+            evconnlistener_free(w->listeners[i]);
+            w->listeners[i] = NULL;
+        }
+    }
+}
+
+static void
+stop_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct gw_worker *w = arg;
+
+    (void)fd;
+    (void)what;
+    gw_log(GW_LOG_WARN, "worker %d: %zu connections still busy after the grace period; closing",
+           w->id, w->nconns);
+    event_base_loopexit(w->base, NULL);
+}
+
+static void
+notify_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct gw_worker *w = arg;
+    struct pt_snapshot *next;
+    uint64_t v;
+
+    (void)what;
+    if (read(fd, &v, sizeof v) < 0 && errno != EAGAIN)
+        gw_log(GW_LOG_ERROR, "worker %d: eventfd: %s", w->id, strerror(errno));
+    next = atomic_exchange(&w->next_snap, NULL);
+    if (next != NULL) {
+        pt_snapshot_unref(w->snap);
+        w->snap = next;
+    }
+    if (atomic_load(&w->stopping)) {
+        struct timeval tv = {GW_STOP_GRACE_MS / 1000, (GW_STOP_GRACE_MS % 1000) * 1000};
+        close_listeners(w);
+        gw_conn_close_idle(w);
+        if (w->nconns == 0) {
+            event_base_loopexit(w->base, NULL);
+            return;
+        }
+        w->stop_timer = evtimer_new(w->base, stop_timer_cb, w);
+        if (w->stop_timer != NULL)
+            evtimer_add(w->stop_timer, &tv);
+    }
+}
+
+static void *
+worker_main(void *arg)
+{
+    struct gw_worker *w = arg;
+
+    event_base_dispatch(w->base);
+    while (!TAILQ_EMPTY(&w->conns))
+        gw_conn_free(TAILQ_FIRST(&w->conns));
+    return NULL;
+}
+
+static void
+worker_free(struct gw_worker *w)
+{
+    close_listeners(w);
+    free(w->listeners);
+    free(w->accept_ctx);
+    while (w->free_ex != NULL) {
+        struct gw_exchange *ex = w->free_ex;
+        w->free_ex = ex->next_free;
+        gw_arena_free(&ex->arena);
+        free(ex);
+    }
+    cn_pool_free(w->pool);
+    if (w->notify_ev)
+        event_free(w->notify_ev);
+    if (w->stop_timer)
+        event_free(w->stop_timer);
+    if (w->notify_fd >= 0)
+        close(w->notify_fd);
+    pt_snapshot_unref(w->snap);
+    pt_snapshot_unref(atomic_exchange(&w->next_snap, NULL));
+    if (w->base)
+        event_base_free(w->base);
+}
+
+static int
+worker_init(struct gw_worker *w, int id, struct pt_snapshot *snap)
+{
+    const struct gw_config *c = snap->config;
+    struct event_config *ec = event_config_new();
+
+    memset(w, 0, sizeof *w);
+    w->id = id;
+    w->notify_fd = -1;
+    TAILQ_INIT(&w->conns);
+    w->snap = pt_snapshot_ref(snap);
+    if (ec == NULL)
+        return -1;
+    /* one loop per thread, touched by no other thread: no locks */
+    event_config_set_flag(ec, EVENT_BASE_FLAG_NOLOCK);
+    w->base = event_base_new_with_config(ec);
+    event_config_free(ec);
+    if (w->base == NULL)
+        return -1;
+    if (getrandom(w->rng, sizeof w->rng, 0) != sizeof w->rng)
+        w->rng[0] = (uint64_t)getpid() * 0x9e3779b97f4a7c15ULL + (uint64_t)id, w->rng[1] = ~0ULL;
+    w->pool = cn_pool_new(w->base, c->limits.upstream_idle_per_host, c->timeouts.keepalive_ms);
+    w->notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (w->pool == NULL || w->notify_fd < 0)
+        return -1;
+    w->notify_ev = event_new(w->base, w->notify_fd, EV_READ | EV_PERSIST, notify_cb, w);
+    if (w->notify_ev == NULL || event_add(w->notify_ev, NULL) < 0)
+        return -1;
+    w->nlisteners = c->nlisteners;
+    w->listeners = calloc(c->nlisteners, sizeof *w->listeners);
+    w->accept_ctx = calloc(c->nlisteners, sizeof *w->accept_ctx);
+    if (w->listeners == NULL || w->accept_ctx == NULL)
+        return -1;
+    for (size_t i = 0; i < c->nlisteners; i++) {
+        const struct gw_listener_conf *l = &c->listeners[i];
+        struct gw_accept_ctx *a;
+        int fd = listen_socket(l);
+        if (fd < 0) {
+            gw_log(GW_LOG_ERROR, "cannot listen on %s: %s", l->address, strerror(errno));
+            return -1;
+        }
+        a = &w->accept_ctx[i];
+        a->w = w;
+        a->index = i;
+        w->listeners[i] = evconnlistener_new(w->base, accept_cb, a, LEV_OPT_CLOSE_ON_FREE, -1, fd);
+        if (w->listeners[i] == NULL) {
+            close(fd);
+            return -1;
+        }
+        evconnlistener_set_error_cb(w->listeners[i], accept_error_cb);
+    }
+    return 0;
+}
+
+static void
+notify(struct gw_worker *w)
+{
+    uint64_t one = 1;
+
+    if (write(w->notify_fd, &one, sizeof one) < 0)
+        gw_log(GW_LOG_ERROR, "worker %d: cannot wake it: %s", w->id, strerror(errno));
+}
+
+/* The listeners are bound once at start; a reload may change everything else. */
+static int
+same_listeners(const struct gw_config *a, const struct gw_config *b)
+{
+    if (a->nlisteners != b->nlisteners || a->workers != b->workers)
+        return 0;
+    for (size_t i = 0; i < a->nlisteners; i++)
+        if (a->listeners[i].addrlen != b->listeners[i].addrlen ||
+            memcmp(&a->listeners[i].addr, &b->listeners[i].addr, a->listeners[i].addrlen) != 0 ||
+            a->listeners[i].tls != b->listeners[i].tls)
+            return 0;
+    return 1;
+}
+
+static void
+reload(const char *path, struct gw_worker *workers, int n, struct pt_snapshot **current)
+{
+    struct gw_diag d = {0};
+    struct pt_snapshot *next = pt_snapshot_load(path, &d);
+
+    for (size_t i = 0; i < d.n; i++)
+        gw_log(d.items[i].level == GW_DIAG_ERROR ? GW_LOG_ERROR : GW_LOG_WARN, "reload: %s",
+               d.items[i].text);
+    gw_diag_free(&d);
+    if (next == NULL) {
+        gw_log(GW_LOG_ERROR, "reload refused; still serving configuration %s", (*current)->version);
+        return;
+    }
+    if (!same_listeners((*current)->config, next->config)) {
+        gw_log(GW_LOG_ERROR, "reload refused: listeners or workers changed (a restart applies them)");
+        pt_snapshot_unref(next);
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        pt_snapshot_unref(atomic_exchange(&workers[i].next_snap, pt_snapshot_ref(next)));
+        notify(&workers[i]);
+    }
+    gw_log(GW_LOG_INFO, "reloaded: configuration %s (%zu partners, %zu routes)", next->version,
+           next->npartners, next->nroutes);
+    pt_snapshot_unref(*current);
+    *current = next;
+}
+
+int
+gw_server_run(const char *config_path, struct pt_snapshot *snap)
+{
+    int n = snap->config->workers > 0 ? snap->config->workers : 1;
+    struct gw_worker *workers = calloc((size_t)n, sizeof *workers);
+    sigset_t set;
+    int started = 0, rc = 0, sig = 0;
+
+    signal(SIGPIPE, SIG_IGN);
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, NULL); /* the workers inherit the mask */
+    if (workers == NULL)
+        return 1;
+    for (int i = 0; i < n; i++) {
+        if (worker_init(&workers[i], i, snap) < 0) {
+            rc = 1;
+            goto out;
+        }
+    }
+    for (size_t i = 0; i < snap->config->nlisteners; i++)
+        gw_log(GW_LOG_INFO, "listening on %s (%s)", snap->config->listeners[i].address,
+               !snap->config->listeners[i].tls ? "http"
+               : snap->config->listeners[i].client_auth == GW_CLIENT_AUTH_REQUIRE
+                   ? "https, client certificate required"
+               : snap->config->listeners[i].client_auth == GW_CLIENT_AUTH_OPTIONAL
+                   ? "https, client certificate optional"
+                   : "https");
+    for (int i = 0; i < n; i++) {
+        if (pthread_create(&workers[i].thread, NULL, worker_main, &workers[i]) != 0) {
+            rc = 1;
+            break;
+        }
+        started++;
+    }
+    gw_log(GW_LOG_INFO, "portico %s serving: node %s, %d workers, configuration %s, %zu partners",
+           PORTICO_VERSION, snap->config->node, n, snap->version, snap->npartners);
+    while (rc == 0) {
+        if (sigwait(&set, &sig) != 0)
+            continue;
+        if (sig == SIGHUP) {
+            reload(config_path, workers, n, &snap);
+            continue;
+        }
+        gw_log(GW_LOG_INFO, "%s: stopping gracefully", sig == SIGINT ? "SIGINT" : "SIGTERM");
+        break;
+    }
+out:
+    for (int i = 0; i < started; i++) {
+        atomic_store(&workers[i].stopping, 1);
+        notify(&workers[i]);
+    }
+    for (int i = 0; i < started; i++)
+        pthread_join(workers[i].thread, NULL);
+    for (int i = 0; i < n; i++)
+        worker_free(&workers[i]);
+    free(workers);
+    pt_snapshot_unref(snap);
+    gw_log(GW_LOG_INFO, "stopped");
+    return rc;
+}

@@ -1,0 +1,337 @@
+/* tls.c: TLS contexts for listeners and upstreams (see tls.h).
+ *
+ * Inbound: one SSL_CTX per listener certificate, chosen by SNI; every context asks for a client
+ * certificate (client_auth optional or require) and verifies it against one shared trust store, the
+ * union of every partner's CAs and CRLs. The partner is resolved in the verify callback, at depth 0,
+ * from the anchor that actually ended the verified chain, so that under `require` a certificate
+ * that belongs to no partner fails the handshake with an alert rather than later.
+ */
+#include "tls.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+#include "identity.h"
+#include "log.h"
+
+static int peer_index = -1;
+static const unsigned char sid_ctx[] = "portico";
+
+static void
+tls_errors(char *buf, size_t len)
+{
+    unsigned long e = ERR_get_error();
+
+    if (e == 0)
+        snprintf(buf, len, "unknown TLS error");
+    else
+        ERR_error_string_n(e, buf, len);
+    ERR_clear_error();
+}
+
+/* Record the first verification error; under `optional` carry on, so that a route that needs a
+ * partner can answer 401 with the reason, and a public route still works. */
+static int
+verify_cb(int ok, X509_STORE_CTX *xctx)
+{
+    SSL *ssl = X509_STORE_CTX_get_ex_data(xctx, SSL_get_ex_data_X509_STORE_CTX_idx());
+    struct gw_tls_peer *peer = ssl ? SSL_get_ex_data(ssl, peer_index) : NULL;
+    int err = X509_STORE_CTX_get_error(xctx);
+
+    if (peer == NULL)
+        return ok;
+    peer->have_cert = 1;
+    if (!ok && err == X509_V_ERR_UNABLE_TO_GET_CRL) {
+        /* this partner has no CRL configured: revocation is not checked for it */
+        X509_STORE_CTX_set_error(xctx, X509_V_OK);
+        ok = 1;
+    }
+    if (!ok) {
+        if (peer->verify_error == 0)
+            peer->verify_error = err;
+        return peer->mode == GW_CLIENT_AUTH_OPTIONAL;
+    }
+    if (X509_STORE_CTX_get_error_depth(xctx) != 0 || peer->verify_error != 0)
+        return 1;
+
+    STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(xctx);
+    X509 *leaf = X509_STORE_CTX_get_current_cert(xctx);
+    X509 *anchor = chain && sk_X509_num(chain) > 0 ? sk_X509_value(chain, sk_X509_num(chain) - 1)
+                                                   : NULL;
+    const struct pt_partner *p = NULL;
+
+    peer->id_status = anchor ? pt_identity_resolve(peer->snap, leaf, anchor, &p) : PT_ID_UNKNOWN;
+    peer->partner = peer->id_status == PT_ID_OK ? p : NULL;
+    if (peer->partner == NULL && peer->mode == GW_CLIENT_AUTH_REQUIRE) {
+        X509_STORE_CTX_set_error(xctx, X509_V_ERR_CERT_REJECTED);
+        peer->verify_error = X509_V_ERR_CERT_REJECTED;
+        return 0;
+    }
+    return 1;
+}
+
+const char *
+gw_tls_peer_reason(const struct gw_tls_peer *peer)
+{
+    if (peer == NULL || peer->mode == GW_CLIENT_AUTH_NONE)
+        return "no client certificate (this listener does not ask for one)";
+    switch (peer->verify_error) {
+    case 0:
+        break;
+    case X509_V_ERR_CERT_HAS_EXPIRED:
+        return "client certificate expired";
+    case X509_V_ERR_CERT_NOT_YET_VALID:
+        return "client certificate not yet valid";
+    case X509_V_ERR_CERT_REVOKED:
+        return "client certificate revoked";
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+    case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+        return "client certificate issued by an unknown CA";
+    default:
+        return X509_verify_cert_error_string(peer->verify_error);
+    }
+    if (!peer->have_cert)
+        return "no client certificate";
+    if (peer->id_status == PT_ID_AMBIGUOUS)
+        return "client certificate matches more than one partner";
+    if (peer->partner == NULL)
+        return "client certificate matches no partner";
+    return "ok";
+}
+
+static int
+sni_matches(const char *pattern, const char *name)
+{
+    if (pattern[0] == '*' && pattern[1] == '.') {
+        const char *dot = strchr(name, '.');
+        return dot != NULL && dot != name && strcasecmp(dot, pattern + 1) == 0;
+    }
+    return strcasecmp(pattern, name) == 0;
+}
+
+static int
+servername_cb(SSL *ssl, int *alert, void *arg)
+{
+    const struct gw_listener_conf *l = arg;
+    const char *name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+
+    (void)alert;
+    if (name == NULL)
+        return SSL_TLSEXT_ERR_OK;
+    for (size_t i = 0; i < l->ncerts; i++) {
+        if (l->certs[i].sni != NULL && sni_matches(l->certs[i].sni, name)) {
+            if (SSL_get_SSL_CTX(ssl) != l->ssl_ctx[i])
+                SSL_set_SSL_CTX(ssl, l->ssl_ctx[i]);
+            return SSL_TLSEXT_ERR_OK;
+        }
+    }
+    return SSL_TLSEXT_ERR_OK; /* the default certificate */
+}
+
+static SSL_CTX *
+server_ctx_new(struct pt_snapshot *s, struct gw_listener_conf *l, struct gw_tls_cert *c,
+               struct gw_diag *d)
+{
+    char err[256];
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+
+    if (ctx == NULL)
+        goto fail;
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
+                                 SSL_OP_NO_COMPRESSION);
+    /* idle keep-alive connections give their read/write buffers back (nginx does the same) */
+    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+    SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof sid_ctx - 1);
+    if (SSL_CTX_use_certificate(ctx, c->cert) != 1)
+        goto fail;
+    for (int i = 0; c->chain != NULL && i < sk_X509_num(c->chain); i++)
+        if (SSL_CTX_add1_chain_cert(ctx, sk_X509_value(c->chain, i)) != 1)
+            goto fail;
+    if (SSL_CTX_use_PrivateKey(ctx, c->key) != 1 || SSL_CTX_check_private_key(ctx) != 1)
+        goto fail;
+    if (l->client_auth != GW_CLIENT_AUTH_NONE) {
+        int mode = SSL_VERIFY_PEER;
+        if (l->client_auth == GW_CLIENT_AUTH_REQUIRE)
+            mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+        SSL_CTX_set1_cert_store(ctx, s->trust);
+        SSL_CTX_set_verify(ctx, mode, verify_cb);
+        SSL_CTX_set_verify_depth(ctx, 8);
+        /* the CertificateRequest names every partner CA, so a client with several certificates
+         * picks the right one */
+        SSL_CTX_set_client_CA_list(ctx, SSL_dup_CA_list(s->ca_names));
+    }
+    SSL_CTX_set_tlsext_servername_callback(ctx, servername_cb);
+    SSL_CTX_set_tlsext_servername_arg(ctx, l);
+    return ctx;
+fail:
+    tls_errors(err, sizeof err);
+    gw_diag_add(d, GW_DIAG_ERROR, l->file, l->line, l->col, "tls",
+                "cannot set up TLS with %s: %s", c->cert_file ? c->cert_file : "certificate", err);
+    SSL_CTX_free(ctx);
+    return NULL;
+}
+
+static int
+trust_init(struct pt_snapshot *s)
+{
+    int crls = 0;
+
+    s->trust = X509_STORE_new();
+    s->ca_names = sk_X509_NAME_new_null();
+    if (s->trust == NULL || s->ca_names == NULL)
+        return -1;
+    for (size_t i = 0; i < s->npartners; i++) {
+        const struct pt_partner *p = s->partners[i];
+        for (int j = 0; p->cas != NULL && j < sk_X509_num(p->cas); j++) {
+            X509 *ca = sk_X509_value(p->cas, j);
+            X509_NAME *name = X509_get_subject_name(ca);
+            /* the same CA may anchor several partners: add it once */
+            ERR_set_mark();
+            X509_STORE_add_cert(s->trust, ca);
+            ERR_pop_to_mark();
+            if (sk_X509_NAME_find(s->ca_names, name) < 0) {
+                X509_NAME *dup = X509_NAME_dup(name);
+                if (dup == NULL || !sk_X509_NAME_push(s->ca_names, dup)) {
+                    X509_NAME_free(dup);
+                    return -1;
+                }
+                sk_X509_NAME_sort(s->ca_names);
+            }
+        }
+        for (int j = 0; p->crls != NULL && j < sk_X509_CRL_num(p->crls); j++) {
+            X509_STORE_add_crl(s->trust, sk_X509_CRL_value(p->crls, j));
+            crls++;
+        }
+    }
+    if (crls > 0)
+        X509_STORE_set_flags(s->trust, X509_V_FLAG_CRL_CHECK);
+    return 0;
+}
+
+int
+gw_tls_snapshot_init(struct pt_snapshot *s, struct gw_diag *d)
+{
+    struct gw_config *c = s->config;
+    char err[256];
+    int rc = 0;
+
+    if (peer_index < 0)
+        peer_index = SSL_get_ex_new_index(0, "portico peer", NULL, NULL, NULL);
+    if (trust_init(s) < 0) {
+        gw_diag_add(d, GW_DIAG_ERROR, c->path, 0, 0, NULL, "out of memory building trust store");
+        return -1;
+    }
+    for (size_t i = 0; i < c->nlisteners; i++) {
+        struct gw_listener_conf *l = &c->listeners[i];
+        if (!l->tls || l->ncerts == 0)
+            continue;
+        l->ssl_ctx = calloc(l->ncerts, sizeof *l->ssl_ctx);
+        if (l->ssl_ctx == NULL)
+            return -1;
+        for (size_t j = 0; j < l->ncerts; j++) {
+            l->ssl_ctx[j] = server_ctx_new(s, l, &l->certs[j], d);
+            if (l->ssl_ctx[j] == NULL)
+                rc = -1;
+        }
+    }
+    s->upstream_ctx = gw_tls_client_ctx_new(NULL, NULL, NULL, err, sizeof err);
+    if (s->upstream_ctx == NULL) {
+        gw_diag_add(d, GW_DIAG_ERROR, c->path, 0, 0, NULL, "upstream TLS: %s", err);
+        rc = -1;
+    }
+    return rc;
+}
+
+void
+gw_tls_snapshot_free(struct pt_snapshot *s)
+{
+    struct gw_config *c = s->config;
+
+    for (size_t i = 0; c != NULL && i < c->nlisteners; i++) {
+        struct gw_listener_conf *l = &c->listeners[i];
+        for (size_t j = 0; l->ssl_ctx != NULL && j < l->ncerts; j++)
+            SSL_CTX_free(l->ssl_ctx[j]);
+        free(l->ssl_ctx);
+        l->ssl_ctx = NULL;
+    }
+    X509_STORE_free(s->trust);
+    s->trust = NULL;
+    sk_X509_NAME_pop_free(s->ca_names, X509_NAME_free);
+    s->ca_names = NULL;
+    SSL_CTX_free(s->upstream_ctx);
+    s->upstream_ctx = NULL;
+}
+
+SSL_CTX *
+gw_tls_client_ctx_new(const char *cert_file, const char *key_file, const char *ca_file, char *err,
+                      size_t errlen)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    const char *what = "context";
+
+    if (ctx == NULL)
+        goto fail;
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+    what = ca_file ? ca_file : "the system CA store";
+    if (ca_file != NULL ? SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1
+                        : SSL_CTX_set_default_verify_paths(ctx) != 1)
+        goto fail;
+    if (cert_file != NULL) {
+        what = cert_file;
+        if (SSL_CTX_use_certificate_chain_file(ctx, cert_file) != 1)
+            goto fail;
+        what = key_file;
+        if (key_file == NULL || SSL_CTX_use_PrivateKey_file(ctx, key_file, SSL_FILETYPE_PEM) != 1 ||
+            SSL_CTX_check_private_key(ctx) != 1)
+            goto fail;
+    }
+    return ctx;
+fail: {
+    char e[200];
+    tls_errors(e, sizeof e);
+    snprintf(err, errlen, "%s: %s", what ? what : "key", e);
+}
+    SSL_CTX_free(ctx);
+    return NULL;
+}
+
+SSL *
+gw_tls_server_ssl(const struct gw_listener_conf *l, struct gw_tls_peer *peer)
+{
+    SSL *ssl = SSL_new(l->ssl_ctx[0]);
+
+    if (ssl == NULL)
+        return NULL;
+    SSL_set_ex_data(ssl, peer_index, peer);
+    return ssl;
+}
+
+SSL *
+gw_tls_client_ssl(SSL_CTX *ctx, const char *host)
+{
+    SSL *ssl = SSL_new(ctx);
+    unsigned char buf[16];
+    int is_ip = inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
+
+    if (ssl == NULL)
+        return NULL;
+    if (is_ip) {
+        X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host);
+    } else {
+        SSL_set_tlsext_host_name(ssl, host);
+        SSL_set1_host(ssl, host);
+    }
+    return ssl;
+}

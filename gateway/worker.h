@@ -1,0 +1,52 @@
+/* worker.h: one worker thread: its event loop, its listeners, its upstream pool, its snapshot.
+ *
+ * Nothing on the request path is shared between workers: each has its own SO_REUSEPORT listening
+ * sockets, event_base and upstream pool. The main thread talks to a worker only through its
+ * eventfd (stop, new snapshot).
+ */
+#ifndef GW_WORKER_H
+#define GW_WORKER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "snapshot.h"
+
+struct gw_conn;
+struct gw_exchange;
+TAILQ_HEAD(gw_conn_list, gw_conn);
+
+/* What a listener's accept callback needs to know. */
+struct gw_accept_ctx {
+    struct gw_worker *w;
+    size_t index; /* into the snapshot's config->listeners */
+};
+
+struct gw_worker {
+    int id;
+    pthread_t thread;
+    struct event_base *base;
+    struct evconnlistener **listeners; /* one per configured listener, same order */
+    size_t nlisteners;
+    struct gw_accept_ctx *accept_ctx;  /* one per listener */
+    struct cn_pool *pool;
+    struct pt_snapshot *snap;          /* the snapshot new connections take */
+    _Atomic(struct pt_snapshot *) next_snap; /* set by the main thread on reload */
+    atomic_int stopping;
+    int notify_fd;                     /* eventfd: the main thread writes to wake the loop */
+    struct event *notify_ev;
+    struct event *stop_timer;          /* hard deadline of a graceful stop */
+    struct gw_conn_list conns;
+    size_t nconns;
+    struct gw_exchange *free_ex;       /* cached exchanges (linked through their conn field) */
+    size_t nfree_ex;
+    uint64_t rng[2];                   /* request ids */
+    uint64_t requests;                 /* served, for the log at exit */
+};
+
+#endif
