@@ -68,6 +68,31 @@ gw_status_text(int status)
     }
 }
 
+void
+gw_bev_flush(struct bufferevent *bev, int plain)
+{
+    struct evbuffer *out = bufferevent_get_output(bev);
+    int fd = bufferevent_getfd(bev);
+
+    if (!plain || evbuffer_get_length(out) == 0)
+        return;
+    /* a socket bufferevent keeps the front of its output frozen against everyone but itself */
+    evbuffer_unfreeze(out, 1);
+    while (fd >= 0 && evbuffer_get_length(out) > 0)
+        if (evbuffer_write(out, fd) <= 0)
+            break;
+    evbuffer_freeze(out, 1);
+    if (evbuffer_get_length(out) > 0)
+        bufferevent_enable(bev, EV_WRITE);
+}
+
+void
+gw_bev_drained(struct bufferevent *bev, int plain)
+{
+    if (plain && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+        bufferevent_disable(bev, EV_WRITE);
+}
+
 static void
 set_timeouts(struct gw_conn *c, int read_ms)
 {
@@ -285,6 +310,11 @@ gw_conn_accept(struct gw_worker *w, size_t li, int fd, struct sockaddr *sa, int 
     w->nconns++;
     bufferevent_setcb(c->bev, client_read_cb, client_write_cb, client_event_cb, c);
     bufferevent_setwatermark(c->bev, EV_WRITE, GW_OUT_LOW, 0);
+    /* what a client sends while its exchange is under way (pipelining) waits in the input, up to a
+     * bound; reading stays on so that a client that goes away is noticed at once */
+    bufferevent_setwatermark(c->bev, EV_READ, 0, snap->config->limits.max_header_bytes * 2 + 65536);
+    if (!c->is_tls)
+        bufferevent_disable(c->bev, EV_WRITE);
     set_timeouts(c, c->is_tls ? snap->config->timeouts.client_header_ms
                               : snap->config->timeouts.keepalive_ms);
     bufferevent_enable(c->bev, EV_READ);
@@ -314,6 +344,7 @@ gw_exchange_respond(struct gw_exchange *ex, int status, const char *content_type
     if (ex->req.method != GW_METHOD_HEAD && body_len > 0)
         evbuffer_add(out, body, body_len);
     ex->resp_started = 1;
+    gw_bev_flush(c->bev, !c->is_tls);
     gw_exchange_finish(ex);
 }
 
@@ -353,6 +384,8 @@ start_closing(struct gw_conn *c)
     set_timeouts(c, 0);
     if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
         client_write_cb(c->bev, c);
+    else
+        bufferevent_enable(c->bev, EV_WRITE);
 }
 
 void
@@ -664,7 +697,6 @@ request_body_done(struct gw_exchange *ex)
     ex->req_done = 1;
     if (c->state == GW_CONN_BODY) {
         c->state = GW_CONN_WAIT;
-        bufferevent_disable(c->bev, EV_READ);
         set_timeouts(c, 0);
     }
 }
@@ -715,6 +747,8 @@ gw_exchange_relay_request(struct gw_exchange *ex)
             }
         }
     }
+    if (ex->up->connected)
+        gw_bev_flush(ex->up->bev, ex->route->upstream.kind != PT_UP_HTTPS);
     if (!ex->req_done && evbuffer_get_length(out) > GW_OUT_HIGH) {
         bufferevent_disable(c->bev, EV_READ);
         ex->client_paused = 1;
@@ -750,6 +784,7 @@ client_write_cb(struct bufferevent *bev, void *arg)
 {
     struct gw_conn *c = arg;
 
+    gw_bev_drained(bev, !c->is_tls);
     if (c->state == GW_CONN_CLOSING) {
         if (evbuffer_get_length(bufferevent_get_output(bev)) > 0 || c->lingering)
             return;

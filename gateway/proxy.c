@@ -295,15 +295,18 @@ gw_proxy_start(struct gw_exchange *ex)
     bufferevent_setwatermark(u->bev, EV_WRITE, GW_OUT_LOW, 0);
     set_up_timeouts(ex, !u->connected);
     write_request_head(ex, bufferevent_get_output(u->bev));
-    bufferevent_enable(u->bev, EV_READ | EV_WRITE);
+    bufferevent_enable(u->bev, u->connected ? EV_READ : EV_READ | EV_WRITE);
     if (ex->req_done) {
+        if (u->connected)
+            gw_bev_flush(u->bev, up->kind != PT_UP_HTTPS);
         c->state = GW_CONN_WAIT;
-        bufferevent_disable(c->bev, EV_READ);
         bufferevent_set_timeouts(c->bev, NULL, NULL);
         return;
     }
-    if (ex->req.expect_continue)
+    if (ex->req.expect_continue) {
         evbuffer_add(bufferevent_get_output(c->bev), "HTTP/1.1 100 Continue\r\n\r\n", 25);
+        gw_bev_flush(c->bev, !c->is_tls);
+    }
     c->state = GW_CONN_BODY;
     {
         int ms = c->snap->config->timeouts.client_body_ms;
@@ -335,6 +338,7 @@ response_done(struct gw_exchange *ex)
     ex->resp_state = GW_RESP_DONE;
     if (ex->client_chunked)
         evbuffer_add(bufferevent_get_output(c->bev), "0\r\n\r\n", 5);
+    gw_bev_flush(c->bev, !c->is_tls);
     ex->up = NULL;
     if (reusable) {
         u->requests++;
@@ -401,6 +405,7 @@ relay_response(struct gw_exchange *ex)
     }
     if (done)
         return 1;
+    gw_bev_flush(ex->c->bev, !ex->c->is_tls);
     if (evbuffer_get_length(out) > GW_OUT_HIGH) {
         bufferevent_disable(ex->up->bev, EV_READ);
         ex->up_paused = 1;
@@ -548,7 +553,7 @@ up_write_cb(struct bufferevent *bev, void *arg)
     struct gw_exchange *ex = arg;
     struct gw_conn *c = ex->c;
 
-    (void)bev;
+    gw_bev_drained(bev, ex->route->upstream.kind != PT_UP_HTTPS);
     if (ex->client_paused && c->state == GW_CONN_BODY) {
         ex->client_paused = 0;
         bufferevent_enable(c->bev, EV_READ);

@@ -165,6 +165,8 @@ worker_init(struct gw_worker *w, int id, struct pt_snapshot *snap)
         return -1;
     /* one loop per thread, touched by no other thread: no locks */
     event_config_set_flag(ec, EVENT_BASE_FLAG_NOLOCK);
+    /* fold the enable/disable pairs of one loop turn into one epoll_ctl */
+    event_config_set_flag(ec, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
     w->base = event_base_new_with_config(ec);
     event_config_free(ec);
     if (w->base == NULL)
