@@ -17,6 +17,8 @@
 
 #include "diag.h"
 
+struct gw_jsonloc;
+
 enum gw_client_auth {
     GW_CLIENT_AUTH_NONE = 0, /* plain listener, or TLS without asking for a certificate */
     GW_CLIENT_AUTH_OPTIONAL, /* ask; routes that need a partner answer 401 without a good one */
@@ -89,6 +91,8 @@ struct gw_config {
     json_t *audit;          /* raw "audit" object for the audit module, or NULL */
     json_t *plugins;        /* raw "plugins" array for the transform loader, or NULL */
     json_t *root;           /* the whole document */
+    struct gw_jsonloc *loc; /* where each value is in the file (json_loc.h), for later messages */
+    unsigned char digest[32]; /* SHA-256 over the bytes of every file read (config, PEMs) */
 };
 
 /* Load and validate portico.json. Every problem goes to `d` with file:line:column and JSON path.

@@ -88,12 +88,13 @@ struct gw_exchange {
 };
 
 /* http_conn.c */
-/* Write what is queued on a plain socket bufferevent now, instead of waiting a loop turn for
- * EPOLLOUT; only what the socket does not take waits for the write event. Plain sockets keep
- * EV_WRITE disabled while their output is empty, which spares two epoll_ctl calls per write.
- * For TLS (plain == 0) this does nothing: bufferevent_openssl writes on its own schedule. */
-void gw_bev_flush(struct bufferevent *bev, int plain);
-/* The write callback's half of the same: EV_WRITE off again once the output is empty. */
+/* Write what is queued now, instead of waiting a loop turn for EPOLLOUT; only what the socket
+ * does not take waits for the write event. Socket bufferevents (plain, or under a TLS filter) keep
+ * EV_WRITE disabled while their output is empty, which spares two epoll_ctl calls and a loop turn
+ * per write. A socket-based TLS bufferevent (upstream https) is left to libevent. */
+void gw_bev_flush(struct bufferevent *bev);
+/* The write callback's half of the same for a plain socket bufferevent: EV_WRITE off once the
+ * output is empty. */
 void gw_bev_drained(struct bufferevent *bev, int plain);
 
 /* The reason phrase for a status ("Bad Gateway"), "" for an unknown one. */

@@ -35,6 +35,8 @@
 static void client_read_cb(struct bufferevent *bev, void *arg);
 static void client_write_cb(struct bufferevent *bev, void *arg);
 static void client_event_cb(struct bufferevent *bev, short what, void *arg);
+static void closing_step(struct gw_conn *c);
+static void under_drained_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg);
 
 const char *
 gw_status_text(int status)
@@ -69,13 +71,22 @@ gw_status_text(int status)
 }
 
 void
-gw_bev_flush(struct bufferevent *bev, int plain)
+gw_bev_flush(struct bufferevent *bev)
 {
-    struct evbuffer *out = bufferevent_get_output(bev);
-    int fd = bufferevent_getfd(bev);
+    struct bufferevent *under = bufferevent_get_underlying(bev);
+    struct evbuffer *out;
+    int fd;
 
-    if (!plain || evbuffer_get_length(out) == 0)
+    if (under != NULL)
+        bev = under; /* a TLS filter: its records are in the socket bufferevent below */
+    else if (bufferevent_openssl_get_ssl(bev) != NULL)
         return;
+    out = bufferevent_get_output(bev);
+    fd = bufferevent_getfd(bev);
+    if (evbuffer_get_length(out) == 0) {
+        bufferevent_disable(bev, EV_WRITE);
+        return;
+    }
     /* a socket bufferevent keeps the front of its output frozen against everyone but itself */
     evbuffer_unfreeze(out, 1);
     while (fd >= 0 && evbuffer_get_length(out) > 0)
@@ -84,6 +95,8 @@ gw_bev_flush(struct bufferevent *bev, int plain)
     evbuffer_freeze(out, 1);
     if (evbuffer_get_length(out) > 0)
         bufferevent_enable(bev, EV_WRITE);
+    else
+        bufferevent_disable(bev, EV_WRITE);
 }
 
 void
@@ -240,6 +253,10 @@ header_timeout_cb(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
+    if (c->state == GW_CONN_CLOSING) {
+        closing_step(c);
+        return;
+    }
     if (c->ex == NULL) {
         gw_conn_free(c);
         return;
@@ -281,13 +298,24 @@ gw_conn_accept(struct gw_worker *w, size_t li, int fd, struct sockaddr *sa, int 
     c->peer.mode = l->tls ? l->client_auth : GW_CLIENT_AUTH_NONE;
     c->peer.snap = snap;
     if (l->tls) {
+        /* TLS as a filter over a socket bufferevent: records are made as soon as we queue output
+         * and gw_bev_flush() writes them at once, head and body in one write */
         SSL *ssl = gw_tls_server_ssl(l, &c->peer);
+        struct bufferevent *sock = ssl ? bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE)
+                                       : NULL;
         c->is_tls = 1;
-        c->bev = ssl ? bufferevent_openssl_socket_new(w->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
-                                                      BEV_OPT_CLOSE_ON_FREE)
-                     : NULL;
-        if (c->bev != NULL)
+        c->bev = sock ? bufferevent_openssl_filter_new(w->base, sock, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                                       BEV_OPT_CLOSE_ON_FREE)
+                      : NULL;
+        if (c->bev != NULL) {
             bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+            evbuffer_add_cb(bufferevent_get_output(sock), under_drained_cb, c);
+        } else {
+            if (sock != NULL)
+                bufferevent_free(sock), fd = -1;
+            if (ssl != NULL)
+                SSL_free(ssl);
+        }
         c->state = GW_CONN_HANDSHAKE;
     } else {
         c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
@@ -296,7 +324,7 @@ gw_conn_accept(struct gw_worker *w, size_t li, int fd, struct sockaddr *sa, int 
     c->header_timer = evtimer_new(w->base, header_timeout_cb, c);
     if (c->bev == NULL || c->header_timer == NULL) {
         gw_log(GW_LOG_ERROR, "client %s: cannot set up the connection", c->peer_ip);
-        if (c->bev == NULL)
+        if (c->bev == NULL && fd >= 0)
             close(fd);
         else
             bufferevent_free(c->bev);
@@ -344,7 +372,7 @@ gw_exchange_respond(struct gw_exchange *ex, int status, const char *content_type
     if (ex->req.method != GW_METHOD_HEAD && body_len > 0)
         evbuffer_add(out, body, body_len);
     ex->resp_started = 1;
-    gw_bev_flush(c->bev, !c->is_tls);
+    gw_bev_flush(c->bev);
     gw_exchange_finish(ex);
 }
 
@@ -374,18 +402,55 @@ gw_exchange_problem(struct gw_exchange *ex, int status, const char *code, const 
     free(body);
 }
 
+/* Closing: once every byte of the last response is written (for TLS, also the records in the
+ * socket bufferevent under the filter), shut our side and linger: read and drop what the client
+ * still sends for a moment, so that unread input does not turn the close into a reset that
+ * destroys the response in flight. */
+static void
+closing_step(struct gw_conn *c)
+{
+    struct bufferevent *under = bufferevent_get_underlying(c->bev);
+    int fd = bufferevent_getfd(c->bev);
+
+    if (c->lingering)
+        return;
+    if (evbuffer_get_length(bufferevent_get_output(c->bev)) > 0) {
+        bufferevent_enable(c->bev, EV_WRITE);
+        return;
+    }
+    if (under != NULL && evbuffer_get_length(bufferevent_get_output(under)) > 0) {
+        bufferevent_enable(under, EV_WRITE); /* under_drained_cb calls again */
+        return;
+    }
+    c->lingering = 1;
+    if (fd < 0 || shutdown(fd, SHUT_WR) < 0) {
+        gw_conn_free(c);
+        return;
+    }
+    set_timeouts(c, LINGER_MS);
+    bufferevent_enable(c->bev, EV_READ);
+}
+
 static void
 start_closing(struct gw_conn *c)
 {
     c->state = GW_CONN_CLOSING;
     event_del(c->header_timer);
     bufferevent_disable(c->bev, EV_READ);
-    bufferevent_set_timeouts(c->bev, NULL, NULL);
     set_timeouts(c, 0);
-    if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
-        client_write_cb(c->bev, c);
-    else
-        bufferevent_enable(c->bev, EV_WRITE);
+    closing_step(c);
+}
+
+/* The socket under a TLS filter wrote its last bytes: a closing connection may go on (from the
+ * loop, through the timer, never from inside libevent's write path). */
+static void
+under_drained_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+    struct gw_conn *c = arg;
+
+    if (info->n_deleted > 0 && evbuffer_get_length(buf) == 0 && c->state == GW_CONN_CLOSING &&
+        !c->lingering)
+        event_active(c->header_timer, EV_TIMEOUT, 1);
 }
 
 void
@@ -748,7 +813,7 @@ gw_exchange_relay_request(struct gw_exchange *ex)
         }
     }
     if (ex->up->connected)
-        gw_bev_flush(ex->up->bev, ex->route->upstream.kind != PT_UP_HTTPS);
+        gw_bev_flush(ex->up->bev);
     if (!ex->req_done && evbuffer_get_length(out) > GW_OUT_HIGH) {
         bufferevent_disable(c->bev, EV_READ);
         ex->client_paused = 1;
@@ -786,18 +851,7 @@ client_write_cb(struct bufferevent *bev, void *arg)
 
     gw_bev_drained(bev, !c->is_tls);
     if (c->state == GW_CONN_CLOSING) {
-        if (evbuffer_get_length(bufferevent_get_output(bev)) > 0 || c->lingering)
-            return;
-        /* lingering close: shut our side, then read and drop what the client still sends for a
-         * moment, so that unread input does not turn the close into a reset that destroys the
-         * response in flight */
-        c->lingering = 1;
-        if (bufferevent_getfd(bev) < 0 || shutdown(bufferevent_getfd(bev), SHUT_WR) < 0) {
-            gw_conn_free(c);
-            return;
-        }
-        set_timeouts(c, LINGER_MS);
-        bufferevent_enable(bev, EV_READ);
+        closing_step(c);
         return;
     }
     if (c->ex != NULL && c->ex->up_paused)
@@ -811,6 +865,7 @@ client_event_cb(struct bufferevent *bev, short what, void *arg)
 
     if (what & BEV_EVENT_CONNECTED) {
         c->state = GW_CONN_IDLE;
+        gw_bev_flush(bev); /* the end of the handshake (session tickets); then EV_WRITE off */
         set_timeouts(c, c->snap->config->timeouts.keepalive_ms);
         if (evbuffer_get_length(bufferevent_get_input(bev)) > 0)
             read_head(c);

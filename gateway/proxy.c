@@ -298,14 +298,14 @@ gw_proxy_start(struct gw_exchange *ex)
     bufferevent_enable(u->bev, u->connected ? EV_READ : EV_READ | EV_WRITE);
     if (ex->req_done) {
         if (u->connected)
-            gw_bev_flush(u->bev, up->kind != PT_UP_HTTPS);
+            gw_bev_flush(u->bev);
         c->state = GW_CONN_WAIT;
         bufferevent_set_timeouts(c->bev, NULL, NULL);
         return;
     }
     if (ex->req.expect_continue) {
         evbuffer_add(bufferevent_get_output(c->bev), "HTTP/1.1 100 Continue\r\n\r\n", 25);
-        gw_bev_flush(c->bev, !c->is_tls);
+        gw_bev_flush(c->bev);
     }
     c->state = GW_CONN_BODY;
     {
@@ -338,7 +338,7 @@ response_done(struct gw_exchange *ex)
     ex->resp_state = GW_RESP_DONE;
     if (ex->client_chunked)
         evbuffer_add(bufferevent_get_output(c->bev), "0\r\n\r\n", 5);
-    gw_bev_flush(c->bev, !c->is_tls);
+    gw_bev_flush(c->bev);
     ex->up = NULL;
     if (reusable) {
         u->requests++;
@@ -405,7 +405,7 @@ relay_response(struct gw_exchange *ex)
     }
     if (done)
         return 1;
-    gw_bev_flush(ex->c->bev, !ex->c->is_tls);
+    gw_bev_flush(ex->c->bev);
     if (evbuffer_get_length(out) > GW_OUT_HIGH) {
         bufferevent_disable(ex->up->bev, EV_READ);
         ex->up_paused = 1;
