@@ -626,6 +626,8 @@ method_not_allowed(struct gw_exchange *ex, unsigned allowed)
     char allow[160] = "Allow: ";
     size_t n = strlen(allow);
 
+    if (allowed & GW_METHOD_BIT(GW_METHOD_GET))
+        allowed |= GW_METHOD_BIT(GW_METHOD_HEAD);
     for (int m = GW_METHOD_GET; m <= GW_METHOD_TRACE; m++) {
         if (!(allowed & GW_METHOD_BIT(m)))
             continue;

@@ -59,6 +59,7 @@ struct pt_route {
     json_t *audit;
     const char *file;        /* where it was declared, for messages */
     int line, col;
+    char *jpath;             /* its JSON path there ("routes[2]"), for messages */
 };
 
 struct pt_partner {

@@ -1,0 +1,925 @@
+/* http_parser.c: the strict HTTP/1.1 head parser and chunked-body decoder (contract in
+ * http_parser.h).
+ *
+ * A head is handled in two steps. scan_head() looks for the blank line that ends it with memchr,
+ * one LF at a time, checking on the way that every LF follows a CR (so a bare LF is refused as soon
+ * as it arrives) and remembering in gw_http_parser.scanned where it stopped, so that a head that
+ * arrives in many pieces is searched once. When the head is complete, the start line and the
+ * fields are parsed in a single pass with table lookups. That pass relies on what the scan proved:
+ * the head ends in CR LF CR LF, so every loop that stops at a byte outside its class stops at a CR
+ * at the latest and needs no length check.
+ *
+ * The chunked decoder is a byte-at-a-time state machine for the framing (size lines, extensions,
+ * trailers), and hands the payload back without touching it.
+ */
+#include "http_parser.h"
+
+#include <string.h>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+/* Byte classes, one table lookup per byte. */
+#define C_TCHAR 0x01  /* token character (RFC 9110 5.6.2) */
+#define C_VCHAR 0x02  /* visible ASCII, 0x21-0x7e */
+#define C_FVAL 0x04   /* field-value byte: HTAB, SP, VCHAR, obs-text (0x80-0xff) */
+#define C_HEX 0x08    /* hex digit */
+#define C_HOST 0x10   /* reg-name byte (RFC 3986): unreserved, sub-delims, '%' */
+#define C_OWS 0x20    /* SP, HTAB */
+#define C_QDTEXT 0x40 /* quoted-string text: HTAB, SP, VCHAR except '"' and '\\', obs-text */
+#define C_DIGIT 0x80  /* decimal digit */
+
+static const unsigned char cls[256] = {
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x64, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x64, 0x57, 0x06, 0x47, 0x57, 0x57, 0x57, 0x57, 0x56, 0x56, 0x57, 0x57, 0x56, 0x57, 0x57, 0x46,
+    0xdf, 0xdf, 0xdf, 0xdf, 0xdf, 0xdf, 0xdf, 0xdf, 0xdf, 0xdf, 0x46, 0x56, 0x46, 0x56, 0x46, 0x46,
+    0x46, 0x5f, 0x5f, 0x5f, 0x5f, 0x5f, 0x5f, 0x57, 0x57, 0x57, 0x57, 0x57, 0x57, 0x57, 0x57, 0x57,
+    0x57, 0x57, 0x57, 0x57, 0x57, 0x57, 0x57, 0x57, 0x57, 0x57, 0x57, 0x46, 0x06, 0x46, 0x47, 0x57,
+    0x47, 0x5f, 0x5f, 0x5f, 0x5f, 0x5f, 0x5f, 0x57, 0x57, 0x57, 0x57, 0x57, 0x57, 0x57, 0x57, 0x57,
+    0x57, 0x57, 0x57, 0x57, 0x57, 0x57, 0x57, 0x57, 0x57, 0x57, 0x57, 0x46, 0x47, 0x46, 0x57, 0x00,
+    0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44,
+    0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44,
+    0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44,
+    0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44,
+    0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44,
+    0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44,
+    0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44,
+    0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44,
+};
+
+#define IS(c, k) (cls[(unsigned char)(c)] & (k))
+
+/* What the parser learnt from the fields of one head, before deciding the body framing. */
+struct facts {
+    uint64_t cl;               /* the Content-Length value, when ncl > 0 */
+    unsigned ncl;              /* Content-Length values seen (fields and list elements) */
+    unsigned nhost;            /* Host fields seen */
+    unsigned te_codings;       /* transfer codings listed over every Transfer-Encoding field */
+    unsigned te_chunked : 1;   /* the last coding listed so far is chunked */
+    unsigned conn_close : 1;   /* a Connection field lists "close" */
+    unsigned conn_keep : 1;    /* a Connection field lists "keep-alive" */
+};
+
+static const char *const method_names[] = {
+    [GW_METHOD_OTHER] = "OTHER",   [GW_METHOD_GET] = "GET",         [GW_METHOD_HEAD] = "HEAD",
+    [GW_METHOD_POST] = "POST",     [GW_METHOD_PUT] = "PUT",         [GW_METHOD_DELETE] = "DELETE",
+    [GW_METHOD_PATCH] = "PATCH",   [GW_METHOD_OPTIONS] = "OPTIONS", [GW_METHOD_TRACE] = "TRACE",
+    [GW_METHOD_CONNECT] = "CONNECT",
+};
+
+static inline unsigned char
+lower(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') ? (unsigned char)(c | 0x20) : c;
+}
+
+/* The two long runs of a head, the request target and the field values, are skipped 16 bytes at
+ * a time with SSE2 (every x86-64 has it): signed byte compares find the first byte that ends the
+ * run exactly. Elsewhere, and for the last few bytes, the class table does it one byte at a time. */
+#if defined(__SSE2__)
+static inline unsigned
+first_bad16(const char *p, int vchar_only)
+{
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+    __m128i bad;
+
+    if (vchar_only) /* below 0x21, or >= 0x80 (negative as signed), or DEL */
+        bad = _mm_cmplt_epi8(v, _mm_set1_epi8(0x21));
+    else /* a control byte other than HTAB, or DEL; obs-text (negative) is fine */
+        bad = _mm_andnot_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\t')),
+                                            _mm_cmplt_epi8(v, _mm_setzero_si128())),
+                               _mm_cmplt_epi8(v, _mm_set1_epi8(0x20)));
+    bad = _mm_or_si128(bad, _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f)));
+    return (unsigned)_mm_movemask_epi8(bad);
+}
+#endif
+
+/* Skip bytes of class k (C_VCHAR or C_FVAL) from i; the run is known to end before `end`. */
+static inline size_t
+skip_run(const char *buf, size_t i, size_t end, unsigned char k)
+{
+#if defined(__SSE2__)
+    unsigned m;
+
+    for (; end - i >= 16; i += 16) {
+        m = first_bad16(buf + i, k == C_VCHAR);
+        if (m != 0)
+            return i + (size_t)__builtin_ctz(m);
+    }
+#else
+    (void)end;
+#endif
+    while (IS(buf[i], k))
+        i++;
+    return i;
+}
+
+static size_t
+skip_ows(const char *s, size_t i, size_t len)
+{
+    while (i < len && IS(s[i], C_OWS))
+        i++;
+    return i;
+}
+
+void
+gw_http_parser_init(struct gw_http_parser *p)
+{
+    p->scanned = 0;
+}
+
+const char *
+gw_http_method_name(enum gw_http_method m)
+{
+    if ((unsigned)m >= sizeof(method_names) / sizeof(method_names[0]))
+        return "OTHER";
+    return method_names[m];
+}
+
+enum gw_http_method
+gw_http_method_from(const char *s, size_t len)
+{
+    /* Methods are case-sensitive (RFC 9110 9.1): "get" is some other method. */
+#define M(lit, m)                                                                                  \
+    if (len == sizeof(lit) - 1 && memcmp(s, lit, sizeof(lit) - 1) == 0)                            \
+        return m;
+    switch (len > 0 ? s[0] : 0) {
+    case 'G': M("GET", GW_METHOD_GET) break;
+    case 'H': M("HEAD", GW_METHOD_HEAD) break;
+    case 'P':
+        M("POST", GW_METHOD_POST)
+        M("PUT", GW_METHOD_PUT)
+        M("PATCH", GW_METHOD_PATCH)
+        break;
+    case 'D': M("DELETE", GW_METHOD_DELETE) break;
+    case 'O': M("OPTIONS", GW_METHOD_OPTIONS) break;
+    case 'T': M("TRACE", GW_METHOD_TRACE) break;
+    case 'C': M("CONNECT", GW_METHOD_CONNECT) break;
+    default: break;
+    }
+#undef M
+    return GW_METHOD_OTHER;
+}
+
+int
+gw_http_token_eq(const char *s, size_t len, const char *lower_lit)
+{
+    size_t i;
+
+    for (i = 0; i < len; i++)
+        if (lower_lit[i] == '\0' || lower((unsigned char)s[i]) != (unsigned char)lower_lit[i])
+            return 0;
+    return lower_lit[len] == '\0';
+}
+
+int
+gw_http_list_has(const char *value, size_t len, const char *lower_lit)
+{
+    size_t start = 0, end, s, e;
+    const char *comma;
+
+    for (;;) {
+        comma = start < len ? memchr(value + start, ',', len - start) : NULL;
+        end = comma ? (size_t)(comma - value) : len;
+        s = skip_ows(value, start, end);
+        e = end;
+        while (e > s && IS(value[e - 1], C_OWS))
+            e--;
+        if (gw_http_token_eq(value + s, e - s, lower_lit))
+            return 1;
+        if (comma == NULL)
+            return 0;
+        start = end + 1;
+    }
+}
+
+const struct gw_http_header *
+gw_http_find_header(const struct gw_http_message *msg, const char *name)
+{
+    size_t len = strlen(name), i, k;
+
+    for (i = 0; i < msg->nheaders; i++) {
+        const struct gw_http_header *h = &msg->headers[i];
+
+        if (h->name_len != len)
+            continue;
+        for (k = 0; k < len; k++)
+            if (lower((unsigned char)h->name[k]) != lower((unsigned char)name[k]))
+                break;
+        if (k == len)
+            return h;
+    }
+    return NULL;
+}
+
+/* ---- finding the end of the head ---------------------------------------------------------- */
+
+/* What the LF at buf[i] means: GW_HTTP_AGAIN (go on), GW_HTTP_OK (it ends the head) or
+ * GW_HTTP_E_BAD. It must follow a CR. A blank line ends the head only if the line before it is not
+ * blank: blank lines before the start line are the tolerated leading CRLFs (requests only; a
+ * response must start at once), and by induction a blank line after a blank line is one of them. */
+static inline int
+at_lf(const char *buf, size_t i, int request)
+{
+    if (i == 0 || buf[i - 1] != '\r')
+        return GW_HTTP_E_BAD;
+    if (i == 1 || buf[i - 2] == '\n') {
+        if (i > 3 && buf[i - 4] != '\n')
+            return GW_HTTP_OK;
+        if (!request)
+            return GW_HTTP_E_BAD;
+    }
+    return GW_HTTP_AGAIN;
+}
+
+/* Look for the blank line that ends the head, resuming at p->scanned, checking each LF on the way.
+ * Returns GW_HTTP_OK with *head_len, GW_HTTP_AGAIN, GW_HTTP_E_BAD or GW_HTTP_E_HEAD_TOO_BIG (no end
+ * within the first max bytes, once len reaches max: the head can no longer fit). On GW_HTTP_OK,
+ * scanned stays on the final LF so that another call finds the same end. */
+static int
+scan_head(struct gw_http_parser *p, const char *buf, size_t len, size_t max, int request,
+          size_t *head_len)
+{
+    size_t lim = len < max ? len : max;
+    size_t i = p->scanned <= lim ? p->scanned : 0;
+    const char *lf = NULL;
+    int rc = GW_HTTP_AGAIN;
+
+#if defined(__SSE2__)
+    for (; lim - i >= 16 && rc == GW_HTTP_AGAIN; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(buf + i));
+        unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('\n')));
+
+        for (; m != 0 && rc == GW_HTTP_AGAIN; m &= m - 1) {
+            lf = buf + i + __builtin_ctz(m);
+            rc = at_lf(buf, (size_t)(lf - buf), request);
+        }
+    }
+#endif
+    for (; rc == GW_HTTP_AGAIN && i < lim && (lf = memchr(buf + i, '\n', lim - i)) != NULL;
+         i = (size_t)(lf - buf) + 1)
+        rc = at_lf(buf, (size_t)(lf - buf), request);
+    if (rc == GW_HTTP_OK) {
+        p->scanned = (size_t)(lf - buf);
+        *head_len = p->scanned + 1;
+        return rc;
+    }
+    if (rc != GW_HTTP_AGAIN)
+        return rc;
+    p->scanned = lim;
+    return len >= max ? GW_HTTP_E_HEAD_TOO_BIG : GW_HTTP_AGAIN;
+}
+
+/* ---- start lines --------------------------------------------------------------------------- */
+
+/* "HTTP/" DIGIT "." DIGIT at s[0..8): GW_HTTP_E_BAD if not that shape; else *minor is set and the
+ * result says whether the version is one we speak (1.0, 1.1) or GW_HTTP_E_VERSION. The caller
+ * checks what follows first, so that "HTTP/2.00" is malformed rather than unsupported. */
+static int
+parse_version(const char *s, int *minor)
+{
+    if (memcmp(s, "HTTP/", 5) != 0 || !IS(s[5], C_DIGIT) || s[6] != '.' || !IS(s[7], C_DIGIT))
+        return GW_HTTP_E_BAD;
+    *minor = s[7] - '0';
+    return (s[5] == '1' && (s[7] == '0' || s[7] == '1')) ? GW_HTTP_OK : GW_HTTP_E_VERSION;
+}
+
+/* method SP request-target SP HTTP-version CRLF, starting at *pos; *pos ends after the CRLF. */
+static int
+parse_request_line(const char *buf, size_t end, const struct gw_http_limits *limits,
+                   struct gw_http_message *msg, size_t *pos)
+{
+    size_t i = *pos, start = i, tlen;
+    const char *t, *q;
+    int rc;
+
+    while (IS(buf[i], C_TCHAR))
+        i++;
+    if (i == start || buf[i] != ' ')
+        return GW_HTTP_E_BAD;
+    msg->method_str = buf + start;
+    msg->method_len = i - start;
+    msg->method = gw_http_method_from(msg->method_str, msg->method_len);
+    if (msg->method == GW_METHOD_CONNECT)
+        return GW_HTTP_E_METHOD;
+
+    start = ++i;
+    i = skip_run(buf, i, end, C_VCHAR);
+    if (i == start || buf[i] != ' ')
+        return GW_HTTP_E_BAD;
+    t = buf + start;
+    tlen = i - start;
+    if (tlen > limits->max_target_bytes)
+        return GW_HTTP_E_URI_TOO_LONG;
+    if (t[0] != '/' && !(tlen == 1 && t[0] == '*' && msg->method == GW_METHOD_OPTIONS))
+        return GW_HTTP_E_BAD; /* absolute-form, authority-form, or '*' for another method */
+
+    i++;
+    if (end - i < 10 || buf[i + 8] != '\r' || buf[i + 9] != '\n')
+        return GW_HTTP_E_BAD;
+    rc = parse_version(buf + i, &msg->version_minor);
+    if (rc != GW_HTTP_OK)
+        return rc;
+
+    msg->target = t;
+    msg->target_len = tlen;
+    q = memchr(t, '?', tlen);
+    msg->path = t;
+    msg->path_len = q ? (size_t)(q - t) : tlen;
+    msg->query = q ? q + 1 : NULL;
+    msg->query_len = q ? tlen - msg->path_len - 1 : 0;
+    *pos = i + 10;
+    return GW_HTTP_OK;
+}
+
+/* HTTP-version SP 3DIGIT [SP reason-phrase] CRLF at *pos; *pos ends after the CRLF. */
+static int
+parse_status_line(const char *buf, size_t end, struct gw_http_message *msg, size_t *pos)
+{
+    size_t i = *pos, r;
+    int rc;
+
+    if (end - i < 14 || buf[i + 8] != ' ' || !IS(buf[i + 9], C_DIGIT) ||
+        !IS(buf[i + 10], C_DIGIT) || !IS(buf[i + 11], C_DIGIT))
+        return GW_HTTP_E_BAD;
+    r = i + 12;
+    if (buf[r] == ' ') {
+        r++;
+        i = r;
+        while (IS(buf[i], C_FVAL))
+            i++;
+    } else {
+        i = r;
+    }
+    if (buf[i] != '\r' || buf[i + 1] != '\n')
+        return GW_HTTP_E_BAD;
+    rc = parse_version(buf + *pos, &msg->version_minor);
+    if (rc != GW_HTTP_OK)
+        return rc;
+    msg->status = (buf[*pos + 9] - '0') * 100 + (buf[*pos + 10] - '0') * 10 + buf[*pos + 11] - '0';
+    if (msg->status < 100 || msg->status > 599)
+        return GW_HTTP_E_BAD;
+    msg->reason = buf + r;
+    msg->reason_len = i - r;
+    *pos = i + 2;
+    return GW_HTTP_OK;
+}
+
+/* ---- the fields that decide framing and routing --------------------------------------------- */
+
+/* Content-Length: 1*DIGIT, or a list of them that all hold the same number (RFC 9110 8.6), the
+ * same number as any earlier Content-Length field too. */
+static int
+field_content_length(const char *v, size_t len, struct facts *f)
+{
+    size_t i = 0;
+    uint64_t n;
+    unsigned d;
+
+    for (;;) {
+        if (i == len || !IS(v[i], C_DIGIT))
+            return GW_HTTP_E_BAD;
+        n = 0;
+        while (i < len && IS(v[i], C_DIGIT)) {
+            d = (unsigned)(v[i++] - '0');
+            if (n > (UINT64_MAX - d) / 10)
+                return GW_HTTP_E_BAD;
+            n = n * 10 + d;
+        }
+        if (f->ncl > 0 && n != f->cl)
+            return GW_HTTP_E_BAD;
+        f->cl = n;
+        f->ncl++;
+        i = skip_ows(v, i, len);
+        if (i == len)
+            return GW_HTTP_OK;
+        if (v[i] != ',')
+            return GW_HTTP_E_BAD;
+        i = skip_ows(v, i + 1, len);
+    }
+}
+
+/* Transfer-Encoding: a list of tokens, read in order across fields. Chunked anywhere but last is
+ * an error at once (applied twice, or something after it); the rest is decided with the framing,
+ * once every field is known. */
+static int
+field_transfer_encoding(const char *v, size_t len, struct facts *f)
+{
+    size_t i = 0, s;
+
+    for (;;) {
+        s = i;
+        while (i < len && IS(v[i], C_TCHAR))
+            i++;
+        if (i == s || f->te_chunked)
+            return GW_HTTP_E_BAD;
+        f->te_chunked = gw_http_token_eq(v + s, i - s, "chunked");
+        f->te_codings++;
+        i = skip_ows(v, i, len);
+        if (i == len)
+            return GW_HTTP_OK;
+        if (v[i] != ',')
+            return GW_HTTP_E_BAD;
+        i = skip_ows(v, i + 1, len);
+    }
+}
+
+/* uri-host [":" port] (RFC 3986): a non-empty reg-name with valid %HH escapes or an IP literal in
+ * brackets, then an optional port of digits. No space, '/', '@' or anything else gets through. */
+static int
+valid_host(const char *v, size_t len)
+{
+    size_t i = 0;
+
+    if (len == 0)
+        return 0;
+    if (v[0] == '[') {
+        for (i = 1; i < len && ((IS(v[i], C_HOST) && v[i] != '%') || v[i] == ':'); i++)
+            ;
+        if (i == 1 || i == len || v[i] != ']')
+            return 0;
+        i++;
+    } else {
+        while (i < len && IS(v[i], C_HOST)) {
+            if (v[i] == '%' && (len - i < 3 || !IS(v[i + 1], C_HEX) || !IS(v[i + 2], C_HEX)))
+                return 0;
+            i += v[i] == '%' ? 3 : 1;
+        }
+        if (i == 0)
+            return 0;
+    }
+    if (i == len)
+        return 1;
+    if (v[i] != ':')
+        return 0;
+    for (i++; i < len; i++)
+        if (!IS(v[i], C_DIGIT))
+            return 0;
+    return 1;
+}
+
+/* Act on one field whose name matters to the parser; dispatch on the name length first. */
+static int
+field_meaning(const struct gw_http_header *h, int request, struct gw_http_message *msg,
+              struct facts *f)
+{
+    switch (h->name_len) {
+    case 4:
+        if (!request || !gw_http_token_eq(h->name, 4, "host"))
+            break;
+        if (++f->nhost > 1 || !valid_host(h->value, h->value_len))
+            return GW_HTTP_E_BAD;
+        msg->host = h->value;
+        msg->host_len = h->value_len;
+        break;
+    case 6:
+        if (!request || !gw_http_token_eq(h->name, 6, "expect"))
+            break;
+        if (gw_http_token_eq(h->value, h->value_len, "100-continue"))
+            msg->expect_continue = 1;
+        else
+            msg->expect_other = 1;
+        break;
+    case 10:
+        if (!gw_http_token_eq(h->name, 10, "connection"))
+            break;
+        if (gw_http_list_has(h->value, h->value_len, "close"))
+            f->conn_close = 1;
+        if (gw_http_list_has(h->value, h->value_len, "keep-alive"))
+            f->conn_keep = 1;
+        break;
+    case 14:
+        if (gw_http_token_eq(h->name, 14, "content-length"))
+            return field_content_length(h->value, h->value_len, f);
+        break;
+    case 17:
+        if (gw_http_token_eq(h->name, 17, "transfer-encoding"))
+            return field_transfer_encoding(h->value, h->value_len, f);
+        break;
+    default:
+        break;
+    }
+    return GW_HTTP_OK;
+}
+
+/* Header lines from pos up to the final CRLF at end - 2: name ":" OWS value OWS CRLF. */
+static int
+parse_fields(const char *buf, size_t pos, size_t end, const struct gw_http_limits *limits,
+             int request, struct gw_http_message *msg, struct facts *f)
+{
+    size_t last = end - 2, i = pos, name, vs, ve;
+    size_t max = limits->max_headers < GW_HTTP_MAX_HEADERS ? limits->max_headers
+                                                            : GW_HTTP_MAX_HEADERS;
+    struct gw_http_header *h;
+    int rc;
+
+    while (i < last) {
+        name = i;
+        while (IS(buf[i], C_TCHAR))
+            i++;
+        /* also refuses an empty name, SP or HTAB before the colon and obsolete line folding */
+        if (i == name || buf[i] != ':')
+            return GW_HTTP_E_BAD;
+        vs = skip_ows(buf, i + 1, last);
+        ve = skip_run(buf, vs, last, C_FVAL);
+        if (buf[ve] != '\r' || buf[ve + 1] != '\n')
+            return GW_HTTP_E_BAD; /* a CTL, NUL or bare CR in the value */
+        if (msg->nheaders == max)
+            return GW_HTTP_E_TOO_MANY;
+        h = &msg->headers[msg->nheaders++];
+        h->name = buf + name;
+        h->name_len = i - name;
+        i = ve + 2;
+        while (ve > vs && IS(buf[ve - 1], C_OWS))
+            ve--;
+        h->value = buf + vs;
+        h->value_len = ve - vs;
+        rc = field_meaning(h, request, msg, f);
+        if (rc != GW_HTTP_OK)
+            return rc;
+    }
+    return GW_HTTP_OK;
+}
+
+/* Transfer-Encoding rules shared by requests and responses. */
+static int
+check_transfer_encoding(const struct gw_http_message *msg, const struct facts *f)
+{
+    if (f->te_codings == 0)
+        return GW_HTTP_OK;
+    if (f->ncl > 0 || msg->version_minor == 0 || !f->te_chunked)
+        return GW_HTTP_E_BAD;
+    return f->te_codings > 1 ? GW_HTTP_E_NOT_IMPL : GW_HTTP_OK;
+}
+
+static int
+set_length(struct gw_http_message *msg, const struct facts *f, const struct gw_http_limits *limits)
+{
+    if (limits->max_body_bytes != 0 && f->cl > limits->max_body_bytes)
+        return GW_HTTP_E_BODY_TOO_BIG;
+    msg->content_length = f->cl;
+    msg->body = f->cl > 0 ? GW_BODY_LENGTH : GW_BODY_NONE;
+    return GW_HTTP_OK;
+}
+
+static void
+reset_message(struct gw_http_message *msg)
+{
+    msg->method = GW_METHOD_OTHER;
+    msg->method_str = msg->target = msg->path = msg->query = msg->reason = msg->host = NULL;
+    msg->method_len = msg->target_len = msg->path_len = msg->query_len = 0;
+    msg->reason_len = msg->host_len = 0;
+    msg->status = 0;
+    msg->version_minor = 0;
+    msg->nheaders = 0;
+    msg->body = GW_BODY_NONE;
+    msg->content_length = 0;
+    msg->keep_alive = 0;
+    msg->expect_continue = 0;
+    msg->expect_other = 0;
+}
+
+/* ---- requests and responses ---------------------------------------------------------------- */
+
+int
+gw_http_parse_request(struct gw_http_parser *p, const char *buf, size_t len,
+                      const struct gw_http_limits *limits, struct gw_http_message *msg,
+                      size_t *head_len)
+{
+    struct facts f = {0};
+    size_t end, pos = 0;
+    int rc;
+
+    rc = scan_head(p, buf, len, limits->max_head_bytes, 1, &end);
+    if (rc != GW_HTTP_OK)
+        return rc;
+    while (buf[pos] == '\r' && buf[pos + 1] == '\n')
+        pos += 2;
+    reset_message(msg);
+    rc = parse_request_line(buf, end, limits, msg, &pos);
+    if (rc == GW_HTTP_OK)
+        rc = parse_fields(buf, pos, end, limits, 1, msg, &f);
+    if (rc != GW_HTTP_OK)
+        return rc;
+
+    if (f.nhost == 0 && msg->version_minor == 1)
+        return GW_HTTP_E_BAD;
+    rc = check_transfer_encoding(msg, &f);
+    if (rc != GW_HTTP_OK)
+        return rc;
+    if (f.te_codings > 0)
+        msg->body = GW_BODY_CHUNKED;
+    else if (f.ncl > 0 && (rc = set_length(msg, &f, limits)) != GW_HTTP_OK)
+        return rc;
+    if (msg->version_minor == 0)
+        msg->expect_continue = 0; /* RFC 9110 10.1.1: ignored in an HTTP/1.0 request */
+    msg->keep_alive = !f.conn_close && (msg->version_minor == 1 || f.conn_keep);
+    *head_len = end;
+    return GW_HTTP_OK;
+}
+
+int
+gw_http_parse_response(struct gw_http_parser *p, const char *buf, size_t len,
+                       const struct gw_http_limits *limits, enum gw_http_method request_method,
+                       struct gw_http_message *msg, size_t *head_len)
+{
+    struct facts f = {0};
+    size_t end, pos = 0;
+    int rc;
+
+    rc = scan_head(p, buf, len, limits->max_head_bytes, 0, &end);
+    if (rc != GW_HTTP_OK)
+        return rc;
+    reset_message(msg);
+    rc = parse_status_line(buf, end, msg, &pos);
+    if (rc == GW_HTTP_OK)
+        rc = parse_fields(buf, pos, end, limits, 0, msg, &f);
+    if (rc == GW_HTTP_OK)
+        rc = check_transfer_encoding(msg, &f);
+    if (rc != GW_HTTP_OK)
+        return rc;
+
+    msg->keep_alive = !f.conn_close && (msg->version_minor == 1 || f.conn_keep);
+    if (request_method == GW_METHOD_HEAD || msg->status < 200 || msg->status == 204 ||
+        msg->status == 304) {
+        msg->content_length = f.cl; /* describes another response; there is no body */
+    } else if (f.te_codings > 0) {
+        msg->body = GW_BODY_CHUNKED;
+    } else if (f.ncl > 0) {
+        rc = set_length(msg, &f, limits);
+        if (rc != GW_HTTP_OK)
+            return rc;
+    } else {
+        msg->body = GW_BODY_UNTIL_EOF;
+        msg->keep_alive = 0;
+    }
+    *head_len = end;
+    return GW_HTTP_OK;
+}
+
+/* ---- chunked transfer coding ---------------------------------------------------------------- */
+
+#define CHUNK_LINE_MAX 4096    /* size line with its extensions, CRLF excluded */
+#define CHUNK_TRAILERS_MAX 8192 /* trailer section, its final blank line excluded */
+
+enum chunk_state {
+    CS_SIZE = 0, /* chunk-size digits; line_len counts them so far */
+    CS_EXT,      /* chunk extensions: qstate says where in the grammar */
+    CS_SIZE_LF,  /* CR ended the size line */
+    CS_DATA,     /* remaining payload bytes follow */
+    CS_DATA_CR,  /* CRLF after the chunk data */
+    CS_DATA_LF,
+    CS_TRAILER,  /* start of a trailer line, or the final blank line */
+    CS_TR_NAME,
+    CS_TR_VALUE,
+    CS_TR_LF,
+    CS_END_LF,   /* CR of the final blank line seen */
+    CS_DONE,
+    CS_ERROR,
+};
+
+/* Where the extension lexer is: chunk-ext = *( BWS ";" BWS name [ BWS "=" BWS value ] ). */
+enum ext_state {
+    EX_SEMI = 0, /* BWS, then ";" */
+    EX_NAME0,    /* BWS, then the first name byte */
+    EX_NAME,     /* in the name */
+    EX_EQ,       /* BWS after the name, then "=" or ";" */
+    EX_VAL0,     /* BWS after "=", then a token or '"' */
+    EX_TOKEN,    /* in a token value */
+    EX_QUOTED,   /* in a quoted-string */
+    EX_ESCAPE,   /* after a backslash in a quoted-string */
+    EX_AFTER,    /* after a value */
+};
+
+/* Step result: keep going, or data follows (return FRAME), or the body ended. */
+#define STEP_MORE 0
+#define STEP_DATA 1
+#define STEP_DONE 2
+
+/* One byte of chunk extension. CR ends the line where the grammar allows it. */
+static int
+ext_step(struct gw_chunked *c, unsigned char ch)
+{
+    int ows = IS(ch, C_OWS) != 0, tch = IS(ch, C_TCHAR) != 0;
+
+    switch (c->qstate) {
+    case EX_SEMI:
+        if (ch == ';')
+            c->qstate = EX_NAME0;
+        else if (!ows)
+            return GW_HTTP_E_BAD;
+        return STEP_MORE;
+    case EX_NAME0:
+        if (tch)
+            c->qstate = EX_NAME;
+        else if (!ows)
+            return GW_HTTP_E_BAD;
+        return STEP_MORE;
+    case EX_NAME:
+    case EX_TOKEN:
+    case EX_AFTER:
+        if (tch && c->qstate != EX_AFTER)
+            return STEP_MORE;
+        if (ch == '=' && c->qstate == EX_NAME)
+            c->qstate = EX_VAL0;
+        else if (ch == ';')
+            c->qstate = EX_NAME0;
+        else if (ch == '\r')
+            c->state = CS_SIZE_LF;
+        else if (ows)
+            c->qstate = c->qstate == EX_NAME ? EX_EQ : EX_SEMI;
+        else
+            return GW_HTTP_E_BAD;
+        return STEP_MORE;
+    case EX_EQ:
+        if (ch == '=')
+            c->qstate = EX_VAL0;
+        else if (ch == ';')
+            c->qstate = EX_NAME0;
+        else if (!ows)
+            return GW_HTTP_E_BAD;
+        return STEP_MORE;
+    case EX_VAL0:
+        if (tch)
+            c->qstate = EX_TOKEN;
+        else if (ch == '"')
+            c->qstate = EX_QUOTED;
+        else if (!ows)
+            return GW_HTTP_E_BAD;
+        return STEP_MORE;
+    case EX_QUOTED:
+        if (ch == '"')
+            c->qstate = EX_AFTER;
+        else if (ch == '\\')
+            c->qstate = EX_ESCAPE;
+        else if (!IS(ch, C_QDTEXT))
+            return GW_HTTP_E_BAD;
+        return STEP_MORE;
+    case EX_ESCAPE:
+        if (!IS(ch, C_FVAL))
+            return GW_HTTP_E_BAD;
+        c->qstate = EX_QUOTED;
+        return STEP_MORE;
+    default:
+        return GW_HTTP_E_BAD;
+    }
+}
+
+/* The size line ended: a chunk of c->remaining bytes follows, or the trailers. */
+static int
+size_line_done(struct gw_chunked *c, uint64_t max_body)
+{
+    if (c->remaining == 0) {
+        c->state = CS_TRAILER;
+        c->trailer_len = 0;
+        return STEP_MORE;
+    }
+    if (max_body != 0 && c->remaining > max_body - c->total)
+        return GW_HTTP_E_BODY_TOO_BIG;
+    if (c->remaining > UINT64_MAX - c->total)
+        return GW_HTTP_E_BAD;
+    c->state = CS_DATA;
+    return STEP_DATA;
+}
+
+/* One byte of a size line. */
+static int
+size_step(struct gw_chunked *c, unsigned char ch, uint64_t max_body)
+{
+    if (c->state == CS_SIZE_LF)
+        return ch == '\n' ? size_line_done(c, max_body) : GW_HTTP_E_BAD;
+    if (++c->line_len > CHUNK_LINE_MAX + 1) /* + 1: the CR that ends it is counted */
+        return GW_HTTP_E_BAD;
+    if (c->state == CS_EXT)
+        return ext_step(c, ch);
+    if (IS(ch, C_HEX)) {
+        if (c->line_len > 16)
+            return GW_HTTP_E_BAD;
+        c->remaining = (c->remaining << 4) | (uint64_t)(IS(ch, C_DIGIT) ? ch - '0'
+                                                                         : (ch | 0x20) - 'a' + 10);
+        return STEP_MORE;
+    }
+    if (c->line_len == 1)
+        return GW_HTTP_E_BAD; /* no digit */
+    if (ch == '\r') {
+        c->state = CS_SIZE_LF;
+        return STEP_MORE;
+    }
+    if (ch != ';' && !IS(ch, C_OWS))
+        return GW_HTTP_E_BAD;
+    c->state = CS_EXT;
+    c->qstate = ch == ';' ? EX_NAME0 : EX_SEMI;
+    return STEP_MORE;
+}
+
+/* One byte of the trailer section. */
+static int
+trailer_step(struct gw_chunked *c, unsigned char ch)
+{
+    if (c->state == CS_TRAILER && ch == '\r') { /* the final blank line, not counted */
+        c->state = CS_END_LF;
+        return STEP_MORE;
+    }
+    if (c->state == CS_END_LF) {
+        if (ch != '\n')
+            return GW_HTTP_E_BAD;
+        c->state = CS_DONE;
+        return STEP_DONE;
+    }
+    if (++c->trailer_len > CHUNK_TRAILERS_MAX)
+        return GW_HTTP_E_BAD;
+    switch (c->state) {
+    case CS_TRAILER:
+        if (!IS(ch, C_TCHAR))
+            return GW_HTTP_E_BAD; /* obs-fold, empty name, CTL */
+        c->state = CS_TR_NAME;
+        return STEP_MORE;
+    case CS_TR_NAME:
+        if (ch == ':')
+            c->state = CS_TR_VALUE;
+        else if (!IS(ch, C_TCHAR))
+            return GW_HTTP_E_BAD;
+        return STEP_MORE;
+    case CS_TR_VALUE:
+        if (ch == '\r')
+            c->state = CS_TR_LF;
+        else if (!IS(ch, C_FVAL))
+            return GW_HTTP_E_BAD;
+        return STEP_MORE;
+    case CS_TR_LF:
+        if (ch != '\n')
+            return GW_HTTP_E_BAD;
+        c->state = CS_TRAILER;
+        return STEP_MORE;
+    default:
+        return GW_HTTP_E_BAD;
+    }
+}
+
+static int
+chunk_step(struct gw_chunked *c, unsigned char ch, uint64_t max_body)
+{
+    switch (c->state) {
+    case CS_SIZE:
+    case CS_EXT:
+    case CS_SIZE_LF:
+        return size_step(c, ch, max_body);
+    case CS_DATA_CR:
+        if (ch != '\r')
+            return GW_HTTP_E_BAD;
+        c->state = CS_DATA_LF;
+        return STEP_MORE;
+    case CS_DATA_LF:
+        if (ch != '\n')
+            return GW_HTTP_E_BAD;
+        c->state = CS_SIZE;
+        c->line_len = 0;
+        c->remaining = 0;
+        return STEP_MORE;
+    default:
+        return trailer_step(c, ch);
+    }
+}
+
+void
+gw_chunked_init(struct gw_chunked *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->state = CS_SIZE;
+}
+
+int
+gw_chunked_feed(struct gw_chunked *c, const char *p, size_t len, uint64_t max_body, size_t *n)
+{
+    size_t i;
+    int rc;
+
+    *n = 0;
+    if (c->state == CS_DATA) {
+        *n = len < c->remaining ? len : (size_t)c->remaining;
+        c->remaining -= *n;
+        c->total += *n;
+        if (c->remaining == 0)
+            c->state = CS_DATA_CR;
+        return GW_CHUNK_DATA;
+    }
+    if (c->state == CS_DONE || c->state == CS_ERROR)
+        return GW_HTTP_E_BAD;
+    for (i = 0; i < len; i++) {
+        rc = chunk_step(c, (unsigned char)p[i], max_body);
+        if (rc == STEP_MORE)
+            continue;
+        *n = i + 1;
+        if (rc == STEP_DATA)
+            return GW_CHUNK_FRAME;
+        if (rc == STEP_DONE)
+            return GW_CHUNK_DONE;
+        *n = i;
+        c->state = CS_ERROR;
+        return rc;
+    }
+    *n = len;
+    return GW_HTTP_AGAIN;
+}

@@ -1,0 +1,909 @@
+/* json_loc.c: positions of JSON values, and the reading context shared by config loaders. */
+#include "json_loc.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+
+/* ---- positions ------------------------------------------------------------------------------ */
+
+struct jl_entry {
+    char *path;
+    int line, col;
+};
+
+struct gw_jsonloc {
+    struct jl_entry *v;
+    size_t n, cap;
+};
+
+/* The scanner: the text is valid JSON already, so it only has to stay in bounds and keep count. */
+struct jl_scan {
+    const char *s;
+    size_t len, pos;
+    int line;
+    size_t line_start;
+    struct gw_jsonloc *loc;
+    char *path; /* the current path, grown as needed */
+    size_t path_len, path_cap;
+    int depth;
+};
+
+#define JL_MAX_DEPTH 4096
+
+static int
+jl_record(struct jl_scan *sc, int line, int col)
+{
+    struct gw_jsonloc *loc = sc->loc;
+
+    if (loc->n == loc->cap) {
+        size_t cap = loc->cap ? loc->cap * 2 : 64;
+        struct jl_entry *v = realloc(loc->v, cap * sizeof *v);
+        if (v == NULL)
+            return -1;
+        loc->v = v;
+        loc->cap = cap;
+    }
+    char *p = strndup(sc->path, sc->path_len);
+    if (p == NULL)
+        return -1;
+    loc->v[loc->n++] = (struct jl_entry){ p, line, col };
+    return 0;
+}
+
+static int
+jl_path_append(struct jl_scan *sc, const char *add, size_t n)
+{
+    if (sc->path_len + n + 1 > sc->path_cap) {
+        size_t cap = sc->path_cap ? sc->path_cap : 128;
+        while (cap < sc->path_len + n + 1)
+            cap *= 2;
+        char *p = realloc(sc->path, cap);
+        if (p == NULL)
+            return -1;
+        sc->path = p;
+        sc->path_cap = cap;
+    }
+    memcpy(sc->path + sc->path_len, add, n);
+    sc->path_len += n;
+    sc->path[sc->path_len] = '\0';
+    return 0;
+}
+
+static void
+jl_ws(struct jl_scan *sc)
+{
+    while (sc->pos < sc->len) {
+        char ch = sc->s[sc->pos];
+        if (ch == '\n') {
+            sc->line++;
+            sc->line_start = sc->pos + 1;
+        } else if (ch != ' ' && ch != '\t' && ch != '\r') {
+            return;
+        }
+        sc->pos++;
+    }
+}
+
+static int
+jl_hex4(const char *p, unsigned *out)
+{
+    unsigned v = 0;
+
+    for (int i = 0; i < 4; i++) {
+        char ch = p[i];
+        v <<= 4;
+        if (ch >= '0' && ch <= '9')
+            v |= (unsigned)(ch - '0');
+        else if (ch >= 'a' && ch <= 'f')
+            v |= (unsigned)(ch - 'a' + 10);
+        else if (ch >= 'A' && ch <= 'F')
+            v |= (unsigned)(ch - 'A' + 10);
+        else
+            return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static size_t
+jl_utf8(unsigned cp, char *out)
+{
+    if (cp < 0x80) {
+        out[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        out[0] = (char)(0xc0 | (cp >> 6));
+        out[1] = (char)(0x80 | (cp & 0x3f));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        out[0] = (char)(0xe0 | (cp >> 12));
+        out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+        out[2] = (char)(0x80 | (cp & 0x3f));
+        return 3;
+    }
+    out[0] = (char)(0xf0 | (cp >> 18));
+    out[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+    out[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+    out[3] = (char)(0x80 | (cp & 0x3f));
+    return 4;
+}
+
+/* A string at sc->pos ('"'). When append is set, its decoded bytes are added to the path (keys
+ * are compared with what jansson decoded). Strings never span lines in valid JSON. */
+static int
+jl_string(struct jl_scan *sc, int append)
+{
+    sc->pos++;
+    while (sc->pos < sc->len) {
+        char ch = sc->s[sc->pos];
+        if (ch == '"') {
+            sc->pos++;
+            return 0;
+        }
+        if (ch != '\\') {
+            if (append && jl_path_append(sc, &ch, 1) < 0)
+                return -1;
+            sc->pos++;
+            continue;
+        }
+        if (sc->pos + 1 >= sc->len)
+            return -1;
+        char esc = sc->s[sc->pos + 1], out[4];
+        size_t n = 1;
+        sc->pos += 2;
+        switch (esc) {
+        case 'b': out[0] = '\b'; break;
+        case 'f': out[0] = '\f'; break;
+        case 'n': out[0] = '\n'; break;
+        case 'r': out[0] = '\r'; break;
+        case 't': out[0] = '\t'; break;
+        case 'u': {
+            unsigned cp, lo;
+            if (sc->pos + 4 > sc->len || jl_hex4(sc->s + sc->pos, &cp) < 0)
+                return -1;
+            sc->pos += 4;
+            if (cp >= 0xd800 && cp < 0xdc00 && sc->pos + 6 <= sc->len &&
+                sc->s[sc->pos] == '\\' && sc->s[sc->pos + 1] == 'u' &&
+                jl_hex4(sc->s + sc->pos + 2, &lo) == 0 && lo >= 0xdc00 && lo < 0xe000) {
+                cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+                sc->pos += 6;
+            }
+            n = jl_utf8(cp, out);
+            break;
+        }
+        default: out[0] = esc; break; /* '"', '\\', '/' */
+        }
+        if (append && jl_path_append(sc, out, n) < 0)
+            return -1;
+    }
+    return -1;
+}
+
+static int jl_value(struct jl_scan *sc, int line, int col);
+
+static int
+jl_object(struct jl_scan *sc)
+{
+    size_t base = sc->path_len;
+
+    sc->pos++;
+    jl_ws(sc);
+    if (sc->pos < sc->len && sc->s[sc->pos] == '}') {
+        sc->pos++;
+        return 0;
+    }
+    for (;;) {
+        jl_ws(sc);
+        if (sc->pos >= sc->len || sc->s[sc->pos] != '"')
+            return -1;
+        int line = sc->line, col = (int)(sc->pos - sc->line_start) + 1;
+        if (base > 0 && jl_path_append(sc, ".", 1) < 0)
+            return -1;
+        if (jl_string(sc, 1) < 0)
+            return -1;
+        jl_ws(sc);
+        if (sc->pos >= sc->len || sc->s[sc->pos] != ':')
+            return -1;
+        sc->pos++;
+        jl_ws(sc);
+        if (jl_value(sc, line, col) < 0)
+            return -1;
+        sc->path_len = base;
+        sc->path[base] = '\0';
+        jl_ws(sc);
+        if (sc->pos >= sc->len)
+            return -1;
+        if (sc->s[sc->pos++] == '}')
+            return 0;
+        if (sc->s[sc->pos - 1] != ',')
+            return -1;
+    }
+}
+
+static int
+jl_array(struct jl_scan *sc)
+{
+    size_t base = sc->path_len;
+
+    sc->pos++;
+    jl_ws(sc);
+    if (sc->pos < sc->len && sc->s[sc->pos] == ']') {
+        sc->pos++;
+        return 0;
+    }
+    for (size_t i = 0;; i++) {
+        char idx[32];
+        jl_ws(sc);
+        int line = sc->line, col = (int)(sc->pos - sc->line_start) + 1;
+        int n = snprintf(idx, sizeof idx, "[%zu]", i);
+        if (jl_path_append(sc, idx, (size_t)n) < 0 || jl_value(sc, line, col) < 0)
+            return -1;
+        sc->path_len = base;
+        sc->path[base] = '\0';
+        jl_ws(sc);
+        if (sc->pos >= sc->len)
+            return -1;
+        if (sc->s[sc->pos++] == ']')
+            return 0;
+        if (sc->s[sc->pos - 1] != ',')
+            return -1;
+    }
+}
+
+/* One value at sc->pos, recorded at (line, col) under the current path. */
+static int
+jl_value(struct jl_scan *sc, int line, int col)
+{
+    int rc;
+
+    if (sc->pos >= sc->len || ++sc->depth > JL_MAX_DEPTH)
+        return -1;
+    if (jl_record(sc, line, col) < 0)
+        return -1;
+    switch (sc->s[sc->pos]) {
+    case '{': rc = jl_object(sc); break;
+    case '[': rc = jl_array(sc); break;
+    case '"': rc = jl_string(sc, 0); break;
+    default: /* number, true, false, null: up to the next delimiter */
+        rc = 0;
+        while (sc->pos < sc->len && strchr(",]} \t\r\n", sc->s[sc->pos]) == NULL)
+            sc->pos++;
+        break;
+    }
+    sc->depth--;
+    return rc;
+}
+
+static int
+jl_cmp(const void *a, const void *b)
+{
+    return strcmp(((const struct jl_entry *)a)->path, ((const struct jl_entry *)b)->path);
+}
+
+struct gw_jsonloc *
+gw_jsonloc_build(const char *text, size_t len)
+{
+    struct jl_scan sc = { .s = text, .len = len, .line = 1 };
+
+    sc.loc = calloc(1, sizeof *sc.loc);
+    if (sc.loc == NULL || jl_path_append(&sc, "", 0) < 0)
+        goto fail;
+    jl_ws(&sc);
+    if (jl_value(&sc, sc.line, (int)(sc.pos - sc.line_start) + 1) < 0)
+        goto fail;
+    free(sc.path);
+    qsort(sc.loc->v, sc.loc->n, sizeof *sc.loc->v, jl_cmp);
+    return sc.loc;
+fail:
+    free(sc.path);
+    gw_jsonloc_free(sc.loc);
+    return NULL;
+}
+
+static const struct jl_entry *
+jl_lookup(const struct gw_jsonloc *loc, const char *path)
+{
+    struct jl_entry key = { .path = (char *)path };
+
+    return bsearch(&key, loc->v, loc->n, sizeof *loc->v, jl_cmp);
+}
+
+void
+gw_jsonloc_find(const struct gw_jsonloc *loc, const char *path, int *line, int *col)
+{
+    char buf[GW_JPATH_MAX];
+
+    *line = *col = 0;
+    if (loc == NULL || loc->n == 0)
+        return;
+    snprintf(buf, sizeof buf, "%s", path ? path : "");
+    for (;;) {
+        const struct jl_entry *e = jl_lookup(loc, buf);
+        if (e != NULL) {
+            *line = e->line;
+            *col = e->col;
+            return;
+        }
+        if (buf[0] == '\0')
+            return;
+        /* drop the last component: ".key" or "[i]" (a key holding '.' or '[' only costs
+         * precision: the walk still ends at a real parent or the root) */
+        char *dot = strrchr(buf, '.'), *br = strrchr(buf, '[');
+        char *cut = dot > br ? dot : br;
+        if (cut == NULL)
+            cut = buf;
+        *cut = '\0';
+    }
+}
+
+void
+gw_jsonloc_free(struct gw_jsonloc *loc)
+{
+    if (loc == NULL)
+        return;
+    for (size_t i = 0; i < loc->n; i++)
+        free(loc->v[i].path);
+    free(loc->v);
+    free(loc);
+}
+
+char *
+gw_jpath_key(char *out, size_t outlen, const char *parent, const char *key)
+{
+    size_t plen = parent ? strlen(parent) : 0, klen = strlen(key), off;
+
+    if (outlen == 0)
+        return out;
+    /* out may be parent itself; a truncated path only shortens a message */
+    if (plen >= outlen)
+        plen = outlen - 1;
+    if (out != parent)
+        memmove(out, parent ? parent : "", plen);
+    off = plen;
+    if (plen > 0 && off < outlen - 1)
+        out[off++] = '.';
+    if (klen > outlen - 1 - off)
+        klen = outlen - 1 - off;
+    memcpy(out + off, key, klen);
+    out[off + klen] = '\0';
+    return out;
+}
+
+char *
+gw_jpath_index(char *out, size_t outlen, const char *parent, size_t i)
+{
+    char idx[24];
+    size_t plen = parent ? strlen(parent) : 0, ilen;
+
+    ilen = (size_t)snprintf(idx, sizeof idx, "[%zu]", i);
+    if (outlen == 0)
+        return out;
+    if (plen >= outlen) /* a truncated path only shortens a message */
+        plen = outlen - 1;
+    if (ilen > outlen - 1 - plen)
+        ilen = outlen - 1 - plen;
+    if (out != parent)
+        memmove(out, parent ? parent : "", plen);
+    memcpy(out + plen, idx, ilen);
+    out[plen + ilen] = '\0';
+    return out;
+}
+
+/* ---- messages ------------------------------------------------------------------------------- */
+
+static void
+jctx_vadd(const struct gw_jctx *c, enum gw_diag_level level, const char *path, const char *fmt,
+          va_list ap)
+{
+    char msg[1024];
+    int line, col;
+
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    gw_jsonloc_find(c->loc, path, &line, &col);
+    gw_diag_add(c->d, level, c->file, line, col, path, "%s", msg);
+}
+
+void
+gw_jctx_error(const struct gw_jctx *c, const char *path, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    jctx_vadd(c, GW_DIAG_ERROR, path, fmt, ap);
+    va_end(ap);
+}
+
+void
+gw_jctx_warning(const struct gw_jctx *c, const char *path, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    jctx_vadd(c, GW_DIAG_WARNING, path, fmt, ap);
+    va_end(ap);
+}
+
+const char *
+gw_json_type_name(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: return "an object";
+    case JSON_ARRAY: return "an array";
+    case JSON_STRING: return "a string";
+    case JSON_INTEGER: return "an integer";
+    case JSON_REAL: return "a number";
+    case JSON_TRUE:
+    case JSON_FALSE: return "a boolean";
+    case JSON_NULL: return "null";
+    }
+    return "?";
+}
+
+static const char *
+type_wanted(json_type t)
+{
+    switch (t) {
+    case JSON_OBJECT: return "an object";
+    case JSON_ARRAY: return "an array";
+    case JSON_STRING: return "a string";
+    case JSON_INTEGER: return "an integer";
+    case JSON_REAL: return "a number";
+    case JSON_TRUE:
+    case JSON_FALSE: return "a boolean (true or false)";
+    case JSON_NULL: return "null";
+    }
+    return "?";
+}
+
+int
+gw_jctx_check_keys(const struct gw_jctx *c, const json_t *obj, const char *path,
+                   const char *const *allowed)
+{
+    char list[512], kpath[GW_JPATH_MAX];
+    size_t off = 0;
+    const char *key;
+    json_t *v;
+    int bad = 0;
+
+    list[0] = '\0';
+    for (size_t i = 0; allowed[i] != NULL && off < sizeof list; i++)
+        off += (size_t)snprintf(list + off, sizeof list - off, "%s%s", i ? ", " : "", allowed[i]);
+    json_object_foreach((json_t *)obj, key, v) {
+        size_t i = 0;
+        while (allowed[i] != NULL && strcmp(allowed[i], key) != 0)
+            i++;
+        if (allowed[i] != NULL)
+            continue;
+        gw_jctx_error(c, gw_jpath_key(kpath, sizeof kpath, path, key),
+                      "unknown key (expected one of: %s)", list);
+        bad++;
+    }
+    return bad;
+}
+
+json_t *
+gw_jctx_get(const struct gw_jctx *c, const json_t *obj, const char *path, const char *key,
+            json_type type, int required)
+{
+    char kpath[GW_JPATH_MAX];
+    json_t *v = json_object_get(obj, key);
+    int ok;
+
+    gw_jpath_key(kpath, sizeof kpath, path, key);
+    if (v == NULL) {
+        if (required)
+            gw_jctx_error(c, kpath, "required key \"%s\" is missing", key);
+        return NULL;
+    }
+    if (type == JSON_TRUE || type == JSON_FALSE)
+        ok = json_is_boolean(v);
+    else
+        ok = json_typeof(v) == type;
+    if (!ok) {
+        gw_jctx_error(c, kpath, "expected %s, got %s", type_wanted(type), gw_json_type_name(v));
+        return NULL;
+    }
+    return v;
+}
+
+const char *
+gw_jctx_string(const struct gw_jctx *c, const json_t *obj, const char *path, const char *key,
+               int required)
+{
+    char kpath[GW_JPATH_MAX];
+    json_t *v = gw_jctx_get(c, obj, path, key, JSON_STRING, required);
+
+    if (v == NULL)
+        return NULL;
+    if (json_string_length(v) == 0 || strlen(json_string_value(v)) != json_string_length(v)) {
+        gw_jctx_error(c, gw_jpath_key(kpath, sizeof kpath, path, key), "must not be empty");
+        return NULL;
+    }
+    return json_string_value(v);
+}
+
+int
+gw_jctx_int(const struct gw_jctx *c, const json_t *obj, const char *path, const char *key,
+            long long min, long long max, long long *out)
+{
+    char kpath[GW_JPATH_MAX];
+    json_t *v;
+
+    if (json_object_get(obj, key) == NULL)
+        return 0;
+    v = gw_jctx_get(c, obj, path, key, JSON_INTEGER, 0);
+    if (v == NULL)
+        return -1;
+    long long n = json_integer_value(v);
+    if (n < min || n > max) {
+        gw_jctx_error(c, gw_jpath_key(kpath, sizeof kpath, path, key),
+                      "%lld is out of range (%lld to %lld)", n, min, max);
+        return -1;
+    }
+    *out = n;
+    return 1;
+}
+
+int
+gw_jctx_bool(const struct gw_jctx *c, const json_t *obj, const char *path, const char *key,
+             int *out)
+{
+    json_t *v;
+
+    if (json_object_get(obj, key) == NULL)
+        return 0;
+    v = gw_jctx_get(c, obj, path, key, JSON_TRUE, 0);
+    if (v == NULL)
+        return -1;
+    *out = json_is_true(v);
+    return 1;
+}
+
+json_t *
+gw_jctx_string_list(const struct gw_jctx *c, const json_t *obj, const char *path,
+                    const char *key, int allow_single, int required)
+{
+    char kpath[GW_JPATH_MAX], ipath[GW_JPATH_MAX];
+    json_t *v = json_object_get(obj, key), *item;
+    size_t i;
+    int bad = 0;
+
+    gw_jpath_key(kpath, sizeof kpath, path, key);
+    if (v == NULL) {
+        if (required)
+            gw_jctx_error(c, kpath, "required key \"%s\" is missing", key);
+        return NULL;
+    }
+    if (allow_single && json_is_string(v))
+        return gw_jctx_string(c, obj, path, key, 1) ? v : NULL;
+    if (!json_is_array(v)) {
+        gw_jctx_error(c, kpath, "expected %s, got %s",
+                      allow_single ? "a string or an array of strings" : "an array of strings",
+                      gw_json_type_name(v));
+        return NULL;
+    }
+    if (json_array_size(v) == 0) {
+        gw_jctx_error(c, kpath, "must not be empty");
+        return NULL;
+    }
+    json_array_foreach(v, i, item) {
+        gw_jpath_index(ipath, sizeof ipath, kpath, i);
+        if (!json_is_string(item)) {
+            gw_jctx_error(c, ipath, "expected a string, got %s", gw_json_type_name(item));
+            bad++;
+        } else if (json_string_length(item) == 0 ||
+                   strlen(json_string_value(item)) != json_string_length(item)) {
+            gw_jctx_error(c, ipath, "must not be empty");
+            bad++;
+        }
+    }
+    return bad ? NULL : v;
+}
+
+size_t
+gw_jlist_size(const json_t *list)
+{
+    return json_is_array(list) ? json_array_size(list) : list != NULL;
+}
+
+const char *
+gw_jlist_at(const json_t *list, size_t i, const char *path, char *ipath, size_t ilen)
+{
+    if (json_is_array(list)) {
+        gw_jpath_index(ipath, ilen, path, i);
+        return json_string_value(json_array_get(list, i));
+    }
+    snprintf(ipath, ilen, "%s", path);
+    return json_string_value(list);
+}
+
+/* ---- files ---------------------------------------------------------------------------------- */
+
+char *
+gw_path_join(const char *dir, const char *name)
+{
+    if (name[0] == '/' || dir == NULL || dir[0] == '\0' || strcmp(dir, ".") == 0)
+        return strdup(name);
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *p = malloc(n);
+    if (p != NULL)
+        snprintf(p, n, "%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/", name);
+    return p;
+}
+
+/* Config files and PEMs are small; anything bigger is a mistake (a log file named by accident). */
+#define GW_MAX_FILE_BYTES (16u << 20)
+
+/* Read a whole file into a NUL-terminated buffer. Returns 0, or -1 with errno set. */
+static int
+read_all(const char *file, char **buf, size_t *len)
+{
+    FILE *f = fopen(file, "rb");
+    char *b = NULL;
+    size_t n = 0, cap = 0;
+    int err = 0;
+
+    if (f == NULL)
+        return -1;
+    for (;;) {
+        if (cap - n < 4096) {
+            cap = cap ? cap * 2 : 8192;
+            char *nb = cap > GW_MAX_FILE_BYTES + 8192 ? NULL : realloc(b, cap + 1);
+            if (nb == NULL) {
+                err = cap > GW_MAX_FILE_BYTES + 8192 ? EFBIG : ENOMEM;
+                goto fail;
+            }
+            b = nb;
+        }
+        size_t got = fread(b + n, 1, cap - n, f);
+        n += got;
+        if (got == 0) {
+            if (ferror(f)) {
+                err = errno ? errno : EIO;
+                goto fail;
+            }
+            break;
+        }
+    }
+    fclose(f);
+    b[n] = '\0';
+    *buf = b;
+    *len = n;
+    return 0;
+fail:
+    fclose(f);
+    free(b);
+    errno = err;
+    return -1;
+}
+
+int
+gw_jctx_read_file(const struct gw_jctx *c, const char *path, const char *name, char **buf,
+                  size_t *len, char **resolved)
+{
+    char *file = gw_path_join(c->dir, name);
+
+    *buf = NULL;
+    *len = 0;
+    if (file == NULL || read_all(file, buf, len) < 0) {
+        gw_jctx_error(c, path, "cannot read %s: %s", file ? file : name, strerror(errno));
+        free(file);
+        return -1;
+    }
+    if (c->md != NULL)
+        EVP_DigestUpdate(c->md, *buf, *len);
+    if (resolved != NULL)
+        *resolved = file;
+    else
+        free(file);
+    return 0;
+}
+
+int
+gw_jdoc_load(struct gw_jdoc *doc, const char *file, const char *dir, struct gw_diag *d,
+             EVP_MD_CTX *md)
+{
+    char *text = NULL;
+    size_t len = 0;
+    json_error_t jerr;
+
+    memset(doc, 0, sizeof *doc);
+    doc->file = strdup(file);
+    if (dir != NULL) {
+        doc->dir = strdup(dir);
+    } else {
+        const char *slash = strrchr(file, '/');
+        doc->dir = slash == NULL ? strdup(".")
+                   : slash == file ? strdup("/") : strndup(file, (size_t)(slash - file));
+    }
+    if (doc->file == NULL || doc->dir == NULL)
+        goto fail;
+    doc->ctx = (struct gw_jctx){ .file = doc->file, .dir = doc->dir, .d = d, .md = md };
+    if (read_all(file, &text, &len) < 0) {
+        gw_diag_add(d, GW_DIAG_ERROR, file, 0, 0, NULL, "cannot read: %s", strerror(errno));
+        goto fail;
+    }
+    if (md != NULL)
+        EVP_DigestUpdate(md, text, len);
+    doc->root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (doc->root == NULL) {
+        gw_diag_add(d, GW_DIAG_ERROR, file, jerr.line > 0 ? jerr.line : 0, jerr.column, NULL,
+                    "%s", jerr.text);
+        goto fail;
+    }
+    doc->loc = gw_jsonloc_build(text, len);
+    doc->ctx.loc = doc->loc;
+    if (!json_is_object(doc->root)) {
+        gw_diag_add(d, GW_DIAG_ERROR, file, 1, 1, NULL, "expected an object at the top, got %s",
+                    gw_json_type_name(doc->root));
+        goto fail;
+    }
+    free(text);
+    return 0;
+fail:
+    free(text);
+    gw_jdoc_free(doc);
+    return -1;
+}
+
+void
+gw_jdoc_free(struct gw_jdoc *doc)
+{
+    json_decref(doc->root);
+    gw_jsonloc_free(doc->loc);
+    free(doc->file);
+    free(doc->dir);
+    memset(doc, 0, sizeof *doc);
+}
+
+/* ---- certificates --------------------------------------------------------------------------- */
+
+/* OpenSSL must never prompt on the terminal for a pass phrase: encrypted keys are refused. */
+static int
+no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+    (void)buf, (void)size, (void)rwflag, (void)u;
+    return -1;
+}
+
+STACK_OF(X509) *
+gw_jctx_load_certs(const struct gw_jctx *c, const char *path, const char *name, char **resolved)
+{
+    STACK_OF(X509) *certs = NULL;
+    char *buf = NULL, *file = NULL;
+    size_t len;
+    BIO *bio = NULL;
+    X509 *x;
+
+    if (gw_jctx_read_file(c, path, name, &buf, &len, &file) < 0)
+        goto fail;
+    bio = BIO_new_mem_buf(buf, (int)len);
+    certs = sk_X509_new_null();
+    if (bio == NULL || certs == NULL)
+        goto fail;
+    while ((x = PEM_read_bio_X509(bio, NULL, no_passphrase, NULL)) != NULL) {
+        if (sk_X509_push(certs, x) <= 0) {
+            X509_free(x);
+            goto fail;
+        }
+    }
+    ERR_clear_error(); /* the loop always ends on "no start line" */
+    if (sk_X509_num(certs) == 0) {
+        gw_jctx_error(c, path, "no certificate in %s (expected PEM \"BEGIN CERTIFICATE\")", file);
+        goto fail;
+    }
+    BIO_free(bio);
+    free(buf);
+    if (resolved != NULL)
+        *resolved = file;
+    else
+        free(file);
+    return certs;
+fail:
+    BIO_free(bio);
+    free(buf);
+    free(file);
+    sk_X509_pop_free(certs, X509_free);
+    return NULL;
+}
+
+EVP_PKEY *
+gw_jctx_load_key(const struct gw_jctx *c, const char *path, const char *name, char **resolved)
+{
+    EVP_PKEY *key = NULL;
+    char *buf = NULL, *file = NULL;
+    size_t len;
+    BIO *bio = NULL;
+
+    if (gw_jctx_read_file(c, path, name, &buf, &len, &file) < 0)
+        goto out;
+    bio = BIO_new_mem_buf(buf, (int)len);
+    if (bio != NULL)
+        key = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
+    if (key == NULL) {
+        gw_jctx_error(c, path, "no usable private key in %s (expected an unencrypted PEM key)",
+                      file);
+        ERR_clear_error();
+    }
+out:
+    BIO_free(bio);
+    if (buf != NULL)
+        OPENSSL_cleanse(buf, len); /* key material does not linger in freed memory */
+    free(buf);
+    if (key != NULL && resolved != NULL)
+        *resolved = file;
+    else
+        free(file);
+    return key;
+}
+
+void
+gw_asn1_time_str(const ASN1_TIME *t, char *buf, size_t len)
+{
+    struct tm tm;
+
+    if (ASN1_TIME_to_tm(t, &tm) != 1 || strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
+        snprintf(buf, len, "?");
+}
+
+#define GW_EXPIRY_WARN_DAYS 30
+
+int
+gw_jctx_check_validity(const struct gw_jctx *c, const char *path, X509 *x, const char *what)
+{
+    const ASN1_TIME *nb = X509_get0_notBefore(x), *na = X509_get0_notAfter(x);
+    char subj[256], when[64];
+    int days = 0, secs = 0;
+
+    gw_x509_subject(x, subj, sizeof subj);
+    if (X509_cmp_current_time(na) <= 0) {
+        gw_asn1_time_str(na, when, sizeof when);
+        gw_jctx_error(c, path, "certificate \"%s\" in %s expired on %s", subj, what, when);
+        return -1;
+    }
+    if (X509_cmp_current_time(nb) >= 0) {
+        gw_asn1_time_str(nb, when, sizeof when);
+        gw_jctx_warning(c, path, "certificate \"%s\" in %s is not valid before %s", subj, what,
+                        when);
+    }
+    if (ASN1_TIME_diff(&days, &secs, NULL, na) == 1 && days < GW_EXPIRY_WARN_DAYS) {
+        gw_asn1_time_str(na, when, sizeof when);
+        gw_jctx_warning(c, path, "certificate \"%s\" in %s expires in %d day%s (%s)", subj, what,
+                        days, days == 1 ? "" : "s", when);
+    }
+    return 0;
+}
+
+const char *
+gw_x509_name(const X509_NAME *name, char *buf, size_t len)
+{
+    BIO *bio = BIO_new(BIO_s_mem());
+    int n;
+
+    snprintf(buf, len, "?");
+    if (bio == NULL)
+        return buf;
+    if (X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253) >= 0) {
+        n = BIO_read(bio, buf, (int)len - 1);
+        buf[n > 0 ? n : 0] = '\0';
+        if (n <= 0)
+            snprintf(buf, len, "?");
+    }
+    BIO_free(bio);
+    return buf;
+}
+
+const char *
+gw_x509_subject(X509 *x, char *buf, size_t len)
+{
+    return gw_x509_name(X509_get_subject_name(x), buf, len);
+}

@@ -1,0 +1,895 @@
+/* bundle.c: partner bundles, routes and upstream URLs (see bundle.h, format in README.md). */
+#include "bundle.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include "http_parser.h"
+#include "tls.h"
+
+#define MAX_ROUTE_TIMEOUT_MS 86400000LL /* one day */
+
+static char *
+lower_dup(const char *s)
+{
+    char *p = strdup(s);
+
+    for (char *q = p; q != NULL && *q; q++)
+        if (*q >= 'A' && *q <= 'Z')
+            *q = (char)(*q - 'A' + 'a');
+    return p;
+}
+
+/* ---- upstream URLs -------------------------------------------------------------------------- */
+
+void
+pt_upstream_clear(struct pt_upstream *u)
+{
+    free(u->url);
+    free(u->host);
+    free(u->hostport);
+    free(u->path);
+    free(u->target);
+    memset(u, 0, sizeof *u);
+}
+
+static int
+kafka_topic_valid(const char *t)
+{
+    size_t n = strlen(t);
+
+    if (n == 0 || n > 249 || strcmp(t, ".") == 0 || strcmp(t, "..") == 0)
+        return 0;
+    for (; *t; t++)
+        if (!((*t >= 'a' && *t <= 'z') || (*t >= 'A' && *t <= 'Z') || (*t >= '0' && *t <= '9') ||
+              *t == '.' || *t == '_' || *t == '-'))
+            return 0;
+    return 1;
+}
+
+/* A registered name: letters, digits, '-' and '.', no empty label. */
+static int
+host_name_valid(const char *h, size_t n)
+{
+    if (n == 0 || n > 253 || h[0] == '.')
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char ch = h[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              ch == '-' || (ch == '.' && (i + 1 == n || h[i + 1] != '.'))))
+            return 0;
+    }
+    return 1;
+}
+
+/* Split "host", "host:port", "[v6]" or "[v6]:port" (auth[0..n)) into u->host and u->port. */
+static int
+parse_authority(const char *url, const char *auth, size_t n, struct pt_upstream *u, char *err,
+                size_t errlen)
+{
+    const char *host = auth, *colon = NULL;
+    size_t hlen;
+    unsigned char tmp[16];
+
+    if (n > 0 && auth[0] == '[') {
+        const char *end = memchr(auth, ']', n);
+        if (end == NULL)
+            goto bad;
+        host = auth + 1;
+        hlen = (size_t)(end - host);
+        if (end + 1 < auth + n) {
+            if (end[1] != ':')
+                goto bad;
+            colon = end + 1;
+        }
+        u->host = strndup(host, hlen);
+        if (u->host == NULL || inet_pton(AF_INET6, u->host, tmp) != 1)
+            goto bad;
+    } else {
+        colon = memchr(auth, ':', n);
+        hlen = colon ? (size_t)(colon - auth) : n;
+        if (!host_name_valid(host, hlen))
+            goto bad;
+        u->host = strndup(host, hlen);
+        if (u->host == NULL)
+            goto bad;
+        for (char *p = u->host; *p; p++)
+            if (*p >= 'A' && *p <= 'Z')
+                *p = (char)(*p - 'A' + 'a');
+    }
+    if (colon != NULL) {
+        size_t plen = (size_t)(auth + n - colon - 1);
+        unsigned long v = 0;
+        if (plen == 0 || plen > 5)
+            goto badport;
+        for (size_t i = 1; i <= plen; i++) {
+            if (colon[i] < '0' || colon[i] > '9')
+                goto badport;
+            v = v * 10 + (unsigned long)(colon[i] - '0');
+        }
+        if (v < 1 || v > 65535)
+            goto badport;
+        u->port = (uint16_t)v;
+    }
+    return 0;
+badport:
+    snprintf(err, errlen, "\"%s\" has a bad port (1 to 65535)", url);
+    return -1;
+bad:
+    snprintf(err, errlen, "\"%s\" has a bad host (a name, an IPv4 address or [IPv6])", url);
+    return -1;
+}
+
+static int
+resolve(struct pt_upstream *u, char *err, size_t errlen)
+{
+    struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL;
+    unsigned char tmp[16];
+    char port[8];
+    int rc;
+
+    if (inet_pton(AF_INET, u->host, tmp) == 1 || inet_pton(AF_INET6, u->host, tmp) == 1)
+        hints.ai_flags = AI_NUMERICHOST;
+    snprintf(port, sizeof port, "%u", u->port);
+    rc = getaddrinfo(u->host, port, &hints, &res);
+    if (rc != 0 || res == NULL || res->ai_addrlen > sizeof u->addr) {
+        snprintf(err, errlen, "cannot resolve host \"%s\": %s", u->host,
+                 rc ? gai_strerror(rc) : "no address");
+        if (res != NULL)
+            freeaddrinfo(res);
+        return -1;
+    }
+    memcpy(&u->addr, res->ai_addr, res->ai_addrlen);
+    u->addrlen = res->ai_addrlen;
+    freeaddrinfo(res);
+    return 0;
+}
+
+static int
+parse_http_url(const char *url, const char *rest, struct pt_upstream *u, char *err,
+               size_t errlen)
+{
+    uint16_t dflt = u->kind == PT_UP_HTTPS ? 443 : 80;
+    size_t alen = strcspn(rest, "/");
+    const char *path = rest + alen;
+    char hp[300];
+
+    if (strchr(url, '#') != NULL) {
+        snprintf(err, errlen, "\"%s\" must not carry a fragment (#...)", url);
+        return -1;
+    }
+    if (strchr(url, '?') != NULL) {
+        snprintf(err, errlen, "\"%s\" must not carry a query (?...)", url);
+        return -1;
+    }
+    if (memchr(rest, '@', alen) != NULL) {
+        snprintf(err, errlen, "\"%s\" must not carry user info (user@)", url);
+        return -1;
+    }
+    if (alen == 0) {
+        snprintf(err, errlen, "\"%s\" has no host", url);
+        return -1;
+    }
+    for (const char *p = path; *p; p++) {
+        if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f) {
+            snprintf(err, errlen, "\"%s\" has a space or control character in its path", url);
+            return -1;
+        }
+    }
+    u->port = dflt;
+    if (parse_authority(url, rest, alen, u, err, errlen) < 0)
+        return -1;
+    int v6 = strchr(u->host, ':') != NULL;
+    if (u->port == dflt)
+        snprintf(hp, sizeof hp, v6 ? "[%s]" : "%s", u->host);
+    else
+        snprintf(hp, sizeof hp, v6 ? "[%s]:%u" : "%s:%u", u->host, u->port);
+    u->hostport = strdup(hp);
+    u->path = strdup(path);
+    if (u->hostport == NULL || u->path == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return resolve(u, err, errlen);
+}
+
+int
+pt_upstream_parse(const char *url, struct pt_upstream *u, char *err, size_t errlen)
+{
+    memset(u, 0, sizeof *u);
+    if ((u->url = strdup(url)) == NULL) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    if (strncasecmp(url, "http://", 7) == 0 || strncasecmp(url, "https://", 8) == 0) {
+        u->kind = url[4] == ':' ? PT_UP_HTTP : PT_UP_HTTPS;
+        if (parse_http_url(url, url + (u->kind == PT_UP_HTTP ? 7 : 8), u, err, errlen) < 0)
+            goto fail;
+    } else if (strncasecmp(url, "kafka://", 8) == 0) {
+        u->kind = PT_UP_KAFKA;
+        if (!kafka_topic_valid(url + 8)) {
+            snprintf(err, errlen, "\"%s\": \"%s\" is not a Kafka topic (1 to 249 of "
+                     "A-Z a-z 0-9 . _ -)", url, url + 8);
+            goto fail;
+        }
+        u->target = strdup(url + 8);
+    } else if (strncasecmp(url, "mock:", 5) == 0) {
+        u->kind = PT_UP_MOCK;
+        u->target = strdup(url + 5);
+    } else {
+        snprintf(err, errlen, "\"%s\" is not a URL (http, https, kafka or mock)", url);
+        goto fail;
+    }
+    if ((u->kind == PT_UP_KAFKA || u->kind == PT_UP_MOCK) && u->target == NULL) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    return 0;
+fail:
+    pt_upstream_clear(u);
+    return -1;
+}
+
+/* ---- routes --------------------------------------------------------------------------------- */
+
+void
+pt_route_free(struct pt_route *r)
+{
+    if (r == NULL)
+        return;
+    free(r->name);
+    free(r->jpath);
+    free(r->host);
+    free(r->path);
+    pt_upstream_clear(&r->upstream);
+    for (size_t i = 0; i < r->npartners; i++)
+        free(r->partners[i]);
+    free(r->partners);
+    json_decref(r->request);
+    json_decref(r->response);
+    json_decref(r->audit);
+    free(r);
+}
+
+static void
+route_methods(const struct gw_jctx *c, const json_t *obj, const char *path, struct pt_route *r)
+{
+    char kpath[GW_JPATH_MAX], ipath[GW_JPATH_MAX];
+    json_t *list = gw_jctx_string_list(c, obj, path, "methods", 0, 0);
+
+    gw_jpath_key(kpath, sizeof kpath, path, "methods");
+    for (size_t i = 0; i < gw_jlist_size(list); i++) {
+        const char *m = gw_jlist_at(list, i, kpath, ipath, sizeof ipath);
+        enum gw_http_method k = gw_http_method_from(m, strlen(m));
+        if (k == GW_METHOD_OTHER)
+            gw_jctx_error(c, ipath, "\"%s\" is not a method (GET, HEAD, POST, PUT, DELETE, "
+                          "PATCH, OPTIONS, TRACE)", m);
+        else if (k == GW_METHOD_CONNECT)
+            gw_jctx_error(c, ipath, "CONNECT is never proxied");
+        else
+            r->methods |= GW_METHOD_BIT(k);
+    }
+}
+
+/* "api.example.com", "*.example.com", an IPv4 address or "[v6]"; stored in lower case. */
+static void
+route_host(const struct gw_jctx *c, const json_t *obj, const char *path, struct pt_route *r)
+{
+    char kpath[GW_JPATH_MAX];
+    unsigned char tmp[16];
+    const char *h = gw_jctx_string(c, obj, path, "host", 0);
+    int ok;
+
+    if (h == NULL)
+        return;
+    size_t n = strlen(h);
+    if (h[0] == '[' && n > 2 && h[n - 1] == ']') {
+        char v6[64];
+        ok = n - 2 < sizeof v6 && (memcpy(v6, h + 1, n - 2), v6[n - 2] = '\0',
+                                   inet_pton(AF_INET6, v6, tmp) == 1);
+    } else if (h[0] == '*' && h[1] == '.') {
+        ok = host_name_valid(h + 2, n - 2);
+    } else {
+        ok = host_name_valid(h, n);
+    }
+    if (!ok)
+        gw_jctx_error(c, gw_jpath_key(kpath, sizeof kpath, path, "host"),
+                      "\"%s\" is not a host (a name, \"*.domain\", an IPv4 address or [IPv6], "
+                      "without port)", h);
+    else
+        r->host = lower_dup(h);
+}
+
+/* "/exact" or "/prefix*". Returns 0 when r->path is set. */
+static int
+route_path(const struct gw_jctx *c, const json_t *obj, const char *path, struct pt_route *r)
+{
+    char kpath[GW_JPATH_MAX];
+    const char *p = gw_jctx_string(c, obj, path, "path", 1);
+
+    if (p == NULL)
+        return -1;
+    gw_jpath_key(kpath, sizeof kpath, path, "path");
+    size_t n = strlen(p);
+    if (p[0] != '/') {
+        gw_jctx_error(c, kpath, "\"%s\" must start with \"/\"", p);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)p[i];
+        if (ch <= 0x20 || ch >= 0x7f || ch == '?' || ch == '#' || (ch == '*' && i + 1 < n)) {
+            gw_jctx_error(c, kpath, "\"%s\" is not a route path (visible ASCII, no '?' or '#', "
+                          "'*' only at the end for a prefix)", p);
+            return -1;
+        }
+    }
+    r->match = p[n - 1] == '*' ? PT_PATH_PREFIX : PT_PATH_EXACT;
+    r->path_len = r->match == PT_PATH_PREFIX ? n - 1 : n;
+    r->path = strndup(p, r->path_len);
+    return r->path != NULL ? 0 : -1;
+}
+
+static void
+route_upstream(const struct gw_jctx *c, const json_t *obj, const char *path, struct pt_route *r)
+{
+    char kpath[GW_JPATH_MAX], err[512];
+    const char *url = gw_jctx_string(c, obj, path, "upstream", 1);
+
+    if (url != NULL && pt_upstream_parse(url, &r->upstream, err, sizeof err) < 0)
+        gw_jctx_error(c, gw_jpath_key(kpath, sizeof kpath, path, "upstream"), "%s", err);
+}
+
+/* Raw sections kept for later stages: their type is all that is checked here. */
+static void
+route_raw(const struct gw_jctx *c, const json_t *obj, const char *path, struct pt_route *r)
+{
+    json_t *v;
+
+    if ((v = gw_jctx_get(c, obj, path, "request", JSON_ARRAY, 0)) != NULL)
+        r->request = json_incref(v);
+    if ((v = gw_jctx_get(c, obj, path, "response", JSON_ARRAY, 0)) != NULL)
+        r->response = json_incref(v);
+    if ((v = gw_jctx_get(c, obj, path, "audit", JSON_OBJECT, 0)) != NULL)
+        r->audit = json_incref(v);
+}
+
+/* A shared route's audience: exactly one of "partners" (ids or "*") and "public": true. */
+static void
+route_access(const struct gw_jctx *c, const json_t *obj, const char *path, struct pt_route *r)
+{
+    char kpath[GW_JPATH_MAX], ipath[GW_JPATH_MAX];
+    json_t *partners = json_object_get(obj, "partners");
+    int pub = 0, has_pub = gw_jctx_bool(c, obj, path, "public", &pub);
+
+    if (has_pub < 0)
+        return;
+    gw_jpath_key(kpath, sizeof kpath, path, "partners");
+    if (partners != NULL && pub) {
+        gw_jctx_error(c, kpath, "a route is either public or for partners, not both");
+        return;
+    }
+    if (pub) {
+        r->access = PT_ACCESS_PUBLIC;
+        return;
+    }
+    if (partners == NULL) {
+        gw_jctx_error(c, path, "a shared route needs \"partners\" (a list of ids, or \"*\") or "
+                      "\"public\": true");
+        return;
+    }
+    if (json_is_string(partners) && strcmp(json_string_value(partners), "*") == 0) {
+        r->access = PT_ACCESS_ANY;
+        return;
+    }
+    if (json_is_string(partners)) {
+        gw_jctx_error(c, kpath, "expected an array of partner ids or \"*\", got \"%s\"",
+                      json_string_value(partners));
+        return;
+    }
+    json_t *list = gw_jctx_string_list(c, obj, path, "partners", 0, 1);
+    size_t n = gw_jlist_size(list);
+    r->access = PT_ACCESS_LIST;
+    if (list == NULL || (r->partners = calloc(n, sizeof *r->partners)) == NULL)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        const char *id = gw_jlist_at(list, i, kpath, ipath, sizeof ipath);
+        if (!pt_partner_id_valid(id))
+            gw_jctx_error(c, ipath, "\"%s\" is not a partner id", id);
+        else if ((r->partners[r->npartners] = strdup(id)) != NULL)
+            r->npartners++;
+    }
+}
+
+struct pt_route *
+pt_route_load(const struct gw_jctx *c, const json_t *obj, const char *path, int shared)
+{
+    static const char *const bundle_keys[] = { "name", "methods", "host", "path", "upstream",
+                                               "timeout_ms", "request", "response", "audit",
+                                               NULL };
+    static const char *const shared_keys[] = { "name", "methods", "host", "path", "upstream",
+                                               "timeout_ms", "request", "response", "audit",
+                                               "partners", "public", NULL };
+    struct pt_route *r = calloc(1, sizeof *r);
+    const char *name;
+    long long t;
+
+    if (r == NULL)
+        return NULL;
+    r->file = c->file;
+    r->jpath = strdup(path);
+    gw_jsonloc_find(c->loc, path, &r->line, &r->col);
+    gw_jctx_check_keys(c, obj, path, shared ? shared_keys : bundle_keys);
+    if ((name = gw_jctx_string(c, obj, path, "name", 1)) != NULL)
+        r->name = strdup(name);
+    route_methods(c, obj, path, r);
+    route_host(c, obj, path, r);
+    int path_ok = route_path(c, obj, path, r) == 0;
+    route_upstream(c, obj, path, r);
+    if (gw_jctx_int(c, obj, path, "timeout_ms", 1, MAX_ROUTE_TIMEOUT_MS, &t) > 0)
+        r->timeout_ms = (int)t;
+    route_raw(c, obj, path, r);
+    r->access = PT_ACCESS_OWNER;
+    if (shared)
+        route_access(c, obj, path, r);
+    if (!path_ok) {
+        pt_route_free(r);
+        return NULL;
+    }
+    return r;
+}
+
+/* ---- identity ------------------------------------------------------------------------------- */
+
+int
+pt_partner_id_valid(const char *id)
+{
+    size_t n = strlen(id);
+
+    if (n == 0 || n > 64 || !((id[0] >= 'a' && id[0] <= 'z') || (id[0] >= '0' && id[0] <= '9')))
+        return 0;
+    for (size_t i = 1; i < n; i++)
+        if (!((id[i] >= 'a' && id[i] <= 'z') || (id[i] >= '0' && id[i] <= '9') || id[i] == '.' ||
+              id[i] == '_' || id[i] == '-'))
+            return 0;
+    return 1;
+}
+
+static int
+is_ca(X509 *x)
+{
+    return (X509_get_extension_flags(x) & EXFLAG_CA) != 0 && X509_check_ca(x) != 0;
+}
+
+static void
+identity_cas(const struct gw_jctx *c, const json_t *id, struct pt_partner *p)
+{
+    char ipath[GW_JPATH_MAX], subj[256];
+    json_t *list = gw_jctx_string_list(c, id, "identity", "ca", 1, 1);
+    char *file;
+
+    p->cas = sk_X509_new_null();
+    if (list == NULL || p->cas == NULL)
+        return;
+    for (size_t i = 0; i < gw_jlist_size(list); i++) {
+        const char *name = gw_jlist_at(list, i, "identity.ca", ipath, sizeof ipath);
+        STACK_OF(X509) *certs = gw_jctx_load_certs(c, ipath, name, &file);
+        X509 *x;
+        if (certs == NULL)
+            continue;
+        while ((x = sk_X509_shift(certs)) != NULL) {
+            if (!is_ca(x))
+                gw_jctx_error(c, ipath, "certificate \"%s\" in %s is not a CA "
+                              "(basicConstraints CA:TRUE is missing)",
+                              gw_x509_subject(x, subj, sizeof subj), file);
+            gw_jctx_check_validity(c, ipath, x, file);
+            if (sk_X509_push(p->cas, x) <= 0)
+                X509_free(x);
+        }
+        sk_X509_free(certs);
+        free(file);
+    }
+    int n = sk_X509_num(p->cas);
+    p->ca_fps = n > 0 ? calloc((size_t)n, sizeof *p->ca_fps) : NULL;
+    for (int i = 0; p->ca_fps != NULL && i < n; i++) {
+        unsigned len = 0;
+        X509_digest(sk_X509_value(p->cas, i), EVP_sha256(), p->ca_fps[i], &len);
+    }
+}
+
+/* Is crl signed by one of the partner's CAs? */
+static int
+crl_signed_by_partner(const struct pt_partner *p, X509_CRL *crl)
+{
+    for (int i = 0; p->cas != NULL && i < sk_X509_num(p->cas); i++) {
+        X509 *ca = sk_X509_value(p->cas, i);
+        EVP_PKEY *pub = X509_get0_pubkey(ca);
+        if (X509_NAME_cmp(X509_get_subject_name(ca), X509_CRL_get_issuer(crl)) == 0 &&
+            pub != NULL && X509_CRL_verify(crl, pub) == 1)
+            return 1;
+    }
+    ERR_clear_error();
+    return 0;
+}
+
+/* Every CRL in one PEM file, each checked against the partner's CAs and its next update. */
+static void
+load_crl_file(const struct gw_jctx *c, const char *ipath, const char *name, struct pt_partner *p)
+{
+    char *buf = NULL, *file = NULL, issuer[256], when[64];
+    size_t len;
+    BIO *bio = NULL;
+    X509_CRL *crl;
+    int count = 0;
+
+    if (gw_jctx_read_file(c, ipath, name, &buf, &len, &file) < 0)
+        return;
+    if ((bio = BIO_new_mem_buf(buf, (int)len)) == NULL)
+        goto out;
+    while ((crl = PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL)) != NULL) {
+        const ASN1_TIME *next = X509_CRL_get0_nextUpdate(crl);
+        count++;
+        if (!crl_signed_by_partner(p, crl))
+            gw_jctx_warning(c, ipath, "CRL in %s, issued by \"%s\", is not signed by any of this "
+                            "partner's CAs", file,
+                            gw_x509_name(X509_CRL_get_issuer(crl), issuer, sizeof issuer));
+        if (next != NULL && X509_cmp_current_time(next) < 0) {
+            gw_asn1_time_str(next, when, sizeof when);
+            gw_jctx_warning(c, ipath, "CRL in %s expired on %s: client certificates of its CA "
+                            "fail verification until it is renewed", file, when);
+        }
+        if (sk_X509_CRL_push(p->crls, crl) <= 0)
+            X509_CRL_free(crl);
+    }
+    ERR_clear_error();
+    if (count == 0)
+        gw_jctx_error(c, ipath, "no CRL in %s (expected PEM \"BEGIN X509 CRL\")", file);
+out:
+    BIO_free(bio);
+    free(buf);
+    free(file);
+}
+
+static void
+identity_crls(const struct gw_jctx *c, const json_t *id, struct pt_partner *p)
+{
+    char ipath[GW_JPATH_MAX];
+    json_t *list = gw_jctx_string_list(c, id, "identity", "crl", 1, 0);
+
+    if (list == NULL || (p->crls = sk_X509_CRL_new_null()) == NULL)
+        return;
+    for (size_t i = 0; i < gw_jlist_size(list); i++) {
+        const char *name = gw_jlist_at(list, i, "identity.crl", ipath, sizeof ipath);
+        load_crl_file(c, ipath, name, p);
+    }
+}
+
+static int
+hexval(char ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    if (ch >= 'a' && ch <= 'f')
+        return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F')
+        return ch - 'A' + 10;
+    return -1;
+}
+
+/* 64 hex digits, or 32 pairs separated by single colons. */
+static int
+parse_fingerprint(const char *s, unsigned char out[32])
+{
+    size_t n = strlen(s);
+    int colons = n == 95;
+
+    if (n != 64 && n != 95)
+        return -1;
+    for (size_t i = 0; i < 32; i++) {
+        const char *p = s + i * (colons ? 3 : 2);
+        int hi = hexval(p[0]), lo = hexval(p[1]);
+        if (hi < 0 || lo < 0 || (colons && i < 31 && p[2] != ':'))
+            return -1;
+        out[i] = (unsigned char)(hi << 4 | lo);
+    }
+    return 0;
+}
+
+static void
+identity_constraints(const struct gw_jctx *c, const json_t *id, struct pt_partner *p)
+{
+    char ipath[GW_JPATH_MAX];
+    const char *subject = gw_jctx_string(c, id, "identity", "subject", 0);
+    json_t *san = gw_jctx_string_list(c, id, "identity", "san", 0, 0);
+    json_t *fps = gw_jctx_string_list(c, id, "identity", "fingerprints", 0, 0);
+
+    if (subject != NULL && strchr(subject, '=') == NULL)
+        gw_jctx_error(c, "identity.subject", "\"%s\" is not a distinguished name "
+                      "(RFC 2253, e.g. \"CN=client,O=Example\")", subject);
+    else if (subject != NULL)
+        p->subject = strdup(subject);
+    if (san != NULL && (p->san = calloc(gw_jlist_size(san), sizeof *p->san)) != NULL) {
+        for (size_t i = 0; i < gw_jlist_size(san); i++) {
+            const char *s = gw_jlist_at(san, i, "identity.san", ipath, sizeof ipath);
+            int bad = 0;
+            for (const char *q = s; *q; q++)
+                bad |= (unsigned char)*q <= 0x20 || (unsigned char)*q >= 0x7f;
+            if (bad)
+                gw_jctx_error(c, ipath, "\"%s\" is not a DNS name or URI", s);
+            else if ((p->san[p->nsan] = strdup(s)) != NULL)
+                p->nsan++;
+        }
+    }
+    size_t nf = gw_jlist_size(fps);
+    if (fps != NULL && (p->fingerprints = calloc(nf, sizeof *p->fingerprints)) != NULL) {
+        for (size_t i = 0; i < nf; i++) {
+            const char *s = gw_jlist_at(fps, i, "identity.fingerprints", ipath, sizeof ipath);
+            if (parse_fingerprint(s, p->fingerprints[p->nfingerprints]) < 0)
+                gw_jctx_error(c, ipath, "\"%s\" is not a SHA-256 fingerprint (64 hex digits, "
+                              "colons between pairs allowed)", s);
+            else
+                p->nfingerprints++;
+        }
+    }
+}
+
+static void
+load_identity(const struct gw_jctx *c, const json_t *root, struct pt_partner *p)
+{
+    static const char *const keys[] = { "ca", "crl", "subject", "san", "fingerprints", NULL };
+    json_t *id = gw_jctx_get(c, root, "", "identity", JSON_OBJECT, 1);
+
+    if (id == NULL)
+        return;
+    gw_jctx_check_keys(c, id, "identity", keys);
+    identity_cas(c, id, p);
+    identity_crls(c, id, p);
+    identity_constraints(c, id, p);
+}
+
+static int
+has_constraints(const struct pt_partner *p)
+{
+    return p->subject != NULL || p->nsan > 0 || p->nfingerprints > 0;
+}
+
+/* Partners anchored by one CA are told apart only by their constraints. When one of the two has
+ * none, it claims every certificate of that CA, so the other's clients would all be ambiguous. */
+static void
+check_shared_cas(const struct gw_jctx *c, const struct pt_partner *p,
+                 struct pt_partner *const *loaded, size_t nloaded)
+{
+    char subj[256];
+    int n = p->cas != NULL ? sk_X509_num(p->cas) : 0;
+
+    for (size_t k = 0; p->ca_fps != NULL && k < nloaded; k++) {
+        const struct pt_partner *o = loaded[k];
+        int on = o->cas != NULL ? sk_X509_num(o->cas) : 0;
+        if (o->ca_fps == NULL || (has_constraints(p) && has_constraints(o)))
+            continue;
+        for (int i = 0; i < n; i++) {
+            int j = 0;
+            while (j < on && memcmp(p->ca_fps[i], o->ca_fps[j], 32) != 0)
+                j++;
+            if (j == on)
+                continue;
+            gw_jctx_warning(c, "identity.ca", "CA \"%s\" also anchors partner %s (%s) and one of "
+                            "the two has no subject, san or fingerprints: their clients cannot be "
+                            "told apart", gw_x509_subject(sk_X509_value(p->cas, i), subj,
+                                                          sizeof subj),
+                            o->id ? o->id : "?", o->file);
+            break;
+        }
+    }
+}
+
+/* ---- outbound, limits, routes --------------------------------------------------------------- */
+
+/* Check the outbound identity's files, then build the client context from them. */
+static void
+load_outbound(const struct gw_jctx *c, const json_t *root, struct pt_partner *p)
+{
+    static const char *const keys[] = { "cert", "key", "ca", NULL };
+    json_t *ob = gw_jctx_get(c, root, "", "outbound", JSON_OBJECT, 0);
+    char *certf = NULL, *keyf = NULL, *caf = NULL, err[512];
+    STACK_OF(X509) *certs = NULL, *cas = NULL;
+    EVP_PKEY *key = NULL;
+    size_t errors0 = c->d->errors;
+
+    if (ob == NULL)
+        return;
+    gw_jctx_check_keys(c, ob, "outbound", keys);
+    const char *cert = gw_jctx_string(c, ob, "outbound", "cert", 0);
+    const char *keyname = gw_jctx_string(c, ob, "outbound", "key", 0);
+    const char *ca = gw_jctx_string(c, ob, "outbound", "ca", 0);
+    if ((json_object_get(ob, "cert") != NULL) != (json_object_get(ob, "key") != NULL))
+        gw_jctx_error(c, json_object_get(ob, "cert") ? "outbound.key" : "outbound.cert",
+                      "\"cert\" and \"key\" go together: both or neither");
+    if (json_object_size(ob) == 0)
+        gw_jctx_error(c, "outbound", "empty: give \"cert\" and \"key\", and/or \"ca\"");
+    if (cert != NULL && (certs = gw_jctx_load_certs(c, "outbound.cert", cert, &certf)) != NULL)
+        for (int i = 0; i < sk_X509_num(certs); i++)
+            gw_jctx_check_validity(c, "outbound.cert", sk_X509_value(certs, i), certf);
+    if (keyname != NULL)
+        key = gw_jctx_load_key(c, "outbound.key", keyname, &keyf);
+    if (certs != NULL && key != NULL && X509_check_private_key(sk_X509_value(certs, 0), key) != 1) {
+        ERR_clear_error();
+        gw_jctx_error(c, "outbound.key", "key in %s does not match the certificate in %s", keyf,
+                      certf);
+    }
+    if (ca != NULL)
+        cas = gw_jctx_load_certs(c, "outbound.ca", ca, &caf);
+    if (c->d->errors == errors0 && (cert == NULL) == (keyname == NULL)) {
+        p->outbound_ctx = gw_tls_client_ctx_new(certf, keyf, caf, err, sizeof err);
+        if (p->outbound_ctx == NULL)
+            gw_jctx_error(c, "outbound", "cannot build the outbound TLS context: %s", err);
+    }
+    sk_X509_pop_free(certs, X509_free);
+    sk_X509_pop_free(cas, X509_free);
+    EVP_PKEY_free(key);
+    free(certf);
+    free(keyf);
+    free(caf);
+}
+
+static void
+load_limits(const struct gw_jctx *c, const json_t *root, const struct gw_config *cfg,
+            struct pt_partner *p)
+{
+    static const char *const keys[] = { "max_body_bytes", NULL };
+    json_t *lim = gw_jctx_get(c, root, "", "limits", JSON_OBJECT, 0);
+    long long v;
+
+    if (lim == NULL)
+        return;
+    gw_jctx_check_keys(c, lim, "limits", keys);
+    if (gw_jctx_int(c, lim, "limits", "max_body_bytes", 1, 1LL << 40, &v) <= 0)
+        return;
+    if (cfg != NULL && (uint64_t)v > cfg->limits.max_body_bytes)
+        gw_jctx_error(c, "limits.max_body_bytes", "%lld is above the gateway's max_body_bytes "
+                      "(%llu): a partner may only lower it", v,
+                      (unsigned long long)cfg->limits.max_body_bytes);
+    else
+        p->max_body_bytes = (uint64_t)v;
+}
+
+static void
+load_routes(const struct gw_jctx *c, const json_t *root, struct pt_partner *p)
+{
+    char path[GW_JPATH_MAX];
+    json_t *arr = gw_jctx_get(c, root, "", "routes", JSON_ARRAY, 0), *item;
+    size_t i;
+
+    if (arr == NULL || json_array_size(arr) == 0)
+        return;
+    if ((p->routes = calloc(json_array_size(arr), sizeof *p->routes)) == NULL)
+        return;
+    json_array_foreach(arr, i, item) {
+        gw_jpath_index(path, sizeof path, "routes", i);
+        if (!json_is_object(item)) {
+            gw_jctx_error(c, path, "expected an object, got %s", gw_json_type_name(item));
+            continue;
+        }
+        struct pt_route *r = pt_route_load(c, item, path, 0);
+        if (r == NULL)
+            continue;
+        r->owner = p;
+        for (size_t j = 0; r->name != NULL && j < p->nroutes; j++) {
+            if (p->routes[j]->name != NULL && strcmp(p->routes[j]->name, r->name) == 0) {
+                char npath[GW_JPATH_MAX];
+                gw_jctx_error(c, gw_jpath_key(npath, sizeof npath, path, "name"),
+                              "\"%s\" is already the name of another route (line %d)", r->name,
+                              p->routes[j]->line);
+                break;
+            }
+        }
+        p->routes[p->nroutes++] = r;
+    }
+}
+
+/* ---- the bundle ----------------------------------------------------------------------------- */
+
+void
+pt_partner_free(struct pt_partner *p)
+{
+    if (p == NULL)
+        return;
+    for (size_t i = 0; i < p->nroutes; i++)
+        pt_route_free(p->routes[i]);
+    free(p->routes);
+    free(p->id);
+    free(p->name);
+    free(p->dir);
+    free(p->file);
+    sk_X509_pop_free(p->cas, X509_free);
+    free(p->ca_fps);
+    sk_X509_CRL_pop_free(p->crls, X509_CRL_free);
+    free(p->subject);
+    for (size_t i = 0; i < p->nsan; i++)
+        free(p->san[i]);
+    free(p->san);
+    free(p->fingerprints);
+    SSL_CTX_free(p->outbound_ctx);
+    free(p);
+}
+
+static void
+load_names(const struct gw_jctx *c, const json_t *root, const char *folder,
+           struct pt_partner *const *loaded, size_t nloaded, struct pt_partner *p)
+{
+    const char *id = gw_jctx_string(c, root, "", "id", 1);
+    const char *name = gw_jctx_string(c, root, "", "name", 1);
+
+    if (id != NULL && !pt_partner_id_valid(id))
+        gw_jctx_error(c, "id", "\"%s\" is not a partner id (1 to 64 of a-z 0-9 . _ -, starting "
+                      "with a letter or digit)", id);
+    else if (id != NULL && strcmp(id, folder) != 0)
+        gw_jctx_error(c, "id", "\"%s\" does not match its folder name \"%s\"", id, folder);
+    for (size_t i = 0; id != NULL && i < nloaded; i++) {
+        if (loaded[i]->id != NULL && strcmp(loaded[i]->id, id) == 0) {
+            gw_jctx_error(c, "id", "partner id \"%s\" is already used by %s", id,
+                          loaded[i]->file);
+            break;
+        }
+    }
+    if (id != NULL)
+        p->id = strdup(id);
+    if (name != NULL)
+        p->name = strdup(name);
+}
+
+struct pt_partner *
+pt_bundle_load(const char *dir, const char *name, const struct gw_config *cfg,
+               struct pt_partner *const *loaded, size_t nloaded, struct gw_diag *d, EVP_MD_CTX *md)
+{
+    static const char *const keys[] = { "id", "name", "identity", "outbound", "limits", "routes",
+                                        NULL };
+    struct pt_partner *p = calloc(1, sizeof *p);
+    struct gw_jdoc doc = { 0 };
+    struct stat st;
+
+    if (p == NULL || (p->dir = strdup(dir)) == NULL ||
+        (p->file = gw_path_join(dir, "partner.json")) == NULL) {
+        gw_diag_add(d, GW_DIAG_ERROR, dir, 0, 0, NULL, "out of memory");
+        goto fail;
+    }
+    if (stat(p->file, &st) < 0 && errno == ENOENT) {
+        gw_diag_add(d, GW_DIAG_ERROR, dir, 0, 0, NULL, "bundle folder without partner.json");
+        goto fail;
+    }
+    if (gw_jdoc_load(&doc, p->file, dir, d, md) < 0)
+        goto fail;
+    const struct gw_jctx *c = &doc.ctx;
+    gw_jctx_check_keys(c, doc.root, "", keys);
+    load_names(c, doc.root, name, loaded, nloaded, p);
+    load_identity(c, doc.root, p);
+    check_shared_cas(c, p, loaded, nloaded);
+    load_outbound(c, doc.root, p);
+    load_limits(c, doc.root, cfg, p);
+    load_routes(c, doc.root, p);
+    if (json_object_get(doc.root, "outbound") != NULL) {
+        size_t https = 0;
+        for (size_t i = 0; i < p->nroutes; i++)
+            https += p->routes[i]->upstream.kind == PT_UP_HTTPS;
+        if (https == 0)
+            gw_jctx_warning(c, "outbound", "no https route of this partner uses it");
+    }
+    /* routes keep pointers to the file name: it must live as long as the partner */
+    for (size_t i = 0; i < p->nroutes; i++)
+        p->routes[i]->file = p->file;
+    gw_jdoc_free(&doc);
+    return p;
+fail:
+    gw_jdoc_free(&doc);
+    pt_partner_free(p);
+    return NULL;
+}

@@ -1,0 +1,55 @@
+/* bundle.h: loading and validating partner bundles, routes and upstream URLs.
+ *
+ * A bundle is the folder partners_dir/<id>/ holding partner.json and the PEM files it names; the
+ * format is documented in partners/README.md. The route format is shared with the gateway config's
+ * "routes" (shared routes, which add "partners" or "public"). Every problem is reported to the
+ * diag list with its file, line, column and JSON path; loading goes on after an error so that
+ * `portico check` lists them all.
+ */
+#ifndef PT_BUNDLE_H
+#define PT_BUNDLE_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+#include <openssl/evp.h>
+
+#include "config.h"
+#include "diag.h"
+#include "json_loc.h"
+#include "partner.h"
+
+/* Load the bundle in folder `dir` (whose own name is `name`): partner.json, its CAs, CRLs,
+ * outbound identity and routes (their owner set to the partner). cfg supplies the gateway limits
+ * a partner may only lower; loaded[0..nloaded) are the bundles read before, whose ids this one must
+ * not repeat. Every file read is hashed into md (may be NULL). Returns the partner as far as it
+ * could be read (check d->errors), or NULL when partner.json is missing, unreadable or not JSON.
+ * Free with pt_partner_free(). */
+struct pt_partner *pt_bundle_load(const char *dir, const char *name, const struct gw_config *cfg,
+                                  struct pt_partner *const *loaded, size_t nloaded,
+                                  struct gw_diag *d, EVP_MD_CTX *md);
+
+/* Free a partner and the routes it owns (NULL is a no-op). */
+void pt_partner_free(struct pt_partner *p);
+
+/* Is `id` a valid partner id: [a-z0-9][a-z0-9._-]{0,63}? */
+int pt_partner_id_valid(const char *id);
+
+/* Read the route object at `path` of c's document. shared = 0: a bundle's route (access
+ * PT_ACCESS_OWNER, owner left for the caller to set); shared = 1: a shared route, which must carry
+ * exactly one of "partners" (array of ids, or "*") and "public": true (the ids are only checked
+ * for form: the caller checks they exist). Problems are reported; the route is returned when it
+ * has at least a valid path (so that conflicts can still be found), else NULL. */
+struct pt_route *pt_route_load(const struct gw_jctx *c, const json_t *obj, const char *path,
+                               int shared);
+void pt_route_free(struct pt_route *r);
+
+/* Parse an upstream URL into u: "http://host[:port][/path]", "https://...", "kafka://topic" or
+ * "mock:anything". Strict: IPv6 literals in brackets, port 1-65535, no userinfo, no query, no
+ * fragment. An http(s) host is resolved once (getaddrinfo) into u->addr. u->path is "" when the URL
+ * has no path, else the path exactly as written ("/" included). Returns 0, or -1 with a message in
+ * err (u is then cleared). Free the strings with pt_upstream_clear(). */
+int pt_upstream_parse(const char *url, struct pt_upstream *u, char *err, size_t errlen);
+void pt_upstream_clear(struct pt_upstream *u);
+
+#endif
