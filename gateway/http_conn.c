@@ -881,6 +881,8 @@ client_event_cb(struct bufferevent *bev, short what, void *arg)
         gw_log(GW_LOG_DEBUG, "client %s: TLS handshake failed: %s%s%s", c->peer_ip, buf,
                c->peer.verify_error ? ": " : "",
                c->peer.verify_error ? gw_tls_peer_reason(&c->peer) : "");
+        /* the alert OpenSSL wrote is in the socket's output below the filter: send it */
+        gw_bev_flush(bev);
     } else if ((what & BEV_EVENT_TIMEOUT) && c->state == GW_CONN_BODY && c->ex != NULL &&
                !c->ex->resp_started) {
         gw_proxy_cancel(c->ex);

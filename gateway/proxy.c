@@ -488,6 +488,36 @@ write_response_head(struct gw_exchange *ex)
     ex->resp_started = 1;
 }
 
+/* The chunk framing of the body bytes that came with the head: checked before the head goes to
+ * the client, so that a response malformed from its first chunk is a clean 502, not a cut one. */
+static int
+chunked_start_ok(struct evbuffer *in, size_t skip)
+{
+    struct gw_chunked ch;
+    struct evbuffer_ptr ptr;
+    struct evbuffer_iovec v[8];
+    int nv;
+
+    gw_chunked_init(&ch);
+    if (evbuffer_ptr_set(in, &ptr, skip, EVBUFFER_PTR_SET) < 0)
+        return 1;
+    nv = evbuffer_peek(in, -1, &ptr, v, 8);
+    for (int i = 0; i < nv && i < 8; i++) {
+        const char *p = v[i].iov_base;
+        size_t len = v[i].iov_len, n = 0;
+        while (len > 0) {
+            int rc = gw_chunked_feed(&ch, p, len, 0, &n);
+            if (rc == GW_CHUNK_DONE)
+                return 1;
+            if (rc < 0 && rc != GW_HTTP_AGAIN)
+                return 0;
+            p += n;
+            len -= n;
+        }
+    }
+    return 1;
+}
+
 static void
 bad_response(struct gw_exchange *ex, const char *detail)
 {
@@ -532,6 +562,11 @@ up_read_cb(struct bufferevent *bev, void *arg)
             evbuffer_drain(in, head_len);
             gw_http_parser_init(&ex->up_hp);
             continue;
+        }
+        if (ex->resp.body == GW_BODY_CHUNKED && len > head_len &&
+            !chunked_start_ok(in, head_len)) {
+            bad_response(ex, "the upstream's chunked body is malformed");
+            return;
         }
         write_response_head(ex);
         evbuffer_drain(in, head_len);
