@@ -4,7 +4,7 @@
 #   make test    build and run every test (unit, integration); ends with "N passed, N failed"
 #   make asan    the same suite under AddressSanitizer and UBSan
 #   make fuzz    run every fuzz target for a bounded time (clang, libFuzzer)
-#   make bench   side-by-side benchmark against nginx; writes build/bench/results.md
+#   make bench   side-by-side benchmark against nginx; writes build/release/bench/results.md
 #
 # Libraries come from pkg-config only; `make deps` installs Debian packages when pkg-config (or a
 # tool the tests need) is missing. Every target that builds runs `deps` first, then re-enters make
@@ -120,7 +120,8 @@ fuzz: deps
 
 fuzz-build:
 	@$(MAKE) --no-print-directory BUILD=build/fuzzobj BINDIR=build/fuzzobj/bin CC=clang \
-	    CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined" build/fuzzobj/bin/portico
+	    CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined" \
+	    $(LIB_SRCS:%.c=build/fuzzobj/obj/%.o)
 	@mkdir -p build/fuzz
 	@for s in $(FUZZ_SRCS); do \
 	    n=$$(basename $$s .c); \

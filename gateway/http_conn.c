@@ -214,6 +214,44 @@ exchange_release(struct gw_exchange *ex)
     }
 }
 
+#define CONN_BLOCK 64
+
+/* Connection structs live packed in blocks of their own: were they spread through the heap between
+ * bufferevents, the pages that shrunk idle connections free could never go back to the system. */
+static struct gw_conn *
+conn_alloc(struct gw_worker *w)
+{
+    struct gw_conn *c;
+
+    if (w->free_conns == NULL) {
+        struct gw_conn *block = malloc(CONN_BLOCK * sizeof *block);
+        void **blocks = realloc(w->conn_blocks, (w->nconn_blocks + 1) * sizeof *blocks);
+        if (block == NULL || blocks == NULL) {
+            free(block);
+            if (blocks != NULL)
+                w->conn_blocks = blocks;
+            return NULL;
+        }
+        w->conn_blocks = blocks;
+        w->conn_blocks[w->nconn_blocks++] = block;
+        for (size_t i = 0; i < CONN_BLOCK; i++) {
+            block[i].ex = (struct gw_exchange *)w->free_conns; /* the free list's link */
+            w->free_conns = &block[i];
+        }
+    }
+    c = w->free_conns;
+    w->free_conns = (struct gw_conn *)c->ex;
+    memset(c, 0, sizeof *c);
+    return c;
+}
+
+static void
+conn_release(struct gw_worker *w, struct gw_conn *c)
+{
+    c->ex = (struct gw_exchange *)w->free_conns;
+    w->free_conns = c;
+}
+
 void
 gw_conn_free(struct gw_conn *c)
 {
@@ -221,15 +259,18 @@ gw_conn_free(struct gw_conn *c)
 
     if (c->ex != NULL)
         exchange_release(c->ex);
-    if (c->header_timer != NULL)
-        event_free(c->header_timer);
-    bufferevent_free(c->bev);
+    if (event_initialized(&c->ev))
+        event_del(&c->ev);
+    if (c->bev != NULL)
+        bufferevent_free(c->bev);
+    else
+        close(c->fd);
     TAILQ_REMOVE(&w->conns, c, link);
     w->nconns--;
     pt_snapshot_unref(c->snap);
     free(c->cert_subject);
     free(c->cert_issuer);
-    free(c);
+    conn_release(w, c);
     if (atomic_load(&w->stopping) && w->nconns == 0)
         event_base_loopexit(w->base, NULL);
 }
@@ -246,8 +287,17 @@ gw_conn_close_idle(struct gw_worker *w)
     }
 }
 
+/* The keep-alive read timeout of an idle connection: short for a plain one, which then shrinks. */
+static int
+idle_timeout_ms(const struct gw_conn *c)
+{
+    int ka = c->snap->config->timeouts.keepalive_ms;
+
+    return !c->is_tls && ka > GW_IDLE_SHRINK_MS ? GW_IDLE_SHRINK_MS : ka;
+}
+
 static void
-header_timeout_cb(evutil_socket_t fd, short what, void *arg)
+conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct gw_conn *c = arg;
 
@@ -267,6 +317,55 @@ header_timeout_cb(evutil_socket_t fd, short what, void *arg)
                         "the request head did not arrive within client_header_ms", NULL);
 }
 
+static void
+conn_setup_bev(struct gw_conn *c)
+{
+    bufferevent_setcb(c->bev, client_read_cb, client_write_cb, client_event_cb, c);
+    bufferevent_setwatermark(c->bev, EV_WRITE, GW_OUT_LOW, 0);
+    /* what a client sends while its exchange is under way (pipelining) waits in the input, up to a
+     * bound; reading stays on so that a client that goes away is noticed at once */
+    bufferevent_setwatermark(c->bev, EV_READ, 0,
+                             c->snap->config->limits.max_header_bytes * 2 + 65536);
+    if (!c->is_tls)
+        bufferevent_disable(c->bev, EV_WRITE);
+    set_timeouts(c, c->is_tls ? c->snap->config->timeouts.client_header_ms : idle_timeout_ms(c));
+    bufferevent_enable(c->bev, EV_READ);
+}
+
+/* A shrunk idle connection became readable (a new request) or reached the keep-alive limit. */
+static void
+idle_wake_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct gw_conn *c = arg;
+
+    if (what & EV_TIMEOUT) {
+        gw_conn_free(c);
+        return;
+    }
+    c->bev = bufferevent_socket_new(c->w->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    evtimer_assign(&c->ev, c->w->base, conn_timer_cb, c);
+    if (c->bev == NULL) {
+        gw_conn_free(c);
+        return;
+    }
+    conn_setup_bev(c); /* the loop delivers the waiting bytes on its next turn */
+}
+
+static void
+conn_shrink(struct gw_conn *c)
+{
+    int ms = c->snap->config->timeouts.keepalive_ms - GW_IDLE_SHRINK_MS;
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+
+    c->w->shrunk++;
+    bufferevent_setfd(c->bev, -1); /* keep the socket open when the bufferevent goes */
+    bufferevent_free(c->bev);
+    c->bev = NULL;
+    event_del(&c->ev);
+    event_assign(&c->ev, c->w->base, c->fd, EV_READ, idle_wake_cb, c);
+    event_add(&c->ev, &tv);
+}
+
 void
 gw_conn_accept(struct gw_worker *w, size_t li, int fd, struct sockaddr *sa, int salen)
 {
@@ -280,7 +379,7 @@ gw_conn_accept(struct gw_worker *w, size_t li, int fd, struct sockaddr *sa, int 
         close(fd);
         return;
     }
-    c = calloc(1, sizeof *c);
+    c = conn_alloc(w);
     if (c == NULL) {
         close(fd);
         return;
@@ -321,31 +420,19 @@ gw_conn_accept(struct gw_worker *w, size_t li, int fd, struct sockaddr *sa, int 
         c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
         c->state = GW_CONN_IDLE;
     }
-    c->header_timer = evtimer_new(w->base, header_timeout_cb, c);
-    if (c->bev == NULL || c->header_timer == NULL) {
+    c->fd = fd;
+    evtimer_assign(&c->ev, w->base, conn_timer_cb, c);
+    if (c->bev == NULL) {
         gw_log(GW_LOG_ERROR, "client %s: cannot set up the connection", c->peer_ip);
-        if (c->bev == NULL && fd >= 0)
+        if (fd >= 0)
             close(fd);
-        else
-            bufferevent_free(c->bev);
-        if (c->header_timer)
-            event_free(c->header_timer);
         pt_snapshot_unref(c->snap);
-        free(c);
+        conn_release(w, c);
         return;
     }
     TAILQ_INSERT_TAIL(&w->conns, c, link);
     w->nconns++;
-    bufferevent_setcb(c->bev, client_read_cb, client_write_cb, client_event_cb, c);
-    bufferevent_setwatermark(c->bev, EV_WRITE, GW_OUT_LOW, 0);
-    /* what a client sends while its exchange is under way (pipelining) waits in the input, up to a
-     * bound; reading stays on so that a client that goes away is noticed at once */
-    bufferevent_setwatermark(c->bev, EV_READ, 0, snap->config->limits.max_header_bytes * 2 + 65536);
-    if (!c->is_tls)
-        bufferevent_disable(c->bev, EV_WRITE);
-    set_timeouts(c, c->is_tls ? snap->config->timeouts.client_header_ms
-                              : snap->config->timeouts.keepalive_ms);
-    bufferevent_enable(c->bev, EV_READ);
+    conn_setup_bev(c);
 }
 
 /* ---- answers made here ---- */
@@ -435,7 +522,7 @@ static void
 start_closing(struct gw_conn *c)
 {
     c->state = GW_CONN_CLOSING;
-    event_del(c->header_timer);
+    event_del(&c->ev);
     bufferevent_disable(c->bev, EV_READ);
     set_timeouts(c, 0);
     closing_step(c);
@@ -450,7 +537,7 @@ under_drained_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void
 
     if (info->n_deleted > 0 && evbuffer_get_length(buf) == 0 && c->state == GW_CONN_CLOSING &&
         !c->lingering)
-        event_active(c->header_timer, EV_TIMEOUT, 1);
+        event_active(&c->ev, EV_TIMEOUT, 1);
 }
 
 void
@@ -466,7 +553,7 @@ gw_exchange_finish(struct gw_exchange *ex)
     }
     c->state = GW_CONN_IDLE;
     gw_http_parser_init(&c->hp);
-    set_timeouts(c, c->snap->config->timeouts.keepalive_ms);
+    set_timeouts(c, idle_timeout_ms(c));
     bufferevent_enable(c->bev, EV_READ);
     if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
         /* a pipelined request: handle it from the loop, not from inside this call chain */
@@ -730,7 +817,7 @@ read_head(struct gw_conn *c)
         c->state = GW_CONN_HEAD;
         c->ex = exchange_new(c);
         gw_http_parser_init(&c->hp);
-        evtimer_add(c->header_timer, &tv);
+        evtimer_add(&c->ev, &tv);
         set_timeouts(c, c->snap->config->timeouts.client_header_ms);
     }
     ex = c->ex;
@@ -743,7 +830,7 @@ read_head(struct gw_conn *c)
     rc = gw_http_parse_request(&c->hp, data, n, &hl, &ex->req, &head_len);
     if (rc == GW_HTTP_AGAIN)
         return;
-    event_del(c->header_timer);
+    event_del(&c->ev);
     if (rc != GW_HTTP_OK) {
         evbuffer_drain(in, len);
         parse_error(ex, rc);
@@ -868,9 +955,15 @@ client_event_cb(struct bufferevent *bev, short what, void *arg)
     if (what & BEV_EVENT_CONNECTED) {
         c->state = GW_CONN_IDLE;
         gw_bev_flush(bev); /* the end of the handshake (session tickets); then EV_WRITE off */
-        set_timeouts(c, c->snap->config->timeouts.keepalive_ms);
+        set_timeouts(c, idle_timeout_ms(c));
         if (evbuffer_get_length(bufferevent_get_input(bev)) > 0)
             read_head(c);
+        return;
+    }
+    if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING) && c->state == GW_CONN_IDLE &&
+        !c->is_tls && c->snap->config->timeouts.keepalive_ms > GW_IDLE_SHRINK_MS &&
+        evbuffer_get_length(bufferevent_get_input(bev)) == 0) {
+        conn_shrink(c);
         return;
     }
     if (c->state == GW_CONN_HANDSHAKE) {

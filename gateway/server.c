@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -114,6 +116,21 @@ notify_cb(evutil_socket_t fd, short what, void *arg)
     }
 }
 
+/* Idle connections that shrank freed their bufferevents; give the pages back to the system once
+ * a second rather than after each one. */
+static void
+trim_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct gw_worker *w = arg;
+
+    (void)fd;
+    (void)what;
+    if (w->shrunk > 0) {
+        w->shrunk = 0;
+        malloc_trim(0);
+    }
+}
+
 static void *
 worker_main(void *arg)
 {
@@ -138,16 +155,37 @@ worker_free(struct gw_worker *w)
         free(ex);
     }
     cn_pool_free(w->pool);
+    for (size_t i = 0; i < w->nconn_blocks; i++)
+        free(w->conn_blocks[i]);
+    free(w->conn_blocks);
     if (w->notify_ev)
         event_free(w->notify_ev);
     if (w->stop_timer)
         event_free(w->stop_timer);
+    if (w->trim_timer)
+        event_free(w->trim_timer);
     if (w->notify_fd >= 0)
         close(w->notify_fd);
     pt_snapshot_unref(w->snap);
     pt_snapshot_unref(atomic_exchange(&w->next_snap, NULL));
     if (w->base)
         event_base_free(w->base);
+}
+
+/* libevent keeps a small record per file descriptor for as long as the loop lives, made the first
+ * time the descriptor is watched. Made on the fly, they end up between the buffers of connections
+ * and pin those pages after the connections shrink; made up front, they sit together. With the
+ * epoll changelist an add and a delete in the same turn never reach the kernel. */
+static void
+presize_fd_map(struct event_base *base, int nfds)
+{
+    struct event ev;
+
+    for (int fd = 0; fd < nfds; fd++) {
+        event_assign(&ev, base, fd, EV_READ, NULL, NULL);
+        event_add(&ev, NULL);
+        event_del(&ev);
+    }
 }
 
 static int
@@ -173,12 +211,22 @@ worker_init(struct gw_worker *w, int id, struct pt_snapshot *snap)
         return -1;
     if (getrandom(w->rng, sizeof w->rng, 0) != sizeof w->rng)
         w->rng[0] = (uint64_t)getpid() * 0x9e3779b97f4a7c15ULL + (uint64_t)id, w->rng[1] = ~0ULL;
+    {
+        struct rlimit rl;
+        size_t want = c->limits.max_connections * (size_t)(c->workers > 0 ? c->workers : 1) * 2 + 64;
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && want > rl.rlim_cur)
+            want = rl.rlim_cur;
+        presize_fd_map(w->base, (int)(want < 65536 ? want : 65536));
+    }
     w->pool = cn_pool_new(w->base, c->limits.upstream_idle_per_host, c->timeouts.keepalive_ms);
     w->notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (w->pool == NULL || w->notify_fd < 0)
         return -1;
     w->notify_ev = event_new(w->base, w->notify_fd, EV_READ | EV_PERSIST, notify_cb, w);
     if (w->notify_ev == NULL || event_add(w->notify_ev, NULL) < 0)
+        return -1;
+    w->trim_timer = event_new(w->base, -1, EV_PERSIST, trim_cb, w);
+    if (w->trim_timer == NULL || event_add(w->trim_timer, &(struct timeval){1, 0}) < 0)
         return -1;
     w->nlisteners = c->nlisteners;
     w->listeners = calloc(c->nlisteners, sizeof *w->listeners);

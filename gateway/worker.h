@@ -47,6 +47,11 @@ struct gw_worker {
     size_t nfree_ex;
     uint64_t rng[2];                   /* request ids */
     uint64_t requests;                 /* served, for the log at exit */
+    size_t shrunk;                     /* idle connections shrunk since the last malloc_trim */
+    struct gw_conn *free_conns;        /* connection structs come from blocks of their own, so */
+    void **conn_blocks;                /* that freed buffers around them can go back to the system */
+    size_t nconn_blocks;
+    struct event *trim_timer;
 };
 
 #endif

@@ -75,8 +75,7 @@ check_same_message(const struct gw_http_message *a, const struct gw_http_message
     CHECK(a->method == b->method && a->method_str == b->method_str, name);
     CHECK(a->target == b->target && a->target_len == b->target_len, name);
     CHECK(a->path == b->path && a->query == b->query && a->query_len == b->query_len, name);
-    CHECK(a->status == b->status && a->reason == b->reason && a->reason_len == b->reason_len,
-          name);
+    CHECK(a->status == b->status && a->reason == b->reason && a->reason_len == b->reason_len, name);
     CHECK(a->version_minor == b->version_minor && a->nheaders == b->nheaders, name);
     CHECK(a->body == b->body && a->content_length == b->content_length, name);
     CHECK(a->keep_alive == b->keep_alive && a->expect_continue == b->expect_continue, name);
@@ -160,6 +159,7 @@ struct req_ok {
     int expect_other;
 };
 
+/* clang-format off */
 static const struct req_ok req_ok_cases[] = {
     {.name = "GET",
      RAW("GET / HTTP/1.1\r\nHost: example.com\r\n\r\n"),
@@ -291,6 +291,7 @@ static const struct req_ok req_ok_cases[] = {
      .method = GW_METHOD_GET, .method_str = "GET", .target = "/1", .path = "/1", .minor = 1,
      .keep_alive = 1, .host = "h", .nheaders = 1},
 };
+/* clang-format on */
 
 static void
 test_request_ok(void **state)
@@ -353,8 +354,7 @@ test_request_field_values(void **state)
     const struct gw_http_header *h;
 
     (void)state;
-    assert_int_equal(parse_both(raw, sizeof(raw) - 1, &limits, -1, &m, &hl, "values"),
-                     GW_HTTP_OK);
+    assert_int_equal(parse_both(raw, sizeof(raw) - 1, &limits, -1, &m, &hl, "values"), GW_HTTP_OK);
     assert_int_equal(m.nheaders, 8);
     for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
         h = gw_http_find_header(&m, want[i].name);
@@ -379,6 +379,7 @@ struct bad_case {
 #define H11 "GET / HTTP/1.1\r\nHost: h\r\n"
 #define P11 "POST / HTTP/1.1\r\nHost: h\r\n"
 
+/* clang-format off */
 static const struct bad_case req_bad_cases[] = {
     /* framing: smuggling */
     {"CL and TE", RAW(P11 "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"),
@@ -409,7 +410,8 @@ static const struct bad_case req_bad_cases[] = {
      GW_HTTP_E_BODY_TOO_BIG},
     {"CL above max body", RAW(P11 "Content-Length: 1048577\r\n\r\n"), GW_HTTP_E_BODY_TOO_BIG},
     {"TE gzip, chunked", RAW(P11 "Transfer-Encoding: gzip, chunked\r\n\r\n"), GW_HTTP_E_NOT_IMPL},
-    {"TE gzip then TE chunked", RAW(P11 "Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n"),
+    {"TE gzip then TE chunked",
+     RAW(P11 "Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n"),
      GW_HTTP_E_NOT_IMPL},
     {"TE chunked, gzip", RAW(P11 "Transfer-Encoding: chunked, gzip\r\n\r\n"), GW_HTTP_E_BAD},
     {"TE chunked then TE gzip",
@@ -526,6 +528,7 @@ static const struct bad_case req_bad_cases[] = {
     {"Host with backslash", RAW("GET / HTTP/1.1\r\nHost: h\\x\r\n\r\n"), GW_HTTP_E_BAD},
     {"Host with obs-text", RAW("GET / HTTP/1.1\r\nHost: caf\xc3\xa9\r\n\r\n"), GW_HTTP_E_BAD},
 };
+/* clang-format on */
 
 static void
 test_request_bad(void **state)
@@ -737,8 +740,7 @@ test_target_limit(void **state)
     assert_int_equal(parse_both(buf, (size_t)len, &lim, -1, &m, &hl, "20"), GW_HTTP_OK);
     assert_int_equal(m.target_len, 20);
     len = snprintf(buf, sizeof(buf), "GET /%s HTTP/1.1\r\nHost: h\r\n\r\n", "aaaaaaaaaa?bbbbbbbbb");
-    assert_int_equal(parse_both(buf, (size_t)len, &lim, -1, &m, &hl, "21"),
-                     GW_HTTP_E_URI_TOO_LONG);
+    assert_int_equal(parse_both(buf, (size_t)len, &lim, -1, &m, &hl, "21"), GW_HTTP_E_URI_TOO_LONG);
 }
 
 /* Feeding a head in pieces of every size gives the one-piece result, and a parser state carried
@@ -784,6 +786,7 @@ struct resp_case {
     int keep_alive;
 };
 
+/* clang-format off */
 static const struct resp_case resp_cases[] = {
     {"200 with CL", RAW("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"), GW_METHOD_GET,
      GW_HTTP_OK, 200, "OK", 1, GW_BODY_LENGTH, 5, 1},
@@ -803,7 +806,8 @@ static const struct resp_case resp_cases[] = {
      0, GW_BODY_UNTIL_EOF, 0, 0},
     {"HTTP/1.0 with CL closes", RAW("HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\n"),
      GW_METHOD_GET, GW_HTTP_OK, 200, "OK", 0, GW_BODY_LENGTH, 2, 0},
-    {"HTTP/1.0 keep-alive", RAW("HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\n"),
+    {"HTTP/1.0 keep-alive",
+     RAW("HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\n"),
      GW_METHOD_GET, GW_HTTP_OK, 200, "OK", 0, GW_BODY_LENGTH, 2, 1},
     {"Connection: close", RAW("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\n"),
      GW_METHOD_GET, GW_HTTP_OK, 200, "OK", 1, GW_BODY_LENGTH, 2, 0},
@@ -872,6 +876,7 @@ static const struct resp_case resp_cases[] = {
     {"too short", RAW("HTTP/1.1\r\n\r\n"), GW_METHOD_GET, GW_HTTP_E_BAD},
     {"not HTTP", RAW("SSH-2.0-OpenSSH\r\n\r\n"), GW_METHOD_GET, GW_HTTP_E_BAD},
 };
+/* clang-format on */
 
 static void
 test_response(void **state)
@@ -926,10 +931,11 @@ test_helpers(void **state)
         const char *s;
         enum gw_http_method m;
     } methods[] = {
-        {"GET", GW_METHOD_GET},         {"HEAD", GW_METHOD_HEAD},   {"POST", GW_METHOD_POST},
-        {"PUT", GW_METHOD_PUT},         {"DELETE", GW_METHOD_DELETE},
-        {"PATCH", GW_METHOD_PATCH},     {"OPTIONS", GW_METHOD_OPTIONS},
-        {"TRACE", GW_METHOD_TRACE},     {"CONNECT", GW_METHOD_CONNECT},
+        {"GET", GW_METHOD_GET},         {"HEAD", GW_METHOD_HEAD},
+        {"POST", GW_METHOD_POST},       {"PUT", GW_METHOD_PUT},
+        {"DELETE", GW_METHOD_DELETE},   {"PATCH", GW_METHOD_PATCH},
+        {"OPTIONS", GW_METHOD_OPTIONS}, {"TRACE", GW_METHOD_TRACE},
+        {"CONNECT", GW_METHOD_CONNECT},
     };
     size_t i;
 
@@ -1004,12 +1010,14 @@ struct chunk_case {
     int rc;              /* DONE, or the error */
     const char *payload; /* when DONE */
     size_t plen;
-    size_t used;         /* input consumed when DONE; 0: all of it */
+    size_t used; /* input consumed when DONE; 0: all of it */
     uint64_t max;
 };
 
+/* clang-format off */
 static const struct chunk_case chunk_cases[] = {
-    {"two chunks", RAW("5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"), GW_CHUNK_DONE, PAY("hello world")},
+    {"two chunks", RAW("5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"), GW_CHUNK_DONE,
+     PAY("hello world")},
     {"empty body", RAW("0\r\n\r\n"), GW_CHUNK_DONE, PAY("")},
     {"next message left alone", RAW("3\r\nabc\r\n0\r\n\r\nGET / HTTP/1.1\r\n"), GW_CHUNK_DONE,
      PAY("abc"), 13},
@@ -1080,13 +1088,14 @@ static const struct chunk_case chunk_cases[] = {
     {"trailer bare LF", RAW("0\r\nX-A: 1\n\r\n"), GW_HTTP_E_BAD},
     {"trailer bare CR", RAW("0\r\nX-A: 1\r2\r\n\r\n"), GW_HTTP_E_BAD},
     /* limits */
-    {"at max body", RAW("5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"), GW_CHUNK_DONE, PAY("hello world"),
-     0, 11},
-    {"above max body", RAW("5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"), GW_HTTP_E_BODY_TOO_BIG, NULL, 0,
-     0, 10},
+    {"at max body", RAW("5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"), GW_CHUNK_DONE,
+     PAY("hello world"), 0, 11},
+    {"above max body", RAW("5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"), GW_HTTP_E_BODY_TOO_BIG,
+     NULL, 0, 0, 10},
     {"one huge chunk above max body", RAW("FFFFFFFFFFFFFFFF\r\n"), GW_HTTP_E_BODY_TOO_BIG, NULL, 0,
      0, 1 << 20},
 };
+/* clang-format on */
 
 static void
 test_chunked_table(void **state)

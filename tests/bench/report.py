@@ -1,0 +1,243 @@
+"""Turn the raw records of tests/bench/run.sh into the results table (markdown).
+
+usage: report.py RAW.tsv RESULTS.md
+
+RAW.tsv has one tab-separated record per line, written by run.sh:
+  info KEY VALUE                       settings, versions, load average, start time
+  case NAME TITLE A B GOALS            A and B are TARGET:LISTENER:PATH
+  wrk NAME a|b ROUND FILE              one measured wrk round (its full output)
+  hwm_reset NAME a|b yes|no            whether the peak RSS could be reset before the case
+  hwm NAME a|b KIB                     peak RSS (VmHWM, summed over the process tree)
+  pss NAME a|b KIB                     PSS at the end of the case (summed over the tree)
+  idle LISTENER TARGET BEFORE AFTER N  RSS in KiB before and with N idle connections
+  tls_seen LISTENER TARGET "PROTO CIPHER"
+
+Prints the table and writes it to RESULTS.md. Exits 1 when a measured round had errors
+(socket errors or non-2xx answers): such figures are not comparable.
+"""
+
+import os
+import platform
+import re
+import statistics
+import sys
+from collections import defaultdict
+
+NAMES = {"portico": "Portico", "nginx": "nginx"}
+UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0, "h": 3600000.0}
+
+
+def parse_wrk(path):
+    """Requests/s, p50 and p99 latency (ms) and the error count of one wrk output."""
+    text = open(path, encoding="utf-8", errors="replace").read()
+    out = {"rps": None, "p50": None, "p99": None, "errors": 0}
+    m = re.search(r"^Requests/sec:\s+([\d.]+)", text, re.M)
+    if m:
+        out["rps"] = float(m.group(1))
+    for pct, key in (("50", "p50"), ("99", "p99")):
+        m = re.search(r"^\s+%s%%\s+([\d.]+)(us|ms|s|m|h)\s*$" % pct, text, re.M)
+        if m:
+            out[key] = float(m.group(1)) * UNIT_MS[m.group(2)]
+    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+    if m:
+        out["errors"] += sum(int(g) for g in m.groups())
+    m = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    if m:
+        out["errors"] += int(m.group(1))
+    if out["rps"] is None or out["p99"] is None:
+        out["errors"] += 1  # an output we cannot read is not a measurement
+    return out
+
+
+def read_raw(path):
+    data = {"info": {}, "cases": [], "title": {}, "spec": {}, "goals": {},
+            "wrk": defaultdict(list), "hwm": {}, "pss": {}, "hwm_reset": {}, "idle": {}, "tls": {}}
+    for line in open(path, encoding="utf-8"):
+        f = line.rstrip("\n").split("\t")
+        kind = f[0]
+        if kind == "info":
+            data["info"][f[1]] = f[2] if len(f) > 2 else ""
+        elif kind == "case":
+            name = f[1]
+            data["cases"].append(name)
+            data["title"][name] = f[2]
+            data["spec"][(name, "a")] = f[3]
+            data["spec"][(name, "b")] = f[4]
+            data["goals"][name] = f[5] if len(f) > 5 else ""
+        elif kind == "wrk":
+            data["wrk"][(f[1], f[2])].append(parse_wrk(f[4]))
+        elif kind in ("hwm", "pss"):
+            data[kind][(f[1], f[2])] = int(f[3])
+        elif kind == "hwm_reset":
+            data["hwm_reset"][(f[1], f[2])] = f[3]
+        elif kind == "idle":
+            data["idle"][(f[1], f[2])] = (int(f[3]), int(f[4]), int(f[5]))
+        elif kind == "tls_seen" and len(f) > 3 and f[3]:
+            data["tls"][(f[1], f[2])] = f[3]
+    return data
+
+
+def median(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def fmt(value, kind):
+    if value is None:
+        return "n/a"
+    if kind == "rps":
+        return "{:,.0f}".format(value)
+    if kind == "ms":
+        return "{:.3f}".format(value) if value < 10 else "{:.1f}".format(value)
+    return "{:.1f}".format(value)
+
+
+def ratio(a, b):
+    return None if a is None or b in (None, 0) else a / b
+
+
+def goal_text(goals, key, r):
+    """'>= 1: met' for a figure that has a design goal in GOALS ("rps>=1 p99<=1")."""
+    for g in goals.split():
+        m = re.match(r"(\w+)(>=|<=)([\d.]+)$", g)
+        if not m or m.group(1) != key:
+            continue
+        bound = float(m.group(3))
+        sign = "≥" if m.group(2) == ">=" else "≤"
+        if r is None:
+            return "%s %g" % (sign, bound)
+        met = r >= bound if m.group(2) == ">=" else r <= bound
+        return "%s %g: %s" % (sign, bound, "met" if met else "**missed**")
+    return ""
+
+
+def label(spec, other):
+    """Column name for TARGET:LISTENER:PATH; the path is added when both sides are one target."""
+    target, _, path = spec.split(":", 2)
+    name = NAMES.get(target, target)
+    return name if target != other.split(":", 1)[0] else "%s %s" % (name, path)
+
+
+def case_section(data, name, problems):
+    spec_a, spec_b = data["spec"][(name, "a")], data["spec"][(name, "b")]
+    la, lb = label(spec_a, spec_b), label(spec_b, spec_a)
+    runs = {role: data["wrk"].get((name, role), []) for role in "ab"}
+    if not runs["a"] and not runs["b"]:
+        return []
+    med = {role: {k: median([r[k] for r in runs[role]]) for k in ("rps", "p50", "p99")}
+           for role in "ab"}
+    errors = {role: sum(r["errors"] for r in runs[role]) for role in "ab"}
+    mib = {k: {role: None if data[k].get((name, role)) is None
+               else data[k][(name, role)] / 1024 for role in "ab"} for k in ("hwm", "pss")}
+    goals = data["goals"][name]
+    n = max(len(runs["a"]), len(runs["b"]))
+    rows = [
+        ("requests/s (median of %d)" % n, "rps", med["a"]["rps"], med["b"]["rps"], "rps"),
+        ("latency p50, ms (median)", "ms", med["a"]["p50"], med["b"]["p50"], "p50"),
+        ("latency p99, ms (median)", "ms", med["a"]["p99"], med["b"]["p99"], "p99"),
+        ("peak RSS, MiB (VmHWM)", "mib", mib["hwm"]["a"], mib["hwm"]["b"], "rss"),
+        ("PSS after the case, MiB", "mib", mib["pss"]["a"], mib["pss"]["b"], "pss"),
+    ]
+    out = ["## %s" % data["title"][name], "",
+           "| figure | %s | %s | %s/%s | goal |" % (la, lb, la, lb),
+           "|---|---:|---:|---:|---|"]
+    for title, kind, a, b, key in rows:
+        r = ratio(a, b)
+        out.append("| %s | %s | %s | %s | %s |" % (title, fmt(a, kind), fmt(b, kind),
+                                                 "n/a" if r is None else "%.2f" % r,
+                                                 goal_text(goals, key, r)))
+    out.append("| errors (socket + non-2xx, all rounds) | %d | %d | | must be 0 |"
+               % (errors["a"], errors["b"]))
+    out.append("")
+    for role, lab in (("a", la), ("b", lb)):
+        if runs[role]:
+            out.append("- %s, requests/s by round: %s" % (lab, ", ".join(
+                fmt(r["rps"], "rps") for r in runs[role])))
+        if errors[role]:
+            problems.append("%s, %s: %d errors" % (data["title"][name], lab, errors[role]))
+        if data["hwm_reset"].get((name, role)) == "no":
+            out.append("- %s: peak RSS could not be reset; it covers the run so far" % lab)
+    out.append("")
+    return out
+
+
+def idle_section(data):
+    listeners = sorted({ep for ep, _ in data["idle"]}, key=lambda e: (e != "plain", e))
+    if not listeners:
+        return []
+    a, b = "portico", "nginx"
+    la, lb = NAMES[a], NAMES[b]
+    n = next(iter(data["idle"].values()))[2]
+    out = ["## Idle keep-alive connections (%d each, one request then idle)" % n, "",
+           "| figure | %s | %s | %s/%s |" % (la, lb, la, lb), "|---|---:|---:|---:|"]
+    for ep in listeners:
+        what = "plain HTTP" if ep == "plain" else "TLS with client certificate" \
+            if ep == "tls" else ep
+        va, vb = data["idle"].get((ep, a)), data["idle"].get((ep, b))
+        rows = [
+            ("%s: RSS before, MiB" % what, "mib", lambda v: v[0] / 1024),
+            ("%s: RSS with the connections, MiB" % what, "mib", lambda v: v[1] / 1024),
+            ("%s: **KiB per idle connection**" % what, "kib", lambda v: (v[1] - v[0]) / v[2]),
+        ]
+        for title, kind, f in rows:
+            xa = None if va is None else f(va)
+            xb = None if vb is None else f(vb)
+            r = ratio(xa, xb)
+            out.append("| %s | %s | %s | %s |" % (title, fmt(xa, kind), fmt(xb, kind),
+                                                 "n/a" if r is None else "%.2f" % r))
+    out.append("")
+    seen = sorted(set(data["tls"].values()))
+    if seen:
+        out.append("- TLS negotiated: %s" % "; ".join(
+            "%s: %s" % (NAMES.get(t, t), v) for (_, t), v in sorted(data["tls"].items())))
+        out.append("")
+    return out
+
+
+def machine():
+    cpu = "unknown"
+    try:
+        for line in open("/proc/cpuinfo", encoding="utf-8"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return "%d CPUs (nproc), %s, Linux %s" % (len(os.sched_getaffinity(0)), cpu,
+                                             platform.release())
+
+
+def main(argv):
+    if len(argv) != 3:
+        sys.stderr.write("usage: report.py RAW.tsv RESULTS.md\n")
+        return 2
+    data = read_raw(argv[1])
+    info = data["info"]
+    problems = []
+    out = ["# Portico vs nginx: `make bench`", "",
+           "- date: %s" % info.get("started", "?"),
+           "- machine: %s" % machine(),
+           "- load average before / after: %s / %s" % (info.get("load_before", "?"),
+                                                       info.get("load_after", "?")),
+           "- load: %s; proxies loaded one after the other, the order alternating by round"
+           % info.get("settings", "?"),
+           "- versions: Portico %s; nginx %s; %s; %s" % (
+               info.get("portico", "not run"), info.get("nginx", "?"), info.get("wrk", "?"),
+               info.get("openssl", "?")),
+           "- ratios are Portico/nginx: above 1 is better for requests/s, below 1 for the rest",
+           ""]
+    for name in data["cases"]:
+        out += case_section(data, name, problems)
+    out += idle_section(data)
+    if problems:
+        out += ["## Problems", ""] + ["- %s" % p for p in problems] + [""]
+    text = "\n".join(out) + "\n"
+    with open(argv[2], "w", encoding="utf-8") as f:
+        f.write(text)
+    sys.stdout.write(text)
+    sys.stdout.write("written to %s\n" % argv[2])
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

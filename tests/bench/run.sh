@@ -1,0 +1,606 @@
+#!/bin/sh
+# tests/bench/run.sh: `make bench`, Portico side by side with nginx on loopback (see README.md).
+#
+# Generates certificates, starts one nginx as the upstream both proxies call, Portico and nginx
+# as reverse proxies configured alike, loads them one after the other with wrk for every case,
+# weighs idle keep-alive connections, and writes the table to $BUILD/bench/results.md.
+# Everything it starts is stopped on exit, also on failure or Ctrl-C.
+#
+# Env from the Makefile: PORTICO (binary), BUILD (build folder), PYTHON.
+# Env to shorten a run while developing (defaults are the real run):
+#   BENCH_DURATION=10   seconds per measured wrk round     BENCH_ROUNDS=5   rounds per proxy
+#   BENCH_WARMUP=3      seconds of warm-up per proxy        BENCH_CONNS=50   wrk connections
+#   BENCH_IDLE=5000     idle connections to weigh (0: skip) BENCH_CASES=     case names (all)
+#   BENCH_TARGETS="portico nginx"   "nginx" alone for a dry run without the gateway
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+set -euo pipefail
+
+: "${PORTICO:?}" "${BUILD:?}"
+PYTHON=${PYTHON:-/usr/bin/python3}
+HERE=$(cd "$(dirname "$0")" && pwd)
+B=$BUILD/bench
+DURATION=${BENCH_DURATION:-10}
+ROUNDS=${BENCH_ROUNDS:-5}
+WARMUP=${BENCH_WARMUP:-3}
+CONNS=${BENCH_CONNS:-50}
+IDLE_N=${BENCH_IDLE:-5000}
+ONLY_CASES=${BENCH_CASES:-}
+TARGETS=${BENCH_TARGETS:-portico nginx}
+IDLE_TOOL=$BUILD/tools/idle_conns
+RAW=$B/raw.tsv
+
+# The cases. One line each:
+#   add_case NAME "TITLE" A B "GOALS" [extra wrk arguments...]
+# A and B are TARGET:LISTENER:PATH (TARGET portico or nginx, LISTENER plain or tls; tls presents
+# the partner's client certificate). Figures are given for A, B and A/B. GOALS are the design
+# targets checked on the ratio: "rps>=1 p99<=1". A case that needs its own routes adds them to
+# portico_config and nginx_proxy_config below.
+define_cases() {
+    add_case plain "Plain HTTP/1.1, keep-alive" \
+        portico:plain:/plain/orders nginx:plain:/plain/orders "rps>=1 p99<=1"
+    add_case mtls "HTTPS with client certificate (mTLS), keep-alive" \
+        portico:tls:/tls/orders nginx:tls:/tls/orders "rps>=1 p99<=1"
+}
+
+# The idle connection measurements: LISTENER PATH, weighed on every target.
+define_idle() {
+    add_idle plain /plain/orders
+    add_idle tls /tls/orders
+}
+
+# What the upstream answers: a small fixed JSON document (~100 bytes).
+BODY='{"status":"accepted","order":"PO-2024-0042","partner":"bench-partner",'
+BODY+='"lines":3,"total":"1234.50"}'
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+
+say() { printf 'bench: %s\n' "$*" >&2; }
+die() {
+    say "FAILED: $*"
+    exit 1
+}
+
+declare -A PID=()      # name -> pid of what we started
+declare -A URL=()      # target.listener -> base URL
+declare -A PORT=()     # target.listener -> port
+declare -A LOG=()      # name -> its log file
+declare -A TREE=()     # name -> "pid:start-time ..." of its process tree once it was ready
+declare -A STOPS=()    # name -> how many times this script asked it to stop
+CASES=()
+declare -A C_TITLE=() C_A=() C_B=() C_GOALS=() C_ARGS=()
+IDLES=()
+
+add_case() {
+    local name=$1
+    C_TITLE[$name]=$2 C_A[$name]=$3 C_B[$name]=$4 C_GOALS[$name]=$5
+    shift 5
+    C_ARGS[$name]="$*"
+    CASES+=("$name")
+}
+
+add_idle() { IDLES+=("$1 $2"); }
+
+enabled() { [[ " $TARGETS " == *" $1 "* ]]; }
+
+raw() { (IFS=$'\t'; printf '%s\n' "$*") >>"$RAW"; }
+
+free_ports() {
+    "$PYTHON" - "$1" <<'EOF'
+import socket, sys
+socks = []
+for _ in range(int(sys.argv[1])):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    socks.append(s)
+print(" ".join(str(s.getsockname()[1]) for s in socks))
+EOF
+}
+
+# PID and all its descendants.
+pid_tree() {
+    local p
+    echo "$1"
+    for p in $(ps -o pid= --ppid "$1" 2>/dev/null); do pid_tree "$p"; done
+}
+
+# Start time of a process (clock ticks after boot), to tell it from a later one with its pid.
+start_time() { sed -E 's/.*\) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f20; }
+
+# Remember the process tree of NAME, so that its children are stopped even if it dies first
+# (nginx workers outlive a killed master).
+remember_tree() {
+    local p
+    TREE[$1]=""
+    for p in $(pid_tree "${PID[$1]}"); do TREE[$1]+="$p:$(start_time "$p") "; done
+}
+
+# Sum of a /proc status field (VmRSS, VmHWM) in KiB over a process tree.
+mem_kib() {
+    local p sum=0 v
+    for p in $(pid_tree "${PID[$2]}"); do
+        v=$(awk -v f="$1:" '$1 == f { print $2 }' "/proc/$p/status" 2>/dev/null || true)
+        sum=$((sum + ${v:-0}))
+    done
+    echo "$sum"
+}
+
+# Proportional set size in KiB over a process tree: shared pages (libraries, nginx's shared
+# memory) are split among the processes that map them instead of counted in each.
+pss_kib() {
+    local p sum=0 v
+    for p in $(pid_tree "${PID[$1]}"); do
+        v=$(awk '$1 == "Pss:" { print $2 }' "/proc/$p/smaps_rollup" 2>/dev/null || true)
+        sum=$((sum + ${v:-0}))
+    done
+    echo "$sum"
+}
+
+# Reset the peak RSS of a process tree so that VmHWM covers what follows. Prints yes or no.
+reset_hwm() {
+    local p ok=yes
+    for p in $(pid_tree "${PID[$1]}"); do
+        { echo 5 >"/proc/$p/clear_refs"; } 2>/dev/null || ok=no
+    done
+    echo "$ok"
+}
+
+alive() { [ -n "${PID[$1]:-}" ] && kill -0 "${PID[$1]}" 2>/dev/null; }
+
+# Show why NAME failed: the end of its logs, who else stopped it, what `portico check` says.
+explain() {
+    local stops
+    say "last lines of ${LOG[$1]}:"
+    tail -n 30 "${LOG[$1]}" >&2 || true
+    if [ -f "$B/$1/error.log" ]; then
+        say "last lines of $B/$1/error.log:"
+        tail -n 10 "$B/$1/error.log" >&2
+    fi
+    if [ "$1" = portico ]; then
+        stops=$(grep -c -E '(SIGTERM|SIGINT): stopping' "${LOG[$1]}" || true)
+        [ "$stops" -le "${STOPS[$1]:-0}" ] ||
+            say "portico received a stop signal that this script did not send:" \
+                "another process on this machine stopped it (a kill by name?)"
+        say "portico check -c $B/portico/portico.json:"
+        "$PORTICO" check -c "$B/portico/portico.json" >&2 || true
+    fi
+}
+
+check_alive() {
+    alive "$1" || { explain "$1"; die "$1 is not running any more"; }
+}
+
+# Start a command in the background under a name; its output is appended to LOG[NAME]
+# ($B/NAME.log unless set before).
+start_bg() {
+    local name=$1
+    shift
+    LOG[$name]=${LOG[$name]:-$B/$name.log}
+    "$@" >>"${LOG[$name]}" 2>&1 &
+    PID[$name]=$!
+}
+
+# Stop what was started under a name: TERM, then KILL of the whole tree after 5 s.
+stop_bg() {
+    local name=$1 pid=${PID[$1]:-} tree p e
+    [ -n "$pid" ] || return 0
+    STOPS[$name]=$((${STOPS[$name]:-0} + 1))
+    tree=$(pid_tree "$pid")
+    for e in ${TREE[$name]:-}; do
+        p=${e%%:*}
+        [ "$(start_time "$p")" = "${e#*:}" ] && tree+=" $p"
+    done
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 50); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    for p in $tree; do # what is left: orphaned children, or a stuck process
+        [ "$p" = "$pid" ] && ! kill -0 "$pid" 2>/dev/null && continue
+        kill -0 "$p" 2>/dev/null && kill -KILL "$p" 2>/dev/null
+    done
+    wait "$pid" 2>/dev/null || true
+    unset "PID[$name]" "TREE[$name]"
+}
+
+cleanup() {
+    local rc=$? name
+    trap - EXIT INT TERM
+    for name in "${!PID[@]}"; do stop_bg "$name"; done
+    exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# curl arguments that reach a target's listener (the tls one with the client certificate).
+curl_args() {
+    case $1 in
+    tls)
+        echo "--cacert $B/certs/server-ca.pem"
+        echo "--cert $B/certs/client.pem --key $B/certs/client.key"
+        ;;
+    *) echo "" ;;
+    esac
+}
+
+# Wait until URL answers 200 (10 s at most) while NAME runs.
+wait_ready() {
+    local name=$1 url=$2 code
+    shift 2
+    for _ in $(seq 100); do
+        check_alive "$name"
+        code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$@" "$url" || true)
+        [ "$code" = 200 ] && return 0
+        sleep 0.1
+    done
+    explain "$name"
+    die "$name: $url does not answer 200 (last status ${code:-none})"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Certificates: a server CA and the server certificate for localhost; the partner's CA and the
+# client certificate it issued. EC P-256 keys, generated on every run (90 days: Portico warns below 30).
+
+gen_certs() {
+    local d=$B/certs
+    mkdir -p "$d"
+    ca() { # name subject
+        openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+            -keyout "$d/$1.key" -out "$d/$1.pem" -days 90 -subj "$2" \
+            -addext basicConstraints=critical,CA:TRUE \
+            -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
+    }
+    leaf() { # name subject issuer extensions
+        openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+            -keyout "$d/$1.key" -out "$d/$1.csr" -subj "$2" 2>/dev/null
+        printf '%b' "$4" >"$d/$1.ext"
+        openssl x509 -req -in "$d/$1.csr" -CA "$d/$3.pem" -CAkey "$d/$3.key" -days 90 \
+            -set_serial "0x$(openssl rand -hex 8)" -extfile "$d/$1.ext" -out "$d/$1.pem" 2>/dev/null
+    }
+    ca server-ca "/O=Portico bench/CN=Bench server CA"
+    local leaf_ext="basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n"
+    leaf server "/O=Portico bench/CN=localhost" server-ca \
+        "${leaf_ext}extendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n"
+    ca ca "/O=Bench Partner/CN=Bench Partner CA"
+    leaf client "/O=Bench Partner/CN=bench-client" ca "${leaf_ext}extendedKeyUsage=clientAuth\n"
+    openssl verify -CAfile "$d/ca.pem" "$d/client.pem" >/dev/null || die "client certificate"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Configurations. Access logs off everywhere (Portico keeps none without audit); nginx's client
+# keep-alive allows as many requests per connection as Portico's default (10000); upstream
+# connections are kept alive (64 idle per worker, as Portico's pool).
+
+# notice: nginx then logs who sent it a signal, for when something else stops it.
+nginx_common() { # prefix dir
+    cat <<EOF
+pid $1/nginx.pid;
+error_log $1/error.log notice;
+EOF
+}
+
+nginx_temp() { # prefix dir
+    local t
+    for t in client_body proxy fastcgi uwsgi scgi; do echo "    ${t}_temp_path $1/tmp/$t;"; done
+}
+
+upstream_config() {
+    local d=$B/upstream
+    mkdir -p "$d/tmp"
+    {
+        nginx_common "$d"
+        cat <<EOF
+worker_processes 1;
+events { worker_connections 4096; }
+http {
+    access_log off;
+$(nginx_temp "$d")
+    keepalive_requests 1000000;
+    keepalive_timeout 300s;
+    server {
+        listen 127.0.0.1:$UP_PORT reuseport;
+        default_type application/json;
+        location / { return 200 '$BODY\n'; }
+    }
+}
+EOF
+    } >"$d/nginx.conf"
+}
+
+nginx_proxy_config() {
+    local d=$B/nginx c=$B/certs
+    # shellcheck disable=SC2016
+    local fwd='proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Request-Id $request_id;'
+    mkdir -p "$d/tmp"
+    {
+        nginx_common "$d"
+        cat <<EOF
+worker_processes 2;
+worker_rlimit_nofile $NOFILE;
+events { worker_connections $((NOFILE / 2)); }
+http {
+    access_log off;
+$(nginx_temp "$d")
+    keepalive_requests 10000;
+    upstream backend {
+        server 127.0.0.1:$UP_PORT;
+        keepalive 64;
+        keepalive_requests 1000000;
+    }
+    server {
+        listen 127.0.0.1:${PORT[nginx.plain]} reuseport;
+        location /plain/ {
+            proxy_pass http://backend;
+            $fwd
+        }
+    }
+    server {
+        listen 127.0.0.1:${PORT[nginx.tls]} ssl reuseport;
+        ssl_certificate $c/server.pem;
+        ssl_certificate_key $c/server.key;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        ssl_client_certificate $c/ca.pem;
+        ssl_verify_client on;
+        location /tls/ {
+            proxy_pass http://backend;
+            $fwd
+            proxy_set_header X-Client-Subject \$ssl_client_s_dn;
+        }
+    }
+}
+EOF
+    } >"$d/nginx.conf"
+}
+
+portico_config() {
+    local d=$B/portico up=http://127.0.0.1:$UP_PORT
+    mkdir -p "$d/partners.d/bench-partner"
+    cp "$B/certs/server.pem" "$B/certs/server.key" "$d/"
+    cp "$B/certs/ca.pem" "$d/partners.d/bench-partner/"
+    cat >"$d/portico.json" <<EOF
+{
+    "node": "bench",
+    "workers": 2,
+    "listeners": [
+        { "address": "127.0.0.1:${PORT[portico.plain]}" },
+        { "address": "127.0.0.1:${PORT[portico.tls]}",
+          "tls": { "certificates": [ { "cert": "server.pem", "key": "server.key" } ],
+                   "client_auth": "require" } }
+    ],
+    "partners_dir": "partners.d",
+    "limits": { "max_connections": 20000 },
+    "routes": [
+        { "name": "plain", "path": "/plain/*", "upstream": "$up", "public": true }
+    ]
+}
+EOF
+    cat >"$d/partners.d/bench-partner/partner.json" <<EOF
+{
+    "id": "bench-partner",
+    "name": "Bench Partner",
+    "identity": { "ca": "ca.pem" },
+    "routes": [
+        { "name": "orders", "path": "/tls/*", "upstream": "$up" }
+    ]
+}
+EOF
+}
+
+# ---------------------------------------------------------------------------------------------
+# Starting and stopping the proxies
+
+start_upstream() {
+    start_bg upstream nginx -p "$B/upstream" -c "$B/upstream/nginx.conf" -g 'daemon off;'
+    wait_ready upstream "http://127.0.0.1:$UP_PORT/"
+    remember_tree upstream
+}
+
+start_target() {
+    case $1 in
+    nginx) start_bg nginx nginx -p "$B/nginx" -c "$B/nginx/nginx.conf" -g 'daemon off;' ;;
+    portico) start_bg portico "$PORTICO" serve -c "$B/portico/portico.json" ;;
+    esac
+    wait_ready "$1" "${URL[$1.plain]}/plain/ready"
+    # shellcheck disable=SC2046
+    wait_ready "$1" "${URL[$1.tls]}/tls/ready" $(curl_args tls)
+    remember_tree "$1"
+}
+
+# Both proxies must pass the upstream's body through, and refuse the TLS listener to a client
+# without a certificate: otherwise they are not doing the same work.
+verify_target() {
+    local t=$1 got
+    got=$(curl -s --max-time 5 "${URL[$t.plain]}/plain/check")
+    [ "$got" = "$BODY" ] || die "$t plain: body through the proxy is '$got'"
+    # shellcheck disable=SC2046
+    got=$(curl -s --max-time 5 $(curl_args tls) "${URL[$t.tls]}/tls/check")
+    [ "$got" = "$BODY" ] || die "$t tls: body through the proxy is '$got'"
+    got=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 --cacert "$B/certs/server-ca.pem" \
+        "${URL[$t.tls]}/tls/check" || true)
+    [ "$got" != 200 ] || die "$t tls: answers 200 to a client without a certificate"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Measuring
+
+# wrk against TARGET:LISTENER:PATH for SECONDS, output to FILE. In the background with a wait,
+# so that Ctrl-C or TERM stops the run at once (bash defers traps during a foreground command).
+wrk_run() {
+    local spec=$1 secs=$2 out=$3 t ep path rc=0
+    shift 3
+    IFS=: read -r t ep path <<<"$spec"
+    local -a env=()
+    if [ "$ep" = tls ]; then
+        env=(LD_PRELOAD="$B/tls_client_cert.so" BENCH_CLIENT_CERT="$B/certs/client.pem"
+            BENCH_CLIENT_KEY="$B/certs/client.key")
+    fi
+    LOG[wrk]=$out
+    start_bg wrk env "${env[@]}" timeout $((secs + 30)) \
+        wrk -t1 -c"$CONNS" -d"${secs}s" --latency "$@" "${URL[$t.$ep]}$path"
+    wait "${PID[wrk]}" || rc=$?
+    unset "PID[wrk]"
+    [ "$rc" = 0 ] || { cat "$out" >&2; die "wrk against $spec failed (status $rc)"; }
+    check_alive "$t"
+}
+
+run_case() {
+    local name=$1 role t r
+    local -a order=()
+    local -A spec_of=([a]=${C_A[$name]} [b]=${C_B[$name]})
+    local -a roles=()
+    # shellcheck disable=SC2206
+    local -a args=(${C_ARGS[$name]})
+    for role in a b; do
+        enabled "${spec_of[$role]%%:*}" && roles+=("$role")
+    done
+    raw case "$name" "${C_TITLE[$name]}" "${C_A[$name]}" "${C_B[$name]}" "${C_GOALS[$name]}"
+    [ ${#roles[@]} -gt 0 ] || return 0
+    say "case $name: ${C_TITLE[$name]}"
+    for role in "${roles[@]}"; do
+        t=${spec_of[$role]%%:*}
+        raw hwm_reset "$name" "$role" "$(reset_hwm "$t")"
+        wrk_run "${spec_of[$role]}" "$WARMUP" "$B/wrk/$name.$role.warmup.txt" "${args[@]}"
+    done
+    for r in $(seq "$ROUNDS"); do
+        # alternate who goes first, so that a drift of the machine hits both alike
+        order=("${roles[@]}")
+        if [ $((r % 2)) = 0 ] && [ ${#roles[@]} = 2 ]; then order=("${roles[1]}" "${roles[0]}"); fi
+        for role in "${order[@]}"; do
+            wrk_run "${spec_of[$role]}" "$DURATION" "$B/wrk/$name.$role.$r.txt" "${args[@]}"
+            raw wrk "$name" "$role" "$r" "$B/wrk/$name.$role.$r.txt"
+            say "  round $r ${spec_of[$role]}: $(awk '/^Requests\/sec/ { print $2 }' \
+                "$B/wrk/$name.$role.$r.txt") req/s"
+            sleep 1
+        done
+    done
+    for role in "${roles[@]}"; do
+        t=${spec_of[$role]%%:*}
+        raw hwm "$name" "$role" "$(mem_kib VmHWM "$t")"
+        raw pss "$name" "$role" "$(pss_kib "$t")"
+    done
+}
+
+# RSS of a freshly started, warmed-up proxy, then with IDLE_N idle keep-alive connections open.
+# Each measurement starts the proxy anew: memory freed by an earlier one would otherwise be
+# reused and hide the cost of the connections.
+run_idle() {
+    local ep=$1 path=$2 t before after rc=0 out
+    local -a tls=()
+    [ "$ep" = tls ] && tls=(--tls --cert "$B/certs/client.pem" --key "$B/certs/client.key")
+    for t in $TARGETS; do
+        say "idle: $IDLE_N connections to $t $ep"
+        stop_bg "$t"
+        start_target "$t"
+        wrk_run "$t:$ep:$path" 1 "$B/wrk/idle.$ep.$t.warmup.txt"
+        sleep 1
+        before=$(mem_kib VmRSS "$t")
+        out=$B/idle.$ep.$t.out
+        LOG[idle]=$out
+        start_bg idle "$IDLE_TOOL" -n "$IDLE_N" -t 120 -w 120 "${tls[@]}" 127.0.0.1 \
+            "${PORT[$t.$ep]}" "$path"
+        for _ in $(seq 1500); do
+            grep -q '^ready' "$out" 2>/dev/null && break
+            alive idle || break
+            sleep 0.1
+        done
+        if ! grep -q '^ready' "$out"; then
+            cat "$out" >&2
+            check_alive "$t"
+            die "idle_conns against $t $ep: the connections did not all become idle"
+        fi
+        # let the connections settle as idle ones: Portico shrinks a plain connection idle for 1 s
+        # and gives the freed pages back on its next 1 s tick
+        sleep 3
+        check_alive "$t"
+        after=$(mem_kib VmRSS "$t")
+        kill -TERM "${PID[idle]}"
+        wait "${PID[idle]}" || rc=$?
+        unset "PID[idle]"
+        [ "$rc" = 0 ] || { cat "$out" >&2; die "idle_conns against $t $ep: status $rc"; }
+        raw idle "$ep" "$t" "$before" "$after" "$IDLE_N"
+        raw tls_seen "$ep" "$t" "$(sed -n 's/^tls //p' "$out")"
+        say "  $t $ep: RSS $before KiB -> $after KiB"
+    done
+}
+
+# ---------------------------------------------------------------------------------------------
+# The run
+
+main() {
+    local t c n=0 ports
+    for c in nginx wrk openssl curl cc; do
+        command -v "$c" >/dev/null || die "$c is not installed (make deps)"
+    done
+    [ "$IDLE_N" = 0 ] || [ -x "$IDLE_TOOL" ] || die "$IDLE_TOOL is missing (make build)"
+    ! enabled portico || [ -x "$PORTICO" ] || die "$PORTICO is missing (make build)"
+    rm -rf "$B"
+    mkdir -p "$B/wrk"
+    : >"$RAW"
+
+    ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+    NOFILE=$(ulimit -n)
+    [ "$NOFILE" = unlimited ] && NOFILE=65536
+    if [ "$NOFILE" -lt $((IDLE_N + 1000)) ]; then
+        die "open files limit $NOFILE is too low for $IDLE_N idle connections (BENCH_IDLE)"
+    fi
+
+    define_cases
+    define_idle
+    read -r UP_PORT ports <<<"$(free_ports 5)"
+    for t in portico nginx; do
+        for c in plain tls; do
+            n=$((n + 1))
+            PORT[$t.$c]=$(echo "$ports" | cut -d' ' -f$n)
+        done
+        URL[$t.plain]=http://127.0.0.1:${PORT[$t.plain]}
+        URL[$t.tls]=https://127.0.0.1:${PORT[$t.tls]}
+    done
+
+    say "certificates, configurations, LD_PRELOAD library in $B"
+    gen_certs
+    # shellcheck disable=SC2046
+    cc -shared -fPIC -O2 -Wall -Wextra -Werror -o "$B/tls_client_cert.so" \
+        "$HERE/tls_client_cert.c" $(pkg-config --cflags --libs openssl) -ldl
+    upstream_config
+    nginx_proxy_config
+    portico_config
+
+    raw info started "$(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+    raw info load_before "$(cut -d' ' -f1-3 /proc/loadavg)"
+    raw info settings \
+        "wrk -t1 -c$CONNS -d${DURATION}s --latency, $ROUNDS rounds after ${WARMUP}s warm-up"
+    raw info nginx "$(nginx -v 2>&1 | sed 's/^nginx version: //')"
+    raw info wrk "$(wrk -v 2>&1 | head -n 1 | cut -d' ' -f1-2)"
+    raw info openssl "$(openssl version)"
+    if enabled portico; then
+        raw info portico "$("$PORTICO" version 2>&1 | head -n 1 | sed 's/^portico //' || true)"
+    fi
+
+    say "starting the upstream and the proxies ($TARGETS)"
+    start_upstream
+    for t in $TARGETS; do
+        start_target "$t"
+        verify_target "$t"
+    done
+
+    for c in "${CASES[@]}"; do
+        [ -z "$ONLY_CASES" ] || [[ " $ONLY_CASES " == *" $c "* ]] || continue
+        run_case "$c"
+    done
+    if [ "$IDLE_N" != 0 ]; then
+        for c in "${IDLES[@]}"; do
+            # shellcheck disable=SC2086
+            run_idle $c
+        done
+    fi
+    raw info load_after "$(cut -d' ' -f1-3 /proc/loadavg)"
+    for t in $TARGETS; do check_alive "$t"; done
+
+    "$PYTHON" "$HERE/report.py" "$RAW" "$B/results.md"
+}
+
+main "$@"

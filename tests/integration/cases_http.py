@@ -1,0 +1,330 @@
+"""The client side of HTTP/1.1: request smuggling vectors, limits, routing, problem bodies."""
+
+import hashlib
+
+import client
+import scenario
+from client import Conn, build_request, check, check_problem
+from harness import case
+
+H = b"Host: localhost\r\n"
+SMUGGLED = b"GET /pub/smuggled HTTP/1.1\r\nHost: localhost\r\n\r\n"
+
+
+def post(headers, body=b""):
+    return b"POST /pub/vector HTTP/1.1\r\n" + H + headers + b"\r\n" + body
+
+
+def chunked(body):
+    return post(b"Transfer-Encoding: chunked\r\n", body)
+
+
+def header(line):
+    return b"GET /pub/vector HTTP/1.1\r\n" + H + line + b"\r\n\r\n"
+
+
+# name: (request bytes, allowed statuses, may the upstream have seen the request head?)
+# Head errors must never reach the upstream; chunked-body errors are found after the head went.
+VECTORS = {
+    "cl_te": (post(b"Content-Length: 6\r\nTransfer-Encoding: chunked\r\n",
+                   b"0\r\n\r\n" + SMUGGLED), [400], False),
+    "te_cl": (post(b"Transfer-Encoding: chunked\r\nContent-Length: 6\r\n",
+                   b"0\r\n\r\n" + SMUGGLED), [400], False),
+    "cl_duplicate_differing": (post(b"Content-Length: 5\r\nContent-Length: 6\r\n",
+                                    b"hello!" + SMUGGLED), [400], False),
+    "cl_list_differing": (post(b"Content-Length: 5, 6\r\n", b"hello!" + SMUGGLED), [400], False),
+    "cl_signed": (post(b"Content-Length: +5\r\n", b"hello"), [400], False),
+    "te_chunked_gzip": (post(b"Transfer-Encoding: chunked, gzip\r\n", b"0\r\n\r\n"), [400],
+                        False),
+    "te_gzip_chunked": (post(b"Transfer-Encoding: gzip, chunked\r\n", b"0\r\n\r\n"), [501],
+                        False),
+    "te_identity": (post(b"Transfer-Encoding: identity\r\n", b"0\r\n\r\n" + SMUGGLED), [400],
+                    False),
+    "te_in_http10": (b"POST /pub/vector HTTP/1.0\r\n" + H + b"Transfer-Encoding: chunked\r\n\r\n"
+                     b"0\r\n\r\n", [400], False),
+    "te_space_before_colon": (post(b"Transfer-Encoding : chunked\r\nContent-Length: 5\r\n",
+                                   b"0\r\n\r\n" + SMUGGLED), [400], False),
+    "chunk_size_zz": (chunked(b"zz\r\nhello\r\n0\r\n\r\n"), [400], True),
+    "chunk_size_negative": (chunked(b"-1\r\nhello\r\n0\r\n\r\n"), [400], True),
+    "chunk_size_17_hex_digits": (chunked(b"10000000000000000\r\nhello\r\n0\r\n\r\n"), [400], True),
+    "chunk_size_17_digits_small": (chunked(b"00000000000000005\r\nhello\r\n0\r\n\r\n"), [400],
+                                   True),
+    "chunk_extension_bad": (chunked(b"5;=x\r\nhello\r\n0\r\n\r\n"), [400], True),
+    "chunk_extension_unterminated_quote": (chunked(b"5;a=\"b\r\nhello\r\n0\r\n\r\n"), [400],
+                                           True),
+    "chunk_data_without_crlf": (chunked(b"5\r\nhelloXX0\r\n\r\n"), [400], True),
+    "chunk_line_bare_lf": (chunked(b"5\nhello\r\n0\r\n\r\n"), [400], True),
+    "obs_line_folding": (header(b"X-Folded: a\r\n b"), [400], False),
+    "space_before_colon": (header(b"X-Space : a"), [400], False),
+    "tab_before_colon": (header(b"X-Tab\t: a"), [400], False),
+    "bare_cr_in_value": (header(b"X-Bare: a\rb"), [400], False),
+    "bare_lf_in_head": (header(b"X-Bare: a\nX-Other: b"), [400], False),
+    "nul_in_value": (header(b"X-Nul: a\x00b"), [400], False),
+    "nul_in_name": (header(b"X-N\x00ul: a"), [400], False),
+    "ctl_in_value": (header(b"X-Ctl: a\x01b"), [400], False),
+    "ctl_in_name": (header(b"X-C\x01tl: a"), [400], False),
+    "del_in_value": (header(b"X-Del: a\x7fb"), [400], False),
+    "absolute_form_target": (b"GET http://x/ HTTP/1.1\r\n" + H + b"\r\n", [400], False),
+    "connect_method": (b"CONNECT localhost:443 HTTP/1.1\r\n" + H + b"\r\n", [400, 405], False),
+    "http2_request_line": (b"GET /pub/vector HTTP/2.0\r\n" + H + b"\r\n", [400, 505], False),
+    "http12_request_line": (b"GET /pub/vector HTTP/1.2\r\n" + H + b"\r\n", [505], False),
+    "missing_host": (b"GET /pub/vector HTTP/1.1\r\n\r\n", [400], False),
+    "two_hosts": (b"GET /pub/vector HTTP/1.1\r\n" + H + b"Host: other\r\n\r\n", [400], False),
+    "double_space_request_line": (b"GET  /pub/vector HTTP/1.1\r\n" + H + b"\r\n", [400], False),
+    "space_in_target": (b"GET /pub/a b HTTP/1.1\r\n" + H + b"\r\n", [400], False),
+    "header_over_max_bytes": (header(b"X-Big: " + b"a" * 20000), [431], False),
+    "more_headers_than_max": (b"GET /pub/vector HTTP/1.1\r\n" + H
+                              + b"".join(b"X-H%d: v\r\n" % i for i in range(101)) + b"\r\n",
+                              [431], False),
+    "body_over_max_content_length": (post(b"Content-Length: 10485761\r\n", b"x" * 1000), [413],
+                                     False),
+}
+
+
+def vector_test(name, data, statuses, head_may_pass):
+    def t(ctx):
+        s = scenario.build(ctx)
+        with Conn(s.plain) as c:
+            c.send(data)
+            try:
+                r = c.read_response()
+            except client.Closed as e:
+                raise client.TestFailure("connection closed without a response (%d bytes)"
+                                         % len(e.partial))
+            check_problem(r, statuses)
+            check(r.closes(), "%d without Connection: close" % r.status)
+            state = c.wait_closed(3)
+            check(state == "closed", "connection not closed after the %d (%s)" % (r.status, state))
+        reqs, _, errors = s.up.snapshot()
+        check(not errors, "the upstream got malformed data: %s" % errors[:2])
+        check(not any("smuggled" in q["target"] for q in reqs),
+              "a smuggled request reached the upstream")
+        if not head_may_pass:
+            check(not reqs, "the request reached the upstream: %s"
+                  % ["%s %s" % (q["method"], q["target"]) for q in reqs])
+        s.assert_alive()
+    t.__name__ = "smuggling_" + name
+    return t
+
+
+for _name, (_data, _statuses, _may) in VECTORS.items():
+    case(vector_test(_name, _data, _statuses, _may))
+
+
+@case
+def smuggling_chunked_body_over_max(ctx):
+    s = scenario.build(ctx, limits={"max_body_bytes": 100000})
+    with Conn(s.plain) as c:
+        c.send(b"POST /pub/big HTTP/1.1\r\n" + H + b"Transfer-Encoding: chunked\r\n\r\n")
+        try:
+            for _ in range(20):
+                c.send(b"2800\r\n" + b"z" * 0x2800 + b"\r\n")
+            c.send(b"0\r\n\r\n")
+        except OSError:
+            pass  # the gateway may answer and close before all of it is sent
+        r = c.read_response()
+        check_problem(r, 413)
+        check(r.closes(), "413 without Connection: close")
+        check(c.wait_closed(3) == "closed", "connection not closed after the 413")
+    reqs, _, _ = s.up.snapshot()
+    check(all(q["body_len"] <= 100000 for q in reqs),
+          "the upstream received a whole body over the limit")
+    s.assert_alive()
+
+
+@case
+def smuggling_pipelined_after_clte_not_served(ctx):
+    """A valid request followed on the same connection by a CL+TE one: the first is answered,
+    the second refused, and whatever follows it is never served."""
+    s = scenario.build(ctx)
+    with Conn(s.plain) as c:
+        c.send(build_request("GET", "/pub/first")
+               + post(b"Content-Length: 6\r\nTransfer-Encoding: chunked\r\n",
+                      b"0\r\n\r\n" + SMUGGLED))
+        check(s.echo(c.read_response())["target"] == "/pub/first", "first request not echoed")
+        r = c.read_response()
+        check_problem(r, 400)
+        check(c.wait_closed(3) == "closed", "connection not closed after the 400")
+    reqs, _, _ = s.up.snapshot()
+    check([q["target"] for q in reqs] == ["/pub/first"],
+          "upstream saw %s" % [q["target"] for q in reqs])
+    s.assert_alive()
+
+
+@case
+def uri_too_long_414(ctx):
+    s = scenario.build(ctx)
+    with Conn(s.plain) as c:
+        c.send(build_request("GET", "/pub/" + "a" * 9000))
+        check_problem(c.read_response(), 414)
+    check(not s.up.snapshot()[0], "the long request reached the upstream")
+    s.assert_alive()
+
+
+@case
+def problem_body_format_404(ctx):
+    s = scenario.build(ctx)
+    r = s.get("/nowhere")
+    doc = check_problem(r, 404, "route-not-found")
+    rid = r.get("x-request-id")
+    check(len(rid) == 32 and all(ch in "0123456789abcdefABCDEF" for ch in rid),
+          "X-Request-Id %r is not 32 hex characters" % rid)
+    check(doc["title"] and doc["detail"] is not None, "incomplete problem")
+    r2 = s.get("/nowhere")
+    check(r2.get("x-request-id") != rid, "two requests got the same X-Request-Id")
+
+
+@case
+def routing_404_unknown_path(ctx):
+    s = scenario.build(ctx)
+    for path in ["/", "/nope", "/pubx", "/acme", "/only-get/more"]:
+        check_problem(s.get(path), 404, "route-not-found")
+    check(not s.up.snapshot()[0], "a 404 request reached the upstream")
+
+
+@case
+def routing_405_with_allow(ctx):
+    s = scenario.build(ctx)
+    r = client.request(s.plain, "POST", "/only-get", body=b"{}")
+    check_problem(r, 405, "method-not-allowed")
+    allow = ",".join(r.all("allow"))
+    methods = {m.strip().upper() for m in allow.split(",") if m.strip()}
+    check("GET" in methods and "POST" not in methods, "Allow %r for a GET-only route" % allow)
+    check(not s.up.snapshot()[0], "the 405 request reached the upstream")
+    check(s.echo(s.get("/only-get"))["target"] == "/only-get", "GET on the route failed")
+
+
+@case
+def routing_exact_vs_prefix(ctx):
+    up_a = ctx.upstream("exact")
+    up_b = ctx.upstream("prefix")
+    s = scenario.build(ctx, routes=[
+        scenario.route("exact", "/r/exact", "http://127.0.0.1:%d" % up_a.port, public=True),
+        scenario.route("prefix", "/r/*", "http://127.0.0.1:%d" % up_b.port, public=True),
+    ])
+    cases = [("/r/exact", "exact"), ("/r/exact?q=1", "exact"), ("/r/exact/more", "prefix"),
+             ("/r/exactly", "prefix"), ("/r/", "prefix"), ("/r/other/deep/path", "prefix")]
+    for path, want in cases:
+        doc = s.echo(s.get(path))
+        check(doc["server"] == want, "%s went to the %s route, expected %s"
+              % (path, doc["server"], want))
+        check(doc["target"] == path, "%s reached the upstream as %s" % (path, doc["target"]))
+    check_problem(s.get("/q/exact"), 404)
+
+
+@case
+def health_mock_route(ctx):
+    s = scenario.build(ctx)
+    r = s.get("/health")
+    check(r.status == 200, "GET /health: %d" % r.status)
+    check(r.get("x-request-id"), "no X-Request-Id on the mock response")
+
+
+@case
+def expect_other_417(ctx):
+    s = scenario.build(ctx)
+    with Conn(s.plain) as c:
+        c.send(build_request("POST", "/pub/e", [("Expect", "something-else"),
+                                                ("Content-Length", "5")]))
+        r = c.read_response()
+        check_problem(r, 417, "expectation-failed")
+    check(not s.up.snapshot()[0], "the request reached the upstream")
+    s.assert_alive()
+
+
+@case
+def expect_100_continue(ctx):
+    s = scenario.build(ctx)
+    body = b"b" * 50000
+    with Conn(s.plain) as c:
+        c.send(build_request("POST", "/pub/continue", [("Expect", "100-continue"),
+                                                       ("Content-Length", str(len(body)))]))
+        try:
+            interim = c.read_response(allow_interim=True, timeout=3)
+        except OSError:
+            raise client.TestFailure("no 100 Continue within 3s of a head with Expect")
+        check(interim.status == 100, "got %d before sending the body, expected 100"
+              % interim.status)
+        check(interim.version == "HTTP/1.1", "interim response version %s" % interim.version)
+        c.send(body)
+        doc = s.echo(c.read_response())
+    check(doc["body_len"] == len(body) and doc["body_sha256"] == hashlib.sha256(body).hexdigest(),
+          "body after 100-continue arrived as %d bytes" % doc["body_len"])
+
+
+@case
+def head_has_no_body(ctx):
+    s = scenario.build(ctx)
+    with Conn(s.plain) as c:
+        c.send(build_request("HEAD", "/pub/~big/size=5000"))
+        r = c.read_response("HEAD")
+        check(r.status == 200, "HEAD: %d" % r.status)
+        check(r.get("content-length") in (None, "5000"), "HEAD Content-Length %r"
+              % r.get("content-length"))
+        check(c.wait_closed(0.5) == "timeout", "bytes after the HEAD response: %r" % c.buf[:80])
+        c.send(build_request("GET", "/pub/after-head"))
+        check(s.echo(c.read_response())["target"] == "/pub/after-head",
+              "the next request on the connection was not answered properly")
+
+
+@case
+def http10_request(ctx):
+    s = scenario.build(ctx)
+    with Conn(s.plain) as c:
+        c.send(b"GET /pub/old HTTP/1.0\r\n\r\n")
+        doc = s.echo(c.read_response())
+        check(doc["target"] == "/pub/old", "HTTP/1.0 request reached the upstream as %s"
+              % doc["target"])
+        check(c.wait_closed(3) == "closed", "HTTP/1.0 connection without keep-alive not closed")
+
+
+@case
+def pipelined_requests(ctx):
+    s = scenario.build(ctx)
+    with Conn(s.plain) as c:
+        c.send(b"".join(build_request("GET", "/pub/p%d" % i) for i in range(3)))
+        for i in range(3):
+            doc = s.echo(c.read_response())
+            check(doc["target"] == "/pub/p%d" % i, "pipelined response %d was for %s"
+                  % (i, doc["target"]))
+
+
+@case
+def garbage_then_normal(ctx):
+    """Binary garbage and a TLS ClientHello on the plain port: 400 (or 408 once the head
+    timeout passes) or a close, never a crash."""
+    s = scenario.build(ctx, timeouts={"client_header_ms": 1500})
+    for data in [b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\x00" * 64,
+                 b"\xff\xfe\xfd\r\n\r\n"]:
+        with Conn(s.plain) as c:
+            c.send(data)
+            try:
+                r = c.read_response(timeout=5)
+                check_problem(r, [400, 408])
+            except client.Closed:
+                pass
+    s.assert_alive()
+
+
+@case
+def partner_route_on_plain_listener_401(ctx):
+    s = scenario.build(ctx)
+    r = s.get("/acme/orders", [("X-Partner-Id", "acme")])
+    check_problem(r, 401, "partner-unidentified", "no client certificate")
+    check(not s.up.snapshot()[0], "the request reached the upstream")
+
+
+@case
+def plain_http_on_tls_port(ctx):
+    """Plain HTTP, garbage and a half handshake on the TLS port: refused, gateway unharmed."""
+    s = scenario.build(ctx, tls="optional")
+    for data in [build_request("GET", "/pub/x"), b"\x16\x03\x01\x00\x05hello", b"\x00" * 100]:
+        with Conn(s.tls) as c:
+            c.send(data)
+            state = c.wait_closed(5)
+            check(state != "timeout" or data[:1] == b"\x16",
+                  "%r on the TLS port: connection left open" % data[:10])
+            check(b"200 OK" not in c.buf, "plain HTTP served on the TLS port")
+    s.assert_alive()
+    r = s.tls_get("acme-client", "/acme/orders")
+    check(r.status == 200, "TLS request after the junk: %d" % r.status)
