@@ -15,8 +15,10 @@ TEST_PKGS := cmocka
 # Debian packages: libraries, test and benchmark tools.
 APT_PKGS  := pkg-config build-essential libevent-dev libssl-dev libxml2-dev libxslt1-dev \
              libjansson-dev librdkafka-dev libcmocka-dev openssl curl python3 nginx-light wrk kcat \
-             clang
+             clang libclang-rt-14-dev
 TOOLS     := pkg-config cc openssl curl python3 nginx wrk kcat clang
+# Packages neither pkg-config nor a command on PATH reveals: libFuzzer's runtime for `make fuzz`.
+RUNTIME_PKGS := libclang-rt-14-dev
 
 BUILD  ?= build/release
 BINDIR ?= bin
@@ -60,6 +62,7 @@ deps:
 	for p in $(PKGS) $(TEST_PKGS); do pkg-config --exists $$p 2>/dev/null || missing="$$missing $$p"; done; \
 	for t in $(TOOLS); do command -v $$t >/dev/null 2>&1 || missing="$$missing $$t"; done; \
 	[ -x $(PYTHON) ] || missing="$$missing python3"; \
+	dpkg -s $(RUNTIME_PKGS) >/dev/null 2>&1 || missing="$$missing $(RUNTIME_PKGS)"; \
 	if [ -n "$$missing" ]; then \
 	    echo "deps: missing:$$missing; installing Debian packages"; \
 	    SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \

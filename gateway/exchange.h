@@ -100,6 +100,9 @@ struct gw_exchange {
  * EV_WRITE disabled while their output is empty, which spares two epoll_ctl calls and a loop turn
  * per write. A socket-based TLS bufferevent (upstream https) is left to libevent. */
 void gw_bev_flush(struct bufferevent *bev);
+/* Response bytes queued for the client and not yet written (for TLS, in the filter and in the
+ * socket below it). */
+size_t gw_client_pending(struct gw_conn *c);
 /* The write callback's half of the same for a plain socket bufferevent: EV_WRITE off once the
  * output is empty. */
 void gw_bev_drained(struct bufferevent *bev, int plain);

@@ -307,6 +307,10 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
         closing_step(c);
         return;
     }
+    if (c->ex != NULL && c->ex->up_paused && c->state != GW_CONN_HEAD) {
+        gw_proxy_client_drained(c->ex); /* a TLS client read enough of the response */
+        return;
+    }
     if (c->ex == NULL) {
         gw_conn_free(c);
         return;
@@ -317,10 +321,23 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
                         "the request head did not arrive within client_header_ms", NULL);
 }
 
+size_t
+gw_client_pending(struct gw_conn *c)
+{
+    struct bufferevent *under = bufferevent_get_underlying(c->bev);
+
+    return evbuffer_get_length(bufferevent_get_output(c->bev)) +
+           (under != NULL ? evbuffer_get_length(bufferevent_get_output(under)) : 0);
+}
+
 static void
 conn_setup_bev(struct gw_conn *c)
 {
-    bufferevent_setcb(c->bev, client_read_cb, client_write_cb, client_event_cb, c);
+    /* A TLS filter hands its output to OpenSSL at once, and under_drained_cb() watches the socket
+     * below: it needs no write callback, and having none spares a deferred callback (and a
+     * non-blocking loop turn) per response. */
+    bufferevent_setcb(c->bev, client_read_cb, c->is_tls ? NULL : client_write_cb, client_event_cb,
+                      c);
     bufferevent_setwatermark(c->bev, EV_WRITE, GW_OUT_LOW, 0);
     /* what a client sends while its exchange is under way (pipelining) waits in the input, up to a
      * bound; reading stays on so that a client that goes away is noticed at once */
@@ -447,17 +464,19 @@ gw_exchange_respond(struct gw_exchange *ex, int status, const char *content_type
     if (!ex->req_done)
         ex->keep_alive = 0; /* the rest of the request body is not read: close after */
     ex->status = status;
-    evbuffer_add_printf(out,
-                        "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-                        "X-Request-Id: %s\r\n%s%s\r\n",
-                        status, gw_status_text(status), content_type, body_len,
-                        ex->request_id[0] ? ex->request_id : "-",
-                        extra_headers ? extra_headers : "",
-                        !ex->keep_alive                ? "Connection: close\r\n"
-                        : ex->req.version_minor == 0 ? "Connection: keep-alive\r\n"
-                                                       : "");
-    if (ex->req.method != GW_METHOD_HEAD && body_len > 0)
-        evbuffer_add(out, body, body_len);
+    int send = ex->req.method == GW_METHOD_HEAD ? 0 : (int)body_len;
+    /* head and body in one piece: one write, one TLS record */
+    char *msg = gw_arena_printf(&ex->arena,
+                                "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+                                "X-Request-Id: %s\r\n%s%s\r\n%.*s",
+                                status, gw_status_text(status), content_type, body_len,
+                                ex->request_id[0] ? ex->request_id : "-",
+                                extra_headers ? extra_headers : "",
+                                !ex->keep_alive                ? "Connection: close\r\n"
+                                : ex->req.version_minor == 0 ? "Connection: keep-alive\r\n"
+                                                               : "",
+                                send, body);
+    evbuffer_add(out, msg, strlen(msg));
     ex->resp_started = 1;
     gw_bev_flush(c->bev);
     gw_exchange_finish(ex);
@@ -496,19 +515,13 @@ gw_exchange_problem(struct gw_exchange *ex, int status, const char *code, const 
 static void
 closing_step(struct gw_conn *c)
 {
-    struct bufferevent *under = bufferevent_get_underlying(c->bev);
     int fd = bufferevent_getfd(c->bev);
 
     if (c->lingering)
         return;
-    if (evbuffer_get_length(bufferevent_get_output(c->bev)) > 0) {
-        bufferevent_enable(c->bev, EV_WRITE);
-        return;
-    }
-    if (under != NULL && evbuffer_get_length(bufferevent_get_output(under)) > 0) {
-        bufferevent_enable(under, EV_WRITE); /* under_drained_cb calls again */
-        return;
-    }
+    gw_bev_flush(c->bev); /* what the socket does not take now waits for its write event */
+    if (gw_client_pending(c) > 0)
+        return; /* called again by client_write_cb() (plain) or under_drained_cb() (TLS) */
     c->lingering = 1;
     if (fd < 0 || shutdown(fd, SHUT_WR) < 0) {
         gw_conn_free(c);
@@ -535,8 +548,12 @@ under_drained_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void
 {
     struct gw_conn *c = arg;
 
-    if (info->n_deleted > 0 && evbuffer_get_length(buf) == 0 && c->state == GW_CONN_CLOSING &&
-        !c->lingering)
+    size_t len = evbuffer_get_length(buf);
+
+    if (info->n_deleted == 0)
+        return;
+    if ((c->state == GW_CONN_CLOSING && !c->lingering && len == 0) ||
+        (c->ex != NULL && c->ex->up_paused && len <= GW_OUT_LOW))
         event_active(&c->ev, EV_TIMEOUT, 1);
 }
 

@@ -406,7 +406,7 @@ relay_response(struct gw_exchange *ex)
     if (done)
         return 1;
     gw_bev_flush(ex->c->bev);
-    if (evbuffer_get_length(out) > GW_OUT_HIGH) {
+    if (gw_client_pending(ex->c) > GW_OUT_HIGH) {
         bufferevent_disable(ex->up->bev, EV_READ);
         ex->up_paused = 1;
     }
@@ -424,8 +424,14 @@ gw_proxy_client_drained(struct gw_exchange *ex)
         response_done(ex);
 }
 
-static void
-write_response_head(struct gw_exchange *ex)
+/* A small body that arrived with its head goes out with it, in one write (one TLS record). */
+#define INLINE_BODY_MAX 16384
+
+/* Write the response head for the client; `in` holds the upstream's bytes with the head's
+ * head_len first. Returns how many body bytes were written along with the head (and so are to be
+ * drained from `in` with the head). */
+static size_t
+write_response_head(struct gw_exchange *ex, struct evbuffer *in, size_t head_len)
 {
     struct gw_conn *c = ex->c;
     const struct gw_http_message *r = &ex->resp;
@@ -443,7 +449,11 @@ write_response_head(struct gw_exchange *ex)
     }
     if (!ex->req_done)
         ex->keep_alive = 0;
-    b.cap = 512;
+    size_t body = 0;
+    if (r->body == GW_BODY_LENGTH && r->content_length <= INLINE_BODY_MAX &&
+        evbuffer_get_length(in) - head_len >= r->content_length)
+        body = (size_t)r->content_length;
+    b.cap = 512 + body;
     for (size_t i = 0; i < r->nheaders; i++)
         b.cap += r->headers[i].name_len + r->headers[i].value_len + 4;
     b.p = gw_arena_alloc(&ex->arena, b.cap);
@@ -483,9 +493,17 @@ write_response_head(struct gw_exchange *ex)
     else if (client10)
         sb_str(&b, "Connection: keep-alive\r\n");
     sb_add(&b, "\r\n", 2);
+    if (body > 0) {
+        struct evbuffer_ptr at;
+        evbuffer_ptr_set(in, &at, head_len, EVBUFFER_PTR_SET);
+        evbuffer_copyout_from(in, &at, b.p + b.len, body);
+        b.len += body;
+        ex->resp_left -= body;
+    }
     evbuffer_add(bufferevent_get_output(c->bev), b.p, b.len);
     ex->status = r->status;
     ex->resp_started = 1;
+    return body;
 }
 
 /* The chunk framing of the body bytes that came with the head: checked before the head goes to
@@ -568,7 +586,7 @@ up_read_cb(struct bufferevent *bev, void *arg)
             bad_response(ex, "the upstream's chunked body is malformed");
             return;
         }
-        write_response_head(ex);
+        head_len += write_response_head(ex, in, head_len);
         evbuffer_drain(in, head_len);
         gw_chunked_init(&ex->resp_chunk);
         if (ex->resp_body == GW_BODY_NONE ||
