@@ -139,6 +139,7 @@ class Upstream:
         self.lock = threading.Lock()
         self.requests = []        # one dict per request (the echo document plus "mode")
         self.conns = []           # source port of every accepted connection, in order
+        self.big_sent = 0         # body bytes the "big" mode has handed to the kernel
         self.errors = []          # protocol errors in what the gateway sent
         self.aborted = 0          # requests whose connection ended mid-body
         self.tls_errors = []      # failed handshakes
@@ -350,7 +351,13 @@ class Upstream:
         body = random_body(size, seed)
         hdrs = [("Content-Type", "application/octet-stream"), ("Content-Length", str(size)),
                 ("X-Body-Sha256", hashlib.sha256(body).hexdigest())]
-        self._send(sock, 200, hdrs, body, head_only)
+        self._send(sock, 200, hdrs, b"", True)
+        if not head_only:
+            # in slices, counting, so that a test can see how far a reader let it get
+            for off in range(0, size, 262144):
+                sock.sendall(body[off:off + 262144])
+                with self.lock:
+                    self.big_sent += len(body[off:off + 262144])
         return not closing
 
     def _m_chunked(self, sock, doc, params, head_only, closing):
