@@ -17,6 +17,7 @@
 
 #include "exchange.h"
 #include "log.h"
+#include "tls.h"
 
 static void
 accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
@@ -322,6 +323,7 @@ gw_server_run(const char *config_path, struct pt_snapshot *snap)
     pthread_sigmask(SIG_BLOCK, &set, NULL); /* the workers inherit the mask */
     if (workers == NULL)
         return 1;
+    gw_tls_init_threads();
     for (int i = 0; i < n; i++) {
         if (worker_init(&workers[i], i, snap) < 0) {
             rc = 1;

@@ -14,6 +14,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
@@ -305,6 +308,30 @@ fail: {
 }
     SSL_CTX_free(ctx);
     return NULL;
+}
+
+void
+gw_tls_init_threads(void)
+{
+    struct event_base *base = event_base_new();
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    SSL *ssl = ctx ? SSL_new(ctx) : NULL;
+    struct bufferevent *under = base ? bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE) : NULL;
+    struct bufferevent *filter = NULL;
+
+    if (under != NULL && ssl != NULL)
+        filter = bufferevent_openssl_filter_new(base, under, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                                BEV_OPT_CLOSE_ON_FREE);
+    if (filter != NULL) {
+        bufferevent_free(filter); /* frees under and ssl too */
+    } else {
+        if (under != NULL)
+            bufferevent_free(under);
+        SSL_free(ssl);
+    }
+    SSL_CTX_free(ctx);
+    if (base != NULL)
+        event_base_free(base);
 }
 
 SSL *

@@ -35,6 +35,11 @@ struct gw_tls_peer {
     const struct pt_partner *partner;/* set when the certificate verified and resolved */
 };
 
+/* Call once from the main thread before the workers start. libevent makes the BIO method of its
+ * TLS filters lazily, without a lock: two workers making their first filter at once would race
+ * (one method leaked, or worse, one half made). Making a filter here first settles it. */
+void gw_tls_init_threads(void);
+
 /* A new server-side SSL for an accepted connection on listener l, with peer attached. */
 SSL *gw_tls_server_ssl(const struct gw_listener_conf *l, struct gw_tls_peer *peer);
 
