@@ -653,40 +653,33 @@ path_safe(const char *p, size_t n)
     return 1;
 }
 
+/* What a parser refusal is answered with. */
+static const struct parse_refusal {
+    int rc, status;
+    const char *code, *detail;
+} parse_refusals[] = {
+    {GW_HTTP_E_HEAD_TOO_BIG, 431, "header-too-large", "the request head exceeds max_header_bytes"},
+    {GW_HTTP_E_TOO_MANY, 431, "header-too-large", "more header fields than max_headers"},
+    {GW_HTTP_E_BODY_TOO_BIG, 413, "body-too-large", "Content-Length exceeds max_body_bytes"},
+    {GW_HTTP_E_URI_TOO_LONG, 414, "uri-too-long", "the request target exceeds max_target_bytes"},
+    {GW_HTTP_E_NOT_IMPL, 501, "not-implemented", "only the chunked transfer coding is supported"},
+    {GW_HTTP_E_VERSION, 505, "version-not-supported", "only HTTP/1.0 and HTTP/1.1 are served"},
+    {GW_HTTP_E_METHOD, 405, "method-not-allowed", "CONNECT is not supported"},
+    {GW_HTTP_E_BAD, 400, "bad-request", "the request is malformed or ambiguous (RFC 9112); refused"},
+};
+
 static void
 parse_error(struct gw_exchange *ex, int rc)
 {
-    int status = 400;
-    const char *code = "bad-request";
-    const char *detail = "the request is malformed or ambiguous (RFC 9112); refused";
+    size_t n = sizeof parse_refusals / sizeof parse_refusals[0], i = 0;
 
-    switch (rc) {
-    case GW_HTTP_E_HEAD_TOO_BIG:
-        status = 431, code = "header-too-large", detail = "the request head exceeds max_header_bytes";
-        break;
-    case GW_HTTP_E_TOO_MANY:
-        status = 431, code = "header-too-large", detail = "more header fields than max_headers";
-        break;
-    case GW_HTTP_E_BODY_TOO_BIG:
-        status = 413, code = "body-too-large", detail = "Content-Length exceeds max_body_bytes";
-        break;
-    case GW_HTTP_E_URI_TOO_LONG:
-        status = 414, code = "uri-too-long", detail = "the request target exceeds max_target_bytes";
-        break;
-    case GW_HTTP_E_NOT_IMPL:
-        status = 501, code = "not-implemented", detail = "only the chunked transfer coding is supported";
-        break;
-    case GW_HTTP_E_VERSION:
-        status = 505, code = "version-not-supported", detail = "only HTTP/1.0 and HTTP/1.1 are served";
-        break;
-    case GW_HTTP_E_METHOD:
-        status = 405, code = "method-not-allowed", detail = "CONNECT is not supported";
-        break;
-    }
+    while (i < n - 1 && parse_refusals[i].rc != rc)
+        i++; /* the last one, 400, answers anything else */
     ex->keep_alive = 0;
     ex->req.method = GW_METHOD_OTHER;
     ex->req.version_minor = 1;
-    gw_exchange_problem(ex, status, code, detail, NULL);
+    gw_exchange_problem(ex, parse_refusals[i].status, parse_refusals[i].code,
+                        parse_refusals[i].detail, NULL);
 }
 
 static int

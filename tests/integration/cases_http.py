@@ -328,3 +328,24 @@ def plain_http_on_tls_port(ctx):
     s.assert_alive()
     r = s.tls_get("acme-client", "/acme/orders")
     check(r.status == 200, "TLS request after the junk: %d" % r.status)
+
+
+@case
+def routing_path_traversal_refused(ctx):
+    """A path the upstream would normalise into another route's (dot segments, plain or
+    percent-encoded, empty segments, encoded separators) is refused before routing, so a public
+    prefix never carries a request to a partner's service; ordinary dots and escapes pass."""
+    s = scenario.build(ctx)
+    before, _, _ = s.up.snapshot()
+    for path in ["/pub/../acme/api/x", "/pub/./x", "/pub/%2e%2e/acme/api/x", "/pub/.%2E/x",
+                 "/pub/%2E/x", "/pub//x", "/pub/a%2fb", "/pub/a%5Cb", "/pub/a\\b", "/pub/%zz",
+                 "/pub/%2", "/pub/x/.."]:
+        r = s.get(path)
+        check_problem(r, 400, "bad-request")
+    after, _, _ = s.up.snapshot()
+    check(len(after) == len(before), "a refused path reached the upstream: %r"
+          % [d["target"] for d in after[len(before):]])
+    doc = s.echo(s.get("/pub/a.b/..c/.d/x%41y?q=../z"))
+    check(doc["target"] == "/pub/a.b/..c/.d/x%41y?q=../z",
+          "a safe path reached the upstream as %r" % doc["target"])
+    s.assert_alive()

@@ -1,6 +1,7 @@
 """Mutual TLS: partner identity on `require` and `optional` listeners, the CA names the gateway
 asks for, and https upstreams with the gateway's outbound client certificate."""
 
+import os
 import socket
 import ssl
 
@@ -302,4 +303,38 @@ def mtls_large_response_backpressure(ctx):
             got += len(data)
         check(status == 200 and got == size, "status %d, %d of %d bytes" % (status, got, size))
         check(h.hexdigest() == want, "large response body changed over TLS")
+    s.assert_alive()
+
+
+@case
+def tls_server_certificate_by_sni(ctx):
+    """A listener with two certificates answers with the one whose name the client asked for
+    (SNI), and with the default one for any other name or none."""
+    import shutil
+    certs = ctx.certs
+    s = scenario.build(ctx, tls="optional", start=False)
+    shutil.copy(certs.pem("upstream-wrongname"), os.path.join(s.gw.dir, "sni.pem"))
+    shutil.copy(certs.key("upstream-wrongname"), os.path.join(s.gw.dir, "sni.key"))
+    cfg = s.gw.read_config()
+    for lst in cfg["listeners"]:
+        if "tls" in lst:
+            lst["tls"]["certificates"].append(
+                {"cert": "sni.pem", "key": "sni.key", "sni": "wrong.example"})
+    s.gw.write_config(cfg)
+    s.gw.start()
+    # the SNI certificate verifies only for wrong.example, under the upstream CA
+    sni_ctx = client.client_context(certs, None, ca="upstream-ca")
+    with Conn(s.tls, sni_ctx, server_hostname="wrong.example") as c:
+        c.send(build_request("GET", "/health", host="wrong.example"))
+        check(c.read_response().status == 200, "no answer over the SNI certificate")
+    # another name, and no name at all: the default (localhost, server CA)
+    with Conn(s.tls, s.tls_ctx(None), server_hostname="localhost") as c:
+        c.send(build_request("GET", "/health"))
+        check(c.read_response().status == 200, "no answer over the default certificate")
+    plain_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    plain_ctx.check_hostname = False
+    plain_ctx.load_verify_locations(certs.pem("server-ca"))
+    with Conn(s.tls, plain_ctx, server_hostname=None) as c:
+        c.send(build_request("GET", "/health"))
+        check(c.read_response().status == 200, "no answer without SNI")
     s.assert_alive()
