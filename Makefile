@@ -28,7 +28,8 @@ PYTHON ?= /usr/bin/python3
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
-DEFS    := -D_GNU_SOURCE -DPORTICO_VERSION=\"$(shell git describe --always --dirty 2>/dev/null || echo dev)\"
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
+DEFS    := -D_GNU_SOURCE -DPORTICO_VERSION=\"$(VERSION)\"
 INCS    := -I. -Igateway -Ipartners -Itransforms -Iconnectors -Iaudit
 ifeq ($(SAN),1)
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -51,7 +52,7 @@ EXAMPLE_BINS := $(EXAMPLE_SRCS:examples/%.c=$(BUILD)/examples/%)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 PORTICO   := $(BINDIR)/portico
 
-.PHONY: all deps build run test test-run asan fuzz fuzz-build bench clean format
+.PHONY: all deps build run test test-run asan fuzz fuzz-build bench clean format FORCE
 .DEFAULT_GOAL := all
 
 all: deps
@@ -76,6 +77,13 @@ build: $(PORTICO) $(UNIT_BINS) $(TOOL_BINS) $(EXAMPLE_BINS)
 $(PORTICO): $(MAIN_OBJ) $(LIB_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(SANFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# The objects that print the version are rebuilt when it changes (the stamp holds the last one).
+$(BUILD)/version.stamp: FORCE
+	@mkdir -p $(@D)
+	@[ "$$(cat $@ 2>/dev/null)" = "$(VERSION)" ] || echo "$(VERSION)" > $@
+$(BUILD)/obj/gateway/main.o $(BUILD)/obj/gateway/server.o: $(BUILD)/version.stamp
+FORCE:
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/event.h>
 #include <openssl/ssl.h>
 
 #include "log.h"
@@ -101,8 +102,8 @@ main(int argc, char **argv)
         return 0;
     }
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
-        printf("portico %s (%s, %s)\n", PORTICO_VERSION, OpenSSL_version(OPENSSL_VERSION),
-               "libevent");
+        printf("portico %s (%s, libevent %s)\n", PORTICO_VERSION,
+               OpenSSL_version(OPENSSL_VERSION), event_get_version());
         return 0;
     }
     if (strcmp(cmd, "check") == 0) {
