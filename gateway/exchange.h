@@ -52,9 +52,13 @@ struct gw_conn {
     struct gw_http_parser hp;
     struct gw_exchange *ex;  /* the current exchange, or NULL when idle */
     int fd;
-    /* one event, three uses: the deadline of a request head, the step of a closing connection
-     * (both timers), and the watch on a shrunk idle connection (fd, with the keep-alive limit) */
+    /* the deadline of a request head, or the step of a closing connection */
     struct event ev;
+    /* plain connections are read by this event, not by their bufferevent: one readv per read,
+     * without the FIONREAD ioctl libevent makes first, and the watch that outlives the
+     * bufferevent of a shrunk idle connection */
+    struct event rev;
+    int read_ms;             /* the read timeout in force (0: none) */
     unsigned lingering : 1;  /* closing: our side shut, reading what the client still sends */
     TAILQ_ENTRY(gw_conn) link;
 };
@@ -103,6 +107,9 @@ void gw_bev_flush(struct bufferevent *bev);
 /* Response bytes queued for the client and not yet written (for TLS, in the filter and in the
  * socket below it). */
 size_t gw_client_pending(struct gw_conn *c);
+/* Reading the client on or off, and its read timeout (0: none); the write timeout is send_ms. */
+void gw_conn_read(struct gw_conn *c, int on);
+void gw_conn_timeouts(struct gw_conn *c, int read_ms);
 /* The write callback's half of the same for a plain socket bufferevent: EV_WRITE off once the
  * output is empty. */
 void gw_bev_drained(struct bufferevent *bev, int plain);

@@ -106,15 +106,42 @@ gw_bev_drained(struct bufferevent *bev, int plain)
         bufferevent_disable(bev, EV_WRITE);
 }
 
-static void
-set_timeouts(struct gw_conn *c, int read_ms)
+void
+gw_conn_timeouts(struct gw_conn *c, int read_ms)
 {
     const struct gw_timeouts *t = &c->snap->config->timeouts;
     struct timeval rtv = {read_ms / 1000, (read_ms % 1000) * 1000};
     struct timeval wtv = {t->send_ms / 1000, (t->send_ms % 1000) * 1000};
 
-    bufferevent_set_timeouts(c->bev, read_ms > 0 ? &rtv : NULL, &wtv);
+    c->read_ms = read_ms;
+    if (c->is_tls) {
+        bufferevent_set_timeouts(c->bev, read_ms > 0 ? &rtv : NULL, &wtv);
+        return;
+    }
+    if (c->bev != NULL)
+        bufferevent_set_timeouts(c->bev, NULL, &wtv);
+    if (event_pending(&c->rev, EV_READ, NULL))
+        event_add(&c->rev, read_ms > 0 ? &rtv : NULL);
 }
+
+void
+gw_conn_read(struct gw_conn *c, int on)
+{
+    struct timeval rtv = {c->read_ms / 1000, (c->read_ms % 1000) * 1000};
+
+    if (c->is_tls) {
+        if (on)
+            bufferevent_enable(c->bev, EV_READ);
+        else
+            bufferevent_disable(c->bev, EV_READ);
+    } else if (on) {
+        event_add(&c->rev, c->read_ms > 0 ? &rtv : NULL);
+    } else {
+        event_del(&c->rev);
+    }
+}
+
+#define set_timeouts gw_conn_timeouts
 
 /* xoroshiro128+: request ids need to be unique, not secret */
 static uint64_t
@@ -261,6 +288,8 @@ gw_conn_free(struct gw_conn *c)
         exchange_release(c->ex);
     if (event_initialized(&c->ev))
         event_del(&c->ev);
+    if (!c->is_tls && event_initialized(&c->rev))
+        event_del(&c->rev);
     if (c->bev != NULL)
         bufferevent_free(c->bev);
     else
@@ -346,41 +375,75 @@ conn_setup_bev(struct gw_conn *c)
     if (!c->is_tls)
         bufferevent_disable(c->bev, EV_WRITE);
     set_timeouts(c, c->is_tls ? c->snap->config->timeouts.client_header_ms : idle_timeout_ms(c));
-    bufferevent_enable(c->bev, EV_READ);
+    gw_conn_read(c, 1);
 }
 
-/* A shrunk idle connection became readable (a new request) or reached the keep-alive limit. */
+/* A plain connection's socket is readable (or its read timed out): read what is there into the
+ * bufferevent's input and hand it on. A shrunk idle connection gets its bufferevent back first. */
 static void
-idle_wake_cb(evutil_socket_t fd, short what, void *arg)
+sock_read_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct gw_conn *c = arg;
+    struct evbuffer_iovec v[2];
+    struct evbuffer *in;
+    ssize_t n;
+    int nv;
 
-    if (what & EV_TIMEOUT) {
-        gw_conn_free(c);
-        return;
-    }
-    c->bev = bufferevent_socket_new(c->w->base, fd, BEV_OPT_CLOSE_ON_FREE);
-    evtimer_assign(&c->ev, c->w->base, conn_timer_cb, c);
     if (c->bev == NULL) {
-        gw_conn_free(c);
+        if (what & EV_TIMEOUT) {
+            gw_conn_free(c); /* idle past keepalive_ms */
+            return;
+        }
+        c->bev = bufferevent_socket_new(c->w->base, fd, BEV_OPT_CLOSE_ON_FREE);
+        if (c->bev == NULL) {
+            gw_conn_free(c);
+            return;
+        }
+        conn_setup_bev(c);
+    }
+    if (what & EV_TIMEOUT) {
+        client_event_cb(c->bev, BEV_EVENT_READING | BEV_EVENT_TIMEOUT, c);
         return;
     }
-    conn_setup_bev(c); /* the loop delivers the waiting bytes on its next turn */
+    in = bufferevent_get_input(c->bev);
+    evbuffer_unfreeze(in, 0); /* a socket bufferevent keeps the end of its input to itself */
+    nv = evbuffer_reserve_space(in, 16384, v, 2);
+    n = nv > 0 ? readv(fd, (struct iovec *)v, nv) : -1;
+    if (n > 0) {
+        size_t left = (size_t)n;
+        for (int i = 0; i < nv; i++) {
+            v[i].iov_len = left < v[i].iov_len ? left : v[i].iov_len;
+            left -= v[i].iov_len;
+        }
+        evbuffer_commit_space(in, v, nv);
+    }
+    evbuffer_freeze(in, 0);
+    if (n == 0) {
+        client_event_cb(c->bev, BEV_EVENT_READING | BEV_EVENT_EOF, c);
+        return;
+    }
+    if (n < 0) {
+        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+            client_event_cb(c->bev, BEV_EVENT_READING | BEV_EVENT_ERROR, c);
+        return;
+    }
+    /* what a client sends while its exchange is under way (pipelining) waits, up to a bound */
+    if (c->state != GW_CONN_BODY &&
+        evbuffer_get_length(in) >= c->snap->config->limits.max_header_bytes * 2 + 65536)
+        gw_conn_read(c, 0);
+    client_read_cb(c->bev, c);
 }
 
 static void
 conn_shrink(struct gw_conn *c)
 {
-    int ms = c->snap->config->timeouts.keepalive_ms - GW_IDLE_SHRINK_MS;
-    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-
     c->w->shrunk++;
     bufferevent_setfd(c->bev, -1); /* keep the socket open when the bufferevent goes */
     bufferevent_free(c->bev);
     c->bev = NULL;
-    event_del(&c->ev);
-    event_assign(&c->ev, c->w->base, c->fd, EV_READ, idle_wake_cb, c);
-    event_add(&c->ev, &tv);
+    /* rev keeps watching the socket, for what is left of keepalive_ms */
+    c->read_ms = c->snap->config->timeouts.keepalive_ms - GW_IDLE_SHRINK_MS;
+    gw_conn_read(c, 1);
 }
 
 void
@@ -439,6 +502,8 @@ gw_conn_accept(struct gw_worker *w, size_t li, int fd, struct sockaddr *sa, int 
     }
     c->fd = fd;
     evtimer_assign(&c->ev, w->base, conn_timer_cb, c);
+    if (!c->is_tls)
+        event_assign(&c->rev, w->base, fd, EV_READ | EV_PERSIST, sock_read_cb, c);
     if (c->bev == NULL) {
         gw_log(GW_LOG_ERROR, "client %s: cannot set up the connection", c->peer_ip);
         if (fd >= 0)
@@ -528,7 +593,7 @@ closing_step(struct gw_conn *c)
         return;
     }
     set_timeouts(c, LINGER_MS);
-    bufferevent_enable(c->bev, EV_READ);
+    gw_conn_read(c, 1);
 }
 
 static void
@@ -536,7 +601,7 @@ start_closing(struct gw_conn *c)
 {
     c->state = GW_CONN_CLOSING;
     event_del(&c->ev);
-    bufferevent_disable(c->bev, EV_READ);
+    gw_conn_read(c, 0);
     set_timeouts(c, 0);
     closing_step(c);
 }
@@ -571,7 +636,7 @@ gw_exchange_finish(struct gw_exchange *ex)
     c->state = GW_CONN_IDLE;
     gw_http_parser_init(&c->hp);
     set_timeouts(c, idle_timeout_ms(c));
-    bufferevent_enable(c->bev, EV_READ);
+    gw_conn_read(c, 1);
     if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
         /* a pipelined request: handle it from the loop, not from inside this call chain */
         bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
@@ -914,7 +979,7 @@ gw_exchange_relay_request(struct gw_exchange *ex)
     if (ex->up->connected)
         gw_bev_flush(ex->up->bev);
     if (!ex->req_done && evbuffer_get_length(out) > GW_OUT_HIGH) {
-        bufferevent_disable(c->bev, EV_READ);
+        gw_conn_read(c, 0);
         ex->client_paused = 1;
     }
     return 0;

@@ -300,7 +300,7 @@ gw_proxy_start(struct gw_exchange *ex)
         if (u->connected)
             gw_bev_flush(u->bev);
         c->state = GW_CONN_WAIT;
-        bufferevent_set_timeouts(c->bev, NULL, NULL);
+        gw_conn_timeouts(c, 0);
         return;
     }
     if (ex->req.expect_continue) {
@@ -308,13 +308,7 @@ gw_proxy_start(struct gw_exchange *ex)
         gw_bev_flush(c->bev);
     }
     c->state = GW_CONN_BODY;
-    {
-        int ms = c->snap->config->timeouts.client_body_ms;
-        int sms = c->snap->config->timeouts.send_ms;
-        struct timeval rtv = {ms / 1000, (ms % 1000) * 1000};
-        struct timeval wtv = {sms / 1000, (sms % 1000) * 1000};
-        bufferevent_set_timeouts(c->bev, &rtv, &wtv);
-    }
+    gw_conn_timeouts(c, c->snap->config->timeouts.client_body_ms);
     gw_exchange_relay_request(ex);
 }
 
@@ -609,7 +603,7 @@ up_write_cb(struct bufferevent *bev, void *arg)
     gw_bev_drained(bev, ex->route->upstream.kind != PT_UP_HTTPS);
     if (ex->client_paused && c->state == GW_CONN_BODY) {
         ex->client_paused = 0;
-        bufferevent_enable(c->bev, EV_READ);
+        gw_conn_read(c, 1);
         gw_exchange_relay_request(ex);
     }
 }
