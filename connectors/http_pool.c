@@ -2,6 +2,7 @@
 #include "http_pool.h"
 
 #include <errno.h>
+#include <sys/uio.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
@@ -95,6 +96,8 @@ cn_pool_discard(struct cn_upconn *u)
 {
     if (u == NULL)
         return;
+    if (u->own_read && event_initialized(&u->rev))
+        event_del(&u->rev);
     bufferevent_free(u->bev);
     pt_snapshot_unref(u->snap);
     free(u);
@@ -129,12 +132,91 @@ cn_pool_release(struct cn_upconn *u)
         return;
     }
     bufferevent_setcb(u->bev, idle_read_cb, NULL, idle_event_cb, u);
-    bufferevent_set_timeouts(u->bev, &p->idle_tv, NULL);
-    bufferevent_enable(u->bev, EV_READ);
+    cn_upconn_timeouts(u, (int)(p->idle_tv.tv_sec * 1000 + p->idle_tv.tv_usec / 1000), 0);
+    cn_upconn_read(u, 1);
     /* most recently used first: it is the least likely to have been closed by the upstream */
     TAILQ_INSERT_HEAD(&b->idle, u, link);
     b->n++;
     p->idle++;
+}
+
+/* The read side of a plain upstream connection, done as the bufferevent would do it but without
+ * asking the kernel how much there is first: read, then call the bufferevent's callbacks. */
+static void
+sock_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct cn_upconn *u = arg;
+    bufferevent_data_cb readcb;
+    bufferevent_event_cb eventcb;
+    void *cbarg;
+    struct evbuffer *in = bufferevent_get_input(u->bev);
+    struct evbuffer_iovec v[2];
+    ssize_t n;
+    int nv;
+
+    bufferevent_getcb(u->bev, &readcb, NULL, &eventcb, &cbarg);
+    if (what & EV_TIMEOUT) {
+        if (eventcb != NULL)
+            eventcb(u->bev, BEV_EVENT_READING | BEV_EVENT_TIMEOUT, cbarg);
+        return;
+    }
+    evbuffer_unfreeze(in, 0); /* a socket bufferevent keeps the end of its input to itself */
+    nv = evbuffer_reserve_space(in, 16384, v, 2);
+    n = nv > 0 ? readv(fd, (struct iovec *)v, nv) : -1;
+    if (n > 0) {
+        size_t left = (size_t)n;
+        for (int i = 0; i < nv; i++) {
+            v[i].iov_len = left < v[i].iov_len ? left : v[i].iov_len;
+            left -= v[i].iov_len;
+        }
+        evbuffer_commit_space(in, v, nv);
+    }
+    evbuffer_freeze(in, 0);
+    if (n > 0) {
+        if (readcb != NULL)
+            readcb(u->bev, cbarg);
+    } else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+        if (eventcb != NULL)
+            eventcb(u->bev, BEV_EVENT_READING | (n == 0 ? BEV_EVENT_EOF : BEV_EVENT_ERROR),
+                    cbarg);
+    }
+}
+
+void
+cn_upconn_read(struct cn_upconn *u, int on)
+{
+    struct timeval tv = {u->read_ms / 1000, (u->read_ms % 1000) * 1000};
+
+    if (!u->own_read) {
+        if (on)
+            bufferevent_enable(u->bev, EV_READ);
+        else
+            bufferevent_disable(u->bev, EV_READ);
+        return;
+    }
+    if (!event_initialized(&u->rev))
+        event_assign(&u->rev, bufferevent_get_base(u->bev), bufferevent_getfd(u->bev),
+                     EV_READ | EV_PERSIST, sock_read_cb, u);
+    if (on)
+        event_add(&u->rev, u->read_ms > 0 ? &tv : NULL);
+    else
+        event_del(&u->rev);
+}
+
+void
+cn_upconn_timeouts(struct cn_upconn *u, int read_ms, int write_ms)
+{
+    struct timeval rtv = {read_ms / 1000, (read_ms % 1000) * 1000};
+    struct timeval wtv = {write_ms / 1000, (write_ms % 1000) * 1000};
+
+    if (!u->own_read) {
+        bufferevent_set_timeouts(u->bev, read_ms > 0 ? &rtv : NULL, write_ms > 0 ? &wtv : NULL);
+        return;
+    }
+    bufferevent_set_timeouts(u->bev, NULL, write_ms > 0 ? &wtv : NULL);
+    u->read_ms = read_ms;
+    if (event_initialized(&u->rev) && event_pending(&u->rev, EV_READ, NULL))
+        event_add(&u->rev, read_ms > 0 ? &rtv : NULL);
 }
 
 static struct bufferevent *
@@ -197,6 +279,7 @@ cn_pool_acquire(struct cn_pool *p, struct pt_snapshot *snap, const struct pt_ups
     }
     u->pool = p;
     u->up = up;
+    u->own_read = up->kind != PT_UP_HTTPS;
     u->snap = pt_snapshot_ref(snap);
     return u;
 }

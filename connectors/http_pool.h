@@ -12,6 +12,7 @@
 
 #include <event2/bufferevent.h>
 #include <event2/event.h>
+#include <event2/event_struct.h>
 
 #include "snapshot.h"
 
@@ -24,6 +25,11 @@ struct cn_upconn {
     struct pt_snapshot *snap; /* keeps `up` alive */
     unsigned requests;        /* exchanges carried so far */
     int connected;            /* connect (and TLS handshake) done */
+    /* a plain upstream is read by this event, not by its bufferevent (one readv, no FIONREAD);
+     * it hands what it read to the bufferevent's callbacks as the bufferevent would */
+    int own_read;
+    int read_ms;              /* the read timeout in force (0: none) */
+    struct event rev;
     TAILQ_ENTRY(cn_upconn) link;
 };
 
@@ -42,6 +48,12 @@ void cn_pool_release(struct cn_upconn *u);
 
 /* Close and free a connection (error, or not reusable). */
 void cn_pool_discard(struct cn_upconn *u);
+
+/* Reading on or off (after the connection is made), with the read timeout in force. */
+void cn_upconn_read(struct cn_upconn *u, int on);
+
+/* Read and write timeouts in milliseconds (0: none). */
+void cn_upconn_timeouts(struct cn_upconn *u, int read_ms, int write_ms);
 
 /* Idle connections now held (for tests and metrics). */
 size_t cn_pool_idle(const struct cn_pool *p);

@@ -266,10 +266,7 @@ set_up_timeouts(struct gw_exchange *ex, int connecting)
     const struct gw_timeouts *t = &ex->c->snap->config->timeouts;
     int rms = ex->route->timeout_ms > 0 ? ex->route->timeout_ms : t->upstream_response_ms;
     int wms = connecting ? t->upstream_connect_ms : t->send_ms;
-    struct timeval rtv = {rms / 1000, (rms % 1000) * 1000};
-    struct timeval wtv = {wms / 1000, (wms % 1000) * 1000};
-
-    bufferevent_set_timeouts(ex->up->bev, &rtv, &wtv);
+    cn_upconn_timeouts(ex->up, rms, wms);
 }
 
 void
@@ -295,7 +292,10 @@ gw_proxy_start(struct gw_exchange *ex)
     bufferevent_setwatermark(u->bev, EV_WRITE, GW_OUT_LOW, 0);
     set_up_timeouts(ex, !u->connected);
     write_request_head(ex, bufferevent_get_output(u->bev));
-    bufferevent_enable(u->bev, u->connected ? EV_READ : EV_READ | EV_WRITE);
+    if (u->connected)
+        cn_upconn_read(u, 1);
+    else /* the write event tells when the connection is made; TLS reads its handshake itself */
+        bufferevent_enable(u->bev, u->own_read ? EV_WRITE : EV_READ | EV_WRITE);
     if (ex->req_done) {
         if (u->connected)
             gw_bev_flush(u->bev);
@@ -401,7 +401,7 @@ relay_response(struct gw_exchange *ex)
         return 1;
     gw_bev_flush(ex->c->bev);
     if (gw_client_pending(ex->c) > GW_OUT_HIGH) {
-        bufferevent_disable(ex->up->bev, EV_READ);
+        cn_upconn_read(ex->up, 0);
         ex->up_paused = 1;
     }
     return 0;
@@ -413,7 +413,7 @@ gw_proxy_client_drained(struct gw_exchange *ex)
     if (ex->up == NULL || !ex->up_paused)
         return;
     ex->up_paused = 0;
-    bufferevent_enable(ex->up->bev, EV_READ);
+    cn_upconn_read(ex->up, 1);
     if (ex->resp_state == GW_RESP_BODY && relay_response(ex) == 1)
         response_done(ex);
 }
@@ -618,6 +618,7 @@ up_event_cb(struct bufferevent *bev, short what, void *arg)
     if (what & BEV_EVENT_CONNECTED) {
         ex->up->connected = 1;
         set_up_timeouts(ex, 0);
+        cn_upconn_read(ex->up, 1);
         return;
     }
     if ((what & BEV_EVENT_EOF) && ex->resp_state == GW_RESP_BODY &&
