@@ -8,7 +8,7 @@
 #
 # Env from the Makefile: PORTICO (binary), BUILD (build folder), PYTHON.
 # Env to shorten a run while developing (defaults are the real run):
-#   BENCH_DURATION=10   seconds per measured wrk round     BENCH_ROUNDS=5   rounds per proxy
+#   BENCH_DURATION=8    seconds per measured wrk round     BENCH_ROUNDS=9   rounds per proxy
 #   BENCH_WARMUP=3      seconds of warm-up per proxy        BENCH_CONNS=50   wrk connections
 #   BENCH_IDLE=5000     idle connections to weigh (0: skip) BENCH_CASES=     case names (all)
 #   BENCH_TARGETS="portico nginx"   "nginx" alone for a dry run without the gateway
@@ -19,8 +19,8 @@ set -euo pipefail
 PYTHON=${PYTHON:-/usr/bin/python3}
 HERE=$(cd "$(dirname "$0")" && pwd)
 B=$BUILD/bench
-DURATION=${BENCH_DURATION:-10}
-ROUNDS=${BENCH_ROUNDS:-5}
+DURATION=${BENCH_DURATION:-8}
+ROUNDS=${BENCH_ROUNDS:-9}
 WARMUP=${BENCH_WARMUP:-3}
 CONNS=${BENCH_CONNS:-50}
 IDLE_N=${BENCH_IDLE:-5000}
