@@ -2,7 +2,6 @@
 #include "http_pool.h"
 
 #include <errno.h>
-#include <sys/uio.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
@@ -12,6 +11,7 @@
 #include <event2/bufferevent_ssl.h>
 
 #include "log.h"
+#include "sockio.h"
 #include "tls.h"
 
 TAILQ_HEAD(cn_upconn_list, cn_upconn);
@@ -149,10 +149,7 @@ sock_read_cb(evutil_socket_t fd, short what, void *arg)
     bufferevent_data_cb readcb;
     bufferevent_event_cb eventcb;
     void *cbarg;
-    struct evbuffer *in = bufferevent_get_input(u->bev);
-    struct evbuffer_iovec v[2];
     ssize_t n;
-    int nv;
 
     bufferevent_getcb(u->bev, &readcb, NULL, &eventcb, &cbarg);
     if (what & EV_TIMEOUT) {
@@ -160,18 +157,7 @@ sock_read_cb(evutil_socket_t fd, short what, void *arg)
             eventcb(u->bev, BEV_EVENT_READING | BEV_EVENT_TIMEOUT, cbarg);
         return;
     }
-    evbuffer_unfreeze(in, 0); /* a socket bufferevent keeps the end of its input to itself */
-    nv = evbuffer_reserve_space(in, 16384, v, 2);
-    n = nv > 0 ? readv(fd, (struct iovec *)v, nv) : -1;
-    if (n > 0) {
-        size_t left = (size_t)n;
-        for (int i = 0; i < nv; i++) {
-            v[i].iov_len = left < v[i].iov_len ? left : v[i].iov_len;
-            left -= v[i].iov_len;
-        }
-        evbuffer_commit_space(in, v, nv);
-    }
-    evbuffer_freeze(in, 0);
+    n = gw_sock_read(u->bev, fd);
     if (n > 0) {
         if (readcb != NULL)
             readcb(u->bev, cbarg);

@@ -23,6 +23,7 @@
 #include "arena.h"
 #include "http_parser.h"
 #include "http_pool.h"
+#include "sockio.h"
 #include "tls.h"
 #include "worker.h"
 
@@ -99,20 +100,12 @@ struct gw_exchange {
 };
 
 /* http_conn.c */
-/* Write what is queued now, instead of waiting a loop turn for EPOLLOUT; only what the socket
- * does not take waits for the write event. Socket bufferevents (plain, or under a TLS filter) keep
- * EV_WRITE disabled while their output is empty, which spares two epoll_ctl calls and a loop turn
- * per write. A socket-based TLS bufferevent (upstream https) is left to libevent. */
-void gw_bev_flush(struct bufferevent *bev);
 /* Response bytes queued for the client and not yet written (for TLS, in the filter and in the
  * socket below it). */
 size_t gw_client_pending(struct gw_conn *c);
 /* Reading the client on or off, and its read timeout (0: none); the write timeout is send_ms. */
 void gw_conn_read(struct gw_conn *c, int on);
 void gw_conn_timeouts(struct gw_conn *c, int read_ms);
-/* The write callback's half of the same for a plain socket bufferevent: EV_WRITE off once the
- * output is empty. */
-void gw_bev_drained(struct bufferevent *bev, int plain);
 
 /* The reason phrase for a status ("Bad Gateway"), "" for an unknown one. */
 const char *gw_status_text(int status);

@@ -71,42 +71,6 @@ gw_status_text(int status)
 }
 
 void
-gw_bev_flush(struct bufferevent *bev)
-{
-    struct bufferevent *under = bufferevent_get_underlying(bev);
-    struct evbuffer *out;
-    int fd;
-
-    if (under != NULL)
-        bev = under; /* a TLS filter: its records are in the socket bufferevent below */
-    else if (bufferevent_openssl_get_ssl(bev) != NULL)
-        return;
-    out = bufferevent_get_output(bev);
-    fd = bufferevent_getfd(bev);
-    if (evbuffer_get_length(out) == 0) {
-        bufferevent_disable(bev, EV_WRITE);
-        return;
-    }
-    /* a socket bufferevent keeps the front of its output frozen against everyone but itself */
-    evbuffer_unfreeze(out, 1);
-    while (fd >= 0 && evbuffer_get_length(out) > 0)
-        if (evbuffer_write(out, fd) <= 0)
-            break;
-    evbuffer_freeze(out, 1);
-    if (evbuffer_get_length(out) > 0)
-        bufferevent_enable(bev, EV_WRITE);
-    else
-        bufferevent_disable(bev, EV_WRITE);
-}
-
-void
-gw_bev_drained(struct bufferevent *bev, int plain)
-{
-    if (plain && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-        bufferevent_disable(bev, EV_WRITE);
-}
-
-void
 gw_conn_timeouts(struct gw_conn *c, int read_ms)
 {
     const struct gw_timeouts *t = &c->snap->config->timeouts;
@@ -384,10 +348,8 @@ static void
 sock_read_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct gw_conn *c = arg;
-    struct evbuffer_iovec v[2];
     struct evbuffer *in;
     ssize_t n;
-    int nv;
 
     if (c->bev == NULL) {
         if (what & EV_TIMEOUT) {
@@ -405,19 +367,8 @@ sock_read_cb(evutil_socket_t fd, short what, void *arg)
         client_event_cb(c->bev, BEV_EVENT_READING | BEV_EVENT_TIMEOUT, c);
         return;
     }
+    n = gw_sock_read(c->bev, fd);
     in = bufferevent_get_input(c->bev);
-    evbuffer_unfreeze(in, 0); /* a socket bufferevent keeps the end of its input to itself */
-    nv = evbuffer_reserve_space(in, 16384, v, 2);
-    n = nv > 0 ? readv(fd, (struct iovec *)v, nv) : -1;
-    if (n > 0) {
-        size_t left = (size_t)n;
-        for (int i = 0; i < nv; i++) {
-            v[i].iov_len = left < v[i].iov_len ? left : v[i].iov_len;
-            left -= v[i].iov_len;
-        }
-        evbuffer_commit_space(in, v, nv);
-    }
-    evbuffer_freeze(in, 0);
     if (n == 0) {
         client_event_cb(c->bev, BEV_EVENT_READING | BEV_EVENT_EOF, c);
         return;
