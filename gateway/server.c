@@ -307,6 +307,29 @@ reload(const char *path, struct gw_worker *workers, int n, struct pt_snapshot **
     *current = next;
 }
 
+/* Every connection is a descriptor (two when proxied): raise the soft limit to what the
+ * configured connections need, as far as the hard limit allows (nginx's worker_rlimit_nofile). */
+static void
+raise_fd_limit(const struct gw_config *c)
+{
+    struct rlimit rl;
+    rlim_t want = (rlim_t)c->limits.max_connections * (rlim_t)(c->workers > 0 ? c->workers : 1) * 2 +
+                  256;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= want)
+        return;
+    rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+        gw_log(GW_LOG_WARN, "cannot raise the open files limit to %llu: %s",
+               (unsigned long long)rl.rlim_cur, strerror(errno));
+    if (rl.rlim_cur < want)
+        gw_log(GW_LOG_WARN,
+               "open files limited to %llu (hard limit); max_connections %zu on %d workers "
+               "would need %llu",
+               (unsigned long long)rl.rlim_cur, c->limits.max_connections, c->workers,
+               (unsigned long long)want);
+}
+
 int
 gw_server_run(const char *config_path, struct pt_snapshot *snap)
 {
@@ -323,6 +346,7 @@ gw_server_run(const char *config_path, struct pt_snapshot *snap)
     pthread_sigmask(SIG_BLOCK, &set, NULL); /* the workers inherit the mask */
     if (workers == NULL)
         return 1;
+    raise_fd_limit(snap->config);
     gw_tls_init_threads();
     for (int i = 0; i < n; i++) {
         if (worker_init(&workers[i], i, snap) < 0) {
