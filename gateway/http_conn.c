@@ -37,6 +37,8 @@ static void client_write_cb(struct bufferevent *bev, void *arg);
 static void client_event_cb(struct bufferevent *bev, short what, void *arg);
 static void closing_step(struct gw_conn *c);
 static void under_drained_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg);
+static void under_input_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg);
+static void tls_sock_read_cb(evutil_socket_t fd, short what, void *arg);
 
 const char *
 gw_status_text(int status)
@@ -94,10 +96,14 @@ gw_conn_read(struct gw_conn *c, int on)
     struct timeval rtv = {c->read_ms / 1000, (c->read_ms % 1000) * 1000};
 
     if (c->is_tls) {
-        if (on)
+        /* the filter decides what it wants to decrypt; rev feeds the socket below it */
+        if (on) {
             bufferevent_enable(c->bev, EV_READ);
-        else
+            event_add(&c->rev, NULL);
+        } else {
             bufferevent_disable(c->bev, EV_READ);
+            event_del(&c->rev);
+        }
     } else if (on) {
         event_add(&c->rev, c->read_ms > 0 ? &rtv : NULL);
     } else {
@@ -252,7 +258,7 @@ gw_conn_free(struct gw_conn *c)
         exchange_release(c->ex);
     if (event_initialized(&c->ev))
         event_del(&c->ev);
-    if (!c->is_tls && event_initialized(&c->rev))
+    if (event_initialized(&c->rev))
         event_del(&c->rev);
     if (c->bev != NULL)
         bufferevent_free(c->bev);
@@ -342,6 +348,13 @@ conn_setup_bev(struct gw_conn *c)
     gw_conn_read(c, 1);
 }
 
+/* What a client may have sent ahead (pipelining) before we stop reading it. */
+static size_t
+input_bound(const struct gw_conn *c)
+{
+    return c->snap->config->limits.max_header_bytes * 2 + 65536;
+}
+
 /* A plain connection's socket is readable (or its read timed out): read what is there into the
  * bufferevent's input and hand it on. A shrunk idle connection gets its bufferevent back first. */
 static void
@@ -379,10 +392,40 @@ sock_read_cb(evutil_socket_t fd, short what, void *arg)
         return;
     }
     /* what a client sends while its exchange is under way (pipelining) waits, up to a bound */
-    if (c->state != GW_CONN_BODY &&
-        evbuffer_get_length(in) >= c->snap->config->limits.max_header_bytes * 2 + 65536)
+    if (c->state != GW_CONN_BODY && evbuffer_get_length(in) >= input_bound(c))
         gw_conn_read(c, 0);
     client_read_cb(c->bev, c);
+}
+
+/* A TLS connection's socket is readable: read it into the input of the socket bufferevent under
+ * the filter (without the FIONREAD libevent would ask first), then let the filter at it, as the
+ * bufferevent's own read would have. */
+static void
+tls_sock_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct gw_conn *c = arg;
+    struct bufferevent *under = bufferevent_get_underlying(c->bev);
+    ssize_t n = gw_sock_read(under, fd);
+
+    (void)what;
+    if (n > 0) {
+        if (evbuffer_get_length(bufferevent_get_input(under)) >= input_bound(c))
+            event_del(&c->rev); /* under_input_cb() resumes once the filter took some */
+        bufferevent_trigger(under, EV_READ, BEV_TRIG_IGNORE_WATERMARKS);
+    } else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+        bufferevent_trigger_event(under, BEV_EVENT_READING | (n == 0 ? BEV_EVENT_EOF : BEV_EVENT_ERROR),
+                                  0);
+    }
+}
+
+static void
+under_input_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+    struct gw_conn *c = arg;
+
+    if (info->n_deleted > 0 && !event_pending(&c->rev, EV_READ, NULL) &&
+        (bufferevent_get_enabled(c->bev) & EV_READ) && evbuffer_get_length(buf) < input_bound(c))
+        event_add(&c->rev, NULL);
 }
 
 static void
@@ -440,6 +483,8 @@ gw_conn_accept(struct gw_worker *w, size_t li, int fd, struct sockaddr *sa, int 
         if (c->bev != NULL) {
             bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
             evbuffer_add_cb(bufferevent_get_output(sock), under_drained_cb, c);
+            evbuffer_add_cb(bufferevent_get_input(sock), under_input_cb, c);
+            bufferevent_disable(sock, EV_READ); /* rev reads it: tls_sock_read_cb() */
         } else {
             if (sock != NULL)
                 bufferevent_free(sock), fd = -1;
@@ -453,8 +498,8 @@ gw_conn_accept(struct gw_worker *w, size_t li, int fd, struct sockaddr *sa, int 
     }
     c->fd = fd;
     evtimer_assign(&c->ev, w->base, conn_timer_cb, c);
-    if (!c->is_tls)
-        event_assign(&c->rev, w->base, fd, EV_READ | EV_PERSIST, sock_read_cb, c);
+    event_assign(&c->rev, w->base, fd, EV_READ | EV_PERSIST,
+                 c->is_tls ? tls_sock_read_cb : sock_read_cb, c);
     if (c->bev == NULL) {
         gw_log(GW_LOG_ERROR, "client %s: cannot set up the connection", c->peer_ip);
         if (fd >= 0)
