@@ -25,10 +25,9 @@ struct cn_bucket {
 struct cn_pool {
     struct event_base *base;
     size_t max_idle;
-    struct timeval idle_tv;
+    int idle_ms;
     struct cn_bucket **buckets; /* each allocated apart: the idle lists point at their heads */
     size_t nbuckets, cap;
-    size_t idle;
 };
 
 struct cn_pool *
@@ -40,8 +39,7 @@ cn_pool_new(struct event_base *base, size_t max_idle, int idle_ms)
         return NULL;
     p->base = base;
     p->max_idle = max_idle;
-    p->idle_tv.tv_sec = idle_ms / 1000;
-    p->idle_tv.tv_usec = (idle_ms % 1000) * 1000;
+    p->idle_ms = idle_ms;
     return p;
 }
 
@@ -87,7 +85,6 @@ unlink_idle(struct cn_upconn *u)
     if (b != NULL) {
         TAILQ_REMOVE(&b->idle, u, link);
         b->n--;
-        u->pool->idle--;
     }
 }
 
@@ -132,12 +129,11 @@ cn_pool_release(struct cn_upconn *u)
         return;
     }
     bufferevent_setcb(u->bev, idle_read_cb, NULL, idle_event_cb, u);
-    cn_upconn_timeouts(u, (int)(p->idle_tv.tv_sec * 1000 + p->idle_tv.tv_usec / 1000), 0);
+    cn_upconn_timeouts(u, p->idle_ms, 0);
     cn_upconn_read(u, 1);
     /* most recently used first: it is the least likely to have been closed by the upstream */
     TAILQ_INSERT_HEAD(&b->idle, u, link);
     b->n++;
-    p->idle++;
 }
 
 /* The read side of a plain upstream connection, done as the bufferevent would do it but without
@@ -248,7 +244,6 @@ cn_pool_acquire(struct cn_pool *p, struct pt_snapshot *snap, const struct pt_ups
     if (b != NULL && (u = TAILQ_FIRST(&b->idle)) != NULL) {
         TAILQ_REMOVE(&b->idle, u, link);
         b->n--;
-        p->idle--;
         *reused = 1;
         return u;
     }
@@ -268,12 +263,6 @@ cn_pool_acquire(struct cn_pool *p, struct pt_snapshot *snap, const struct pt_ups
     u->own_read = up->kind != PT_UP_HTTPS;
     u->snap = pt_snapshot_ref(snap);
     return u;
-}
-
-size_t
-cn_pool_idle(const struct cn_pool *p)
-{
-    return p->idle;
 }
 
 void

@@ -23,7 +23,6 @@ struct cn_upconn {
     struct cn_pool *pool;
     const struct pt_upstream *up;
     struct pt_snapshot *snap; /* keeps `up` alive */
-    unsigned requests;        /* exchanges carried so far */
     int connected;            /* connect (and TLS handshake) done */
     /* a plain upstream is read by this event, not by its bufferevent (one readv, no FIONREAD);
      * it hands what it read to the bufferevent's callbacks as the bufferevent would */
@@ -54,8 +53,5 @@ void cn_upconn_read(struct cn_upconn *u, int on);
 
 /* Read and write timeouts in milliseconds (0: none). */
 void cn_upconn_timeouts(struct cn_upconn *u, int read_ms, int write_ms);
-
-/* Idle connections now held (for tests and metrics). */
-size_t cn_pool_idle(const struct cn_pool *p);
 
 #endif

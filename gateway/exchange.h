@@ -47,7 +47,6 @@ struct gw_conn {
     char peer_ip[46];
     int peer_trusted;        /* peer address is a trusted proxy */
     char *cert_subject;      /* of an identified partner's certificate, computed once */
-    char *cert_issuer;
     char cert_fp[65];
     unsigned nrequests;
     struct gw_http_parser hp;
@@ -68,8 +67,7 @@ enum gw_resp_state { GW_RESP_NONE, GW_RESP_HEAD, GW_RESP_BODY, GW_RESP_DONE };
 
 struct gw_exchange {
     struct gw_conn *c;
-    struct gw_arena arena;
-    struct gw_http_message req;      /* points into head */
+    struct gw_arena arena;           /* kept across exchanges of a worker's cache */
     char *head;                      /* the request head, copied into the arena */
     size_t head_len;
     const struct pt_route *route;
@@ -90,13 +88,16 @@ struct gw_exchange {
     /* upstream */
     struct cn_upconn *up;
     struct gw_http_parser up_hp;
-    struct gw_http_message resp;     /* the upstream's response head (points into its input) */
     enum gw_resp_state resp_state;
     enum gw_http_body resp_body;
     uint64_t resp_left;
     struct gw_chunked resp_chunk;
     int status;                      /* status sent to the client */
     struct gw_exchange *next_free;
+    /* the two large message heads come last: a new exchange clears everything before them, and
+     * the parsers fill them in */
+    struct gw_http_message req;      /* points into head */
+    struct gw_http_message resp;     /* the upstream's response head (points into its input) */
 };
 
 /* http_conn.c */

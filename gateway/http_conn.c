@@ -111,7 +111,6 @@ gw_conn_read(struct gw_conn *c, int on)
     }
 }
 
-#define set_timeouts gw_conn_timeouts
 
 /* xoroshiro128+: request ids need to be unique, not secret */
 static uint64_t
@@ -173,19 +172,8 @@ exchange_new(struct gw_conn *c)
             abort();
         gw_arena_init(&arena);
     }
-    /* only the small part before the message structs needs clearing */
-    memset(ex, 0, offsetof(struct gw_exchange, req));
+    memset(ex, 0, offsetof(struct gw_exchange, req)); /* all but the message heads */
     ex->arena = arena;
-    ex->route = NULL;
-    ex->request_id[0] = '\0';
-    ex->req_left = 0;
-    ex->req_done = ex->keep_alive = ex->resp_started = ex->client_chunked = 0;
-    ex->close_delimited = ex->up_reused = ex->retried = 0;
-    ex->client_paused = ex->up_paused = 0;
-    ex->up = NULL;
-    ex->resp_state = GW_RESP_NONE;
-    ex->status = 0;
-    ex->next_free = NULL;
     ex->c = c;
     if (p != NULL && p->max_body_bytes > 0 && p->max_body_bytes < max)
         max = p->max_body_bytes;
@@ -268,7 +256,6 @@ gw_conn_free(struct gw_conn *c)
     w->nconns--;
     pt_snapshot_unref(c->snap);
     free(c->cert_subject);
-    free(c->cert_issuer);
     conn_release(w, c);
     if (atomic_load(&w->stopping) && w->nconns == 0)
         event_base_loopexit(w->base, NULL);
@@ -344,7 +331,7 @@ conn_setup_bev(struct gw_conn *c)
                              c->snap->config->limits.max_header_bytes * 2 + 65536);
     if (!c->is_tls)
         bufferevent_disable(c->bev, EV_WRITE);
-    set_timeouts(c, c->is_tls ? c->snap->config->timeouts.client_header_ms : idle_timeout_ms(c));
+    gw_conn_timeouts(c, c->is_tls ? c->snap->config->timeouts.client_header_ms : idle_timeout_ms(c));
     gw_conn_read(c, 1);
 }
 
@@ -588,7 +575,7 @@ closing_step(struct gw_conn *c)
         gw_conn_free(c);
         return;
     }
-    set_timeouts(c, LINGER_MS);
+    gw_conn_timeouts(c, LINGER_MS);
     gw_conn_read(c, 1);
 }
 
@@ -598,7 +585,7 @@ start_closing(struct gw_conn *c)
     c->state = GW_CONN_CLOSING;
     event_del(&c->ev);
     gw_conn_read(c, 0);
-    set_timeouts(c, 0);
+    gw_conn_timeouts(c, 0);
     closing_step(c);
 }
 
@@ -631,7 +618,7 @@ gw_exchange_finish(struct gw_exchange *ex)
     }
     c->state = GW_CONN_IDLE;
     gw_http_parser_init(&c->hp);
-    set_timeouts(c, idle_timeout_ms(c));
+    gw_conn_timeouts(c, idle_timeout_ms(c));
     gw_conn_read(c, 1);
     if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
         /* a pipelined request: handle it from the loop, not from inside this call chain */
@@ -889,7 +876,7 @@ read_head(struct gw_conn *c)
         c->ex = exchange_new(c);
         gw_http_parser_init(&c->hp);
         evtimer_add(&c->ev, &tv);
-        set_timeouts(c, c->snap->config->timeouts.client_header_ms);
+        gw_conn_timeouts(c, c->snap->config->timeouts.client_header_ms);
     }
     ex = c->ex;
     hl.max_head_bytes = lim->max_header_bytes;
@@ -922,7 +909,7 @@ request_body_done(struct gw_exchange *ex)
     ex->req_done = 1;
     if (c->state == GW_CONN_BODY) {
         c->state = GW_CONN_WAIT;
-        set_timeouts(c, 0);
+        gw_conn_timeouts(c, 0);
     }
 }
 
@@ -1026,7 +1013,7 @@ client_event_cb(struct bufferevent *bev, short what, void *arg)
     if (what & BEV_EVENT_CONNECTED) {
         c->state = GW_CONN_IDLE;
         gw_bev_flush(bev); /* the end of the handshake (session tickets); then EV_WRITE off */
-        set_timeouts(c, idle_timeout_ms(c));
+        gw_conn_timeouts(c, idle_timeout_ms(c));
         if (evbuffer_get_length(bufferevent_get_input(bev)) > 0)
             read_head(c);
         return;

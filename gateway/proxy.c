@@ -129,7 +129,6 @@ ensure_cert_info(struct gw_conn *c)
         if (x == NULL)
             return NULL;
         c->cert_subject = pt_name_rfc2253(X509_get_subject_name(x));
-        c->cert_issuer = pt_name_rfc2253(X509_get_issuer_name(x));
         if (pt_cert_sha256(x, fp) == 0)
             for (int i = 0; i < 32; i++)
                 snprintf(c->cert_fp + 2 * i, 3, "%02x", fp[i]);
@@ -335,7 +334,6 @@ response_done(struct gw_exchange *ex)
     gw_bev_flush(c->bev);
     ex->up = NULL;
     if (reusable) {
-        u->requests++;
         u->connected = 1;
         cn_pool_release(u);
     } else {

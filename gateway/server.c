@@ -138,6 +138,8 @@ worker_main(void *arg)
     struct gw_worker *w = arg;
 
     event_base_dispatch(w->base);
+    gw_log(GW_LOG_INFO, "worker %d: stopped after %llu requests", w->id,
+           (unsigned long long)w->requests);
     while (!TAILQ_EMPTY(&w->conns))
         gw_conn_free(TAILQ_FIRST(&w->conns));
     return NULL;
