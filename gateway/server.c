@@ -180,9 +180,15 @@ worker_free(struct gw_worker *w)
  * and pin those pages after the connections shrink; made up front, they sit together. With the
  * epoll changelist an add and a delete in the same turn never reach the kernel. */
 static void
-presize_fd_map(struct event_base *base, int nfds)
+presize_fd_map(struct event_base *base)
 {
+    struct rlimit rl;
     struct event ev;
+    int nfds = 1024;
+
+    /* as many as the process may open (raise_fd_limit() ran first), within reason */
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+        nfds = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 65536 ? 65536 : (int)rl.rlim_cur;
 
     for (int fd = 0; fd < nfds; fd++) {
         event_assign(&ev, base, fd, EV_READ, NULL, NULL);
@@ -214,13 +220,7 @@ worker_init(struct gw_worker *w, int id, struct pt_snapshot *snap)
         return -1;
     if (getrandom(w->rng, sizeof w->rng, 0) != sizeof w->rng)
         w->rng[0] = (uint64_t)getpid() * 0x9e3779b97f4a7c15ULL + (uint64_t)id, w->rng[1] = ~0ULL;
-    {
-        struct rlimit rl;
-        size_t want = c->limits.max_connections * (size_t)(c->workers > 0 ? c->workers : 1) * 2 + 64;
-        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && want > rl.rlim_cur)
-            want = rl.rlim_cur;
-        presize_fd_map(w->base, (int)(want < 65536 ? want : 65536));
-    }
+    presize_fd_map(w->base);
     w->pool = cn_pool_new(w->base, c->limits.upstream_idle_per_host, c->timeouts.keepalive_ms);
     w->notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (w->pool == NULL || w->notify_fd < 0)
