@@ -164,6 +164,24 @@ add_target(struct sbuf *b, const struct gw_exchange *ex)
     }
 }
 
+/* One forwarding list field as a single line: a trusted proxy's values, in order, then ours. */
+static void
+sb_forwarding(struct sbuf *b, const struct gw_http_message *q, int trusted, const char *name,
+              const char *ours)
+{
+    sb_str(b, name);
+    sb_add(b, ": ", 2);
+    for (size_t i = 0; trusted && i < q->nheaders; i++) {
+        const struct gw_http_header *h = &q->headers[i];
+        if (h->name_len == strlen(name) && strncasecmp(h->name, name, h->name_len) == 0) {
+            sb_add(b, h->value, h->value_len);
+            sb_add(b, ", ", 2);
+        }
+    }
+    sb_str(b, ours);
+    sb_add(b, "\r\n", 2);
+}
+
 static void
 write_request_head(struct gw_exchange *ex, struct evbuffer *out)
 {
@@ -173,8 +191,8 @@ write_request_head(struct gw_exchange *ex, struct evbuffer *out)
     const char *proto = c->is_tls ? "https" : "http";
     int v6 = strchr(c->peer_ip, ':') != NULL;
     struct sbuf b = {&ex->arena, NULL, 0, 0};
-    char num[32];
-    int xff = 0, fwd = 0, xfp = 0;
+    char num[32], elem[80];
+    int xfp = 0;
 
     b.cap = ex->head_len + 1024;
     b.p = gw_arena_alloc(&ex->arena, b.cap);
@@ -190,31 +208,12 @@ write_request_head(struct gw_exchange *ex, struct evbuffer *out)
             name_is(h, "expect") || name_is(h, "x-request-id") || name_is(h, "x-forwarded-host") ||
             name_has_prefix(h, "x-partner-", 10) || name_has_prefix(h, "x-client-cert", 13))
             continue;
-        /* a trusted proxy's forwarding fields are kept and appended to; anyone else's dropped */
-        if (name_is(h, "x-forwarded-for") || name_is(h, "forwarded") ||
-            name_is(h, "x-forwarded-proto")) {
+        /* forwarding fields are written below, a trusted proxy's kept and appended to */
+        if (name_is(h, "x-forwarded-for") || name_is(h, "forwarded"))
+            continue;
+        if (name_is(h, "x-forwarded-proto")) {
             if (!c->peer_trusted)
                 continue;
-            if (name_is(h, "x-forwarded-for")) {
-                xff = 1;
-                sb_str(&b, "X-Forwarded-For: ");
-                sb_add(&b, h->value, h->value_len);
-                sb_str(&b, ", ");
-                sb_str(&b, c->peer_ip);
-                sb_add(&b, "\r\n", 2);
-                continue;
-            }
-            if (name_is(h, "forwarded")) {
-                fwd = 1;
-                sb_str(&b, "Forwarded: ");
-                sb_add(&b, h->value, h->value_len);
-                sb_str(&b, v6 ? ", for=\"[" : ", for=");
-                sb_str(&b, c->peer_ip);
-                sb_str(&b, v6 ? "]\";proto=" : ";proto=");
-                sb_str(&b, proto);
-                sb_add(&b, "\r\n", 2);
-                continue;
-            }
             xfp = 1;
         }
         if (q->nheaders > 1 && connection_listed(q, h))
@@ -224,15 +223,9 @@ write_request_head(struct gw_exchange *ex, struct evbuffer *out)
         sb_add(&b, h->value, h->value_len);
         sb_add(&b, "\r\n", 2);
     }
-    if (!xff)
-        sb_header(&b, "X-Forwarded-For", c->peer_ip, strlen(c->peer_ip));
-    if (!fwd) {
-        sb_str(&b, v6 ? "Forwarded: for=\"[" : "Forwarded: for=");
-        sb_str(&b, c->peer_ip);
-        sb_str(&b, v6 ? "]\";proto=" : ";proto=");
-        sb_str(&b, proto);
-        sb_add(&b, "\r\n", 2);
-    }
+    sb_forwarding(&b, q, c->peer_trusted, "X-Forwarded-For", c->peer_ip);
+    snprintf(elem, sizeof elem, v6 ? "for=\"[%s]\";proto=%s" : "for=%s;proto=%s", c->peer_ip, proto);
+    sb_forwarding(&b, q, c->peer_trusted, "Forwarded", elem);
     if (!xfp)
         sb_header(&b, "X-Forwarded-Proto", proto, strlen(proto));
     if (q->host != NULL)

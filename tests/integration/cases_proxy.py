@@ -86,6 +86,21 @@ def headers_forwarding_trusted_proxy(ctx):
 
 
 @case
+def headers_forwarding_trusted_proxy_several_lines(ctx):
+    """A trusted proxy's X-Forwarded-For and Forwarded in several lines arrive as one list each,
+    in order, with the gateway's own element once at the end."""
+    s = scenario.build(ctx, trusted=["127.0.0.0/8"])
+    doc = s.echo(s.get("/pub/t", [("X-Forwarded-For", "203.0.113.9"),
+                                  ("X-Forwarded-For", "198.51.100.7"),
+                                  ("Forwarded", "for=203.0.113.9"),
+                                  ("Forwarded", "for=198.51.100.7")]))
+    xff = hvals(doc, "x-forwarded-for")
+    check(xff == ["203.0.113.9, 198.51.100.7, 127.0.0.1"], "X-Forwarded-For %r" % xff)
+    fwd = hvals(doc, "forwarded")
+    check(fwd == ["for=203.0.113.9, for=198.51.100.7, for=127.0.0.1;proto=http"],
+          "Forwarded %r" % fwd)
+
+@case
 def headers_hop_by_hop_removed(ctx):
     s = scenario.build(ctx)
     doc = s.echo(s.get("/pub/hop", [
