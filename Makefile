@@ -10,7 +10,7 @@
 # tool the tests need) is missing. Every target that builds runs `deps` first, then re-enters make
 # so that the pkg-config flags are read after the install.
 
-PKGS      := libevent libevent_openssl libevent_pthreads openssl libxml-2.0 jansson rdkafka
+PKGS      := libevent libevent_openssl libevent_pthreads openssl libxml-2.0 libxslt jansson rdkafka
 TEST_PKGS := cmocka
 # Debian packages: libraries, test and benchmark tools.
 APT_PKGS  := pkg-config build-essential libevent-dev libssl-dev libxml2-dev libxslt1-dev \
@@ -50,6 +50,9 @@ TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tools/%)
 EXAMPLE_SRCS := $(wildcard examples/*.c)
 EXAMPLE_BINS := $(EXAMPLE_SRCS:examples/%.c=$(BUILD)/examples/%)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+# Example external transform plugins: shared objects that use transforms/transform.h alone.
+PLUGIN_SRCS := $(wildcard transforms/examples/*.c)
+PLUGIN_SOS  := $(PLUGIN_SRCS:transforms/examples/%.c=$(BUILD)/plugins/%.so)
 PORTICO   := $(BINDIR)/portico
 
 .PHONY: all deps build run test test-run asan fuzz fuzz-build bench clean format FORCE
@@ -72,7 +75,7 @@ deps:
 	        >/dev/null || exit 1; \
 	fi
 
-build: $(PORTICO) $(UNIT_BINS) $(TOOL_BINS) $(EXAMPLE_BINS)
+build: $(PORTICO) $(UNIT_BINS) $(TOOL_BINS) $(EXAMPLE_BINS) $(PLUGIN_SOS)
 
 $(PORTICO): $(MAIN_OBJ) $(LIB_OBJS)
 	@mkdir -p $(@D)
@@ -96,6 +99,10 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS)
 $(BUILD)/tools/%: tests/tools/%.c $(LIB_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB_OBJS) $(PKG_LIBS)
+
+$(BUILD)/plugins/%.so: transforms/examples/%.c transforms/transform.h transforms/threat.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -shared -fPIC -o $@ $< $(shell pkg-config --libs openssl jansson)
 
 $(BUILD)/examples/%: examples/%.c
 	@mkdir -p $(@D)

@@ -6,6 +6,7 @@
  * the partners they name.
  */
 #include "config.h"
+#include "chain.h"
 
 #include <arpa/inet.h>
 #include <limits.h>
@@ -31,6 +32,7 @@ static const struct gw_limits default_limits = {
     .max_connections = 10000,
     .max_keepalive_requests = 10000,
     .upstream_idle_per_host = 64,
+    .max_buffered_body_bytes = 10485760,
 };
 
 static const struct gw_timeouts default_timeouts = {
@@ -502,17 +504,63 @@ gw_config_trusted(const struct gw_config *c, const struct sockaddr *sa)
 
 /* ---- limits and timeouts -------------------------------------------------------------------- */
 
+/* One group of threat limits ("limits.xml", "limits.json"): every member a positive size. */
+struct size_field {
+    const char *key;
+    size_t off;
+};
+
 static void
-load_limits(const struct gw_jctx *c, const json_t *root, struct gw_limits *lim)
+load_sizes(const struct gw_jctx *c, const json_t *lim, const char *key, void *base,
+           const struct size_field *fields)
+{
+    char path[GW_JPATH_MAX];
+    const char *keys[16];
+    json_t *obj = gw_jctx_get(c, lim, "limits", key, JSON_OBJECT, 0);
+    size_t n = 0;
+    long long v;
+
+    if (obj == NULL)
+        return;
+    gw_jpath_key(path, sizeof path, "limits", key);
+    for (; fields[n].key != NULL && n < 15; n++)
+        keys[n] = fields[n].key;
+    keys[n] = NULL;
+    gw_jctx_check_keys(c, obj, path, keys);
+    for (size_t i = 0; i < n; i++)
+        if (gw_jctx_int(c, obj, path, fields[i].key, 1, 1LL << 40, &v) > 0)
+            *(size_t *)((char *)base + fields[i].off) = (size_t)v;
+}
+
+static void
+load_threat_limits(const struct gw_jctx *c, const json_t *obj, struct tf_limits *tl)
+{
+#define XF(k) { #k, offsetof(struct tf_xml_limits, k) }
+#define JF(k) { #k, offsetof(struct tf_json_limits, k) }
+    static const struct size_field xml[] = { XF(max_depth), XF(max_children), XF(max_attrs),
+                                             XF(max_name_len), XF(max_text_len), XF(max_nodes),
+                                             { NULL, 0 } };
+    static const struct size_field json[] = { JF(max_depth), JF(max_entries),
+                                              JF(max_string_len), { NULL, 0 } };
+#undef XF
+#undef JF
+    load_sizes(c, obj, "xml", &tl->xml, xml);
+    load_sizes(c, obj, "json", &tl->json, json);
+}
+
+static void
+load_limits(const struct gw_jctx *c, const json_t *root, struct gw_limits *lim,
+            struct tf_limits *tl)
 {
     static const char *const keys[] = { "max_header_bytes", "max_headers", "max_target_bytes",
                                         "max_body_bytes", "max_connections",
                                         "max_keepalive_requests", "upstream_idle_per_host",
-                                        NULL };
+                                        "max_buffered_body_bytes", "xml", "json", NULL };
     json_t *obj = gw_jctx_get(c, root, "", "limits", JSON_OBJECT, 0);
     long long v;
 
     *lim = default_limits;
+    tf_limits_default(tl);
     if (obj == NULL)
         return;
     gw_jctx_check_keys(c, obj, "limits", keys);
@@ -530,6 +578,9 @@ load_limits(const struct gw_jctx *c, const json_t *root, struct gw_limits *lim)
         lim->max_keepalive_requests = (size_t)v;
     if (gw_jctx_int(c, obj, "limits", "upstream_idle_per_host", 0, 100000, &v) > 0)
         lim->upstream_idle_per_host = (size_t)v;
+    if (gw_jctx_int(c, obj, "limits", "max_buffered_body_bytes", 1, 1LL << 32, &v) > 0)
+        lim->max_buffered_body_bytes = (uint64_t)v;
+    load_threat_limits(c, obj, tl);
     if (lim->max_target_bytes > lim->max_header_bytes)
         gw_jctx_error(c, "limits.max_target_bytes",
                       "%zu is larger than max_header_bytes (%zu), which holds the request line",
@@ -628,7 +679,12 @@ gw_config_load(const char *path, struct gw_diag *d)
     load_top(&c, cfg->root, cfg);
     load_listeners(&c, cfg->root, cfg);
     load_trusted(&c, cfg->root, cfg);
-    load_limits(&c, cfg->root, &cfg->limits);
+    load_limits(&c, cfg->root, &cfg->limits, &cfg->tf_limits);
+    cfg->tf_limits.max_body = cfg->limits.max_buffered_body_bytes;
+    if ((cfg->transforms = tf_registry_new()) == NULL)
+        gw_diag_add(d, GW_DIAG_ERROR, path, 0, 0, NULL, "out of memory");
+    else
+        tf_registry_load_plugins(cfg->transforms, &c, cfg->plugins);
     load_timeouts(&c, cfg->root, &cfg->timeouts);
     EVP_DigestFinal_ex(md, cfg->digest, NULL);
 out:
@@ -659,6 +715,7 @@ gw_config_free(struct gw_config *c)
     json_decref(c->routes);
     json_decref(c->audit);
     json_decref(c->plugins);
+    tf_registry_free(c->transforms);
     json_decref(c->root);
     gw_jsonloc_free(c->loc);
     free(c->dir);

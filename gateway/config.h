@@ -16,6 +16,9 @@
 #include <openssl/x509.h>
 
 #include "diag.h"
+#include "threat.h"
+
+struct tf_registry;
 
 struct gw_jsonloc;
 
@@ -64,6 +67,7 @@ struct gw_limits {
     size_t max_connections;   /* per worker, default 10000 */
     size_t max_keepalive_requests; /* per client connection, default 10000 */
     size_t upstream_idle_per_host; /* idle pooled upstream connections per worker, default 64 */
+    uint64_t max_buffered_body_bytes; /* a body a transform chain holds in memory, default 10 MiB */
 };
 
 struct gw_timeouts { /* milliseconds */
@@ -89,7 +93,10 @@ struct gw_config {
     size_t ntrusted_proxies;
     json_t *routes;         /* shared routes (compiled by the snapshot loader) */
     json_t *audit;          /* raw "audit" object for the audit module, or NULL */
-    json_t *plugins;        /* raw "plugins" array for the transform loader, or NULL */
+    json_t *plugins;        /* raw "plugins" array, or NULL */
+    struct tf_registry *transforms; /* built-in transforms and those of the plugins */
+    struct tf_limits tf_limits;     /* threat limits for bodies transforms parse ("limits.xml",
+                                     * "limits.json", max_buffered_body_bytes) */
     json_t *root;           /* the whole document */
     struct gw_jsonloc *loc; /* where each value is in the file (json_loc.h), for later messages */
     unsigned char digest[32]; /* SHA-256 over the bytes of every file read (config, PEMs) */

@@ -19,6 +19,9 @@
 
 #include <event2/bufferevent.h>
 #include <event2/event_struct.h>
+#include <jansson.h>
+
+#include "transform.h"
 
 #include "arena.h"
 #include "http_parser.h"
@@ -26,6 +29,8 @@
 #include "sockio.h"
 #include "tls.h"
 #include "worker.h"
+
+struct tf_chain;
 
 enum gw_conn_state {
     GW_CONN_HANDSHAKE, /* TLS handshake in progress */
@@ -93,6 +98,17 @@ struct gw_exchange {
     uint64_t resp_left;
     struct gw_chunked resp_chunk;
     int status;                      /* status sent to the client */
+    /* transforms (gateway/pipeline.c) */
+    const struct tf_chain *req_chain;  /* the route's chains, else the partner's defaults */
+    const struct tf_chain *resp_chain;
+    struct evbuffer *req_buf;        /* a body buffered for a chain that needs it */
+    struct evbuffer *resp_buf;
+    const char *req_body;            /* the transformed request body, sent after the head */
+    size_t req_body_len;
+    uint32_t req_applied;            /* bit per chain step that ran */
+    uint32_t resp_applied;
+    unsigned req_buffering : 1;      /* the request body goes to req_buf, not upstream */
+    unsigned resp_buffering : 1;
     struct gw_exchange *next_free;
     /* the two large message heads come last: a new exchange clears everything before them, and
      * the parsers fill them in */
@@ -128,7 +144,33 @@ void gw_exchange_abort(struct gw_exchange *ex);
 /* Move request body bytes from the client to the upstream, as far as they have arrived. */
 int gw_exchange_relay_request(struct gw_exchange *ex);
 
+/* An RFC 9457 problem with extra members: "errors" (a JSON array, reference taken) when not NULL. */
+void gw_exchange_problem_errors(struct gw_exchange *ex, int status, const char *code,
+                                const char *detail, const char *extra_headers, json_t *errors);
+/* Hand the exchange to its connector (mock, kafka or the upstream proxy). */
+void gw_exchange_dispatch(struct gw_exchange *ex);
+
+/* pipeline.c: the transform chains of an exchange */
+/* A buffer for a body a chain needs whole, freed with the exchange. */
+struct evbuffer *gw_pipeline_buffer(struct gw_exchange *ex);
+/* Pick the chains: the route's, else the identified partner's defaults. */
+void gw_pipeline_select(struct gw_exchange *ex);
+/* Run the request chain on ex->req (and the buffered body, if any); on success the transformed
+ * head is back in ex->req (framed by Content-Length when the body was buffered) and the body in
+ * ex->req_body. Returns 0, or -1 after answering the problem. */
+int gw_pipeline_request(struct gw_exchange *ex);
+/* Run the response chain on ex->resp (whose head must not point into buffers that change) and
+ * the buffered body, if any, into m. Returns 0, or -1 after answering the problem (the upstream
+ * must be detached first). */
+int gw_pipeline_response(struct gw_exchange *ex, struct tf_message *m);
+/* Put a transformed message's status and headers back into an HTTP message (m's fields stay in
+ * the exchange's arena). Returns 0, or -1 when there are more fields than a head may have. */
+int gw_pipeline_write_back(const struct tf_message *m, struct gw_http_message *msg);
+
 /* proxy.c */
+/* The subject (RFC 2253) of the connection's client certificate, computed once; NULL without one.
+ * c->cert_fp is set along with it. */
+const char *gw_conn_cert_info(struct gw_conn *c);
 void gw_proxy_start(struct gw_exchange *ex);
 /* Client output drained below the watermark: resume reading the upstream. */
 void gw_proxy_client_drained(struct gw_exchange *ex);

@@ -25,6 +25,7 @@
 #include <jansson.h>
 #include <openssl/err.h>
 
+#include "chain.h"
 #include "identity.h"
 #include "log.h"
 #include "router.h"
@@ -534,11 +535,19 @@ void
 gw_exchange_problem(struct gw_exchange *ex, int status, const char *code, const char *detail,
                     const char *extra_headers)
 {
+    gw_exchange_problem_errors(ex, status, code, detail, extra_headers, NULL);
+}
+
+void
+gw_exchange_problem_errors(struct gw_exchange *ex, int status, const char *code,
+                           const char *detail, const char *extra_headers, json_t *errors)
+{
     char type[96];
     json_t *j;
     char *body;
 
     if (ex->resp_started) {
+        json_decref(errors);
         gw_exchange_abort(ex);
         return;
     }
@@ -547,6 +556,9 @@ gw_exchange_problem(struct gw_exchange *ex, int status, const char *code, const 
     snprintf(type, sizeof type, "urn:portico:problem:%s", code);
     j = json_pack("{s:s, s:s, s:i, s:s, s:s}", "type", type, "title", gw_status_text(status),
                   "status", status, "detail", detail ? detail : "", "request_id", ex->request_id);
+    if (j != NULL && errors != NULL)
+        json_object_set(j, "errors", errors);
+    json_decref(errors);
     body = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     gw_log(status >= 500 ? GW_LOG_INFO : GW_LOG_DEBUG, "%s %s: %d %s: %s", ex->request_id,
@@ -632,27 +644,6 @@ gw_exchange_abort(struct gw_exchange *ex)
 }
 
 /* ---- the request ---- */
-
-static void
-rebase(struct gw_http_message *m, const char *from, const char *to, size_t len)
-{
-#define REBASE(p)                                                                                  \
-    do {                                                                                           \
-        if ((p) != NULL && (p) >= from && (p) <= from + len)                                       \
-            (p) = to + ((p)-from);                                                                 \
-    } while (0)
-    REBASE(m->method_str);
-    REBASE(m->target);
-    REBASE(m->path);
-    REBASE(m->query);
-    REBASE(m->reason);
-    REBASE(m->host);
-    for (size_t i = 0; i < m->nheaders; i++) {
-        REBASE(m->headers[i].name);
-        REBASE(m->headers[i].value);
-    }
-#undef REBASE
-}
 
 static int
 hexval(int ch)
@@ -801,6 +792,34 @@ mock_respond(struct gw_exchange *ex)
     free(body);
 }
 
+/* The request chain needs the whole body: read it into req_buf (bounded by the buffered body
+ * limit), then run the chain and dispatch (gw_exchange_relay_request). */
+static void
+buffer_request(struct gw_exchange *ex)
+{
+    struct gw_conn *c = ex->c;
+    uint64_t max = c->snap->config->limits.max_buffered_body_bytes;
+
+    if (ex->req.body == GW_BODY_LENGTH && ex->req.content_length > max) {
+        ex->keep_alive = 0;
+        gw_exchange_problem(ex, 413, "body-too-large",
+                            "the body exceeds max_buffered_body_bytes, the most a route with "
+                            "transforms holds", NULL);
+        return;
+    }
+    if (max < ex->max_body)
+        ex->max_body = max;
+    ex->req_buf = gw_pipeline_buffer(ex);
+    ex->req_buffering = 1;
+    if (ex->req.expect_continue) {
+        evbuffer_add(bufferevent_get_output(c->bev), "HTTP/1.1 100 Continue\r\n\r\n", 25);
+        gw_bev_flush(c->bev);
+    }
+    c->state = GW_CONN_BODY;
+    gw_conn_timeouts(c, c->snap->config->timeouts.client_body_ms);
+    gw_exchange_relay_request(ex);
+}
+
 static void
 handle_request(struct gw_exchange *ex)
 {
@@ -843,6 +862,19 @@ handle_request(struct gw_exchange *ex)
     }
     if (admit(ex) < 0)
         return;
+    gw_pipeline_select(ex);
+    if (tf_chain_needs_body(ex->req_chain) && !ex->req_done) {
+        buffer_request(ex);
+        return;
+    }
+    if (ex->req_chain != NULL && gw_pipeline_request(ex) < 0)
+        return;
+    gw_exchange_dispatch(ex);
+}
+
+void
+gw_exchange_dispatch(struct gw_exchange *ex)
+{
     switch (ex->route->upstream.kind) {
     case PT_UP_MOCK:
         mock_respond(ex);
@@ -896,7 +928,7 @@ read_head(struct gw_conn *c)
     }
     ex->head = gw_arena_strndup(&ex->arena, data, head_len);
     ex->head_len = head_len;
-    rebase(&ex->req, data, ex->head, head_len);
+    gw_http_rebase(&ex->req, data, ex->head, head_len);
     evbuffer_drain(in, head_len);
     handle_request(ex);
 }
@@ -918,7 +950,9 @@ gw_exchange_relay_request(struct gw_exchange *ex)
 {
     struct gw_conn *c = ex->c;
     struct evbuffer *in = bufferevent_get_input(c->bev);
-    struct evbuffer *out = bufferevent_get_output(ex->up->bev);
+    /* a body buffered for the request chain is kept decoded; one streamed upstream is re-framed */
+    struct evbuffer *out = ex->req_buffering ? ex->req_buf : bufferevent_get_output(ex->up->bev);
+    int frame = !ex->req_buffering;
 
     if (ex->req.body == GW_BODY_LENGTH) {
         size_t n = evbuffer_get_length(in);
@@ -938,26 +972,41 @@ gw_exchange_relay_request(struct gw_exchange *ex)
                 break;
             rc = gw_chunked_feed(&ex->req_chunk, v.iov_base, v.iov_len, ex->max_body, &n);
             if (rc == GW_CHUNK_DATA) {
-                evbuffer_add_printf(out, "%zx\r\n", n);
+                if (frame)
+                    evbuffer_add_printf(out, "%zx\r\n", n);
                 evbuffer_remove_buffer(in, out, n);
-                evbuffer_add(out, "\r\n", 2);
+                if (frame)
+                    evbuffer_add(out, "\r\n", 2);
             } else if (rc == GW_CHUNK_FRAME || rc == GW_HTTP_AGAIN) {
                 evbuffer_drain(in, n);
             } else if (rc == GW_CHUNK_DONE) {
                 evbuffer_drain(in, n);
-                evbuffer_add(out, "0\r\n\r\n", 5);
+                if (frame)
+                    evbuffer_add(out, "0\r\n\r\n", 5);
                 request_body_done(ex);
             } else {
                 gw_proxy_cancel(ex);
                 ex->keep_alive = 0;
                 if (rc == GW_HTTP_E_BODY_TOO_BIG)
                     gw_exchange_problem(ex, 413, "body-too-large",
-                                        "the chunked body exceeds max_body_bytes", NULL);
+                                        ex->req_buffering
+                                            ? "the chunked body exceeds max_buffered_body_bytes, "
+                                              "the most a route with transforms holds"
+                                            : "the chunked body exceeds max_body_bytes",
+                                        NULL);
                 else
                     gw_exchange_problem(ex, 400, "bad-request", "malformed chunked body", NULL);
                 return -1;
             }
         }
+    }
+    if (ex->req_buffering) {
+        if (ex->req_done) { /* the whole body is here: transform it, then on to the connector */
+            ex->req_buffering = 0;
+            if (gw_pipeline_request(ex) == 0)
+                gw_exchange_dispatch(ex);
+        }
+        return 0;
     }
     if (ex->up->connected)
         gw_bev_flush(ex->up->bev);

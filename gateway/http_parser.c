@@ -952,3 +952,24 @@ gw_chunked_feed(struct gw_chunked *c, const char *p, size_t len, uint64_t max_bo
     *n = len;
     return GW_HTTP_AGAIN;
 }
+
+void
+gw_http_rebase(struct gw_http_message *m, const char *from, const char *to, size_t len)
+{
+#define REBASE(p)                                                                                  \
+    do {                                                                                           \
+        if ((p) != NULL && (p) >= from && (p) <= from + len)                                       \
+            (p) = to + ((p)-from);                                                                 \
+    } while (0)
+    REBASE(m->method_str);
+    REBASE(m->target);
+    REBASE(m->path);
+    REBASE(m->query);
+    REBASE(m->reason);
+    REBASE(m->host);
+    for (size_t i = 0; i < m->nheaders; i++) {
+        REBASE(m->headers[i].name);
+        REBASE(m->headers[i].value);
+    }
+#undef REBASE
+}

@@ -151,6 +151,10 @@ int gw_http_parse_response(struct gw_http_parser *p, const char *buf, size_t len
 const struct gw_http_header *gw_http_find_header(const struct gw_http_message *msg,
                                                  const char *name);
 
+/* Make every pointer of msg that points into from[0..len) point at the same offset of to[0..len)
+ * (after the head was copied from `from` to `to`). */
+void gw_http_rebase(struct gw_http_message *msg, const char *from, const char *to, size_t len);
+
 /* Case-insensitive compare of a (ptr,len) token with a NUL-terminated lowercase literal. */
 int gw_http_token_eq(const char *s, size_t len, const char *lower);
 

@@ -10,6 +10,7 @@
 #include "log.h"
 #include "server.h"
 #include "snapshot.h"
+#include "transform_cmd.h"
 
 static void
 usage(FILE *out)
@@ -21,6 +22,10 @@ usage(FILE *out)
             "  serve -c FILE [--log-level LEVEL]   run the gateway with this configuration\n"
             "  check -c FILE                       validate the configuration and every partner\n"
             "                                      bundle; exit 0, or 1 with every problem listed\n"
+            "  transform [-c FILE] [--partner ID] --route NAME [--phase request|response]\n"
+            "            [--content-type TYPE] [-H 'Name: value']... [--status N] [-i] [FILE]\n"
+            "                                      run the route's transform chain on FILE (or\n"
+            "                                      standard input) and print the result\n"
             "  version                             print the version\n"
             "  help                                this text\n"
             "\n"
@@ -121,6 +126,8 @@ main(int argc, char **argv)
             return 1;
         return gw_server_run(config, s);
     }
+    if (strcmp(cmd, "transform") == 0)
+        return gw_cmd_transform(argc - 1, argv + 1);
     fprintf(stderr, "portico: unknown command \"%s\"\n\n", cmd);
     usage(stderr);
     return 2;

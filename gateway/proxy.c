@@ -17,12 +17,15 @@
 #include <event2/bufferevent_ssl.h>
 #include <openssl/err.h>
 
+#include "chain.h"
 #include "identity.h"
 #include "log.h"
 
 static void up_read_cb(struct bufferevent *bev, void *arg);
 static void up_write_cb(struct bufferevent *bev, void *arg);
 static void up_event_cb(struct bufferevent *bev, short what, void *arg);
+static void bad_response(struct gw_exchange *ex, const char *detail);
+static void body_done(struct gw_exchange *ex);
 
 /* A growable string in the exchange arena. */
 struct sbuf {
@@ -119,8 +122,8 @@ connection_listed(const struct gw_http_message *m, const struct gw_http_header *
     return 0;
 }
 
-static const char *
-ensure_cert_info(struct gw_conn *c)
+const char *
+gw_conn_cert_info(struct gw_conn *c)
 {
     if (c->cert_subject == NULL && c->is_tls) {
         SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
@@ -237,7 +240,7 @@ write_request_head(struct gw_exchange *ex, struct evbuffer *out)
     sb_add(&b, "\r\n", 2);
     if (p != NULL) {
         sb_header(&b, "X-Partner-Id", p->id, strlen(p->id));
-        if (ensure_cert_info(c) != NULL) {
+        if (gw_conn_cert_info(c) != NULL) {
             sb_header(&b, "X-Partner-Subject", c->cert_subject, strlen(c->cert_subject));
             sb_header(&b, "X-Partner-Fingerprint", c->cert_fp, strlen(c->cert_fp));
         }
@@ -284,6 +287,8 @@ gw_proxy_start(struct gw_exchange *ex)
     bufferevent_setwatermark(u->bev, EV_WRITE, GW_OUT_LOW, 0);
     set_up_timeouts(ex, !u->connected);
     write_request_head(ex, bufferevent_get_output(u->bev));
+    if (ex->req_body_len > 0) /* transformed by the request chain */
+        evbuffer_add(bufferevent_get_output(u->bev), ex->req_body, ex->req_body_len);
     if (u->connected)
         cn_upconn_read(u, 1);
     else /* the write event tells when the connection is made; TLS reads its handshake itself */
@@ -313,18 +318,15 @@ gw_proxy_cancel(struct gw_exchange *ex)
     }
 }
 
-/* The response has ended on the upstream side. */
+/* The upstream's response was read to its end: its connection goes back to the pool when it may
+ * carry another exchange. */
 static void
-response_done(struct gw_exchange *ex)
+up_release(struct gw_exchange *ex)
 {
-    struct gw_conn *c = ex->c;
     struct cn_upconn *u = ex->up;
     int reusable = ex->resp.keep_alive && ex->resp_body != GW_BODY_UNTIL_EOF && ex->req_done;
 
     ex->resp_state = GW_RESP_DONE;
-    if (ex->client_chunked)
-        evbuffer_add(bufferevent_get_output(c->bev), "0\r\n\r\n", 5);
-    gw_bev_flush(c->bev);
     ex->up = NULL;
     if (reusable) {
         u->connected = 1;
@@ -332,6 +334,18 @@ response_done(struct gw_exchange *ex)
     } else {
         cn_pool_discard(u);
     }
+}
+
+/* The response has ended on the upstream side. */
+static void
+response_done(struct gw_exchange *ex)
+{
+    struct gw_conn *c = ex->c;
+
+    if (ex->client_chunked)
+        evbuffer_add(bufferevent_get_output(c->bev), "0\r\n\r\n", 5);
+    gw_bev_flush(c->bev);
+    up_release(ex);
     if (ex->close_delimited)
         ex->keep_alive = 0;
     gw_exchange_finish(ex);
@@ -343,7 +357,8 @@ static int
 relay_response(struct gw_exchange *ex)
 {
     struct evbuffer *in = bufferevent_get_input(ex->up->bev);
-    struct evbuffer *out = bufferevent_get_output(ex->c->bev);
+    /* a body buffered for the response chain is kept decoded, in resp_buf */
+    struct evbuffer *out = ex->resp_buffering ? ex->resp_buf : bufferevent_get_output(ex->c->bev);
     int done = 0;
 
     if (ex->resp_body == GW_BODY_LENGTH || ex->resp_body == GW_BODY_UNTIL_EOF) {
@@ -388,8 +403,14 @@ relay_response(struct gw_exchange *ex)
             }
         }
     }
-    if (done)
-        return 1;
+    if (ex->resp_buffering &&
+        evbuffer_get_length(out) > ex->c->snap->config->limits.max_buffered_body_bytes) {
+        bad_response(ex, "the upstream's body exceeds max_buffered_body_bytes, the most a "
+                     "route with transforms holds");
+        return -1;
+    }
+    if (done || ex->resp_buffering)
+        return done;
     gw_bev_flush(ex->c->bev);
     if (gw_client_pending(ex->c) > GW_OUT_HIGH) {
         cn_upconn_read(ex->up, 0);
@@ -416,7 +437,8 @@ gw_proxy_client_drained(struct gw_exchange *ex)
  * head_len first. Returns how many body bytes were written along with the head (and so are to be
  * drained from `in` with the head). */
 static size_t
-write_response_head(struct gw_exchange *ex, struct evbuffer *in, size_t head_len)
+write_response_head(struct gw_exchange *ex, struct evbuffer *in, size_t head_len,
+                    const char *given, size_t given_len)
 {
     struct gw_conn *c = ex->c;
     const struct gw_http_message *r = &ex->resp;
@@ -435,8 +457,10 @@ write_response_head(struct gw_exchange *ex, struct evbuffer *in, size_t head_len
     if (!ex->req_done)
         ex->keep_alive = 0;
     size_t body = 0;
-    if (r->body == GW_BODY_LENGTH && r->content_length <= INLINE_BODY_MAX &&
-        evbuffer_get_length(in) - head_len >= r->content_length)
+    if (given != NULL)
+        body = given_len <= INLINE_BODY_MAX ? given_len : 0;
+    else if (r->body == GW_BODY_LENGTH && r->content_length <= INLINE_BODY_MAX &&
+             evbuffer_get_length(in) - head_len >= r->content_length)
         body = (size_t)r->content_length;
     b.cap = 512 + body;
     for (size_t i = 0; i < r->nheaders; i++)
@@ -478,7 +502,9 @@ write_response_head(struct gw_exchange *ex, struct evbuffer *in, size_t head_len
     else if (client10)
         sb_str(&b, "Connection: keep-alive\r\n");
     sb_add(&b, "\r\n", 2);
-    if (body > 0) {
+    if (body > 0 && given != NULL) {
+        sb_add(&b, given, body);
+    } else if (body > 0) {
         struct evbuffer_ptr at;
         evbuffer_ptr_set(in, &at, head_len, EVBUFFER_PTR_SET);
         evbuffer_copyout_from(in, &at, b.p + b.len, body);
@@ -486,6 +512,8 @@ write_response_head(struct gw_exchange *ex, struct evbuffer *in, size_t head_len
         ex->resp_left -= body;
     }
     evbuffer_add(bufferevent_get_output(c->bev), b.p, b.len);
+    if (given != NULL && body < given_len && ex->req.method != GW_METHOD_HEAD)
+        evbuffer_add(bufferevent_get_output(c->bev), given, given_len);
     ex->status = r->status;
     ex->resp_started = 1;
     return body;
@@ -519,6 +547,72 @@ chunked_start_ok(struct evbuffer *in, size_t skip)
         }
     }
     return 1;
+}
+
+/* The response chain on a response whose head is in, up to head_len: a chain that needs the body
+ * starts buffering it (returns 1: the head stays unwritten until the body has been read and
+ * transformed); a chain on the head alone runs now (returns 0: write the head). Returns -1 after
+ * answering a failure. */
+static int
+start_response_chain(struct gw_exchange *ex, struct evbuffer *in, const char *data,
+                     size_t head_len)
+{
+    struct tf_message m;
+
+    if (tf_chain_needs_body(ex->resp_chain) && ex->resp.body != GW_BODY_NONE) {
+        char *head = gw_arena_strndup(&ex->arena, data, head_len);
+        gw_http_rebase(&ex->resp, data, head, head_len);
+        evbuffer_drain(in, head_len);
+        ex->resp_buf = gw_pipeline_buffer(ex);
+        ex->resp_buffering = 1;
+        ex->resp_body = ex->resp.body;
+        ex->resp_left = ex->resp.content_length;
+        gw_chunked_init(&ex->resp_chunk);
+        ex->resp_state = GW_RESP_BODY;
+        if (ex->resp_body == GW_BODY_LENGTH && ex->resp_left == 0) {
+            body_done(ex);
+            return -1; /* answered */
+        }
+        return 1;
+    }
+    if (gw_pipeline_response(ex, &m) < 0)
+        return -1;
+    if (gw_pipeline_write_back(&m, &ex->resp) < 0) {
+        bad_response(ex, "the response chain left more header fields than a head may have");
+        return -1;
+    }
+    return 0;
+}
+
+/* A buffered response has been read whole: the upstream connection is done with, the chain runs,
+ * and the transformed response goes to the client with a length. */
+static void
+transformed_response(struct gw_exchange *ex)
+{
+    struct tf_message m;
+
+    ex->resp_buffering = 0;
+    up_release(ex);
+    if (gw_pipeline_response(ex, &m) < 0)
+        return;
+    if (gw_pipeline_write_back(&m, &ex->resp) < 0) {
+        bad_response(ex, "the response chain left more header fields than a head may have");
+        return;
+    }
+    ex->resp.body = GW_BODY_LENGTH;
+    ex->resp.content_length = m.body_len;
+    write_response_head(ex, NULL, 0, m.body != NULL ? m.body : "", m.body_len);
+    gw_bev_flush(ex->c->bev);
+    gw_exchange_finish(ex);
+}
+
+static void
+body_done(struct gw_exchange *ex)
+{
+    if (ex->resp_buffering)
+        transformed_response(ex);
+    else
+        response_done(ex);
 }
 
 static void
@@ -571,7 +665,14 @@ up_read_cb(struct bufferevent *bev, void *arg)
             bad_response(ex, "the upstream's chunked body is malformed");
             return;
         }
-        head_len += write_response_head(ex, in, head_len);
+        if (ex->resp_chain != NULL) {
+            rc = start_response_chain(ex, in, data, head_len);
+            if (rc < 0)
+                return;
+            if (rc > 0)
+                continue; /* buffering: the body follows */
+        }
+        head_len += write_response_head(ex, in, head_len, NULL, 0);
         evbuffer_drain(in, head_len);
         gw_chunked_init(&ex->resp_chunk);
         if (ex->resp_body == GW_BODY_NONE ||
@@ -582,7 +683,7 @@ up_read_cb(struct bufferevent *bev, void *arg)
         ex->resp_state = GW_RESP_BODY;
     }
     if (ex->resp_state == GW_RESP_BODY && relay_response(ex) == 1)
-        response_done(ex);
+        body_done(ex);
 }
 
 static void
@@ -615,7 +716,7 @@ up_event_cb(struct bufferevent *bev, short what, void *arg)
     if ((what & BEV_EVENT_EOF) && ex->resp_state == GW_RESP_BODY &&
         ex->resp_body == GW_BODY_UNTIL_EOF) {
         if (relay_response(ex) >= 0)
-            response_done(ex);
+            body_done(ex);
         return;
     }
     if (ex->resp_state != GW_RESP_HEAD) {

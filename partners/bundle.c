@@ -1,5 +1,6 @@
 /* bundle.c: partner bundles, routes and upstream URLs (see bundle.h, format in README.md). */
 #include "bundle.h"
+#include "chain.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -255,8 +256,8 @@ pt_route_free(struct pt_route *r)
     for (size_t i = 0; i < r->npartners; i++)
         free(r->partners[i]);
     free(r->partners);
-    json_decref(r->request);
-    json_decref(r->response);
+    tf_chain_free(r->request);
+    tf_chain_free(r->response);
     json_decref(r->audit);
     free(r);
 }
@@ -349,16 +350,29 @@ route_upstream(const struct gw_jctx *c, const json_t *obj, const char *path, str
         gw_jctx_error(c, gw_jpath_key(kpath, sizeof kpath, path, "upstream"), "%s", err);
 }
 
-/* Raw sections kept for later stages: their type is all that is checked here. */
+/* A chain member ("request" or "response") of obj at path, compiled. */
+static struct tf_chain *
+load_chain(const struct gw_jctx *c, const json_t *obj, const char *path, const char *key,
+           enum tf_phase phase, const struct gw_config *cfg)
+{
+    char kpath[GW_JPATH_MAX];
+    json_t *v = gw_jctx_get(c, obj, path, key, JSON_ARRAY, 0);
+
+    if (v == NULL)
+        return NULL;
+    return tf_chain_compile(c, v, gw_jpath_key(kpath, sizeof kpath, path, key), phase,
+                            cfg->transforms, &cfg->tf_limits);
+}
+
+/* The transform chains, and the audit section kept raw for the audit stage. */
 static void
-route_raw(const struct gw_jctx *c, const json_t *obj, const char *path, struct pt_route *r)
+route_chains(const struct gw_jctx *c, const json_t *obj, const char *path, struct pt_route *r,
+             const struct gw_config *cfg)
 {
     json_t *v;
 
-    if ((v = gw_jctx_get(c, obj, path, "request", JSON_ARRAY, 0)) != NULL)
-        r->request = json_incref(v);
-    if ((v = gw_jctx_get(c, obj, path, "response", JSON_ARRAY, 0)) != NULL)
-        r->response = json_incref(v);
+    r->request = load_chain(c, obj, path, "request", TF_PHASE_REQUEST, cfg);
+    r->response = load_chain(c, obj, path, "response", TF_PHASE_RESPONSE, cfg);
     if ((v = gw_jctx_get(c, obj, path, "audit", JSON_OBJECT, 0)) != NULL)
         r->audit = json_incref(v);
 }
@@ -411,7 +425,8 @@ route_access(const struct gw_jctx *c, const json_t *obj, const char *path, struc
 }
 
 struct pt_route *
-pt_route_load(const struct gw_jctx *c, const json_t *obj, const char *path, int shared)
+pt_route_load(const struct gw_jctx *c, const json_t *obj, const char *path, int shared,
+              const struct gw_config *cfg)
 {
     static const char *const bundle_keys[] = { "name", "methods", "host", "path", "upstream",
                                                "timeout_ms", "request", "response", "audit",
@@ -437,7 +452,7 @@ pt_route_load(const struct gw_jctx *c, const json_t *obj, const char *path, int 
     route_upstream(c, obj, path, r);
     if (gw_jctx_int(c, obj, path, "timeout_ms", 1, MAX_ROUTE_TIMEOUT_MS, &t) > 0)
         r->timeout_ms = (int)t;
-    route_raw(c, obj, path, r);
+    route_chains(c, obj, path, r, cfg);
     r->access = PT_ACCESS_OWNER;
     if (shared)
         route_access(c, obj, path, r);
@@ -762,8 +777,24 @@ load_limits(const struct gw_jctx *c, const json_t *root, const struct gw_config 
         p->max_body_bytes = (uint64_t)v;
 }
 
+/* "transforms": { "request": [...], "response": [...] }: the partner's default chains. */
 static void
-load_routes(const struct gw_jctx *c, const json_t *root, struct pt_partner *p)
+load_default_chains(const struct gw_jctx *c, const json_t *root, const struct gw_config *cfg,
+                    struct pt_partner *p)
+{
+    static const char *const keys[] = { "request", "response", NULL };
+    json_t *t = gw_jctx_get(c, root, "", "transforms", JSON_OBJECT, 0);
+
+    if (t == NULL)
+        return;
+    gw_jctx_check_keys(c, t, "transforms", keys);
+    p->default_request = load_chain(c, t, "transforms", "request", TF_PHASE_REQUEST, cfg);
+    p->default_response = load_chain(c, t, "transforms", "response", TF_PHASE_RESPONSE, cfg);
+}
+
+static void
+load_routes(const struct gw_jctx *c, const json_t *root, const struct gw_config *cfg,
+            struct pt_partner *p)
 {
     char path[GW_JPATH_MAX];
     json_t *arr = gw_jctx_get(c, root, "", "routes", JSON_ARRAY, 0), *item;
@@ -779,7 +810,7 @@ load_routes(const struct gw_jctx *c, const json_t *root, struct pt_partner *p)
             gw_jctx_error(c, path, "expected an object, got %s", gw_json_type_name(item));
             continue;
         }
-        struct pt_route *r = pt_route_load(c, item, path, 0);
+        struct pt_route *r = pt_route_load(c, item, path, 0, cfg);
         if (r == NULL)
             continue;
         r->owner = p;
@@ -806,6 +837,8 @@ pt_partner_free(struct pt_partner *p)
     for (size_t i = 0; i < p->nroutes; i++)
         pt_route_free(p->routes[i]);
     free(p->routes);
+    tf_chain_free(p->default_request);
+    tf_chain_free(p->default_response);
     free(p->id);
     free(p->name);
     free(p->dir);
@@ -852,7 +885,7 @@ pt_bundle_load(const char *dir, const char *name, const struct gw_config *cfg,
                struct pt_partner *const *loaded, size_t nloaded, struct gw_diag *d, EVP_MD_CTX *md)
 {
     static const char *const keys[] = { "id", "name", "identity", "outbound", "limits", "routes",
-                                        NULL };
+                                        "transforms", NULL };
     struct pt_partner *p = calloc(1, sizeof *p);
     struct gw_jdoc doc = { 0 };
     struct stat st;
@@ -875,7 +908,8 @@ pt_bundle_load(const char *dir, const char *name, const struct gw_config *cfg,
     check_shared_cas(c, p, loaded, nloaded);
     load_outbound(c, doc.root, p);
     load_limits(c, doc.root, cfg, p);
-    load_routes(c, doc.root, p);
+    load_routes(c, doc.root, cfg, p);
+    load_default_chains(c, doc.root, cfg, p);
     if (json_object_get(doc.root, "outbound") != NULL) {
         size_t https = 0;
         for (size_t i = 0; i < p->nroutes; i++)

@@ -41,7 +41,7 @@ int pt_partner_id_valid(const char *id);
  * for form: the caller checks they exist). Problems are reported; the route is returned when it
  * has at least a valid path (so that conflicts can still be found), else NULL. */
 struct pt_route *pt_route_load(const struct gw_jctx *c, const json_t *obj, const char *path,
-                               int shared);
+                               int shared, const struct gw_config *cfg);
 void pt_route_free(struct pt_route *r);
 
 /* Parse an upstream URL into u: "http://host[:port][/path]", "https://...", "kafka://topic" or

@@ -15,6 +15,7 @@
 #include <openssl/x509.h>
 
 struct pt_partner;
+struct tf_chain;
 
 enum pt_upstream_kind { PT_UP_HTTP, PT_UP_HTTPS, PT_UP_KAFKA, PT_UP_MOCK };
 
@@ -54,9 +55,9 @@ struct pt_route {
     const struct pt_partner *owner; /* PT_ACCESS_OWNER */
     char **partners;         /* PT_ACCESS_LIST: partner ids */
     size_t npartners;
-    json_t *request;         /* raw transform chains, audit capture: compiled by later stages */
-    json_t *response;
-    json_t *audit;
+    struct tf_chain *request;  /* transform chains (transforms/chain.h), NULL when none: then */
+    struct tf_chain *response; /* the calling partner's default chain applies, if it has one */
+    json_t *audit;           /* raw audit capture: compiled by the audit stage */
     const char *file;        /* where it was declared, for messages */
     int line, col;
     char *jpath;             /* its JSON path there ("routes[2]"), for messages */
@@ -81,6 +82,9 @@ struct pt_partner {
     SSL_CTX *outbound_ctx;   /* NULL when no outbound section (then the snapshot's default ctx) */
     /* limits that override the gateway's */
     uint64_t max_body_bytes; /* 0 = gateway default */
+    /* "transforms": the chains for this partner's calls of routes that declare none */
+    struct tf_chain *default_request;
+    struct tf_chain *default_response;
     struct pt_route **routes;
     size_t nroutes;
 };

@@ -133,7 +133,7 @@ load_shared_routes(struct pt_snapshot *s, const struct gw_jctx *c)
             gw_jctx_error(c, path, "expected an object, got %s", gw_json_type_name(item));
             continue;
         }
-        struct pt_route *r = pt_route_load(c, item, path, 1);
+        struct pt_route *r = pt_route_load(c, item, path, 1, s->config);
         if (r == NULL)
             continue;
         for (size_t k = 0; r->name != NULL && k < s->nroutes; k++) {

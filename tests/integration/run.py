@@ -23,7 +23,8 @@ sys.dont_write_bytecode = True  # keep the source tree clean
 import certs  # noqa: E402
 import harness  # noqa: E402
 
-MODULES = ["cases_http", "cases_proxy", "cases_tls", "cases_reload", "cases_check"]
+MODULES = ["cases_http", "cases_proxy", "cases_tls", "cases_reload", "cases_check",
+           "cases_transform"]
 
 
 class TestTimeout(Exception):

@@ -87,10 +87,12 @@ def route(name, path, upstream, **kw):
 
 def build(ctx, tls=None, limits=None, timeouts=None, trusted=None, routes=(), acme_routes=(),
           acme_outbound=False, acme_limits=None, globex_subject=True, up=None, workers=2,
-          listeners=(), start=True):
+          listeners=(), start=True, acme_files=None, acme_extra=None, config_extra=None):
     """Build the standard setup and start the gateway. tls: None, "require" or "optional".
     routes / acme_routes: extra shared / acme routes; listeners: extra listeners (addresses may
-    hold a "{name}" port placeholder); acme_limits: acme's "limits". Returns a Setup."""
+    hold a "{name}" port placeholder); acme_limits: acme's "limits"; acme_files: more files for
+    acme's bundle {name: source path}; acme_extra / config_extra: more top-level keys of acme's
+    partner.json / portico.json. Returns a Setup."""
     certs = ctx.certs
     if up is None:
         up = ctx.upstream("echo")
@@ -129,7 +131,11 @@ def build(ctx, tls=None, limits=None, timeouts=None, trusted=None, routes=(), ac
     }
     if acme_limits:
         acme["limits"] = acme_limits
+    acme.update(acme_extra or {})
+    config.update(config_extra or {})
+    extra_files = acme_files or {}
     acme_files = {"ca.pem": certs.pem("acme-ca"), "crl.pem": certs.crl("acme")}
+    acme_files.update(extra_files)
     if acme_outbound:
         acme["outbound"] = {"cert": "out.pem", "key": "out.key", "ca": "upstream-ca.pem"}
         acme_files.update({"out.pem": certs.pem("outbound"), "out.key": certs.key("outbound"),

@@ -18,6 +18,8 @@ echoed. Behaviours:
   badstatus       a status line that is not one ("HTTP/1.1 2OO OK")
   badchunk        chunked response whose first chunk size is "zz" (sent with the head)
   badchunklater   chunked response: 64 KiB of good chunks, a pause, then a bad chunk size
+  mirror          the request's own body back, with its Content-Type (type=a+b: a/b instead),
+                  status=N, chunked=1 (in two chunks); X-Seen-Content-Type: what arrived
 
 Random bodies carry their SHA-256 in X-Body-Sha256 so the client can check what it got.
 Everything that arrived is kept (requests, connection source ports, protocol errors seen on the
@@ -75,6 +77,20 @@ class Reader:
             else:
                 parts.append(take)
         return b"".join(parts)
+
+
+class _Keep:
+    """A hash that also keeps what it is fed (the mirror mode's body)."""
+
+    def __init__(self, h, kept):
+        self.h, self.kept = h, kept
+
+    def update(self, b):
+        self.h.update(b)
+        self.kept.append(bytes(b))
+
+    def hexdigest(self):
+        return self.h.hexdigest()
 
 
 def parse_head(raw):
@@ -300,12 +316,17 @@ class Upstream:
         method, target, version, headers = parse_head(head)
         mode, params = mode_of(target)
         h = hashlib.sha256()
+        kept = []
+        if mode == "mirror":
+            h = _Keep(h, kept)
         body_len = self._read_body(sock, rd, headers, version, h)
         doc = {
             "server": self.name, "method": method, "target": target, "version": version,
             "headers": headers, "body_len": body_len, "body_sha256": h.hexdigest(),
             "peer_port": conn_id, "conn_request": nreq, "mode": mode,
         }
+        if kept:
+            doc["body"] = b"".join(kept)
         if self.tls is not None:
             peer = sock.getpeercert()
             doc["client_cert"] = dict(x[0] for x in peer["subject"]) if peer else None
@@ -335,6 +356,26 @@ class Upstream:
     def _m_echo(self, sock, doc, params, head_only, closing):
         return self._send_echo(sock, doc, head_only, closing or params.get("close") == "1",
                                int(params.get("status", 200)))
+
+    def _m_mirror(self, sock, doc, params, head_only, closing):
+        """Answer with the request's body and Content-Type (status=N, chunked=1, type=T)."""
+        body = doc.pop("body", b"")
+        ctype = params.get("type", "").replace("+", "/") or \
+            (hget(doc["headers"], "content-type") or ["application/octet-stream"])[0]
+        hdrs = [("Content-Type", ctype), ("X-Upstream", self.name),
+                ("X-Seen-Content-Type", ",".join(hget(doc["headers"], "content-type")))]
+        if params.get("chunked") == "1":
+            hdrs.append(("Transfer-Encoding", "chunked"))
+            half = len(body) // 2
+            payload = b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in (body[:half], body[half:])
+                               if p) + b"0\r\n\r\n"
+        else:
+            hdrs.append(("Content-Length", str(len(body))))
+            payload = body
+        if closing:
+            hdrs.append(("Connection", "close"))
+        self._send(sock, int(params.get("status", 200)), hdrs, payload, head_only)
+        return not closing
 
     def _m_dropidle(self, sock, doc, params, head_only, closing):
         """Echo as if keeping the connection, then close it soon after (an idle timeout)."""

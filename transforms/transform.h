@@ -1,0 +1,159 @@
+/* transform.h: the transform plugin ABI.
+ *
+ * A transform changes one message of an exchange: the request before it goes upstream, or the
+ * response before it goes back to the partner. Routes declare ordered chains of them
+ * ("request": [ { "xml_to_json": {...} }, { "json_map": {...} } ]); the chain runner
+ * (transforms/chain.c) runs them in that order, never by link order.
+ *
+ * A transform is a struct tf_ops, a small vtable filled with designated initializers. The same
+ * struct serves the built-ins and the external plugins loaded with dlopen (transforms/plugin.c):
+ * a plugin exports `const struct tf_ops *const portico_transforms[]`, a NULL-terminated array,
+ * and every entry's `abi` must equal TF_ABI_VERSION.
+ *
+ * Lifecycle:
+ *   create   once per chain step, when a configuration is loaded (off the workers): parse and
+ *            check the step's JSON config, compile what can be compiled (stylesheets parsed,
+ *            paths split, schemas loaded). Problems are reported through tf_conf and make the
+ *            whole configuration fail, like any other config error.
+ *   apply    once per exchange that reaches the step, on a worker thread, possibly on several
+ *            workers at once: the instance is shared and must be treated as read-only.
+ *   destroy  when the configuration snapshot that holds the chain is freed.
+ *
+ * Memory: what apply allocates for the message (a new body, header values) comes from
+ * tf_ctx.alloc (the exchange's arena) and is freed with the exchange; things that are not plain
+ * memory (xmlDoc, json_t) are freed before apply returns, or registered with tf_ctx.cleanup.
+ */
+#ifndef TF_TRANSFORM_H
+#define TF_TRANSFORM_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "threat.h"
+
+#define TF_ABI_VERSION 1
+
+enum tf_phase { TF_PHASE_REQUEST = 1, TF_PHASE_RESPONSE = 2 };
+
+/* Return convention of apply: < 0 error (tf_ctx says why), 0 skipped (the message is unchanged),
+ * > 0 done (the message may have changed). */
+#define TF_ERROR (-1)
+#define TF_SKIP 0
+#define TF_DONE 1
+
+/* A header field of a message under transformation. Not NUL-terminated; may point into the
+ * original head or into the arena. */
+struct tf_header {
+    const char *name;
+    size_t name_len;
+    const char *value;
+    size_t value_len;
+};
+
+/* The message a chain works on: the request (TF_PHASE_REQUEST) or the response. Editable by
+ * transforms: status, headers and body. Edit the header list through tf_ctx's functions so that
+ * it may grow; drop entries by setting name_len to 0 is not allowed (use header_remove). */
+struct tf_message {
+    enum tf_phase phase;
+    int status;                     /* response phase: the upstream's status (may be changed) */
+    struct tf_header *headers;      /* this phase's headers, without hop-by-hop ones */
+    size_t nheaders;
+    size_t cap;                     /* capacity of headers (grown by tf_ctx.header_add) */
+    char *body;                     /* the whole body (buffered by the gateway); may be NULL */
+    size_t body_len;
+};
+
+/* What a transform sees of the exchange around the message, and how it allocates and fails. */
+struct tf_ctx {
+    unsigned abi;                   /* TF_ABI_VERSION */
+    /* the exchange (all NUL-terminated, read-only; "" when unknown) */
+    const char *request_id;
+    const char *partner_id;         /* "" for an anonymous caller of a public route */
+    const char *partner_name;
+    const char *cert_subject;
+    const char *route_name;
+    const char *method;
+    const char *path;               /* the request path, without the query */
+    const char *query;              /* after '?', "" when none */
+    /* the request's headers (in the response phase too: for Accept, say) */
+    const struct tf_header *req_headers;
+    size_t nreq_headers;
+    const struct tf_limits *limits; /* threat limits in force for this exchange */
+
+    /* memory from the exchange's arena: never NULL (aborts on out-of-memory) */
+    void *(*alloc)(struct tf_ctx *x, size_t n);
+    /* run fn(arg) when the exchange ends */
+    void (*cleanup)(struct tf_ctx *x, void (*fn)(void *), void *arg);
+    /* header helpers on a message (names compared case-insensitively); values are copied */
+    const struct tf_header *(*header_get)(const struct tf_message *m, const char *name);
+    void (*header_add)(struct tf_ctx *x, struct tf_message *m, const char *name,
+                       const char *value, size_t value_len);
+    void (*header_set)(struct tf_ctx *x, struct tf_message *m, const char *name,
+                       const char *value, size_t value_len); /* replaces every field of that name */
+    size_t (*header_remove)(struct tf_message *m, const char *name); /* returns how many */
+    /* Fail the exchange: status (400, 413, 415, 422, 502 ...), a problem code
+     * ("urn:portico:problem:<code>"), a detail, and optionally `errors`, a JSON array that goes
+     * into the problem body as "errors" (the reference is taken over). Returns TF_ERROR. */
+    int (*fail)(struct tf_ctx *x, int status, const char *code, json_t *errors, const char *fmt,
+                ...) __attribute__((format(printf, 5, 6)));
+
+    /* set by fail(); read by the chain runner */
+    int err_status;
+    const char *err_code;
+    char *err_detail;
+    json_t *err_errors;
+    void *host;                     /* the gateway's own state: not for transforms */
+};
+
+/* What create gets: the step's configuration and how to report problems in it. */
+struct tf_conf {
+    unsigned abi;                   /* TF_ABI_VERSION */
+    const json_t *config;           /* the step's config value (usually an object) */
+    const char *path;               /* its JSON path: "routes[0].request[1].xml_to_json" */
+    const char *file;               /* the file it came from */
+    const char *dir;                /* the bundle folder: files the config names are relative */
+    enum tf_phase phase;            /* the chain it is in */
+    const struct tf_limits *limits; /* the gateway's threat limits */
+    /* Report a problem at `path` + "." + sub (sub NULL or "": at the config itself; sub may
+     * start with '[' for an index). Errors fail the configuration; warnings do not. */
+    void (*error)(const struct tf_conf *cc, const char *sub, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+    void (*warning)(const struct tf_conf *cc, const char *sub, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+    /* Read a file named by the config, relative to dir and confined to it (no absolute names,
+     * no ".." out of the bundle). Returns 0 with a malloc'd NUL-terminated buffer, or -1 after
+     * reporting at sub. */
+    int (*read_file)(const struct tf_conf *cc, const char *sub, const char *name, char **buf,
+                     size_t *len);
+    void *host;                     /* the loader's own state (built-ins: a struct gw_jctx *) */
+};
+
+struct tf_ops {
+    unsigned abi;                   /* TF_ABI_VERSION */
+    const char *name;               /* the key in a chain step: "xml_to_json" */
+    unsigned phases;                /* TF_PHASE_REQUEST | TF_PHASE_RESPONSE: where it may run */
+    /* Compile the config. Returns the instance (never NULL on success: return a static
+     * non-NULL pointer if there is no state), or NULL after reporting through cc. */
+    void *(*create)(const struct tf_conf *cc);
+    /* Transform m. See TF_ERROR / TF_SKIP / TF_DONE. */
+    int (*apply)(void *inst, struct tf_message *m, struct tf_ctx *x);
+    void (*destroy)(void *inst);    /* may be NULL */
+    unsigned flags;                 /* TF_FLAG_* */
+};
+
+/* The transform never reads nor changes the body (headers, say): a chain made only of such
+ * steps lets the body stream through instead of buffering it. */
+#define TF_FLAG_NO_BODY 1u
+
+/* Media type helpers on a message's Content-Type: application/xml, text/xml, anything+xml ->
+ * xml; application/json, anything+json -> json. */
+int tf_is_xml(const struct tf_message *m, const struct tf_ctx *x);
+int tf_is_json(const struct tf_message *m, const struct tf_ctx *x);
+/* Does Content-Type value (not NUL-terminated) name an XML / JSON media type? */
+int tf_media_is_xml(const char *v, size_t n);
+int tf_media_is_json(const char *v, size_t n);
+
+#endif
