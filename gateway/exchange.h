@@ -141,7 +141,11 @@ void gw_exchange_problem(struct gw_exchange *ex, int status, const char *code, c
 void gw_exchange_finish(struct gw_exchange *ex);
 /* Something broke after the response started: close the client connection now. */
 void gw_exchange_abort(struct gw_exchange *ex);
-/* Move request body bytes from the client to the upstream, as far as they have arrived. */
+/* The exchange takes the request body now: answer 100-continue if asked, read it under
+ * client_body_ms and relay what has arrived. */
+void gw_exchange_read_body(struct gw_exchange *ex);
+/* Move request body bytes from the client to the upstream (or into req_buf while the request
+ * chain waits for the whole body), as far as they have arrived. */
 int gw_exchange_relay_request(struct gw_exchange *ex);
 
 /* An RFC 9457 problem with extra members: "errors" (a JSON array, reference taken) when not NULL. */

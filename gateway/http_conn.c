@@ -811,13 +811,7 @@ buffer_request(struct gw_exchange *ex)
         ex->max_body = max;
     ex->req_buf = gw_pipeline_buffer(ex);
     ex->req_buffering = 1;
-    if (ex->req.expect_continue) {
-        evbuffer_add(bufferevent_get_output(c->bev), "HTTP/1.1 100 Continue\r\n\r\n", 25);
-        gw_bev_flush(c->bev);
-    }
-    c->state = GW_CONN_BODY;
-    gw_conn_timeouts(c, c->snap->config->timeouts.client_body_ms);
-    gw_exchange_relay_request(ex);
+    gw_exchange_read_body(ex);
 }
 
 static void
@@ -943,6 +937,20 @@ request_body_done(struct gw_exchange *ex)
         c->state = GW_CONN_WAIT;
         gw_conn_timeouts(c, 0);
     }
+}
+
+void
+gw_exchange_read_body(struct gw_exchange *ex)
+{
+    struct gw_conn *c = ex->c;
+
+    if (ex->req.expect_continue) {
+        evbuffer_add(bufferevent_get_output(c->bev), "HTTP/1.1 100 Continue\r\n\r\n", 25);
+        gw_bev_flush(c->bev);
+    }
+    c->state = GW_CONN_BODY;
+    gw_conn_timeouts(c, c->snap->config->timeouts.client_body_ms);
+    gw_exchange_relay_request(ex);
 }
 
 int

@@ -300,13 +300,7 @@ gw_proxy_start(struct gw_exchange *ex)
         gw_conn_timeouts(c, 0);
         return;
     }
-    if (ex->req.expect_continue) {
-        evbuffer_add(bufferevent_get_output(c->bev), "HTTP/1.1 100 Continue\r\n\r\n", 25);
-        gw_bev_flush(c->bev);
-    }
-    c->state = GW_CONN_BODY;
-    gw_conn_timeouts(c, c->snap->config->timeouts.client_body_ms);
-    gw_exchange_relay_request(ex);
+    gw_exchange_read_body(ex);
 }
 
 void

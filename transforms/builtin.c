@@ -5,5 +5,7 @@
 
 const struct tf_ops *const tf_builtins[] = {
     &tf_headers_ops,
+    &tf_json_map_ops,
+    &tf_validate_ops,
     NULL,
 };

@@ -80,7 +80,7 @@ hdr_owned(const char *name)
         {"proxy-connection", "hop-by-hop"},    {"te", "hop-by-hop"},
         {"trailer", "hop-by-hop"},             {"upgrade", "hop-by-hop"},
         {"proxy-authorization", "hop-by-hop"}, {"proxy-authenticate", "hop-by-hop"},
-        {"host", "routing"},                   {"expect", "hop-by-hop"},
+        {"host", "routing"},                   {"expect", "framing"},
         {"via", "forwarding"},                 {"forwarded", "forwarding"},
         {"x-forwarded-for", "forwarding"},     {"x-forwarded-host", "forwarding"},
         {"x-forwarded-proto", "forwarding"},   {"x-request-id", "request identity"},

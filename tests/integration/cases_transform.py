@@ -154,3 +154,143 @@ def transform_check_reports_chain_errors(ctx):
     line = int(found[want[0]].group("line"))
     check('"nosuch"' in lines[line - 1], "line %d of partner.json is %r, not the step"
           % (line, lines[line - 1]))
+
+
+# -- chains that need the body: buffered, transformed, sent on with a length ------------------------
+
+ORDER = b'{"order":{"id":"PO-1","amount":6.20,"lines":[{"sku":"A-1"},{"sku":"B-2"}]}}'
+ORDER_MAPPED = (b'{"order":{"id":"PO-1"},"total":6.20,"skus":["A-1","B-2"],'
+                b'"partner":"acme"}')
+MAP_OPS = {"ops": [{"move": {"from": "/order/amount", "to": "/total"}},
+                   {"copy": {"from": "/order/lines/*/sku", "to": "/skus"}},
+                   {"delete": {"path": "/order/lines"}},
+                   {"set": {"path": "/partner", "value": "${partner.id}"}}]}
+ORDER_SCHEMA = {"type": "object", "required": ["order"], "properties": {"order": {
+    "type": "object", "required": ["id", "amount"],
+    "properties": {"id": {"type": "string", "pattern": "^PO-[0-9]+$"},
+                   "amount": {"type": "number", "minimum": 0}}}}}
+
+
+def map_setup(ctx, **kw):
+    return setup(ctx, [
+        lambda p: mirror_route(p, "map-in", "/acme/map-in/*", request=[{"json_map": MAP_OPS}]),
+        lambda p: mirror_route(p, "map-out", "/acme/map-out/*", response=[{"json_map": MAP_OPS}]),
+        lambda p: mirror_route(p, "map-out-chunked", "/acme/map-out-chunked/*",
+                               response=[{"json_map": MAP_OPS}], mode="mirror/chunked=1"),
+        lambda p: mirror_route(p, "map-out-big", "/acme/map-out-big/*",
+                               response=[{"json_map": MAP_OPS}], mode="big/size=4096"),
+        lambda p: mirror_route(p, "check-in", "/acme/check-in/*",
+                               request=[{"validate": {"json_schema": ORDER_SCHEMA}}]),
+        lambda p: mirror_route(p, "check-out", "/acme/check-out/*",
+                               response=[{"validate": {"json_schema": ORDER_SCHEMA}}]),
+    ], **kw)
+
+
+@case
+def transform_request_body_buffered(ctx):
+    """A request chain that needs the body gets all of it, Content-Length or chunked (with
+    Expect: 100-continue), and the upstream gets the result with a Content-Length."""
+    s = map_setup(ctx)
+    json_ct = [("Content-Type", "application/json")]
+    r = acme_request(s, "POST", "/acme/map-in/1", json_ct, ORDER)
+    check(r.status == 200 and r.body == ORDER_MAPPED, "mapped body at the upstream %d %r"
+          % (r.status, r.body[:300]))
+    with Conn(s.tls, s.tls_ctx("acme-client")) as c:
+        head = build_request("POST", "/acme/map-in/2", json_ct + [("Expect", "100-continue"),
+                                                                  ("Transfer-Encoding", "chunked")])
+        c.send(head)
+        _, status, _, _ = c.read_head(timeout=3)
+        check(status == 100, "status %d before the body, expected 100 Continue" % status)
+        for part in (ORDER[:20], ORDER[20:50], ORDER[50:]):
+            c.send(b"%x\r\n%s\r\n" % (len(part), part))
+        c.send(b"0\r\n\r\n")
+        r = c.read_response("POST")
+    check(r.status == 200 and r.body == ORDER_MAPPED, "chunked: %d %r" % (r.status, r.body[:300]))
+    reqs = [q for q in s.up.snapshot()[0] if q["target"].startswith("/x/~mirror")]
+    check(len(reqs) == 2, "%d requests reached the upstream" % len(reqs))
+    for q in reqs:
+        check(hvals(q, "content-length") == [str(len(ORDER_MAPPED))] and
+              hvals(q, "transfer-encoding") == [],
+              "upstream framing: Content-Length %r Transfer-Encoding %r"
+              % (hvals(q, "content-length"), hvals(q, "transfer-encoding")))
+
+
+@case
+def transform_response_body_buffered(ctx):
+    """A response chain that needs the body reads all of it (Content-Length or chunked) and sends
+    the result with a Content-Length; the connection carries the next request."""
+    s = map_setup(ctx)
+    json_ct = [("Content-Type", "application/json")]
+    with Conn(s.tls, s.tls_ctx("acme-client")) as c:
+        for path in ("/acme/map-out/1", "/acme/map-out-chunked/2", "/acme/map-out/3"):
+            c.send(build_request("POST", path, json_ct, ORDER))
+            r = c.read_response("POST")
+            check(r.status == 200 and r.body == ORDER_MAPPED, "%s: %d %r"
+                  % (path, r.status, r.body[:300]))
+            check(r.get("content-length") == str(len(ORDER_MAPPED)) and
+                  r.get("transfer-encoding") is None, "%s: framing CL %r TE %r"
+                  % (path, r.get("content-length"), r.get("transfer-encoding")))
+            check(r.get("content-type") == "application/json", "Content-Type %r"
+                  % r.get("content-type"))
+
+
+@case
+def transform_validation_failures(ctx):
+    """A request that fails its schema is 400 with the errors listed and never reaches the
+    upstream; a response that fails is 502; the worker goes on serving."""
+    s = map_setup(ctx)
+    json_ct = [("Content-Type", "application/json")]
+    bad = b'{"order":{"id":"X-1","amount":-3}}'
+    r = acme_request(s, "POST", "/acme/check-in/1", json_ct, bad)
+    doc = check_problem(r, 400, "validation-failed")
+    paths = sorted(e.get("path") for e in doc.get("errors", []))
+    check(paths == ["/order/amount", "/order/id"], "errors %r" % doc.get("errors"))
+    check(not [q for q in s.up.snapshot()[0] if q["target"].endswith("/1")],
+          "a request that failed validation reached the upstream")
+    r = acme_request(s, "POST", "/acme/check-in/2", json_ct, ORDER)
+    check(r.status == 200 and r.body == ORDER, "a valid order: %d %r" % (r.status, r.body[:200]))
+    r = acme_request(s, "POST", "/acme/check-out/1", json_ct, bad)
+    doc = check_problem(r, 502, "bad-upstream-response")
+    check(len(doc.get("errors", [])) == 2, "response errors %r" % doc.get("errors"))
+    s.assert_alive()
+
+
+@case
+def transform_buffered_body_limits(ctx):
+    """Bodies above max_buffered_body_bytes: 413 for a request (announced or chunked), 502 for a
+    response; the worker goes on serving."""
+    s = map_setup(ctx, limits={"max_buffered_body_bytes": 1024})
+    big = b'{"order":{"id":"PO-1","amount":1,"pad":"' + b"x" * 4096 + b'"}}'
+    json_ct = [("Content-Type", "application/json")]
+    check_problem(acme_request(s, "POST", "/acme/map-in/1", json_ct, big), 413,
+                  "body-too-large", detail="max_buffered_body_bytes")
+    with Conn(s.tls, s.tls_ctx("acme-client")) as c:
+        c.send(build_request("POST", "/acme/map-in/2", json_ct, [big[:2000], big[2000:]],
+                             chunked=True))
+        check_problem(c.read_response("POST"), 413, "body-too-large")
+    # the response limit: a request under it whose mirrored answer the chain must hold
+    ok = b'{"order":{"id":"PO-1","amount":1,"pad":"' + b"y" * 900 + b'"}}'
+    r = acme_request(s, "POST", "/acme/map-out-chunked/3", json_ct, ok)
+    check(r.status == 200, "a response under the limit: %d %r" % (r.status, r.body[:200]))
+    check_problem(acme_request(s, "GET", "/acme/map-out-big/4"), 502, "bad-upstream-response",
+                  detail="max_buffered_body_bytes")
+    s.assert_alive()
+
+
+@case
+def transform_json_threats_refused(ctx):
+    """Hostile JSON bodies on a route with a JSON chain: refused with 400, never parsed whole;
+    the worker goes on."""
+    s = map_setup(ctx)
+    json_ct = [("Content-Type", "application/json")]
+    vectors = {
+        "nesting 10000 deep": b"[" * 10000 + b"]" * 10000,
+        "duplicate keys": b'{"order":{"id":"PO-1","id":"PO-2","amount":1}}',
+        "invalid UTF-8": b'{"order":{"id":"PO-\xff\xfe","amount":1}}',
+        "trailing garbage": ORDER + b"}",
+    }
+    for what, body in vectors.items():
+        r = acme_request(s, "POST", "/acme/map-in/t", json_ct, body)
+        check(r.status == 400, "%s: status %d %r" % (what, r.status, r.body[:200]))
+        check_problem(r, 400, ["invalid-body", "bad-request-body", "bad-request"])
+    s.assert_alive()

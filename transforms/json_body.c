@@ -1,0 +1,363 @@
+/* json_body.c: see json_body.h. */
+#include "json_body.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "threat.h"
+
+struct tf_json_num {
+    const json_t *node;
+    const char *lit; /* in the body, not NUL-terminated */
+    size_t len;
+};
+
+/* ---- pairing numbers with their literals ---------------------------------------------------- */
+
+struct pairing {
+    const char *s;
+    size_t len, pos;
+    struct tf_json_num *nums;
+    size_t n, cap;
+};
+
+/* The next number literal of the text (strings skipped). Returns 0, or -1 at the end. */
+static int
+next_literal(struct pairing *p, const char **lit, size_t *n)
+{
+    while (p->pos < p->len) {
+        char c = p->s[p->pos];
+        if (c == '"') {
+            for (p->pos++; p->pos < p->len && p->s[p->pos] != '"'; p->pos++)
+                if (p->s[p->pos] == '\\')
+                    p->pos++;
+            p->pos++;
+            continue;
+        }
+        if (c == '-' || (c >= '0' && c <= '9')) {
+            size_t start = p->pos;
+            while (p->pos < p->len && p->s[p->pos] != '\0' &&
+                   strchr("+-.eE0123456789", p->s[p->pos]) != NULL)
+                p->pos++;
+            *lit = p->s + start;
+            *n = p->pos - start;
+            return 0;
+        }
+        p->pos++;
+    }
+    return -1;
+}
+
+/* Does the literal read back as v's value? Integers must be written as integers. Sets *keep when
+ * the literal is not what the default printing would give. */
+static int
+literal_matches(const json_t *v, const char *lit, size_t n, int *keep)
+{
+    char small[64], *buf = n < sizeof small ? small : malloc(n + 1);
+    int ok;
+
+    if (buf == NULL)
+        abort();
+    memcpy(buf, lit, n);
+    buf[n] = '\0';
+    errno = 0;
+    if (json_is_integer(v)) {
+        char canon[32];
+        ok = strpbrk(buf, ".eE") == NULL && strtoll(buf, NULL, 10) == json_integer_value(v) &&
+             errno == 0;
+        snprintf(canon, sizeof canon, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        *keep = strcmp(canon, buf) != 0; /* "-0" */
+    } else {
+        ok = strtod(buf, NULL) == json_real_value(v);
+        *keep = 1;
+    }
+    if (buf != small)
+        free(buf);
+    return ok;
+}
+
+static int
+pair_number(struct pairing *p, json_t *v)
+{
+    const char *lit;
+    size_t n;
+    int keep;
+
+    if (next_literal(p, &lit, &n) < 0 || !literal_matches(v, lit, n, &keep))
+        return -1;
+    if (!keep)
+        return 0;
+    if (p->n == p->cap) {
+        p->cap = p->cap ? p->cap * 2 : 16;
+        if ((p->nums = realloc(p->nums, p->cap * sizeof *p->nums)) == NULL)
+            abort();
+    }
+    p->nums[p->n++] = (struct tf_json_num){json_incref(v), lit, n};
+    return 0;
+}
+
+/* Walk v in document order (jansson keeps members in insertion order, and tf_json_parse refuses
+ * duplicate keys, so that is the order of the text). */
+static int
+pair_value(struct pairing *p, json_t *v)
+{
+    const char *key;
+    json_t *e;
+    size_t i;
+
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+        json_object_foreach(v, key, e)
+            if (pair_value(p, e) < 0)
+                return -1;
+        return 0;
+    case JSON_ARRAY:
+        json_array_foreach(v, i, e)
+            if (pair_value(p, e) < 0)
+                return -1;
+        return 0;
+    case JSON_INTEGER:
+    case JSON_REAL:
+        return pair_number(p, v);
+    default:
+        return 0;
+    }
+}
+
+static int
+num_cmp(const void *a, const void *b)
+{
+    const json_t *x = ((const struct tf_json_num *)a)->node;
+    const json_t *y = ((const struct tf_json_num *)b)->node;
+
+    return x < y ? -1 : x > y;
+}
+
+static void
+nums_release(struct tf_json_num *nums, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        json_decref((json_t *)nums[i].node);
+    free(nums);
+}
+
+/* ---- parse ----------------------------------------------------------------------------------- */
+
+json_t *
+tf_json_body_load(const struct tf_message *m, struct tf_ctx *x, const char *who)
+{
+    enum tf_threat why = TF_THREAT_OK;
+    char err[256] = "";
+    json_t *root;
+
+    root = tf_json_parse(m->body ? m->body : "", m->body_len, x->limits, &why, err, sizeof err);
+    if (root != NULL)
+        return root;
+    if (m->phase == TF_PHASE_RESPONSE)
+        x->fail(x, 502, "bad-upstream-response", NULL, "%s: %s", who, err);
+    else
+        x->fail(x, tf_threat_status(why),
+                why == TF_THREAT_TOO_LARGE ? "body-too-large" : "invalid-body", NULL, "%s: %s",
+                who, err);
+    return NULL;
+}
+
+int
+tf_json_body_parse(struct tf_json_body *b, const struct tf_message *m, struct tf_ctx *x,
+                   const char *who)
+{
+    struct pairing p = {m->body ? m->body : "", m->body_len, 0, NULL, 0, 0};
+
+    *b = (struct tf_json_body){0};
+    if ((b->root = tf_json_body_load(m, x, who)) == NULL)
+        return TF_ERROR;
+    if (pair_value(&p, b->root) < 0) {
+        /* cannot happen with a text jansson accepted; fall back to printing the values */
+        nums_release(p.nums, p.n);
+        return 0;
+    }
+    if (p.n > 1)
+        qsort(p.nums, p.n, sizeof *p.nums, num_cmp);
+    b->nums = p.nums;
+    b->nnums = p.n;
+    return 0;
+}
+
+void
+tf_json_body_free(struct tf_json_body *b)
+{
+    nums_release(b->nums, b->nnums);
+    json_decref(b->root);
+    *b = (struct tf_json_body){0};
+}
+
+json_t *
+tf_json_body_copy(json_t *v)
+{
+    const char *key;
+    json_t *e, *out;
+    size_t i;
+
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+        out = json_object();
+        json_object_foreach(v, key, e)
+            json_object_set_new(out, key, tf_json_body_copy(e));
+        return out;
+    case JSON_ARRAY:
+        out = json_array();
+        json_array_foreach(v, i, e)
+            json_array_append_new(out, tf_json_body_copy(e));
+        return out;
+    default:
+        return json_incref(v);
+    }
+}
+
+/* ---- write ----------------------------------------------------------------------------------- */
+
+struct jw {
+    char *p;
+    size_t len, cap;
+    const struct tf_json_body *b;
+};
+
+static void
+jw_put(struct jw *w, const char *s, size_t n)
+{
+    if (w->len + n + 1 > w->cap) {
+        while (w->len + n + 1 > w->cap)
+            w->cap = w->cap ? w->cap * 2 : 256;
+        if ((w->p = realloc(w->p, w->cap)) == NULL)
+            abort();
+    }
+    memcpy(w->p + w->len, s, n);
+    w->len += n;
+}
+
+static void
+jw_string(struct jw *w, const char *s, size_t n)
+{
+    size_t run = 0;
+
+    jw_put(w, "\"", 1);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        char esc[8];
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        jw_put(w, s + run, i - run);
+        run = i + 1;
+        switch (c) {
+        case '"': jw_put(w, "\\\"", 2); break;
+        case '\\': jw_put(w, "\\\\", 2); break;
+        case '\b': jw_put(w, "\\b", 2); break;
+        case '\f': jw_put(w, "\\f", 2); break;
+        case '\n': jw_put(w, "\\n", 2); break;
+        case '\r': jw_put(w, "\\r", 2); break;
+        case '\t': jw_put(w, "\\t", 2); break;
+        default: jw_put(w, esc, (size_t)snprintf(esc, sizeof esc, "\\u%04x", c));
+        }
+    }
+    jw_put(w, s + run, n - run);
+    jw_put(w, "\"", 1);
+}
+
+/* The shortest "%.Ng" that reads back as d, kept recognisable as a real: "100.0" (as jansson
+ * writes it), "6.2", "1e+21". */
+static void
+jw_real(struct jw *w, double d)
+{
+    char buf[40];
+    int n = 0;
+
+    if (d == floor(d) && fabs(d) < 1e16) {
+        jw_put(w, buf, (size_t)snprintf(buf, sizeof buf, "%.1f", d));
+        return;
+    }
+    for (int prec = 1; prec <= 17; prec++) {
+        n = snprintf(buf, sizeof buf - 2, "%.*g", prec, d);
+        if (strtod(buf, NULL) == d)
+            break;
+    }
+    if (strpbrk(buf, ".eE") == NULL) {
+        memcpy(buf + n, ".0", 3);
+        n += 2;
+    }
+    jw_put(w, buf, (size_t)n);
+}
+
+static void
+jw_number(struct jw *w, const json_t *v)
+{
+    if (w->b != NULL && w->b->nnums > 0) {
+        struct tf_json_num key = {v, NULL, 0};
+        const struct tf_json_num *hit =
+            bsearch(&key, w->b->nums, w->b->nnums, sizeof key, num_cmp);
+        if (hit != NULL) {
+            jw_put(w, hit->lit, hit->len);
+            return;
+        }
+    }
+    if (json_is_real(v)) {
+        jw_real(w, json_real_value(v));
+    } else {
+        char buf[32];
+        int n = snprintf(buf, sizeof buf, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        jw_put(w, buf, (size_t)n);
+    }
+}
+
+static void
+jw_value(struct jw *w, const json_t *v)
+{
+    const char *key;
+    json_t *e;
+    size_t i;
+
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+        jw_put(w, "{", 1);
+        i = 0;
+        json_object_foreach((json_t *)v, key, e) {
+            if (i++ > 0)
+                jw_put(w, ",", 1);
+            jw_string(w, key, strlen(key));
+            jw_put(w, ":", 1);
+            jw_value(w, e);
+        }
+        jw_put(w, "}", 1);
+        break;
+    case JSON_ARRAY:
+        jw_put(w, "[", 1);
+        json_array_foreach(v, i, e) {
+            if (i > 0)
+                jw_put(w, ",", 1);
+            jw_value(w, e);
+        }
+        jw_put(w, "]", 1);
+        break;
+    case JSON_STRING: jw_string(w, json_string_value(v), json_string_length(v)); break;
+    case JSON_INTEGER:
+    case JSON_REAL: jw_number(w, v); break;
+    case JSON_TRUE: jw_put(w, "true", 4); break;
+    case JSON_FALSE: jw_put(w, "false", 5); break;
+    case JSON_NULL: jw_put(w, "null", 4); break;
+    }
+}
+
+char *
+tf_json_body_dump(const struct tf_json_body *b, const json_t *v, struct tf_ctx *x, size_t *len)
+{
+    struct jw w = {NULL, 0, 0, b};
+
+    jw_value(&w, v);
+    jw_put(&w, "", 0);
+    w.p[w.len] = '\0';
+    x->cleanup(x, free, w.p);
+    *len = w.len;
+    return w.p;
+}

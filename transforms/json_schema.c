@@ -1,0 +1,875 @@
+/* json_schema.c: see json_schema.h.
+ *
+ * A schema compiles to a graph of nodes, one per subschema of the (copied) document, memoized by
+ * the subschema's address so that a $ref and the place it points to share one node and recursive
+ * schemas are finite. Checking walks the instance and the graph together; the only way to loop
+ * without going deeper into the instance is a chain of $ref, refused at load.
+ */
+#include "json_schema.h"
+
+#include <math.h>
+#include <regex.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json_loc.h"
+
+enum {
+    JT_NULL = 1,
+    JT_BOOLEAN = 2,
+    JT_OBJECT = 4,
+    JT_ARRAY = 8,
+    JT_NUMBER = 16,
+    JT_STRING = 32,
+    JT_INTEGER = 64,
+};
+
+static const struct {
+    const char *name, *wanted;
+    unsigned bit;
+} js_types[] = {
+    {"null", "null", JT_NULL},          {"boolean", "a boolean", JT_BOOLEAN},
+    {"object", "an object", JT_OBJECT}, {"array", "an array", JT_ARRAY},
+    {"number", "a number", JT_NUMBER},  {"string", "a string", JT_STRING},
+    {"integer", "an integer", JT_INTEGER},
+};
+
+enum { JS_MIN = 1, JS_MAX = 2, JS_XMIN = 4, JS_XMAX = 8, JS_PATTERN = 16 };
+
+struct js_node;
+
+struct js_prop {
+    const char *name; /* in tf_jschema.doc */
+    struct js_node *schema;
+};
+
+struct js_node {
+    const json_t *src;
+    char *path;
+    int never; /* the schema false */
+    unsigned types;
+    struct js_node *ref;
+    struct js_prop *props;
+    size_t nprops;
+    const json_t *required; /* array of strings */
+    int addl_forbidden;
+    struct js_node *addl;
+    struct js_node *items;
+    const json_t *enum_v, *const_v;
+    unsigned has;
+    double min, max, xmin, xmax;
+    long long minlen, maxlen, minitems, maxitems; /* -1: absent */
+    regex_t re;
+    const char *pattern;
+};
+
+struct tf_jschema {
+    json_t *doc;
+    struct js_node **nodes;
+    size_t n, cap;
+    struct js_node *top;
+};
+
+struct js_comp {
+    struct tf_jschema *s;
+    tf_jschema_report_fn report;
+    void *arg;
+    int bad;
+};
+
+static struct js_node *js_compile(struct js_comp *c, const json_t *src, const char *path);
+
+/* ---- compile: helpers ------------------------------------------------------------------------ */
+
+static void __attribute__((format(printf, 3, 4)))
+js_report(struct js_comp *c, const char *path, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    c->report(c->arg, path, msg);
+    c->bad++;
+}
+
+static struct js_node *
+js_node_new(struct js_comp *c, const json_t *src, const char *path)
+{
+    struct tf_jschema *s = c->s;
+    struct js_node *n = calloc(1, sizeof *n);
+
+    if (n == NULL || (n->path = strdup(path)) == NULL)
+        abort();
+    n->src = src;
+    n->minlen = n->maxlen = n->minitems = n->maxitems = -1;
+    if (s->n == s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 32;
+        if ((s->nodes = realloc(s->nodes, s->cap * sizeof *s->nodes)) == NULL)
+            abort();
+    }
+    s->nodes[s->n++] = n;
+    return n;
+}
+
+static int
+js_is_schema(struct js_comp *c, const json_t *v, const char *path)
+{
+    if (json_is_object(v) || json_is_boolean(v))
+        return 1;
+    js_report(c, path, "expected a schema (an object, true or false), got %s",
+              gw_json_type_name(v));
+    return 0;
+}
+
+/* ---- compile: keywords ----------------------------------------------------------------------- */
+
+static int
+js_type_bit(const char *name)
+{
+    for (size_t i = 0; i < sizeof js_types / sizeof js_types[0]; i++)
+        if (strcmp(js_types[i].name, name) == 0)
+            return (int)js_types[i].bit;
+    return 0;
+}
+
+static void
+kw_type(struct js_comp *c, struct js_node *n, const json_t *v, const char *path)
+{
+    char ipath[GW_JPATH_MAX];
+    const json_t *e;
+    size_t i;
+
+    if (json_is_string(v) && js_type_bit(json_string_value(v)) != 0) {
+        n->types = (unsigned)js_type_bit(json_string_value(v));
+        return;
+    }
+    if (!json_is_array(v) || json_array_size(v) == 0) {
+        js_report(c, path, "expected a type name (null, boolean, object, array, number, string, "
+                  "integer) or a non-empty array of them");
+        return;
+    }
+    json_array_foreach(v, i, e) {
+        int bit = json_is_string(e) ? js_type_bit(json_string_value(e)) : 0;
+        if (bit == 0)
+            js_report(c, gw_jpath_index(ipath, sizeof ipath, path, i), "expected a type name "
+                      "(null, boolean, object, array, number, string, integer)");
+        n->types |= (unsigned)bit;
+    }
+}
+
+static void
+kw_properties(struct js_comp *c, struct js_node *n, const json_t *v, const char *path)
+{
+    char ppath[GW_JPATH_MAX];
+    const char *key;
+    json_t *e;
+
+    if (!json_is_object(v)) {
+        js_report(c, path, "expected an object (property name: schema), got %s",
+                  gw_json_type_name(v));
+        return;
+    }
+    if ((n->props = calloc(json_object_size(v) + 1, sizeof *n->props)) == NULL)
+        abort();
+    json_object_foreach((json_t *)v, key, e) {
+        gw_jpath_key(ppath, sizeof ppath, path, key);
+        if (js_is_schema(c, e, ppath))
+            n->props[n->nprops++] = (struct js_prop){key, js_compile(c, e, ppath)};
+    }
+}
+
+static void
+kw_required(struct js_comp *c, struct js_node *n, const json_t *v, const char *path)
+{
+    char ipath[GW_JPATH_MAX];
+    const json_t *e;
+    size_t i;
+    int ok = json_is_array(v);
+
+    if (!ok) {
+        js_report(c, path, "expected an array of property names, got %s", gw_json_type_name(v));
+        return;
+    }
+    json_array_foreach(v, i, e) {
+        if (!json_is_string(e)) {
+            js_report(c, gw_jpath_index(ipath, sizeof ipath, path, i),
+                      "expected a property name (a string), got %s", gw_json_type_name(e));
+            ok = 0;
+        }
+    }
+    if (ok)
+        n->required = v;
+}
+
+static void
+kw_additional(struct js_comp *c, struct js_node *n, const json_t *v, const char *path)
+{
+    if (json_is_false(v))
+        n->addl_forbidden = 1;
+    else if (json_is_object(v))
+        n->addl = js_compile(c, v, path);
+    else if (!json_is_true(v))
+        js_report(c, path, "expected true, false or a schema, got %s", gw_json_type_name(v));
+}
+
+static void
+kw_items(struct js_comp *c, struct js_node *n, const json_t *v, const char *path)
+{
+    if (json_is_array(v))
+        js_report(c, path, "the array form of items (a tuple) is not supported: give one schema "
+                  "for every element");
+    else if (js_is_schema(c, v, path))
+        n->items = js_compile(c, v, path);
+}
+
+static void
+kw_enum(struct js_comp *c, struct js_node *n, const json_t *v, const char *path)
+{
+    if (!json_is_array(v) || json_array_size(v) == 0)
+        js_report(c, path, "expected a non-empty array of the allowed values");
+    else
+        n->enum_v = v;
+}
+
+static void
+kw_const(struct js_comp *c, struct js_node *n, const json_t *v, const char *path)
+{
+    n->const_v = v;
+}
+
+static void
+kw_bound(struct js_comp *c, struct js_node *n, const json_t *v, const char *path, unsigned bit,
+         double *out)
+{
+    if (json_is_boolean(v) && (bit == JS_XMIN || bit == JS_XMAX)) {
+        js_report(c, path, "a boolean here is draft 4, which is not supported: give the bound "
+                  "itself as a number (draft 6 and later)");
+        return;
+    }
+    if (!json_is_number(v)) {
+        js_report(c, path, "expected a number, got %s", gw_json_type_name(v));
+        return;
+    }
+    n->has |= bit;
+    *out = json_number_value(v);
+}
+
+static void
+kw_count(struct js_comp *c, const json_t *v, const char *path, long long *out)
+{
+    if (json_is_integer(v) && json_integer_value(v) >= 0)
+        *out = json_integer_value(v);
+    else if (json_is_real(v) && json_real_value(v) >= 0 && json_real_value(v) < 1e18 &&
+             floor(json_real_value(v)) == json_real_value(v))
+        *out = (long long)json_real_value(v);
+    else if (json_is_number(v) && json_number_value(v) < 0)
+        js_report(c, path, "must not be negative");
+    else
+        js_report(c, path, "expected a non-negative integer, got %s", gw_json_type_name(v));
+}
+
+/* ---- compile: pattern ------------------------------------------------------------------------ */
+
+/* Rewrite an ECMA-262-ish pattern for regcomp (see json_schema.h) into out (4 * len + 1 bytes).
+ * Returns NULL, or why it cannot be. */
+static const char *
+js_translate(const char *p, char *out)
+{
+    int bracket = 0;
+
+    for (size_t i = 0; p[i] != '\0'; i++) {
+        if (bracket) {
+            if (p[i] == '\\')
+                return "a backslash inside [...] is refused (POSIX reads it as a backslash, "
+                       "ECMA-262 as an escape)";
+            if (p[i] == '[' && p[i + 1] != '\0' && strchr(":.=", p[i + 1]) != NULL) {
+                const char *end = strstr(p + i + 2, (char[3]){p[i + 1], ']', 0});
+                if (end == NULL)
+                    return "unterminated [: :], [. .] or [= =] inside brackets";
+                size_t n = (size_t)(end - (p + i)) + 2;
+                memcpy(out, p + i, n);
+                out += n;
+                i += n - 1;
+                continue;
+            }
+            bracket = p[i] != ']';
+            *out++ = p[i];
+            continue;
+        }
+        if (p[i] == '\\' && (p[i + 1] == 'd' || p[i + 1] == 'D')) {
+            out = stpcpy(out, p[i + 1] == 'd' ? "[0-9]" : "[^0-9]");
+            i++;
+        } else if (p[i] == '\\' && p[i + 1] != '\0') {
+            *out++ = p[i++];
+            *out++ = p[i];
+        } else if (p[i] == '[') {
+            bracket = 1;
+            *out++ = p[i];
+            if (p[i + 1] == '^')
+                *out++ = p[++i];
+            if (p[i + 1] == ']') /* a "]" first in brackets is itself */
+                *out++ = p[++i];
+        } else {
+            *out++ = p[i];
+        }
+    }
+    *out = '\0';
+    return bracket ? "unterminated [" : NULL;
+}
+
+static void
+kw_pattern(struct js_comp *c, struct js_node *n, const json_t *v, const char *path)
+{
+    const char *src = json_string_value(v), *why;
+    char *ere, msg[256];
+    int rc;
+
+    if (src == NULL) {
+        js_report(c, path, "expected a string, got %s", gw_json_type_name(v));
+        return;
+    }
+    if ((ere = malloc(4 * strlen(src) + 1)) == NULL)
+        abort();
+    if ((why = js_translate(src, ere)) != NULL) {
+        js_report(c, path, "pattern \"%s\": %s", src, why);
+    } else if ((rc = regcomp(&n->re, ere, REG_EXTENDED | REG_NOSUB)) != 0) {
+        regerror(rc, &n->re, msg, sizeof msg);
+        js_report(c, path, "pattern \"%s\" is not a POSIX extended regular expression: %s", src,
+                  msg);
+    } else {
+        n->has |= JS_PATTERN;
+        n->pattern = src;
+    }
+    free(ere);
+}
+
+/* ---- compile: references --------------------------------------------------------------------- */
+
+/* Decode %XX in a URI fragment into out (at least as long). Returns 0, or -1 on a bad escape. */
+static int
+js_percent_decode(const char *s, char *out)
+{
+    for (; *s != '\0'; s++) {
+        unsigned hi, lo;
+        if (*s != '%') {
+            *out++ = *s;
+            continue;
+        }
+        if (sscanf(s + 1, "%1x%1x", &hi, &lo) != 2)
+            return -1;
+        *out++ = (char)(hi << 4 | lo);
+        s += 2;
+    }
+    *out = '\0';
+    return 0;
+}
+
+/* The subschema the fragment pointer ptr ("" or "/a/b") names in doc, with its config path in
+ * path; NULL when it does not resolve. */
+static const json_t *
+js_resolve(const json_t *doc, char *ptr, char *path, size_t plen)
+{
+    const json_t *cur = doc;
+
+    path[0] = '\0';
+    if (*ptr == '\0')
+        return doc;
+    if (*ptr != '/')
+        return NULL;
+    for (char *seg = ptr + 1, *end; cur != NULL; seg = end + 1) {
+        end = strchr(seg, '/');
+        if (end != NULL)
+            *end = '\0';
+        char *o = seg;
+        for (char *i = seg; *i != '\0'; i++) {
+            if (*i == '~' && (i[1] == '0' || i[1] == '1'))
+                *o++ = *++i == '0' ? '~' : '/';
+            else
+                *o++ = *i;
+        }
+        *o = '\0';
+        if (json_is_object(cur)) {
+            cur = json_object_get(cur, seg);
+            gw_jpath_key(path, plen, path, seg);
+        } else if (json_is_array(cur) && strspn(seg, "0123456789") == strlen(seg) && *seg) {
+            cur = json_array_get(cur, strtoul(seg, NULL, 10));
+            gw_jpath_index(path, plen, path, strtoul(seg, NULL, 10));
+        } else {
+            cur = NULL;
+        }
+        if (end == NULL)
+            break;
+    }
+    return cur;
+}
+
+static void
+kw_ref(struct js_comp *c, struct js_node *n, const json_t *v, const char *path)
+{
+    const char *ref = json_string_value(v);
+    char tpath[GW_JPATH_MAX], *frag;
+    const json_t *target = NULL;
+
+    if (ref == NULL) {
+        js_report(c, path, "expected a string, got %s", gw_json_type_name(v));
+        return;
+    }
+    if (ref[0] != '#') {
+        js_report(c, path, "\"%s\": only references inside this schema are supported "
+                  "(\"#/$defs/name\")", ref);
+        return;
+    }
+    if ((frag = malloc(strlen(ref))) == NULL)
+        abort();
+    if (js_percent_decode(ref + 1, frag) == 0)
+        target = js_resolve(c->s->doc, frag, tpath, sizeof tpath);
+    free(frag);
+    if (target == NULL)
+        js_report(c, path, "\"%s\" does not name a place in this schema", ref);
+    else if (js_is_schema(c, target, path))
+        n->ref = js_compile(c, target, tpath);
+}
+
+static void
+kw_defs(struct js_comp *c, struct js_node *n, const json_t *v, const char *path)
+{
+    char dpath[GW_JPATH_MAX];
+    const char *key;
+    json_t *e;
+
+    if (!json_is_object(v)) {
+        js_report(c, path, "expected an object (name: schema), got %s", gw_json_type_name(v));
+        return;
+    }
+    /* compiled now so that their errors show even when nothing refers to them */
+    json_object_foreach((json_t *)v, key, e) {
+        gw_jpath_key(dpath, sizeof dpath, path, key);
+        if (js_is_schema(c, e, dpath))
+            js_compile(c, e, dpath);
+    }
+}
+
+/* ---- compile: one schema --------------------------------------------------------------------- */
+
+static const char *const js_annotations[] = {
+    "$schema", "$id", "$comment", "title", "description", "default", "examples", "deprecated",
+    "readOnly", "writeOnly", NULL,
+};
+
+static void
+js_keyword(struct js_comp *c, struct js_node *n, const char *key, const json_t *v,
+           const char *path)
+{
+    if (strcmp(key, "type") == 0) kw_type(c, n, v, path);
+    else if (strcmp(key, "properties") == 0) kw_properties(c, n, v, path);
+    else if (strcmp(key, "required") == 0) kw_required(c, n, v, path);
+    else if (strcmp(key, "additionalProperties") == 0) kw_additional(c, n, v, path);
+    else if (strcmp(key, "items") == 0) kw_items(c, n, v, path);
+    else if (strcmp(key, "enum") == 0) kw_enum(c, n, v, path);
+    else if (strcmp(key, "const") == 0) kw_const(c, n, v, path);
+    else if (strcmp(key, "minimum") == 0) kw_bound(c, n, v, path, JS_MIN, &n->min);
+    else if (strcmp(key, "maximum") == 0) kw_bound(c, n, v, path, JS_MAX, &n->max);
+    else if (strcmp(key, "exclusiveMinimum") == 0) kw_bound(c, n, v, path, JS_XMIN, &n->xmin);
+    else if (strcmp(key, "exclusiveMaximum") == 0) kw_bound(c, n, v, path, JS_XMAX, &n->xmax);
+    else if (strcmp(key, "minLength") == 0) kw_count(c, v, path, &n->minlen);
+    else if (strcmp(key, "maxLength") == 0) kw_count(c, v, path, &n->maxlen);
+    else if (strcmp(key, "minItems") == 0) kw_count(c, v, path, &n->minitems);
+    else if (strcmp(key, "maxItems") == 0) kw_count(c, v, path, &n->maxitems);
+    else if (strcmp(key, "pattern") == 0) kw_pattern(c, n, v, path);
+    else if (strcmp(key, "$ref") == 0) kw_ref(c, n, v, path);
+    else if (strcmp(key, "$defs") == 0 || strcmp(key, "definitions") == 0) kw_defs(c, n, v, path);
+    else {
+        for (size_t i = 0; js_annotations[i] != NULL; i++)
+            if (strcmp(js_annotations[i], key) == 0)
+                return;
+        js_report(c, path, "unsupported keyword \"%s\" (supported: type, properties, required, "
+                  "additionalProperties, items, minItems, maxItems, enum, const, minimum, "
+                  "maximum, exclusiveMinimum, exclusiveMaximum, minLength, maxLength, pattern, "
+                  "$ref, $defs, definitions)", key);
+    }
+}
+
+static struct js_node *
+js_compile(struct js_comp *c, const json_t *src, const char *path)
+{
+    char kpath[GW_JPATH_MAX];
+    struct js_node *n;
+    const char *key;
+    json_t *v;
+
+    for (size_t i = 0; i < c->s->n; i++)
+        if (c->s->nodes[i]->src == src)
+            return c->s->nodes[i];
+    n = js_node_new(c, src, path);
+    if (json_is_false(src))
+        n->never = 1;
+    if (!json_is_object(src))
+        return n;
+    json_object_foreach((json_t *)src, key, v)
+        js_keyword(c, n, key, v, gw_jpath_key(kpath, sizeof kpath, path, key));
+    return n;
+}
+
+/* A chain of $ref that comes back to where it started never checks anything: refuse it. */
+static void
+js_check_loops(struct js_comp *c)
+{
+    char path[GW_JPATH_MAX];
+
+    for (size_t i = 0; i < c->s->n; i++) {
+        const struct js_node *start = c->s->nodes[i], *p = start->ref;
+        for (size_t steps = 0; p != NULL && p != start && steps < c->s->n; steps++)
+            p = p->ref;
+        if (p == start)
+            js_report(c, gw_jpath_key(path, sizeof path, start->path, "$ref"),
+                      "this $ref leads back to itself through $ref only (an endless loop)");
+    }
+}
+
+struct tf_jschema *
+tf_jschema_compile(const json_t *schema, tf_jschema_report_fn report, void *arg)
+{
+    struct tf_jschema *s = calloc(1, sizeof *s);
+    struct js_comp c = {s, report, arg, 0};
+
+    if (s == NULL || (s->doc = json_deep_copy(schema)) == NULL)
+        abort();
+    if (js_is_schema(&c, s->doc, "")) {
+        s->top = js_compile(&c, s->doc, "");
+        js_check_loops(&c);
+    }
+    if (c.bad > 0) {
+        tf_jschema_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void
+tf_jschema_free(struct tf_jschema *s)
+{
+    if (s == NULL)
+        return;
+    for (size_t i = 0; i < s->n; i++) {
+        struct js_node *n = s->nodes[i];
+        if (n->has & JS_PATTERN)
+            regfree(&n->re);
+        free(n->props);
+        free(n->path);
+        free(n);
+    }
+    free(s->nodes);
+    json_decref(s->doc);
+    free(s);
+}
+
+/* ---- validate: helpers ----------------------------------------------------------------------- */
+
+struct js_val {
+    json_t *errors;
+    size_t max, count;
+    char ptr[1024]; /* the instance pointer being checked */
+    size_t plen;
+};
+
+/* Cut s (NUL-terminated) to at most max bytes on a UTF-8 character boundary. */
+static void
+js_cut_utf8(char *s, size_t max)
+{
+    size_t n = strlen(s);
+
+    if (n <= max)
+        return;
+    while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80)
+        max--;
+    s[max] = '\0';
+}
+
+static void __attribute__((format(printf, 3, 4)))
+js_error(struct js_val *st, const char *where, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+
+    if (++st->count > st->max)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    js_cut_utf8(msg, sizeof msg - 1);
+    json_array_append_new(st->errors, json_pack("{s:s,s:s}", "path", where, "message", msg));
+}
+
+/* Append "/seg" (escaped) to the instance pointer; returns the old length to restore. */
+static size_t
+js_push(struct js_val *st, const char *seg)
+{
+    size_t old = st->plen;
+
+    if (st->plen + 1 < sizeof st->ptr)
+        st->ptr[st->plen++] = '/';
+    for (; *seg != '\0' && st->plen + 2 < sizeof st->ptr; seg++) {
+        if (*seg == '~' || *seg == '/') {
+            st->ptr[st->plen++] = '~';
+            st->ptr[st->plen++] = *seg == '~' ? '0' : '1';
+        } else {
+            st->ptr[st->plen++] = *seg;
+        }
+    }
+    st->ptr[st->plen] = '\0';
+    return old;
+}
+
+static void
+js_pop(struct js_val *st, size_t old)
+{
+    st->plen = old;
+    st->ptr[old] = '\0';
+}
+
+/* v as compact JSON, at most 80 bytes (then "..."), into buf. */
+static const char *
+js_show(const json_t *v, char *buf, size_t len)
+{
+    char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+
+    snprintf(buf, len, "%s", s ? s : "?");
+    if (strlen(buf) > 80) {
+        js_cut_utf8(buf, 80);
+        strcat(buf, "...");
+    }
+    free(s);
+    return buf;
+}
+
+static int
+js_equal(const json_t *a, const json_t *b)
+{
+    const char *key;
+    json_t *e;
+    size_t i;
+
+    if (json_is_number(a) && json_is_number(b)) {
+        if (json_is_integer(a) && json_is_integer(b))
+            return json_integer_value(a) == json_integer_value(b);
+        return json_number_value(a) == json_number_value(b);
+    }
+    if (json_typeof(a) != json_typeof(b))
+        return 0;
+    switch (json_typeof(a)) {
+    case JSON_OBJECT:
+        if (json_object_size(a) != json_object_size(b))
+            return 0;
+        json_object_foreach((json_t *)a, key, e)
+            if (json_object_get(b, key) == NULL || !js_equal(e, json_object_get(b, key)))
+                return 0;
+        return 1;
+    case JSON_ARRAY:
+        if (json_array_size(a) != json_array_size(b))
+            return 0;
+        json_array_foreach(a, i, e)
+            if (!js_equal(e, json_array_get(b, i)))
+                return 0;
+        return 1;
+    case JSON_STRING:
+        return json_string_length(a) == json_string_length(b) &&
+               memcmp(json_string_value(a), json_string_value(b), json_string_length(a)) == 0;
+    default:
+        return 1;
+    }
+}
+
+static int
+js_type_ok(unsigned types, const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_NULL: return types & JT_NULL;
+    case JSON_TRUE:
+    case JSON_FALSE: return types & JT_BOOLEAN;
+    case JSON_OBJECT: return types & JT_OBJECT;
+    case JSON_ARRAY: return types & JT_ARRAY;
+    case JSON_STRING: return types & JT_STRING;
+    case JSON_INTEGER: return types & (JT_NUMBER | JT_INTEGER);
+    case JSON_REAL:
+        return (types & JT_NUMBER) || ((types & JT_INTEGER) && isfinite(json_real_value(v)) &&
+                                       floor(json_real_value(v)) == json_real_value(v));
+    }
+    return 0;
+}
+
+/* "a string or null" */
+static const char *
+js_types_wanted(unsigned types, char *buf, size_t len)
+{
+    size_t off = 0;
+
+    buf[0] = '\0';
+    for (size_t i = 0; i < sizeof js_types / sizeof js_types[0]; i++)
+        if ((types & js_types[i].bit) && off < len)
+            off += (size_t)snprintf(buf + off, len - off, "%s%s", off ? " or " : "",
+                                    js_types[i].wanted);
+    return buf;
+}
+
+/* ---- validate: keywords ---------------------------------------------------------------------- */
+
+static void js_check(const struct js_node *n, const json_t *v, struct js_val *st);
+
+/* The shortest "%.Ng" that reads back as d. */
+static const char *
+js_num(double d, char buf[32])
+{
+    if (d == floor(d) && fabs(d) < 1e16) {
+        snprintf(buf, 32, "%.0f", d);
+        return buf;
+    }
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(buf, 32, "%.*g", prec, d);
+        if (strtod(buf, NULL) == d)
+            break;
+    }
+    return buf;
+}
+
+static void
+js_check_number(const struct js_node *n, double d, struct js_val *st)
+{
+    char b[32];
+
+    if ((n->has & JS_MIN) && d < n->min)
+        js_error(st, st->ptr, "must be at least %s", js_num(n->min, b));
+    if ((n->has & JS_MAX) && d > n->max)
+        js_error(st, st->ptr, "must be at most %s", js_num(n->max, b));
+    if ((n->has & JS_XMIN) && d <= n->xmin)
+        js_error(st, st->ptr, "must be greater than %s", js_num(n->xmin, b));
+    if ((n->has & JS_XMAX) && d >= n->xmax)
+        js_error(st, st->ptr, "must be less than %s", js_num(n->xmax, b));
+}
+
+static void
+js_check_string(const struct js_node *n, const json_t *v, struct js_val *st)
+{
+    const char *s = json_string_value(v);
+    long long chars = 0;
+
+    for (size_t i = 0; i < json_string_length(v); i++)
+        chars += ((unsigned char)s[i] & 0xc0) != 0x80;
+    if (n->minlen >= 0 && chars < n->minlen)
+        js_error(st, st->ptr, "must be at least %lld character%s long (is %lld)", n->minlen,
+                 n->minlen == 1 ? "" : "s", chars);
+    if (n->maxlen >= 0 && chars > n->maxlen)
+        js_error(st, st->ptr, "must be at most %lld character%s long (is %lld)", n->maxlen,
+                 n->maxlen == 1 ? "" : "s", chars);
+    if ((n->has & JS_PATTERN) && regexec(&n->re, s, 0, NULL, 0) != 0)
+        js_error(st, st->ptr, "must match the pattern %s", n->pattern);
+}
+
+static const struct js_node *
+js_prop_schema(const struct js_node *n, const char *key)
+{
+    for (size_t i = 0; i < n->nprops; i++)
+        if (strcmp(n->props[i].name, key) == 0)
+            return n->props[i].schema;
+    return NULL;
+}
+
+static void
+js_check_object(const struct js_node *n, const json_t *v, struct js_val *st)
+{
+    const struct js_node *ps;
+    const char *key;
+    json_t *e;
+    size_t i, old;
+
+    json_array_foreach(n->required, i, e) {
+        if (json_object_get(v, json_string_value(e)) == NULL) {
+            old = js_push(st, json_string_value(e));
+            js_error(st, st->ptr, "is required");
+            js_pop(st, old);
+        }
+    }
+    json_object_foreach((json_t *)v, key, e) {
+        old = js_push(st, key);
+        if ((ps = js_prop_schema(n, key)) != NULL)
+            js_check(ps, e, st);
+        else if (n->addl_forbidden)
+            js_error(st, st->ptr, "is not allowed (not one of the properties)");
+        else if (n->addl != NULL)
+            js_check(n->addl, e, st);
+        js_pop(st, old);
+    }
+}
+
+static void
+js_check_array(const struct js_node *n, const json_t *v, struct js_val *st)
+{
+    long long size = (long long)json_array_size(v);
+    char seg[24];
+    json_t *e;
+    size_t i;
+
+    if (n->minitems >= 0 && size < n->minitems)
+        js_error(st, st->ptr, "must have at least %lld element%s (has %lld)", n->minitems,
+                 n->minitems == 1 ? "" : "s", size);
+    if (n->maxitems >= 0 && size > n->maxitems)
+        js_error(st, st->ptr, "must have at most %lld element%s (has %lld)", n->maxitems,
+                 n->maxitems == 1 ? "" : "s", size);
+    if (n->items == NULL)
+        return;
+    json_array_foreach(v, i, e) {
+        snprintf(seg, sizeof seg, "%zu", i);
+        size_t old = js_push(st, seg);
+        js_check(n->items, e, st);
+        js_pop(st, old);
+    }
+}
+
+static void
+js_check(const struct js_node *n, const json_t *v, struct js_val *st)
+{
+    char buf[160];
+
+    if (n->never) {
+        js_error(st, st->ptr, "no value is allowed here");
+        return;
+    }
+    if (n->ref != NULL)
+        js_check(n->ref, v, st);
+    if (n->types != 0 && !js_type_ok(n->types, v)) {
+        js_error(st, st->ptr, "expected %s, got %s", js_types_wanted(n->types, buf, sizeof buf),
+                 gw_json_type_name(v));
+        return;
+    }
+    if (n->const_v != NULL && !js_equal(n->const_v, v))
+        js_error(st, st->ptr, "must be %s", js_show(n->const_v, buf, sizeof buf));
+    if (n->enum_v != NULL) {
+        size_t i;
+        json_t *e;
+        int found = 0;
+        json_array_foreach(n->enum_v, i, e)
+            found |= js_equal(e, v);
+        if (!found)
+            js_error(st, st->ptr, "must be one of %s", js_show(n->enum_v, buf, sizeof buf));
+    }
+    if (json_is_number(v))
+        js_check_number(n, json_number_value(v), st);
+    else if (json_is_string(v))
+        js_check_string(n, v, st);
+    else if (json_is_object(v))
+        js_check_object(n, v, st);
+    else if (json_is_array(v))
+        js_check_array(n, v, st);
+}
+
+size_t
+tf_jschema_validate(const struct tf_jschema *s, const json_t *v, json_t *errors, size_t max)
+{
+    struct js_val st = {.errors = errors, .max = max};
+
+    js_check(s->top, v, &st);
+    return st.count;
+}

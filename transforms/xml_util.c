@@ -1,0 +1,122 @@
+/* xml_util.c: see xml_util.h. */
+#include "xml_util.h"
+
+#include <string.h>
+
+#include <libxml/xmlsave.h>
+
+#include "threat.h"
+
+xmlDocPtr
+tf_xml_body_parse(const struct tf_message *m, struct tf_ctx *x, const char *who)
+{
+    enum tf_threat why = TF_THREAT_OK;
+    char err[256] = "";
+    xmlDocPtr doc;
+
+    doc = tf_xml_parse(m->body, m->body_len, x->limits, &why, err, sizeof err);
+    if (doc != NULL)
+        return doc;
+    if (m->phase == TF_PHASE_REQUEST)
+        x->fail(x, tf_threat_status(why),
+                why == TF_THREAT_TOO_LARGE ? "body-too-large" : "invalid-body", NULL, "%s: %s", who,
+                err);
+    else
+        x->fail(x, 502, "bad-upstream-response", NULL, "%s: %s", who, err);
+    return NULL;
+}
+
+int
+tf_content_fail_status(const struct tf_message *m)
+{
+    return m->phase == TF_PHASE_REQUEST ? 400 : 502;
+}
+
+int
+tf_body_empty(const struct tf_message *m)
+{
+    return m->body == NULL || m->body_len == 0;
+}
+
+void
+tf_buf_init(struct tf_buf *b, struct tf_ctx *x, size_t cap)
+{
+    b->x = x;
+    b->cap = cap < 64 ? 64 : cap;
+    b->p = x->alloc(x, b->cap);
+    b->len = 0;
+}
+
+/* Room for n more bytes and a NUL. */
+static void
+buf_reserve(struct tf_buf *b, size_t n)
+{
+    size_t cap = b->cap;
+    char *p;
+
+    if (b->len + n + 1 <= b->cap)
+        return;
+    while (b->len + n + 1 > cap)
+        cap *= 2;
+    p = b->x->alloc(b->x, cap);
+    memcpy(p, b->p, b->len);
+    b->p = p;
+    b->cap = cap;
+}
+
+void
+tf_buf_add(struct tf_buf *b, const void *s, size_t n)
+{
+    buf_reserve(b, n);
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+}
+
+void
+tf_buf_puts(struct tf_buf *b, const char *s)
+{
+    tf_buf_add(b, s, strlen(s));
+}
+
+char *
+tf_buf_str(struct tf_buf *b)
+{
+    buf_reserve(b, 0);
+    b->p[b->len] = '\0';
+    return b->p;
+}
+
+int
+tf_buf_add_node(struct tf_buf *b, xmlDocPtr doc, xmlNodePtr node)
+{
+    xmlBufferPtr xb = xmlBufferCreate();
+    int rc = -1;
+
+    if (xb == NULL)
+        return -1;
+    /* xmlNodeDump writes UTF-8 as is (no character references) and escapes markup */
+    if (xmlNodeDump(xb, doc, node, 0, 0) >= 0) {
+        tf_buf_add(b, xmlBufferContent(xb), (size_t)xmlBufferLength(xb));
+        rc = 0;
+    }
+    xmlBufferFree(xb);
+    return rc;
+}
+
+void
+tf_set_body(struct tf_message *m, struct tf_ctx *x, char *body, size_t len,
+            const char *content_type)
+{
+    m->body = body;
+    m->body_len = len;
+    x->header_set(x, m, "Content-Type", content_type, strlen(content_type));
+}
+
+int
+tf_header_value_ok(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
+            return 0;
+    return 1;
+}
