@@ -189,10 +189,7 @@ gw_pipeline_response(struct gw_exchange *ex, struct tf_message *m)
 
     ctx_for(ex, &x);
     message_from(ex, TF_PHASE_RESPONSE, &ex->resp, ex->resp_buf, m);
-    if (tf_chain_run(ex->resp_chain, m, &x, &ex->resp_applied) < 0) {
-        if (x.err_status < 500) /* a response that fails its chain is the upstream's fault */
-            x.err_status = 502;
+    if (tf_chain_run(ex->resp_chain, m, &x, &ex->resp_applied) < 0)
         return chain_failed(ex, &x, "response");
-    }
     return 0;
 }

@@ -2,10 +2,14 @@
 #include "builtin.h"
 
 #include "builtins_json.h"
+#include "builtins_xml.h"
 
 const struct tf_ops *const tf_builtins[] = {
     &tf_headers_ops,
     &tf_json_map_ops,
     &tf_validate_ops,
+    &tf_xslt_ops,
+    &tf_xml_map_ops,
+    &tf_soap_ops,
     NULL,
 };

@@ -322,6 +322,8 @@ on_error(void *ud, xmlErrorPtr e)
     n = strlen(st->first_error);
     while (n > 0 && (st->first_error[n - 1] == '\n' || st->first_error[n - 1] == ' '))
         st->first_error[--n] = '\0';
+    for (char *p = st->first_error; (p = strchr(p, '\n')) != NULL;)
+        *p = ' '; /* one line */
     if (e->line > 0)
         snprintf(st->first_error + n, sizeof st->first_error - n, " (line %d)", e->line);
 }
@@ -381,10 +383,15 @@ tf_xml_parse(const char *buf, size_t len, const struct tf_limits *l, enum tf_thr
                 (unsigned long long)l->max_body);
         goto out;
     }
+    if (len == 0) {
+        w = TF_THREAT_MALFORMED;
+        set_err(err, errlen, "XML: the document is empty");
+        goto out;
+    }
     pthread_once(&xml_once, xml_init_once);
     st.kids_cap = (l->xml.max_depth < XML_HARD_DEPTH ? l->xml.max_depth : XML_HARD_DEPTH) + 3;
     st.kids = calloc(st.kids_cap, sizeof *st.kids);
-    ctxt = xmlCreateMemoryParserCtxt(len ? buf : "", (int)len);
+    ctxt = xmlCreateMemoryParserCtxt(buf, (int)len);
     if (st.kids == NULL || ctxt == NULL) {
         w = TF_THREAT_MALFORMED;
         set_err(err, errlen, "XML: out of memory");
@@ -554,6 +561,11 @@ tf_json_parse(const char *buf, size_t len, const struct tf_limits *l, enum tf_th
                 (unsigned long long)l->max_body);
         goto out;
     }
+    if (len == 0) {
+        w = TF_THREAT_MALFORMED;
+        set_err(err, errlen, "JSON: the document is empty");
+        goto out;
+    }
     memset(&s, 0, sizeof s);
     s.l = &l->json;
     s.buf = buf;
@@ -565,7 +577,7 @@ tf_json_parse(const char *buf, size_t len, const struct tf_limits *l, enum tf_th
         w = s.why;
         goto out;
     }
-    v = json_loadb(len ? buf : "", len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &e);
+    v = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &e);
     if (v == NULL) {
         w = classify_json(&e);
         set_err(err, errlen, "JSON: %s at line %d, column %d", e.text, e.line, e.column);

@@ -294,3 +294,88 @@ def transform_json_threats_refused(ctx):
         check(r.status == 400, "%s: status %d %r" % (what, r.status, r.body[:200]))
         check_problem(r, 400, ["invalid-body", "bad-request-body", "bad-request"])
     s.assert_alive()
+
+
+# -- XML transforms and a plugin, end to end over mutual TLS ----------------------------------------
+
+DATA = os.path.join(ROOT, "tests", "data")
+
+
+def load_json(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+@case
+def transform_xml_map_and_xslt_on_pain001(ctx):
+    """pain.001 from a partner: xml_map turns it into our JSON on the way in; an XSLT stylesheet
+    from the bundle (with template parameters) does the same; both as the golden files say."""
+    xml_map = load_json(os.path.join(DATA, "xml_map", "pain001.json"))
+    s = setup(ctx, [
+        lambda p: mirror_route(p, "by-map", "/acme/by-map/*", request=[xml_map]),
+        lambda p: mirror_route(p, "by-xslt", "/acme/by-xslt/*", request=[{"xslt": {
+            "stylesheet": "pain001-to-json.xsl",
+            "params": {"partner": "acme-bank", "request": "req-1"}}}]),
+    ], acme_files={"pain001-to-json.xsl": os.path.join(DATA, "xslt", "pain001-to-json.xsl"),
+                   "lib/json.xsl": os.path.join(DATA, "xslt", "lib", "json.xsl")})
+    xml_ct = [("Content-Type", "application/xml")]
+    for path, golden in (("/acme/by-map/1", os.path.join(DATA, "xml_map", "pain001.out")),
+                         ("/acme/by-xslt/1", os.path.join(DATA, "xslt", "pain001-to-json.out"))):
+        r = acme_request(s, "POST", path, xml_ct, sample(PAIN001))
+        want = sample(golden).rstrip(b"\n")
+        check(r.status == 200, "%s: status %d %r" % (path, r.status, r.body[:300]))
+        check(r.body.rstrip(b"\n") == want, "%s: body differs from %s: %r"
+              % (path, golden, r.body[:300]))
+        check(r.get("x-seen-content-type", "").startswith("application/json"),
+              "%s: the upstream got Content-Type %r" % (path, r.get("x-seen-content-type")))
+
+
+@case
+def transform_soap_fault_from_upstream(ctx):
+    """A SOAP response chain unwraps the body; a SOAP fault from the upstream becomes a problem
+    (a Client fault: 400, a Server fault: 502) with the fault's code and string."""
+    s = setup(ctx, [lambda p: mirror_route(p, "soap", "/acme/soap/*", mode="mirror/type=text+xml",
+                                           response=[{"soap": {"action": "unwrap"}}])])
+    r = acme_request(s, "POST", "/acme/soap/1", [("Content-Type", "text/xml")],
+                     sample(os.path.join(DATA, "soap", "fault11-client.xml")))
+    doc = check_problem(r, 400, "upstream-fault")
+    check("Invalid IBAN" in json.dumps(doc), "the fault string is not in the problem: %r" % doc)
+    check("PaymentService.java" not in r.body.decode(errors="replace"),
+          "the fault's detail (a stack trace) reached the partner")
+    r = acme_request(s, "POST", "/acme/soap/2", [("Content-Type", "text/xml")],
+                     sample(os.path.join(DATA, "soap", "fault11-server.xml")))
+    check_problem(r, 502, "upstream-fault")
+    s.assert_alive()
+
+
+@case
+def transform_plugin_loaded_and_run(ctx):
+    """The example plugin (transforms/examples/sign.c) loads from "plugins" and signs the request
+    body the upstream receives; a plugin file that is not there refuses the configuration."""
+    import hashlib
+    import hmac
+    so = os.path.join(ctx.env.itdir, "..", "plugins", "sign.so")
+    check(os.path.exists(so), "%s is not built" % so)
+    key = b"k" * 40
+    keyfile = os.path.join(ctx.dir, "hmac.key")
+    with open(keyfile, "wb") as f:
+        f.write(key + b"\n")
+    s = setup(ctx, [lambda p: scenario.route(
+        "signed", "/acme/signed/*", "http://127.0.0.1:%d" % p,
+        request=[{"sign": {"key_file": "hmac.key", "header": "X-Body-Mac", "prefix": "sha256="}}])],
+        acme_files={"hmac.key": keyfile}, config_extra={"plugins": [os.path.abspath(so)]})
+    body = b'{"order":"PO-9"}'
+    doc = s.echo(acme_request(s, "POST", "/acme/signed/1", [("Content-Type", "application/json")],
+                              body))
+    want = "sha256=" + hmac.new(key, body, hashlib.sha256).hexdigest()
+    check(hvals(doc, "x-body-mac") == [want], "X-Body-Mac %r, expected %r"
+          % (hvals(doc, "x-body-mac"), want))
+    cfg = s.gw.read_config()
+    cfg["plugins"] = ["no/such/plugin.so"]
+    bad = os.path.join(s.gw.dir, "bad.json")
+    with open(bad, "w") as f:
+        json.dump(cfg, f, indent=2)
+    p = ctx.run([ctx.env.portico, "check", "-c", bad])
+    out = (p.stdout + p.stderr).decode(errors="replace")
+    check(p.returncode == 1 and re.search(r"bad\.json:\d+:\d+: plugins\[0\]: cannot load", out),
+          "a missing plugin: %s" % out[-400:])

@@ -142,6 +142,7 @@ class Gateway:
         bdir = os.path.join(self.partners_dir, pid)
         os.makedirs(bdir, exist_ok=True)
         for name, src in bundle.get("files", {}).items():
+            os.makedirs(os.path.dirname(os.path.join(bdir, name)), exist_ok=True)
             shutil.copy(src, os.path.join(bdir, name))
         tmp = os.path.join(self.dir, ".partner-%s.json.tmp" % pid)
         with open(tmp, "w") as f:
