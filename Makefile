@@ -100,7 +100,7 @@ $(BUILD)/tools/%: tests/tools/%.c $(LIB_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB_OBJS) $(PKG_LIBS)
 
-$(BUILD)/plugins/%.so: transforms/examples/%.c transforms/transform.h transforms/threat.h
+$(BUILD)/plugins/%.so: transforms/examples/%.c transforms/transform.h transforms/threat_types.h
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -shared -fPIC -o $@ $< $(shell pkg-config --libs openssl jansson)
 

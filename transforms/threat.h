@@ -22,37 +22,10 @@
 #include <jansson.h>
 #include <libxml/tree.h>
 
-struct tf_xml_limits {
-    size_t max_depth;      /* element nesting (default 64) */
-    size_t max_children;   /* child nodes of one element (default 10000) */
-    size_t max_attrs;      /* attributes of one element, namespace declarations included (64) */
-    size_t max_name_len;   /* element or attribute name, prefix included (256) */
-    size_t max_text_len;   /* one text node or attribute value (1 MiB) */
-    size_t max_nodes;      /* elements + attributes + text nodes in the document (1,000,000) */
-};
-
-struct tf_json_limits {
-    size_t max_depth;      /* container nesting (default 64) */
-    size_t max_entries;    /* members of one object or elements of one array (10000) */
-    size_t max_string_len; /* one string, keys included, in bytes as written (1 MiB) */
-};
-
-struct tf_limits {
-    uint64_t max_body;     /* bytes of a body a transform may take (default 10 MiB) */
-    struct tf_xml_limits xml;
-    struct tf_json_limits json;
-};
+#include "threat_types.h"
 
 void tf_limits_default(struct tf_limits *l);
 
-/* Why a parse was refused: the HTTP status a request gets (a response gets 502 whatever it is). */
-enum tf_threat {
-    TF_THREAT_OK = 0,
-    TF_THREAT_MALFORMED,   /* not well-formed, bad UTF-8, trailing garbage: 400 */
-    TF_THREAT_FORBIDDEN,   /* DTD, entity declaration or reference, processing the parser refuses: 400 */
-    TF_THREAT_LIMIT,       /* a structural limit (depth, children, attributes, names, text): 400 */
-    TF_THREAT_TOO_LARGE,   /* the body size limit: 413 */
-};
 
 /* The status for a refused request body: 413 for TF_THREAT_TOO_LARGE, else 400. */
 int tf_threat_status(enum tf_threat t);

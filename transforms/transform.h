@@ -32,7 +32,7 @@
 
 #include <jansson.h>
 
-#include "threat.h"
+#include "threat_types.h"
 
 #define TF_ABI_VERSION 1
 
@@ -149,7 +149,9 @@ struct tf_ops {
 #define TF_FLAG_NO_BODY 1u
 
 /* Media type helpers on a message's Content-Type: application/xml, text/xml, anything+xml ->
- * xml; application/json, anything+json -> json. */
+ * xml; application/json, anything+json -> json. They live in the gateway (transforms/context.c)
+ * for the built-ins: they are not part of the plugin ABI (a plugin reads Content-Type through
+ * tf_ctx.header_get and decides itself). */
 int tf_is_xml(const struct tf_message *m, const struct tf_ctx *x);
 int tf_is_json(const struct tf_message *m, const struct tf_ctx *x);
 /* Does Content-Type value (not NUL-terminated) name an XML / JSON media type? */

@@ -11,6 +11,7 @@ RAW.tsv has one tab-separated record per line, written by run.sh:
   pss NAME a|b KIB                     PSS at the end of the case (summed over the tree)
   idle LISTENER TARGET BEFORE AFTER N  RSS in KiB before and with N idle connections
   tls_seen LISTENER TARGET "PROTO CIPHER"
+  tfbench ROUND FILE                   one round of tests/tools/transform_bench (its TSV output)
 
 Prints the table and writes it to RESULTS.md. Exits 1 when a measured round had errors
 (socket errors or non-2xx answers): such figures are not comparable.
@@ -51,7 +52,8 @@ def parse_wrk(path):
 
 def read_raw(path):
     data = {"info": {}, "cases": [], "title": {}, "spec": {}, "goals": {},
-            "wrk": defaultdict(list), "hwm": {}, "pss": {}, "hwm_reset": {}, "idle": {}, "tls": {}}
+            "wrk": defaultdict(list), "hwm": {}, "pss": {}, "hwm_reset": {}, "idle": {}, "tls": {},
+            "tf": defaultdict(list)}
     for line in open(path, encoding="utf-8"):
         f = line.rstrip("\n").split("\t")
         kind = f[0]
@@ -74,6 +76,12 @@ def read_raw(path):
             data["idle"][(f[1], f[2])] = (int(f[3]), int(f[4]), int(f[5]))
         elif kind == "tls_seen" and len(f) > 3 and f[3]:
             data["tls"][(f[1], f[2])] = f[3]
+        elif kind == "tfbench":
+            for row in open(f[2], encoding="utf-8"):
+                t = row.rstrip("\n").split("\t")
+                if len(t) == 4 and t[0] != "file":
+                    data["tf"][(os.path.basename(t[0]), t[1])].append(
+                        (float(t[2]), None if t[3] == "-" else float(t[3])))
     return data
 
 
@@ -194,6 +202,34 @@ def idle_section(data):
     return out
 
 
+TF_MEASURES = [("bare_parse", "libxml2 parse (the floor)"),
+               ("tf_xml_parse", "threat-protected parse"),
+               ("xml_to_json", "xml_to_json"),
+               ("json_to_xml", "json_to_xml (of that JSON)"),
+               ("jansson", "jansson load + dump (of that JSON)")]
+
+
+def transform_section(data):
+    """MB/s per core of the conversions beside the parsers under them, medians of the rounds."""
+    files = sorted({f for f, _ in data["tf"]})
+    if not files:
+        return []
+    rounds = max(len(v) for v in data["tf"].values())
+    out = ["## XML and JSON conversion, one core (median of %d rounds)" % rounds, "",
+           "| document | " + " | ".join("%s, MB/s" % t for _, t in TF_MEASURES) +
+           " | xml_to_json / libxml2 parse, CPU time | goal |",
+           "|---|" + "---:|" * len(TF_MEASURES) + "---:|---|"]
+    for f in files:
+        cells = [fmt(median([r[1] for r in data["tf"].get((f, m), [])]), "mib")
+                 for m, _ in TF_MEASURES]
+        r = median([v[0] for v in data["tf"].get((f, "ratio_xml_to_json_bare_parse"), [])])
+        out.append("| %s | %s | %s | %s |" % (f, " | ".join(cells),
+                                             "n/a" if r is None else "%.2f" % r,
+                                             goal_text("time<=2.5", "time", r)))
+    out.append("")
+    return out
+
+
 def machine():
     cpu = "unknown"
     try:
@@ -228,6 +264,7 @@ def main(argv):
            ""]
     for name in data["cases"]:
         out += case_section(data, name, problems)
+    out += transform_section(data)
     out += idle_section(data)
     if problems:
         out += ["## Problems", ""] + ["- %s" % p for p in problems] + [""]

@@ -12,6 +12,7 @@
 #   BENCH_WARMUP=3      seconds of warm-up per proxy        BENCH_CONNS=50   wrk connections
 #   BENCH_IDLE=5000     idle connections to weigh (0: skip) BENCH_CASES=     case names (all)
 #   BENCH_TARGETS="portico nginx"   "nginx" alone for a dry run without the gateway
+#   BENCH_TF_ROUNDS=5   rounds of the conversion micro-benchmark (0: skip it)
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -euo pipefail
 
@@ -27,6 +28,10 @@ IDLE_N=${BENCH_IDLE:-5000}
 ONLY_CASES=${BENCH_CASES:-}
 TARGETS=${BENCH_TARGETS:-portico nginx}
 IDLE_TOOL=$BUILD/tools/idle_conns
+TF_TOOL=$BUILD/tools/transform_bench
+TF_ROUNDS=${BENCH_TF_ROUNDS:-5}
+SAMPLES=$(cd "$HERE/../data/samples" && pwd)
+PAIN001=$SAMPLES/pain.001.001.03.ch.02-musterfile.xml
 RAW=$B/raw.tsv
 
 # The cases. One line each:
@@ -40,6 +45,8 @@ define_cases() {
         portico:plain:/plain/orders nginx:plain:/plain/orders "rps>=1 p99<=1"
     add_case mtls "HTTPS with client certificate (mTLS), keep-alive" \
         portico:tls:/tls/orders nginx:tls:/tls/orders "rps>=1 p99<=1"
+    add_case chain "pain.001 POST (7.6 KB): xml_to_json + json_map against the same route without" \
+        portico:plain:/xml/chain/pain portico:plain:/xml/none/pain "rps>=0.7" -s "$B/post-pain.lua"
 }
 
 # The idle connection measurements: LISTENER PATH, weighed on every target.
@@ -356,6 +363,15 @@ EOF
     } >"$d/nginx.conf"
 }
 
+# The chain of the "chain" case: pain.001 to JSON (namespaces stripped, payment blocks and
+# transactions always arrays), then reshaped into our payment document.
+PAIN_TO_JSON='{ "namespaces": "strip", "arrays": ["PmtInf", "CdtTrfTxInf"], "numbers": ["CtrlSum"] }'
+PAIN_MAP='{ "ops": [
+                { "move": { "from": "/Document/CstmrCdtTrfInitn/GrpHdr", "to": "/header" } },
+                { "move": { "from": "/Document/CstmrCdtTrfInitn/PmtInf", "to": "/batches" } },
+                { "delete": { "path": "/Document" } },
+                { "set": { "path": "/received_from", "value": "${request.id}" } } ] }'
+
 portico_config() {
     local d=$B/portico up=http://127.0.0.1:$UP_PORT
     mkdir -p "$d/partners.d/bench-partner"
@@ -374,9 +390,23 @@ portico_config() {
     "partners_dir": "partners.d",
     "limits": { "max_connections": 20000 },
     "routes": [
-        { "name": "plain", "path": "/plain/*", "upstream": "$up", "public": true }
+        { "name": "plain", "path": "/plain/*", "upstream": "$up", "public": true },
+        { "name": "xml-none", "path": "/xml/none/*", "upstream": "$up", "public": true },
+        { "name": "xml-chain", "path": "/xml/chain/*", "upstream": "$up", "public": true,
+          "request": [
+            { "xml_to_json": $PAIN_TO_JSON, "when": { "content_type": "xml" } },
+            { "json_map": $PAIN_MAP }
+          ] }
     ]
 }
+EOF
+    cat >"$B/post-pain.lua" <<EOF
+-- wrk: POST the pain.001 sample as XML
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/xml"
+local f = assert(io.open("$PAIN001", "rb"))
+wrk.body = f:read("*a")
+f:close()
 EOF
     cat >"$d/partners.d/bench-partner/partner.json" <<EOF
 {
@@ -388,6 +418,22 @@ EOF
     ]
 }
 EOF
+}
+
+# ---------------------------------------------------------------------------------------------
+# The conversion micro-benchmark: CPU time per document of xml_to_json and json_to_xml beside
+# libxml2's bare parse and jansson's load and dump, TF_ROUNDS rounds (medians in the report).
+
+run_transform_bench() {
+    local r
+    [ "$TF_ROUNDS" != 0 ] || return 0
+    [ -x "$TF_TOOL" ] || die "$TF_TOOL is missing (make build)"
+    say "conversions: $TF_ROUNDS rounds of $(basename "$TF_TOOL") on pain.001 and camt.053"
+    for r in $(seq "$TF_ROUNDS"); do
+        "$TF_TOOL" -t 0.5 "$PAIN001" "$SAMPLES/camt.053-sample.xml" >"$B/tfbench.$r.tsv" ||
+            die "transform_bench failed"
+        raw tfbench "$r" "$B/tfbench.$r.tsv"
+    done
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -591,6 +637,7 @@ main() {
         [ -z "$ONLY_CASES" ] || [[ " $ONLY_CASES " == *" $c "* ]] || continue
         run_case "$c"
     done
+    run_transform_bench
     if [ "$IDLE_N" != 0 ]; then
         for c in "${IDLES[@]}"; do
             # shellcheck disable=SC2086

@@ -11,6 +11,7 @@
 
 #include "arena.h"
 #include "context.h"
+#include "threat.h"
 #include "template.h"
 
 struct fixture {

@@ -16,6 +16,7 @@
 
 #include "arena.h"
 #include "context.h"
+#include "threat.h"
 #include "diag.h"
 #include "json_loc.h"
 
