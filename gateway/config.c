@@ -508,6 +508,7 @@ gw_config_trusted(const struct gw_config *c, const struct sockaddr *sa)
 struct size_field {
     const char *key;
     size_t off;
+    long long max;
 };
 
 static void
@@ -528,20 +529,23 @@ load_sizes(const struct gw_jctx *c, const json_t *lim, const char *key, void *ba
     keys[n] = NULL;
     gw_jctx_check_keys(c, obj, path, keys);
     for (size_t i = 0; i < n; i++)
-        if (gw_jctx_int(c, obj, path, fields[i].key, 1, 1LL << 40, &v) > 0)
+        if (gw_jctx_int(c, obj, path, fields[i].key, 1, fields[i].max, &v) > 0)
             *(size_t *)((char *)base + fields[i].off) = (size_t)v;
 }
 
 static void
 load_threat_limits(const struct gw_jctx *c, const json_t *obj, struct tf_limits *tl)
 {
-#define XF(k) { #k, offsetof(struct tf_xml_limits, k) }
-#define JF(k) { #k, offsetof(struct tf_json_limits, k) }
-    static const struct size_field xml[] = { XF(max_depth), XF(max_children), XF(max_attrs),
-                                             XF(max_name_len), XF(max_text_len), XF(max_nodes),
-                                             { NULL, 0 } };
-    static const struct size_field json[] = { JF(max_depth), JF(max_entries),
-                                              JF(max_string_len), { NULL, 0 } };
+    /* nesting is walked recursively by the converters and mappers: a depth cap keeps that within
+     * a worker's stack */
+#define XF(k, max) { #k, offsetof(struct tf_xml_limits, k), max }
+#define JF(k, max) { #k, offsetof(struct tf_json_limits, k), max }
+    static const struct size_field xml[] = { XF(max_depth, 1000), XF(max_children, 1LL << 32),
+                                             XF(max_attrs, 1LL << 20), XF(max_name_len, 1 << 20),
+                                             XF(max_text_len, 1LL << 32),
+                                             XF(max_nodes, 1LL << 32), { NULL, 0, 0 } };
+    static const struct size_field json[] = { JF(max_depth, 1000), JF(max_entries, 1LL << 32),
+                                              JF(max_string_len, 1LL << 32), { NULL, 0, 0 } };
 #undef XF
 #undef JF
     load_sizes(c, obj, "xml", &tl->xml, xml);

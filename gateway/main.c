@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include <event2/event.h>
+#include <libxml/parser.h>
 #include <openssl/ssl.h>
 
 #include "log.h"
@@ -23,7 +24,8 @@ usage(FILE *out)
             "  check -c FILE                       validate the configuration and every partner\n"
             "                                      bundle; exit 0, or 1 with every problem listed\n"
             "  transform [-c FILE] [--partner ID] --route NAME [--phase request|response]\n"
-            "            [--content-type TYPE] [-H 'Name: value']... [--status N] [-i] [FILE]\n"
+            "            [--content-type TYPE] [-H 'Name: value']... [-R 'Name: value']...\n"
+            "            [--status N] [-i] [FILE]\n"
             "                                      run the route's transform chain on FILE (or\n"
             "                                      standard input) and print the result\n"
             "  version                             print the version\n"
@@ -102,6 +104,7 @@ main(int argc, char **argv)
     const char *config;
     struct pt_snapshot *s;
 
+    xmlInitParser(); /* libxml2's global state, once, before any worker or loader thread */
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
         usage(stdout);
         return 0;

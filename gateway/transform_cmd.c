@@ -1,7 +1,12 @@
 /* transform_cmd.c: `portico transform`, a route's transform chain run offline on a file.
  *
  *   portico transform [-c portico.json] --partner ID --route NAME [--phase request|response]
- *                     [--content-type TYPE] [-H 'Name: value']... [--status N] [-i] [FILE]
+ *                     [--content-type TYPE] [-H 'Name: value']... [-R 'Name: value']...
+ *                     [--status N] [-i] [FILE]
+ *
+ * -H sets a field of the message the chain runs on; -R one of the request's, which a response
+ * chain sees too (its "accept" conditions, ${request.header.NAME}): in the request phase both are
+ * the same message.
  *
  * Loads the configuration exactly as `serve` does (every error reported the same way), builds the
  * message the gateway would hand to the chain (the body from FILE or standard input, its media type
@@ -25,8 +30,10 @@ struct opts {
     const char *config, *partner, *route, *ctype, *file;
     enum tf_phase phase;
     int status, include;
-    const char *headers[64];
+    const char *headers[64];        /* -H */
     size_t nheaders;
+    const char *req_headers[64];    /* -R */
+    size_t nreq_headers;
 };
 
 static int
@@ -37,13 +44,14 @@ parse(int argc, char **argv, struct opts *o)
         {"route", required_argument, NULL, 'r'},   {"phase", required_argument, NULL, 'P'},
         {"content-type", required_argument, NULL, 't'},
         {"header", required_argument, NULL, 'H'},  {"status", required_argument, NULL, 's'},
+        {"request-header", required_argument, NULL, 'R'},
         {"include", no_argument, NULL, 'i'},       {NULL, 0, NULL, 0},
     };
     int ch;
 
     *o = (struct opts){ .config = "portico.json", .phase = TF_PHASE_REQUEST, .status = 200 };
     optind = 1;
-    while ((ch = getopt_long(argc, argv, "c:p:r:P:t:H:s:i", longs, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "c:p:r:P:t:H:R:s:i", longs, NULL)) != -1) {
         switch (ch) {
         case 'c': o->config = optarg; break;
         case 'p': o->partner = optarg; break;
@@ -59,13 +67,16 @@ parse(int argc, char **argv, struct opts *o)
             o->phase = optarg[2] == 'q' ? TF_PHASE_REQUEST : TF_PHASE_RESPONSE;
             break;
         case 'H':
-            if (o->nheaders == sizeof o->headers / sizeof o->headers[0] ||
-                strchr(optarg, ':') == NULL) {
-                fprintf(stderr, "portico transform: -H takes 'Name: value' (64 at most)\n");
+        case 'R': {
+            const char **list = ch == 'H' ? o->headers : o->req_headers;
+            size_t *n = ch == 'H' ? &o->nheaders : &o->nreq_headers;
+            if (*n == sizeof o->headers / sizeof o->headers[0] || strchr(optarg, ':') == NULL) {
+                fprintf(stderr, "portico transform: -%c takes 'Name: value' (64 at most)\n", ch);
                 return -1;
             }
-            o->headers[o->nheaders++] = optarg;
+            list[(*n)++] = optarg;
             break;
+        }
         default:
             return -1;
         }
@@ -75,7 +86,7 @@ parse(int argc, char **argv, struct opts *o)
     if (optind < argc || o->route == NULL || o->status < 100 || o->status > 599) {
         fprintf(stderr, "usage: portico transform [-c FILE] [--partner ID] --route NAME "
                         "[--phase request|response] [--content-type TYPE] [-H 'Name: value']... "
-                        "[--status N] [-i] [FILE]\n");
+                        "[-R 'Name: value']... [--status N] [-i] [FILE]\n");
         return -1;
     }
     return 0;
@@ -145,6 +156,20 @@ guess_type(const char *b, size_t n)
     return "application/octet-stream";
 }
 
+/* "Name: value" arguments as fields of m. */
+static void
+add_fields(struct tf_ctx *x, struct tf_message *m, const char *const *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const char *colon = strchr(list[i], ':'), *v = colon + 1;
+        char name[256];
+        snprintf(name, sizeof name, "%.*s", (int)(colon - list[i]), list[i]);
+        while (*v == ' ' || *v == '\t')
+            v++;
+        x->header_add(x, m, name, v, strlen(v));
+    }
+}
+
 static void
 print_result(const struct opts *o, const struct tf_message *m)
 {
@@ -167,7 +192,7 @@ run(const struct opts *o, const struct pt_snapshot *s, char *body, size_t len)
     const struct pt_route *r;
     const struct tf_chain *ch;
     struct gw_arena arena;
-    struct tf_message m;
+    struct tf_message m, req;
     struct tf_ctx x;
     uint32_t applied;
     int rc = 1;
@@ -198,18 +223,12 @@ run(const struct opts *o, const struct pt_snapshot *s, char *body, size_t len)
     m.status = o->phase == TF_PHASE_RESPONSE ? o->status : 0;
     x.header_set(&x, &m, "Content-Type", o->ctype ? o->ctype : guess_type(body, len),
                  strlen(o->ctype ? o->ctype : guess_type(body, len)));
-    for (size_t i = 0; i < o->nheaders; i++) {
-        const char *colon = strchr(o->headers[i], ':'), *v = colon + 1;
-        char name[256];
-        snprintf(name, sizeof name, "%.*s", (int)(colon - o->headers[i]), o->headers[i]);
-        while (*v == ' ')
-            v++;
-        x.header_set(&x, &m, name, v, strlen(v));
-    }
-    if (o->phase == TF_PHASE_REQUEST) { /* the request's fields, for Accept and templates */
-        x.req_headers = m.headers;
-        x.nreq_headers = m.nheaders;
-    }
+    tf_message_init(&req, TF_PHASE_REQUEST);
+    add_fields(&x, &m, o->headers, o->nheaders);
+    add_fields(&x, o->phase == TF_PHASE_REQUEST ? &m : &req, o->req_headers, o->nreq_headers);
+    /* the request's fields, for "accept" conditions and templates */
+    x.req_headers = o->phase == TF_PHASE_REQUEST ? m.headers : req.headers;
+    x.nreq_headers = o->phase == TF_PHASE_REQUEST ? m.nheaders : req.nheaders;
     m.body = body;
     m.body_len = len;
     if (tf_chain_run(ch, &m, &x, &applied) < 0) {

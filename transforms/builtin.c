@@ -3,9 +3,12 @@
 
 #include "builtins_json.h"
 #include "builtins_xml.h"
+#include "xml_json.h"
 
 const struct tf_ops *const tf_builtins[] = {
     &tf_headers_ops,
+    &tf_xml_to_json_ops,
+    &tf_json_to_xml_ops,
     &tf_json_map_ops,
     &tf_validate_ops,
     &tf_xslt_ops,

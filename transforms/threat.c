@@ -56,6 +56,45 @@ tf_threat_status(enum tf_threat t)
 static void
 set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* Length of the valid UTF-8 sequence at s (lead byte >= 0x80), or 0. */
+static size_t
+utf8_len(const unsigned char *s)
+{
+    size_t k = s[0] >= 0xC2 && s[0] <= 0xDF ? 1 : s[0] >= 0xE0 && s[0] <= 0xEF ? 2
+             : s[0] >= 0xF0 && s[0] <= 0xF4 ? 3 : 0;
+    uint32_t c = s[0] & (0x3F >> k);
+
+    if (k == 0)
+        return 0;
+    for (size_t i = 1; i <= k; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        c = c << 6 | (s[i] & 0x3F);
+    }
+    if ((k == 2 && c < 0x800) || (k == 3 && (c < 0x10000 || c > 0x10FFFF)) ||
+        (c >= 0xD800 && c <= 0xDFFF))
+        return 0;
+    return k + 1;
+}
+
+/* Messages quote the input (jansson's "near '...'"): keep them one line of valid UTF-8, as they
+ * go to logs and JSON problem bodies. */
+static void
+sanitize(char *s)
+{
+    for (unsigned char *p = (unsigned char *)s; *p;) {
+        size_t n;
+        if (*p < 0x20 || *p == 0x7F)
+            *p++ = ' ';
+        else if (*p < 0x80)
+            p++;
+        else if ((n = utf8_len(p)) > 0)
+            p += n;
+        else
+            *p++ = '?';
+    }
+}
+
 static void
 set_err(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -66,6 +105,7 @@ set_err(char *err, size_t errlen, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(err, errlen, fmt, ap);
     va_end(ap);
+    sanitize(err);
 }
 
 /* ---- XML --------------------------------------------------------------------------------- */
@@ -77,6 +117,7 @@ struct xml_state {
     char msg[200];
     char first_error[200];   /* libxml2's first error, for a document that is not well-formed */
     int first_code;
+    int errors;              /* libxml2's errors that refuse the document */
     size_t depth, nodes;
     size_t *kids;            /* children counted per open element (kids[0]: the document) */
     size_t kids_cap;
@@ -315,15 +356,19 @@ on_error(void *ud, xmlErrorPtr e)
     struct xml_state *st = state_of(ud);
     size_t n;
 
-    if (e == NULL || e->level < XML_ERR_ERROR || st->first_error[0] != '\0')
+    /* a namespace name that is not a valid (or is a relative) URI: libxml2 reports it as an
+     * error but builds the document; the namespace spec only deprecates it */
+    if (e == NULL || e->level < XML_ERR_ERROR || e->code == XML_WAR_NS_URI ||
+        e->code == XML_WAR_NS_URI_RELATIVE)
+        return;
+    st->errors++;
+    if (st->first_error[0] != '\0')
         return;
     st->first_code = e->code;
     snprintf(st->first_error, sizeof st->first_error, "%s", e->message ? e->message : "error");
     n = strlen(st->first_error);
     while (n > 0 && (st->first_error[n - 1] == '\n' || st->first_error[n - 1] == ' '))
         st->first_error[--n] = '\0';
-    for (char *p = st->first_error; (p = strchr(p, '\n')) != NULL;)
-        *p = ' '; /* one line */
     if (e->line > 0)
         snprintf(st->first_error + n, sizeof st->first_error - n, " (line %d)", e->line);
 }
@@ -406,7 +451,7 @@ tf_xml_parse(const char *buf, size_t len, const struct tf_limits *l, enum tf_thr
     if (st.why != TF_THREAT_OK) {
         w = st.why;
         set_err(err, errlen, "%s", st.msg);
-    } else if (!ctxt->wellFormed || !ctxt->nsWellFormed || doc == NULL) {
+    } else if (!ctxt->wellFormed || st.errors > 0 || doc == NULL) {
         w = classify_error(st.first_code);
         set_err(err, errlen, "XML: %s",
                 st.first_error[0] ? st.first_error : "not a well-formed document");
@@ -454,7 +499,7 @@ scan_string(struct json_scan *s)
     while (s->pos < s->len) {
         char c = s->buf[s->pos];
 
-        if (c == '"')
+        if (c == '"' || c == '\0')
             break;
         if (c == '\\' && s->pos + 1 < s->len) {
             if (s->buf[s->pos + 1] == 'u' && s->pos + 6 <= s->len &&
@@ -498,6 +543,10 @@ json_scan(struct json_scan *s)
             if (scan_string(s) < 0)
                 goto out;
             continue;
+        }
+        if (c == '\0') { /* jansson would stop there and take what came before */
+            scan_refuse(s, TF_THREAT_MALFORMED, "NUL byte in the text");
+            goto out;
         }
         if (c == '{' || c == '[') {
             if (depth >= s->l->max_depth) {
@@ -578,6 +627,11 @@ tf_json_parse(const char *buf, size_t len, const struct tf_limits *l, enum tf_th
         goto out;
     }
     v = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &e);
+    if (v == NULL && json_error_code(&e) == json_error_numeric_overflow)
+        /* an integer beyond 64 bits is valid JSON: hold it as a real (json_body.c writes every
+         * number of a body back with its own literal, so no digit is lost on the way out) */
+        v = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY |
+                       JSON_DECODE_INT_AS_REAL, &e);
     if (v == NULL) {
         w = classify_json(&e);
         set_err(err, errlen, "JSON: %s at line %d, column %d", e.text, e.line, e.column);

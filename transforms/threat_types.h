@@ -11,7 +11,9 @@
 
 struct tf_xml_limits {
     size_t max_depth;      /* element nesting (default 64) */
-    size_t max_children;   /* child nodes of one element (default 10000) */
+    size_t max_children;   /* child elements, comments and processing instructions of one
+                            * element (default 10000; text nodes are not counted, so that the
+                            * whitespace of a pretty-printed document does not double it) */
     size_t max_attrs;      /* attributes of one element, namespace declarations included (64) */
     size_t max_name_len;   /* element or attribute name, prefix included (256) */
     size_t max_text_len;   /* one text node or attribute value (1 MiB) */

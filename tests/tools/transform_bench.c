@@ -1,0 +1,252 @@
+/* transform_bench.c: CPU time of the XML / JSON conversions against the parsers under them.
+ *
+ *   transform_bench [-t SECONDS] FILE.xml...
+ *
+ * For each file, each measure runs on this thread for at least SECONDS of CPU time (default 0.5)
+ * and prints one TSV line "file measure seconds_per_doc MB_per_s" (MB/s of the measure's input:
+ * the XML file, or the JSON xml_to_json made of it), after a header line:
+ *   bare_parse     libxml2's xmlReadMemory to a tree + xmlFreeDoc, tf_xml_parse's options
+ *   tf_xml_parse   the threat-protected parse (+ xmlFreeDoc)
+ *   xml_to_json    tf_xml_parse + tf_xml_to_json (default knobs), arena reset each time
+ *   json_to_xml    tf_json_to_xml of that JSON (default knobs)
+ *   jansson        json_loadb + json_dumpb of that JSON
+ * then "file ratio_xml_to_json_bare_parse RATIO -": the bar is RATIO <= 2.5.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libxml/parser.h>
+
+#include "arena.h"
+#include "context.h"
+#include "threat.h"
+#include "xml_json.h"
+
+/* What tf_xml_parse passes to libxml2 (transforms/threat.c), for the bare parse. */
+#define BARE_OPTIONS                                                                               \
+    (XML_PARSE_NONET | XML_PARSE_NOCDATA | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |              \
+     XML_PARSE_COMPACT | XML_PARSE_BIG_LINES)
+
+struct input {
+    const char *xml;
+    size_t xml_len;
+    const char *json;
+    size_t json_len;
+    struct tf_limits limits;
+    struct gw_arena arena;
+    struct tf_ctx x;
+};
+
+typedef int (*measure_fn)(struct input *in);
+
+static double
+cpu_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int
+bare_parse(struct input *in)
+{
+    xmlDocPtr d = xmlReadMemory(in->xml, (int)in->xml_len, NULL, NULL, BARE_OPTIONS);
+
+    xmlFreeDoc(d);
+    return d != NULL ? 0 : -1;
+}
+
+static int
+threat_parse(struct input *in)
+{
+    enum tf_threat why;
+    char err[256];
+    xmlDocPtr d = tf_xml_parse(in->xml, in->xml_len, &in->limits, &why, err, sizeof err);
+
+    xmlFreeDoc(d);
+    return d != NULL ? 0 : -1;
+}
+
+static int
+xml_to_json(struct input *in)
+{
+    enum tf_threat why;
+    char err[256];
+    size_t len;
+    xmlDocPtr d = tf_xml_parse(in->xml, in->xml_len, &in->limits, &why, err, sizeof err);
+    char *out = d != NULL ? tf_xml_to_json(NULL, d, &in->x, &len, &why, err, sizeof err) : NULL;
+
+    xmlFreeDoc(d);
+    gw_arena_reset(&in->arena);
+    return out != NULL ? 0 : -1;
+}
+
+static int
+json_to_xml(struct input *in)
+{
+    enum tf_threat why;
+    char err[256];
+    size_t len;
+    char *out = tf_json_to_xml(NULL, in->json, in->json_len, &in->x, &len, &why, err, sizeof err);
+
+    gw_arena_reset(&in->arena);
+    return out != NULL ? 0 : -1;
+}
+
+static int
+jansson(struct input *in)
+{
+    json_error_t e;
+    json_t *v = json_loadb(in->json, in->json_len, 0, &e);
+    size_t need;
+    char *buf;
+
+    if (v == NULL)
+        return -1;
+    need = json_dumpb(v, NULL, 0, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    buf = malloc(need);
+    if (buf == NULL || json_dumpb(v, buf, need, JSON_COMPACT | JSON_PRESERVE_ORDER) != need) {
+        free(buf);
+        json_decref(v);
+        return -1;
+    }
+    free(buf);
+    json_decref(v);
+    return 0;
+}
+
+/* CPU seconds per call of fn, over at least min_s seconds. */
+static double
+measure(measure_fn fn, struct input *in, double min_s)
+{
+    long n = 1, done = 0;
+    double t0 = cpu_now(), t = 0;
+
+    if (fn(in) < 0)
+        return -1;
+    while (t < min_s) {
+        for (long i = 0; i < n; i++)
+            fn(in);
+        done += n;
+        t = cpu_now() - t0;
+        n *= 2;
+    }
+    return t / (double)done;
+}
+
+static char *
+read_file(const char *path, size_t *len)
+{
+    FILE *fp = fopen(path, "rb");
+    char *buf = NULL;
+    long n;
+
+    if (fp == NULL)
+        return NULL;
+    if (fseek(fp, 0, SEEK_END) == 0 && (n = ftell(fp)) >= 0 && fseek(fp, 0, SEEK_SET) == 0) {
+        buf = malloc((size_t)n + 1);
+        if (buf != NULL && fread(buf, 1, (size_t)n, fp) != (size_t)n) {
+            free(buf);
+            buf = NULL;
+        } else if (buf != NULL) {
+            buf[n] = '\0';
+            *len = (size_t)n;
+        }
+    }
+    fclose(fp);
+    return buf;
+}
+
+static void
+print_line(const char *file, const char *what, double s, size_t bytes)
+{
+    printf("%s\t%s\t%.9f\t%.2f\n", file, what, s, (double)bytes / s / 1e6);
+}
+
+/* Make the JSON the JSON measures read: xml_to_json's output, copied out of the arena. */
+static int
+prepare(struct input *in)
+{
+    enum tf_threat why;
+    char err[256];
+    size_t len;
+    xmlDocPtr d = tf_xml_parse(in->xml, in->xml_len, &in->limits, &why, err, sizeof err);
+    char *out = d != NULL ? tf_xml_to_json(NULL, d, &in->x, &len, &why, err, sizeof err) : NULL;
+
+    xmlFreeDoc(d);
+    if (out == NULL) {
+        fprintf(stderr, "transform_bench: %s\n", err);
+        return -1;
+    }
+    in->json = strndup(out, len);
+    in->json_len = len;
+    gw_arena_reset(&in->arena);
+    return in->json != NULL ? 0 : -1;
+}
+
+static int
+bench_file(const char *file, double min_s)
+{
+    static const struct {
+        const char *name;
+        measure_fn fn;
+        int on_json;
+    } m[] = {
+        { "bare_parse", bare_parse, 0 },   { "tf_xml_parse", threat_parse, 0 },
+        { "xml_to_json", xml_to_json, 0 }, { "json_to_xml", json_to_xml, 1 },
+        { "jansson", jansson, 1 },
+    };
+    struct input in = { 0 };
+    double s[5];
+    int rc = -1;
+
+    in.xml = read_file(file, &in.xml_len);
+    if (in.xml == NULL) {
+        fprintf(stderr, "transform_bench: cannot read %s\n", file);
+        return -1;
+    }
+    tf_limits_default(&in.limits);
+    gw_arena_init(&in.arena);
+    tf_ctx_init(&in.x, &in.arena, &in.limits);
+    if (prepare(&in) < 0)
+        goto out;
+    for (size_t i = 0; i < 5; i++) {
+        s[i] = measure(m[i].fn, &in, min_s);
+        if (s[i] < 0) {
+            fprintf(stderr, "transform_bench: %s fails on %s\n", m[i].name, file);
+            goto out;
+        }
+        print_line(file, m[i].name, s[i], m[i].on_json ? in.json_len : in.xml_len);
+    }
+    printf("%s\tratio_xml_to_json_bare_parse\t%.3f\t-\n", file, s[2] / s[0]);
+    rc = 0;
+out:
+    gw_arena_free(&in.arena);
+    free((char *)in.xml);
+    free((char *)in.json);
+    return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+    double min_s = 0.5;
+    int i = 1, rc = 0;
+
+    if (argc > 2 && strcmp(argv[1], "-t") == 0) {
+        min_s = atof(argv[2]);
+        i = 3;
+    }
+    if (i >= argc) {
+        fprintf(stderr, "usage: transform_bench [-t SECONDS] FILE.xml...\n");
+        return 2;
+    }
+    xmlInitParser();
+    printf("file\tmeasure\tseconds_per_doc\tMB_per_s\n");
+    for (; i < argc; i++)
+        rc |= bench_file(argv[i], min_s) < 0;
+    return rc;
+}
