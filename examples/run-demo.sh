@@ -61,6 +61,15 @@ Try, from another terminal in this folder:
   curl $tls $acme \\
        $base/acme/accounts/CH93-0076-2011-6238-5295-7
 
+  # ACME Bank posts an ISO 20022 pain.001 in XML: the route's chain turns it into JSON
+  # (xml_to_json, then json_map); the upstream sees application/json
+  curl $tls $acme -H 'Content-Type: application/xml' \\
+       --data-binary @tests/data/samples/pain.001.001.03.ch.02-musterfile.xml \\
+       $base/acme/payments/pain001
+  # the same chain offline, without the gateway
+  bin/portico transform -c $demo/portico.json --partner acme-bank --route payments-xml \\
+       tests/data/samples/pain.001.001.03.ch.02-musterfile.xml
+
   # Globex Logistics with its own
   curl $tls $globex \\
        $base/globex/shipments/42
