@@ -131,7 +131,8 @@ fuzz: deps
 	@for f in $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%); do \
 	    mkdir -p build/fuzz/corpus/$$(basename $$f); \
 	    echo "fuzz: $$f for $(FUZZ_SECONDS)s"; \
-	    $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 build/fuzz/corpus/$$(basename $$f) \
+	    $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 -artifact_prefix=build/fuzz/ \
+	        build/fuzz/corpus/$$(basename $$f) \
 	        tests/fuzz/corpus/$$(basename $$f) 2>build/fuzz/$$(basename $$f).log \
 	        || { tail -40 build/fuzz/$$(basename $$f).log; exit 1; }; \
 	done; echo "fuzz: no crash"

@@ -19,7 +19,7 @@
 #include <jansson.h>
 
 static const char *const echoed[] = {
-    "X-Partner-Id", "X-Partner-Subject", "X-Request-Id", "X-Forwarded-For", "Via",
+    "X-Partner-Id", "X-Partner-Subject", "X-Request-Id", "X-Forwarded-For", "Via", "Content-Type",
 };
 
 static const char *

@@ -57,14 +57,14 @@ static void
 set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Length of the valid UTF-8 sequence at s (lead byte >= 0x80), or 0. */
-static size_t
-utf8_len(const unsigned char *s)
+size_t
+tf_utf8_char(const unsigned char *s, size_t n)
 {
     size_t k = s[0] >= 0xC2 && s[0] <= 0xDF ? 1 : s[0] >= 0xE0 && s[0] <= 0xEF ? 2
              : s[0] >= 0xF0 && s[0] <= 0xF4 ? 3 : 0;
     uint32_t c = s[0] & (0x3F >> k);
 
-    if (k == 0)
+    if (k == 0 || k >= n)
         return 0;
     for (size_t i = 1; i <= k; i++) {
         if ((s[i] & 0xC0) != 0x80)
@@ -82,13 +82,15 @@ utf8_len(const unsigned char *s)
 static void
 sanitize(char *s)
 {
+    unsigned char *end = (unsigned char *)s + strlen(s);
+
     for (unsigned char *p = (unsigned char *)s; *p;) {
         size_t n;
         if (*p < 0x20 || *p == 0x7F)
             *p++ = ' ';
         else if (*p < 0x80)
             p++;
-        else if ((n = utf8_len(p)) > 0)
+        else if ((n = tf_utf8_char(p, (size_t)(end - p))) > 0)
             p += n;
         else
             *p++ = '?';

@@ -26,6 +26,10 @@
 
 void tf_limits_default(struct tf_limits *l);
 
+/* Length of the valid UTF-8 sequence at s[0..n) whose lead byte is >= 0x80 (shortest form, no
+ * surrogate, at most U+10FFFF), or 0 when it is not one. */
+size_t tf_utf8_char(const unsigned char *s, size_t n);
+
 
 /* The status for a refused request body: 413 for TF_THREAT_TOO_LARGE, else 400. */
 int tf_threat_status(enum tf_threat t);

@@ -1267,7 +1267,6 @@ struct jp {
     size_t errlen;
 };
 
-static size_t utf8_valid(const unsigned char *s, size_t n);
 
 /* Messages quote keys: keep them one line of valid UTF-8 (they go to logs and problem bodies). */
 static void
@@ -1281,7 +1280,7 @@ sanitize(char *s)
             s[i++] = ' ';
         else if (c < 0x80)
             i++;
-        else if ((k = utf8_valid((const unsigned char *)s + i, n - i)) > 0)
+        else if ((k = tf_utf8_char((const unsigned char *)s + i, n - i)) > 0)
             i += k;
         else
             s[i++] = '?';
@@ -1321,35 +1320,6 @@ jp_ws(struct jp *p)
     while (p->pos < p->len && (p->b[p->pos] == ' ' || p->b[p->pos] == '\t' ||
                                p->b[p->pos] == '\n' || p->b[p->pos] == '\r'))
         p->pos++;
-}
-
-/* Length of the valid UTF-8 sequence at s[0..n) (lead byte >= 0x80), or 0. */
-static size_t
-utf8_valid(const unsigned char *s, size_t n)
-{
-    uint32_t c;
-    size_t k;
-
-    if (s[0] >= 0xC2 && s[0] <= 0xDF)
-        k = 1;
-    else if (s[0] >= 0xE0 && s[0] <= 0xEF)
-        k = 2;
-    else if (s[0] >= 0xF0 && s[0] <= 0xF4)
-        k = 3;
-    else
-        return 0;
-    if (k >= n)
-        return 0;
-    c = s[0] & (0x3F >> k);
-    for (size_t i = 1; i <= k; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        c = c << 6 | (s[i] & 0x3F);
-    }
-    if ((k == 2 && c < 0x800) || (k == 3 && (c < 0x10000 || c > 0x10FFFF)) ||
-        (c >= 0xD800 && c <= 0xDFFF))
-        return 0;
-    return k + 1;
 }
 
 static int
@@ -1419,7 +1389,7 @@ jp_decode(struct jp *p, size_t start, size_t end, const char **s, size_t *n)
         } else if (c < 0x80) {
             o[k++] = (char)c;
             i++;
-        } else if ((len = utf8_valid((const unsigned char *)p->b + i, end - i)) == 0) {
+        } else if ((len = tf_utf8_char((const unsigned char *)p->b + i, end - i)) == 0) {
             return jp_fail(p, TF_THREAT_MALFORMED, i, "invalid UTF-8 in a string");
         } else {
             memcpy(o + k, p->b + i, len);
@@ -2433,26 +2403,27 @@ note_prefixes(struct jx *w, const struct jmem *m)
         w->xsi_taken |= 1u << i;
 }
 
-/* What the root element will have to declare. */
+/* What the root element will have to declare. elem: v is (in) an element's value, where a null
+ * is written as xsi:nil; a null text, comment or attribute is written as nothing. */
 static void
-prewalk(struct jx *w, const struct jv *v)
+prewalk(struct jx *w, const struct jv *v, int elem)
 {
     switch (v->t) {
     case J_NULL:
-        w->need_nil |= !w->c->nil_empty;
+        w->need_nil |= elem && !w->c->nil_empty;
         break;
     case J_ARR:
         w->need_pj |= v->n <= 1;
         for (size_t i = 0; i < v->n; i++) {
             w->need_pj |= v->items[i].t == J_ARR;
-            prewalk(w, &v->items[i]);
+            prewalk(w, &v->items[i], elem);
         }
         break;
     case J_OBJ:
         w->need_pj |= v->n == 0;
         for (size_t i = 0; i < v->n; i++) {
             note_prefixes(w, &v->mems[i]);
-            prewalk(w, &v->mems[i].v);
+            prewalk(w, &v->mems[i].v, member_kind(w->c, &v->mems[i]) == MK_ELEM);
         }
         break;
     default:
@@ -2498,7 +2469,7 @@ write_document(struct jx *w, const struct jv *v)
 {
     size_t r = root_member(w->c, v);
 
-    prewalk(w, v);
+    prewalk(w, v, 1);
     w->mp = choose_prefix("pj", w->pj_taken);
     w->np = choose_prefix("xsi", w->xsi_taken);
     snprintf(w->item, sizeof w->item, "%s%sitem", w->c->no_markers ? "" : w->mp,
