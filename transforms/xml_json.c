@@ -1693,7 +1693,9 @@ struct jx {
     struct out o;
     struct binding *scope; /* prefixes declared around the element being written */
     size_t nscope, scap;
-    int need_pj, need_nil;
+    int need_pj, need_nil;         /* what the root declares */
+    int used_pj, used_nil;         /* what the writing used */
+    int exact;                     /* need_* are known (a second pass): no estimate */
     uint32_t pj_taken, xsi_taken;  /* pj, pj1.. / xsi, xsi1.. bound by the JSON to another URI */
     uint32_t xsi_used;             /* xsi, xsi1.. used by keys */
     const char *mp, *np;           /* the prefixes of the markers and of xsi:nil */
@@ -1795,9 +1797,11 @@ put_text(struct jx *w, const char *s, size_t n, int attr)
 
         if (c >= 0x20 && c != '&' && c != '<' && c != '>' && c != '"' && c != 0xEF)
             continue;
-        if (attr == 2 && (c >= 0x20 || c == '\t' || c == '\n' || c == '\r') && c != 0xEF)
+        if (attr == 2 && (c >= 0x20 || c == '\t' || c == '\n') && c != 0xEF)
             continue;
-        if (c == '&')
+        if (attr == 2 && c == '\r') /* a comment has no references: write the line end a */
+            e = i + 1 < n && s[i + 1] == '\n' ? "" : "\n"; /* parser would read (CRLF, CR: LF) */
+        else if (c == '&')
             e = "&amp;";
         else if (c == '<')
             e = "&lt;";
@@ -2113,6 +2117,7 @@ put_marker(struct jx *w, const char *name, const char *value)
 {
     if (w->c->no_markers)
         return;
+    w->used_pj = 1;
     out_ch(&w->o, ' ');
     out_str(&w->o, w->mp);
     out_ch(&w->o, ':');
@@ -2183,6 +2188,7 @@ write_body(struct jx *w, const struct jv *v, const struct tf_xj_path *t, unsigne
         return 1;
     case J_NULL:
         if (!w->c->nil_empty) {
+            w->used_nil = 1;
             out_ch(&w->o, ' ');
             out_str(&w->o, w->np);
             out_str(&w->o, ":nil=\"true\"");
@@ -2403,8 +2409,10 @@ note_prefixes(struct jx *w, const struct jmem *m)
         w->xsi_taken |= 1u << i;
 }
 
-/* What the root element will have to declare. elem: v is (in) an element's value, where a null
- * is written as xsi:nil; a null text, comment or attribute is written as nothing. */
+/* What the root element will have to declare: only what the writer will use, so that two JSON
+ * documents with the same XML get the same declarations. elem: v is (in) an element's value,
+ * where a null is written as xsi:nil and arrays carry markers; a text, comment or attribute
+ * value gets neither. */
 static void
 prewalk(struct jx *w, const struct jv *v, int elem)
 {
@@ -2413,9 +2421,10 @@ prewalk(struct jx *w, const struct jv *v, int elem)
         w->need_nil |= elem && !w->c->nil_empty;
         break;
     case J_ARR:
-        w->need_pj |= v->n <= 1;
+        /* array markers go on elements only: a text's or comment's list is written as is */
+        w->need_pj |= elem && v->n <= 1;
         for (size_t i = 0; i < v->n; i++) {
-            w->need_pj |= v->items[i].t == J_ARR;
+            w->need_pj |= elem && v->items[i].t == J_ARR;
             prewalk(w, &v->items[i], elem);
         }
         break;
@@ -2427,7 +2436,11 @@ prewalk(struct jx *w, const struct jv *v, int elem)
         }
         break;
     default:
-        w->need_pj |= w->c->types;
+        /* a type marker goes on numbers and booleans, and on strings that read as one (where a
+         * path types them): plain strings need none, so that {"a": {"#text": null}} and the
+         * {"a": ""} it comes back as are written alike */
+        w->need_pj |= w->c->types && (v->t != J_STR || tf_xj_number_ok(v->s, v->n) ||
+                                      is_bool(v->s, v->n));
         break;
     }
 }
@@ -2468,8 +2481,13 @@ static void
 write_document(struct jx *w, const struct jv *v)
 {
     size_t r = root_member(w->c, v);
+    int need_pj = w->need_pj, need_nil = w->need_nil;
 
     prewalk(w, v, 1);
+    if (w->exact) { /* the taken prefixes from the walk, the declarations as given */
+        w->need_pj = need_pj;
+        w->need_nil = need_nil;
+    }
     w->mp = choose_prefix("pj", w->pj_taken);
     w->np = choose_prefix("xsi", w->xsi_taken);
     snprintf(w->item, sizeof w->item, "%s%sitem", w->c->no_markers ? "" : w->mp,
@@ -2480,7 +2498,8 @@ write_document(struct jx *w, const struct jv *v)
         write_content(w, v, &w->c->paths, 0, 1);
         return;
     }
-    w->need_pj = !w->c->no_markers;
+    if (!w->exact)
+        w->need_pj = !w->c->no_markers;
     write_elem(w, w->c->root, strlen(w->c->root), EL_WRAPPER, v, &w->c->paths, 0, MARK_NONE);
     out_ch(&w->o, '\n');
 }
@@ -2510,6 +2529,17 @@ tf_json_to_xml(const struct tf_xj *c, const char *buf, size_t len, struct tf_ctx
     }
     out_init(&w.o, x, len * 2 + 64);
     write_document(&w, &root);
+    if (!w.failed && !w.o.over && (w.need_pj != w.used_pj || w.need_nil != w.used_nil)) {
+        /* the walk before writing estimates what the root must declare without following the
+         * configured paths; when it declared something unused, write again declaring exactly
+         * what was used, so that documents with the same XML get the same declarations */
+        struct jx again = { .c = w.c, .l = w.l, .err = err, .errlen = errlen, .exact = 1,
+                            .need_pj = w.used_pj, .need_nil = w.used_nil };
+        free(w.scope);
+        w = again;
+        out_init(&w.o, x, len * 2 + 64);
+        write_document(&w, &root);
+    }
     free(w.scope);
     if (w.failed) {
         *why = w.why;
