@@ -6,7 +6,7 @@
  * the partners they name.
  */
 #include "config.h"
-#include "chain.h"
+
 
 #include <arpa/inet.h>
 #include <limits.h>
@@ -23,6 +23,8 @@
 
 #include "http_parser.h"
 #include "json_loc.h"
+#include "chain.h"
+#include "threat.h"
 
 static const struct gw_limits default_limits = {
     .max_header_bytes = 16384,

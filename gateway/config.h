@@ -16,7 +16,7 @@
 #include <openssl/x509.h>
 
 #include "diag.h"
-#include "threat.h"
+#include "threat_types.h"
 
 struct tf_registry;
 

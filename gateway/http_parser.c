@@ -973,3 +973,27 @@ gw_http_rebase(struct gw_http_message *m, const char *from, const char *to, size
     }
 #undef REBASE
 }
+
+int
+gw_http_hop_by_hop(const struct gw_http_header *h)
+{
+    const char *n = h->name;
+    size_t l = h->name_len;
+
+    switch (l) {
+    case 2:
+        return gw_http_token_eq(n, l, "te");
+    case 7:
+        return gw_http_token_eq(n, l, "trailer") || gw_http_token_eq(n, l, "upgrade");
+    case 10:
+        return gw_http_token_eq(n, l, "connection") || gw_http_token_eq(n, l, "keep-alive");
+    case 16:
+        return gw_http_token_eq(n, l, "proxy-connection");
+    case 17:
+        return gw_http_token_eq(n, l, "transfer-encoding");
+    case 19:
+        return gw_http_token_eq(n, l, "proxy-authorization");
+    default:
+        return 0;
+    }
+}

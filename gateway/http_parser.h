@@ -155,6 +155,11 @@ const struct gw_http_header *gw_http_find_header(const struct gw_http_message *m
  * (after the head was copied from `from` to `to`). */
 void gw_http_rebase(struct gw_http_message *msg, const char *from, const char *to, size_t len);
 
+/* Is h a field that belongs to one connection (RFC 9110 7.6.1: Connection, Keep-Alive, TE,
+ * Trailer, Upgrade, Transfer-Encoding, Proxy-Connection, Proxy-Authorization) and never crosses
+ * a proxy? */
+int gw_http_hop_by_hop(const struct gw_http_header *h);
+
 /* Case-insensitive compare of a (ptr,len) token with a NUL-terminated lowercase literal. */
 int gw_http_token_eq(const char *s, size_t len, const char *lower);
 

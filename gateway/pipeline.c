@@ -62,13 +62,7 @@ gw_pipeline_select(struct gw_exchange *ex)
 static int
 engine_field(const struct gw_http_header *h)
 {
-    static const char *const names[] = { "connection", "keep-alive", "proxy-connection", "te",
-                                         "trailer", "upgrade", "transfer-encoding",
-                                         "content-length", NULL };
-    for (size_t i = 0; names[i] != NULL; i++)
-        if (gw_http_token_eq(h->name, h->name_len, names[i]))
-            return 1;
-    return 0;
+    return gw_http_hop_by_hop(h) || gw_http_token_eq(h->name, h->name_len, "content-length");
 }
 
 static void

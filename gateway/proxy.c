@@ -75,28 +75,6 @@ name_has_prefix(const struct gw_http_header *h, const char *lower, size_t n)
     return h->name_len >= n && strncasecmp(h->name, lower, n) == 0;
 }
 
-/* Fields that belong to one connection (RFC 9110 7.6.1) and never cross the proxy. */
-static int
-hop_by_hop(const struct gw_http_header *h)
-{
-    switch (h->name_len) {
-    case 2:
-        return name_is(h, "te");
-    case 7:
-        return name_is(h, "trailer") || name_is(h, "upgrade");
-    case 10:
-        return name_is(h, "connection") || name_is(h, "keep-alive");
-    case 16:
-        return name_is(h, "proxy-connection");
-    case 17:
-        return name_is(h, "transfer-encoding");
-    case 19:
-        return name_is(h, "proxy-authorization");
-    default:
-        return 0;
-    }
-}
-
 /* Is the field named in one of the message's Connection fields? */
 static int
 connection_listed(const struct gw_http_message *m, const struct gw_http_header *h)
@@ -207,7 +185,7 @@ write_request_head(struct gw_exchange *ex, struct evbuffer *out)
     sb_add(&b, "\r\n", 2);
     for (size_t i = 0; i < q->nheaders; i++) {
         const struct gw_http_header *h = &q->headers[i];
-        if (hop_by_hop(h) || name_is(h, "host") || name_is(h, "content-length") ||
+        if (gw_http_hop_by_hop(h) || name_is(h, "host") || name_is(h, "content-length") ||
             name_is(h, "expect") || name_is(h, "x-request-id") || name_is(h, "x-forwarded-host") ||
             name_has_prefix(h, "x-partner-", 10) || name_has_prefix(h, "x-client-cert", 13))
             continue;
@@ -471,7 +449,7 @@ write_response_head(struct gw_exchange *ex, struct evbuffer *in, size_t head_len
     sb_add(&b, "\r\n", 2);
     for (size_t i = 0; i < r->nheaders; i++) {
         const struct gw_http_header *h = &r->headers[i];
-        if (hop_by_hop(h) || name_is(h, "x-request-id") ||
+        if (gw_http_hop_by_hop(h) || name_is(h, "x-request-id") ||
             (name_is(h, "content-length") && r->body != GW_BODY_NONE) ||
             (r->nheaders > 1 && connection_listed(r, h)))
             continue;

@@ -10,22 +10,6 @@
 #include "builtins_json.h"
 #include "tf_fixture.h"
 
-static int
-setup(void **state)
-{
-    static struct tfx f;
-
-    tfx_init(&f);
-    *state = &f;
-    return 0;
-}
-
-static int
-teardown(void **state)
-{
-    tfx_free(*state);
-    return 0;
-}
 
 static void
 add(struct tfx *f, const char *name, const char *value)
@@ -261,14 +245,14 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_all_operations_in_order, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_readme_example, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_set_add_append, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_response_phase, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_nothing_changed_is_skip, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_control_character_from_a_variable, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_config_errors, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_config_shape_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_all_operations_in_order, tfx_setup, tfx_teardown),
+        cmocka_unit_test_setup_teardown(test_readme_example, tfx_setup, tfx_teardown),
+        cmocka_unit_test_setup_teardown(test_set_add_append, tfx_setup, tfx_teardown),
+        cmocka_unit_test_setup_teardown(test_response_phase, tfx_setup, tfx_teardown),
+        cmocka_unit_test_setup_teardown(test_nothing_changed_is_skip, tfx_setup, tfx_teardown),
+        cmocka_unit_test_setup_teardown(test_control_character_from_a_variable, tfx_setup, tfx_teardown),
+        cmocka_unit_test_setup_teardown(test_config_errors, tfx_setup, tfx_teardown),
+        cmocka_unit_test_setup_teardown(test_config_shape_errors, tfx_setup, tfx_teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

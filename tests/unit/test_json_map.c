@@ -94,54 +94,9 @@ golden(void **state)
     gw_jdoc_free(&doc);
 }
 
-static int
-name_cmp(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The golden case names (NAME of NAME.conf.json), sorted. */
-static size_t
-golden_names(char ***out)
-{
-    DIR *d = opendir(GOLDEN_DIR);
-    struct dirent *e;
-    char **names = NULL;
-    size_t n = 0;
-
-    if (d == NULL)
-        return 0;
-    while ((e = readdir(d)) != NULL) {
-        size_t len = strlen(e->d_name);
-        if (len <= 10 || strcmp(e->d_name + len - 10, ".conf.json") != 0)
-            continue;
-        names = realloc(names, (n + 1) * sizeof *names);
-        names[n++] = strndup(e->d_name, len - 10);
-    }
-    closedir(d);
-    qsort(names, n, sizeof *names, name_cmp);
-    *out = names;
-    return n;
-}
 
 /* ---- config errors --------------------------------------------------------------------------- */
 
-static int
-setup(void **state)
-{
-    static struct tfx f;
-
-    tfx_init(&f);
-    *state = &f;
-    return 0;
-}
-
-static int
-teardown(void **state)
-{
-    tfx_free(*state);
-    return 0;
-}
 
 static void
 test_config_errors(void **state)
@@ -269,12 +224,12 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_config_errors, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_config_shape_errors, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_instance_reused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_config_errors, tfx_setup, tfx_teardown),
+        cmocka_unit_test_setup_teardown(test_config_shape_errors, tfx_setup, tfx_teardown),
+        cmocka_unit_test_setup_teardown(test_instance_reused, tfx_setup, tfx_teardown),
     };
     char **names = NULL, label[128][96];
-    size_t n = golden_names(&names);
+    size_t n = tfx_golden_names(GOLDEN_DIR, ".conf.json", &names);
     struct CMUnitTest golden_tests[128];
     int rc;
 

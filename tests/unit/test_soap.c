@@ -56,7 +56,7 @@ wrap12_header(void **state)
                  "name='${partner.name}'>${header.X-Ref} costs $$5</p:Partner>\"}}");
     {
         size_t len;
-        char *body = fx_read(UBL, &len);
+        char *body = tfx_read(UBL, &len);
         fx_message(f, TF_PHASE_REQUEST, "application/xml", body, len);
         free(body);
     }
@@ -142,7 +142,7 @@ round_trip(void **state)
     for (int v = 11; v <= 12; v++) {
         for (size_t i = 0; i < sizeof samples / sizeof samples[0]; i++) {
             size_t len;
-            char *orig = fx_read(samples[i], &len), *want = c14n(orig, len), *wrapped, *got;
+            char *orig = tfx_read(samples[i], &len), *want = c14n(orig, len), *wrapped, *got;
             create_ok(f, v == 11 ? "{\"soap\": {\"action\": \"wrap\"}}"
                                  : "{\"soap\": {\"action\": \"wrap\", \"version\": \"1.2\"}}");
             fx_apply_file(f, TF_PHASE_REQUEST, "application/xml", samples[i]);
@@ -215,7 +215,7 @@ assert_fault(struct fx *f, enum tf_phase phase, const char *file, int status, co
 {
     char *got;
     size_t len;
-    char *body = fx_read(file, &len);
+    char *body = tfx_read(file, &len);
 
     create_ok(f, "{\"soap\": {\"action\": \"unwrap\"}}");
     fx_message(f, phase, "text/xml", body, len);

@@ -101,53 +101,9 @@ golden(void **state)
     gw_jdoc_free(&doc);
 }
 
-static int
-name_cmp(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static size_t
-golden_names(char ***out)
-{
-    DIR *d = opendir(GOLDEN_DIR);
-    struct dirent *e;
-    char **names = NULL;
-    size_t n = 0;
-
-    if (d == NULL)
-        return 0;
-    while ((e = readdir(d)) != NULL) {
-        size_t len = strlen(e->d_name);
-        if (len <= 10 || strcmp(e->d_name + len - 10, ".conf.json") != 0)
-            continue;
-        names = realloc(names, (n + 1) * sizeof *names);
-        names[n++] = strndup(e->d_name, len - 10);
-    }
-    closedir(d);
-    qsort(names, n, sizeof *names, name_cmp);
-    *out = names;
-    return n;
-}
 
 /* ---- unit tests ------------------------------------------------------------------------------ */
 
-static int
-setup(void **state)
-{
-    static struct tfx f;
-
-    tfx_init(&f);
-    *state = &f;
-    return 0;
-}
-
-static int
-teardown(void **state)
-{
-    tfx_free(*state);
-    return 0;
-}
 
 static void
 test_config_errors(void **state)
@@ -487,17 +443,17 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_config_errors, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_xml_schema_file_errors, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_json_schema_errors, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_json_schema_file_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_config_errors, tfx_setup, tfx_teardown),
+        cmocka_unit_test_setup_teardown(test_xml_schema_file_errors, tfx_setup, tfx_teardown),
+        cmocka_unit_test_setup_teardown(test_json_schema_errors, tfx_setup, tfx_teardown),
+        cmocka_unit_test_setup_teardown(test_json_schema_file_errors, tfx_setup, tfx_teardown),
         cmocka_unit_test(test_json_schema_module),
         cmocka_unit_test(test_error_cap),
-        cmocka_unit_test_setup_teardown(test_long_xml_message, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_concurrent_apply, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_long_xml_message, tfx_setup, tfx_teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_apply, tfx_setup, tfx_teardown),
     };
     char **names = NULL, label[128][96];
-    size_t n = golden_names(&names);
+    size_t n = tfx_golden_names(GOLDEN_DIR, ".conf.json", &names);
     struct CMUnitTest golden_tests[128];
     int rc;
 

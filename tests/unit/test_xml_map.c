@@ -18,7 +18,7 @@ golden(struct fx *f, const char *conf, enum tf_phase phase, const char *input, c
     char *text;
 
     snprintf(confpath, sizeof confpath, DIR "/%s", conf);
-    text = fx_read(confpath, NULL);
+    text = tfx_read(confpath, NULL);
     if (fx_create_phase(f, &tf_xml_map_ops, DIR, text, phase) == NULL) {
         fx_print_diag(f);
         free(text);
@@ -234,7 +234,7 @@ static void
 config_errors(void **state)
 {
     struct fx *f = *state;
-    char *conf = fx_read(DIR "/errors.json", NULL);
+    char *conf = tfx_read(DIR "/errors.json", NULL);
 
     assert_null(fx_create(f, &tf_xml_map_ops, DIR, conf));
     free(conf);

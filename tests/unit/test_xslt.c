@@ -262,7 +262,7 @@ terminate_message(void **state)
     assert_non_null(create_simple(f, DIR, "terminate.xsl"));
     {
         size_t len;
-        char *body = fx_read(PAIN, &len);
+        char *body = tfx_read(PAIN, &len);
         fx_message(f, TF_PHASE_REQUEST, "application/xml", body, len);
         fx_assert_fail(f, fx_apply(f), 400, "transform-failed",
                        "xslt terminate.xsl: NbOfTxs 7 but 8 transactions");
@@ -452,7 +452,7 @@ threads_share_instance(void **state)
     struct worker w[4];
     pthread_t t[4];
     size_t len, want_len;
-    char *body = fx_read(PAIN, &len), *want = fx_read(DIR "/pain001-to-json.out", &want_len);
+    char *body = tfx_read(PAIN, &len), *want = tfx_read(DIR "/pain001-to-json.out", &want_len);
 
     assert_non_null(fx_create(f, &tf_xslt_ops, DIR, pain_conf));
     for (int i = 0; i < 4; i++) {

@@ -10,6 +10,7 @@
 #ifndef TF_FIXTURE_H
 #define TF_FIXTURE_H
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -199,6 +200,57 @@ tfx_read(const char *path, size_t *len)
     if (len != NULL)
         *len = (size_t)n;
     return buf;
+}
+
+/* cmocka setup / teardown with a struct tfx as the state. */
+static inline int
+tfx_setup(void **state)
+{
+    static struct tfx f;
+
+    tfx_init(&f);
+    *state = &f;
+    return 0;
+}
+
+static inline int
+tfx_teardown(void **state)
+{
+    tfx_free(*state);
+    return 0;
+}
+
+static inline int
+tfx_name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The golden case names in dir: NAME of every NAME<suffix>, sorted, malloc'd (free each and the
+ * array). Returns how many. */
+static inline size_t
+tfx_golden_names(const char *dir, const char *suffix, char ***out)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char **names = NULL;
+    size_t n = 0, sl = strlen(suffix);
+
+    *out = NULL;
+    if (d == NULL)
+        return 0;
+    while ((e = readdir(d)) != NULL) {
+        size_t len = strlen(e->d_name);
+        if (len <= sl || strcmp(e->d_name + len - sl, suffix) != 0)
+            continue;
+        names = realloc(names, (n + 1) * sizeof *names);
+        assert_non_null(names);
+        names[n++] = strndup(e->d_name, len - sl);
+    }
+    closedir(d);
+    qsort(names, n, sizeof *names, tfx_name_cmp);
+    *out = names;
+    return n;
 }
 
 #endif

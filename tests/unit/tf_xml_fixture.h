@@ -24,6 +24,7 @@
 #include "diag.h"
 #include "json_loc.h"
 #include "threat.h"
+#include "tf_fixture.h" /* tfx_read */
 #include "transform.h"
 
 struct fx {
@@ -196,29 +197,6 @@ fx_header(struct fx *f, const char *name)
     return s;
 }
 
-/* The whole file, NUL-terminated (free it), its length in *len. Fails the test if unreadable. */
-static inline char *
-fx_read(const char *path, size_t *len)
-{
-    FILE *fp = fopen(path, "rb");
-    char *buf;
-    long n;
-
-    if (fp == NULL)
-        fail_msg("cannot open %s", path);
-    fseek(fp, 0, SEEK_END);
-    n = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    buf = malloc((size_t)n + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)n, fp), (size_t)n);
-    buf[n] = '\0';
-    fclose(fp);
-    if (len != NULL)
-        *len = (size_t)n;
-    return buf;
-}
-
 static inline void
 fx_write(const char *path, const char *data, size_t len)
 {
@@ -235,7 +213,7 @@ static inline void
 fx_apply_file(struct fx *f, enum tf_phase phase, const char *ctype, const char *input)
 {
     size_t len;
-    char *in = fx_read(input, &len);
+    char *in = tfx_read(input, &len);
     int rc;
 
     fx_message(f, phase, ctype, in, len);
@@ -258,7 +236,7 @@ fx_golden(struct fx *f, const char *golden)
         fx_write(golden, f->m.body ? f->m.body : "", f->m.body_len);
         return;
     }
-    want = fx_read(golden, &len);
+    want = tfx_read(golden, &len);
     if (len != f->m.body_len || memcmp(want, f->m.body, len) != 0) {
         fprintf(stderr, "%s differs; got %zu bytes:\n%.*s\n", golden, f->m.body_len,
                 (int)f->m.body_len, f->m.body ? f->m.body : "");
