@@ -10,11 +10,11 @@
 # tool the tests need) is missing. Every target that builds runs `deps` first, then re-enters make
 # so that the pkg-config flags are read after the install.
 
-PKGS      := libevent libevent_openssl libevent_pthreads openssl libxml-2.0 libxslt jansson rdkafka
+PKGS      := libevent libevent_openssl libevent_pthreads openssl libxml-2.0 libxslt jansson rdkafka zlib
 TEST_PKGS := cmocka
 # Debian packages: libraries, test and benchmark tools.
 APT_PKGS  := pkg-config build-essential libevent-dev libssl-dev libxml2-dev libxslt1-dev \
-             libjansson-dev librdkafka-dev libcmocka-dev openssl curl python3 nginx-light wrk kcat \
+             libjansson-dev librdkafka-dev zlib1g-dev libcmocka-dev openssl curl python3 nginx-light wrk kcat \
              clang libclang-rt-14-dev
 TOOLS     := pkg-config cc openssl curl python3 nginx wrk kcat clang
 # Packages neither pkg-config nor a command on PATH reveals: libFuzzer's runtime for `make fuzz`.

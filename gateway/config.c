@@ -692,6 +692,7 @@ gw_config_load(const char *path, struct gw_diag *d)
     else
         tf_registry_load_plugins(cfg->transforms, &c, cfg->plugins);
     load_timeouts(&c, cfg->root, &cfg->timeouts);
+    au_conf_load(&c, cfg->audit, &cfg->audit_conf);
     EVP_DigestFinal_ex(md, cfg->digest, NULL);
 out:
     EVP_MD_CTX_free(md);
@@ -720,6 +721,7 @@ gw_config_free(struct gw_config *c)
     free(c->node);
     json_decref(c->routes);
     json_decref(c->audit);
+    au_conf_free(&c->audit_conf);
     json_decref(c->plugins);
     tf_registry_free(c->transforms);
     json_decref(c->root);

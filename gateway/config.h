@@ -15,6 +15,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "audit.h"
 #include "diag.h"
 #include "threat_types.h"
 
@@ -92,7 +93,8 @@ struct gw_config {
     struct gw_cidr *trusted_proxies;
     size_t ntrusted_proxies;
     json_t *routes;         /* shared routes (compiled by the snapshot loader) */
-    json_t *audit;          /* raw "audit" object for the audit module, or NULL */
+    json_t *audit;          /* raw "audit" object, or NULL: audit off */
+    struct au_conf audit_conf; /* the same, checked (audit/audit.h) */
     json_t *plugins;        /* raw "plugins" array, or NULL */
     struct tf_registry *transforms; /* built-in transforms and those of the plugins */
     struct tf_limits tf_limits;     /* threat limits for bodies transforms parse ("limits.xml",

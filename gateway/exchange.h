@@ -32,6 +32,14 @@
 
 struct tf_chain;
 
+/* A body as the audit sees it: its bytes before and after transforms, hashed as they pass. */
+struct gw_audit_body {
+    uint64_t bytes, bytes_out;
+    struct evp_md_ctx_st *md;        /* the body as received, hashed as it passes (arena-owned) */
+    unsigned char sha[32], sha_out[32];
+    unsigned transformed : 1;        /* bytes_out and sha_out differ from what came in */
+};
+
 enum gw_conn_state {
     GW_CONN_HANDSHAKE, /* TLS handshake in progress */
     GW_CONN_IDLE,      /* between requests */
@@ -50,8 +58,11 @@ struct gw_conn {
     int is_tls;
     struct gw_tls_peer peer;
     char peer_ip[46];
+    int peer_port;
     int peer_trusted;        /* peer address is a trusted proxy */
     char *cert_subject;      /* of an identified partner's certificate, computed once */
+    char *cert_issuer;
+    char cert_serial[72];    /* hex */
     char cert_fp[65];
     unsigned nrequests;
     struct gw_http_parser hp;
@@ -109,6 +120,13 @@ struct gw_exchange {
     uint32_t resp_applied;
     unsigned req_buffering : 1;      /* the request body goes to req_buf, not upstream */
     unsigned resp_buffering : 1;
+    /* audit (gateway/exchange_audit.c) */
+    unsigned audited : 1;            /* its event is written */
+    uint64_t t_received;             /* UTC, µs since the epoch */
+    int64_t m_received, m_forwarded, m_up_head; /* monotonic µs; 0: not reached */
+    const char *reason;              /* the problem code of an answer made here */
+    int up_status;
+    struct gw_audit_body au_req, au_resp;
     struct gw_exchange *next_free;
     /* the two large message heads come last: a new exchange clears everything before them, and
      * the parsers fill them in */
@@ -170,6 +188,25 @@ int gw_pipeline_response(struct gw_exchange *ex, struct tf_message *m);
 /* Put a transformed message's status and headers back into an HTTP message (m's fields stay in
  * the exchange's arena). Returns 0, or -1 when there are more fields than a head may have. */
 int gw_pipeline_write_back(const struct tf_message *m, struct gw_http_message *msg);
+
+/* exchange_audit.c: the exchange's audit event */
+/* Hash n body bytes that are about to leave the front of src (resp: the response's, else the
+ * request's), as they came in. */
+void gw_audit_body_in(struct gw_exchange *ex, int resp, struct evbuffer *src, size_t n);
+void gw_audit_body_in_mem(struct gw_exchange *ex, int resp, const void *p, size_t n);
+/* The body a chain made, as it goes out. */
+void gw_audit_body_out(struct gw_exchange *ex, int resp, const void *p, size_t n);
+/* Write the exchange's event to the audit log: once, before the last byte of the answer leaves.
+ * Returns 0, or -1 when the log refused it (full). */
+int gw_audit_exchange(struct gw_exchange *ex);
+/* The exchange ends without its answer complete (the connection was lost or cut): its event
+ * says so, if it was not written yet. */
+void gw_audit_exchange_lost(struct gw_exchange *ex);
+/* A TLS handshake refused for a certificate reason. */
+void gw_audit_handshake(struct gw_conn *c);
+/* Set the exchange's clocks at its first byte. */
+void gw_audit_start(struct gw_exchange *ex);
+int64_t gw_mono_us(void);
 
 /* proxy.c */
 /* The subject (RFC 2253) of the connection's client certificate, computed once; NULL without one.

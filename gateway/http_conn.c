@@ -27,6 +27,7 @@
 
 #include "chain.h"
 #include "identity.h"
+#include "audit.h"
 #include "log.h"
 #include "router.h"
 
@@ -176,6 +177,7 @@ exchange_new(struct gw_conn *c)
     memset(ex, 0, offsetof(struct gw_exchange, req)); /* all but the message heads */
     ex->arena = arena;
     ex->c = c;
+    gw_audit_start(ex);
     if (p != NULL && p->max_body_bytes > 0 && p->max_body_bytes < max)
         max = p->max_body_bytes;
     ex->max_body = max;
@@ -187,6 +189,7 @@ exchange_release(struct gw_exchange *ex)
 {
     struct gw_worker *w = ex->c->w;
 
+    gw_audit_exchange_lost(ex);
     gw_proxy_cancel(ex);
     ex->c->ex = NULL;
     if (w->nfree_ex < MAX_CACHED_EXCHANGES && !atomic_load(&w->stopping)) {
@@ -257,6 +260,7 @@ gw_conn_free(struct gw_conn *c)
     w->nconns--;
     pt_snapshot_unref(c->snap);
     free(c->cert_subject);
+    free(c->cert_issuer);
     conn_release(w, c);
     if (atomic_load(&w->stopping) && w->nconns == 0)
         event_base_loopexit(w->base, NULL);
@@ -449,11 +453,14 @@ gw_conn_accept(struct gw_worker *w, size_t li, int fd, struct sockaddr *sa, int 
     c->w = w;
     c->snap = pt_snapshot_ref(snap);
     c->lconf = l;
-    if (sa->sa_family == AF_INET)
+    if (sa->sa_family == AF_INET) {
         inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, c->peer_ip, sizeof c->peer_ip);
-    else if (sa->sa_family == AF_INET6)
+        c->peer_port = ntohs(((struct sockaddr_in *)sa)->sin_port);
+    } else if (sa->sa_family == AF_INET6) {
         inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr, c->peer_ip,
                   sizeof c->peer_ip);
+        c->peer_port = ntohs(((struct sockaddr_in6 *)sa)->sin6_port);
+    }
     c->peer_trusted = gw_config_trusted(snap->config, sa);
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     c->peer.mode = l->tls ? l->client_auth : GW_CLIENT_AUTH_NONE;
@@ -527,6 +534,7 @@ gw_exchange_respond(struct gw_exchange *ex, int status, const char *content_type
                                 send, body);
     evbuffer_add(out, msg, strlen(msg));
     ex->resp_started = 1;
+    gw_audit_exchange(ex); /* before the answer leaves */
     gw_bev_flush(c->bev);
     gw_exchange_finish(ex);
 }
@@ -553,6 +561,7 @@ gw_exchange_problem_errors(struct gw_exchange *ex, int status, const char *code,
     }
     if (ex->request_id[0] == '\0')
         set_request_id(ex);
+    ex->reason = code;
     snprintf(type, sizeof type, "urn:portico:problem:%s", code);
     j = json_pack("{s:s, s:s, s:i, s:s, s:s}", "type", type, "title", gw_status_text(status),
                   "status", status, "detail", detail ? detail : "", "request_id", ex->request_id);
@@ -833,6 +842,14 @@ handle_request(struct gw_exchange *ex)
     gw_chunked_init(&ex->req_chunk);
     set_request_id(ex);
 
+    if (c->w->audit != NULL && au_log_refusing(c->w->audit)) {
+        ex->keep_alive = 0;
+        gw_exchange_problem(ex, 503, "audit-unavailable",
+                            "the audit log is full: no exchange is taken until Kafka takes its "
+                            "events", "Retry-After: 5\r\n");
+        return;
+    }
+
     if (req->expect_other) {
         gw_exchange_problem(ex, 417, "expectation-failed", "only Expect: 100-continue is supported",
                             NULL);
@@ -966,8 +983,10 @@ gw_exchange_relay_request(struct gw_exchange *ex)
         size_t n = evbuffer_get_length(in);
         if (n > ex->req_left)
             n = (size_t)ex->req_left;
-        if (n > 0)
+        if (n > 0) {
+            gw_audit_body_in(ex, 0, in, n);
             evbuffer_remove_buffer(in, out, n);
+        }
         ex->req_left -= n;
         if (ex->req_left == 0)
             request_body_done(ex);
@@ -982,6 +1001,7 @@ gw_exchange_relay_request(struct gw_exchange *ex)
             if (rc == GW_CHUNK_DATA) {
                 if (frame)
                     evbuffer_add_printf(out, "%zx\r\n", n);
+                gw_audit_body_in(ex, 0, in, n);
                 evbuffer_remove_buffer(in, out, n);
                 if (frame)
                     evbuffer_add(out, "\r\n", 2);

@@ -8,6 +8,8 @@
 #include <libxml/parser.h>
 #include <openssl/ssl.h>
 
+/*TMP #include "audit_cmd.h"*/
+#include "kafka_dev_cmd.h"
 #include "log.h"
 #include "server.h"
 #include "snapshot.h"
@@ -28,6 +30,9 @@ usage(FILE *out)
             "            [--status N] [-i] [FILE]\n"
             "                                      run the route's transform chain on FILE (or\n"
             "                                      standard input) and print the result\n"
+            "  audit tail|report|verify [options]  read the audit topic (portico audit help)\n"
+            "  kafka-dev [options]                 a Kafka broker for development and tests only\n"
+            "                                      (in memory; portico kafka-dev --help)\n"
             "  version                             print the version\n"
             "  help                                this text\n"
             "\n"
@@ -131,6 +136,10 @@ main(int argc, char **argv)
     }
     if (strcmp(cmd, "transform") == 0)
         return gw_cmd_transform(argc - 1, argv + 1);
+    if (strcmp(cmd, "audit") == 0)
+        return 2; /*TMP au_cmd_audit(argc - 1, argv + 1);*/
+    if (strcmp(cmd, "kafka-dev") == 0)
+        return au_cmd_kafka_dev(argc - 1, argv + 1);
     fprintf(stderr, "portico: unknown command \"%s\"\n\n", cmd);
     usage(stderr);
     return 2;

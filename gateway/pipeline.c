@@ -172,6 +172,7 @@ gw_pipeline_request(struct gw_exchange *ex)
         q->content_length = m.body_len;
         ex->req_body = m.body;
         ex->req_body_len = m.body_len;
+        gw_audit_body_out(ex, 0, m.body != NULL ? m.body : "", m.body_len);
     }
     return 0;
 }

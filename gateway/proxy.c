@@ -110,6 +110,8 @@ gw_conn_cert_info(struct gw_conn *c)
         if (x == NULL)
             return NULL;
         c->cert_subject = pt_name_rfc2253(X509_get_subject_name(x));
+        c->cert_issuer = pt_name_rfc2253(X509_get_issuer_name(x));
+        pt_cert_serial(x, c->cert_serial, sizeof c->cert_serial);
         if (pt_cert_sha256(x, fp) == 0)
             for (int i = 0; i < 32; i++)
                 snprintf(c->cert_fp + 2 * i, 3, "%02x", fp[i]);
@@ -265,6 +267,7 @@ gw_proxy_start(struct gw_exchange *ex)
     bufferevent_setwatermark(u->bev, EV_WRITE, GW_OUT_LOW, 0);
     set_up_timeouts(ex, !u->connected);
     write_request_head(ex, bufferevent_get_output(u->bev));
+    ex->m_forwarded = gw_mono_us();
     if (ex->req_body_len > 0) /* transformed by the request chain */
         evbuffer_add(bufferevent_get_output(u->bev), ex->req_body, ex->req_body_len);
     if (u->connected)
@@ -316,6 +319,7 @@ response_done(struct gw_exchange *ex)
 
     if (ex->client_chunked)
         evbuffer_add(bufferevent_get_output(c->bev), "0\r\n\r\n", 5);
+    gw_audit_exchange(ex); /* before the last bytes leave */
     gw_bev_flush(c->bev);
     up_release(ex);
     if (ex->close_delimited)
@@ -340,6 +344,7 @@ relay_response(struct gw_exchange *ex)
         if (n > 0) {
             if (ex->client_chunked)
                 evbuffer_add_printf(out, "%zx\r\n", n);
+            gw_audit_body_in(ex, 1, in, n);
             evbuffer_remove_buffer(in, out, n);
             if (ex->client_chunked)
                 evbuffer_add(out, "\r\n", 2);
@@ -359,6 +364,7 @@ relay_response(struct gw_exchange *ex)
             if (rc == GW_CHUNK_DATA) {
                 if (ex->client_chunked)
                     evbuffer_add_printf(out, "%zx\r\n", n);
+                gw_audit_body_in(ex, 1, in, n);
                 evbuffer_remove_buffer(in, out, n);
                 if (ex->client_chunked)
                     evbuffer_add(out, "\r\n", 2);
@@ -480,6 +486,7 @@ write_response_head(struct gw_exchange *ex, struct evbuffer *in, size_t head_len
         struct evbuffer_ptr at;
         evbuffer_ptr_set(in, &at, head_len, EVBUFFER_PTR_SET);
         evbuffer_copyout_from(in, &at, b.p + b.len, body);
+        gw_audit_body_in_mem(ex, 1, b.p + b.len, body);
         b.len += body;
         ex->resp_left -= body;
     }
@@ -573,7 +580,9 @@ transformed_response(struct gw_exchange *ex)
     }
     ex->resp.body = GW_BODY_LENGTH;
     ex->resp.content_length = m.body_len;
+    gw_audit_body_out(ex, 1, m.body != NULL ? m.body : "", m.body_len);
     write_response_head(ex, NULL, 0, m.body != NULL ? m.body : "", m.body_len);
+    gw_audit_exchange(ex); /* before the answer leaves */
     gw_bev_flush(ex->c->bev);
     gw_exchange_finish(ex);
 }
@@ -622,6 +631,8 @@ up_read_cb(struct bufferevent *bev, void *arg)
             bad_response(ex, "the upstream's response is malformed or ambiguous");
             return;
         }
+        ex->m_up_head = gw_mono_us();
+        ex->up_status = ex->resp.status;
         if (ex->resp.status >= 100 && ex->resp.status < 200) {
             if (ex->resp.status == 101) {
                 bad_response(ex, "the upstream switched protocols, which is not supported");

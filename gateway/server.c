@@ -15,7 +15,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "exchange.h"
+#include "jsonw.h"
 #include "log.h"
 #include "tls.h"
 
@@ -169,6 +171,9 @@ worker_free(struct gw_worker *w)
         event_free(w->trim_timer);
     if (w->notify_fd >= 0)
         close(w->notify_fd);
+    if (w->au_text != NULL)
+        au_buf_free(w->au_text);
+    free(w->au_text);
     pt_snapshot_unref(w->snap);
     pt_snapshot_unref(atomic_exchange(&w->next_snap, NULL));
     if (w->base)
@@ -198,7 +203,7 @@ presize_fd_map(struct event_base *base)
 }
 
 static int
-worker_init(struct gw_worker *w, int id, struct pt_snapshot *snap)
+worker_init(struct gw_worker *w, int id, struct pt_snapshot *snap, struct au_log *audit)
 {
     const struct gw_config *c = snap->config;
     struct event_config *ec = event_config_new();
@@ -206,6 +211,9 @@ worker_init(struct gw_worker *w, int id, struct pt_snapshot *snap)
     memset(w, 0, sizeof *w);
     w->id = id;
     w->notify_fd = -1;
+    w->audit = audit;
+    if (audit != NULL && (w->au_text = calloc(1, sizeof *w->au_text)) == NULL)
+        return -1;
     TAILQ_INIT(&w->conns);
     w->snap = pt_snapshot_ref(snap);
     if (ec == NULL)
@@ -294,6 +302,11 @@ reload(const char *path, struct gw_worker *workers, int n, struct pt_snapshot **
         gw_log(GW_LOG_ERROR, "reload refused; still serving configuration %s", (*current)->version);
         return;
     }
+    if (!au_conf_same(&(*current)->config->audit_conf, &next->config->audit_conf)) {
+        gw_log(GW_LOG_ERROR, "reload refused: the audit section changed (a restart applies it)");
+        pt_snapshot_unref(next);
+        return;
+    }
     if (!same_listeners((*current)->config, next->config)) {
         gw_log(GW_LOG_ERROR, "reload refused: listeners or workers changed (a restart applies them)");
         pt_snapshot_unref(next);
@@ -339,6 +352,7 @@ gw_server_run(const char *config_path, struct pt_snapshot *snap)
     struct gw_worker *workers = calloc((size_t)n, sizeof *workers);
     sigset_t set;
     int started = 0, rc = 0, sig = 0;
+    struct au_log *audit = NULL;
 
     signal(SIGPIPE, SIG_IGN);
     sigemptyset(&set);
@@ -350,8 +364,17 @@ gw_server_run(const char *config_path, struct pt_snapshot *snap)
         return 1;
     raise_fd_limit(snap->config);
     gw_tls_init_threads();
+    if (snap->config->audit != NULL) {
+        char err[512];
+        audit = au_log_start(&snap->config->audit_conf, snap->config->node, err, sizeof err);
+        if (audit == NULL) {
+            gw_log(GW_LOG_CRIT, "audit: %s", err);
+            rc = 1;
+            goto out;
+        }
+    }
     for (int i = 0; i < n; i++) {
-        if (worker_init(&workers[i], i, snap) < 0) {
+        if (worker_init(&workers[i], i, snap, audit) < 0) {
             rc = 1;
             goto out;
         }
@@ -393,6 +416,7 @@ out:
     for (int i = 0; i < n; i++)
         worker_free(&workers[i]);
     free(workers);
+    au_log_stop(audit, GW_AUDIT_FLUSH_MS);
     pt_snapshot_unref(snap);
     gw_log(GW_LOG_INFO, "stopped");
     return rc;

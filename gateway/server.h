@@ -11,6 +11,9 @@
 #include "snapshot.h"
 
 #define GW_STOP_GRACE_MS 10000
+/* After the workers: how long a stop waits for Kafka to take what the audit log holds (the rest
+ * stays in the log for the next start). */
+#define GW_AUDIT_FLUSH_MS 5000
 
 /* Serve `snap` (the caller's reference is taken over). Returns the process exit code. */
 int gw_server_run(const char *config_path, struct pt_snapshot *snap);

@@ -19,6 +19,8 @@
 
 struct gw_conn;
 struct gw_exchange;
+struct au_log;
+struct au_buf;
 TAILQ_HEAD(gw_conn_list, gw_conn);
 
 /* What a listener's accept callback needs to know. */
@@ -52,6 +54,8 @@ struct gw_worker {
     void **conn_blocks;                /* that freed buffers around them can go back to the system */
     size_t nconn_blocks;
     struct event *trim_timer;
+    struct au_log *audit;              /* the node's audit log (NULL: audit off) */
+    struct au_buf *au_text;            /* the event being written */
 };
 
 #endif

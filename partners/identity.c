@@ -26,6 +26,20 @@ pt_cert_sha256(X509 *c, unsigned char out[32])
 }
 
 char *
+pt_cert_serial(X509 *c, char *out, size_t len)
+{
+    BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(c), NULL);
+    char *h = bn != NULL ? BN_bn2hex(bn) : NULL;
+
+    out[0] = '\0';
+    if (h != NULL && strlen(h) < len)
+        strcpy(out, h);
+    OPENSSL_free(h);
+    BN_free(bn);
+    return out;
+}
+
+char *
 pt_name_rfc2253(X509_NAME *name)
 {
     BIO *bio = NULL;

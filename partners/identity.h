@@ -26,6 +26,10 @@ int pt_identity_constraints_hold(const struct pt_partner *p, X509 *leaf);
 /* SHA-256 of the certificate's DER encoding. Returns 0 or -1. */
 int pt_cert_sha256(X509 *c, unsigned char out[32]);
 
+/* The serial number in uppercase hex ("0A1B..."), as `openssl x509 -serial` prints it; "" when it
+ * does not fit. Returns out. */
+char *pt_cert_serial(X509 *c, char *out, size_t len);
+
 /* Subject (or issuer) as an RFC 2253 string ("CN=acme-client,O=ACME Bank,C=CH"), malloc'd;
  * NULL on failure. Same format as `openssl x509 -noout -subject -nameopt RFC2253`. */
 char *pt_name_rfc2253(X509_NAME *name);

@@ -1,0 +1,473 @@
+/* audit.c: the node's audit log: chaining, appending, and the shipper thread (see audit.h).
+ *
+ * The shipper reads the write-ahead log in order and produces each record to Kafka without a copy
+ * (the payload stays in the mapped segment until Kafka acknowledged it). Delivery reports arrive
+ * per partition, so out of the log's order across partitions: the records in flight sit in a ring
+ * in log order, and the trim point moves over the prefix that is acknowledged. The producer's
+ * message timeout is infinite: while the broker is away, librdkafka holds what it has, the log
+ * holds the rest, and both go out in order when the broker is back.
+ */
+#include "audit.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <librdkafka/rdkafka.h>
+#include <openssl/evp.h>
+
+#include "dev_broker.h"
+#include "jsonw.h"
+#include "log.h"
+#include "wal.h"
+
+#define RING_SIZE 65536        /* records in flight, at most */
+#define ACK_EVERY_MS 100       /* how often the checkpoint follows Kafka's acknowledgements */
+#define REFUSE_HEADROOM (1u << 20) /* reject policy: room kept for exchanges already under way */
+#define CHAIN_FIELDS 200       /* the bytes ,"hash":"..." ,"prev":"..." ,"seq":N take at most */
+
+struct flight {
+    uint64_t next;             /* the log position after the record */
+    uint64_t seq;
+    unsigned char hash[32];
+    int done;
+};
+
+struct au_log {
+    struct au_conf conf;
+    char *node;
+    struct au_wal *wal;
+    struct au_dev_broker *broker;
+    char *bootstraps;
+    rd_kafka_t *rk;
+    rd_kafka_topic_t *rkt;
+    EVP_MD_CTX *md;            /* the chain's hashing, under the log's lock */
+    pthread_t thread;
+    int started;
+    atomic_int stopping;
+    int flush_ms;
+    /* shipper's state (its thread only) */
+    struct flight *ring;
+    uint64_t head, tail;       /* ring counters: [tail, head) are in flight */
+    uint64_t ship;             /* the next log position to produce */
+    int restart;               /* a delivery failed for good: start again from the trim point */
+    uint64_t acked_lsn, acked_seq;
+    unsigned char acked_hash[32];
+    /* counters */
+    atomic_uint_fast64_t appended, dropped, shipped;
+    atomic_llong last_drop_log;
+};
+
+static int64_t
+now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- appending ---- */
+
+struct fill_arg {
+    struct au_log *l;
+    const char *key;
+    size_t keylen;
+    const struct au_event_text *ev;
+};
+
+static void
+hex(char *out, const unsigned char *d, size_t n)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[d[i] >> 4];
+        out[2 * i + 1] = digits[d[i] & 15];
+    }
+}
+
+/* The record: the key, then the event with its chain members in their sorted places. The hash
+ * covers the previous hash and the event without "hash" (audit/README.md, "Canonical form"). */
+static size_t
+fill(void *arg, uint64_t seq, const unsigned char prev[32], char *dst, unsigned char hash[32])
+{
+    const struct fill_arg *a = arg;
+    const struct au_event_text *e = a->ev;
+    char prevf[80], seqf[32], hashf[80];
+    size_t prevn, seqn, hashn;
+    struct { const char *p; size_t n; } part[7];
+    char *o = dst;
+
+    memcpy(prevf, ",\"prev\":\"", 9);
+    hex(prevf + 9, prev, 32);
+    prevf[73] = '"';
+    prevn = 74;
+    seqn = (size_t)snprintf(seqf, sizeof seqf, ",\"seq\":%" PRIu64, seq);
+    part[0].p = e->p, part[0].n = e->hash_at;
+    part[1].p = e->p + e->hash_at, part[1].n = e->prev_at - e->hash_at;
+    part[2].p = prevf, part[2].n = prevn;
+    part[3].p = e->p + e->prev_at, part[3].n = e->seq_at - e->prev_at;
+    part[4].p = seqf, part[4].n = seqn;
+    part[5].p = e->p + e->seq_at, part[5].n = e->len - e->seq_at;
+    EVP_DigestInit_ex(a->l->md, au_sha256(), NULL);
+    EVP_DigestUpdate(a->l->md, prev, 32);
+    for (int i = 0; i < 6; i++)
+        EVP_DigestUpdate(a->l->md, part[i].p, part[i].n);
+    EVP_DigestFinal_ex(a->l->md, hash, NULL);
+    memcpy(hashf, ",\"hash\":\"", 9);
+    hex(hashf + 9, hash, 32);
+    hashf[73] = '"';
+    hashn = 74;
+    memcpy(o, a->key, a->keylen);
+    o += a->keylen;
+    for (int i = 0; i < 6; i++) {
+        memcpy(o, part[i].p, part[i].n);
+        o += part[i].n;
+        if (i == 0) {
+            memcpy(o, hashf, hashn);
+            o += hashn;
+        }
+    }
+    return (size_t)(o - dst);
+}
+
+int
+au_log_append(struct au_log *l, const char *key, size_t keylen, const struct au_event_text *ev)
+{
+    struct fill_arg a = {l, key, keylen, ev};
+    int64_t now, last;
+
+    if (au_wal_append(l->wal, keylen, ev->len + CHAIN_FIELDS, fill, &a) == 0) {
+        atomic_fetch_add(&l->appended, 1);
+        return 0;
+    }
+    atomic_fetch_add(&l->dropped, 1);
+    now = now_ms();
+    last = atomic_load(&l->last_drop_log);
+    if (now - last >= 1000 && atomic_compare_exchange_strong(&l->last_drop_log, &last, now))
+        gw_log(GW_LOG_ERROR, "audit: the write-ahead log is full (%" PRIu64 " of %" PRIu64
+               " bytes not yet in Kafka): events dropped, %" PRIu64 " so far",
+               au_wal_used(l->wal), au_wal_max(l->wal), (uint64_t)atomic_load(&l->dropped));
+    return -1;
+}
+
+int
+au_log_refusing(const struct au_log *l)
+{
+    uint64_t max = au_wal_max(l->wal);
+    return l->conf.when_full == AU_FULL_REJECT &&
+           au_wal_used(l->wal) + (max / 16 < REFUSE_HEADROOM ? max / 16 : REFUSE_HEADROOM) >= max;
+}
+
+void
+au_log_stats(const struct au_log *l, struct au_stats *s)
+{
+    s->appended = atomic_load(&l->appended);
+    s->dropped = atomic_load(&l->dropped);
+    s->shipped = atomic_load(&l->shipped);
+    s->wal_bytes = au_wal_used(l->wal);
+}
+
+/* ---- the producer ---- */
+
+static void
+dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    struct au_log *l = opaque;
+    uint64_t slot = (uint64_t)(uintptr_t)m->_private;
+
+    (void)rk;
+    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        /* with an infinite message timeout only a permanent failure gets here: the record stays in
+         * the log and the shipper starts again from the trim point after a pause */
+        gw_log(GW_LOG_ERROR, "audit: Kafka refused an event: %s; retrying from the log",
+               rd_kafka_err2str(m->err));
+        l->restart = 1;
+        return;
+    }
+    if (slot - l->tail < l->head - l->tail)
+        l->ring[slot % RING_SIZE].done = 1;
+}
+
+static void
+kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    (void)rk;
+    if (level <= 4)
+        gw_log(level <= 3 ? GW_LOG_ERROR : GW_LOG_WARN, "audit: kafka: %s: %s", fac, buf);
+}
+
+static void
+kafka_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    struct au_log *l = opaque;
+    static _Thread_local int64_t last;
+    int64_t now = now_ms();
+
+    (void)rk;
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+        l->restart = 1;
+        gw_log(GW_LOG_ERROR, "audit: kafka: fatal: %s", reason);
+        return;
+    }
+    if (now - last < 10000)
+        return; /* a broker that is away says so every second; once per ten is enough */
+    last = now;
+    gw_log(GW_LOG_WARN, "audit: kafka: %s (%" PRIu64 " bytes of events wait in the log)", reason,
+           au_wal_used(l->wal));
+}
+
+static int
+set_prop(rd_kafka_conf_t *kc, const char *k, const char *v, char *err, size_t errlen)
+{
+    char e[256];
+    if (rd_kafka_conf_set(kc, k, v, e, sizeof e) != RD_KAFKA_CONF_OK) {
+        snprintf(err, errlen, "audit.kafka: %s: %s", k, e);
+        return -1;
+    }
+    return 0;
+}
+
+static int
+producer_new(struct au_log *l, char *err, size_t errlen)
+{
+    static const char *const defaults[][2] = {
+        {"enable.idempotence", "true"},
+        {"acks", "all"},
+        {"compression.type", "lz4"},
+        {"linger.ms", "5"},
+        {"message.timeout.ms", "0"},   /* never give up: the log holds what waits */
+        {"partitioner", "murmur2_random"}, /* the Java client's: same key, same partition */
+        {"queue.buffering.max.messages", "100000"},
+    };
+    rd_kafka_conf_t *kc = rd_kafka_conf_new();
+    char e[512];
+    const char *k;
+    json_t *v;
+
+    for (size_t i = 0; i < sizeof defaults / sizeof defaults[0]; i++)
+        if (set_prop(kc, defaults[i][0], defaults[i][1], err, errlen) < 0)
+            goto fail;
+    if (set_prop(kc, "bootstrap.servers", l->bootstraps, err, errlen) < 0)
+        goto fail;
+    if (l->conf.kafka != NULL)
+        json_object_foreach(l->conf.kafka, k, v)
+            if (set_prop(kc, k, json_string_value(v), err, errlen) < 0)
+                goto fail;
+    rd_kafka_conf_set_opaque(kc, l);
+    rd_kafka_conf_set_dr_msg_cb(kc, dr_cb);
+    rd_kafka_conf_set_log_cb(kc, kafka_log_cb);
+    rd_kafka_conf_set_error_cb(kc, kafka_error_cb);
+    l->rk = rd_kafka_new(RD_KAFKA_PRODUCER, kc, e, sizeof e);
+    if (l->rk == NULL) {
+        snprintf(err, errlen, "cannot create the Kafka producer: %s", e);
+        return -1; /* rd_kafka_new freed kc only on success */
+    }
+    l->rkt = rd_kafka_topic_new(l->rk, l->conf.topic, NULL);
+    if (l->rkt == NULL) {
+        snprintf(err, errlen, "topic %s: %s", l->conf.topic, rd_kafka_err2str(rd_kafka_last_error()));
+        return -1;
+    }
+    return 0;
+fail:
+    rd_kafka_conf_destroy(kc);
+    return -1;
+}
+
+/* Give up what librdkafka holds (it is all still in the log) and destroy the producer. */
+static void
+producer_free(struct au_log *l)
+{
+    if (l->rk == NULL)
+        return;
+    rd_kafka_purge(l->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    rd_kafka_poll(l->rk, 0);
+    if (l->rkt != NULL)
+        rd_kafka_topic_destroy(l->rkt);
+    rd_kafka_destroy(l->rk);
+    l->rk = NULL;
+    l->rkt = NULL;
+}
+
+/* ---- the shipper ---- */
+
+/* Produce the records after `ship`, as far as the ring and librdkafka's queue take them. */
+static void
+ship_some(struct au_log *l)
+{
+    struct au_wal_rec r;
+
+    while (l->head - l->tail < RING_SIZE && au_wal_read(l->wal, l->ship, &r) == 1) {
+        struct flight *f = &l->ring[l->head % RING_SIZE];
+        if (rd_kafka_produce(l->rkt, RD_KAFKA_PARTITION_UA, 0, (void *)r.value, r.len, r.key,
+                             r.keylen, (void *)(uintptr_t)l->head) != 0)
+            break; /* queue full: later */
+        f->next = r.next;
+        f->seq = r.seq;
+        memcpy(f->hash, r.hash, 32);
+        f->done = 0;
+        l->head++;
+        l->ship = r.next;
+    }
+}
+
+/* Move the trim point over the records Kafka has acknowledged, in log order. */
+static int
+advance(struct au_log *l)
+{
+    int moved = 0;
+
+    while (l->tail < l->head && l->ring[l->tail % RING_SIZE].done) {
+        const struct flight *f = &l->ring[l->tail % RING_SIZE];
+        l->acked_lsn = f->next;
+        l->acked_seq = f->seq;
+        memcpy(l->acked_hash, f->hash, 32);
+        l->tail++;
+        moved = 1;
+        atomic_fetch_add(&l->shipped, 1);
+    }
+    return moved;
+}
+
+static void
+restart_producer(struct au_log *l)
+{
+    char err[512];
+
+    gw_log(GW_LOG_WARN, "audit: restarting the Kafka producer; shipping again from the log");
+    producer_free(l);
+    l->head = l->tail = 0;
+    l->ship = l->acked_lsn;
+    l->restart = 0;
+    if (producer_new(l, err, sizeof err) < 0)
+        gw_log(GW_LOG_ERROR, "audit: %s", err);
+}
+
+static void *
+shipper_main(void *arg)
+{
+    struct au_log *l = arg;
+    int64_t last_ack = now_ms(), last_sync = last_ack, deadline = 0, restart_at = 0;
+    int dirty = 0;
+
+    for (;;) {
+        int64_t now = now_ms();
+        if (atomic_load(&l->stopping)) {
+            if (deadline == 0)
+                deadline = now + l->flush_ms;
+            if ((l->tail == l->head && l->ship >= au_wal_end(l->wal)) || now >= deadline)
+                break;
+        }
+        if (l->restart && restart_at == 0)
+            restart_at = now + 1000;
+        if (restart_at != 0 && now >= restart_at) {
+            restart_at = 0;
+            restart_producer(l);
+        }
+        if (l->rk != NULL && restart_at == 0)
+            ship_some(l);
+        if (l->rk != NULL)
+            rd_kafka_poll(l->rk, 10);
+        else
+            nanosleep(&(struct timespec){0, 10000000}, NULL);
+        dirty |= advance(l);
+        now = now_ms();
+        if (dirty && now - last_ack >= ACK_EVERY_MS) {
+            au_wal_ack(l->wal, l->acked_lsn, l->acked_seq, l->acked_hash);
+            dirty = 0;
+            last_ack = now;
+        }
+        if (now - last_sync >= l->conf.fsync_ms) {
+            au_wal_sync(l->wal);
+            last_sync = now;
+        }
+    }
+    if (dirty)
+        au_wal_ack(l->wal, l->acked_lsn, l->acked_seq, l->acked_hash);
+    au_wal_sync(l->wal);
+    return NULL;
+}
+
+/* ---- start and stop ---- */
+
+struct au_log *
+au_log_start(const struct au_conf *conf, const char *node, char *err, size_t errlen)
+{
+    struct au_log *l = calloc(1, sizeof *l);
+    char addr_file[4096];
+
+    if (l == NULL)
+        return NULL;
+    l->conf = *conf;
+    l->conf.brokers = strdup(conf->brokers);
+    l->conf.topic = strdup(conf->topic);
+    l->conf.dir = strdup(conf->dir);
+    l->conf.kafka = conf->kafka ? json_deep_copy(conf->kafka) : NULL;
+    l->node = strdup(node);
+    l->ring = calloc(RING_SIZE, sizeof *l->ring);
+    l->md = EVP_MD_CTX_new();
+    if (!l->conf.brokers || !l->conf.topic || !l->conf.dir || !l->node || !l->ring || !l->md) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    if ((l->wal = au_wal_open(l->conf.dir, l->conf.max_bytes, err, errlen)) == NULL)
+        goto fail;
+    l->acked_lsn = l->ship = au_wal_acked(l->wal);
+    au_wal_chain_tail(l->wal, &l->acked_seq, l->acked_hash); /* replaced by the first ack */
+    if (strcmp(l->conf.brokers, "embedded") == 0) {
+        const char *topics[] = {l->conf.topic, NULL};
+        snprintf(addr_file, sizeof addr_file, "%s/broker.addr", l->conf.dir);
+        if ((l->broker = au_dev_broker_start(topics, 4, addr_file, err, errlen)) == NULL)
+            goto fail;
+        l->bootstraps = strdup(au_dev_broker_bootstraps(l->broker));
+        gw_log(GW_LOG_WARN, "audit: embedded Kafka broker on %s, for development only: its "
+               "events live in memory and are gone when the gateway stops", l->bootstraps);
+    } else {
+        l->bootstraps = strdup(l->conf.brokers);
+    }
+    if (l->bootstraps == NULL || producer_new(l, err, errlen) < 0)
+        goto fail;
+    if (pthread_create(&l->thread, NULL, shipper_main, l) != 0) {
+        snprintf(err, errlen, "cannot start the shipper thread");
+        goto fail;
+    }
+    l->started = 1;
+    gw_log(GW_LOG_INFO, "audit: node %s, topic %s on %s, write-ahead log %s (%" PRIu64
+           " bytes waiting)", l->node, l->conf.topic, l->bootstraps, l->conf.dir,
+           au_wal_used(l->wal));
+    return l;
+fail:
+    au_log_stop(l, 0);
+    return NULL;
+}
+
+void
+au_log_stop(struct au_log *l, int flush_ms)
+{
+    struct au_stats s = {0};
+
+    if (l == NULL)
+        return;
+    if (l->started) {
+        l->flush_ms = flush_ms;
+        atomic_store(&l->stopping, 1);
+        pthread_join(l->thread, NULL);
+        au_log_stats(l, &s);
+        gw_log(GW_LOG_INFO, "audit: stopped: %" PRIu64 " events written, %" PRIu64
+               " shipped, %" PRIu64 " dropped; %" PRIu64 " bytes left in the log for the next "
+               "start", s.appended, s.shipped, s.dropped, s.wal_bytes);
+    }
+    producer_free(l);
+    au_dev_broker_stop(l->broker);
+    au_wal_close(l->wal); /* after the producer: its messages pointed into the log */
+    EVP_MD_CTX_free(l->md);
+    free(l->ring);
+    free(l->bootstraps);
+    free(l->node);
+    au_conf_free(&l->conf);
+    free(l);
+}

@@ -1,0 +1,193 @@
+/* event.c: see event.h. Members are written in the byte order of their names: that order is the
+ * canonical form, and the tests hold the writer to it (test_audit_event.c parses the text and
+ * compares it with au_json_canon's). */
+#include "event.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+void
+au_time_str(uint64_t us, char out[32])
+{
+    time_t s = (time_t)(us / 1000000);
+    struct tm tm;
+
+    gmtime_r(&s, &tm);
+    snprintf(out, 32, "%04u-%02u-%02uT%02u:%02u:%02u.%03uZ", (unsigned)(tm.tm_year + 1900) % 10000u,
+             (unsigned)(tm.tm_mon + 1) % 100u, (unsigned)tm.tm_mday % 100u,
+             (unsigned)tm.tm_hour % 100u, (unsigned)tm.tm_min % 100u, (unsigned)tm.tm_sec % 100u,
+             (unsigned)(us % 1000000 / 1000));
+}
+
+static void
+str_or_null(struct au_buf *b, const char *key, const char *s)
+{
+    au_buf_key(b, key);
+    if (s != NULL)
+        au_buf_jstr(b, s, strlen(s));
+    else
+        au_buf_cstr(b, "null");
+}
+
+static void
+time_or_null(struct au_buf *b, const char *key, uint64_t us)
+{
+    char t[32];
+
+    au_buf_key(b, key);
+    if (us == 0) {
+        au_buf_cstr(b, "null");
+        return;
+    }
+    au_time_str(us, t);
+    au_buf_jstr(b, t, strlen(t));
+}
+
+static void
+digest_or_null(struct au_buf *b, const char *key, const unsigned char *d)
+{
+    au_buf_key(b, key);
+    if (d != NULL)
+        au_buf_hex(b, d, 32);
+    else
+        au_buf_cstr(b, "null");
+}
+
+static void
+body(struct au_buf *b, const char *key, const struct au_body *x)
+{
+    au_buf_key(b, key);
+    au_buf_add(b, "{", 1);
+    au_buf_key(b, "bytes");
+    au_buf_u64(b, x->bytes);
+    au_buf_key(b, "bytes_out");
+    au_buf_u64(b, x->bytes_out);
+    digest_or_null(b, "sha256", x->sha);
+    digest_or_null(b, "sha256_out", x->sha_out);
+    au_buf_add(b, "}", 1);
+}
+
+static void
+names(struct au_buf *b, const char *key, const char *const *v, size_t n)
+{
+    au_buf_key(b, key);
+    au_buf_add(b, "[", 1);
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0)
+            au_buf_add(b, ",", 1);
+        au_buf_jstr(b, v[i], strlen(v[i]));
+    }
+    au_buf_add(b, "]", 1);
+}
+
+static void
+captured(struct au_buf *b, const char *key, const struct au_body *x)
+{
+    au_buf_key(b, key);
+    if (x->captured != NULL)
+        au_buf_jstr(b, x->captured, x->captured_len);
+    else
+        au_buf_cstr(b, "null");
+}
+
+int
+au_event_write(const struct au_event *e, struct au_buf *b, struct au_event_text *out)
+{
+    b->len = 0;
+    b->oom = 0;
+    au_buf_add(b, "{", 1);
+    au_buf_key(b, "capture");
+    if (e->capture_body) {
+        au_buf_add(b, "{", 1);
+        captured(b, "request", &e->req);
+        au_buf_key(b, "request_truncated");
+        au_buf_cstr(b, e->req.truncated ? "true" : "false");
+        captured(b, "response", &e->resp);
+        au_buf_key(b, "response_truncated");
+        au_buf_cstr(b, e->resp.truncated ? "true" : "false");
+        au_buf_add(b, "}", 1);
+    } else {
+        au_buf_cstr(b, "null");
+    }
+    au_buf_key(b, "cert");
+    if (e->subject != NULL) {
+        au_buf_add(b, "{", 1);
+        str_or_null(b, "issuer", e->issuer);
+        str_or_null(b, "serial", e->serial);
+        str_or_null(b, "sha256", e->fingerprint);
+        str_or_null(b, "subject", e->subject);
+        au_buf_add(b, "}", 1);
+    } else {
+        au_buf_cstr(b, "null");
+    }
+    au_buf_key(b, "chain");
+    au_buf_add(b, "{", 1);
+    names(b, "request", e->chain_req, e->nchain_req);
+    names(b, "response", e->chain_resp, e->nchain_resp);
+    au_buf_add(b, "}", 1);
+    au_buf_key(b, "client");
+    au_buf_add(b, "{", 1);
+    str_or_null(b, "address", e->client_addr);
+    au_buf_key(b, "port");
+    au_buf_i64(b, e->client_port);
+    au_buf_add(b, "}", 1);
+    str_or_null(b, "config", e->config);
+    out->hash_at = b->len;
+    au_buf_key(b, "id");
+    au_buf_hex(b, e->id, 16);
+    str_or_null(b, "kind", e->kind);
+    au_buf_key(b, "latency_us");
+    au_buf_i64(b, e->latency_us);
+    str_or_null(b, "method", e->method);
+    str_or_null(b, "node", e->node);
+    str_or_null(b, "outcome", e->outcome);
+    str_or_null(b, "partner", e->partner);
+    au_buf_key(b, "path");
+    if (e->path != NULL)
+        au_buf_jstr(b, e->path, e->path_len);
+    else
+        au_buf_cstr(b, "null");
+    out->prev_at = b->len;
+    str_or_null(b, "reason", e->reason);
+    body(b, "request", &e->req);
+    str_or_null(b, "request_id", e->request_id);
+    body(b, "response", &e->resp);
+    str_or_null(b, "route", e->route);
+    out->seq_at = b->len;
+    au_buf_key(b, "status");
+    if (e->status > 0)
+        au_buf_i64(b, e->status);
+    else
+        au_buf_cstr(b, "null");
+    au_buf_key(b, "time");
+    au_buf_add(b, "{", 1);
+    time_or_null(b, "forwarded", e->forwarded_us);
+    time_or_null(b, "received", e->received_us);
+    time_or_null(b, "responded", e->responded_us);
+    au_buf_add(b, "}", 1);
+    au_buf_key(b, "upstream");
+    if (e->up_addr != NULL) {
+        au_buf_add(b, "{", 1);
+        str_or_null(b, "address", e->up_addr);
+        au_buf_key(b, "latency_us");
+        if (e->up_latency_us >= 0)
+            au_buf_i64(b, e->up_latency_us);
+        else
+            au_buf_cstr(b, "null");
+        au_buf_key(b, "status");
+        if (e->up_status > 0)
+            au_buf_i64(b, e->up_status);
+        else
+            au_buf_cstr(b, "null");
+        au_buf_add(b, "}", 1);
+    } else {
+        au_buf_cstr(b, "null");
+    }
+    au_buf_key(b, "v");
+    au_buf_i64(b, AU_EVENT_VERSION);
+    au_buf_add(b, "}", 1);
+    out->p = b->p;
+    out->len = b->len;
+    return b->oom ? -1 : 0;
+}

@@ -1,0 +1,58 @@
+/* event.h: the audit event (audit/README.md), written in its canonical form.
+ *
+ * The gateway fills a struct au_event from an exchange (gateway/exchange_audit.c) or a refused
+ * handshake; au_event_write() turns it into the event's text, members in canonical order, with the
+ * offsets where the log puts the chain members (audit.h, au_event_text).
+ */
+#ifndef AU_EVENT_H
+#define AU_EVENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "audit.h"
+#include "jsonw.h"
+
+#define AU_EVENT_VERSION 1
+
+struct au_body {
+    uint64_t bytes, bytes_out;             /* before and after transforms */
+    const unsigned char *sha, *sha_out;    /* 32 bytes each, or NULL (capture none) */
+    const char *captured;                  /* capture body: the redacted text, or NULL */
+    size_t captured_len;
+    int truncated;
+};
+
+struct au_event {
+    const char *kind;            /* "exchange" or "handshake" */
+    unsigned char id[16];
+    const char *node, *config;
+    const char *request_id;      /* NULL: null */
+    uint64_t received_us, forwarded_us, responded_us; /* UTC, µs since the epoch; 0: null */
+    const char *partner;
+    /* the client certificate: subject NULL means none */
+    const char *subject, *issuer, *serial, *fingerprint;
+    const char *client_addr;
+    int client_port;
+    const char *route, *method;
+    const char *path;
+    size_t path_len;
+    int status;                  /* 0: null */
+    const char *outcome, *reason;
+    const char *up_addr;         /* NULL: upstream null */
+    int up_status;               /* 0: null */
+    int64_t up_latency_us;       /* < 0: null */
+    int64_t latency_us;
+    struct au_body req, resp;
+    const char *const *chain_req, *const *chain_resp;
+    size_t nchain_req, nchain_resp;
+    int capture_body;            /* the "capture" member holds the bodies */
+};
+
+/* Write e into b (emptied first) and set out's offsets. Returns 0, or -1 when memory ran out. */
+int au_event_write(const struct au_event *e, struct au_buf *b, struct au_event_text *out);
+
+/* "2026-12-02T17:28:10.123Z" (25 bytes with the NUL) for µs since the epoch. */
+void au_time_str(uint64_t us, char out[32]);
+
+#endif

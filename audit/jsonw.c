@@ -1,0 +1,302 @@
+/* jsonw.c: see jsonw.h. */
+#include "jsonw.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <pthread.h>
+
+#include <openssl/evp.h>
+
+void
+au_buf_free(struct au_buf *b)
+{
+    free(b->p);
+    memset(b, 0, sizeof *b);
+}
+
+int
+au_buf_reserve(struct au_buf *b, size_t n)
+{
+    size_t cap;
+    char *p;
+
+    if (b->oom)
+        return -1;
+    if (b->cap - b->len >= n)
+        return 0;
+    cap = b->cap ? b->cap : 256;
+    while (cap - b->len < n)
+        cap *= 2;
+    if ((p = realloc(b->p, cap)) == NULL) {
+        b->oom = 1;
+        return -1;
+    }
+    b->p = p;
+    b->cap = cap;
+    return 0;
+}
+
+void
+au_buf_add(struct au_buf *b, const void *s, size_t n)
+{
+    if (au_buf_reserve(b, n) < 0)
+        return;
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+}
+
+void
+au_buf_cstr(struct au_buf *b, const char *s)
+{
+    au_buf_add(b, s, strlen(s));
+}
+
+/* The length of the UTF-8 sequence at s (at most n bytes), or 0 when it is not one: overlong
+ * forms, surrogates and code points past U+10FFFF are refused, as RFC 3629 says. */
+static size_t
+utf8_len(const unsigned char *s, size_t n)
+{
+    unsigned c = s[0];
+    size_t len;
+    uint32_t cp;
+
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        len = 2, cp = c & 0x1f;
+    else if (c >= 0xe0 && c <= 0xef)
+        len = 3, cp = c & 0x0f;
+    else if (c >= 0xf0 && c <= 0xf4)
+        len = 4, cp = c & 0x07;
+    else
+        return 0;
+    if (n < len)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+        (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+        return 0;
+    return len;
+}
+
+void
+au_buf_jstr(struct au_buf *b, const char *str, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *s = (const unsigned char *)str;
+    char *o;
+
+    /* the worst case is six bytes out for one in (\u00xx); U+FFFD is three for one */
+    if (au_buf_reserve(b, n * 6 + 2) < 0)
+        return;
+    o = b->p + b->len;
+    *o++ = '"';
+    for (size_t i = 0; i < n;) {
+        unsigned c = s[i];
+        size_t len;
+        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+            *o++ = (char)c;
+            i++;
+            continue;
+        }
+        if (c >= 0x80) {
+            if ((len = utf8_len(s + i, n - i)) == 0) {
+                memcpy(o, "\xef\xbf\xbd", 3);
+                o += 3;
+                i++;
+            } else {
+                memcpy(o, s + i, len);
+                o += len;
+                i += len;
+            }
+            continue;
+        }
+        *o++ = '\\';
+        switch (c) {
+        case '"': *o++ = '"'; break;
+        case '\\': *o++ = '\\'; break;
+        case '\b': *o++ = 'b'; break;
+        case '\f': *o++ = 'f'; break;
+        case '\n': *o++ = 'n'; break;
+        case '\r': *o++ = 'r'; break;
+        case '\t': *o++ = 't'; break;
+        default:
+            *o++ = 'u', *o++ = '0', *o++ = '0';
+            *o++ = hex[c >> 4], *o++ = hex[c & 15];
+        }
+        i++;
+    }
+    *o++ = '"';
+    b->len = (size_t)(o - b->p);
+}
+
+void
+au_buf_u64(struct au_buf *b, uint64_t v)
+{
+    char tmp[24], *e = tmp + sizeof tmp, *p = e;
+
+    do
+        *--p = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    au_buf_add(b, p, (size_t)(e - p));
+}
+
+void
+au_buf_i64(struct au_buf *b, int64_t v)
+{
+    if (v < 0) {
+        au_buf_add(b, "-", 1);
+        au_buf_u64(b, (uint64_t)0 - (uint64_t)v);
+    } else {
+        au_buf_u64(b, (uint64_t)v);
+    }
+}
+
+void
+au_buf_key(struct au_buf *b, const char *name)
+{
+    size_t n = strlen(name);
+
+    if (au_buf_reserve(b, n + 4) < 0)
+        return;
+    if (b->len > 0 && b->p[b->len - 1] != '{' && b->p[b->len - 1] != '[')
+        b->p[b->len++] = ',';
+    b->p[b->len++] = '"';
+    memcpy(b->p + b->len, name, n);
+    b->len += n;
+    b->p[b->len++] = '"';
+    b->p[b->len++] = ':';
+}
+
+void
+au_buf_hex(struct au_buf *b, const unsigned char *d, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+
+    if (au_buf_reserve(b, n * 2 + 2) < 0)
+        return;
+    b->p[b->len++] = '"';
+    for (size_t i = 0; i < n; i++) {
+        b->p[b->len++] = hex[d[i] >> 4];
+        b->p[b->len++] = hex[d[i] & 15];
+    }
+    b->p[b->len++] = '"';
+}
+
+static int
+key_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+int
+au_json_canon(struct au_buf *b, const json_t *v, const char *skip)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: {
+        size_t n = json_object_size(v), k = 0;
+        const char **keys = malloc((n ? n : 1) * sizeof *keys);
+        const char *key;
+        json_t *val;
+        int rc = 0;
+        if (keys == NULL)
+            return -1;
+        json_object_foreach((json_t *)v, key, val)
+            if (skip == NULL || strcmp(key, skip) != 0)
+                keys[k++] = key;
+        /* jansson's keys hold no NUL (it refuses "\u0000" in a name), so strcmp orders bytes */
+        qsort(keys, k, sizeof *keys, key_cmp);
+        au_buf_add(b, "{", 1);
+        for (size_t i = 0; i < k && rc == 0; i++) {
+            if (i > 0)
+                au_buf_add(b, ",", 1);
+            au_buf_jstr(b, keys[i], strlen(keys[i]));
+            au_buf_add(b, ":", 1);
+            rc = au_json_canon(b, json_object_get(v, keys[i]), NULL);
+        }
+        au_buf_add(b, "}", 1);
+        free(keys);
+        return rc;
+    }
+    case JSON_ARRAY:
+        au_buf_add(b, "[", 1);
+        for (size_t i = 0; i < json_array_size(v); i++) {
+            if (i > 0)
+                au_buf_add(b, ",", 1);
+            if (au_json_canon(b, json_array_get(v, i), NULL) < 0)
+                return -1;
+        }
+        au_buf_add(b, "]", 1);
+        return 0;
+    case JSON_STRING:
+        au_buf_jstr(b, json_string_value(v), json_string_length(v));
+        return 0;
+    case JSON_INTEGER:
+        au_buf_i64(b, json_integer_value(v));
+        return 0;
+    case JSON_TRUE:
+        au_buf_cstr(b, "true");
+        return 0;
+    case JSON_FALSE:
+        au_buf_cstr(b, "false");
+        return 0;
+    case JSON_NULL:
+        au_buf_cstr(b, "null");
+        return 0;
+    default:
+        return -1;
+    }
+}
+
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void
+sha256_fetch(void)
+{
+    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+const EVP_MD *
+au_sha256(void)
+{
+    pthread_once(&sha256_once, sha256_fetch);
+    return sha256_md;
+}
+
+void
+au_chain_hash(const unsigned char prev[32], const char *canon, size_t len, unsigned char out[32])
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+
+    if (ctx == NULL || !EVP_DigestInit_ex(ctx, au_sha256(), NULL) ||
+        !EVP_DigestUpdate(ctx, prev, 32) || !EVP_DigestUpdate(ctx, canon, len) ||
+        !EVP_DigestFinal_ex(ctx, out, NULL))
+        memset(out, 0, 32); /* only when memory ran out: the chain then shows a broken link */
+    EVP_MD_CTX_free(ctx);
+}
+
+int
+au_hex_decode(const char *s, unsigned char *out, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int v = 0;
+        for (int j = 0; j < 2; j++) {
+            char c = s[2 * i + j];
+            v <<= 4;
+            if (c >= '0' && c <= '9')
+                v |= c - '0';
+            else if (c >= 'a' && c <= 'f')
+                v |= c - 'a' + 10;
+            else
+                return -1;
+        }
+        out[i] = (unsigned char)v;
+    }
+    return s[2 * n] == '\0' ? 0 : -1;
+}

@@ -1,0 +1,53 @@
+/* jsonw.h: JSON text in the audit event's canonical form, and the hash chain over it.
+ *
+ * The canonical form (audit/README.md, "Canonical form") is what the chain hashes: members sorted
+ * by the bytes of their names, no white space, integers only, strings escaped the one way written
+ * here. The gateway writes its events directly in that form; `portico audit verify` rebuilds it
+ * from what it parsed (au_json_canon) and recomputes each hash.
+ */
+#ifndef AU_JSONW_H
+#define AU_JSONW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <openssl/evp.h>
+
+/* A growing text buffer (malloc). `oom` is set when a growth failed; the text is then cut. */
+struct au_buf {
+    char *p;
+    size_t len, cap;
+    int oom;
+};
+
+void au_buf_free(struct au_buf *b);
+/* Room for n more bytes; 0, or -1 (and oom set). */
+int au_buf_reserve(struct au_buf *b, size_t n);
+void au_buf_add(struct au_buf *b, const void *s, size_t n);
+void au_buf_cstr(struct au_buf *b, const char *s); /* raw text, not quoted */
+
+/* A JSON string: quoted, with the canonical escapes; bytes that are not UTF-8 become U+FFFD. */
+void au_buf_jstr(struct au_buf *b, const char *s, size_t n);
+void au_buf_u64(struct au_buf *b, uint64_t v);
+void au_buf_i64(struct au_buf *b, int64_t v);
+/* `"name":` preceded by a comma unless it opens the object or array. */
+void au_buf_key(struct au_buf *b, const char *name);
+/* 64 lowercase hex digits of a SHA-256 digest, quoted. */
+void au_buf_hex(struct au_buf *b, const unsigned char *d, size_t n);
+
+/* Write v in the canonical form, leaving out the top-level member `skip` (NULL: none). Returns 0,
+ * or -1 for what the form has no place for (a real number). */
+int au_json_canon(struct au_buf *b, const json_t *v, const char *skip);
+
+/* The chain: hash = SHA-256(prev as 32 bytes || canonical text of the event without "hash"). */
+void au_chain_hash(const unsigned char prev[32], const char *canon, size_t len,
+                   unsigned char out[32]);
+
+/* SHA-256, fetched once for the process (OpenSSL 3 looks an algorithm up on each implicit use). */
+const EVP_MD *au_sha256(void);
+
+/* Lowercase hex to bytes; 0, or -1 unless s is exactly 2n hex digits. */
+int au_hex_decode(const char *s, unsigned char *out, size_t n);
+
+#endif

@@ -1,0 +1,69 @@
+/* wal.h: the audit write-ahead log: records on disk before the answer leaves, until Kafka has them.
+ *
+ * The log is a folder of segment files (`wal-<first position in hex>.seg`), each preallocated and
+ * mapped: appending a record is a copy into the page cache under a lock, with no system call, so a
+ * record is safe from a crash of the process (SIGKILL included) as soon as au_wal_append returns;
+ * au_wal_sync() makes it safe from a crash of the machine (fdatasync, on a configured period).
+ *
+ * A record is a 56-byte header (magic, CRC-32 of the rest, payload length, key length, the event's
+ * chain number and hash) and the payload: the Kafka key, then the event. Positions ("lsn") are
+ * byte offsets that only grow, across segments. The shipper reads records in order, and once Kafka
+ * acknowledged them au_wal_ack() moves the trim point: a `checkpoint` file keeps it (with the chain
+ * number and hash there) and segments wholly before it are deleted. On open, records after the
+ * checkpoint are found again; a torn record (a crash in the middle of a write) is skipped with a
+ * warning, never read back as an event.
+ */
+#ifndef AU_WAL_H
+#define AU_WAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct au_wal;
+
+struct au_wal_rec {
+    uint64_t lsn, next;       /* where it is, where the next one starts */
+    uint64_t seq;
+    unsigned char hash[32];
+    const char *key;          /* into the mapped segment: valid until the record is acknowledged */
+    size_t keylen;
+    const char *value;
+    size_t len;
+};
+
+/* Fill a record's payload at `dst` (at most keylen + len bytes, as reserved; the key first), given
+ * its chain number and the previous record's hash; write the record's own hash into `hash`.
+ * Returns the payload bytes written. */
+typedef size_t (*au_wal_fill_fn)(void *arg, uint64_t seq, const unsigned char prev[32], char *dst,
+                               unsigned char hash[32]);
+
+/* Open (create) the log in `dir`, bounded to about max_bytes of records not yet acknowledged.
+ * Returns NULL with a message in err. */
+struct au_wal *au_wal_open(const char *dir, uint64_t max_bytes, char *err, size_t errlen);
+void au_wal_close(struct au_wal *w);
+
+/* Append one record of keylen + at most len payload bytes: `fill` runs under the log's lock with
+ * the next chain number. Returns 0, or -1 when the log is full (nothing written) or cannot grow. */
+int au_wal_append(struct au_wal *w, size_t keylen, size_t len, au_wal_fill_fn fill, void *arg);
+
+/* Used bytes (appended and not yet acknowledged) and the bound. */
+uint64_t au_wal_used(const struct au_wal *w);
+uint64_t au_wal_max(const struct au_wal *w);
+
+/* Reading, from the shipper's thread: the first position not yet acknowledged, the end, and the
+ * record at lsn (1), none there yet (0). A damaged stretch is skipped with a warning. */
+uint64_t au_wal_acked(const struct au_wal *w);
+uint64_t au_wal_end(const struct au_wal *w);
+int au_wal_read(struct au_wal *w, uint64_t lsn, struct au_wal_rec *r);
+
+/* Everything before `lsn` is in Kafka; `seq` and `hash` are those of the record that ends there.
+ * Records the checkpoint and deletes the segments wholly before it. */
+void au_wal_ack(struct au_wal *w, uint64_t lsn, uint64_t seq, const unsigned char hash[32]);
+
+/* fdatasync what was appended since the last call (segments and checkpoint). */
+void au_wal_sync(struct au_wal *w);
+
+/* The last record's chain number and hash (0 and zeros for a new log). */
+void au_wal_chain_tail(struct au_wal *w, uint64_t *seq, unsigned char hash[32]);
+
+#endif

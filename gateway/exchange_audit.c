@@ -1,0 +1,238 @@
+/* exchange_audit.c: an exchange's audit event (DESIGN.md, step 9; audit/README.md).
+ *
+ * The engine calls gw_audit_exchange() where an answer is complete and before its last bytes are
+ * flushed (gw_exchange_respond, the proxy's response_done and transformed_response), and again,
+ * as a no-op or as the only call, when an exchange ends without an answer (the connection was
+ * lost). Bodies are hashed as they pass through the engine, before and after transforms, with no
+ * copy.
+ */
+#include "exchange.h"
+
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <openssl/evp.h>
+
+#include "audit.h"
+#include "chain.h"
+#include "event.h"
+#include "log.h"
+#include "partner.h"
+#include "snapshot.h"
+
+int64_t
+gw_mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static uint64_t
+wall_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+void
+gw_audit_start(struct gw_exchange *ex)
+{
+    ex->t_received = wall_us();
+    ex->m_received = gw_mono_us();
+}
+
+static void
+free_md(void *md)
+{
+    EVP_MD_CTX_free(md);
+}
+
+static EVP_MD_CTX *
+body_md(struct gw_exchange *ex, struct gw_audit_body *b)
+{
+    if (b->md == NULL) {
+        b->md = EVP_MD_CTX_new();
+        if (b->md == NULL || !EVP_DigestInit_ex(b->md, au_sha256(), NULL))
+            abort();
+        gw_arena_cleanup(&ex->arena, free_md, b->md);
+    }
+    return b->md;
+}
+
+void
+gw_audit_body_in_mem(struct gw_exchange *ex, int resp, const void *p, size_t n)
+{
+    struct gw_audit_body *b = resp ? &ex->au_resp : &ex->au_req;
+
+    if (ex->c->w->audit == NULL || n == 0)
+        return;
+    b->bytes += n;
+    EVP_DigestUpdate(body_md(ex, b), p, n);
+}
+
+void
+gw_audit_body_in(struct gw_exchange *ex, int resp, struct evbuffer *src, size_t n)
+{
+    struct evbuffer_iovec v[16];
+    struct evbuffer_ptr at;
+
+    if (ex->c->w->audit == NULL || n == 0)
+        return;
+    evbuffer_ptr_set(src, &at, 0, EVBUFFER_PTR_SET);
+    while (n > 0) {
+        int nv = evbuffer_peek(src, (ev_ssize_t)n, &at, v, 16);
+        if (nv <= 0)
+            break;
+        for (int i = 0; i < nv && i < 16 && n > 0; i++) {
+            size_t k = v[i].iov_len < n ? v[i].iov_len : n;
+            gw_audit_body_in_mem(ex, resp, v[i].iov_base, k);
+            n -= k;
+            evbuffer_ptr_set(src, &at, k, EVBUFFER_PTR_ADD);
+        }
+    }
+}
+
+void
+gw_audit_body_out(struct gw_exchange *ex, int resp, const void *p, size_t n)
+{
+    struct gw_audit_body *b = resp ? &ex->au_resp : &ex->au_req;
+    unsigned int len;
+
+    if (ex->c->w->audit == NULL)
+        return;
+    b->transformed = 1;
+    b->bytes_out = n;
+    EVP_Digest(p, n, b->sha_out, &len, au_sha256(), NULL);
+}
+
+static void
+finish_body(struct gw_audit_body *b, struct au_body *out)
+{
+    unsigned int len;
+
+    if (b->md != NULL)
+        EVP_DigestFinal_ex(b->md, b->sha, &len);
+    else
+        EVP_Digest("", 0, b->sha, &len, au_sha256(), NULL);
+    if (!b->transformed) {
+        b->bytes_out = b->bytes;
+        memcpy(b->sha_out, b->sha, 32);
+    }
+    out->bytes = b->bytes;
+    out->bytes_out = b->bytes_out;
+    out->sha = b->sha;
+    out->sha_out = b->sha_out;
+}
+
+/* The names of the chain steps that ran, in the exchange's arena. */
+static const char *const *
+applied(struct gw_exchange *ex, const struct tf_chain *ch, uint32_t bits, size_t *n)
+{
+    size_t size = tf_chain_size(ch);
+    const char **v = gw_arena_alloc(&ex->arena, (size ? size : 1) * sizeof *v);
+
+    *n = 0;
+    for (size_t i = 0; i < size && i < 32; i++)
+        if (bits & (1u << i))
+            v[(*n)++] = tf_chain_step_name(ch, i);
+    return v;
+}
+
+static const char *
+outcome(const struct gw_exchange *ex, int complete)
+{
+    if (ex->status == 0 || !complete)
+        return "error";
+    if (ex->reason == NULL)
+        return "ok";
+    return ex->status < 500 || ex->status == 503 ? "refused" : "error";
+}
+
+static void
+event_id(struct gw_worker *w, unsigned char id[16])
+{
+    /* unique, not secret: the worker's generator, seeded from getrandom */
+    uint64_t a = w->rng[0] + w->rng[1], s1 = w->rng[1] ^ w->rng[0];
+    w->rng[0] = ((w->rng[0] << 55) | (w->rng[0] >> 9)) ^ s1 ^ (s1 << 14);
+    w->rng[1] = (s1 << 36) | (s1 >> 28);
+    uint64_t b = w->rng[0] + w->rng[1];
+    memcpy(id, &a, 8);
+    memcpy(id + 8, &b, 8);
+}
+
+static int
+audit(struct gw_exchange *ex, int complete)
+{
+    struct gw_conn *c = ex->c;
+    struct gw_worker *w = c->w;
+    const struct pt_partner *p = c->peer.partner;
+    const struct pt_route *r = ex->route;
+    struct au_event e = {0};
+    struct au_event_text t;
+    int64_t now;
+    const char *key;
+
+    if (w->audit == NULL || ex->audited)
+        return 0;
+    ex->audited = 1;
+    now = gw_mono_us();
+    e.kind = "exchange";
+    event_id(w, e.id);
+    e.node = c->snap->config->node;
+    e.config = c->snap->version;
+    e.request_id = ex->request_id[0] ? ex->request_id : NULL;
+    e.received_us = ex->t_received;
+    e.forwarded_us = ex->m_forwarded ? ex->t_received + (uint64_t)(ex->m_forwarded - ex->m_received)
+                                     : 0;
+    e.responded_us = ex->t_received + (uint64_t)(now - ex->m_received);
+    e.partner = p != NULL ? p->id : NULL;
+    if (gw_conn_cert_info(c) != NULL) {
+        e.subject = c->cert_subject;
+        e.issuer = c->cert_issuer;
+        e.serial = c->cert_serial;
+        e.fingerprint = c->cert_fp;
+    }
+    e.client_addr = c->peer_ip;
+    e.client_port = c->peer_port;
+    e.route = r != NULL ? r->name : NULL;
+    if (ex->head != NULL) { /* the head was parsed and kept: its fields point into it */
+        e.method = gw_arena_strndup(&ex->arena, ex->req.method_str, ex->req.method_len);
+        e.path = ex->req.path;
+        e.path_len = ex->req.path_len;
+    }
+    e.status = ex->status;
+    e.outcome = outcome(ex, complete);
+    e.reason = !complete ? "connection-lost" : ex->reason;
+    if (r != NULL && ex->m_forwarded && r->upstream.hostport != NULL) {
+        e.up_addr = r->upstream.hostport;
+        e.up_status = ex->up_status;
+        e.up_latency_us = ex->m_up_head ? ex->m_up_head - ex->m_forwarded : -1;
+    }
+    e.latency_us = now - ex->m_received;
+    finish_body(&ex->au_req, &e.req);
+    finish_body(&ex->au_resp, &e.resp);
+    e.chain_req = applied(ex, ex->req_chain, ex->req_applied, &e.nchain_req);
+    e.chain_resp = applied(ex, ex->resp_chain, ex->resp_applied, &e.nchain_resp);
+    if (au_event_write(&e, w->au_text, &t) < 0) {
+        gw_log(GW_LOG_ERROR, "%s: audit: out of memory writing the event", ex->request_id);
+        return -1;
+    }
+    key = e.partner != NULL ? e.partner : "-";
+    return au_log_append(w->audit, key, strlen(key), &t);
+}
+
+int
+gw_audit_exchange(struct gw_exchange *ex)
+{
+    return audit(ex, 1);
+}
+
+void
+gw_audit_exchange_lost(struct gw_exchange *ex)
+{
+    audit(ex, 0);
+}
