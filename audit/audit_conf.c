@@ -6,7 +6,7 @@
 
 #include "json_loc.h"
 
-#define MIN_LOG_BYTES (16ull << 20)
+#define MIN_LOG_BYTES (1ull << 20)
 
 int
 au_conf_load(const struct gw_jctx *c, const json_t *obj, struct au_conf *out)

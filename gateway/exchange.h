@@ -59,6 +59,7 @@ struct gw_conn {
     struct gw_tls_peer peer;
     char peer_ip[46];
     int peer_port;
+    int64_t t_accept;        /* monotonic µs */
     int peer_trusted;        /* peer address is a trusted proxy */
     char *cert_subject;      /* of an identified partner's certificate, computed once */
     char *cert_issuer;
@@ -202,8 +203,8 @@ int gw_audit_exchange(struct gw_exchange *ex);
 /* The exchange ends without its answer complete (the connection was lost or cut): its event
  * says so, if it was not written yet. */
 void gw_audit_exchange_lost(struct gw_exchange *ex);
-/* A TLS handshake refused for a certificate reason. */
-void gw_audit_handshake(struct gw_conn *c);
+/* A TLS handshake refused for a certificate reason (gw_tls_peer_code(ssl_err) not NULL). */
+void gw_audit_handshake(struct gw_conn *c, unsigned long ssl_err);
 /* Set the exchange's clocks at its first byte. */
 void gw_audit_start(struct gw_exchange *ex);
 int64_t gw_mono_us(void);

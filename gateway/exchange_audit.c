@@ -8,6 +8,8 @@
  */
 #include "exchange.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
@@ -18,6 +20,7 @@
 #include "audit.h"
 #include "chain.h"
 #include "event.h"
+#include "identity.h"
 #include "log.h"
 #include "partner.h"
 #include "snapshot.h"
@@ -235,4 +238,47 @@ void
 gw_audit_exchange_lost(struct gw_exchange *ex)
 {
     audit(ex, 0);
+}
+
+void
+gw_audit_handshake(struct gw_conn *c, unsigned long ssl_err)
+{
+    struct gw_worker *w = c->w;
+    X509 *x = c->peer.refused;
+    struct au_event e = {0};
+    struct au_event_text t;
+    char *subject = NULL, *issuer = NULL;
+    char serial[72], fp[65];
+    unsigned char d[32];
+    int64_t now = gw_mono_us();
+
+    if (w->audit == NULL)
+        return;
+    e.kind = "handshake";
+    event_id(w, e.id);
+    e.node = c->snap->config->node;
+    e.config = c->snap->version;
+    e.responded_us = wall_us();
+    e.received_us = e.responded_us - (uint64_t)(now - c->t_accept);
+    if (x != NULL) {
+        subject = pt_name_rfc2253(X509_get_subject_name(x));
+        issuer = pt_name_rfc2253(X509_get_issuer_name(x));
+        e.subject = subject != NULL ? subject : "";
+        e.issuer = issuer;
+        e.serial = pt_cert_serial(x, serial, sizeof serial);
+        if (pt_cert_sha256(x, d) == 0) {
+            for (int i = 0; i < 32; i++)
+                snprintf(fp + 2 * i, 3, "%02x", d[i]);
+            e.fingerprint = fp;
+        }
+    }
+    e.client_addr = c->peer_ip;
+    e.client_port = c->peer_port;
+    e.outcome = "refused";
+    e.reason = gw_tls_peer_code(&c->peer, ssl_err);
+    e.latency_us = now - c->t_accept;
+    if (au_event_write(&e, w->au_text, &t) == 0)
+        au_log_append(w->audit, "-", 1, &t);
+    free(subject);
+    free(issuer);
 }

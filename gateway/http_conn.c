@@ -261,6 +261,7 @@ gw_conn_free(struct gw_conn *c)
     pt_snapshot_unref(c->snap);
     free(c->cert_subject);
     free(c->cert_issuer);
+    X509_free(c->peer.refused);
     conn_release(w, c);
     if (atomic_load(&w->stopping) && w->nconns == 0)
         event_base_loopexit(w->base, NULL);
@@ -462,6 +463,7 @@ gw_conn_accept(struct gw_worker *w, size_t li, int fd, struct sockaddr *sa, int 
         c->peer_port = ntohs(((struct sockaddr_in6 *)sa)->sin6_port);
     }
     c->peer_trusted = gw_config_trusted(snap->config, sa);
+    c->t_accept = gw_mono_us();
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     c->peer.mode = l->tls ? l->client_auth : GW_CLIENT_AUTH_NONE;
     c->peer.snap = snap;
@@ -1109,6 +1111,8 @@ client_event_cb(struct bufferevent *bev, short what, void *arg)
         gw_log(GW_LOG_DEBUG, "client %s: TLS handshake failed: %s%s%s", c->peer_ip, buf,
                c->peer.verify_error ? ": " : "",
                c->peer.verify_error ? gw_tls_peer_reason(&c->peer) : "");
+        if (gw_tls_peer_code(&c->peer, e) != NULL)
+            gw_audit_handshake(c, e);
         /* the alert OpenSSL wrote is in the socket's output below the filter: send it */
         gw_bev_flush(bev);
     } else if ((what & BEV_EVENT_TIMEOUT) && c->state == GW_CONN_BODY && c->ex != NULL &&

@@ -38,6 +38,17 @@ tls_errors(char *buf, size_t len)
     ERR_clear_error();
 }
 
+/* The client's own certificate (the chain's first), kept once for the audit event of a refused
+ * handshake: what the certificate said. */
+static void
+keep_refused(struct gw_tls_peer *peer, X509_STORE_CTX *xctx)
+{
+    X509 *leaf = X509_STORE_CTX_get0_cert(xctx);
+
+    if (peer->refused == NULL && leaf != NULL && X509_up_ref(leaf))
+        peer->refused = leaf;
+}
+
 /* Record the first verification error; under `optional` carry on, so that a route that needs a
  * partner can answer 401 with the reason, and a public route still works. */
 static int
@@ -58,6 +69,7 @@ verify_cb(int ok, X509_STORE_CTX *xctx)
     if (!ok) {
         if (peer->verify_error == 0)
             peer->verify_error = err;
+        keep_refused(peer, xctx);
         return peer->mode == GW_CLIENT_AUTH_OPTIONAL;
     }
     if (X509_STORE_CTX_get_error_depth(xctx) != 0 || peer->verify_error != 0)
@@ -74,6 +86,7 @@ verify_cb(int ok, X509_STORE_CTX *xctx)
     if (peer->partner == NULL && peer->mode == GW_CLIENT_AUTH_REQUIRE) {
         X509_STORE_CTX_set_error(xctx, X509_V_ERR_CERT_REJECTED);
         peer->verify_error = X509_V_ERR_CERT_REJECTED;
+        keep_refused(peer, xctx);
         return 0;
     }
     return 1;
@@ -109,6 +122,34 @@ gw_tls_peer_reason(const struct gw_tls_peer *peer)
     if (peer->partner == NULL)
         return "client certificate matches no partner";
     return "ok";
+}
+
+const char *
+gw_tls_peer_code(const struct gw_tls_peer *peer, unsigned long ssl_err)
+{
+    switch (peer->verify_error) {
+    case 0:
+        if (ERR_GET_REASON(ssl_err) == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE)
+            return "certificate-missing";
+        return NULL;
+    case X509_V_ERR_CERT_HAS_EXPIRED:
+        return "certificate-expired";
+    case X509_V_ERR_CERT_NOT_YET_VALID:
+        return "certificate-not-yet-valid";
+    case X509_V_ERR_CERT_REVOKED:
+        return "certificate-revoked";
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+    case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+        return "certificate-unknown-ca";
+    case X509_V_ERR_CERT_REJECTED:
+        return peer->id_status == PT_ID_AMBIGUOUS ? "certificate-ambiguous"
+                                                  : "certificate-no-partner";
+    default:
+        return "certificate-invalid";
+    }
 }
 
 static int

@@ -33,6 +33,8 @@ struct gw_tls_peer {
     int id_status;                   /* PT_ID_* (partners/identity.h) once a chain verified */
     int have_cert;                   /* the client presented a certificate */
     const struct pt_partner *partner;/* set when the certificate verified and resolved */
+    X509 *refused;                   /* the client certificate that failed (a reference), for
+                                      * the audit of a refused handshake */
 };
 
 /* Call once from the main thread before the workers start. libevent makes the BIO method of its
@@ -50,5 +52,10 @@ SSL *gw_tls_client_ssl(SSL_CTX *ctx, const char *host);
 /* Why an inbound client has no partner, in words for a 401 problem body ("certificate expired",
  * "no client certificate", "certificate matches no partner", ...). */
 const char *gw_tls_peer_reason(const struct gw_tls_peer *peer);
+
+/* Why a handshake failed, as a code for the audit ("certificate-expired", "certificate-unknown-ca",
+ * "certificate-missing", ...), or NULL when the certificate is not why (a client that went away
+ * before sending one, a protocol error). ssl_err: the OpenSSL error the handshake ended with. */
+const char *gw_tls_peer_code(const struct gw_tls_peer *peer, unsigned long ssl_err);
 
 #endif

@@ -1,0 +1,460 @@
+"""The audit trail through the real gateway and a real Kafka protocol: every exchange and every
+refused handshake gives exactly one event, read back with kcat (an independent consumer); events
+survive a broker outage under load, SIGTERM and SIGKILL (the write-ahead log); the hash chain is
+checked here independently of `portico audit verify`, which must catch a deleted, an altered and a
+reordered event."""
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import threading
+import time
+
+import client
+import scenario
+from client import check
+from harness import case
+
+TOPIC = "portico.audit"
+
+
+# -- Kafka: the embedded broker or `portico kafka-dev`, read with kcat ------------------------------
+
+class KafkaDev:
+    """`portico kafka-dev` in its own process: a broker the test can take down and bring up."""
+
+    def __init__(self, ctx, partitions=4):
+        self.ctx = ctx
+        self.addr_file = os.path.join(ctx.dir, "kafka-dev.addr")
+        self.log = open(os.path.join(ctx.dir, "kafka-dev.log"), "wb")
+        self.proc = subprocess.Popen(
+            [ctx.env.portico, "kafka-dev", "--addr-file", self.addr_file, "--topic", TOPIC,
+             "--partitions", str(partitions)], stdout=self.log, stderr=subprocess.STDOUT)
+        ctx.defer(self.stop)
+        end = time.time() + 10
+        while not os.path.exists(self.addr_file):
+            check(self.proc.poll() is None and time.time() < end, "kafka-dev did not start")
+            time.sleep(0.05)
+        with open(self.addr_file) as f:
+            self.addr = f.read().strip()
+
+    def down(self):
+        self.proc.send_signal(signal.SIGUSR1)
+
+    def up(self):
+        self.proc.send_signal(signal.SIGUSR2)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self.log.close()
+
+
+def embedded_addr(gw, timeout=10):
+    """The embedded broker's address, from the file the gateway writes in its audit folder."""
+    path = os.path.join(gw.dir, "audit", "broker.addr")
+    end = time.time() + timeout
+    while not os.path.exists(path):
+        check(time.time() < end, "the gateway wrote no %s" % path)
+        time.sleep(0.05)
+    with open(path) as f:
+        return f.read().strip()
+
+
+def kcat(addr, topic=TOPIC):
+    """Every message of the topic, read with kcat: [{key, partition, offset, payload, event}]."""
+    p = subprocess.run(["kcat", "-b", addr, "-C", "-t", topic, "-e", "-q", "-J",
+                        "-X", "topic.metadata.refresh.interval.ms=1000"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+    out = []
+    for line in p.stdout.decode().splitlines():
+        m = json.loads(line)
+        m["event"] = json.loads(m["payload"])
+        out.append(m)
+    return out
+
+
+def wait_events(addr, want, timeout=30, topic=TOPIC):
+    """Read the topic until it holds at least `want` messages (or the time is up)."""
+    end = time.time() + timeout
+    while True:
+        msgs = kcat(addr, topic)
+        if len(msgs) >= want or time.time() > end:
+            return msgs
+        time.sleep(0.3)
+
+
+def audit_config(brokers, **kw):
+    a = {"brokers": brokers, "topic": TOPIC, "dir": "audit", "fsync_ms": 200}
+    a.update(kw)
+    return {"audit": a}
+
+
+def chain_ok(events):
+    """Check the hash chain of one node here, without the gateway's code: canonical JSON (sorted
+    keys, no spaces, UTF-8), hash = SHA-256(prev bytes + canonical). Returns the events by seq."""
+    by_seq = {}
+    for e in events:
+        by_seq.setdefault(e["seq"], e)
+    seqs = sorted(by_seq)
+    check(seqs == list(range(seqs[0], seqs[0] + len(seqs))), "gaps in the chain: %s" % seqs)
+    prev = None
+    for s in seqs:
+        e = dict(by_seq[s])
+        h = e.pop("hash")
+        canon = json.dumps(e, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        mine = hashlib.sha256(bytes.fromhex(e["prev"]) + canon.encode()).hexdigest()
+        check(mine == h, "event seq %d: hash %s, recomputed %s" % (s, h, mine))
+        if prev is not None:
+            check(e["prev"] == prev, "event seq %d does not link to seq %d" % (s, s - 1))
+        prev = h
+    return by_seq
+
+
+def summary(events):
+    return "; ".join("%s %s %s %s %s" % (e["seq"], e["kind"], e["status"], e["reason"], e["path"])
+                     for e in sorted(events, key=lambda e: e["seq"]))
+
+
+def rid(r):
+    v = r.get("x-request-id")
+    check(v, "response without X-Request-Id")
+    return v
+
+
+# -- every outcome, exactly once --------------------------------------------------------------------
+
+@case(timeout=90)
+def audit_every_outcome_once(ctx):
+    """Requests of every outcome (ok through the upstream and the mock, refused 4xx by route,
+    identity, method and parser, error 502) and refused handshakes each give exactly one event,
+    with the fields a compliance reader needs; the node's chain verifies."""
+    dead = scenario.route("dead", "/dead/*", "http://127.0.0.1:9", public=True)
+    s = scenario.build(ctx, tls="optional", routes=[dead], workers=2,
+                       listeners=[{"address": "127.0.0.1:{req}", "tls": {
+                           "certificates": [{"cert": "server.pem", "key": "server.key"}],
+                           "client_auth": "require"}}],
+                       config_extra=audit_config("embedded"))
+    addr = embedded_addr(s.gw)
+    want = {}  # request id -> (status, outcome, reason, partner, route)
+    acme = s.tls_ctx("acme-client")
+    for i in range(3):
+        r = client.request(s.tls, "POST", "/acme/orders", [("Content-Type", "application/json")],
+                           b'{"n": %d}' % i, ctx=acme)
+        check(r.status == 200, "acme order: %d" % r.status)
+        want[rid(r)] = (200, "ok", None, "acme", "orders")
+    r = s.get("/health")
+    want[rid(r)] = (200, "ok", None, None, "health")
+    r = s.get("/nowhere")
+    want[rid(r)] = (404, "refused", "route-not-found", None, None)
+    r = client.request(s.tls, "GET", "/acme/orders", ctx=s.tls_ctx(None))
+    want[rid(r)] = (401, "refused", "partner-unidentified", None, "orders")
+    r = client.request(s.tls, "GET", "/acme/orders", ctx=s.tls_ctx("globex-client"))
+    want[rid(r)] = (403, "refused", "partner-not-allowed", "globex", "orders")
+    r = client.request(s.plain, "DELETE", "/only-get")
+    want[rid(r)] = (405, "refused", "method-not-allowed", None, None)
+    with client.Conn(s.plain) as c:
+        c.send(b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n")
+        r = c.read_response()
+    want[rid(r)] = (400, "refused", "bad-request", None, None)
+    r = s.get("/dead/x")
+    want[rid(r)] = (502, "error", "upstream-unavailable", None, "dead")
+    # handshakes refused for what the certificate says (unknown CA, expired) or for having none
+    for name in ("rogue-client", "acme-expired", None):
+        try:
+            client.request(s.gw.ports["req"], "GET", "/acme/orders", ctx=s.tls_ctx(name))
+        except (OSError, client.Closed):
+            pass
+    total = len(want) + 3
+    msgs = wait_events(addr, total)
+    events = [m["event"] for m in msgs]
+    check(len(events) == total, "%d events for %d exchanges and handshakes: %s"
+          % (len(events), total, summary(events)))
+    check(len({e["id"] for e in events}) == total, "event ids repeat")
+    by_rid = {}
+    for e in events:
+        if e["kind"] == "exchange":
+            check(e["request_id"] not in by_rid, "two events for request %s" % e["request_id"])
+            by_rid[e["request_id"]] = e
+    check(set(by_rid) == set(want), "request ids: events %s, answers %s"
+          % (sorted(by_rid), sorted(want)))
+    for k, (status, outcome, reason, partner, route) in want.items():
+        e = by_rid[k]
+        got = (e["status"], e["outcome"], e["reason"], e["partner"], e["route"])
+        check(got == (status, outcome, reason, partner, route),
+              "request %s: event says %s, expected %s" % (k, got, (status, outcome, reason,
+                                                                   partner, route)))
+        check(e["v"] == 1 and e["node"] == scenario.NODE and e["time"]["received"].endswith("Z"),
+              "event header: %r" % {x: e[x] for x in ("v", "node", "time")})
+    order = [e for e in events if e["route"] == "orders" and e["status"] == 200][0]
+    check(order["cert"]["subject"] == s.certs.subject("acme-client"),
+          "cert subject %r, expected %r" % (order["cert"]["subject"], s.certs.subject("acme-client")))
+    check(order["cert"]["sha256"] == s.certs.sha256("acme-client"),
+          "cert fingerprint %s, expected %s" % (order["cert"]["sha256"],
+                                                s.certs.sha256("acme-client")))
+    body = b'{"n": 0}'
+    check(any(e["request"]["sha256"] == hashlib.sha256(body).hexdigest() and
+              e["request"]["bytes"] == len(body) for e in events),
+          "no event carries the digest of the request body")
+    check(order["upstream"]["status"] == 200 and order["upstream"]["latency_us"] >= 0,
+          "upstream: %r" % order["upstream"])
+    hs = sorted((e["reason"], e["cert"]["subject"] if e["cert"] else None)
+                for e in events if e["kind"] == "handshake")
+    check([h[0] for h in hs] == ["certificate-expired", "certificate-missing",
+                                 "certificate-unknown-ca"], "handshake events: %s" % hs)
+    check(hs[0][1] == hs[2][1] == s.certs.subject("acme-client") and hs[1][1] is None,
+          "handshake events should say what the certificate said: %s" % hs)
+    for m in msgs:
+        e = m["event"]
+        check(m["key"] == (e["partner"] or "-"), "message key %r for partner %r"
+              % (m["key"], e["partner"]))
+    chain_ok(events)
+
+
+# -- broker away under load -------------------------------------------------------------------------
+
+class Load:
+    """Requests from a few threads until told to stop (bounded by count and time). Records the
+    request id of every complete answer, in order per partner."""
+
+    def __init__(self, s, limit, seconds=40):
+        self.s = s
+        self.limit = limit
+        self.deadline = time.time() + seconds
+        self.stop = threading.Event()
+        self.lock = threading.Lock()
+        self.answered = []   # (request id, status)
+        self.errors = 0
+        self.threads = [threading.Thread(target=self.run, args=(i,)) for i in range(4)]
+
+    def run(self, i):
+        acme = self.s.tls_ctx("acme-client") if i % 2 == 0 else None
+        while not self.stop.is_set() and time.time() < self.deadline:
+            with self.lock:
+                if len(self.answered) + self.errors >= self.limit:
+                    return
+            try:
+                if acme is not None:
+                    r = client.request(self.s.tls, "POST", "/acme/orders",
+                                       [("Content-Type", "application/json")], b'{"i": %d}' % i,
+                                       ctx=acme)
+                else:
+                    r = self.s.get("/pub/load")
+                with self.lock:
+                    self.answered.append((rid(r), r.status))
+            except (OSError, client.Closed, client.TestFailure):
+                with self.lock:
+                    self.errors += 1
+                time.sleep(0.02)
+
+    def __enter__(self):
+        for t in self.threads:
+            t.start()
+        return self
+
+    def __exit__(self, *a):
+        self.stop.set()
+        for t in self.threads:
+            t.join(30)
+
+    def count(self):
+        with self.lock:
+            return len(self.answered)
+
+    def wait_for(self, n, timeout=30):
+        """Until n exchanges were answered; fails when the load ends or the time is up first."""
+        end = time.time() + timeout
+        while self.count() < n:
+            check(time.time() < end and any(t.is_alive() for t in self.threads),
+                  "the load stopped at %d answers (%d errors), waiting for %d"
+                  % (self.count(), self.errors, n))
+            time.sleep(0.05)
+
+
+def per_partition_order(msgs):
+    """Within each partition, the node's sequence only grows (replays aside: those repeat a seq
+    already seen, with the same id)."""
+    seen = {}
+    for m in sorted(msgs, key=lambda m: (m["partition"], m["offset"])):
+        e = m["event"]
+        last = seen.get(m["partition"])
+        if last is not None and e["seq"] <= last[0]:
+            check(e["seq"] in last[1], "partition %d: seq %d after %d" % (m["partition"],
+                                                                           e["seq"], last[0]))
+            continue
+        ids = last[1] if last else set()
+        ids.add(e["seq"])
+        seen[m["partition"]] = (e["seq"], ids)
+
+
+@case(timeout=150)
+def audit_broker_outage_under_load(ctx):
+    """The broker goes down for a few seconds under load and comes back: every answered exchange's
+    event arrives, once, in per-partner order, and the chain verifies."""
+    k = KafkaDev(ctx)
+    s = scenario.build(ctx, tls="optional", config_extra=audit_config(k.addr))
+    with Load(s, limit=100000) as load:
+        load.wait_for(150)
+        k.down()
+        before = load.count()
+        time.sleep(4)
+        during = load.count() - before
+        k.up()
+        load.wait_for(before + during + 150)
+    check(during > 50, "only %d exchanges were answered while the broker was down: audit "
+          "must not hold up the gateway" % during)
+    ids = {x[0] for x in load.answered}
+    msgs = wait_events(k.addr, len(ids), timeout=60)
+    got = {m["event"]["request_id"] for m in msgs}
+    missing = ids - got
+    check(not missing, "%d of %d answered exchanges have no event (e.g. %s)"
+          % (len(missing), len(ids), sorted(missing)[:3]))
+    per_partition_order(msgs)
+    chain_ok([m["event"] for m in msgs])
+
+
+# -- the gateway stops or dies ----------------------------------------------------------------------
+
+@case(timeout=150)
+def audit_sigkill_loses_nothing(ctx):
+    """SIGKILL in the middle of load: after a restart every exchange whose answer reached the
+    client is in Kafka (from the write-ahead log), and `portico audit verify` finds the chain whole
+    (events shipped twice after the replay are told apart as replays)."""
+    k = KafkaDev(ctx)
+    s = scenario.build(ctx, tls="optional", config_extra=audit_config(k.addr, fsync_ms=60000))
+    k.down()  # what is written now reaches Kafka only through the log, after the restart
+    with Load(s, limit=100000, seconds=20) as load:
+        load.wait_for(300)
+        s.gw.proc.kill()
+        s.gw.proc.wait(10)
+    s.gw.stopped = True
+    s.gw.out.close()
+    s.gw.err.close()
+    ids = {x[0] for x in load.answered}
+    k.up()
+    gw2 = ctx.gateway(s.gw.read_config(), start=False)
+    gw2.ports = s.gw.ports
+    gw2.hosts = s.gw.hosts
+    gw2.start()
+    msgs = wait_events(k.addr, len(ids), timeout=60)
+    got = {m["event"]["request_id"] for m in msgs}
+    missing = ids - got
+    check(not missing, "%d of %d answered exchanges lost after SIGKILL (e.g. %s)"
+          % (len(missing), len(ids), sorted(missing)[:3]))
+    v = ctx.run([ctx.env.portico, "audit", "verify", "-b", k.addr, "-t", TOPIC])
+    check(v.returncode == 0, "audit verify after the replay: exit %d: %s %s"
+          % (v.returncode, v.stdout.decode()[-800:], v.stderr.decode()[-400:]))
+
+
+@case(timeout=120)
+def audit_sigterm_keeps_the_rest(ctx):
+    """SIGTERM while the broker is down: the gateway stops in time and keeps the events in its log;
+    the next start ships them."""
+    k = KafkaDev(ctx)
+    s = scenario.build(ctx, tls="optional", config_extra=audit_config(k.addr))
+    k.down()
+    rids = [rid(s.get("/pub/t%d" % i)) for i in range(20)]
+    t0 = time.time()
+    msg = s.gw.stop()
+    check(msg is None, msg or "")
+    check(time.time() - t0 < 9, "stopping took %.1fs with the broker down" % (time.time() - t0))
+    check("left in the log" in s.gw.stderr_text(), "the stop did not say what it left: %s"
+          % s.gw.stderr_tail())
+    k.up()
+    gw2 = ctx.gateway(s.gw.read_config(), start=False)
+    gw2.ports = s.gw.ports
+    gw2.hosts = s.gw.hosts
+    gw2.start()
+    msgs = wait_events(k.addr, len(rids), timeout=30)
+    got = {m["event"]["request_id"] for m in msgs}
+    check(set(rids) <= got, "events kept over SIGTERM did not arrive: %s" % (set(rids) - got))
+
+
+# -- the log fills up -------------------------------------------------------------------------------
+
+@case(timeout=120)
+def audit_full_log_rejects_then_recovers(ctx):
+    """With the broker away and the log at its bound, new exchanges get 503 audit-unavailable
+    (the default policy); once the broker is back they are served again, and every exchange that
+    was served has its event."""
+    k = KafkaDev(ctx)
+    s = scenario.build(ctx, tls="optional", config_extra=audit_config(k.addr, max_bytes=1048576))
+    k.down()
+    served, refused = [], 0
+    for i in range(3000):
+        r = s.get("/pub/fill")
+        if r.status == 503:
+            client.check_problem(r, 503, "audit-unavailable")
+            refused += 1
+            if refused >= 3:
+                break
+        else:
+            served.append(rid(r))
+    check(refused >= 3, "no 503 after %d exchanges with a 1 MiB log and no broker" % len(served))
+    k.up()
+    end = time.time() + 30
+    while s.get("/pub/again").status == 503:
+        check(time.time() < end, "still refusing 30s after the broker came back")
+        time.sleep(0.3)
+    msgs = wait_events(k.addr, len(served), timeout=30)
+    got = {m["event"]["request_id"] for m in msgs}
+    check(set(served) <= got, "%d served exchanges without an event" % len(set(served) - got))
+
+
+# -- verify catches tampering -----------------------------------------------------------------------
+
+def produce(addr, topic, msgs):
+    """Write messages (key, payload) to partition 0 of topic with kcat, in order."""
+    data = "".join("%s\t%s\n" % (k, p) for k, p in msgs)
+    p = subprocess.run(["kcat", "-b", addr, "-P", "-t", topic, "-p", "0", "-K", "\t"],
+                       input=data.encode(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       timeout=30)
+    check(p.returncode == 0, "kcat -P: %s" % p.stderr.decode())
+
+
+def verify(ctx, addr, topic):
+    return ctx.run([ctx.env.portico, "audit", "verify", "-b", addr, "-t", topic])
+
+
+@case(timeout=90)
+def audit_verify_catches_tampering(ctx):
+    """`portico audit verify` passes the gateway's own topic and a faithful copy, and reports a
+    copy with one event deleted, one altered and one reordered."""
+    s = scenario.build(ctx, tls="optional", config_extra=audit_config("embedded"))
+    addr = embedded_addr(s.gw)
+    for i in range(8):
+        s.get("/pub/v%d" % i)
+    events = sorted((m["event"] for m in wait_events(addr, 8)), key=lambda e: e["seq"])
+    check(len(events) == 8, "%d events" % len(events))
+    v = verify(ctx, addr, TOPIC)
+    check(v.returncode == 0, "verify on the gateway's topic: %d %s" % (v.returncode, v.stdout))
+
+    def copy(name, evs):
+        produce(addr, name, [("-", json.dumps(e, separators=(",", ":"))) for e in evs])
+        time.sleep(0.2)
+        return verify(ctx, addr, name)
+
+    v = copy("copy-faithful", events)
+    check(v.returncode == 0, "faithful copy: %d %s" % (v.returncode, v.stdout))
+    v = copy("copy-deleted", events[:3] + events[4:])
+    out = v.stdout.decode()
+    check(v.returncode == 1 and "gap" in out.lower() and str(events[3]["seq"]) in out,
+          "deleted seq %d: exit %d: %s" % (events[3]["seq"], v.returncode, out))
+    altered = [dict(e) for e in events]
+    altered[5]["status"] = 201
+    v = copy("copy-altered", altered)
+    out = v.stdout.decode()
+    check(v.returncode == 1 and "alter" in out.lower() and str(events[5]["seq"]) in out,
+          "altered seq %d: exit %d: %s" % (events[5]["seq"], v.returncode, out))
+    swapped = events[:2] + [events[3], events[2]] + events[4:]
+    v = copy("copy-reordered", swapped)
+    out = v.stdout.decode()
+    check(v.returncode == 1 and "order" in out.lower(),
+          "reordered: exit %d: %s" % (v.returncode, out))
