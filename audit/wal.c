@@ -452,10 +452,13 @@ recover(struct au_wal *w, const struct ckpt *c)
             if (zeros(s->map + off, HDR))
                 break; /* the segment's unused rest */
             size_t next = resync(s, off);
-            gw_log(GW_LOG_WARN, "audit log: torn or damaged record at %" PRIu64
-                   " (%s): %zu bytes skipped, never shipped", s->base + off,
-                   next >= s->size ? "the end of what was written" : "followed by intact records",
-                   next - off);
+            if (next >= s->size)
+                gw_log(GW_LOG_WARN, "audit log: torn record at %" PRIu64 " (the process stopped "
+                       "while writing it): skipped, never shipped", s->base + off);
+            else
+                gw_log(GW_LOG_WARN, "audit log: damaged record at %" PRIu64 ": %zu bytes skipped, "
+                       "never shipped; the records after it are intact", s->base + off,
+                       next - off);
             if (next >= s->size) {
                 /* clear it: the next record is written over it, and nothing of it stays after */
                 memset(s->map + off, 0, s->size - off);
