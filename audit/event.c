@@ -3,6 +3,8 @@
  * compares it with au_json_canon's). */
 #include "event.h"
 
+#include "capture.h"
+
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -81,14 +83,27 @@ names(struct au_buf *b, const char *key, const char *const *v, size_t n)
     au_buf_add(b, "]", 1);
 }
 
+/* {"body": text or null, "encoding": "utf-8", "base64" or null, "truncated": bool,
+ *  "withheld": bool} */
 static void
 captured(struct au_buf *b, const char *key, const struct au_body *x)
 {
+    int text = x->captured == AU_CAPTURED_TEXT, b64 = x->captured == AU_CAPTURED_BASE64;
+
     au_buf_key(b, key);
-    if (x->captured != NULL)
-        au_buf_jstr(b, x->captured, x->captured_len);
+    au_buf_add(b, "{", 1);
+    au_buf_key(b, "body");
+    if (text || b64)
+        au_buf_jstr(b, x->text != NULL ? x->text : "", x->text_len);
     else
         au_buf_cstr(b, "null");
+    au_buf_key(b, "encoding");
+    au_buf_cstr(b, text ? "\"utf-8\"" : b64 ? "\"base64\"" : "null");
+    au_buf_key(b, "truncated");
+    au_buf_cstr(b, x->truncated ? "true" : "false");
+    au_buf_key(b, "withheld");
+    au_buf_cstr(b, x->captured == AU_CAPTURED_WITHHELD ? "true" : "false");
+    au_buf_add(b, "}", 1);
 }
 
 int
@@ -101,11 +116,7 @@ au_event_write(const struct au_event *e, struct au_buf *b, struct au_event_text 
     if (e->capture_body) {
         au_buf_add(b, "{", 1);
         captured(b, "request", &e->req);
-        au_buf_key(b, "request_truncated");
-        au_buf_cstr(b, e->req.truncated ? "true" : "false");
         captured(b, "response", &e->resp);
-        au_buf_key(b, "response_truncated");
-        au_buf_cstr(b, e->resp.truncated ? "true" : "false");
         au_buf_add(b, "}", 1);
     } else {
         au_buf_cstr(b, "null");

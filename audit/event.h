@@ -14,12 +14,17 @@
 #include "jsonw.h"
 
 #define AU_EVENT_VERSION 1
+/* The largest event: under librdkafka's default message.max.bytes (1,000,000) with room for the
+ * chain members and the record's framing. Larger ones go without their captured bodies. */
+#define AU_EVENT_MAX 900000
 
 struct au_body {
     uint64_t bytes, bytes_out;             /* before and after transforms */
     const unsigned char *sha, *sha_out;    /* 32 bytes each, or NULL (capture none) */
-    const char *captured;                  /* capture body: the redacted text, or NULL */
-    size_t captured_len;
+    /* capture "body": what au_capture_body() made of it */
+    int captured;                          /* AU_CAPTURED_* (audit/capture.h) */
+    const char *text;                      /* the redacted text or base64 */
+    size_t text_len;
     int truncated;
 };
 

@@ -38,6 +38,9 @@ struct gw_audit_body {
     struct evp_md_ctx_st *md;        /* the body as received, hashed as it passes (arena-owned) */
     unsigned char sha[32], sha_out[32];
     unsigned transformed : 1;        /* bytes_out and sha_out differ from what came in */
+    unsigned cut : 1;                /* the captured copy stopped at the route's cap */
+    char *copy;                      /* capture "body": the body as it goes on, up to the cap */
+    size_t copy_len, copy_cap;
 };
 
 enum gw_conn_state {
@@ -126,6 +129,8 @@ struct gw_exchange {
     uint64_t t_received;             /* UTC, µs since the epoch */
     int64_t m_received, m_forwarded, m_up_head; /* monotonic µs; 0: not reached */
     const char *reason;              /* the problem code of an answer made here */
+    const char *local_type;          /* the Content-Type of an answer made here */
+    const char *resp_type;           /* capture "body": the upstream's Content-Type */
     int up_status;
     struct gw_audit_body au_req, au_resp;
     struct gw_exchange *next_free;
@@ -195,7 +200,9 @@ int gw_pipeline_write_back(const struct tf_message *m, struct gw_http_message *m
  * request's), as they came in. */
 void gw_audit_body_in(struct gw_exchange *ex, int resp, struct evbuffer *src, size_t n);
 void gw_audit_body_in_mem(struct gw_exchange *ex, int resp, const void *p, size_t n);
-/* The body a chain made, as it goes out. */
+/* The response head is in ex->resp (it may point into buffers that change: copy what is kept). */
+void gw_audit_response_head(struct gw_exchange *ex);
+/* The body a chain (or the gateway) made, as it goes out. */
 void gw_audit_body_out(struct gw_exchange *ex, int resp, const void *p, size_t n);
 /* Write the exchange's event to the audit log: once, before the last byte of the answer leaves.
  * Returns 0, or -1 when the log refused it (full). */

@@ -18,6 +18,7 @@
 #include <openssl/evp.h>
 
 #include "audit.h"
+#include "capture.h"
 #include "chain.h"
 #include "event.h"
 #include "identity.h"
@@ -66,15 +67,60 @@ body_md(struct gw_exchange *ex, struct gw_audit_body *b)
     return b->md;
 }
 
+static enum au_capture_mode
+capture_mode(const struct gw_exchange *ex)
+{
+    return ex->route != NULL ? au_capture_mode(ex->route->capture) : AU_CAPTURE_DIGEST;
+}
+
+/* Capture "body": keep a copy of what passes, up to the route's cap (the arena grows it). */
+static void
+copy_body(struct gw_exchange *ex, struct gw_audit_body *b, const void *p, size_t n, int reset)
+{
+    size_t max = au_capture_max(ex->route->capture), room, cap;
+
+    if (reset) {
+        b->copy_len = 0;
+        b->cut = 0;
+    }
+    room = max - b->copy_len;
+    if (n > room) {
+        n = room;
+        b->cut = 1;
+    }
+    if (n == 0)
+        return;
+    cap = b->copy_len + n;
+    if (cap > b->copy_cap) { /* grow by doubling, from 1 KiB, up to the cap */
+        size_t want = 1024;
+        while (want < cap)
+            want *= 2;
+        if (want > max)
+            want = max;
+        char *q = gw_arena_alloc(&ex->arena, want);
+        if (b->copy_len > 0)
+            memcpy(q, b->copy, b->copy_len);
+        b->copy = q;
+        b->copy_cap = want;
+    }
+    memcpy(b->copy + b->copy_len, p, n);
+    b->copy_len += n;
+}
+
 void
 gw_audit_body_in_mem(struct gw_exchange *ex, int resp, const void *p, size_t n)
 {
     struct gw_audit_body *b = resp ? &ex->au_resp : &ex->au_req;
+    enum au_capture_mode mode;
 
     if (ex->c->w->audit == NULL || n == 0)
         return;
     b->bytes += n;
+    if ((mode = capture_mode(ex)) == AU_CAPTURE_NONE)
+        return;
     EVP_DigestUpdate(body_md(ex, b), p, n);
+    if (mode == AU_CAPTURE_BODY)
+        copy_body(ex, b, p, n, 0);
 }
 
 void
@@ -105,18 +151,30 @@ gw_audit_body_out(struct gw_exchange *ex, int resp, const void *p, size_t n)
     struct gw_audit_body *b = resp ? &ex->au_resp : &ex->au_req;
     unsigned int len;
 
+    enum au_capture_mode mode;
+
     if (ex->c->w->audit == NULL)
         return;
     b->transformed = 1;
     b->bytes_out = n;
+    if ((mode = capture_mode(ex)) == AU_CAPTURE_NONE)
+        return;
     EVP_Digest(p, n, b->sha_out, &len, au_sha256(), NULL);
+    if (mode == AU_CAPTURE_BODY) /* the capture is of the body as it goes on */
+        copy_body(ex, b, p, n, 1);
 }
 
 static void
-finish_body(struct gw_audit_body *b, struct au_body *out)
+finish_body(struct gw_audit_body *b, enum au_capture_mode mode, struct au_body *out)
 {
     unsigned int len;
 
+    out->captured = AU_CAPTURED_NONE;
+    if (mode == AU_CAPTURE_NONE) {
+        out->bytes = b->bytes;
+        out->bytes_out = b->transformed ? b->bytes_out : b->bytes;
+        return; /* no digests */
+    }
     if (b->md != NULL)
         EVP_DigestFinal_ex(b->md, b->sha, &len);
     else
@@ -129,6 +187,47 @@ finish_body(struct gw_audit_body *b, struct au_body *out)
     out->bytes_out = b->bytes_out;
     out->sha = b->sha;
     out->sha_out = b->sha_out;
+}
+
+/* The request's Content-Type (its head was kept), as a string in the arena, or NULL. */
+static const char *
+request_type(struct gw_exchange *ex)
+{
+    const struct gw_http_header *h =
+        ex->head != NULL ? gw_http_find_header(&ex->req, "content-type") : NULL;
+    return h != NULL ? gw_arena_strndup(&ex->arena, h->value, h->value_len) : NULL;
+}
+
+void
+gw_audit_response_head(struct gw_exchange *ex)
+{
+    const struct gw_http_header *h;
+
+    if (ex->c->w->audit != NULL && capture_mode(ex) == AU_CAPTURE_BODY &&
+        (h = gw_http_find_header(&ex->resp, "content-type")) != NULL)
+        ex->resp_type = gw_arena_strndup(&ex->arena, h->value, h->value_len);
+}
+
+/* Capture "body": the copy, redacted as the route says, into the event (text in the arena). */
+static void
+capture(struct gw_exchange *ex, const struct gw_audit_body *b, const char *type,
+        struct au_body *out, struct au_buf *scratch)
+{
+    const struct pt_route *r = ex->route;
+    struct au_buf buf = {0};
+
+    (void)scratch;
+    out->captured = au_capture_body(r->capture, &ex->c->snap->config->tf_limits, type,
+                                    type != NULL ? strlen(type) : 0, b->copy ? b->copy : "",
+                                    b->copy_len, !b->cut, &buf, &out->truncated);
+    if (buf.oom) {
+        out->captured = AU_CAPTURED_WITHHELD;
+    } else if (buf.len > 0) {
+        out->text = gw_arena_strndup(&ex->arena, buf.p, buf.len);
+        out->text_len = buf.len;
+    }
+    out->truncated |= b->cut && out->captured != AU_CAPTURED_WITHHELD;
+    au_buf_free(&buf);
 }
 
 /* The names of the chain steps that ran, in the exchange's arena. */
@@ -176,6 +275,7 @@ audit(struct gw_exchange *ex, int complete)
     const struct pt_route *r = ex->route;
     struct au_event e = {0};
     struct au_event_text t;
+    enum au_capture_mode mode;
     int64_t now;
     const char *key;
 
@@ -216,13 +316,26 @@ audit(struct gw_exchange *ex, int complete)
         e.up_latency_us = ex->m_up_head ? ex->m_up_head - ex->m_forwarded : -1;
     }
     e.latency_us = now - ex->m_received;
-    finish_body(&ex->au_req, &e.req);
-    finish_body(&ex->au_resp, &e.resp);
+    mode = capture_mode(ex);
+    finish_body(&ex->au_req, mode, &e.req);
+    finish_body(&ex->au_resp, mode, &e.resp);
+    if (mode == AU_CAPTURE_BODY) {
+        e.capture_body = 1;
+        capture(ex, &ex->au_req, request_type(ex), &e.req, w->au_text);
+        capture(ex, &ex->au_resp, ex->local_type != NULL ? ex->local_type : ex->resp_type,
+                &e.resp, w->au_text);
+    }
     e.chain_req = applied(ex, ex->req_chain, ex->req_applied, &e.nchain_req);
     e.chain_resp = applied(ex, ex->resp_chain, ex->resp_applied, &e.nchain_resp);
     if (au_event_write(&e, w->au_text, &t) < 0) {
         gw_log(GW_LOG_ERROR, "%s: audit: out of memory writing the event", ex->request_id);
         return -1;
+    }
+    if (t.len > AU_EVENT_MAX && e.capture_body) {
+        /* bodies too large for one Kafka message: the event goes without them */
+        e.req.captured = e.resp.captured = AU_CAPTURED_WITHHELD;
+        if (au_event_write(&e, w->au_text, &t) < 0)
+            return -1;
     }
     key = e.partner != NULL ? e.partner : "-";
     return au_log_append(w->audit, key, strlen(key), &t);

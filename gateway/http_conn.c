@@ -536,6 +536,8 @@ gw_exchange_respond(struct gw_exchange *ex, int status, const char *content_type
                                 send, body);
     evbuffer_add(out, msg, strlen(msg));
     ex->resp_started = 1;
+    ex->local_type = content_type;
+    gw_audit_body_out(ex, 1, body, body_len);
     gw_audit_exchange(ex); /* before the answer leaves */
     gw_bev_flush(c->bev);
     gw_exchange_finish(ex);

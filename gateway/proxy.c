@@ -495,6 +495,7 @@ write_response_head(struct gw_exchange *ex, struct evbuffer *in, size_t head_len
         evbuffer_add(bufferevent_get_output(c->bev), given, given_len);
     ex->status = r->status;
     ex->resp_started = 1;
+    gw_audit_response_head(ex);
     return body;
 }
 

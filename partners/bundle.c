@@ -1,5 +1,7 @@
 /* bundle.c: partner bundles, routes and upstream URLs (see bundle.h, format in README.md). */
 #include "bundle.h"
+
+#include "capture.h"
 #include "chain.h"
 
 #include <arpa/inet.h>
@@ -258,7 +260,7 @@ pt_route_free(struct pt_route *r)
     free(r->partners);
     tf_chain_free(r->request);
     tf_chain_free(r->response);
-    json_decref(r->audit);
+    au_capture_free(r->capture);
     free(r);
 }
 
@@ -364,17 +366,20 @@ load_chain(const struct gw_jctx *c, const json_t *obj, const char *path, const c
                             cfg->transforms, &cfg->tf_limits);
 }
 
-/* The transform chains, and the audit section kept raw for the audit stage. */
+/* The transform chains and the audit capture (audit/capture.h). */
 static void
 route_chains(const struct gw_jctx *c, const json_t *obj, const char *path, struct pt_route *r,
              const struct gw_config *cfg)
 {
+    char apath[GW_JPATH_MAX];
     json_t *v;
+    int bad = 0;
 
     r->request = load_chain(c, obj, path, "request", TF_PHASE_REQUEST, cfg);
     r->response = load_chain(c, obj, path, "response", TF_PHASE_RESPONSE, cfg);
     if ((v = gw_jctx_get(c, obj, path, "audit", JSON_OBJECT, 0)) != NULL)
-        r->audit = json_incref(v);
+        r->capture = au_capture_compile(c, v, gw_jpath_key(apath, sizeof apath, path, "audit"),
+                                        &bad);
 }
 
 /* A shared route's audience: exactly one of "partners" (ids or "*") and "public": true. */

@@ -16,6 +16,7 @@
 
 struct pt_partner;
 struct tf_chain;
+struct au_capture;
 
 enum pt_upstream_kind { PT_UP_HTTP, PT_UP_HTTPS, PT_UP_KAFKA, PT_UP_MOCK };
 
@@ -57,7 +58,7 @@ struct pt_route {
     size_t npartners;
     struct tf_chain *request;  /* transform chains (transforms/chain.h), NULL when none: then */
     struct tf_chain *response; /* the calling partner's default chain applies, if it has one */
-    json_t *audit;           /* raw audit capture: compiled by the audit stage */
+    struct au_capture *capture; /* the route's audit capture (audit/capture.h); NULL: digest */
     const char *file;        /* where it was declared, for messages */
     int line, col;
     char *jpath;             /* its JSON path there ("routes[2]"), for messages */

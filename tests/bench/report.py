@@ -24,7 +24,7 @@ import statistics
 import sys
 from collections import defaultdict
 
-NAMES = {"portico": "Portico", "nginx": "nginx"}
+NAMES = {"portico": "Portico", "portico-audit": "Portico with audit", "nginx": "nginx"}
 UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0, "h": 3600000.0}
 
 
@@ -76,6 +76,8 @@ def read_raw(path):
             data["idle"][(f[1], f[2])] = (int(f[3]), int(f[4]), int(f[5]))
         elif kind == "tls_seen" and len(f) > 3 and f[3]:
             data["tls"][(f[1], f[2])] = f[3]
+        elif kind == "audit_count":
+            data["audit"] = (f[1].split(), int(f[2] or 0))
         elif kind == "tfbench":
             for row in open(f[2], encoding="utf-8"):
                 t = row.rstrip("\n").split("\t")
@@ -230,6 +232,24 @@ def transform_section(data):
     return out
 
 
+def audit_section(data, problems):
+    """Did every event of the audited runs reach Kafka? (counted with kcat after the stop)"""
+    if "audit" not in data:
+        return []
+    counts, in_kafka = data["audit"]
+    if len(counts) != 3:
+        problems.append("audit: the audited gateway did not report its counts at stop")
+        return []
+    written, shipped, dropped = map(int, counts)
+    out = ["## Audit events of the audited runs", "",
+           "- written to the write-ahead log: %d; shipped and acknowledged: %d; dropped: %d; "
+           "read back from the topic with kcat: %d" % (written, shipped, dropped, in_kafka), ""]
+    if dropped or in_kafka < written:
+        problems.append("audit: %d events dropped, %d of %d in Kafka" % (dropped, in_kafka,
+                                                                       written))
+    return out
+
+
 def machine():
     cpu = "unknown"
     try:
@@ -265,6 +285,7 @@ def main(argv):
     for name in data["cases"]:
         out += case_section(data, name, problems)
     out += transform_section(data)
+    out += audit_section(data, problems)
     out += idle_section(data)
     if problems:
         out += ["## Problems", ""] + ["- %s" % p for p in problems] + [""]

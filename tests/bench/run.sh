@@ -11,7 +11,7 @@
 #   BENCH_DURATION=8    seconds per measured wrk round     BENCH_ROUNDS=9   rounds per proxy
 #   BENCH_WARMUP=3      seconds of warm-up per proxy        BENCH_CONNS=50   wrk connections
 #   BENCH_IDLE=5000     idle connections to weigh (0: skip) BENCH_CASES=     case names (all)
-#   BENCH_TARGETS="portico nginx"   "nginx" alone for a dry run without the gateway
+#   BENCH_TARGETS="portico portico-audit nginx"   "nginx" alone for a dry run without the gateway
 #   BENCH_TF_ROUNDS=5   rounds of the conversion micro-benchmark (0: skip it)
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -euo pipefail
@@ -26,7 +26,7 @@ WARMUP=${BENCH_WARMUP:-3}
 CONNS=${BENCH_CONNS:-50}
 IDLE_N=${BENCH_IDLE:-5000}
 ONLY_CASES=${BENCH_CASES:-}
-TARGETS=${BENCH_TARGETS:-portico nginx}
+TARGETS=${BENCH_TARGETS:-portico portico-audit nginx}
 IDLE_TOOL=$BUILD/tools/idle_conns
 TF_TOOL=$BUILD/tools/transform_bench
 TF_ROUNDS=${BENCH_TF_ROUNDS:-5}
@@ -47,6 +47,10 @@ define_cases() {
         portico:tls:/tls/orders nginx:tls:/tls/orders "rps>=1 p99<=1"
     add_case chain "pain.001 POST (7.6 KB): xml_to_json + json_map against the same route without" \
         portico:plain:/xml/chain/pain portico:plain:/xml/none/pain "rps>=0.7" -s "$B/post-pain.lua"
+    add_case audit "mTLS partner route with audit on (digest capture, to portico kafka-dev) against off" \
+        portico-audit:tls:/tls/orders portico:tls:/tls/orders "rps>=0.95"
+    add_case audit-plain "Plain HTTP with audit on (digest capture, to portico kafka-dev) against off" \
+        portico-audit:plain:/plain/orders portico:plain:/plain/orders "rps>=0.95"
 }
 
 # The idle connection measurements: LISTENER PATH, weighed on every target.
@@ -372,8 +376,12 @@ PAIN_MAP='{ "ops": [
                 { "delete": { "path": "/Document" } },
                 { "set": { "path": "/received_from", "value": "${request.id}" } } ] }'
 
+# portico_config [TARGET [AUDIT]]: TARGET's folder and ports (portico or portico-audit); AUDIT is
+# the "audit" section, when there is one.
 portico_config() {
-    local d=$B/portico up=http://127.0.0.1:$UP_PORT
+    local t=${1:-portico} audit=${2:-}
+    local d=$B/$t up=http://127.0.0.1:$UP_PORT audit_line=""
+    [ -z "$audit" ] || audit_line="\"audit\": $audit,"
     mkdir -p "$d/partners.d/bench-partner"
     cp "$B/certs/server.pem" "$B/certs/server.key" "$d/"
     cp "$B/certs/ca.pem" "$d/partners.d/bench-partner/"
@@ -382,12 +390,13 @@ portico_config() {
     "node": "bench",
     "workers": 2,
     "listeners": [
-        { "address": "127.0.0.1:${PORT[portico.plain]}" },
-        { "address": "127.0.0.1:${PORT[portico.tls]}",
+        { "address": "127.0.0.1:${PORT[$t.plain]}" },
+        { "address": "127.0.0.1:${PORT[$t.tls]}",
           "tls": { "certificates": [ { "cert": "server.pem", "key": "server.key" } ],
                    "client_auth": "require" } }
     ],
     "partners_dir": "partners.d",
+    $audit_line
     "limits": { "max_connections": 20000 },
     "routes": [
         { "name": "plain", "path": "/plain/*", "upstream": "$up", "public": true },
@@ -449,6 +458,15 @@ start_target() {
     case $1 in
     nginx) start_bg nginx nginx -p "$B/nginx" -c "$B/nginx/nginx.conf" -g 'daemon off;' ;;
     portico) start_bg portico "$PORTICO" serve -c "$B/portico/portico.json" ;;
+    portico-audit)
+        # the broker in its own process, as Kafka would be: its CPU is on the same two cores
+        rm -f "$B/kafka-dev.addr"
+        start_bg kafka-dev "$PORTICO" kafka-dev --addr-file "$B/kafka-dev.addr" --partitions 4
+        for _ in $(seq 100); do [ -s "$B/kafka-dev.addr" ] && break; check_alive kafka-dev; sleep 0.1; done
+        [ -s "$B/kafka-dev.addr" ] || die "kafka-dev did not start"
+        portico_config portico-audit "{ \"brokers\": \"$(cat "$B/kafka-dev.addr")\", \"dir\": \"audit\" }"
+        start_bg portico-audit "$PORTICO" serve -c "$B/portico-audit/portico.json"
+        ;;
     esac
     wait_ready "$1" "${URL[$1.plain]}/plain/ready"
     # shellcheck disable=SC2046
@@ -538,6 +556,7 @@ run_idle() {
     local -a tls=()
     [ "$ep" = tls ] && tls=(--tls --cert "$B/certs/client.pem" --key "$B/certs/client.key")
     for t in $TARGETS; do
+        [ "$t" != portico-audit ] || continue # audit changes nothing on idle connections
         say "idle: $IDLE_N connections to $t $ep"
         stop_bg "$t"
         start_target "$t"
@@ -573,6 +592,19 @@ run_idle() {
     done
 }
 
+# After the audit cases: every exchange the audited gateway answered is in Kafka (counted with
+# kcat once the log is drained), and nothing was dropped.
+audit_check() {
+    local addr want got
+    addr=$(cat "$B/kafka-dev.addr")
+    stop_bg portico-audit
+    want=$(sed -n 's/.*audit: stopped: \([0-9]*\) events written, \([0-9]*\) shipped, \([0-9]*\) dropped.*/\1 \2 \3/p' \
+        "${LOG[portico-audit]}" | tail -n 1)
+    got=$(timeout 120 kcat -b "$addr" -C -t portico.audit -e -q -f 'x\n' 2>/dev/null | wc -l)
+    raw audit_count "$want" "$got"
+    say "audit: written, shipped, dropped: $want; in Kafka: $got"
+}
+
 # ---------------------------------------------------------------------------------------------
 # The run
 
@@ -596,8 +628,8 @@ main() {
 
     define_cases
     define_idle
-    read -r UP_PORT ports <<<"$(free_ports 5)"
-    for t in portico nginx; do
+    read -r UP_PORT ports <<<"$(free_ports 7)"
+    for t in portico portico-audit nginx; do
         for c in plain tls; do
             n=$((n + 1))
             PORT[$t.$c]=$(echo "$ports" | cut -d' ' -f$n)
@@ -638,6 +670,7 @@ main() {
         run_case "$c"
     done
     run_transform_bench
+    enabled portico-audit && audit_check
     if [ "$IDLE_N" != 0 ]; then
         for c in "${IDLES[@]}"; do
             # shellcheck disable=SC2086
@@ -645,7 +678,7 @@ main() {
         done
     fi
     raw info load_after "$(cut -d' ' -f1-3 /proc/loadavg)"
-    for t in $TARGETS; do check_alive "$t"; done
+    for t in $TARGETS; do [ "$t" = portico-audit ] || check_alive "$t"; done # stopped to count
 
     "$PYTHON" "$HERE/report.py" "$RAW" "$B/results.md"
 }

@@ -458,3 +458,67 @@ def audit_verify_catches_tampering(ctx):
     out = v.stdout.decode()
     check(v.returncode == 1 and "order" in out.lower(),
           "reordered: exit %d: %s" % (v.returncode, out))
+
+
+# -- payload capture and redaction ------------------------------------------------------------------
+
+CARD = "4111111111111111"
+IBAN = "CH9300762011623852957"
+
+
+@case(timeout=90)
+def audit_capture_redacts(ctx):
+    """A route with capture "body" and redaction rules: the JSON and XML bodies are in the events
+    (both ways, the upstream mirrors them), the card number and the IBAN are nowhere in the topic;
+    a body that cannot be parsed is withheld; capture "none" carries no digests."""
+    up = ctx.upstream("echo")
+    mirror = "http://127.0.0.1:%d/x/~mirror" % up.port
+    redact = {"capture": "body", "redact": {
+        "json": ["/card/number", "/payments/*/iban"],
+        "xml": ["//p:IBAN", "//@secret"],
+        "namespaces": {"p": "urn:example:pay"}}}
+    routes = [scenario.route("cap", "/acme/cap/*", mirror, audit=redact),
+              scenario.route("quiet", "/acme/quiet/*", mirror, audit={"capture": "none"})]
+    s = scenario.build(ctx, tls="optional", up=up, acme_routes=routes,
+                       config_extra=audit_config("embedded"))
+    addr = embedded_addr(s.gw)
+    acme = s.tls_ctx("acme-client")
+    jbody = json.dumps({"card": {"number": CARD, "holder": "A. Smith"},
+                        "payments": [{"iban": IBAN, "amount": 5}, {"iban": IBAN, "amount": 7}]})
+    xbody = ('<p:Doc xmlns:p="urn:example:pay"><p:Acct secret="%s"><p:IBAN>%s</p:IBAN>'
+             '<p:Nm>ACME</p:Nm></p:Acct></p:Doc>' % (CARD, IBAN))
+    sent = [("application/json", jbody), ("application/xml", xbody),
+            ("application/json", '{"card": {"number": "%s"' % CARD)]  # not JSON: withheld
+    rids = []
+    for ctype, body in sent:
+        r = client.request(s.tls, "POST", "/acme/cap/x", [("Content-Type", ctype)],
+                           body.encode(), ctx=acme)
+        check(r.status == 200 and r.body == body.encode(), "mirror: %d %r" % (r.status, r.body))
+        rids.append(rid(r))
+    r = client.request(s.tls, "POST", "/acme/quiet/x", [("Content-Type", "application/json")],
+                       jbody.encode(), ctx=acme)
+    quiet = rid(r)
+    msgs = wait_events(addr, 4)
+    raw = subprocess.run(["kcat", "-b", addr, "-C", "-t", TOPIC, "-e", "-q"],
+                         stdout=subprocess.PIPE, timeout=30).stdout.decode()
+    check(len(msgs) == 4 and raw.count('"v":1') == 4, "%d events" % len(msgs))
+    for secret in (CARD, IBAN):
+        check(secret not in raw, "the redacted value %s is in the topic" % secret)
+    ev = {m["event"]["request_id"]: m["event"] for m in msgs}
+    j, x, bad = (ev[k]["capture"] for k in rids)
+    for side in ("request", "response"):
+        doc = json.loads(j[side]["body"])
+        check(doc["card"] == {"number": "[redacted]", "holder": "A. Smith"} and
+              [p["iban"] for p in doc["payments"]] == ["[redacted]"] * 2 and
+              j[side]["encoding"] == "utf-8" and not j[side]["withheld"],
+              "JSON %s capture: %r" % (side, j[side]))
+        check("<p:IBAN>[redacted]</p:IBAN>" in x[side]["body"] and
+              'secret="[redacted]"' in x[side]["body"] and "<p:Nm>ACME</p:Nm>" in x[side]["body"],
+              "XML %s capture: %r" % (side, x[side]))
+        check(bad[side]["withheld"] and bad[side]["body"] is None,
+              "a body that does not parse must be withheld: %r" % bad[side])
+    q = ev[quiet]
+    check(q["capture"] is None and q["request"]["sha256"] is None and
+          q["request"]["bytes"] == len(jbody), "capture none: %r" % q["request"])
+    check(ev[rids[0]]["request"]["sha256"] == hashlib.sha256(jbody.encode()).hexdigest(),
+          "the digest is of the body as sent, before redaction")

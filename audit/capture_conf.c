@@ -1,0 +1,428 @@
+/* capture_conf.c: a route's "audit" object checked and compiled once, when its bundle loads. The
+ * runtime is capture.c; capture.h says what a compiled capture holds.
+ *
+ *   "audit": {
+ *     "capture": "body",            "none" | "digest" (default) | "body"
+ *     "max_body_bytes": 65536,      0 .. 1048576 (default 65536)
+ *     "redact": {
+ *       "json": ["/card/number"],   JSON pointers (RFC 6901), a "*" segment for every member or
+ *                                   element at its level; "" is the whole document
+ *       "xml": ["//p:IBAN", "//@secret"],      XPath 1.0 expressions that select nodes
+ *       "namespaces": { "p": "urn:..." }       the prefixes the expressions use
+ *     } }
+ *
+ * Every value a pointer reaches becomes the string "[redacted]" (whatever its type); every node
+ * an expression selects has its content replaced by the text "[redacted]": an element all it
+ * holds (text, CDATA, comments, child elements; its attributes stay), an attribute its value, a
+ * text, comment or PI its text. Once "redact" gives a list, a body whose type has no list of its
+ * own is withheld; an empty list ("json": []) declares that type clean.
+ *
+ * Errors: unknown keys, wrong types, values out of range, a JSON pointer that is not one, an XPath
+ * expression that does not compile, uses an undeclared prefix or does not select nodes, a bad
+ * namespace prefix or URI, a "redact" without any rule list. Warnings (the section still loads):
+ * "redact" or "max_body_bytes" with a capture other than "body" (they have nothing to act on, but
+ * they are checked all the same, so that switching to "body" cannot bring an error), and
+ * "namespaces" without "xml".
+ */
+#include "capture.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libxml/parser.h>
+#include <libxml/xpathInternals.h>
+
+#include "json_loc.h"
+#include "xml_map.h" /* tf_xm_xpath_error, tf_xm_quiet_*: libxml2's XPath errors as text */
+
+#define ERRLEN 256 /* what tf_xm_xpath_error writes */
+
+static const char *const mode_names[] = {"digest", "none", "body"}; /* by enum au_capture_mode */
+
+/* What compiling needs besides the section. */
+struct cc_load {
+    const struct gw_jctx *c;
+    struct au_capture *cap;
+    xmlDocPtr trial; /* a small document every XPath expression is tried on once */
+};
+
+static void *
+xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size);
+
+    if (p == NULL)
+        abort(); /* like the arena: configuration loading does not go on without memory */
+    return p;
+}
+
+static char *
+xstrdup(const char *s)
+{
+    char *p = strdup(s);
+
+    if (p == NULL)
+        abort();
+    return p;
+}
+
+void
+au_capture_free(struct au_capture *cap)
+{
+    if (cap == NULL)
+        return;
+    for (size_t i = 0; i < cap->njson; i++) {
+        for (size_t j = 0; j < cap->json[i].n; j++)
+            free(cap->json[i].segs[j].key);
+        free(cap->json[i].segs);
+        free(cap->json[i].text);
+    }
+    free(cap->json);
+    for (size_t i = 0; i < cap->nxml; i++) {
+        free(cap->xml[i].text);
+        xmlXPathFreeCompExpr(cap->xml[i].comp);
+    }
+    free(cap->xml);
+    for (int i = 0; i < cap->nns; i++)
+        xmlFreeNs(cap->ns[i]);
+    free(cap->ns);
+    free(cap);
+}
+
+/* ---- JSON pointers --------------------------------------------------------------------------- */
+
+/* Unescape one segment text[0..n) into seg. Returns 0, or -1 on a "~" not followed by 0 or 1. */
+static int
+jseg_parse(const char *text, size_t n, struct au_jseg *seg)
+{
+    char *out = xcalloc(n + 1, 1), *o = out;
+
+    for (size_t i = 0; i < n; i++) {
+        if (text[i] != '~') {
+            *o++ = text[i];
+        } else if (i + 1 < n && (text[i + 1] == '0' || text[i + 1] == '1')) {
+            *o++ = text[++i] == '0' ? '~' : '/';
+        } else {
+            free(out);
+            return -1;
+        }
+    }
+    *seg = (struct au_jseg){.key = out, .index = -1, .wild = n == 1 && text[0] == '*'};
+    if (n > 0 && n < 10 && strspn(text, "0123456789") == n && (text[0] != '0' || n == 1))
+        seg->index = strtol(text, NULL, 10);
+    return 0;
+}
+
+/* Compile the pointer text (at path) into p. Returns 0, or -1 after reporting. */
+static int
+jptr_compile(const struct gw_jctx *c, const char *path, const char *text, struct au_jptr *p)
+{
+    size_t nseg = 0;
+
+    p->text = xstrdup(text);
+    if (text[0] != '\0' && text[0] != '/') {
+        gw_jctx_error(c, path, "\"%s\" is not a JSON pointer: it must start with \"/\" (or be "
+                      "\"\", the whole document)", text);
+        return -1;
+    }
+    for (const char *s = text; *s != '\0'; s++)
+        nseg += *s == '/';
+    p->segs = xcalloc(nseg, sizeof *p->segs);
+    for (const char *s = text; *s == '/';) {
+        const char *end = strchr(s + 1, '/');
+        size_t n = end ? (size_t)(end - s - 1) : strlen(s + 1);
+        if (jseg_parse(s + 1, n, &p->segs[p->n]) < 0) {
+            gw_jctx_error(c, path, "\"%s\": \"~\" must be followed by 0 (for \"~\") or 1 (for "
+                          "\"/\")", text);
+            return -1;
+        }
+        p->n++;
+        s += n + 1;
+    }
+    return 0;
+}
+
+static void
+json_rules_load(struct cc_load *ld, const json_t *redact, const char *rpath)
+{
+    char kpath[GW_JPATH_MAX], ipath[GW_JPATH_MAX];
+    json_t *arr = gw_jctx_get(ld->c, redact, rpath, "json", JSON_ARRAY, 0), *v;
+    size_t i;
+
+    if (arr == NULL)
+        return;
+    gw_jpath_key(kpath, sizeof kpath, rpath, "json");
+    ld->cap->has_json = 1;
+    ld->cap->json = xcalloc(json_array_size(arr), sizeof *ld->cap->json);
+    json_array_foreach(arr, i, v) {
+        gw_jpath_index(ipath, sizeof ipath, kpath, i);
+        if (!json_is_string(v))
+            gw_jctx_error(ld->c, ipath, "expected a JSON pointer (a string), got %s",
+                          gw_json_type_name(v));
+        else if (strlen(json_string_value(v)) != json_string_length(v))
+            gw_jctx_error(ld->c, ipath, "a JSON pointer may not hold U+0000");
+        else /* counted even when bad, so that au_capture_free releases what it holds */
+            jptr_compile(ld->c, ipath, json_string_value(v), &ld->cap->json[ld->cap->njson++]);
+    }
+}
+
+/* ---- namespaces and XPath -------------------------------------------------------------------- */
+
+static void
+namespaces_load(struct cc_load *ld, const json_t *redact, const char *rpath)
+{
+    json_t *obj = gw_jctx_get(ld->c, redact, rpath, "namespaces", JSON_OBJECT, 0), *v;
+    char kpath[GW_JPATH_MAX], sub[GW_JPATH_MAX];
+    const char *prefix;
+
+    if (obj == NULL)
+        return;
+    gw_jpath_key(kpath, sizeof kpath, rpath, "namespaces");
+    if (json_object_get(redact, "xml") == NULL)
+        gw_jctx_warning(ld->c, kpath, "only \"xml\" expressions use namespaces, and there are "
+                        "none");
+    ld->cap->ns = xcalloc(json_object_size(obj) + 1, sizeof *ld->cap->ns);
+    json_object_foreach(obj, prefix, v) {
+        gw_jpath_key(sub, sizeof sub, kpath, prefix);
+        if (*prefix == '\0')
+            gw_jctx_error(ld->c, sub, "XPath 1.0 names have no default namespace: give it a "
+                          "prefix");
+        else if (xmlValidateNCName((const xmlChar *)prefix, 0) != 0)
+            gw_jctx_error(ld->c, sub, "\"%s\" is not a prefix (an XML name without ':')", prefix);
+        else if (strcmp(prefix, "xml") == 0 || strcmp(prefix, "xmlns") == 0)
+            gw_jctx_error(ld->c, sub, "\"%s\" is a reserved prefix", prefix);
+        else if (!json_is_string(v) || json_string_length(v) == 0 ||
+                 strlen(json_string_value(v)) != json_string_length(v))
+            gw_jctx_error(ld->c, sub, "expected a namespace URI (a non-empty string)");
+        else if ((ld->cap->ns[ld->cap->nns++] =
+                      xmlNewNs(NULL, (const xmlChar *)json_string_value(v),
+                               (const xmlChar *)prefix)) == NULL)
+            abort();
+    }
+}
+
+static int
+declared(const struct au_capture *cap, const char *prefix, size_t n)
+{
+    if (n == 3 && strncmp(prefix, "xml", 3) == 0)
+        return 1;
+    for (int i = 0; i < cap->nns; i++)
+        if (strlen((const char *)cap->ns[i]->prefix) == n &&
+            strncmp((const char *)cap->ns[i]->prefix, prefix, n) == 0)
+            return 1;
+    return 0;
+}
+
+static int
+name_char(unsigned char ch)
+{
+    return ch >= 0x80 || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+           (ch >= '0' && ch <= '9') || ch == '_' || ch == '-' || ch == '.';
+}
+
+/* libxml2 resolves a prefix only when a step that names it is evaluated, which a trial on a small
+ * document may never do (//a[p:b] without any a): every prefix the text uses (a name before a
+ * single ':', outside string literals) must be declared. Reports the first that is not. */
+static int
+prefixes_check(struct cc_load *ld, const char *path, const char *expr)
+{
+    for (const char *p = expr; *p != '\0';) {
+        if (*p == '\'' || *p == '"') {
+            const char *end = strchr(p + 1, *p);
+            p = end ? end + 1 : p + strlen(p);
+            continue;
+        }
+        if (!name_char((unsigned char)*p) || (*p >= '0' && *p <= '9') || *p == '.' || *p == '-') {
+            p++;
+            continue;
+        }
+        const char *start = p;
+        while (name_char((unsigned char)*p))
+            p++;
+        if (p[0] == ':' && p[1] != ':' && !declared(ld->cap, start, (size_t)(p - start))) {
+            gw_jctx_error(ld->c, path, "prefix \"%.*s\" is not declared in \"namespaces\"",
+                          (int)(p - start), start);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static const char *
+xpath_type_name(xmlXPathObjectType t)
+{
+    switch (t) {
+    case XPATH_BOOLEAN: return "a boolean";
+    case XPATH_NUMBER: return "a number";
+    case XPATH_STRING: return "a string";
+    default: return "no node-set";
+    }
+}
+
+/* Compile expr (at path), then try it once on a small document, so that unknown functions and
+ * variables, and expressions that give a string or a number, show now rather than on a body.
+ * Returns the compiled expression, or NULL after reporting. */
+static xmlXPathCompExprPtr
+xpath_compile(struct cc_load *ld, const char *path, const char *expr)
+{
+    xmlXPathContextPtr ctx = xmlXPathNewContext(ld->trial);
+    xmlXPathCompExprPtr comp;
+    xmlXPathObjectPtr res = NULL;
+    char err[ERRLEN] = "";
+    struct xm_quiet q;
+    int ok = 0;
+
+    if (ctx == NULL)
+        abort();
+    ctx->error = tf_xm_xpath_error;
+    ctx->userData = err;
+    ctx->namespaces = ld->cap->ns;
+    ctx->nsNr = ld->cap->nns;
+    tf_xm_quiet_begin(&q);
+    comp = xmlXPathCtxtCompile(ctx, (const xmlChar *)expr);
+    if (comp == NULL) {
+        gw_jctx_error(ld->c, path, "invalid XPath expression \"%s\": %s", expr,
+                      err[0] ? err : "syntax error");
+    } else if (prefixes_check(ld, path, expr) == 0) {
+        ctx->node = (xmlNodePtr)ld->trial;
+        res = xmlXPathCompiledEval(comp, ctx);
+        if (res == NULL || err[0] != '\0')
+            gw_jctx_error(ld->c, path, "XPath expression \"%s\": %s", expr,
+                          err[0] ? err : "cannot be evaluated");
+        else if (res->type != XPATH_NODESET)
+            gw_jctx_error(ld->c, path, "XPath expression \"%s\" gives %s: it must select the "
+                          "nodes to redact (elements, attributes, text)", expr,
+                          xpath_type_name(res->type));
+        else
+            ok = 1;
+    }
+    tf_xm_quiet_end(&q);
+    xmlXPathFreeObject(res);
+    xmlXPathFreeContext(ctx);
+    if (!ok) {
+        xmlXPathFreeCompExpr(comp);
+        comp = NULL;
+    }
+    return comp;
+}
+
+static void
+xml_rules_load(struct cc_load *ld, const json_t *redact, const char *rpath)
+{
+    char kpath[GW_JPATH_MAX], ipath[GW_JPATH_MAX];
+    json_t *arr = gw_jctx_get(ld->c, redact, rpath, "xml", JSON_ARRAY, 0), *v;
+    size_t i;
+
+    if (arr == NULL)
+        return;
+    gw_jpath_key(kpath, sizeof kpath, rpath, "xml");
+    ld->cap->has_xml = 1;
+    ld->cap->xml = xcalloc(json_array_size(arr), sizeof *ld->cap->xml);
+    if (json_array_size(arr) > 0 &&
+        ((ld->trial = xmlNewDoc((const xmlChar *)"1.0")) == NULL ||
+         xmlDocSetRootElement(ld->trial, xmlNewDocNode(ld->trial, NULL, (const xmlChar *)"a",
+                                                       NULL)) != NULL))
+        abort();
+    json_array_foreach(arr, i, v) {
+        gw_jpath_index(ipath, sizeof ipath, kpath, i);
+        if (!json_is_string(v) || json_string_length(v) == 0) {
+            gw_jctx_error(ld->c, ipath, "expected an XPath expression (a non-empty string), got %s",
+                          json_is_string(v) ? "\"\"" : gw_json_type_name(v));
+        } else if (strlen(json_string_value(v)) != json_string_length(v)) {
+            gw_jctx_error(ld->c, ipath, "an XPath expression may not hold U+0000");
+        } else {
+            struct au_xrule *r = &ld->cap->xml[ld->cap->nxml++];
+            r->text = xstrdup(json_string_value(v));
+            r->comp = xpath_compile(ld, ipath, r->text);
+        }
+    }
+    xmlFreeDoc(ld->trial);
+    ld->trial = NULL;
+}
+
+/* ---- the section ----------------------------------------------------------------------------- */
+
+static void
+redact_load(struct cc_load *ld, const json_t *obj, const char *path)
+{
+    static const char *const keys[] = {"json", "xml", "namespaces", NULL};
+    char rpath[GW_JPATH_MAX];
+    json_t *redact = gw_jctx_get(ld->c, obj, path, "redact", JSON_OBJECT, 0);
+
+    if (redact == NULL)
+        return;
+    gw_jpath_key(rpath, sizeof rpath, path, "redact");
+    gw_jctx_check_keys(ld->c, redact, rpath, keys);
+    if (ld->cap->mode != AU_CAPTURE_BODY)
+        gw_jctx_warning(ld->c, rpath, "redact applies only to captured bodies (\"capture\": "
+                        "\"body\"); with \"%s\" it does nothing", mode_names[ld->cap->mode]);
+    namespaces_load(ld, redact, rpath); /* first: the expressions need them */
+    json_rules_load(ld, redact, rpath);
+    xml_rules_load(ld, redact, rpath);
+    ld->cap->redact = ld->cap->has_json || ld->cap->has_xml;
+    if (json_object_get(redact, "json") == NULL && json_object_get(redact, "xml") == NULL)
+        gw_jctx_error(ld->c, rpath, "give the values to redact: \"json\" (JSON pointers), "
+                      "\"xml\" (XPath expressions) or both");
+}
+
+static void
+mode_load(struct cc_load *ld, const json_t *obj, const char *path)
+{
+    char kpath[GW_JPATH_MAX];
+    json_t *v = gw_jctx_get(ld->c, obj, path, "capture", JSON_STRING, 0);
+    size_t i;
+
+    if (v == NULL)
+        return;
+    for (i = 0; i < sizeof mode_names / sizeof mode_names[0]; i++)
+        if (strcmp(json_string_value(v), mode_names[i]) == 0)
+            break;
+    if (i < sizeof mode_names / sizeof mode_names[0])
+        ld->cap->mode = (enum au_capture_mode)i;
+    else
+        gw_jctx_error(ld->c, gw_jpath_key(kpath, sizeof kpath, path, "capture"),
+                      "\"%s\" is not a capture mode (none, digest or body)", json_string_value(v));
+}
+
+struct au_capture *
+au_capture_compile(const struct gw_jctx *c, const json_t *obj, const char *path, int *bad)
+{
+    static const char *const keys[] = {"capture", "max_body_bytes", "redact", NULL};
+    struct cc_load ld = {.c = c};
+    size_t errors;
+    long long max;
+
+    if (obj == NULL)
+        return NULL;
+    errors = c->d->errors;
+    if (!json_is_object(obj)) {
+        gw_jctx_error(c, path, "expected an object, got %s", gw_json_type_name(obj));
+        *bad = 1;
+        return NULL;
+    }
+    ld.cap = xcalloc(1, sizeof *ld.cap);
+    ld.cap->mode = AU_CAPTURE_DIGEST;
+    ld.cap->max = AU_CAPTURE_MAX_DEFAULT;
+    gw_jctx_check_keys(c, obj, path, keys);
+    mode_load(&ld, obj, path);
+    if (gw_jctx_int(c, obj, path, "max_body_bytes", 0, AU_CAPTURE_MAX_LIMIT, &max) > 0) {
+        char kpath[GW_JPATH_MAX];
+        gw_jpath_key(kpath, sizeof kpath, path, "max_body_bytes");
+        ld.cap->max = (size_t)max;
+        if (ld.cap->mode != AU_CAPTURE_BODY)
+            gw_jctx_warning(c, kpath, "max_body_bytes applies only to captured bodies "
+                            "(\"capture\": \"body\"); with \"%s\" it does nothing",
+                            mode_names[ld.cap->mode]);
+        else if (max == 0)
+            gw_jctx_warning(c, kpath, "0 captures nothing of any body (every non-empty body is "
+                            "cut to \"\"); \"capture\": \"digest\" says so");
+    }
+    redact_load(&ld, obj, path);
+    if (c->d->errors != errors) {
+        au_capture_free(ld.cap);
+        *bad = 1;
+        return NULL;
+    }
+    return ld.cap;
+}
