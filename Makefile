@@ -14,7 +14,8 @@ PKGS      := libevent libevent_openssl libevent_pthreads openssl libxml-2.0 libx
 TEST_PKGS := cmocka
 # Debian packages: libraries, test and benchmark tools.
 APT_PKGS  := pkg-config build-essential libevent-dev libssl-dev libxml2-dev libxslt1-dev \
-             libjansson-dev librdkafka-dev zlib1g-dev libcmocka-dev openssl curl python3 nginx-light wrk kcat \
+             libjansson-dev librdkafka-dev zlib1g-dev libcmocka-dev openssl curl python3 \
+             python3-jsonschema nginx-light wrk kcat \
              clang libclang-rt-14-dev
 TOOLS     := pkg-config cc openssl curl python3 nginx wrk kcat clang
 # Packages neither pkg-config nor a command on PATH reveals: libFuzzer's runtime for `make fuzz`.
@@ -66,6 +67,7 @@ deps:
 	for p in $(PKGS) $(TEST_PKGS); do pkg-config --exists $$p 2>/dev/null || missing="$$missing $$p"; done; \
 	for t in $(TOOLS); do command -v $$t >/dev/null 2>&1 || missing="$$missing $$t"; done; \
 	[ -x $(PYTHON) ] || missing="$$missing python3"; \
+	$(PYTHON) -c "import jsonschema" 2>/dev/null || missing="$$missing python3-jsonschema"; \
 	dpkg -s $(RUNTIME_PKGS) >/dev/null 2>&1 || missing="$$missing $(RUNTIME_PKGS)"; \
 	if [ -n "$$missing" ]; then \
 	    echo "deps: missing:$$missing; installing Debian packages"; \

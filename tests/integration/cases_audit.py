@@ -12,12 +12,26 @@ import subprocess
 import threading
 import time
 
+import jsonschema
+
 import client
 import scenario
 from client import check
 from harness import case
 
 TOPIC = "portico.audit"
+HERE = os.path.dirname(os.path.abspath(__file__))
+with open(os.path.join(HERE, "..", "..", "audit", "event.schema.json")) as _f:
+    SCHEMA = jsonschema.Draft202012Validator(json.load(_f))
+
+
+def valid(events):
+    """Every event holds to audit/event.schema.json."""
+    for e in events:
+        errors = sorted(SCHEMA.iter_errors(e), key=lambda x: list(x.path))
+        check(not errors, "event seq %s breaks the schema: %s at %s"
+              % (e.get("seq"), errors[0].message if errors else "",
+                 "/".join(map(str, errors[0].path)) if errors else ""))
 
 
 # -- Kafka: the embedded broker or `portico kafka-dev`, read with kcat ------------------------------
@@ -178,6 +192,7 @@ def audit_every_outcome_once(ctx):
     check(len(events) == total, "%d events for %d exchanges and handshakes: %s"
           % (len(events), total, summary(events)))
     check(len({e["id"] for e in events}) == total, "event ids repeat")
+    valid(events)
     by_rid = {}
     for e in events:
         if e["kind"] == "exchange":
@@ -504,6 +519,7 @@ def audit_capture_redacts(ctx):
     check(len(msgs) == 4 and raw.count('"v":1') == 4, "%d events" % len(msgs))
     for secret in (CARD, IBAN):
         check(secret not in raw, "the redacted value %s is in the topic" % secret)
+    valid([m["event"] for m in msgs])
     ev = {m["event"]["request_id"]: m["event"] for m in msgs}
     j, x, bad = (ev[k]["capture"] for k in rids)
     for side in ("request", "response"):
