@@ -243,6 +243,8 @@ producer_new(struct au_log *l, char *err, size_t errlen)
         {"message.timeout.ms", "0"},   /* never give up: the log holds what waits */
         {"partitioner", "murmur2_random"}, /* the Java client's: same key, same partition */
         {"queue.buffering.max.messages", "100000"},
+        /* back within a second of the broker: librdkafka's default waits up to ten */
+        {"reconnect.backoff.max.ms", "1000"},
     };
     rd_kafka_conf_t *kc = rd_kafka_conf_new();
     char e[512];

@@ -48,31 +48,33 @@ set_err(char *err, size_t errlen, const char *fmt, ...)
     va_end(ap);
 }
 
-/* Write "ADDR\n" to path through path.tmp.PID and a rename. Returns 0 or -1 (err set). */
+/* Write "ADDR\n" to path through path.tmp.PID and a rename, so that a reader sees no file or all
+ * of it (durability does not matter: the address dies with the process). Returns 0 or -1 (err
+ * set). */
 static int
 write_addr_file(const char *path, const char *addr, char *err, size_t errlen)
 {
     char *tmp = NULL;
     FILE *f = NULL;
+    int rc;
 
     if (asprintf(&tmp, "%s.tmp.%ld", path, (long)getpid()) < 0) {
         tmp = NULL;
-        set_err(err, errlen, "%s: out of memory", path);
+        set_err(err, errlen, "kafka-dev: %s: out of memory", path);
         goto fail;
     }
-    f = fopen(tmp, "w");
-    if (f == NULL || fprintf(f, "%s\n", addr) < 0 || fflush(f) != 0 || fsync(fileno(f)) != 0) {
-        set_err(err, errlen, "%s: %s", tmp, strerror(errno));
+    if ((f = fopen(tmp, "w")) == NULL || fprintf(f, "%s\n", addr) < 0) {
+        set_err(err, errlen, "kafka-dev: %s: %s", tmp, strerror(errno));
         goto fail;
     }
-    if (fclose(f) != 0) {
-        f = NULL;
-        set_err(err, errlen, "%s: %s", tmp, strerror(errno));
-        goto fail;
-    }
+    rc = fclose(f);
     f = NULL;
+    if (rc != 0) {
+        set_err(err, errlen, "kafka-dev: %s: %s", tmp, strerror(errno));
+        goto fail;
+    }
     if (rename(tmp, path) != 0) {
-        set_err(err, errlen, "%s: %s", path, strerror(errno));
+        set_err(err, errlen, "kafka-dev: %s: %s", path, strerror(errno));
         goto fail;
     }
     free(tmp);
@@ -122,8 +124,8 @@ au_dev_broker_start(const char *const *topics, int partitions, const char *addr_
         return NULL;
     }
     if (partitions < 1 || partitions > AU_DEV_MAX_PARTITIONS) {
-        set_err(err, errlen, "kafka-dev: partitions must be 1 to %d, not %d",
-                AU_DEV_MAX_PARTITIONS, partitions);
+        set_err(err, errlen, "kafka-dev: partitions must be 1 to %d, not %d", AU_DEV_MAX_PARTITIONS,
+                partitions);
         goto fail;
     }
     if ((b->rk = new_handle(err, errlen)) == NULL)

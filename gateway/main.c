@@ -8,7 +8,7 @@
 #include <libxml/parser.h>
 #include <openssl/ssl.h>
 
-/*TMP #include "audit_cmd.h"*/
+#include "audit_cmd.h"
 #include "kafka_dev_cmd.h"
 #include "log.h"
 #include "server.h"
@@ -137,7 +137,7 @@ main(int argc, char **argv)
     if (strcmp(cmd, "transform") == 0)
         return gw_cmd_transform(argc - 1, argv + 1);
     if (strcmp(cmd, "audit") == 0)
-        return 2; /*TMP au_cmd_audit(argc - 1, argv + 1);*/
+        return au_cmd_audit(argc - 1, argv + 1);
     if (strcmp(cmd, "kafka-dev") == 0)
         return au_cmd_kafka_dev(argc - 1, argv + 1);
     fprintf(stderr, "portico: unknown command \"%s\"\n\n", cmd);

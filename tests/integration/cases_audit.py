@@ -231,6 +231,20 @@ def audit_every_outcome_once(ctx):
         check(m["key"] == (e["partner"] or "-"), "message key %r for partner %r"
               % (m["key"], e["partner"]))
     chain_ok(events)
+    # the consumer commands read the same topic: the embedded broker found through the config
+    cfg = ["-c", s.gw.config_path]
+    rep = ctx.run([ctx.env.portico, "audit", "report"] + cfg + ["--json"])
+    check(rep.returncode == 0, "audit report: %s" % rep.stderr.decode())
+    total = json.loads(rep.stdout)["total"]
+    outcomes = [e["outcome"] for e in events]
+    check((total["count"], total["ok"], total["refused"], total["error"]) ==
+          (len(events), outcomes.count("ok"), outcomes.count("refused"), outcomes.count("error")),
+          "audit report totals %r for outcomes %s" % (total, outcomes))
+    tail = ctx.run([ctx.env.portico, "audit", "tail"] + cfg + ["--outcome", "refused",
+                                                              "--partner", "globex"])
+    lines = [json.loads(l) for l in tail.stdout.decode().splitlines()]
+    check(tail.returncode == 0 and [e["reason"] for e in lines] == ["partner-not-allowed"],
+          "audit tail --outcome refused --partner globex: %s" % tail.stdout.decode()[:300])
 
 
 # -- broker away under load -------------------------------------------------------------------------
