@@ -60,7 +60,7 @@ struct au_log {
     unsigned char acked_hash[32];
     /* counters */
     atomic_uint_fast64_t appended, dropped, shipped;
-    atomic_llong last_drop_log;
+    _Atomic int64_t last_drop_log;
 };
 
 static int64_t

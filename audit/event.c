@@ -12,14 +12,27 @@
 void
 au_time_str(uint64_t us, char out[32])
 {
+    /* the date and time of day change once a second: each thread keeps the last one written */
+    static _Thread_local time_t last = (time_t)-1;
+    static _Thread_local char prefix[24];
     time_t s = (time_t)(us / 1000000);
+    unsigned ms = (unsigned)(us % 1000000 / 1000);
     struct tm tm;
 
-    gmtime_r(&s, &tm);
-    snprintf(out, 32, "%04u-%02u-%02uT%02u:%02u:%02u.%03uZ", (unsigned)(tm.tm_year + 1900) % 10000u,
-             (unsigned)(tm.tm_mon + 1) % 100u, (unsigned)tm.tm_mday % 100u,
-             (unsigned)tm.tm_hour % 100u, (unsigned)tm.tm_min % 100u, (unsigned)tm.tm_sec % 100u,
-             (unsigned)(us % 1000000 / 1000));
+    if (s != last) {
+        gmtime_r(&s, &tm);
+        snprintf(prefix, sizeof prefix, "%04u-%02u-%02uT%02u:%02u:%02u.",
+                 (unsigned)(tm.tm_year + 1900) % 10000u, (unsigned)(tm.tm_mon + 1) % 100u,
+                 (unsigned)tm.tm_mday % 100u, (unsigned)tm.tm_hour % 100u,
+                 (unsigned)tm.tm_min % 100u, (unsigned)tm.tm_sec % 100u);
+        last = s;
+    }
+    memcpy(out, prefix, 20);
+    out[20] = (char)('0' + ms / 100);
+    out[21] = (char)('0' + ms / 10 % 10);
+    out[22] = (char)('0' + ms % 10);
+    out[23] = 'Z';
+    out[24] = '\0';
 }
 
 static void

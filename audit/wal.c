@@ -402,7 +402,8 @@ load_segments(struct au_wal *w, uint64_t acked, char *err, size_t errlen)
         }
         bases[n++] = base;
     }
-    qsort(bases, n, sizeof *bases, base_cmp);
+    if (n > 1)
+        qsort(bases, n, sizeof *bases, base_cmp);
     for (size_t i = 0; i < n; i++) {
         if (seg_push(w, bases[i], 0, err, errlen) < 0)
             goto out;
