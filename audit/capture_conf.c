@@ -34,6 +34,7 @@
 #include <libxml/xpathInternals.h>
 
 #include "json_loc.h"
+#include "xml_util.h"
 #include "xml_map.h" /* tf_xm_xpath_error, tf_xm_quiet_*: libxml2's XPath errors as text */
 
 #define ERRLEN 256 /* what tf_xm_xpath_error writes */
@@ -202,51 +203,19 @@ namespaces_load(struct cc_load *ld, const json_t *redact, const char *rpath)
     }
 }
 
-static int
-declared(const struct au_capture *cap, const char *prefix, size_t n)
-{
-    if (n == 3 && strncmp(prefix, "xml", 3) == 0)
-        return 1;
-    for (int i = 0; i < cap->nns; i++)
-        if (strlen((const char *)cap->ns[i]->prefix) == n &&
-            strncmp((const char *)cap->ns[i]->prefix, prefix, n) == 0)
-            return 1;
-    return 0;
-}
-
-static int
-name_char(unsigned char ch)
-{
-    return ch >= 0x80 || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-           (ch >= '0' && ch <= '9') || ch == '_' || ch == '-' || ch == '.';
-}
-
 /* libxml2 resolves a prefix only when a step that names it is evaluated, which a trial on a small
- * document may never do (//a[p:b] without any a): every prefix the text uses (a name before a
- * single ':', outside string literals) must be declared. Reports the first that is not. */
+ * document may never do (//a[p:b] without any a): every prefix the text uses must be declared.
+ * Reports the first that is not. */
 static int
 prefixes_check(struct cc_load *ld, const char *path, const char *expr)
 {
-    for (const char *p = expr; *p != '\0';) {
-        if (*p == '\'' || *p == '"') {
-            const char *end = strchr(p + 1, *p);
-            p = end ? end + 1 : p + strlen(p);
-            continue;
-        }
-        if (!name_char((unsigned char)*p) || (*p >= '0' && *p <= '9') || *p == '.' || *p == '-') {
-            p++;
-            continue;
-        }
-        const char *start = p;
-        while (name_char((unsigned char)*p))
-            p++;
-        if (p[0] == ':' && p[1] != ':' && !declared(ld->cap, start, (size_t)(p - start))) {
-            gw_jctx_error(ld->c, path, "prefix \"%.*s\" is not declared in \"namespaces\"",
-                          (int)(p - start), start);
-            return -1;
-        }
-    }
-    return 0;
+    size_t n;
+    const char *p = tf_xpath_undeclared_prefix(expr, ld->cap->ns, ld->cap->nns, &n);
+
+    if (p == NULL)
+        return 0;
+    gw_jctx_error(ld->c, path, "prefix \"%.*s\" is not declared in \"namespaces\"", (int)n, p);
+    return -1;
 }
 
 static const char *

@@ -21,6 +21,7 @@
 
 #include "context.h"
 #include "json_loc.h"
+#include "xml_util.h"
 
 #define ERRLEN 256
 
@@ -156,50 +157,17 @@ namespaces_load(struct xm_load *ld)
     }
 }
 
-static int
-declared(const struct xm_inst *in, const char *prefix, size_t n)
-{
-    if (n == 3 && strncmp(prefix, "xml", 3) == 0)
-        return 1;
-    for (int i = 0; i < in->nns; i++)
-        if (strlen((const char *)in->ns[i]->prefix) == n &&
-            strncmp((const char *)in->ns[i]->prefix, prefix, n) == 0)
-            return 1;
-    return 0;
-}
-
-static int
-name_char(unsigned char c)
-{
-    return c >= 0x80 || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-           (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
-}
-
-/* Check that every prefix expr uses (a name before a single ':', outside string literals) is
- * declared. Reports the first that is not; returns 0 or -1. */
+/* Every prefix expr uses must be declared. Reports the first that is not; returns 0 or -1. */
 static int
 prefixes_check(struct xm_load *ld, const char *sub, const char *expr)
 {
-    for (const char *p = expr; *p != '\0';) {
-        if (*p == '\'' || *p == '"') {
-            const char *end = strchr(p + 1, *p);
-            p = end ? end + 1 : p + strlen(p);
-            continue;
-        }
-        if (!name_char((unsigned char)*p) || (*p >= '0' && *p <= '9') || *p == '.' || *p == '-') {
-            p++;
-            continue;
-        }
-        const char *start = p;
-        while (name_char((unsigned char)*p))
-            p++;
-        if (p[0] == ':' && p[1] != ':' && !declared(ld->in, start, (size_t)(p - start))) {
-            ld->cc->error(ld->cc, sub, "prefix \"%.*s\" is not declared in \"namespaces\"",
-                          (int)(p - start), start);
-            return -1;
-        }
-    }
-    return 0;
+    size_t n;
+    const char *p = tf_xpath_undeclared_prefix(expr, ld->in->ns, ld->in->nns, &n);
+
+    if (p == NULL)
+        return 0;
+    ld->cc->error(ld->cc, sub, "prefix \"%.*s\" is not declared in \"namespaces\"", (int)n, p);
+    return -1;
 }
 
 /* ---- expressions ------------------------------------------------------------------------------ */

@@ -120,3 +120,47 @@ tf_header_value_ok(const char *s)
             return 0;
     return 1;
 }
+
+static int
+prefix_declared(xmlNsPtr *ns, int nns, const char *prefix, size_t n)
+{
+    if (n == 3 && strncmp(prefix, "xml", 3) == 0)
+        return 1;
+    for (int i = 0; i < nns; i++)
+        if (strlen((const char *)ns[i]->prefix) == n &&
+            strncmp((const char *)ns[i]->prefix, prefix, n) == 0)
+            return 1;
+    return 0;
+}
+
+static int
+xpath_name_char(unsigned char c)
+{
+    return c >= 0x80 || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
+}
+
+const char *
+tf_xpath_undeclared_prefix(const char *expr, xmlNsPtr *ns, int nns, size_t *len)
+{
+    for (const char *p = expr; *p != '\0';) {
+        if (*p == '\'' || *p == '"') {
+            const char *end = strchr(p + 1, *p);
+            p = end ? end + 1 : p + strlen(p);
+            continue;
+        }
+        if (!xpath_name_char((unsigned char)*p) || (*p >= '0' && *p <= '9') || *p == '.' ||
+            *p == '-') {
+            p++;
+            continue;
+        }
+        const char *start = p;
+        while (xpath_name_char((unsigned char)*p))
+            p++;
+        if (p[0] == ':' && p[1] != ':' && !prefix_declared(ns, nns, start, (size_t)(p - start))) {
+            *len = (size_t)(p - start);
+            return start;
+        }
+    }
+    return NULL;
+}

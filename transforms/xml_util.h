@@ -48,4 +48,10 @@ void tf_set_body(struct tf_message *m, struct tf_ctx *x, char *body, size_t len,
 /* Does s hold a header value that cannot break the head (no CR, LF or other control byte)? */
 int tf_header_value_ok(const char *s);
 
+/* The first namespace prefix an XPath expression uses (a name before a single ':', outside string
+ * literals) that is neither "xml" nor one of ns[0..nns): libxml2 resolves a prefix only when a
+ * step naming it is evaluated, so a trial run may never see it. Returns where it starts (*len
+ * bytes), or NULL when every prefix is declared. */
+const char *tf_xpath_undeclared_prefix(const char *expr, xmlNsPtr *ns, int nns, size_t *len);
+
 #endif
