@@ -748,8 +748,8 @@ scan_elem(const struct xj *w, xmlNodePtr e, struct einfo *in)
     for (xmlNodePtr k = e->children; k != NULL; k = k->next) {
         if (k->type == XML_ELEMENT_NODE || (k->type == XML_COMMENT_NODE && w->c->comments))
             in->elem_content = 1;
-        else if (is_text(k))
-            in->has_text = 1;
+        else if (is_text(k) && k->content != NULL && k->content[0] != '\0')
+            in->has_text = 1; /* an empty CDATA section is no text: <c><![CDATA[]]></c> is <c/> */
     }
 }
 
