@@ -80,16 +80,6 @@ struct fill_arg {
     const struct au_event_text *ev;
 };
 
-static void
-hex(char *out, const unsigned char *d, size_t n)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[d[i] >> 4];
-        out[2 * i + 1] = digits[d[i] & 15];
-    }
-}
-
 /* The record: the key, then the event with its chain members in their sorted places. The hash
  * covers the previous hash and the event without "hash" (audit/README.md, "Canonical form"). */
 static size_t
@@ -103,7 +93,7 @@ fill(void *arg, uint64_t seq, const unsigned char prev[32], char *dst, unsigned 
     char *o = dst;
 
     memcpy(prevf, ",\"prev\":\"", 9);
-    hex(prevf + 9, prev, 32);
+    au_hex(prevf + 9, prev, 32);
     prevf[73] = '"';
     prevn = 74;
     seqn = (size_t)snprintf(seqf, sizeof seqf, ",\"seq\":%" PRIu64, seq);
@@ -119,7 +109,7 @@ fill(void *arg, uint64_t seq, const unsigned char prev[32], char *dst, unsigned 
         EVP_DigestUpdate(a->l->md, part[i].p, part[i].n);
     EVP_DigestFinal_ex(a->l->md, hash, NULL);
     memcpy(hashf, ",\"hash\":\"", 9);
-    hex(hashf + 9, hash, 32);
+    au_hex(hashf + 9, hash, 32);
     hashf[73] = '"';
     hashn = 74;
     memcpy(o, a->key, a->keylen);

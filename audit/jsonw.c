@@ -174,17 +174,24 @@ au_buf_key(struct au_buf *b, const char *name)
 }
 
 void
+au_hex(char *out, const unsigned char *d, size_t n)
+{
+    static const char digits[] = "0123456789abcdef";
+
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[d[i] >> 4];
+        out[2 * i + 1] = digits[d[i] & 15];
+    }
+}
+
+void
 au_buf_hex(struct au_buf *b, const unsigned char *d, size_t n)
 {
-    static const char hex[] = "0123456789abcdef";
-
     if (au_buf_reserve(b, n * 2 + 2) < 0)
         return;
     b->p[b->len++] = '"';
-    for (size_t i = 0; i < n; i++) {
-        b->p[b->len++] = hex[d[i] >> 4];
-        b->p[b->len++] = hex[d[i] & 15];
-    }
+    au_hex(b->p + b->len, d, n);
+    b->len += n * 2;
     b->p[b->len++] = '"';
 }
 

@@ -33,6 +33,8 @@ void au_buf_u64(struct au_buf *b, uint64_t v);
 void au_buf_i64(struct au_buf *b, int64_t v);
 /* `"name":` preceded by a comma unless it opens the object or array. */
 void au_buf_key(struct au_buf *b, const char *name);
+/* 2n lowercase hex digits of d into out (no NUL). */
+void au_hex(char *out, const unsigned char *d, size_t n);
 /* 64 lowercase hex digits of a SHA-256 digest, quoted. */
 void au_buf_hex(struct au_buf *b, const unsigned char *d, size_t n);
 

@@ -62,6 +62,7 @@ struct au_wal {
     int ckpt_fd;
     int ckpt_dirty;
     uint64_t synced;       /* shipper: appended bytes before this are on disk */
+    struct seg rseg;       /* shipper: the segment it reads, copied once rather than per record */
 };
 
 static size_t
@@ -217,10 +218,15 @@ au_wal_read(struct au_wal *w, uint64_t lsn, struct au_wal_rec *r)
 
         if (lsn >= atomic_load_explicit(&w->end, memory_order_acquire))
             return 0;
-        if ((found = seg_find(w, lsn, &s)) == 0)
-            return 0;
-        if (found < 0)
-            lsn = s.base;
+        if (w->rseg.map != NULL && lsn >= w->rseg.base && lsn < w->rseg.base + w->rseg.size) {
+            s = w->rseg;
+        } else {
+            if ((found = seg_find(w, lsn, &s)) == 0)
+                return 0;
+            if (found < 0)
+                lsn = s.base;
+            w->rseg = s;
+        }
         off = (size_t)(lsn - s.base);
         if (off + HDR > s.size || ((const struct rec_hdr *)(s.map + off))->magic == 0) {
             lsn = s.base + s.size; /* the rest of this segment is unused */
@@ -322,6 +328,8 @@ au_wal_ack(struct au_wal *w, uint64_t lsn, uint64_t seq, const unsigned char has
         memmove(w->segs, w->segs + 1, (w->nsegs - 1) * sizeof *w->segs);
         w->nsegs--;
         pthread_mutex_unlock(&w->lock);
+        if (w->rseg.base == gone.base)
+            w->rseg.map = NULL;
         seg_drop(w, &gone, 1);
     }
 }

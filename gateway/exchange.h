@@ -148,6 +148,8 @@ size_t gw_client_pending(struct gw_conn *c);
 void gw_conn_read(struct gw_conn *c, int on);
 void gw_conn_timeouts(struct gw_conn *c, int read_ms);
 
+/* The worker's generator of ids (xoroshiro128+, seeded from getrandom): unique, not secret. */
+uint64_t gw_worker_random(struct gw_worker *w);
 /* The reason phrase for a status ("Bad Gateway"), "" for an unknown one. */
 const char *gw_status_text(int status);
 void gw_conn_accept(struct gw_worker *w, size_t listener_index, int fd, struct sockaddr *sa,
@@ -217,8 +219,9 @@ void gw_audit_start(struct gw_exchange *ex);
 int64_t gw_mono_us(void);
 
 /* proxy.c */
-/* The subject (RFC 2253) of the connection's client certificate, computed once; NULL without one.
- * c->cert_fp is set along with it. */
+/* The subject (RFC 2253) of the connection's client certificate (or of the one its handshake was
+ * refused for), computed once; NULL without one. c->cert_issuer, cert_serial and cert_fp are set
+ * along with it. */
 const char *gw_conn_cert_info(struct gw_conn *c);
 void gw_proxy_start(struct gw_exchange *ex);
 /* Client output drained below the watermark: resume reading the upstream. */

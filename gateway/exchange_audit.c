@@ -21,7 +21,6 @@
 #include "capture.h"
 #include "chain.h"
 #include "event.h"
-#include "identity.h"
 #include "log.h"
 #include "partner.h"
 #include "snapshot.h"
@@ -211,12 +210,11 @@ gw_audit_response_head(struct gw_exchange *ex)
 /* Capture "body": the copy, redacted as the route says, into the event (text in the arena). */
 static void
 capture(struct gw_exchange *ex, const struct gw_audit_body *b, const char *type,
-        struct au_body *out, struct au_buf *scratch)
+        struct au_body *out)
 {
     const struct pt_route *r = ex->route;
     struct au_buf buf = {0};
 
-    (void)scratch;
     out->captured = au_capture_body(r->capture, &ex->c->snap->config->tf_limits, type,
                                     type != NULL ? strlen(type) : 0, b->copy ? b->copy : "",
                                     b->copy_len, !b->cut, &buf, &out->truncated);
@@ -257,11 +255,8 @@ outcome(const struct gw_exchange *ex, int complete)
 static void
 event_id(struct gw_worker *w, unsigned char id[16])
 {
-    /* unique, not secret: the worker's generator, seeded from getrandom */
-    uint64_t a = w->rng[0] + w->rng[1], s1 = w->rng[1] ^ w->rng[0];
-    w->rng[0] = ((w->rng[0] << 55) | (w->rng[0] >> 9)) ^ s1 ^ (s1 << 14);
-    w->rng[1] = (s1 << 36) | (s1 >> 28);
-    uint64_t b = w->rng[0] + w->rng[1];
+    uint64_t a = gw_worker_random(w), b = gw_worker_random(w);
+
     memcpy(id, &a, 8);
     memcpy(id + 8, &b, 8);
 }
@@ -321,9 +316,9 @@ audit(struct gw_exchange *ex, int complete)
     finish_body(&ex->au_resp, mode, &e.resp);
     if (mode == AU_CAPTURE_BODY) {
         e.capture_body = 1;
-        capture(ex, &ex->au_req, request_type(ex), &e.req, w->au_text);
+        capture(ex, &ex->au_req, request_type(ex), &e.req);
         capture(ex, &ex->au_resp, ex->local_type != NULL ? ex->local_type : ex->resp_type,
-                &e.resp, w->au_text);
+                &e.resp);
     }
     e.chain_req = applied(ex, ex->req_chain, ex->req_applied, &e.nchain_req);
     e.chain_resp = applied(ex, ex->resp_chain, ex->resp_applied, &e.nchain_resp);
@@ -357,12 +352,8 @@ void
 gw_audit_handshake(struct gw_conn *c, unsigned long ssl_err)
 {
     struct gw_worker *w = c->w;
-    X509 *x = c->peer.refused;
     struct au_event e = {0};
     struct au_event_text t;
-    char *subject = NULL, *issuer = NULL;
-    char serial[72], fp[65];
-    unsigned char d[32];
     int64_t now = gw_mono_us();
 
     if (w->audit == NULL)
@@ -373,17 +364,11 @@ gw_audit_handshake(struct gw_conn *c, unsigned long ssl_err)
     e.config = c->snap->version;
     e.responded_us = wall_us();
     e.received_us = e.responded_us - (uint64_t)(now - c->t_accept);
-    if (x != NULL) {
-        subject = pt_name_rfc2253(X509_get_subject_name(x));
-        issuer = pt_name_rfc2253(X509_get_issuer_name(x));
-        e.subject = subject != NULL ? subject : "";
-        e.issuer = issuer;
-        e.serial = pt_cert_serial(x, serial, sizeof serial);
-        if (pt_cert_sha256(x, d) == 0) {
-            for (int i = 0; i < 32; i++)
-                snprintf(fp + 2 * i, 3, "%02x", d[i]);
-            e.fingerprint = fp;
-        }
+    if (gw_conn_cert_info(c) != NULL) {
+        e.subject = c->cert_subject;
+        e.issuer = c->cert_issuer;
+        e.serial = c->cert_serial;
+        e.fingerprint = c->cert_fp[0] ? c->cert_fp : NULL;
     }
     e.client_addr = c->peer_ip;
     e.client_port = c->peer_port;
@@ -392,6 +377,4 @@ gw_audit_handshake(struct gw_conn *c, unsigned long ssl_err)
     e.latency_us = now - c->t_accept;
     if (au_event_write(&e, w->au_text, &t) == 0)
         au_log_append(w->audit, "-", 1, &t);
-    free(subject);
-    free(issuer);
 }

@@ -114,9 +114,9 @@ gw_conn_read(struct gw_conn *c, int on)
 }
 
 
-/* xoroshiro128+: request ids need to be unique, not secret */
-static uint64_t
-next_random(struct gw_worker *w)
+/* xoroshiro128+: request and event ids need to be unique, not secret */
+uint64_t
+gw_worker_random(struct gw_worker *w)
 {
     uint64_t s0 = w->rng[0], s1 = w->rng[1], r = s0 + s1;
 
@@ -152,7 +152,7 @@ set_request_id(struct gw_exchange *ex)
         return;
     }
     snprintf(ex->request_id, sizeof ex->request_id, "%016llx%016llx",
-             (unsigned long long)next_random(ex->c->w), (unsigned long long)next_random(ex->c->w));
+             (unsigned long long)gw_worker_random(ex->c->w), (unsigned long long)gw_worker_random(ex->c->w));
 }
 
 static struct gw_exchange *

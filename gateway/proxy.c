@@ -106,6 +106,8 @@ gw_conn_cert_info(struct gw_conn *c)
     if (c->cert_subject == NULL && c->is_tls) {
         SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
         X509 *x = ssl ? SSL_get0_peer_certificate(ssl) : NULL;
+        if (x == NULL)
+            x = c->peer.refused; /* a handshake refused for it: what it said */
         unsigned char fp[32];
         if (x == NULL)
             return NULL;

@@ -92,28 +92,46 @@ verify_cb(int ok, X509_STORE_CTX *xctx)
     return 1;
 }
 
+/* Verification errors a partner can act on: the code the audit records and the words of a 401. */
+static const struct verify_error_name {
+    int err;
+    const char *code, *text;
+} verify_errors[] = {
+    {X509_V_ERR_CERT_HAS_EXPIRED, "certificate-expired", "client certificate expired"},
+    {X509_V_ERR_CERT_NOT_YET_VALID, "certificate-not-yet-valid",
+     "client certificate not yet valid"},
+    {X509_V_ERR_CERT_REVOKED, "certificate-revoked", "client certificate revoked"},
+    {X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT, "certificate-unknown-ca",
+     "client certificate issued by an unknown CA"},
+    {X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY, "certificate-unknown-ca",
+     "client certificate issued by an unknown CA"},
+    {X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE, "certificate-unknown-ca",
+     "client certificate issued by an unknown CA"},
+    {X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT, "certificate-unknown-ca",
+     "client certificate issued by an unknown CA"},
+    {X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN, "certificate-unknown-ca",
+     "client certificate issued by an unknown CA"},
+};
+
+static const struct verify_error_name *
+verify_error_name(int err)
+{
+    for (size_t i = 0; i < sizeof verify_errors / sizeof verify_errors[0]; i++)
+        if (verify_errors[i].err == err)
+            return &verify_errors[i];
+    return NULL;
+}
+
 const char *
 gw_tls_peer_reason(const struct gw_tls_peer *peer)
 {
+    const struct verify_error_name *e;
+
     if (peer == NULL || peer->mode == GW_CLIENT_AUTH_NONE)
         return "no client certificate (this listener does not ask for one)";
-    switch (peer->verify_error) {
-    case 0:
-        break;
-    case X509_V_ERR_CERT_HAS_EXPIRED:
-        return "client certificate expired";
-    case X509_V_ERR_CERT_NOT_YET_VALID:
-        return "client certificate not yet valid";
-    case X509_V_ERR_CERT_REVOKED:
-        return "client certificate revoked";
-    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
-    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
-    case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
-    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
-    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
-        return "client certificate issued by an unknown CA";
-    default:
-        return X509_verify_cert_error_string(peer->verify_error);
+    if (peer->verify_error != 0) {
+        e = verify_error_name(peer->verify_error);
+        return e != NULL ? e->text : X509_verify_cert_error_string(peer->verify_error);
     }
     if (!peer->have_cert)
         return "no client certificate";
@@ -127,29 +145,18 @@ gw_tls_peer_reason(const struct gw_tls_peer *peer)
 const char *
 gw_tls_peer_code(const struct gw_tls_peer *peer, unsigned long ssl_err)
 {
-    switch (peer->verify_error) {
-    case 0:
-        if (ERR_GET_REASON(ssl_err) == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE)
-            return "certificate-missing";
-        return NULL;
-    case X509_V_ERR_CERT_HAS_EXPIRED:
-        return "certificate-expired";
-    case X509_V_ERR_CERT_NOT_YET_VALID:
-        return "certificate-not-yet-valid";
-    case X509_V_ERR_CERT_REVOKED:
-        return "certificate-revoked";
-    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
-    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
-    case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
-    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
-    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
-        return "certificate-unknown-ca";
-    case X509_V_ERR_CERT_REJECTED:
+    const struct verify_error_name *e;
+
+    if (peer->verify_error == 0)
+        return ERR_GET_REASON(ssl_err) == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE
+                   ? "certificate-missing"
+                   : NULL;
+    if ((e = verify_error_name(peer->verify_error)) != NULL)
+        return e->code;
+    if (peer->verify_error == X509_V_ERR_CERT_REJECTED)
         return peer->id_status == PT_ID_AMBIGUOUS ? "certificate-ambiguous"
                                                   : "certificate-no-partner";
-    default:
-        return "certificate-invalid";
-    }
+    return "certificate-invalid";
 }
 
 static int
