@@ -10,11 +10,11 @@
 # tool the tests need) is missing. Every target that builds runs `deps` first, then re-enters make
 # so that the pkg-config flags are read after the install.
 
-PKGS      := libevent libevent_openssl libevent_pthreads openssl libxml-2.0 libxslt jansson rdkafka zlib
+PKGS      := libevent libevent_openssl libevent_pthreads openssl libxml-2.0 libxslt jansson rdkafka libisal
 TEST_PKGS := cmocka
 # Debian packages: libraries, test and benchmark tools.
 APT_PKGS  := pkg-config build-essential libevent-dev libssl-dev libxml2-dev libxslt1-dev \
-             libjansson-dev librdkafka-dev zlib1g-dev libcmocka-dev openssl curl python3 \
+             libjansson-dev librdkafka-dev libisal-dev libcmocka-dev openssl curl python3 \
              python3-jsonschema nginx-light wrk kcat \
              clang libclang-rt-14-dev
 TOOLS     := pkg-config cc openssl curl python3 nginx wrk kcat clang

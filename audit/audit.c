@@ -19,7 +19,6 @@
 #include <time.h>
 
 #include <librdkafka/rdkafka.h>
-#include <openssl/evp.h>
 
 #include "dev_broker.h"
 #include "jsonw.h"
@@ -46,7 +45,6 @@ struct au_log {
     char *bootstraps;
     rd_kafka_t *rk;
     rd_kafka_topic_t *rkt;
-    EVP_MD_CTX *md;            /* the chain's hashing, under the log's lock */
     pthread_t thread;
     int started;
     atomic_int stopping;
@@ -90,6 +88,7 @@ fill(void *arg, uint64_t seq, const unsigned char prev[32], char *dst, unsigned 
     char prevf[80], seqf[32], hashf[80];
     size_t prevn, seqn, hashn;
     struct { const char *p; size_t n; } part[7];
+    struct au_sha256 sha;
     char *o = dst;
 
     memcpy(prevf, ",\"prev\":\"", 9);
@@ -103,11 +102,11 @@ fill(void *arg, uint64_t seq, const unsigned char prev[32], char *dst, unsigned 
     part[3].p = e->p + e->prev_at, part[3].n = e->seq_at - e->prev_at;
     part[4].p = seqf, part[4].n = seqn;
     part[5].p = e->p + e->seq_at, part[5].n = e->len - e->seq_at;
-    EVP_DigestInit_ex(a->l->md, au_sha256(), NULL);
-    EVP_DigestUpdate(a->l->md, prev, 32);
+    au_sha256_init(&sha);
+    au_sha256_update(&sha, prev, 32);
     for (int i = 0; i < 6; i++)
-        EVP_DigestUpdate(a->l->md, part[i].p, part[i].n);
-    EVP_DigestFinal_ex(a->l->md, hash, NULL);
+        au_sha256_update(&sha, part[i].p, part[i].n);
+    au_sha256_final(&sha, hash);
     memcpy(hashf, ",\"hash\":\"", 9);
     au_hex(hashf + 9, hash, 32);
     hashf[73] = '"';
@@ -401,8 +400,7 @@ au_log_start(const struct au_conf *conf, const char *node, char *err, size_t err
     l->conf.kafka = conf->kafka ? json_deep_copy(conf->kafka) : NULL;
     l->node = strdup(node);
     l->ring = calloc(RING_SIZE, sizeof *l->ring);
-    l->md = EVP_MD_CTX_new();
-    if (!l->conf.brokers || !l->conf.topic || !l->conf.dir || !l->node || !l->ring || !l->md) {
+    if (!l->conf.brokers || !l->conf.topic || !l->conf.dir || !l->node || !l->ring) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
@@ -456,7 +454,6 @@ au_log_stop(struct au_log *l, int flush_ms)
     producer_free(l);
     au_dev_broker_stop(l->broker);
     au_wal_close(l->wal); /* after the producer: its messages pointed into the log */
-    EVP_MD_CTX_free(l->md);
     free(l->ring);
     free(l->bootstraps);
     free(l->node);

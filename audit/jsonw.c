@@ -1,12 +1,9 @@
 /* jsonw.c: see jsonw.h. */
+#define OPENSSL_SUPPRESS_DEPRECATED /* SHA256_Init and friends: see au_sha256 in jsonw.h */
 #include "jsonw.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-#include <pthread.h>
-
-#include <openssl/evp.h>
 
 void
 au_buf_free(struct au_buf *b)
@@ -16,7 +13,7 @@ au_buf_free(struct au_buf *b)
 }
 
 int
-au_buf_reserve(struct au_buf *b, size_t n)
+au_buf_grow(struct au_buf *b, size_t n)
 {
     size_t cap;
     char *p;
@@ -35,21 +32,6 @@ au_buf_reserve(struct au_buf *b, size_t n)
     b->p = p;
     b->cap = cap;
     return 0;
-}
-
-void
-au_buf_add(struct au_buf *b, const void *s, size_t n)
-{
-    if (au_buf_reserve(b, n) < 0)
-        return;
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-}
-
-void
-au_buf_cstr(struct au_buf *b, const char *s)
-{
-    au_buf_add(b, s, strlen(s));
 }
 
 /* The length of the UTF-8 sequence at s (at most n bytes), or 0 when it is not one: overlong
@@ -158,22 +140,6 @@ au_buf_i64(struct au_buf *b, int64_t v)
 }
 
 void
-au_buf_key(struct au_buf *b, const char *name)
-{
-    size_t n = strlen(name);
-
-    if (au_buf_reserve(b, n + 4) < 0)
-        return;
-    if (b->len > 0 && b->p[b->len - 1] != '{' && b->p[b->len - 1] != '[')
-        b->p[b->len++] = ',';
-    b->p[b->len++] = '"';
-    memcpy(b->p + b->len, name, n);
-    b->len += n;
-    b->p[b->len++] = '"';
-    b->p[b->len++] = ':';
-}
-
-void
 au_hex(char *out, const unsigned char *d, size_t n)
 {
     static const char digits[] = "0123456789abcdef";
@@ -260,32 +226,43 @@ au_json_canon(struct au_buf *b, const json_t *v, const char *skip)
     }
 }
 
-static EVP_MD *sha256_md;
-static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
-
-static void
-sha256_fetch(void)
+void
+au_sha256_init(struct au_sha256 *s)
 {
-    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    SHA256_Init(&s->c);
 }
 
-const EVP_MD *
-au_sha256(void)
+void
+au_sha256_update(struct au_sha256 *s, const void *p, size_t n)
 {
-    pthread_once(&sha256_once, sha256_fetch);
-    return sha256_md;
+    SHA256_Update(&s->c, p, n);
+}
+
+void
+au_sha256_final(struct au_sha256 *s, unsigned char out[32])
+{
+    SHA256_Final(out, &s->c);
+}
+
+void
+au_sha256_once(const void *p, size_t n, unsigned char out[32])
+{
+    struct au_sha256 s;
+
+    au_sha256_init(&s);
+    au_sha256_update(&s, p, n);
+    au_sha256_final(&s, out);
 }
 
 void
 au_chain_hash(const unsigned char prev[32], const char *canon, size_t len, unsigned char out[32])
 {
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    struct au_sha256 s;
 
-    if (ctx == NULL || !EVP_DigestInit_ex(ctx, au_sha256(), NULL) ||
-        !EVP_DigestUpdate(ctx, prev, 32) || !EVP_DigestUpdate(ctx, canon, len) ||
-        !EVP_DigestFinal_ex(ctx, out, NULL))
-        memset(out, 0, 32); /* only when memory ran out: the chain then shows a broken link */
-    EVP_MD_CTX_free(ctx);
+    au_sha256_init(&s);
+    au_sha256_update(&s, prev, 32);
+    au_sha256_update(&s, canon, len);
+    au_sha256_final(&s, out);
 }
 
 int

@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <zlib.h>
+#include <isa-l/crc.h>
 
 #include "log.h"
 
@@ -23,7 +23,7 @@
 
 struct rec_hdr {
     uint32_t magic;
-    uint32_t crc;    /* CRC-32 (zlib) of everything after it: the rest of the header, the payload */
+    uint32_t crc;    /* CRC-32 (gzip's) of everything after it: the rest of the header, the payload */
     uint32_t len;    /* payload bytes: key, then value */
     uint16_t keylen;
     uint16_t flags;
@@ -75,7 +75,7 @@ static uint32_t
 rec_crc(const struct rec_hdr *h)
 {
     const unsigned char *p = (const unsigned char *)h + 8;
-    return (uint32_t)crc32(0L, p, (uInt)(HDR - 8 + h->len));
+    return crc32_gzip_refl(0, p, HDR - 8 + h->len);
 }
 
 /* ---- segments ---- */
@@ -300,7 +300,7 @@ fail:
 static uint32_t
 ckpt_crc(const struct ckpt *c)
 {
-    return (uint32_t)crc32(0L, (const unsigned char *)c + 8, (uInt)(sizeof *c - 8));
+    return crc32_gzip_refl(0, (const unsigned char *)c + 8, sizeof *c - 8);
 }
 
 void
@@ -500,11 +500,16 @@ au_wal_open(const char *dir, uint64_t max_bytes, char *err, size_t errlen)
     char path[4096];
     struct ckpt c;
     size_t seg = (size_t)(max_bytes / 8);
+    pthread_mutexattr_t ma;
 
     err[0] = '\0';
     if (w == NULL)
         return NULL;
-    pthread_mutex_init(&w->lock, NULL);
+    pthread_mutexattr_init(&ma);
+    /* held for a record's hashing and copy, about a microsecond: spinning a while beats sleeping */
+    pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_ADAPTIVE_NP);
+    pthread_mutex_init(&w->lock, &ma);
+    pthread_mutexattr_destroy(&ma);
     w->ckpt_fd = -1;
     w->dir = strdup(dir);
     seg = seg < (4u << 20) ? (4u << 20) : seg > (64u << 20) ? (64u << 20) : seg;

@@ -26,6 +26,7 @@
 #include "arena.h"
 #include "http_parser.h"
 #include "http_pool.h"
+#include "jsonw.h"
 #include "sockio.h"
 #include "tls.h"
 #include "worker.h"
@@ -35,10 +36,11 @@ struct tf_chain;
 /* A body as the audit sees it: its bytes before and after transforms, hashed as they pass. */
 struct gw_audit_body {
     uint64_t bytes, bytes_out;
-    struct evp_md_ctx_st *md;        /* the body as received, hashed as it passes (arena-owned) */
+    struct au_sha256 md;             /* the body as received, hashed as it passes */
     unsigned char sha[32], sha_out[32];
     unsigned transformed : 1;        /* bytes_out and sha_out differ from what came in */
     unsigned cut : 1;                /* the captured copy stopped at the route's cap */
+    unsigned hashing : 1;            /* md has begun */
     char *copy;                      /* capture "body": the body as it goes on, up to the cap */
     size_t copy_len, copy_cap;
 };

@@ -15,7 +15,6 @@
 #include <time.h>
 
 #include <event2/buffer.h>
-#include <openssl/evp.h>
 
 #include "audit.h"
 #include "capture.h"
@@ -46,24 +45,6 @@ gw_audit_start(struct gw_exchange *ex)
 {
     ex->t_received = wall_us();
     ex->m_received = gw_mono_us();
-}
-
-static void
-free_md(void *md)
-{
-    EVP_MD_CTX_free(md);
-}
-
-static EVP_MD_CTX *
-body_md(struct gw_exchange *ex, struct gw_audit_body *b)
-{
-    if (b->md == NULL) {
-        b->md = EVP_MD_CTX_new();
-        if (b->md == NULL || !EVP_DigestInit_ex(b->md, au_sha256(), NULL))
-            abort();
-        gw_arena_cleanup(&ex->arena, free_md, b->md);
-    }
-    return b->md;
 }
 
 static enum au_capture_mode
@@ -117,7 +98,11 @@ gw_audit_body_in_mem(struct gw_exchange *ex, int resp, const void *p, size_t n)
     b->bytes += n;
     if ((mode = capture_mode(ex)) == AU_CAPTURE_NONE)
         return;
-    EVP_DigestUpdate(body_md(ex, b), p, n);
+    if (!b->hashing) {
+        au_sha256_init(&b->md);
+        b->hashing = 1;
+    }
+    au_sha256_update(&b->md, p, n);
     if (mode == AU_CAPTURE_BODY)
         copy_body(ex, b, p, n, 0);
 }
@@ -148,8 +133,6 @@ void
 gw_audit_body_out(struct gw_exchange *ex, int resp, const void *p, size_t n)
 {
     struct gw_audit_body *b = resp ? &ex->au_resp : &ex->au_req;
-    unsigned int len;
-
     enum au_capture_mode mode;
 
     if (ex->c->w->audit == NULL)
@@ -158,26 +141,29 @@ gw_audit_body_out(struct gw_exchange *ex, int resp, const void *p, size_t n)
     b->bytes_out = n;
     if ((mode = capture_mode(ex)) == AU_CAPTURE_NONE)
         return;
-    EVP_Digest(p, n, b->sha_out, &len, au_sha256(), NULL);
+    au_sha256_once(p, n, b->sha_out);
     if (mode == AU_CAPTURE_BODY) /* the capture is of the body as it goes on */
         copy_body(ex, b, p, n, 1);
 }
 
+/* SHA-256 of no bytes */
+static const unsigned char sha_empty[32] = {
+    0xe3, 0xb0, 0xc4, 0x42, 0x98, 0xfc, 0x1c, 0x14, 0x9a, 0xfb, 0xf4, 0xc8, 0x99, 0x6f, 0xb9, 0x24,
+    0x27, 0xae, 0x41, 0xe4, 0x64, 0x9b, 0x93, 0x4c, 0xa4, 0x95, 0x99, 0x1b, 0x78, 0x52, 0xb8, 0x55};
+
 static void
 finish_body(struct gw_audit_body *b, enum au_capture_mode mode, struct au_body *out)
 {
-    unsigned int len;
-
     out->captured = AU_CAPTURED_NONE;
     if (mode == AU_CAPTURE_NONE) {
         out->bytes = b->bytes;
         out->bytes_out = b->transformed ? b->bytes_out : b->bytes;
         return; /* no digests */
     }
-    if (b->md != NULL)
-        EVP_DigestFinal_ex(b->md, b->sha, &len);
+    if (b->hashing)
+        au_sha256_final(&b->md, b->sha);
     else
-        EVP_Digest("", 0, b->sha, &len, au_sha256(), NULL);
+        memcpy(b->sha, sha_empty, 32);
     if (!b->transformed) {
         b->bytes_out = b->bytes;
         memcpy(b->sha_out, b->sha, 32);
