@@ -9,9 +9,10 @@
  * chain number and hash) and the payload: the Kafka key, then the event. Positions ("lsn") are
  * byte offsets that only grow, across segments. The shipper reads records in order, and once Kafka
  * acknowledged them au_wal_ack() moves the trim point: a `checkpoint` file keeps it (with the chain
- * number and hash there) and segments wholly before it are deleted. On open, records after the
- * checkpoint are found again; a torn record (a crash in the middle of a write) is skipped with a
- * warning, never read back as an event.
+ * number and hash there) and segments wholly before it are retired: one is kept as `spare.seg`, to
+ * be the next new segment (allocated, its pages cached), the others are deleted. On open, records
+ * after the checkpoint are found again; a torn record (a crash in the middle of a write) is skipped
+ * with a warning, never read back as an event.
  */
 #ifndef AU_WAL_H
 #define AU_WAL_H
@@ -57,7 +58,7 @@ uint64_t au_wal_end(const struct au_wal *w);
 int au_wal_read(struct au_wal *w, uint64_t lsn, struct au_wal_rec *r);
 
 /* Everything before `lsn` is in Kafka; `seq` and `hash` are those of the record that ends there.
- * Records the checkpoint and deletes the segments wholly before it. */
+ * Records the checkpoint and retires the segments wholly before it. */
 void au_wal_ack(struct au_wal *w, uint64_t lsn, uint64_t seq, const unsigned char hash[32]);
 
 /* fdatasync what was appended since the last call (segments and checkpoint). */

@@ -1,6 +1,7 @@
 /* test_audit_wal.c: the audit write-ahead log: records come back in order after a reopen, the
  * checkpoint trims what Kafka has, a torn last record is skipped (never read as a record), the
- * bound holds, and the chain continues across restarts. */
+ * bound holds, the chain continues across restarts, and a reused segment's old records are never
+ * read again. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,7 +20,7 @@
 
 struct rec {
     const char *key;
-    char value[256];
+    char value[2048];
 };
 
 /* The fill callback: the key, then the value; its hash is the previous one plus one in byte 0
@@ -38,13 +39,20 @@ fill(void *arg, uint64_t seq, const unsigned char prev[32], char *dst, unsigned 
     return kl + vl;
 }
 
+/* A record of about 200 bytes; `pad` more make it longer. */
 static int
-append(struct au_wal *w, const char *key, int i)
+append_padded(struct au_wal *w, const char *key, int i, int pad)
 {
     struct rec r = {key, ""};
 
-    snprintf(r.value, sizeof r.value, "{\"event\":%d,\"pad\":\"%0100d\"}", i, i);
+    snprintf(r.value, sizeof r.value, "{\"event\":%d,\"pad\":\"%0*d\"}", i, 100 + pad, i);
     return au_wal_append(w, strlen(key), strlen(r.value), fill, &r);
+}
+
+static int
+append(struct au_wal *w, const char *key, int i)
+{
+    return append_padded(w, key, i, 0);
 }
 
 static char *
@@ -263,6 +271,16 @@ test_bound(void **state)
     free(dir);
 }
 
+static ino_t
+inode_of(const char *dir, const char *name)
+{
+    char path[512];
+    struct stat st;
+
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return stat(path, &st) == 0 ? st.st_ino : 0;
+}
+
 static void
 test_across_segments(void **state)
 {
@@ -289,7 +307,8 @@ test_across_segments(void **state)
     assert_int_equal(total, 120000);
     assert_true(au_wal_used(w) < 4096);
     au_wal_close(w);
-    /* the segments Kafka had are gone */
+    /* the segments Kafka had are gone, but for one kept as the spare */
+    assert_true(inode_of(dir, "spare.seg") != 0);
     DIR *d = opendir(dir);
     struct dirent *e;
     int segs = 0;
@@ -297,6 +316,79 @@ test_across_segments(void **state)
         segs += strncmp(e->d_name, "wal-", 4) == 0;
     closedir(d);
     assert_int_equal(segs, 1);
+    rmdir_all(dir);
+    free(dir);
+}
+
+/* The live segment's inode (the only wal-*.seg file of dir). */
+static ino_t
+live_inode(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    ino_t ino = 0;
+    int n = 0;
+
+    while (d != NULL && (e = readdir(d)) != NULL)
+        if (strncmp(e->d_name, "wal-", 4) == 0) {
+            ino = inode_of(dir, e->d_name);
+            n++;
+        }
+    closedir(d);
+    assert_int_equal(n, 1);
+    return ino;
+}
+
+/* A retired segment becomes the spare and then the next segment, with its old records still in it
+ * past the new ones: they are never read, not while running, not after a reopen. */
+static void
+test_spare_reused(void **state)
+{
+    char *dir = tmpdir(), err[256];
+    struct au_wal *w = au_wal_open(dir, 32 << 20, err, sizeof err); /* 4 MiB segments */
+    struct au_wal_rec r;
+    ino_t spares[64];
+    size_t nspares = 0;
+    uint64_t lsn;
+    int n = 0;
+
+    (void)state;
+    assert_non_null(w);
+    /* 100,000 records: the first 60,000 of 190 to 240 bytes, the others of about 1,700, so that a
+     * file's second life ends its segment where its first had records; the reader checks that
+     * the values count up, so one old record read would fail it */
+    lsn = au_wal_acked(w);
+    for (int i = 0; i < 100000; i++) {
+        assert_int_equal(append_padded(w, "acme", i, (i < 60000 ? 0 : 1500) + i * 37 % 50), 0);
+        if (i % 1000 == 999) {
+            uint64_t next, at = lsn;
+            n += read_all(w, lsn, n, &next);
+            while (au_wal_read(w, at, &r) == 1 && r.next < next) /* the last one read */
+                at = r.next;
+            lsn = next;
+            au_wal_ack(w, lsn, r.seq, r.hash);
+            ino_t ino = inode_of(dir, "spare.seg");
+            if (ino != 0 && (nspares == 0 || spares[nspares - 1] != ino) && nspares < 64)
+                spares[nspares++] = ino;
+        }
+    }
+    assert_int_equal(n, 100000);
+    /* the file written now was a spare before */
+    ino_t live = live_inode(dir);
+    int reused = 0;
+    for (size_t i = 0; i < nspares; i++)
+        reused |= spares[i] == live;
+    assert_true(reused);
+    /* records not yet in Kafka, in a reused segment, then a restart */
+    for (int i = 100000; i < 105000; i++)
+        assert_int_equal(append_padded(w, "acme", i, 1500 + i * 37 % 50), 0);
+    au_wal_close(w);
+    w = au_wal_open(dir, 32 << 20, err, sizeof err);
+    assert_non_null(w);
+    assert_int_equal(read_all(w, au_wal_acked(w), 100000, NULL), 5000);
+    assert_int_equal(append(w, "acme", 105000), 0);
+    assert_int_equal(read_all(w, au_wal_acked(w), 100000, NULL), 5001);
+    au_wal_close(w);
     rmdir_all(dir);
     free(dir);
 }
@@ -310,6 +402,7 @@ main(void)
         cmocka_unit_test(test_torn_last_record),
         cmocka_unit_test(test_bound),
         cmocka_unit_test(test_across_segments),
+        cmocka_unit_test(test_spare_reused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
