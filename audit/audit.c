@@ -228,7 +228,7 @@ producer_new(struct au_log *l, char *err, size_t errlen)
         {"enable.idempotence", "true"},
         {"acks", "all"},
         {"compression.type", "lz4"},
-        {"linger.ms", "5"},
+        {"linger.ms", "50"},           /* the log has the event already: batch more */
         {"message.timeout.ms", "0"},   /* never give up: the log holds what waits */
         {"partitioner", "murmur2_random"}, /* the Java client's: same key, same partition */
         {"queue.buffering.max.messages", "100000"},
@@ -256,7 +256,7 @@ producer_new(struct au_log *l, char *err, size_t errlen)
     l->rk = rd_kafka_new(RD_KAFKA_PRODUCER, kc, e, sizeof e);
     if (l->rk == NULL) {
         snprintf(err, errlen, "cannot create the Kafka producer: %s", e);
-        return -1; /* rd_kafka_new freed kc only on success */
+        goto fail; /* rd_kafka_new frees kc only on success */
     }
     l->rkt = rd_kafka_topic_new(l->rk, l->conf.topic, NULL);
     if (l->rkt == NULL) {
@@ -367,8 +367,10 @@ shipper_main(void *arg)
             nanosleep(&(struct timespec){0, 10000000}, NULL);
         dirty |= advance(l);
         now = now_ms();
-        if (dirty && now - last_ack >= ACK_EVERY_MS) {
-            au_wal_ack(l->wal, l->acked_lsn, l->acked_seq, l->acked_hash);
+        if (now - last_ack >= ACK_EVERY_MS) {
+            if (dirty)
+                au_wal_ack(l->wal, l->acked_lsn, l->acked_seq, l->acked_hash);
+            au_wal_unmap_written(l->wal);
             dirty = 0;
             last_ack = now;
         }

@@ -63,6 +63,9 @@ void au_wal_ack(struct au_wal *w, uint64_t lsn, uint64_t seq, const unsigned cha
 
 /* fdatasync what was appended since the last call (segments and checkpoint). */
 void au_wal_sync(struct au_wal *w);
+/* Unmap the writable view of the pages the writers are done with (see struct seg in wal.c): the
+ * shipper calls it often, so that the kernel's own writeback finds few pages mapped for writing. */
+void au_wal_unmap_written(struct au_wal *w);
 
 /* The last record's chain number and hash (0 and zeros for a new log). */
 void au_wal_chain_tail(struct au_wal *w, uint64_t *seq, unsigned char hash[32]);

@@ -367,6 +367,7 @@ test_spare_reused(void **state)
                 at = r.next;
             lsn = next;
             au_wal_ack(w, lsn, r.seq, r.hash);
+            au_wal_unmap_written(w); /* as the shipper does: the writer goes on after it */
             ino_t ino = inode_of(dir, "spare.seg");
             if (ino != 0 && (nspares == 0 || spares[nspares - 1] != ino) && nspares < 64)
                 spares[nspares++] = ino;
