@@ -103,10 +103,10 @@ spare_path(const struct au_wal *w, char *path, size_t n)
 }
 
 /* A new segment is the spare when there is one: its blocks are allocated and its pages most
- * likely still cached, where a new file's pages are allocated and zeroed on first touch (a
- * fifth of an event's cost in the gateway). What the spare held before stays in it until written
- * over: the writer marks where a segment's records end, and recovery takes only records whose
- * chain numbers go on from the checkpoint's (see recover). */
+ * likely still cached, where a new file's pages are allocated and zeroed on first touch. What the
+ * spare held before stays in it until written over: the writer zeroes the header after each record
+ * (where the records end), and recovery takes only records whose chain numbers go on from the
+ * checkpoint's (see recover). */
 static int
 seg_reuse(struct au_wal *w, struct seg *s, const char *path)
 {
