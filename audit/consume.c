@@ -10,7 +10,6 @@
 
 #include <poll.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,18 +49,6 @@ stopped(const struct au_consumer *c)
     return c->stop != NULL && *c->stop;
 }
 
-static void
-set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 /* From librdkafka's threads. */
 static void
 log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
@@ -98,7 +85,7 @@ conf_set(rd_kafka_conf_t *conf, const char *name, const char *value, char *err, 
 
     if (rd_kafka_conf_set(conf, name, value, e, sizeof e) == RD_KAFKA_CONF_OK)
         return 0;
-    set_err(err, errlen, "kafka property %s: %s", name, e);
+    snprintf(err, errlen, "kafka property %s: %s", name, e);
     return -1;
 }
 
@@ -118,7 +105,7 @@ make_conf(struct au_consumer *c, const struct au_consume_opts *o, char *err, siz
     json_object_foreach((json_t *)o->props, name, val)
     {
         if (!json_is_string(val)) {
-            set_err(err, errlen, "kafka property %s: the value must be a string", name);
+            snprintf(err, errlen, "kafka property %s: the value must be a string", name);
             goto fail;
         }
         if (conf_set(conf, name, json_string_value(val), err, errlen) < 0)
@@ -173,7 +160,7 @@ metadata_once(struct au_consumer *c, rd_kafka_topic_t *rkt, int slice, rd_kafka_
         }
     }
     if (rc == 0 && !transient(e) && e != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
-        set_err(err, errlen, "topic %s on %s: %s", c->topic, c->brokers, rd_kafka_err2str(e));
+        snprintf(err, errlen, "topic %s on %s: %s", c->topic, c->brokers, rd_kafka_err2str(e));
         rc = -1;
     }
     if (md != NULL)
@@ -190,10 +177,10 @@ no_partitions(struct au_consumer *c, rd_kafka_resp_err_t why, char *err, size_t 
 
     last_error(c, last, sizeof last);
     if (why == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
-        set_err(err, errlen, "topic %s does not exist on %s", c->topic, c->brokers);
+        snprintf(err, errlen, "topic %s does not exist on %s", c->topic, c->brokers);
     else
-        set_err(err, errlen, "cannot reach the Kafka brokers at %s within %d s%s", c->brokers,
-                (c->timeout_ms + 999) / 1000, last);
+        snprintf(err, errlen, "cannot reach the Kafka brokers at %s within %d s%s", c->brokers,
+                 (c->timeout_ms + 999) / 1000, last);
 }
 
 /* The topic's partition count, waited for: until timeout_ms, or until *stop with follow (saying
@@ -207,7 +194,7 @@ find_partitions(struct au_consumer *c, char *err, size_t errlen)
     int rc = 0, slice;
 
     if (rkt == NULL) {
-        set_err(err, errlen, "topic %s: %s", c->topic, rd_kafka_err2str(rd_kafka_last_error()));
+        snprintf(err, errlen, "topic %s: %s", c->topic, rd_kafka_err2str(rd_kafka_last_error()));
         return -1;
     }
     while (rc == 0 && !stopped(c)) {
@@ -218,7 +205,7 @@ find_partitions(struct au_consumer *c, char *err, size_t errlen)
             no_partitions(c, why, err, errlen);
             c->notice(err);
             c->notice = NULL;
-            set_err(err, errlen, "%s", "");
+            snprintf(err, errlen, "%s", "");
         }
         slice = deadline - start < 1000 && deadline > start ? (int)(deadline - start) : 1000;
         if ((rc = metadata_once(c, rkt, slice, &why, err, errlen)) == 0 && now_ms() - start < 100)
@@ -291,8 +278,8 @@ start(struct au_consumer *c, int64_t since_ms, char *err, size_t errlen)
     rd_kafka_topic_partition_list_destroy(l);
     if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
         return 0;
-    set_err(err, errlen, "topic %s: cannot %s: %s", c->topic,
-            c->group != NULL ? "subscribe" : "assign its partitions", rd_kafka_err2str(e));
+    snprintf(err, errlen, "topic %s: cannot %s: %s", c->topic,
+             c->group != NULL ? "subscribe" : "assign its partitions", rd_kafka_err2str(e));
     return -1;
 }
 
@@ -303,9 +290,9 @@ au_consume_open(const struct au_consume_opts *o, char *err, size_t errlen)
     rd_kafka_conf_t *conf;
     char e[512];
 
-    set_err(err, errlen, "%s", "");
+    snprintf(err, errlen, "%s", "");
     if (c == NULL) {
-        set_err(err, errlen, "out of memory");
+        snprintf(err, errlen, "out of memory");
         return NULL;
     }
     pthread_mutex_init(&c->lock, NULL);
@@ -317,21 +304,21 @@ au_consume_open(const struct au_consume_opts *o, char *err, size_t errlen)
     c->brokers = strdup(o->brokers);
     c->group = o->group != NULL ? strdup(o->group) : NULL;
     if (c->topic == NULL || c->brokers == NULL || (o->group != NULL && c->group == NULL)) {
-        set_err(err, errlen, "out of memory");
+        snprintf(err, errlen, "out of memory");
         goto fail;
     }
     if ((conf = make_conf(c, o, err, errlen)) == NULL)
         goto fail;
     if ((c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, e, sizeof e)) == NULL) {
         rd_kafka_conf_destroy(conf);
-        set_err(err, errlen, "kafka: %s", e);
+        snprintf(err, errlen, "kafka: %s", e);
         goto fail;
     }
     rd_kafka_poll_set_consumer(c->rk);
     if (find_partitions(c, err, errlen) < 0)
         goto fail;
     if ((c->eof = calloc((size_t)c->npart, 1)) == NULL) {
-        set_err(err, errlen, "out of memory");
+        snprintf(err, errlen, "out of memory");
         goto fail;
     }
     if (start(c, o->since_ms, err, errlen) < 0)
@@ -391,15 +378,15 @@ stalled(struct au_consumer *c, char *err, size_t errlen)
     last_error(c, last, sizeof last);
     all_at_end(c, &ended, &assigned);
     if (c->group != NULL && assigned == 0)
-        set_err(err, errlen,
-                "consumer group %s got no partition of %s within %d s (do other "
-                "members hold them all?)%s",
-                c->group, c->topic, (c->timeout_ms + 999) / 1000, last);
+        snprintf(err, errlen,
+                 "consumer group %s got no partition of %s within %d s (do other "
+                 "members hold them all?)%s",
+                 c->group, c->topic, (c->timeout_ms + 999) / 1000, last);
     else
-        set_err(err, errlen,
-                "the Kafka brokers at %s sent nothing for %d s (%d of %d "
-                "partitions read to their end)%s",
-                c->brokers, (c->timeout_ms + 999) / 1000, ended, assigned, last);
+        snprintf(err, errlen,
+                 "the Kafka brokers at %s sent nothing for %d s (%d of %d "
+                 "partitions read to their end)%s",
+                 c->brokers, (c->timeout_ms + 999) / 1000, ended, assigned, last);
     return AU_CONSUME_ERROR;
 }
 
@@ -432,7 +419,7 @@ take(struct au_consumer *c, rd_kafka_message_t *km, struct au_msg *m, char *err,
     }
     if (km->err == RD_KAFKA_RESP_ERR__FATAL) {
         rd_kafka_fatal_error(c->rk, why, sizeof why);
-        set_err(err, errlen, "kafka: %s", why);
+        snprintf(err, errlen, "kafka: %s", why);
         rd_kafka_message_destroy(km);
         return AU_CONSUME_ERROR;
     }
@@ -441,7 +428,7 @@ take(struct au_consumer *c, rd_kafka_message_t *km, struct au_msg *m, char *err,
         snprintf(why, sizeof why, "%s", rd_kafka_message_errstr(km));
         rd_kafka_message_destroy(km);
         if (!c->follow && hopeless(e)) {
-            set_err(err, errlen, "topic %s on %s: %s", c->topic, c->brokers, why);
+            snprintf(err, errlen, "topic %s on %s: %s", c->topic, c->brokers, why);
             return AU_CONSUME_ERROR;
         }
         pthread_mutex_lock(&c->lock);

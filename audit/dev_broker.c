@@ -8,7 +8,6 @@
 #include "dev_broker.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,18 +35,6 @@ log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
         fprintf(stderr, "portico: kafka-dev: %s: %s\n", fac, buf);
 }
 
-static void
-set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 /* Write "ADDR\n" to path through path.tmp.PID and a rename, so that a reader sees no file or all
  * of it (durability does not matter: the address dies with the process). Returns 0 or -1 (err
  * set). */
@@ -60,21 +47,21 @@ write_addr_file(const char *path, const char *addr, char *err, size_t errlen)
 
     if (asprintf(&tmp, "%s.tmp.%ld", path, (long)getpid()) < 0) {
         tmp = NULL;
-        set_err(err, errlen, "kafka-dev: %s: out of memory", path);
+        snprintf(err, errlen, "kafka-dev: %s: out of memory", path);
         goto fail;
     }
     if ((f = fopen(tmp, "w")) == NULL || fprintf(f, "%s\n", addr) < 0) {
-        set_err(err, errlen, "kafka-dev: %s: %s", tmp, strerror(errno));
+        snprintf(err, errlen, "kafka-dev: %s: %s", tmp, strerror(errno));
         goto fail;
     }
     rc = fclose(f);
     f = NULL;
     if (rc != 0) {
-        set_err(err, errlen, "kafka-dev: %s: %s", tmp, strerror(errno));
+        snprintf(err, errlen, "kafka-dev: %s: %s", tmp, strerror(errno));
         goto fail;
     }
     if (rename(tmp, path) != 0) {
-        set_err(err, errlen, "kafka-dev: %s: %s", path, strerror(errno));
+        snprintf(err, errlen, "kafka-dev: %s: %s", path, strerror(errno));
         goto fail;
     }
     free(tmp);
@@ -99,14 +86,14 @@ new_handle(char *err, size_t errlen)
 
     if (rd_kafka_conf_set(conf, "client.id", "portico-kafka-dev", errstr, sizeof errstr) !=
         RD_KAFKA_CONF_OK) {
-        set_err(err, errlen, "kafka-dev: %s", errstr);
+        snprintf(err, errlen, "kafka-dev: %s", errstr);
         rd_kafka_conf_destroy(conf);
         return NULL;
     }
     rd_kafka_conf_set_log_cb(conf, log_cb);
     rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr); /* takes conf on success */
     if (rk == NULL) {
-        set_err(err, errlen, "kafka-dev: %s", errstr);
+        snprintf(err, errlen, "kafka-dev: %s", errstr);
         rd_kafka_conf_destroy(conf);
     }
     return rk;
@@ -120,32 +107,32 @@ au_dev_broker_start(const char *const *topics, int partitions, const char *addr_
     rd_kafka_resp_err_t rerr;
 
     if (b == NULL) {
-        set_err(err, errlen, "kafka-dev: out of memory");
+        snprintf(err, errlen, "kafka-dev: out of memory");
         return NULL;
     }
     if (partitions < 1 || partitions > AU_DEV_MAX_PARTITIONS) {
-        set_err(err, errlen, "kafka-dev: partitions must be 1 to %d, not %d", AU_DEV_MAX_PARTITIONS,
-                partitions);
+        snprintf(err, errlen, "kafka-dev: partitions must be 1 to %d, not %d",
+                 AU_DEV_MAX_PARTITIONS, partitions);
         goto fail;
     }
     if ((b->rk = new_handle(err, errlen)) == NULL)
         goto fail;
     if ((b->mc = rd_kafka_mock_cluster_new(b->rk, 1)) == NULL) {
-        set_err(err, errlen, "kafka-dev: could not start the mock cluster (no loopback port?)");
+        snprintf(err, errlen, "kafka-dev: could not start the mock cluster (no loopback port?)");
         goto fail;
     }
     if ((b->bootstraps = strdup(rd_kafka_mock_cluster_bootstraps(b->mc))) == NULL) {
-        set_err(err, errlen, "kafka-dev: out of memory");
+        snprintf(err, errlen, "kafka-dev: out of memory");
         goto fail;
     }
     for (size_t i = 0; topics != NULL && topics[i] != NULL; i++) {
         if (topics[i][0] == '\0' || strlen(topics[i]) > 249) {
-            set_err(err, errlen, "kafka-dev: \"%s\" is not a topic name", topics[i]);
+            snprintf(err, errlen, "kafka-dev: \"%s\" is not a topic name", topics[i]);
             goto fail;
         }
         rerr = rd_kafka_mock_topic_create(b->mc, topics[i], partitions, 1);
         if (rerr != RD_KAFKA_RESP_ERR_NO_ERROR) {
-            set_err(err, errlen, "kafka-dev: topic %s: %s", topics[i], rd_kafka_err2str(rerr));
+            snprintf(err, errlen, "kafka-dev: topic %s: %s", topics[i], rd_kafka_err2str(rerr));
             goto fail;
         }
     }
@@ -154,7 +141,7 @@ au_dev_broker_start(const char *const *topics, int partitions, const char *addr_
             goto fail;
         if ((b->addr_file = strdup(addr_file)) == NULL) {
             unlink(addr_file);
-            set_err(err, errlen, "kafka-dev: out of memory");
+            snprintf(err, errlen, "kafka-dev: out of memory");
             goto fail;
         }
     }

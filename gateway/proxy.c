@@ -114,9 +114,10 @@ gw_conn_cert_info(struct gw_conn *c)
         c->cert_subject = pt_name_rfc2253(X509_get_subject_name(x));
         c->cert_issuer = pt_name_rfc2253(X509_get_issuer_name(x));
         pt_cert_serial(x, c->cert_serial, sizeof c->cert_serial);
-        if (pt_cert_sha256(x, fp) == 0)
-            for (int i = 0; i < 32; i++)
-                snprintf(c->cert_fp + 2 * i, 3, "%02x", fp[i]);
+        if (pt_cert_sha256(x, fp) == 0) {
+            au_hex(c->cert_fp, fp, 32);
+            c->cert_fp[64] = '\0';
+        }
     }
     return c->cert_subject;
 }
