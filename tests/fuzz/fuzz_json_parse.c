@@ -15,57 +15,9 @@
 #include <libxml/tree.h>
 
 #include "arena.h"
-#include "context.h"
-#include "diag.h"
-#include "json_loc.h"
-#include "threat.h"
-#include "xml_json.h"
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond))                                                                               \
-            abort();                                                                               \
-    } while (0)
+#include "fuzz_xj.h"
 
 static struct tf_xj *knobs;
-
-static struct tf_xj *
-compile(const char *text)
-{
-    struct gw_diag d = { 0 };
-    struct gw_jctx j = { .file = "fuzz", .dir = ".", .d = &d };
-    struct tf_limits l;
-    struct tf_conf cc;
-    json_t *cfg = json_loads(text, 0, NULL);
-    struct tf_xj *c;
-
-    tf_limits_default(&l);
-    tf_conf_init(&cc, &j, "step", cfg, TF_PHASE_REQUEST, &l);
-    c = tf_xj_create(&cc);
-    tf_conf_done(&cc);
-    json_decref(cfg);
-    gw_diag_free(&d);
-    CHECK(c != NULL);
-    return c;
-}
-
-/* A message is one line: no control character. */
-static int
-one_line(const char *s)
-{
-    for (; *s; s++)
-        if ((unsigned char)*s < 0x20 || *s == 0x7F)
-            return 0;
-    return 1;
-}
-
-static void
-check_refusal(enum tf_threat why, const char *err)
-{
-    CHECK(why == TF_THREAT_MALFORMED || why == TF_THREAT_FORBIDDEN || why == TF_THREAT_LIMIT ||
-          why == TF_THREAT_TOO_LARGE);
-    CHECK(strncmp(err, "JSON: ", 6) == 0 && one_line(err));
-}
 
 /* Refusals json_to_xml adds to the parser's: what XML cannot carry. */
 static int
@@ -129,11 +81,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     v = tf_json_parse(buf, size, &small, &why1, err1, sizeof err1);
     if (v == NULL)
-        check_refusal(why1, err1);
+        check_refusal(why1, err1, "JSON: ");
     json_decref(v);
     xml = tf_json_to_xml(knobs, buf, size, &x, &xlen, &why2, err2, sizeof err2);
     if (xml == NULL)
-        check_refusal(why2, err2);
+        check_refusal(why2, err2, "JSON: ");
     if (v != NULL && xml == NULL)
         CHECK(xml_cannot_carry(err2));
     if (v == NULL && xml != NULL)

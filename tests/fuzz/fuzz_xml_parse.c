@@ -15,17 +15,7 @@
 #include <libxml/tree.h>
 
 #include "arena.h"
-#include "context.h"
-#include "diag.h"
-#include "json_loc.h"
-#include "threat.h"
-#include "xml_json.h"
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond))                                                                               \
-            abort();                                                                               \
-    } while (0)
+#include "fuzz_xj.h"
 
 static const char *const configs[] = {
     NULL,
@@ -37,44 +27,6 @@ static const char *const configs[] = {
 #define NCONFIGS (sizeof configs / sizeof configs[0])
 
 static struct tf_xj *compiled[NCONFIGS];
-
-static struct tf_xj *
-compile(const char *text)
-{
-    struct gw_diag d = { 0 };
-    struct gw_jctx j = { .file = "fuzz", .dir = ".", .d = &d };
-    struct tf_limits l;
-    struct tf_conf cc;
-    json_t *cfg = text ? json_loads(text, 0, NULL) : NULL;
-    struct tf_xj *c;
-
-    tf_limits_default(&l);
-    tf_conf_init(&cc, &j, "step", cfg, TF_PHASE_REQUEST, &l);
-    c = tf_xj_create(&cc);
-    tf_conf_done(&cc);
-    json_decref(cfg);
-    gw_diag_free(&d);
-    CHECK(c != NULL);
-    return c;
-}
-
-/* A message is one line: no control character. */
-static int
-one_line(const char *s)
-{
-    for (; *s; s++)
-        if ((unsigned char)*s < 0x20 || *s == 0x7F)
-            return 0;
-    return 1;
-}
-
-static void
-check_refusal(enum tf_threat why, const char *err)
-{
-    CHECK(why == TF_THREAT_MALFORMED || why == TF_THREAT_FORBIDDEN || why == TF_THREAT_LIMIT ||
-          why == TF_THREAT_TOO_LARGE);
-    CHECK(strncmp(err, "XML: ", 5) == 0 && one_line(err));
-}
 
 /* The small limits inputs are parsed with, and the larger ones the way back gets (JSON nests
  * deeper than the XML it comes from: arrays add levels). */
@@ -138,7 +90,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     limits(&small, &large);
     doc = tf_xml_parse((const char *)data, size, &small, &why, err, sizeof err);
     if (doc == NULL) {
-        check_refusal(why, err);
+        check_refusal(why, err, "XML: ");
         return 0;
     }
     CHECK(why == TF_THREAT_OK && err[0] == '\0');
