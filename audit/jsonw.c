@@ -18,10 +18,8 @@ au_buf_grow(struct au_buf *b, size_t n)
     size_t cap;
     char *p;
 
-    if (b->oom)
+    if (b->oom) /* au_buf_reserve comes here only when the room is short, or memory ran out */
         return -1;
-    if (b->cap - b->len >= n)
-        return 0;
     cap = b->cap ? b->cap : 256;
     while (cap - b->len < n)
         cap *= 2;
