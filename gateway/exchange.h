@@ -120,6 +120,10 @@ struct gw_exchange {
     const struct tf_chain *resp_chain;
     struct evbuffer *req_buf;        /* a body buffered for a chain that needs it */
     struct evbuffer *resp_buf;
+    /* the request's fields as the partner sent them, kept when the request chain is about to
+     * replace ex->req's and a response chain will read them (NULL: ex->req's are still those) */
+    const struct gw_http_header *req_sent;
+    size_t nreq_sent;
     const char *req_body;            /* the transformed request body, sent after the head */
     size_t req_body_len;
     uint32_t req_applied;            /* bit per chain step that ran */

@@ -85,8 +85,31 @@ ctx_for(struct gw_exchange *ex, struct tf_ctx *x)
     x->method = gw_arena_strndup(&ex->arena, q->method_str, q->method_len);
     x->path = gw_arena_strndup(&ex->arena, q->path, q->path_len);
     x->query = q->query != NULL ? gw_arena_strndup(&ex->arena, q->query, q->query_len) : "";
-    x->req_headers = (const struct tf_header *)q->headers;
-    x->nreq_headers = q->nheaders;
+    /* the fields as the partner sent them, in either chain (transforms/README.md, Templates) */
+    if (ex->req_sent != NULL) {
+        x->req_headers = (const struct tf_header *)ex->req_sent;
+        x->nreq_headers = ex->nreq_sent;
+    } else {
+        x->req_headers = (const struct tf_header *)q->headers;
+        x->nreq_headers = q->nheaders;
+    }
+}
+
+/* Write-back is about to put the request chain's fields in ex->req: keep the partner's for the
+ * response chain. Only the table is copied (the names and values point into ex->head, which lives
+ * as long as the exchange), and only when a response chain will run. */
+static void
+keep_sent_fields(struct gw_exchange *ex)
+{
+    const struct gw_http_message *q = &ex->req;
+    struct gw_http_header *h;
+
+    if (ex->resp_chain == NULL || ex->req_sent != NULL)
+        return;
+    h = gw_arena_alloc(&ex->arena, q->nheaders * sizeof *h); /* not NULL, even for none */
+    memcpy(h, q->headers, q->nheaders * sizeof *h);
+    ex->req_sent = h;
+    ex->nreq_sent = q->nheaders;
 }
 
 /* The message for a chain: msg's fields but the engine's, and the buffered body. */
@@ -161,6 +184,7 @@ gw_pipeline_request(struct gw_exchange *ex)
     message_from(ex, TF_PHASE_REQUEST, q, ex->req_buf, &m);
     if (tf_chain_run(ex->req_chain, &m, &x, &ex->req_applied) < 0)
         return chain_failed(ex, &x, "request");
+    keep_sent_fields(ex);
     if (gw_pipeline_write_back(&m, q) < 0) {
         x.fail(&x, 500, "transform-failed", NULL, "the request chain left more than %d fields",
                GW_HTTP_MAX_HEADERS);

@@ -78,7 +78,8 @@ struct tf_ctx {
     const char *method;
     const char *path;               /* the request path, without the query */
     const char *query;              /* after '?', "" when none */
-    /* the request's headers (in the response phase too: for Accept, say) */
+    /* the request's headers as the partner sent them, before any request chain step changed
+     * them (in the response phase too: for Accept, say) */
     const struct tf_header *req_headers;
     size_t nreq_headers;
     const struct tf_limits *limits; /* threat limits in force for this exchange */

@@ -73,6 +73,51 @@ def transform_headers_both_ways(ctx):
 
 
 @case
+def transform_request_header_as_sent(ctx):
+    """${request.header.NAME} and the `accept` condition read the request as the partner sent it,
+    in either chain, though the request chain changed or removed those fields on the way in
+    (transforms/README.md, Templates); with and without a buffered body."""
+    sent = {"headers": {"set": {"X-Echo-Ref": "${request.header.X-Ref}",
+                                "X-Echo-Trace": "${request.header.X-Trace}"}}}
+    wants_xml = {"headers": {"set": {"X-Wants-Xml": "1"}}, "when": {"accept": "xml"}}
+    s = setup(ctx, [
+        lambda p: scenario.route(
+            "sent", "/acme/sent/*", "http://127.0.0.1:%d" % p,
+            request=[{"headers": {"set": {"X-Ref": "internal-7", "Accept": "application/json",
+                                          "X-Ref-In": "${request.header.X-Ref}"},
+                                  "remove": ["X-Trace"]}}],
+            response=[sent, wants_xml]),
+        lambda p: mirror_route(p, "sent-map", "/acme/sent-map/*",
+                               request=[{"headers": {"set": {"X-Ref": "internal-8"},
+                                                     "remove": ["X-Trace"]}},
+                                        {"json_map": MAP_OPS}],
+                               response=[sent]),
+    ])
+    r = acme_request(s, "GET", "/acme/sent/1", [("X-Ref", "PO-42"), ("X-Trace", "t-1"),
+                                                 ("Accept", "application/xml")])
+    doc = s.echo(r)
+    check(hvals(doc, "x-ref") == ["internal-7"] and hvals(doc, "x-trace") == [] and
+          hvals(doc, "accept") == ["application/json"],
+          "the request chain did not run: X-Ref %r X-Trace %r Accept %r at the upstream"
+          % (hvals(doc, "x-ref"), hvals(doc, "x-trace"), hvals(doc, "accept")))
+    check(hvals(doc, "x-ref-in") == ["PO-42"], "request chain: X-Ref-In %r, the partner sent "
+          "PO-42" % hvals(doc, "x-ref-in"))
+    check(r.get("x-echo-ref") == "PO-42", "response chain: X-Echo-Ref %r, the partner sent X-Ref: "
+          "PO-42 (the request chain made it internal-7)" % r.get("x-echo-ref"))
+    check(r.get("x-echo-trace") == "t-1", "response chain: X-Echo-Trace %r, the partner sent "
+          "X-Trace: t-1 (the request chain removed it)" % r.get("x-echo-trace"))
+    check(r.get("x-wants-xml") == "1", "response chain: the partner's Accept: application/xml "
+          "did not match (the request chain sent Accept: application/json upstream)")
+    r = acme_request(s, "POST", "/acme/sent-map/1", [("Content-Type", "application/json"),
+                                                      ("X-Ref", "PO-43"), ("X-Trace", "t-2")],
+                     ORDER)
+    check(r.status == 200 and r.body == ORDER_MAPPED, "buffered: %d %r" % (r.status, r.body[:200]))
+    check(r.get("x-echo-ref") == "PO-43" and r.get("x-echo-trace") == "t-2",
+          "buffered body: X-Echo-Ref %r X-Echo-Trace %r, the partner sent PO-43 and t-2"
+          % (r.get("x-echo-ref"), r.get("x-echo-trace")))
+
+
+@case
 def transform_headers_chain_streams_large_body(ctx):
     """A chain that never touches the body lets a body above max_buffered_body_bytes stream."""
     s = setup(ctx, [lambda p: scenario.route(
