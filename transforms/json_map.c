@@ -440,6 +440,8 @@ tf_jm_apply(void *inst, struct tf_message *m, struct tf_ctx *x)
     struct jm_run r = {.x = x, .m = m};
     int rc = TF_DONE;
 
+    if (m->body_len == 0)
+        return TF_SKIP; /* no body to map, whatever Content-Type says: as the chain runner */
     if (!tf_is_json(m, x))
         return jm_not_json(in, m, x);
     if (tf_json_body_parse(&b, m, x, "json_map") < 0)

@@ -341,6 +341,25 @@ def transform_json_threats_refused(ctx):
     s.assert_alive()
 
 
+@case
+def transform_empty_json_body_skipped(ctx):
+    """An empty body declared application/json passes every JSON step untouched, strict ones and
+    validate included, both ways (transforms/README.md, json_map and validate): no body is not a
+    malformed body, and an upstream's empty 202 must not become a 502."""
+    strict_map = {"strict": True, "ops": [{"set": {"path": "/partner", "value": "${partner.id}"}}]}
+    steps = [{"validate": {"json_schema": ORDER_SCHEMA}}, {"json_map": strict_map},
+             {"json_to_xml": {"strict": True}}]
+    s = setup(ctx, [lambda p: mirror_route(p, "empty", "/acme/empty/*", request=steps,
+                                           response=steps, mode="mirror/status=202")])
+    r = acme_request(s, "POST", "/acme/empty/1", [("Content-Type", "application/json")], b"")
+    check(r.status == 202 and r.body == b"", "an empty JSON POST: %d %r" % (r.status, r.body[:200]))
+    check(r.get("content-type") == "application/json", "Content-Type %r" % r.get("content-type"))
+    reqs = [q for q in s.up.snapshot()[0] if q["target"].startswith("/x/~mirror")]
+    check(len(reqs) == 1 and hvals(reqs[0], "content-length") in (["0"], []),
+          "the upstream got %r" % [hvals(q, "content-length") for q in reqs])
+    s.assert_alive()
+
+
 # -- XML transforms and a plugin, end to end over mutual TLS ----------------------------------------
 
 DATA = os.path.join(ROOT, "tests", "data")
