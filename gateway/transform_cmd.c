@@ -4,16 +4,17 @@
  *                     [--content-type TYPE] [-H 'Name: value']... [-R 'Name: value']...
  *                     [--status N] [-i] [FILE]
  *
- * -H sets a field of the message the chain runs on; -R one of the request's, which a response
- * chain sees too (its "accept" conditions, ${request.header.NAME}): in the request phase both are
- * the same message.
+ * -H sets a field of the message the chain runs on: it replaces a field of that name (in any case),
+ * so the last of several wins; -R one of the request's, which a response chain sees too (its
+ * "accept" conditions, ${request.header.NAME}): in the request phase both are the same message.
+ * --content-type TYPE is -H 'Content-Type: TYPE', and the body is read as the Content-Type so
+ * given, or else as the type its first byte suggests.
  *
  * Loads the configuration exactly as `serve` does (every error reported the same way), builds the
- * message the gateway would hand to the chain (the body from FILE or standard input, its media type
- * given or guessed from the first byte), runs the chain the partner would get on that route, and
- * prints the resulting body (with -i, the status and header fields first). A failing step prints
- * the problem the partner would get and exits 1. This is how a partner's transforms are tried
- * before it is onboarded.
+ * message the gateway would hand to the chain (the body from FILE or standard input), runs the
+ * chain the partner would get on that route, and prints the resulting body (with -i, the status
+ * and header fields first). A failing step prints the problem the partner would get and exits 1.
+ * This is how a partner's transforms are tried before it is onboarded.
  */
 #include "transform_cmd.h"
 
@@ -26,15 +27,51 @@
 #include "context.h"
 #include "snapshot.h"
 
+/* A field given on the command line. */
+struct field {
+    char name[256];
+    const char *value;
+    int request;                    /* -R: the request's; else (-H, --content-type) the message's */
+};
+
 struct opts {
-    const char *config, *partner, *route, *ctype, *file;
+    const char *config, *partner, *route, *file;
     enum tf_phase phase;
     int status, include;
-    const char *headers[64];        /* -H */
-    size_t nheaders;
-    const char *req_headers[64];    /* -R */
-    size_t nreq_headers;
+    struct field fields[64];        /* in the order given: a later one replaces an earlier one */
+    size_t nfields;
 };
+
+/* Add the field of -H or -R ("Name: value") or of --content-type to o. Returns 0, or -1 after
+ * saying why. */
+static int
+parse_field(struct opts *o, int ch, const char *arg)
+{
+    const char *name = "Content-Type", *v = arg;
+    size_t n = strlen(name);
+    struct field *f;
+
+    if (ch != 't') {
+        const char *colon = strchr(arg, ':');
+        if (colon == NULL || colon == arg || (size_t)(colon - arg) >= sizeof f->name) {
+            fprintf(stderr, "portico transform: -%c takes 'Name: value'\n", ch);
+            return -1;
+        }
+        name = arg;
+        n = (size_t)(colon - arg);
+        for (v = colon + 1; *v == ' ' || *v == '\t'; v++)
+            ;
+    }
+    if (o->nfields == sizeof o->fields / sizeof o->fields[0]) {
+        fprintf(stderr, "portico transform: %zu fields at most\n", o->nfields);
+        return -1;
+    }
+    f = &o->fields[o->nfields++];
+    snprintf(f->name, sizeof f->name, "%.*s", (int)n, name);
+    f->value = v;
+    f->request = ch == 'R';
+    return 0;
+}
 
 static int
 parse(int argc, char **argv, struct opts *o)
@@ -56,7 +93,6 @@ parse(int argc, char **argv, struct opts *o)
         case 'c': o->config = optarg; break;
         case 'p': o->partner = optarg; break;
         case 'r': o->route = optarg; break;
-        case 't': o->ctype = optarg; break;
         case 'i': o->include = 1; break;
         case 's': o->status = atoi(optarg); break;
         case 'P':
@@ -66,17 +102,12 @@ parse(int argc, char **argv, struct opts *o)
             }
             o->phase = optarg[2] == 'q' ? TF_PHASE_REQUEST : TF_PHASE_RESPONSE;
             break;
+        case 't':
         case 'H':
-        case 'R': {
-            const char **list = ch == 'H' ? o->headers : o->req_headers;
-            size_t *n = ch == 'H' ? &o->nheaders : &o->nreq_headers;
-            if (*n == sizeof o->headers / sizeof o->headers[0] || strchr(optarg, ':') == NULL) {
-                fprintf(stderr, "portico transform: -%c takes 'Name: value' (64 at most)\n", ch);
+        case 'R':
+            if (parse_field(o, ch, optarg) < 0)
                 return -1;
-            }
-            list[(*n)++] = optarg;
             break;
-        }
         default:
             return -1;
         }
@@ -156,17 +187,29 @@ guess_type(const char *b, size_t n)
     return "application/octet-stream";
 }
 
-/* "Name: value" arguments as fields of m. */
+/* The message the chain runs on (m) and the request as the partner sent it (req), from the body
+ * and the fields given. In the request phase they are one message, and req is a copy of m's
+ * field table: the chain changes m's. */
 static void
-add_fields(struct tf_ctx *x, struct tf_message *m, const char *const *list, size_t n)
+make_messages(const struct opts *o, struct tf_ctx *x, const char *body, size_t len,
+              struct tf_message *m, struct tf_message *req)
 {
-    for (size_t i = 0; i < n; i++) {
-        const char *colon = strchr(list[i], ':'), *v = colon + 1;
-        char name[256];
-        snprintf(name, sizeof name, "%.*s", (int)(colon - list[i]), list[i]);
-        while (*v == ' ' || *v == '\t')
-            v++;
-        x->header_add(x, m, name, v, strlen(v));
+    const char *type = guess_type(body, len);
+
+    tf_message_init(m, o->phase);
+    tf_message_init(req, TF_PHASE_REQUEST);
+    m->status = o->phase == TF_PHASE_RESPONSE ? o->status : 0;
+    /* a Content-Type given replaces the guess, so the body is read as that type */
+    x->header_set(x, m, "Content-Type", type, strlen(type));
+    for (size_t i = 0; i < o->nfields; i++) {
+        const struct field *f = &o->fields[i];
+        x->header_set(x, f->request && o->phase == TF_PHASE_RESPONSE ? req : m, f->name,
+                      f->value, strlen(f->value));
+    }
+    if (o->phase == TF_PHASE_REQUEST) {
+        req->headers = x->alloc(x, m->nheaders * sizeof *req->headers);
+        memcpy(req->headers, m->headers, m->nheaders * sizeof *req->headers);
+        req->nheaders = req->cap = m->nheaders;
     }
 }
 
@@ -219,16 +262,10 @@ run(const struct opts *o, const struct pt_snapshot *s, char *body, size_t len)
         x.partner_id = p->id;
         x.partner_name = p->name;
     }
-    tf_message_init(&m, o->phase);
-    m.status = o->phase == TF_PHASE_RESPONSE ? o->status : 0;
-    x.header_set(&x, &m, "Content-Type", o->ctype ? o->ctype : guess_type(body, len),
-                 strlen(o->ctype ? o->ctype : guess_type(body, len)));
-    tf_message_init(&req, TF_PHASE_REQUEST);
-    add_fields(&x, &m, o->headers, o->nheaders);
-    add_fields(&x, o->phase == TF_PHASE_REQUEST ? &m : &req, o->req_headers, o->nreq_headers);
+    make_messages(o, &x, body, len, &m, &req);
     /* the request's fields, for "accept" conditions and templates */
-    x.req_headers = o->phase == TF_PHASE_REQUEST ? m.headers : req.headers;
-    x.nreq_headers = o->phase == TF_PHASE_REQUEST ? m.nheaders : req.nheaders;
+    x.req_headers = req.headers;
+    x.nreq_headers = req.nheaders;
     m.body = body;
     m.body_len = len;
     if (tf_chain_run(ch, &m, &x, &applied) < 0) {

@@ -543,3 +543,82 @@ def transform_cli_offline(ctx):
     p = ctx.run(base[:-2] + ["--route", "nosuch", PAIN001])
     check(p.returncode == 1 and b"no route" in p.stderr, "an unknown route: exit %d %r"
           % (p.returncode, p.stderr[-200:]))
+
+
+def include_head(out):
+    """The fields `portico transform -i` printed before the body, as (name, value) pairs, and the
+    body."""
+    head, _, body = out.partition(b"\n\n")
+    fields = []
+    for line in head.decode(errors="replace").splitlines():
+        name, _, value = line.partition(": ")
+        if name != "status":
+            fields.append((name, value))
+    return fields, body
+
+
+def named(fields, name):
+    return [v for n, v in fields if n.lower() == name.lower()]
+
+
+@case
+def transform_cli_fields_set(ctx):
+    """`portico transform -H` sets a field (a field of the same name, in any case, is replaced; of
+    several, the last wins), and the body is read as the Content-Type given (-H or
+    --content-type), not as its first byte suggests; ${request.header.NAME} is the field as given,
+    though the chain removed it, in either phase."""
+    echo = {"headers": {"set": {"X-Echo": "${request.header.X-Trace}"}}}
+    s = scenario.build(ctx, start=False, acme_routes=[
+        scenario.route("x2j", "/acme/x2j", "mock:200", request=[{"xml_to_json": {}}]),
+        scenario.route("hdr", "/acme/hdr", "mock:200",
+                       request=[{"headers": {"remove": ["X-Trace"]}}, echo],
+                       response=[{"headers": {"remove": ["X-Trace"]}}, echo])])
+    base = [ctx.env.portico, "transform", "-c", s.gw.config_path, "--partner", "acme", "-i"]
+    xml = os.path.join(ctx.dir, "order.xml")
+    with open(xml, "wb") as f:
+        f.write(b"<order><id>PO-1</id></order>")
+    for given in (["-H", "Content-Type: text/plain"], ["-H", "content-type: text/plain"],
+                  ["--content-type", "text/plain"],
+                  ["-H", "Content-Type: application/json", "-H", "CONTENT-TYPE: text/plain"]):
+        p = ctx.run(base + ["--route", "x2j"] + given + [xml])
+        fields, body = include_head(p.stdout)
+        check(p.returncode == 0 and named(fields, "content-type") == ["text/plain"],
+              "%s: exit %d, Content-Type fields %r (one, text/plain, expected): %r"
+              % (" ".join(given), p.returncode, named(fields, "content-type"), p.stderr[-300:]))
+        check(body == b"<order><id>PO-1</id></order>", "%s: a text/plain body was converted "
+              "as XML: %r" % (" ".join(given), body[:200]))
+    p = ctx.run(base + ["--route", "x2j", "-H", "Content-Type: application/xml", xml])
+    fields, body = include_head(p.stdout)
+    check(p.returncode == 0 and body.startswith(b"{") and
+          named(fields, "content-type") == ["application/json"],
+          "-H Content-Type: application/xml: exit %d, %r %r"
+          % (p.returncode, fields, body[:200]))
+    p = ctx.run(base + ["--route", "hdr", "-H", "X-Trace: t-1", "-H", "X-A: 1", "-H", "x-a: 2",
+                        xml])
+    fields, _ = include_head(p.stdout)
+    check(p.returncode == 0 and named(fields, "x-a") == ["2"], "-H X-A: 1 -H x-a: 2 gave %r"
+          % named(fields, "x-a"))
+    check(named(fields, "x-trace") == [] and named(fields, "x-echo") == ["t-1"],
+          "request phase: X-Trace %r X-Echo %r (removed, and t-1 as given)"
+          % (named(fields, "x-trace"), named(fields, "x-echo")))
+    p = ctx.run(base + ["--route", "hdr", "--phase", "response", "-R", "X-Trace: t-2", xml])
+    fields, _ = include_head(p.stdout)
+    check(p.returncode == 0 and named(fields, "x-echo") == ["t-2"],
+          "response phase: X-Echo %r (-R X-Trace: t-2)" % named(fields, "x-echo"))
+
+
+@case
+def transform_cli_options_documented(ctx):
+    """Every option `portico transform` takes (its usage line) is in README.md's row for it."""
+    p = ctx.run([ctx.env.portico, "transform"])
+    usage = p.stderr.decode(errors="replace")
+    check(p.returncode == 2 and "usage: portico transform" in usage, "no usage: exit %d %r"
+          % (p.returncode, usage[-300:]))
+    opts = set(re.findall(r"\[(--?[A-Za-z][\w-]*)", usage))
+    check({"-H", "-R", "--content-type"} <= opts, "options read from the usage: %r" % opts)
+    with open(os.path.join(ROOT, "README.md")) as f:
+        row = next((l for l in f if l.startswith("| `bin/portico transform ")), None)
+    check(row is not None, "README.md has no row for bin/portico transform")
+    synopsis = row.split("`")[1]
+    missing = sorted(o for o in opts if "[%s" % o not in synopsis)
+    check(not missing, "README.md's portico transform row lacks %s: %s" % (missing, synopsis))
