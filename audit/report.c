@@ -381,21 +381,29 @@ i64_cmp(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* n / count, rounded to 4 decimals; 0 when count is 0. */
+static double
+rate(uint64_t n, uint64_t count)
+{
+    return count ? round((double)n / (double)count * 10000) / 10000 : 0.0;
+}
+
 /* g as a JSON object (its latencies sorted in place), with partner and route first when
- * with_names. NULL when out of memory. */
+ * with_names. NULL when out of memory. Refusals and errors have a rate each: a partner that
+ * sends what the gateway refuses is not the gateway or the upstream failing. */
 static json_t *
 group_json(struct group *g, int with_names)
 {
-    double rate = g->count ? (double)(g->count - g->ok) / (double)g->count : 0.0;
     json_t *o = with_names ? json_pack("{s:s?,s:s?}", "partner", g->partner, "route", g->route)
                            : json_object();
 
     qsort(g->lat, g->nlat, sizeof *g->lat, i64_cmp);
     if (o == NULL || json_object_update_new(
-                         o, json_pack("{s:I,s:I,s:I,s:I,s:f,s:{s:f,s:f,s:f},s:I,s:I}", "count",
+                         o, json_pack("{s:I,s:I,s:I,s:I,s:f,s:f,s:{s:f,s:f,s:f},s:I,s:I}", "count",
                                       (json_int_t)g->count, "ok", (json_int_t)g->ok, "refused",
                                       (json_int_t)g->refused, "error", (json_int_t)g->error,
-                                      "error_rate", round(rate * 10000) / 10000, "latency_ms",
+                                      "refused_rate", rate(g->refused, g->count), "error_rate",
+                                      rate(g->error, g->count), "latency_ms",
                                       "p50", (double)au_percentile(g->lat, g->nlat, 50) / 1000,
                                       "p95", (double)au_percentile(g->lat, g->nlat, 95) / 1000,
                                       "p99", (double)au_percentile(g->lat, g->nlat, 99) / 1000,
@@ -519,11 +527,12 @@ print_counts(FILE *out, const json_t *g)
 {
     const json_t *lat = json_object_get(g, "latency_ms");
 
-    fprintf(out, "%8lld %8lld %8lld %8lld %7.1f%% %10.3f %10.3f %10.3f %12lld %12lld\n",
+    fprintf(out, "%8lld %8lld %8lld %8lld %7.1f%% %7.1f%% %10.3f %10.3f %10.3f %12lld %12lld\n",
             (long long)json_integer_value(json_object_get(g, "count")),
             (long long)json_integer_value(json_object_get(g, "ok")),
             (long long)json_integer_value(json_object_get(g, "refused")),
             (long long)json_integer_value(json_object_get(g, "error")),
+            json_real_value(json_object_get(g, "refused_rate")) * 100,
             json_real_value(json_object_get(g, "error_rate")) * 100,
             json_real_value(json_object_get(lat, "p50")),
             json_real_value(json_object_get(lat, "p95")),
@@ -543,9 +552,9 @@ au_report_print(const json_t *report, FILE *out)
         fputs("no audit events\n", out);
         return fflush(out) == 0 && !ferror(out) ? 0 : -1;
     }
-    fprintf(out, "%-*s  %-*s  %8s %8s %8s %8s %8s %10s %10s %10s %12s %12s\n", pw, "PARTNER", rw,
-            "ROUTE", "COUNT", "OK", "REFUSED", "ERROR", "ERROR%", "P50 ms", "P95 ms", "P99 ms",
-            "REQ BYTES", "RESP BYTES");
+    fprintf(out, "%-*s  %-*s  %8s %8s %8s %8s %8s %8s %10s %10s %10s %12s %12s\n", pw, "PARTNER",
+            rw, "ROUTE", "COUNT", "OK", "REFUSED", "ERROR", "REFUSED%", "ERROR%", "P50 ms",
+            "P95 ms", "P99 ms", "REQ BYTES", "RESP BYTES");
     json_array_foreach(groups, i, g)
     {
         put_cell(out, str_of(g, "partner"), pw);

@@ -59,10 +59,12 @@ int au_report_add(struct au_report *r, const json_t *ev);
 /* The report as a new JSON object (json_decref it), or NULL when out of memory:
  *   {"events": N, "groups": [G...], "total": G} where each G (groups sorted by partner, then
  *   route) is {"partner", "route" (strings, or null), "count", "ok", "refused", "error",
- *   "error_rate" (non-ok / count, 4 decimals), "latency_ms": {"p50", "p95", "p99"} (nearest
- *   rank of latency_us, in ms), "request_bytes" (sum of request.bytes: as the partner sent them),
- *   "response_bytes" (sum of response.bytes_out: as the partner got them)}; total has no partner
- *   and route. Dump it with JSON_REAL_PRECISION(15) to keep the numbers short. */
+ *   "refused_rate" (refused / count) and "error_rate" (error / count: the gateway or the
+ *   upstream failed; a refusal is not an error), both rounded to 4 decimals, "latency_ms":
+ *   {"p50", "p95", "p99"} (nearest rank of latency_us, in ms), "request_bytes" (sum of
+ *   request.bytes: as the partner sent them), "response_bytes" (sum of response.bytes_out: as the
+ *   partner got them)}; total has no partner and route. Dump it with JSON_REAL_PRECISION(15) to
+ *   keep the numbers short. */
 json_t *au_report_json(struct au_report *r);
 
 /* Print a report made by au_report_json() as a table. Returns 0, or -1 on a write error. */

@@ -4,6 +4,7 @@ survive a broker outage under load, SIGTERM and SIGKILL (the write-ahead log); t
 checked here independently of `portico audit verify`, which must catch a deleted, an altered and a
 reordered event."""
 
+import base64
 import hashlib
 import json
 import os
@@ -240,6 +241,12 @@ def audit_every_outcome_once(ctx):
     check((total["count"], total["ok"], total["refused"], total["error"]) ==
           (len(events), outcomes.count("ok"), outcomes.count("refused"), outcomes.count("error")),
           "audit report totals %r for outcomes %s" % (total, outcomes))
+    # refusals are the partner's doing, errors the gateway's or the upstream's: two rates
+    n = len(events)
+    want = (round(outcomes.count("refused") / n, 4), round(outcomes.count("error") / n, 4))
+    check((total.get("refused_rate"), total.get("error_rate")) == want,
+          "audit report rates (refused_rate, error_rate) %r, expected %r (audit/README.md)"
+          % ((total.get("refused_rate"), total.get("error_rate")), want))
     tail = ctx.run([ctx.env.portico, "audit", "tail"] + cfg + ["--outcome", "refused",
                                                               "--partner", "globex"])
     lines = [json.loads(l) for l in tail.stdout.decode().splitlines()]
@@ -552,3 +559,60 @@ def audit_capture_redacts(ctx):
           q["request"]["bytes"] == len(jbody), "capture none: %r" % q["request"])
     check(ev[rids[0]]["request"]["sha256"] == hashlib.sha256(jbody.encode()).hexdigest(),
           "the digest is of the body as sent, before redaction")
+
+
+EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+
+@case(timeout=90)
+def audit_capture_object_as_documented(ctx):
+    """What audit/README.md says of `capture` and of the digests: each side is an object
+    {body, encoding, truncated, withheld}; UTF-8 text is cut at max_body_bytes without splitting a
+    character, other bytes come in base64, an empty body is "" (not cut, not withheld) and its
+    digest is SHA-256 of no bytes, not null."""
+    up = ctx.upstream("echo")
+    mirror = "http://127.0.0.1:%d/x/~mirror" % up.port
+    cap = scenario.route("cap", "/cap/*", mirror, public=True,
+                         audit={"capture": "body", "max_body_bytes": 16})
+    s = scenario.build(ctx, up=up, routes=[cap], config_extra=audit_config("embedded"))
+    addr = embedded_addr(s.gw)
+    sent = {
+        "short": "héllo".encode(),                         # whole: UTF-8, not cut
+        "cut": ("a" * 15 + "€ and more").encode(),         # the cut at 16 would split the €
+        "binary": b"\xff\xfe\x00\x01binary",                # not UTF-8: base64
+        "empty": b"",
+    }
+    rids = {}
+    for name, body in sent.items():
+        r = client.request(s.plain, "POST", "/cap/" + name,
+                           [("Content-Type", "application/octet-stream")], body)
+        check(r.status == 200 and r.body == body, "mirror %s: %d %r" % (name, r.status, r.body))
+        rids[rid(r)] = name
+    r = s.get("/health")  # no body at all, capture digest (the default)
+    rids[rid(r)] = "health"
+    msgs = wait_events(addr, len(rids))
+    events = {rids[m["event"]["request_id"]]: m["event"] for m in msgs}
+    check(sorted(events) == sorted(rids.values()), "events for %s" % sorted(events))
+    valid(events.values())
+    want = {
+        "short": {"body": "héllo", "encoding": "utf-8", "truncated": False, "withheld": False},
+        "cut": {"body": "a" * 15, "encoding": "utf-8", "truncated": True, "withheld": False},
+        "binary": {"body": base64.b64encode(sent["binary"]).decode(), "encoding": "base64",
+                   "truncated": False, "withheld": False},
+        "empty": {"body": "", "encoding": "utf-8", "truncated": False, "withheld": False},
+    }
+    for name, w in want.items():
+        e = events[name]
+        for side in ("request", "response"):
+            check(e["capture"][side] == w, "%s: capture.%s is %r, the README says %r"
+                  % (name, side, e["capture"][side], w))
+            digest = hashlib.sha256(sent[name]).hexdigest()
+            check(e[side]["sha256"] == e[side]["sha256_out"] == digest and
+                  e[side]["bytes"] == e[side]["bytes_out"] == len(sent[name]),
+                  "%s: %s is %r, expected %d bytes with SHA-256 %s"
+                  % (name, side, e[side], len(sent[name]), digest))
+    h = events["health"]
+    check(h["capture"] is None, "capture digest: capture %r, expected null" % h["capture"])
+    check(h["request"]["sha256"] == h["request"]["sha256_out"] == EMPTY_SHA256 and
+          h["request"]["bytes"] == 0, "a GET without a body: request is %r, expected 0 bytes "
+          "and the SHA-256 of nothing" % h["request"])

@@ -660,7 +660,9 @@ test_report(void **state)
     assert_int_equal(json_integer_value(json_object_get(g, "ok")), 17);
     assert_int_equal(json_integer_value(json_object_get(g, "refused")), 2);
     assert_int_equal(json_integer_value(json_object_get(g, "error")), 1);
-    assert_true(json_real_value(json_object_get(g, "error_rate")) == 0.15);
+    /* refusals (the partner's doing) and errors (the gateway's or the upstream's) apart */
+    assert_true(json_real_value(json_object_get(g, "refused_rate")) == 0.1);
+    assert_true(json_real_value(json_object_get(g, "error_rate")) == 0.05);
     assert_true(json_real_value(json_object_get(json_object_get(g, "latency_ms"), "p50")) ==
                 10.001);
     assert_true(json_real_value(json_object_get(json_object_get(g, "latency_ms"), "p95")) ==
@@ -671,14 +673,17 @@ test_report(void **state)
     assert_int_equal(json_integer_value(json_object_get(g, "response_bytes")), 400);
     g = json_object_get(j, "total");
     assert_int_equal(json_integer_value(json_object_get(g, "count")), 21);
-    assert_true(json_real_value(json_object_get(g, "error_rate")) == 0.1905);
+    assert_true(json_real_value(json_object_get(g, "refused_rate")) == 0.1429); /* 3 / 21 */
+    assert_true(json_real_value(json_object_get(g, "error_rate")) == 0.0476);   /* 1 / 21 */
     assert_true(json_real_value(json_object_get(json_object_get(g, "latency_ms"), "p50")) ==
                 10.001); /* rank 11 of 0.5, 1.001 ... 20.001 */
     f = open_memstream(&text, &len);
     assert_int_equal(au_report_print(j, f), 0);
     fclose(f);
-    assert_non_null(strstr(text, "acme     orders        20       17        2        1    15.0%"
-                                 "     10.001     19.001     20.001          200          400\n"));
+    assert_non_null(strstr(text, "REFUSED%   ERROR%"));
+    assert_non_null(strstr(text, "acme     orders        20       17        2        1    10.0%"
+                                 "     5.0%     10.001     19.001     20.001          200          "
+                                 "400\n"));
     assert_non_null(strstr(text, "TOTAL"));
     free(text);
     json_decref(j);
