@@ -51,7 +51,7 @@ void
 gw_diag_print(const struct gw_diag *d, void *out)
 {
     for (size_t i = 0; i < d->n; i++)
-        fprintf((FILE *)out, "%s%s\n", d->items[i].level == GW_DIAG_ERROR ? "" : "warning: ",
+        fprintf((FILE *)out, "%s: %s\n", d->items[i].level == GW_DIAG_ERROR ? "error" : "warning",
                 d->items[i].text);
 }
 

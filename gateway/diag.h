@@ -1,7 +1,8 @@
 /* diag.h: the list of problems found while loading configuration.
  *
  * Every loader reports into one gw_diag so that `portico check` and a refused start (or reload)
- * can print every problem at once, each as "file:line:column: json.path: message".
+ * can print every problem at once, each as "error: file:line:column: json.path: message" (or
+ * "warning: ..."): every line says its level, as nginx -t's and haproxy -c's do.
  */
 #ifndef GW_DIAG_H
 #define GW_DIAG_H
@@ -26,7 +27,9 @@ struct gw_diag {
 void gw_diag_add(struct gw_diag *d, enum gw_diag_level level, const char *file, int line, int col,
                  const char *path, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
 
-/* Print every item to `out`, one per line: errors as TEXT, warnings as "warning: TEXT". */
+/* Print every item to `out`, one per line: errors as "error: TEXT", warnings as "warning: TEXT"
+ * (the format README.md and partners/README.md show; tests/integration/cases_check.py holds the
+ * two to each other). */
 void gw_diag_print(const struct gw_diag *d, void *out /* FILE * */);
 
 void gw_diag_free(struct gw_diag *d);

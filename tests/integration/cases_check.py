@@ -1,6 +1,7 @@
 """`portico check -c FILE` and a refused `portico serve` on a bad config."""
 
 import json
+import os
 import re
 import socket
 import subprocess
@@ -146,3 +147,79 @@ def check_missing_pem_file(ctx):
     check(hits, "missing identity.ca of globex not reported: %s" % out[-400:])
     check(int(hits[0]["line"]) == key_line(pfile, '"missing-ca.pem"'),
           "missing CA reported on line %s" % hits[0]["line"])
+
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+DOCS = ["README.md", "partners/README.md", "transforms/README.md"]
+# A problem as check prints it: its level, then where and what.
+LINE = re.compile(r"^(?P<level>error|warning): " + LOC.pattern)
+# The summary of a refused configuration (gateway/main.c).
+SUMMARY = re.compile(r"^portico: \S+: \d+ errors?, \d+ warnings?$")
+# A problem as the docs show one, in a code block or inline code.
+DOC_LINE = re.compile(r"^\s*`?((?:[a-z]+: )?[\w./-]+\.(?:json|xsl|xsd|pem):\d+:\d+: .*?)`?\.?$")
+
+
+def shape(line):
+    """A problem's line without what differs from one setup to another: the folder up to and
+    including the partner's, the line and column, quoted values."""
+    line = re.sub(r"\S*partners\.d/[^/\s]+/", "partners.d/P/", line.strip())
+    line = re.sub(r":\d+:\d+: ", ":L:C: ", line)
+    return re.sub(r'"[^"]*"', '"S"', line)
+
+
+def doc_lines():
+    """(doc, line) for every problem line the docs show as check's output."""
+    out = []
+    for doc in DOCS:
+        with open(os.path.join(ROOT, doc)) as f:
+            for line in f:
+                m = DOC_LINE.match(line)
+                if m:
+                    out.append((doc, m.group(1)))
+    return out
+
+
+@case
+def check_line_format_matches_docs(ctx):
+    """Every problem check prints is `error: FILE:LINE:COL: json.path: message` (or `warning: `),
+    as README.md and partners/README.md say; every such line the docs show has that form, and the
+    ones for the mistakes made here read as what check prints for them."""
+    s = scenario.build(ctx, start=False)
+    pfile = s.gw.partner_file("acme")
+    p = json.load(open(pfile))
+    p["routes"][0]["upstream"] = "htp://x"
+    p["routes"][0]["request"] = [{"headers": {"set": {"X-A": "1"}}},
+                                 {"headers": {"set": {"X-Partner-Id": "x"},
+                                              "add": {"X-Ok": "${nope}"}}}]
+    with open(pfile, "w") as f:
+        json.dump(p, f, indent=2)
+    gfile = s.gw.partner_file("globex")
+    g = json.load(open(gfile))
+    g["id"] = "globex-corp"
+    with open(gfile, "w") as f:
+        json.dump(g, f, indent=2)
+    r = ctx.run([ctx.env.portico, "check", "-c", s.gw.config_path])
+    out = (r.stdout + r.stderr).decode(errors="replace")
+    check(r.returncode == 1, "check exited %d: %s" % (r.returncode, out[-600:]))
+    lines = [l for l in out.splitlines() if l]
+    odd = [l for l in lines if not LINE.match(l) and not SUMMARY.match(l)]
+    check(not odd, "lines that are not `error|warning: FILE:LINE:COL: path: message`: %r" % odd)
+    with open(pfile) as f:
+        text = f.read().splitlines()
+    n = key_line(pfile, '"htp://x"')  # located at its member's key
+    want = ('error: %s:%d:%d: routes[0].upstream: "htp://x" is not a URL (http, https, kafka or '
+            'mock)' % (pfile, n, text[n - 1].index('"upstream"') + 1))
+    check(want in lines, "no line %r in:\n%s" % (want, out[-1200:]))
+    docs = doc_lines()
+    check(len(docs) >= 8, "found %d problem lines in %s" % (len(docs), DOCS))
+    unlabelled = ["%s: %s" % d for d in docs if not re.match(r"(error|warning): ", d[1])]
+    check(not unlabelled, "doc lines without their level: %r" % unlabelled)
+    printed = {shape(l) for l in lines}
+    made_here = ['"htp://x" is not a URL', "does not match its folder name",
+                 "X-Partner-Id is a partner identity field", "unknown variable ${nope}"]
+    for what in made_here:
+        shown = [d for d in docs if what in d[1]]
+        check(shown, "no doc shows the problem %r" % what)
+        for doc, line in shown:
+            check(shape(line) in printed, "%s shows\n  %s\nbut check prints\n  %s"
+                  % (doc, line, "\n  ".join(l for l in lines if what.split()[-1] in l)))
