@@ -293,29 +293,45 @@ load_tls_certs(const struct gw_jctx *c, const json_t *tls, const char *path,
     }
 }
 
+/* A string member that names one of names[] (NULL-terminated, in the order of the enum it
+ * stands for): *out is set to its index; left alone when the member is absent; an error that
+ * lists the choices otherwise. */
+static void
+load_choice(const struct gw_jctx *c, const json_t *obj, const char *path, const char *key,
+            const char *const names[], int *out)
+{
+    char kpath[GW_JPATH_MAX], list[256] = "";
+    const char *v = gw_jctx_string(c, obj, path, key, 0);
+    size_t n = 0;
+
+    if (v == NULL)
+        return;
+    for (int i = 0; names[i] != NULL; i++) {
+        if (strcmp(v, names[i]) == 0) {
+            *out = i;
+            return;
+        }
+        if (n < sizeof list)
+            n += (size_t)snprintf(list + n, sizeof list - n, "%s%s", i > 0 ? ", " : "", names[i]);
+    }
+    gw_jctx_error(c, gw_jpath_key(kpath, sizeof kpath, path, key), "\"%s\" is not one of %s", v,
+                  list);
+}
+
 static void
 load_tls(const struct gw_jctx *c, const json_t *tls, const char *path,
          struct gw_listener_conf *l)
 {
     static const char *const keys[] = { "certificates", "client_auth", NULL };
-    char kpath[GW_JPATH_MAX];
-    const char *mode;
+    static const char *const modes[] = { [GW_CLIENT_AUTH_NONE] = "none",
+                                         [GW_CLIENT_AUTH_OPTIONAL] = "optional",
+                                         [GW_CLIENT_AUTH_REQUIRE] = "require", NULL };
+    int mode = GW_CLIENT_AUTH_REQUIRE;
 
     gw_jctx_check_keys(c, tls, path, keys);
     load_tls_certs(c, tls, path, l);
-    l->client_auth = GW_CLIENT_AUTH_REQUIRE;
-    mode = gw_jctx_string(c, tls, path, "client_auth", 0);
-    if (mode == NULL)
-        return;
-    if (strcmp(mode, "require") == 0)
-        l->client_auth = GW_CLIENT_AUTH_REQUIRE;
-    else if (strcmp(mode, "optional") == 0)
-        l->client_auth = GW_CLIENT_AUTH_OPTIONAL;
-    else if (strcmp(mode, "none") == 0)
-        l->client_auth = GW_CLIENT_AUTH_NONE;
-    else
-        gw_jctx_error(c, gw_jpath_key(kpath, sizeof kpath, path, "client_auth"),
-                      "\"%s\" is not one of require, optional, none", mode);
+    load_choice(c, tls, path, "client_auth", modes, &mode);
+    l->client_auth = (enum gw_client_auth)mode;
 }
 
 static void
@@ -561,8 +577,13 @@ load_limits(const struct gw_jctx *c, const json_t *root, struct gw_limits *lim,
     static const char *const keys[] = { "max_header_bytes", "max_headers", "max_target_bytes",
                                         "max_body_bytes", "max_connections",
                                         "max_keepalive_requests", "upstream_idle_per_host",
-                                        "max_buffered_body_bytes", "xml", "json", NULL };
+                                        "max_buffered_body_bytes", "underscores_in_headers",
+                                        "xml", "json", NULL };
+    static const char *const underscores[] = { [GW_UNDERSCORES_DROP] = "drop",
+                                               [GW_UNDERSCORES_REFUSE] = "refuse",
+                                               [GW_UNDERSCORES_PASS] = "pass", NULL };
     json_t *obj = gw_jctx_get(c, root, "", "limits", JSON_OBJECT, 0);
+    int mode = GW_UNDERSCORES_DROP;
     long long v;
 
     *lim = default_limits;
@@ -586,6 +607,8 @@ load_limits(const struct gw_jctx *c, const json_t *root, struct gw_limits *lim,
         lim->upstream_idle_per_host = (size_t)v;
     if (gw_jctx_int(c, obj, "limits", "max_buffered_body_bytes", 1, 1LL << 32, &v) > 0)
         lim->max_buffered_body_bytes = (uint64_t)v;
+    load_choice(c, obj, "limits", "underscores_in_headers", underscores, &mode);
+    lim->underscores_in_headers = (enum gw_http_underscores)mode;
     load_threat_limits(c, obj, tl);
     if (lim->max_target_bytes > lim->max_header_bytes)
         gw_jctx_error(c, "limits.max_target_bytes",

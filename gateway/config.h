@@ -17,6 +17,7 @@
 
 #include "audit.h"
 #include "diag.h"
+#include "http_parser.h"
 #include "threat_types.h"
 
 struct tf_registry;
@@ -69,6 +70,7 @@ struct gw_limits {
     size_t max_keepalive_requests; /* per client connection, default 10000 */
     size_t upstream_idle_per_host; /* idle pooled upstream connections per worker, default 64 */
     uint64_t max_buffered_body_bytes; /* a body a transform chain holds in memory, default 10 MiB */
+    enum gw_http_underscores underscores_in_headers; /* default: drop */
 };
 
 struct gw_timeouts { /* milliseconds */

@@ -930,6 +930,7 @@ read_head(struct gw_conn *c)
     hl.max_headers = lim->max_headers;
     hl.max_target_bytes = lim->max_target_bytes;
     hl.max_body_bytes = ex->max_body;
+    hl.underscores = lim->underscores_in_headers;
     n = len <= lim->max_header_bytes ? len : lim->max_header_bytes + 1;
     data = (const char *)evbuffer_pullup(in, (ssize_t)n);
     rc = gw_http_parse_request(&c->hp, data, n, &hl, &ex->req, &head_len);

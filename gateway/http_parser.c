@@ -118,6 +118,28 @@ skip_run(const char *buf, size_t i, size_t end, unsigned char k)
     return i;
 }
 
+/* Visible ASCII that RFC 3986 does not allow unencoded in a path or query: '#' starts a fragment,
+ * which a client never sends, and the rest are what parsers disagree on. '[' and ']' are kept: query
+ * strings use them unencoded (a[]=1) and no parser takes them for a delimiter there. */
+#define BIT(c) (1ULL << ((unsigned)(c)&63))
+static const uint64_t target_bad[2] = {
+    BIT('"') | BIT('#') | BIT('<') | BIT('>'),
+    BIT('\\') | BIT('^') | BIT('`') | BIT('{') | BIT('|') | BIT('}'),
+};
+#undef BIT
+
+/* 1 if the visible-ASCII target t[0..len) holds none of those. */
+static int
+target_chars_ok(const char *t, size_t len)
+{
+    for (size_t k = 0; k < len; k++) {
+        unsigned char c = (unsigned char)t[k];
+        if ((target_bad[c >> 6] >> (c & 63)) & 1)
+            return 0;
+    }
+    return 1;
+}
+
 static size_t
 skip_ows(const char *s, size_t i, size_t len)
 {
@@ -131,6 +153,9 @@ void
 gw_http_parser_init(struct gw_http_parser *p)
 {
     p->scanned = 0;
+    p->checked = 0;
+    p->fields = 0;
+    p->line_valid = 0;
 }
 
 /* The method's name, "OTHER" for GW_METHOD_OTHER or a value out of range; never NULL. */
@@ -288,8 +313,10 @@ scan_head(struct gw_http_parser *p, const char *buf, size_t len, size_t max, int
         *head_len = p->scanned + 1;
         return rc;
     }
-    if (rc != GW_HTTP_AGAIN)
+    if (rc != GW_HTTP_AGAIN) {
+        p->scanned = (size_t)(lf - buf); /* the bare LF, or the blank line a response began with */
         return rc;
+    }
     p->scanned = lim;
     return len >= max ? GW_HTTP_E_HEAD_TOO_BIG : GW_HTTP_AGAIN;
 }
@@ -337,6 +364,8 @@ parse_request_line(const char *buf, size_t end, const struct gw_http_limits *lim
         return GW_HTTP_E_URI_TOO_LONG;
     if (t[0] != '/' && !(tlen == 1 && t[0] == '*' && msg->method == GW_METHOD_OPTIONS))
         return GW_HTTP_E_BAD; /* absolute-form, authority-form, or '*' for another method */
+    if (!target_chars_ok(t, tlen))
+        return GW_HTTP_E_BAD;
 
     i++;
     if (end - i < 10 || buf[i + 8] != '\r' || buf[i + 9] != '\n')
@@ -526,6 +555,16 @@ field_meaning(const struct gw_http_header *h, int request, struct gw_http_messag
     return GW_HTTP_OK;
 }
 
+/* A request field named with '_': GW_HTTP_OK to keep it, GW_HTTP_AGAIN to leave it out,
+ * GW_HTTP_E_BAD to refuse the request (http_parser.h, enum gw_http_underscores). */
+static int
+underscored_field(const char *n, size_t len, enum gw_http_underscores mode)
+{
+    if (mode == GW_UNDERSCORES_REFUSE || gw_http_guarded_name(n, len))
+        return GW_HTTP_E_BAD;
+    return mode == GW_UNDERSCORES_PASS ? GW_HTTP_OK : GW_HTTP_AGAIN;
+}
+
 /* Header lines from pos up to the final CRLF at end - 2: name ":" OWS value OWS CRLF. */
 static int
 parse_fields(const char *buf, size_t pos, size_t end, const struct gw_http_limits *limits,
@@ -538,9 +577,11 @@ parse_fields(const char *buf, size_t pos, size_t end, const struct gw_http_limit
     int rc;
 
     while (i < last) {
+        unsigned underscore = 0;
+
         name = i;
         while (IS(buf[i], C_TCHAR))
-            i++;
+            underscore |= buf[i++] == '_';
         /* also refuses an empty name, SP or HTAB before the colon and obsolete line folding */
         if (i == name || buf[i] != ':')
             return GW_HTTP_E_BAD;
@@ -548,6 +589,15 @@ parse_fields(const char *buf, size_t pos, size_t end, const struct gw_http_limit
         ve = skip_run(buf, vs, last, C_FVAL);
         if (buf[ve] != '\r' || buf[ve + 1] != '\n')
             return GW_HTTP_E_BAD; /* a CTL, NUL or bare CR in the value */
+        if (underscore && request) {
+            rc = underscored_field(buf + name, i - name, limits->underscores);
+            if (rc != GW_HTTP_OK) {
+                i = ve + 2;
+                if (rc == GW_HTTP_AGAIN)
+                    continue; /* dropped */
+                return rc;
+            }
+        }
         if (msg->nheaders == max)
             return GW_HTTP_E_TOO_MANY;
         h = &msg->headers[msg->nheaders++];
@@ -605,6 +655,88 @@ reset_message(struct gw_http_message *msg)
 
 /* ---- requests and responses ---------------------------------------------------------------- */
 
+/* The bytes before buf[lf] (an LF, after a CR) hold the request line, or only leading empty lines
+ * (1 is returned then). 0 when the line is valid, with *fields set where the field lines start;
+ * else the error the whole head would get. */
+static int
+check_line(const char *buf, size_t lf, const struct gw_http_limits *limits,
+           struct gw_http_message *msg, size_t *fields)
+{
+    size_t pos = 0;
+    int rc;
+
+    if (lf == 1 || buf[lf - 2] == '\n')
+        return 1; /* an empty line: a request line before it would have been checked */
+    while (buf[pos] == '\r' && buf[pos + 1] == '\n')
+        pos += 2;
+    rc = parse_request_line(buf, lf + 1, limits, msg, &pos);
+    *fields = pos;
+    return rc;
+}
+
+/* buf[bad] makes the head invalid. The answer is the one the whole head would get, so that it does
+ * not depend on how the bytes were cut: that of the request line when it is not yet complete (the
+ * bad byte ends every run the line's parser reads), else that of the first complete field line in
+ * error (a repeated Content-Length, too many fields...), else GW_HTTP_E_BAD for the line that holds
+ * the bad byte. */
+static int
+refusal(const struct gw_http_parser *p, const char *buf, size_t bad,
+        const struct gw_http_limits *limits, struct gw_http_message *msg)
+{
+    struct facts f = {0};
+    const char *lf = memrchr(buf, '\n', bad);
+    size_t pos = 0, line = lf != NULL ? (size_t)(lf - buf) + 1 : 0;
+    int rc;
+
+    if (!p->line_valid) {
+        while (buf[pos] == '\r' && buf[pos + 1] == '\n')
+            pos += 2;
+        rc = parse_request_line(buf, bad + 1, limits, msg, &pos);
+        return rc != GW_HTTP_OK ? rc : GW_HTTP_E_BAD;
+    }
+    msg->nheaders = 0;
+    if (line > p->fields && (rc = parse_fields(buf, p->fields, line + 2, limits, 1, msg, &f)) < 0)
+        return rc;
+    return GW_HTTP_E_BAD;
+}
+
+/* Check buf[p->checked..len) of a request head that is not complete (every LF in it follows a CR:
+ * scan_head saw to that): GW_HTTP_AGAIN while the bytes can still begin a valid head, else the
+ * error (http_parser.h). Each byte is looked at once; a CR that is the last byte is looked at again
+ * with the byte after it. Only heads that arrive in pieces, or are refused, pay for this. */
+static int
+check_partial(struct gw_http_parser *p, const char *buf, size_t len,
+              const struct gw_http_limits *limits, struct gw_http_message *msg)
+{
+    size_t i;
+    int rc;
+
+    for (i = p->checked; i < len; i++) {
+        unsigned char c = (unsigned char)buf[i];
+
+        if (c > 0x20 && c != 0x7f)
+            continue;
+        if (c == '\r') {
+            if (i + 1 == len)
+                break;
+            if (buf[i + 1] == '\n')
+                continue;
+        } else if (c == '\n') {
+            if (p->line_valid || (rc = check_line(buf, i, limits, msg, &p->fields)) == 1)
+                continue;
+            if (rc < 0)
+                return rc;
+            p->line_valid = 1;
+            continue;
+        } else if ((c == ' ' || c == '\t') && i > 0 && buf[i - 1] != '\n') {
+            continue; /* white space, but not at the start of a line (obsolete folding) */
+        }
+        return refusal(p, buf, i, limits, msg);
+    }
+    p->checked = i;
+    return GW_HTTP_AGAIN;
+}
+
 /* Parse a request head; see http_parser.h for the rules and codes. msg is written only once the
  * head is complete (not on GW_HTTP_AGAIN). */
 int
@@ -617,8 +749,15 @@ gw_http_parse_request(struct gw_http_parser *p, const char *buf, size_t len,
     int rc;
 
     rc = scan_head(p, buf, len, limits->max_head_bytes, 1, &end);
-    if (rc != GW_HTTP_OK)
-        return rc;
+    if (rc != GW_HTTP_OK) {
+        /* not complete, or refused at a bare LF (scanned is where) or at the size limit: what
+         * came before decides first, so that the answer is the same however the bytes are cut */
+        size_t upto = rc == GW_HTTP_E_BAD ? p->scanned : (len < limits->max_head_bytes ? len
+                                                          : limits->max_head_bytes);
+        int early = check_partial(p, buf, upto, limits, msg);
+
+        return early != GW_HTTP_AGAIN ? early : rc;
+    }
     while (buf[pos] == '\r' && buf[pos + 1] == '\n')
         pos += 2;
     reset_message(msg);
@@ -972,6 +1111,29 @@ gw_http_rebase(struct gw_http_message *m, const char *from, const char *to, size
         REBASE(m->headers[i].value);
     }
 #undef REBASE
+}
+
+int
+gw_http_guarded_name(const char *name, size_t len)
+{
+    static const char *const exact[] = {
+        "content-length", "transfer-encoding", "content-type", "host", "expect",
+        "connection", "keep-alive", "te", "trailer", "upgrade", "proxy-connection",
+        "proxy-authorization", "forwarded", "via", "x-real-ip", "x-request-id", NULL,
+    };
+    static const char *const prefix[] = {"x-forwarded-", "x-partner-", "x-client-cert", NULL};
+    char low[24]; /* longer than every name above and every prefix */
+    size_t n = len < sizeof low ? len : sizeof low;
+
+    for (size_t k = 0; k < n; k++)
+        low[k] = name[k] == '_' ? '-' : (char)lower((unsigned char)name[k]);
+    for (size_t k = 0; exact[k] != NULL; k++)
+        if (strlen(exact[k]) == len && memcmp(low, exact[k], len) == 0)
+            return 1;
+    for (size_t k = 0; prefix[k] != NULL; k++)
+        if (len >= strlen(prefix[k]) && memcmp(low, prefix[k], strlen(prefix[k])) == 0)
+            return 1;
+    return 0;
 }
 
 int

@@ -42,11 +42,23 @@ enum gw_http_method {
 /* Bit for a method in a route's method set: GW_METHOD_BIT(GW_METHOD_GET). */
 #define GW_METHOD_BIT(m) (1u << (m))
 
+/* What a request field whose name holds '_' becomes (CGI, WSGI, PHP and many frameworks read '_'
+ * and '-' alike, so such a name may mean to the origin a field the gateway framed or vetted under
+ * its other spelling). A name that, read with '-' for '_' and in any case, is one of the fields
+ * that frame, route or identify a request, or that name its connection or forwarding
+ * (gw_http_guarded_name) is refused in every mode. */
+enum gw_http_underscores {
+    GW_UNDERSCORES_DROP = 0, /* default: left out of the message, as if never sent */
+    GW_UNDERSCORES_REFUSE,   /* the request is refused: GW_HTTP_E_BAD */
+    GW_UNDERSCORES_PASS,     /* kept and forwarded */
+};
+
 struct gw_http_limits {
     size_t max_head_bytes;   /* request/status line + all header lines + blank line */
     size_t max_headers;      /* header field count; at most GW_HTTP_MAX_HEADERS */
     size_t max_target_bytes; /* request target length */
     uint64_t max_body_bytes; /* Content-Length above this is GW_HTTP_E_BODY_TOO_BIG; 0 = no limit */
+    enum gw_http_underscores underscores; /* request fields with '_' in their name */
 };
 
 #define GW_HTTP_MAX_HEADERS 256
@@ -97,7 +109,10 @@ struct gw_http_message {
 
 /* Incremental state: zero it (or call gw_http_parser_init) before the first call for a message. */
 struct gw_http_parser {
-    size_t scanned; /* bytes already searched for the end of the head */
+    size_t scanned;          /* bytes already searched for the end of the head */
+    size_t checked;          /* bytes of an incomplete request head already checked */
+    size_t fields;           /* where its field lines start, once its request line is valid */
+    unsigned line_valid : 1; /* that incomplete head's request line was found valid */
 };
 
 void gw_http_parser_init(struct gw_http_parser *p);
@@ -105,19 +120,29 @@ void gw_http_parser_init(struct gw_http_parser *p);
 /* Parse a request head from buf[0..len). len is all bytes received so far for this message
  * (the same start on every call). Returns GW_HTTP_OK with *head_len set to the size of the head
  * (the body starts at buf + *head_len), GW_HTTP_AGAIN if the blank line has not arrived (and len
- * is within limits), or a GW_HTTP_E_* code. On GW_HTTP_OK all pointers in *msg point into buf.
+ * is within limits), or a GW_HTTP_E_* code. On GW_HTTP_OK all pointers in *msg point into buf; on
+ * GW_HTTP_AGAIN only its request-line members may have been written.
+ *
+ * An incomplete head is refused as soon as the bytes received cannot begin a valid one, not when
+ * the blank line (or the header timeout) comes: a control byte other than HTAB, CR and LF; a CR
+ * followed by anything but LF; a line that starts with SP or HTAB; a request line that is
+ * complete and invalid (an unsupported version is GW_HTTP_E_VERSION at once). Each byte is looked
+ * at once however the head is cut.
  *
  * Rules (each violation is GW_HTTP_E_BAD unless said otherwise):
  * - lines end in CRLF; a bare CR or a bare LF anywhere in the head is an error;
  * - request line: method token SP request-target SP "HTTP/1." DIGIT, single spaces; versions
  *   other than HTTP/1.0 and HTTP/1.1 are GW_HTTP_E_VERSION; target in origin form ("/" ...) or
  *   "*" for OPTIONS only; absolute-form and authority-form are errors; CONNECT is GW_HTTP_E_METHOD;
- *   the target may hold only visible ASCII (no SP, no CTL, no byte >= 0x7f);
+ *   the target may hold only the characters RFC 3986 allows unencoded in a path and query, and
+ *   '[' ']' (common in query strings): no SP, CTL or byte >= 0x7f, and none of '#' (a fragment
+ *   is never sent), '"', '<', '>', '\\', '^', '`', '{', '|', '}';
  * - leading empty lines before the request line are tolerated (RFC 9112 2.2) only as CRLF pairs;
  * - header line: token name ":" OWS value OWS; no whitespace before the colon; no obsolete line
  *   folding (a line starting with SP/HTAB); names are tokens (RFC 9110 tchar); values hold only
  *   HTAB, SP, visible ASCII and obs-text (0x80-0xff): any other control character (NUL included)
- *   is an error;
+ *   is an error; a request field whose name holds '_' is refused if gw_http_guarded_name() says
+ *   so, and otherwise handled as limits->underscores says (left out of msg by default);
  * - Content-Length: digits only, no sign, no overflow; several Content-Length fields (or a
  *   comma list) are accepted only if every value is identical; above max_body_bytes is
  *   GW_HTTP_E_BODY_TOO_BIG;
@@ -159,6 +184,12 @@ void gw_http_rebase(struct gw_http_message *msg, const char *from, const char *t
  * Trailer, Upgrade, Transfer-Encoding, Proxy-Connection, Proxy-Authorization) and never crosses
  * a proxy? */
 int gw_http_hop_by_hop(const struct gw_http_header *h);
+
+/* Does the field name, read with '-' for every '_' and ignoring case, name a field that frames
+ * (Content-Length, Transfer-Encoding, Content-Type), routes (Host, Expect), is hop-by-hop, carries
+ * forwarding (Forwarded, X-Forwarded-*, Via, X-Real-IP, X-Request-Id) or identity (X-Partner-*,
+ * X-Client-Cert*)? 1 or 0. */
+int gw_http_guarded_name(const char *name, size_t len);
 
 /* Case-insensitive compare of a (ptr,len) token with a NUL-terminated lowercase literal. */
 int gw_http_token_eq(const char *s, size_t len, const char *lower);

@@ -617,8 +617,9 @@ up_read_cb(struct bufferevent *bev, void *arg)
 
     while (ex->resp_state == GW_RESP_HEAD) {
         const struct gw_limits *lim = &ex->c->snap->config->limits;
-        struct gw_http_limits hl = {lim->max_header_bytes * 4, GW_HTTP_MAX_HEADERS,
-                                    lim->max_target_bytes, 0};
+        struct gw_http_limits hl = {.max_head_bytes = lim->max_header_bytes * 4,
+                                    .max_headers = GW_HTTP_MAX_HEADERS,
+                                    .max_target_bytes = lim->max_target_bytes};
         size_t len = evbuffer_get_length(in), head_len = 0;
         size_t n = len <= hl.max_head_bytes ? len : hl.max_head_bytes + 1;
         const char *data;

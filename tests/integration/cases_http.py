@@ -1,6 +1,7 @@
 """The client side of HTTP/1.1: request smuggling vectors, limits, routing, problem bodies."""
 
 import hashlib
+import time
 
 import client
 import scenario
@@ -78,6 +79,28 @@ VECTORS = {
                               [431], False),
     "body_over_max_content_length": (post(b"Content-Length: 10485761\r\n", b"x" * 1000), [413],
                                      False),
+    # CGI, WSGI and PHP read '_' as '-': a guarded field spelled with '_' is refused
+    "underscore_te_beside_cl": (post(b"Content-Length: 6\r\nTransfer_Encoding: chunked\r\n",
+                                     b"0\r\n\r\n" + SMUGGLED), [400], False),
+    "underscore_cl_beside_te": (post(b"Transfer-Encoding: chunked\r\nContent_Length: 6\r\n",
+                                     b"0\r\n\r\n" + SMUGGLED), [400], False),
+    "underscore_partner_id": (header(b"X_Partner_Id: acme"), [400], False),
+    "underscore_partner_id_mixed": (header(b"x-partner_id: acme"), [400], False),
+    "underscore_client_cert": (header(b"X-Client_Cert: MIIB"), [400], False),
+    "underscore_forwarded_for": (header(b"X_FORWARDED_FOR: 10.0.0.1"), [400], False),
+    "underscore_content_type": (header(b"Content_Type: application/xml"), [400], False),
+    # a request target holds only what RFC 3986 allows unencoded (and '[' ']')
+    "target_fragment": (b"GET /pub/a#frag HTTP/1.1\r\n" + H + b"\r\n", [400], False),
+    "target_fragment_in_query": (b"GET /pub/a?x=1#f HTTP/1.1\r\n" + H + b"\r\n", [400], False),
+    "target_quote": (b'GET /pub/a"b HTTP/1.1\r\n' + H + b"\r\n", [400], False),
+    "target_pipe": (b"GET /pub/a?x=1|2 HTTP/1.1\r\n" + H + b"\r\n", [400], False),
+    "target_lt_gt": (b"GET /pub/<a> HTTP/1.1\r\n" + H + b"\r\n", [400], False),
+    "target_backslash": (b"GET /pub/..\\..\\etc HTTP/1.1\r\n" + H + b"\r\n", [400], False),
+    "target_caret": (b"GET /pub/a^b HTTP/1.1\r\n" + H + b"\r\n", [400], False),
+    "target_backtick": (b"GET /pub/a`b HTTP/1.1\r\n" + H + b"\r\n", [400], False),
+    "target_braces": (b"GET /pub/a?q={x} HTTP/1.1\r\n" + H + b"\r\n", [400], False),
+    "target_obs_text": (b"GET /pub/caf\xc3\xa9 HTTP/1.1\r\n" + H + b"\r\n", [400], False),
+    "target_tab": (b"GET /pub/a\tb HTTP/1.1\r\n" + H + b"\r\n", [400], False),
 }
 
 
@@ -149,6 +172,72 @@ def smuggling_pipelined_after_clte_not_served(ctx):
     check([q["target"] for q in reqs] == ["/pub/first"],
           "upstream saw %s" % [q["target"] for q in reqs])
     s.assert_alive()
+
+
+# Heads that cannot become valid, sent without their end: answered at once, not at the header
+# timeout (5 s in these tests). (bytes, status)
+INCOMPLETE = {
+    "cr_then_cr": (b"GET /pub/x HTTP/1.1\r\n" + H + b"\r\rabc", 400),
+    "cr_then_letter": (b"GET /pub/x HTTP/1.1\r\n" + H + b"\rZGET /pub/y HTTP/1.1\r\n", 400),
+    "unknown_version": (b"GET /pub/x HTTP/5.6\r\n", 505),
+    "first_field_starts_with_space": (b"GET /pub/x HTTP/1.1\r\n Host: foo", 400),
+    "folded_field": (b"GET /pub/x HTTP/1.1\r\n" + H + b"X-A: 1\r\n\t2", 400),
+    "fragment_in_target": (b"GET /pub/a#b HTTP/1.1\r\n", 400),
+    "nul_in_value": (b"GET /pub/x HTTP/1.1\r\n" + H + b"X-A: a\x00", 400),
+}
+
+
+def incomplete_test(name, data, status):
+    def t(ctx):
+        s = scenario.build(ctx)
+        with Conn(s.plain) as c:
+            start = time.monotonic()
+            c.send(data)
+            r = c.read_response(timeout=4)
+            took = time.monotonic() - start
+            check_problem(r, status)
+            check(took < 1.5, "answered after %.1f s, not at once" % took)
+            check(c.wait_closed(3) == "closed", "connection not closed after the %d" % r.status)
+        check(not s.up.snapshot()[0], "the request reached the upstream")
+    t.__name__ = "incomplete_head_" + name
+    return t
+
+
+for _name, (_data, _status) in INCOMPLETE.items():
+    case(incomplete_test(_name, _data, _status))
+
+
+@case
+def underscore_fields_dropped_by_default(ctx):
+    """A field named with '_' that guards nothing is left out, as nginx does by default; one that
+    differs from an identity field only by case is replaced like it."""
+    s = scenario.build(ctx)
+    r = client.request(s.plain, "GET", "/pub/u?ids[]=1&ids[]=2",
+                       [("X_Custom_Thing", "1"), ("X-Kept", "2"), ("X-PARTNER-ID", "evil"),
+                        ("x-client-CERT", "forged")])
+    doc = s.echo(r)
+    names = [n.lower() for n, _ in doc["headers"]]
+    check("x_custom_thing" not in names, "a field named with '_' reached the upstream")
+    check(scenario.hvals(doc, "x-kept") == ["2"], "X-Kept lost: %s" % doc["headers"])
+    check(scenario.hvals(doc, "x-partner-id") == [] and scenario.hvals(doc, "x-client-cert") == [],
+          "a client's identity field reached the upstream: %s" % doc["headers"])
+    check(doc["target"] == "/pub/u?ids[]=1&ids[]=2", "target %r" % doc["target"])
+
+
+@case
+def underscore_fields_refused_by_limit(ctx):
+    s = scenario.build(ctx, limits={"underscores_in_headers": "refuse"})
+    check_problem(client.request(s.plain, "GET", "/pub/u", [("X_Custom", "1")]), 400)
+    check(not s.up.snapshot()[0], "the refused request reached the upstream")
+
+
+@case
+def underscore_fields_passed_by_limit(ctx):
+    s = scenario.build(ctx, limits={"underscores_in_headers": "pass"})
+    doc = s.echo(client.request(s.plain, "GET", "/pub/u", [("X_Custom", "1")]))
+    check(scenario.hvals(doc, "x_custom") == ["1"], "X_Custom not passed: %s" % doc["headers"])
+    # a guarded name is refused even then
+    check_problem(client.request(s.plain, "GET", "/pub/u", [("X_Partner_Id", "acme")]), 400)
 
 
 @case

@@ -364,7 +364,8 @@ test_config_problems(void **state)
                "    { \"address\": \"127.0.0.1:99999\" },\n"
                "    { \"tls\": { \"certificates\": [] } }\n"
                "  ],\n"
-               "  \"limits\": { \"max_headers\": 0, \"max_body_bytes\": 1.5 },\n"
+               "  \"limits\": { \"max_headers\": 0, \"max_body_bytes\": 1.5,\n"
+               "              \"underscores_in_headers\": \"off\" },\n"
                "  \"timeouts\": { \"keepalive\": 1000 }\n"
                "}\n");
     assert_null(pt_snapshot_load("portico.json", &f->d));
@@ -385,10 +386,12 @@ test_config_problems(void **state)
                 "error: portico.json:11:15: limits.max_headers: 0 is out of range (1 to 256)",
                 "error: portico.json:11:33: limits.max_body_bytes: expected an integer, got a "
                 "number",
-                "error: portico.json:12:17: timeouts.keepalive: unknown key (expected one of: "
+                "error: portico.json:12:15: limits.underscores_in_headers: \"off\" is not one of "
+                "drop, refuse, pass",
+                "error: portico.json:13:17: timeouts.keepalive: unknown key (expected one of: "
                 "client_header_ms, client_body_ms, keepalive_ms, upstream_connect_ms, "
                 "upstream_response_ms, send_ms)");
-    assert_int_equal(f->d.errors, 10);
+    assert_int_equal(f->d.errors, 11);
 }
 
 static void
@@ -528,7 +531,7 @@ test_listener_tls_rules(void **state)
                 "error: portico.json:8:44: listeners[0].tls.certificates[3].sni: \"X.example.com\" "
                 "already has a certificate (listeners[0].tls.certificates[2])",
                 "error: portico.json:10:9: listeners[0].tls.client_auth: \"sometimes\" is not one "
-                "of require, optional, none");
+                "of none, optional, require");
 }
 
 /* ---- bundles -------------------------------------------------------------------------------- */

@@ -353,8 +353,11 @@ test_request_field_values(void **state)
     size_t i, hl;
     const struct gw_http_header *h;
 
+    struct gw_http_limits pass = limits;
+
     (void)state;
-    assert_int_equal(parse_both(raw, sizeof(raw) - 1, &limits, -1, &m, &hl, "values"), GW_HTTP_OK);
+    pass.underscores = GW_UNDERSCORES_PASS; /* the last name has every tchar, '_' too */
+    assert_int_equal(parse_both(raw, sizeof(raw) - 1, &pass, -1, &m, &hl, "values"), GW_HTTP_OK);
     assert_int_equal(m.nheaders, 8);
     for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
         h = gw_http_find_header(&m, want[i].name);
@@ -527,6 +530,28 @@ static const struct bad_case req_bad_cases[] = {
     {"Host with query", RAW("GET / HTTP/1.1\r\nHost: h?x\r\n\r\n"), GW_HTTP_E_BAD},
     {"Host with backslash", RAW("GET / HTTP/1.1\r\nHost: h\\x\r\n\r\n"), GW_HTTP_E_BAD},
     {"Host with obs-text", RAW("GET / HTTP/1.1\r\nHost: caf\xc3\xa9\r\n\r\n"), GW_HTTP_E_BAD},
+    /* a target holds only what RFC 3986 allows unencoded (and '[' ']'): no fragment */
+    {"target fragment", RAW("GET /a#b HTTP/1.1\r\nHost: h\r\n\r\n"), GW_HTTP_E_BAD},
+    {"target fragment in query", RAW("GET /a?b=1#c HTTP/1.1\r\nHost: h\r\n\r\n"), GW_HTTP_E_BAD},
+    {"target quote", RAW("GET /a\"b HTTP/1.1\r\nHost: h\r\n\r\n"), GW_HTTP_E_BAD},
+    {"target pipe in query", RAW("GET /a?x=1|2 HTTP/1.1\r\nHost: h\r\n\r\n"), GW_HTTP_E_BAD},
+    {"target angle brackets", RAW("GET /<script> HTTP/1.1\r\nHost: h\r\n\r\n"), GW_HTTP_E_BAD},
+    {"target backslash", RAW("GET /a\\..\\b HTTP/1.1\r\nHost: h\r\n\r\n"), GW_HTTP_E_BAD},
+    {"target caret", RAW("GET /a^b HTTP/1.1\r\nHost: h\r\n\r\n"), GW_HTTP_E_BAD},
+    {"target backtick", RAW("GET /a`b HTTP/1.1\r\nHost: h\r\n\r\n"), GW_HTTP_E_BAD},
+    {"target braces", RAW("GET /a?q={} HTTP/1.1\r\nHost: h\r\n\r\n"), GW_HTTP_E_BAD},
+    /* a field named with '_' that reads as a guarded field: refused, whatever the mode */
+    {"Transfer_Encoding with CL",
+     RAW(P11 "Content-Length: 5\r\nTransfer_Encoding: chunked\r\n\r\n"), GW_HTTP_E_BAD},
+    {"Content_Length", RAW(P11 "Content_Length: 5\r\n\r\n"), GW_HTTP_E_BAD},
+    {"content_type", RAW(P11 "content_type: text/xml\r\n\r\n"), GW_HTTP_E_BAD},
+    {"X_Partner_Id", RAW(P11 "X_Partner_Id: acme\r\n\r\n"), GW_HTTP_E_BAD},
+    {"x-partner_id", RAW(P11 "x-partner_id: acme\r\n\r\n"), GW_HTTP_E_BAD},
+    {"X-CLIENT_CERT", RAW(P11 "X-CLIENT_CERT: x\r\n\r\n"), GW_HTTP_E_BAD},
+    {"x_forwarded_for", RAW(P11 "x_forwarded_for: 1.2.3.4\r\n\r\n"), GW_HTTP_E_BAD},
+    {"X_Request_Id", RAW(P11 "X_Request_Id: 1\r\n\r\n"), GW_HTTP_E_BAD},
+    {"Proxy_Connection", RAW(P11 "Proxy_Connection: close\r\n\r\n"), GW_HTTP_E_BAD},
+    {"Keep_Alive", RAW(P11 "KEEP_ALIVE: 5\r\n\r\n"), GW_HTTP_E_BAD},
 };
 /* clang-format on */
 
@@ -555,7 +580,7 @@ value_byte_ok(unsigned char c)
 static int
 target_byte_ok(unsigned char c)
 {
-    return c > 0x20 && c < 0x7f;
+    return c > 0x20 && c < 0x7f && strchr("#\"<>\\^`{|}", c) == NULL;
 }
 
 static void
@@ -767,6 +792,106 @@ test_incremental_pieces(void **state)
         assert_int_equal(rc, GW_HTTP_OK);
         assert_int_equal(hl2, hl1);
         check_same_message(&m1, &m2, "pieces");
+    }
+}
+
+/* A field whose name holds '_' and is no guarded field: left out by default, refused or kept as
+ * the limit says; a response's fields are never touched. */
+static void
+test_underscore_modes(void **state)
+{
+    static const char raw[] = "GET / HTTP/1.1\r\nHost: h\r\nX_Custom_Thing: 1\r\n"
+                              "X-After: 2\r\n\r\n";
+    static const char resp[] = "HTTP/1.1 200 OK\r\nContent_Length: 5\r\nX_Up: 1\r\n"
+                               "Content-Length: 0\r\n\r\n";
+    static struct gw_http_message m;
+    struct gw_http_limits lim = limits;
+    size_t hl;
+
+    (void)state;
+    assert_int_equal(lim.underscores, GW_UNDERSCORES_DROP); /* the zero value is the default */
+    assert_int_equal(parse_both(raw, sizeof raw - 1, &lim, -1, &m, &hl, "drop"), GW_HTTP_OK);
+    assert_int_equal(m.nheaders, 2);
+    assert_null(gw_http_find_header(&m, "x_custom_thing"));
+    assert_non_null(gw_http_find_header(&m, "x-after"));
+
+    lim.underscores = GW_UNDERSCORES_REFUSE;
+    assert_int_equal(parse_both(raw, sizeof raw - 1, &lim, -1, &m, &hl, "refuse"), GW_HTTP_E_BAD);
+
+    lim.underscores = GW_UNDERSCORES_PASS;
+    assert_int_equal(parse_both(raw, sizeof raw - 1, &lim, -1, &m, &hl, "pass"), GW_HTTP_OK);
+    assert_int_equal(m.nheaders, 3);
+    assert_non_null(gw_http_find_header(&m, "X_CUSTOM_THING"));
+
+    lim.underscores = GW_UNDERSCORES_DROP;
+    assert_int_equal(parse_both(resp, sizeof resp - 1, &lim, GW_METHOD_GET, &m, &hl, "resp"),
+                     GW_HTTP_OK);
+    assert_int_equal(m.nheaders, 3);
+
+    assert_true(gw_http_guarded_name("TRANSFER_ENCODING", 17));
+    assert_true(gw_http_guarded_name("x_partner_fingerprint_and_more", 30));
+    assert_false(gw_http_guarded_name("x_partner", 9));
+    assert_false(gw_http_guarded_name("x_custom", 8));
+}
+
+/* A head that cannot become valid is refused as soon as the bytes that prove it arrive, without
+ * waiting for the blank line; a head that can still become valid waits. */
+static void
+test_incomplete_refused_early(void **state)
+{
+    static const struct {
+        const char *name;
+        const char *raw;
+        int rc;
+    } cases[] = {
+        {"CR then CR", "GET / HTTP/1.1\r\nHost: h\r\n\r\rabc", GW_HTTP_E_BAD},
+        {"CR then letter", "GET / HTTP/1.1\r\nHost: h\r\n\rZGET / HTTP/1.1", GW_HTTP_E_BAD},
+        {"CR in the request line", "GET /\rx", GW_HTTP_E_BAD},
+        {"unknown version", "GET / HTTP/5.6\r\n", GW_HTTP_E_VERSION},
+        {"unknown version, fields follow", "GET / HTTP/5.6\r\nHost: h\r\n", GW_HTTP_E_VERSION},
+        {"bad version", "GET / HTTQ/1.1\r\n", GW_HTTP_E_BAD},
+        {"fragment in target", "GET /a#b HTTP/1.1\r\n", GW_HTTP_E_BAD},
+        {"CONNECT", "CONNECT h:443 HTTP/1.1\r\n", GW_HTTP_E_METHOD},
+        {"first field starts with SP", "GET / HTTP/1.1\r\n Host: foo", GW_HTTP_E_BAD},
+        {"first field starts with HTAB", "GET / HTTP/1.1\r\n\tHost: foo", GW_HTTP_E_BAD},
+        {"folded field", "GET / HTTP/1.1\r\nHost: h\r\nX-A: 1\r\n 2", GW_HTTP_E_BAD},
+        {"NUL in a value", "GET / HTTP/1.1\r\nX-A: a\0", GW_HTTP_E_BAD},
+        {"control byte in a value", "GET / HTTP/1.1\r\nX-A: a\x01", GW_HTTP_E_BAD},
+        {"leading white space", " GET / HTTP/1.1\r\n", GW_HTTP_E_BAD},
+        {"bare LF", "GET / HTTP/1.1\nHost", GW_HTTP_E_BAD},
+        /* these can still end well */
+        {"ends in CR", "GET / HTTP/1.1\r\nHost: h\r\n\r", GW_HTTP_AGAIN},
+        {"leading empty lines", "\r\n\r\nGET / HTTP/1.1\r\n", GW_HTTP_AGAIN},
+        {"half a request line", "GET /a?b=[1] HTT", GW_HTTP_AGAIN},
+        {"line ends in CR", "GET / HTTP/1.1\r", GW_HTTP_AGAIN},
+        {"obs-text in a value", "GET / HTTP/1.1\r\nX-A: caf\xc3\xa9", GW_HTTP_AGAIN},
+        {"value with HTAB", "GET / HTTP/1.1\r\nX-A:\ta b\r\n", GW_HTTP_AGAIN},
+    };
+    static struct gw_http_message m;
+    struct gw_http_parser p;
+    size_t hl = 0;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t len = strlen(cases[i].raw);
+        char *buf;
+
+        if (strcmp(cases[i].name, "NUL in a value") == 0)
+            len = 24; /* strlen stops at the NUL it holds */
+        buf = copy(cases[i].raw, len);
+        /* whole, then byte by byte: the answer is the same however the bytes came */
+        gw_http_parser_init(&p);
+        CHECK_INT(gw_http_parse_request(&p, buf, len, &limits, &m, &hl), cases[i].rc,
+                  cases[i].name);
+        gw_http_parser_init(&p);
+        for (size_t n = 1; n <= len; n++) {
+            int rc = gw_http_parse_request(&p, buf, n, &limits, &m, &hl);
+            if (rc != GW_HTTP_AGAIN || n == len) {
+                CHECK_INT(rc, cases[i].rc, cases[i].name);
+                break;
+            }
+        }
+        free(buf);
     }
 }
 
@@ -1238,6 +1363,8 @@ main(void)
         cmocka_unit_test(test_header_count_limit),
         cmocka_unit_test(test_target_limit),
         cmocka_unit_test(test_incremental_pieces),
+        cmocka_unit_test(test_underscore_modes),
+        cmocka_unit_test(test_incomplete_refused_early),
         cmocka_unit_test(test_response),
         cmocka_unit_test(test_helpers),
         cmocka_unit_test(test_chunked_table),
