@@ -643,9 +643,8 @@ gw_path_join(const char *dir, const char *name)
 /* Config files and PEMs are small; anything bigger is a mistake (a log file named by accident). */
 #define GW_MAX_FILE_BYTES (16u << 20)
 
-/* Read a whole file into a NUL-terminated buffer. Returns 0, or -1 with errno set. */
-static int
-read_all(const char *file, char **buf, size_t *len)
+int
+gw_read_file(const char *file, char **buf, size_t *len)
 {
     FILE *f = fopen(file, "rb");
     char *b = NULL;
@@ -694,7 +693,7 @@ gw_jctx_read_file(const struct gw_jctx *c, const char *path, const char *name, c
 
     *buf = NULL;
     *len = 0;
-    if (file == NULL || read_all(file, buf, len) < 0) {
+    if (file == NULL || gw_read_file(file, buf, len) < 0) {
         gw_jctx_error(c, path, "cannot read %s: %s", file ? file : name, strerror(errno));
         free(file);
         return -1;
@@ -728,7 +727,7 @@ gw_jdoc_load(struct gw_jdoc *doc, const char *file, const char *dir, struct gw_d
     if (doc->file == NULL || doc->dir == NULL)
         goto fail;
     doc->ctx = (struct gw_jctx){ .file = doc->file, .dir = doc->dir, .d = d, .md = md };
-    if (read_all(file, &text, &len) < 0) {
+    if (gw_read_file(file, &text, &len) < 0) {
         gw_diag_add(d, GW_DIAG_ERROR, file, 0, 0, NULL, "cannot read: %s", strerror(errno));
         goto fail;
     }

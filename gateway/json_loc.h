@@ -114,6 +114,10 @@ const char *gw_jlist_at(const json_t *list, size_t i, const char *path, char *ip
 /* "dir/name", or name when it is absolute or dir is NULL, "" or ".". Returns a malloc'd string. */
 char *gw_path_join(const char *dir, const char *name);
 
+/* Read a whole file (at most 16 MiB) into a malloc'd, NUL-terminated *buf of *len
+ * bytes. Returns 0, or -1 with errno set. Reports nothing: for callers with their own messages. */
+int gw_read_file(const char *file, char **buf, size_t *len);
+
 /* Read the file the document names at `path` (name relative to c->dir), hashing it into c->md.
  * Returns 0 with a malloc'd, NUL-terminated *buf (len bytes) and, when resolved is not NULL, the
  * malloc'd resolved path; or -1 after reporting (e.g. "cannot read ca.pem: No such file"). */

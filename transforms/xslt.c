@@ -32,6 +32,8 @@
 #include <libxslt/xsltutils.h>
 
 #include "builtins_xml.h"
+#include "json_loc.h"
+#include "threat.h"
 #include "xml_util.h"
 
 /* Files the stylesheet reads: no DTD loading, no entity substitution, no network. */
@@ -323,42 +325,96 @@ tf_xslt_security_new(void)
     return sec;
 }
 
-/* The bundle folder a load is for: the run's (document()) or the top stylesheet's (import,
+/* The instance a load is for: the run's (document()) or the top stylesheet's (import,
  * include). */
-static const char *
-load_root(void *ctxt, xsltLoadType type)
+static const struct xslt_inst *
+load_inst(void *ctxt, xsltLoadType type)
 {
     if (ctxt == NULL)
         return NULL;
     if (type == XSLT_LOAD_DOCUMENT) {
         struct xslt_call *call = ((xsltTransformContextPtr)ctxt)->_private;
-        return call != NULL ? call->inst->root : NULL;
+        return call != NULL ? call->inst : NULL;
     }
     if (type == XSLT_LOAD_STYLESHEET) {
         xsltStylesheetPtr s = ctxt;
         while (s->parent != NULL)
             s = s->parent;
-        return s->_private != NULL ? ((struct xslt_inst *)s->_private)->root : NULL;
+        return s->_private;
     }
     return NULL;
+}
+
+/* A parser context with the dictionary libxslt asks for (NULL: its own), or NULL. */
+static xmlParserCtxtPtr
+parser_with_dict(xmlDictPtr dict)
+{
+    xmlParserCtxtPtr p = xmlNewParserCtxt();
+
+    if (p != NULL && dict != NULL) {
+        xmlDictFree(p->dict);
+        p->dict = dict;
+        xmlDictReference(dict);
+    }
+    return p;
 }
 
 /* Parse a bundle file safely, with the dictionary libxslt asks for. */
 static xmlDocPtr
 parse_file(const char *path, xmlDictPtr dict)
 {
-    xmlParserCtxtPtr p = xmlNewParserCtxt();
+    xmlParserCtxtPtr p = parser_with_dict(dict);
     xmlDocPtr doc;
 
     if (p == NULL)
         return NULL;
-    if (dict != NULL) {
-        xmlDictFree(p->dict);
-        p->dict = dict;
-        xmlDictReference(dict);
-    }
     doc = xmlCtxtReadFile(p, path, NULL, SAFE_PARSE_OPTIONS);
     xmlFreeParserCtxt(p);
+    return doc;
+}
+
+int
+tf_xslt_check_file(const char *buf, size_t len, const struct tf_limits *l, const char *shown,
+                   struct xslt_msgs *msgs)
+{
+    enum tf_threat why;
+    char err[256];
+    xmlDocPtr doc = tf_xml_parse(buf, len, l, &why, err, sizeof err);
+
+    xmlFreeDoc(doc);
+    if (doc != NULL || why == TF_THREAT_MALFORMED)
+        return 0;
+    if (msgs == NULL)
+        return -1;
+    if (shown != NULL)
+        tf_xslt_msg(msgs, "%s: %s", shown, err);
+    else
+        tf_xslt_msg(msgs, "%s", err);
+    return -1;
+}
+
+/* Read, check (tf_xslt_check_file) and parse a stylesheet file an import or include names, with
+ * the dictionary libxslt asks for. NULL when it cannot be read or parsed, or, with *refused set,
+ * after adding the check's reason to msgs. */
+static xmlDocPtr
+parse_stylesheet(const char *path, xmlDictPtr dict, const struct xslt_inst *in,
+                 struct xslt_msgs *msgs, int *refused_)
+{
+    char shown[PATH_MAX], *buf = NULL;
+    xmlParserCtxtPtr p = NULL;
+    xmlDocPtr doc = NULL;
+    size_t len;
+
+    if (gw_read_file(path, &buf, &len) < 0 || len > INT_MAX)
+        goto out;
+    *refused_ = tf_xslt_check_file(buf, len, &in->limits,
+                                   shown_path(in->root, path, shown, sizeof shown), msgs) < 0;
+    if (*refused_ || (p = parser_with_dict(dict)) == NULL)
+        goto out;
+    doc = xmlCtxtReadMemory(p, buf, (int)len, path, NULL, SAFE_PARSE_OPTIONS);
+out:
+    xmlFreeParserCtxt(p);
+    free(buf);
     return doc;
 }
 
@@ -381,21 +437,30 @@ load_refusal(const xmlChar *uri, const char *path, const char *root, char *why, 
 }
 
 /* The process's document loader (xsltSetLoaderFunc): bundle files only. A refused document()
- * becomes the run's failure; a refused import or include a compile message. */
+ * becomes the run's failure; a refused import or include a compile message. An imported or
+ * included stylesheet is checked as the top one is (tf_xslt_check_file); document() reads data,
+ * parsed without DTD loading or entity substitution. */
 static xmlDocPtr
 loader(const xmlChar *uri, xmlDictPtr dict, int options, void *ctxt, xsltLoadType type)
 {
     struct xslt_msgs *msgs = type == XSLT_LOAD_DOCUMENT ? run_msgs(ctxt) : tl_msgs;
     char *path = uri_file(uri), why[PATH_MAX + 128] = "";
+    const struct xslt_inst *in = load_inst(ctxt, type);
     xmlDocPtr doc = NULL;
+    int said = 0;
 
-    if (load_refusal(uri, path, load_root(ctxt, type), why, sizeof why) == NULL)
+    if (load_refusal(uri, path, in != NULL ? in->root : NULL, why, sizeof why) != NULL) {
+        if (type == XSLT_LOAD_DOCUMENT)
+            refused(msgs, "%s", why);
+        else if (msgs != NULL)
+            tf_xslt_msg(msgs, "%s", why);
+        said = 1;
+    } else if (type == XSLT_LOAD_STYLESHEET) {
+        doc = parse_stylesheet(path, dict, in, msgs, &said);
+    } else {
         doc = parse_file(path, dict);
-    else if (type == XSLT_LOAD_DOCUMENT)
-        refused(msgs, "%s", why);
-    else if (msgs != NULL)
-        tf_xslt_msg(msgs, "%s", why);
-    if (doc == NULL && path != NULL && msgs != NULL && why[0] == '\0')
+    }
+    if (doc == NULL && path != NULL && msgs != NULL && !said)
         tf_xslt_msg(msgs, "cannot load %s", path);
     xmlFree(path);
     return doc;

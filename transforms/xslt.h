@@ -7,7 +7,9 @@
  * - a document loader (xsltSetLoaderFunc, installed once for the process) that every xsl:import,
  *   xsl:include and document() goes through: it checks the file against the bundle folder of
  *   the stylesheet (xsltStylesheet._private) or of the run (xsltTransformContext._private) and
- *   parses it without DTD loading, entity substitution or network;
+ *   parses it without DTD loading, entity substitution or network; a stylesheet (the top one,
+ *   in xslt_conf.c, or one imported or included) is first checked by the threat parser, so that
+ *   a DTD refuses it instead of leaving its entities empty (tf_xslt_check_file);
  * - per-instance security preferences, set on each run's transform context: file and network
  *   writes and directory creation forbidden, network reads forbidden, file reads checked
  *   against the bundle folder.
@@ -38,6 +40,7 @@ struct xslt_inst {
     char *content_type;         /* of the result */
     struct xslt_param *params;
     size_t nparams;
+    struct tf_limits limits;    /* the gateway's, for the files read while compiling */
 };
 
 /* Messages libxml2 and libxslt report during one compile or one run. Bundle paths are shown
@@ -79,6 +82,15 @@ void tf_xslt_msg(struct xslt_msgs *msgs, const char *fmt, ...)
 /* Is path (a file name, not a URI) inside the folder root (resolved)? Returns 1, or 0 with the
  * reason written to why. */
 int tf_xslt_inside(const char *root, const char *path, char *why, size_t whylen);
+
+/* Check a stylesheet file (the one the config names, or one it imports or includes) through the
+ * threat parser, as validate checks schema files: a DTD, an entity declaration or reference, or
+ * more than the limits l refuse it, because libxslt would read it with its entities silently
+ * empty. A file that is only not well-formed passes, for libxml2's own messages (each error with
+ * its line). Returns 0, or -1 with the reason added to msgs, after `shown` and ": " when shown is
+ * not NULL. */
+int tf_xslt_check_file(const char *buf, size_t len, const struct tf_limits *l, const char *shown,
+                       struct xslt_msgs *msgs);
 
 /* Security preferences for the runs: see above. NULL when out of memory. */
 xsltSecurityPrefsPtr tf_xslt_security_new(void);

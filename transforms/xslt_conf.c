@@ -19,6 +19,7 @@
 
 #include "context.h"
 #include "json_loc.h"
+#include "threat.h"
 
 #define SAFE_PARSE_OPTIONS                                                                         \
     (XML_PARSE_NONET | XML_PARSE_NOCDATA | XML_PARSE_NOERROR | XML_PARSE_NOWARNING)
@@ -158,17 +159,19 @@ content_type(xsltStylesheetPtr style, const char *output)
     return strdup(buf);
 }
 
-/* Parse and compile the stylesheet; messages go to msgs. Returns 0 or -1. */
+/* Check (a DTD is refused, see tf_xslt_check_file), parse and compile the stylesheet; messages
+ * go to msgs. Returns 0 or -1. */
 static int
 compile(struct xslt_inst *in, const char *buf, size_t len, const char *url,
         struct xslt_msgs *msgs)
 {
     struct xslt_saved saved;
-    xmlParserCtxtPtr p;
+    xmlParserCtxtPtr p = NULL;
     xmlDocPtr doc = NULL;
 
     tf_xslt_msgs_begin(msgs, in->root, &saved);
-    if ((p = xmlNewParserCtxt()) != NULL && len <= INT_MAX)
+    if (tf_xslt_check_file(buf, len, &in->limits, NULL, msgs) == 0 &&
+        (p = xmlNewParserCtxt()) != NULL && len <= INT_MAX)
         doc = xmlCtxtReadMemory(p, buf, (int)len, url, NULL, SAFE_PARSE_OPTIONS);
     xmlFreeParserCtxt(p);
     if (doc != NULL && (in->style = xsltNewStylesheet()) != NULL) {
@@ -234,6 +237,10 @@ tf_xslt_create(const struct tf_conf *cc)
         cc->error(cc, NULL, "out of memory");
         return NULL;
     }
+    if (cc->limits != NULL)
+        in->limits = *cc->limits;
+    else
+        tf_limits_default(&in->limits);
     gw_jctx_check_keys(j, cc->config, cc->path, keys);
     name = gw_jctx_string(j, cc->config, cc->path, "stylesheet", 1);
     output = gw_jctx_string(j, cc->config, cc->path, "output", 0);

@@ -201,6 +201,33 @@ def transform_check_reports_chain_errors(ctx):
           % (line, lines[line - 1]))
 
 
+@case
+def transform_check_refuses_stylesheet_dtd(ctx):
+    """`portico check` refuses an XSLT stylesheet with a DOCTYPE (its entities would come out
+    empty), at the step's `stylesheet` with file:line:column, as a schema with a DTD is."""
+    xsl = os.path.join(ctx.dir, "dtd.xsl")
+    with open(xsl, "w") as f:
+        f.write('<?xml version="1.0"?>\n<!DOCTYPE xsl:stylesheet [<!ENTITY who "ACME">]>\n'
+                '<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform">'
+                '<xsl:template match="/"><to>&who;</to></xsl:template></xsl:stylesheet>\n')
+    s = scenario.build(ctx, start=False, acme_files={"dtd.xsl": xsl}, acme_routes=[
+        scenario.route("dtd", "/acme/dtd", "mock:200",
+                       request=[{"xslt": {"stylesheet": "dtd.xsl"}}])])
+    p = ctx.run([ctx.env.portico, "check", "-c", s.gw.config_path])
+    out = (p.stdout + p.stderr).decode(errors="replace")
+    check(p.returncode == 1, "check exited %d on a stylesheet with a DTD: %s"
+          % (p.returncode, out[-600:]))
+    found = [m for m in (LOC.search(line) for line in out.splitlines()) if m
+             and m.group("path") == "routes[2].request[0].xslt.stylesheet"]
+    check(found and found[0].group("msg") == "dtd.xsl: XML: DTDs are not accepted (line 2)",
+          "no located refusal of the DTD in:\n%s" % out[-1200:])
+    with open(s.gw.partner_file("acme")) as f:
+        lines = f.read().splitlines()
+    line = int(found[0].group("line"))
+    check('"dtd.xsl"' in lines[line - 1], "line %d of partner.json is %r, not the stylesheet"
+          % (line, lines[line - 1]))
+
+
 # -- chains that need the body: buffered, transformed, sent on with a length ------------------------
 
 ORDER = b'{"order":{"id":"PO-1","amount":6.20,"lines":[{"sku":"A-1"},{"sku":"B-2"}]}}'

@@ -375,6 +375,15 @@ config_bad_stylesheets(void **state)
           "error: partner.json:1:11: xslt.stylesheet: sec-include-passwd.xsl: reading /etc/passwd "
           "refused: outside the bundle folder; compilation error: file sec-include-passwd.xsl "
           "line 4 element include; xsl:include : unable to load /etc/passwd" },
+        /* a DOCTYPE, in the stylesheet or in one it includes: its entities would come out
+         * empty, so it is refused as a schema with a DTD is */
+        { "dtd-entity.xsl",
+          "error: partner.json:1:11: xslt.stylesheet: dtd-entity.xsl: XML: DTDs are not accepted "
+          "(line 2)" },
+        { "dtd-include.xsl",
+          "error: partner.json:1:11: xslt.stylesheet: dtd-include.xsl: lib/dtd-lib.xsl: XML: DTDs "
+          "are not accepted (line 2); compilation error: file dtd-include.xsl line 4 element "
+          "include; xsl:include : unable to load lib/dtd-lib.xsl" },
     };
     struct fx *f = *state;
     char cwd[PATH_MAX], want[2 * PATH_MAX];
