@@ -2,6 +2,7 @@
 #include "server.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <malloc.h>
 #include <netinet/in.h>
@@ -56,7 +57,9 @@ listen_socket(const struct gw_listener_conf *l)
         goto fail;
     if (l->addr.ss_family == AF_INET6)
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-    if (bind(fd, (const struct sockaddr *)&l->addr, l->addrlen) < 0 || listen(fd, 4096) < 0)
+    /* the largest accept queue the kernel allows (net.core.somaxconn truncates it): a burst of
+     * connections waits there rather than losing SYNs to a retransmission a second later */
+    if (bind(fd, (const struct sockaddr *)&l->addr, l->addrlen) < 0 || listen(fd, INT_MAX) < 0)
         goto fail;
     return fd;
 fail: {
@@ -255,7 +258,8 @@ worker_init(struct gw_worker *w, int id, struct pt_snapshot *snap, struct au_log
         a = &w->accept_ctx[i];
         a->w = w;
         a->index = i;
-        w->listeners[i] = evconnlistener_new(w->base, accept_cb, a, LEV_OPT_CLOSE_ON_FREE, -1, fd);
+        /* backlog 0: the socket listens already; -1 would make libevent listen again with 128 */
+        w->listeners[i] = evconnlistener_new(w->base, accept_cb, a, LEV_OPT_CLOSE_ON_FREE, 0, fd);
         if (w->listeners[i] == NULL) {
             close(fd);
             return -1;
