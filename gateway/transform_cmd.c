@@ -27,10 +27,12 @@
 #include "context.h"
 #include "snapshot.h"
 
-/* A field given on the command line. */
+#define FIELD_NAME_MAX 256
+
+/* A field given on the command line (pointing into argv). */
 struct field {
-    char name[256];
-    const char *value;
+    const char *name, *value;
+    int name_len;                   /* below FIELD_NAME_MAX */
     int request;                    /* -R: the request's; else (-H, --content-type) the message's */
 };
 
@@ -38,7 +40,7 @@ struct opts {
     const char *config, *partner, *route, *file;
     enum tf_phase phase;
     int status, include;
-    struct field fields[64];        /* in the order given: a later one replaces an earlier one */
+    struct field fields[128];       /* in the order given: a later one replaces an earlier one */
     size_t nfields;
 };
 
@@ -53,7 +55,7 @@ parse_field(struct opts *o, int ch, const char *arg)
 
     if (ch != 't') {
         const char *colon = strchr(arg, ':');
-        if (colon == NULL || colon == arg || (size_t)(colon - arg) >= sizeof f->name) {
+        if (colon == NULL || colon == arg || colon - arg >= FIELD_NAME_MAX) {
             fprintf(stderr, "portico transform: -%c takes 'Name: value'\n", ch);
             return -1;
         }
@@ -67,7 +69,8 @@ parse_field(struct opts *o, int ch, const char *arg)
         return -1;
     }
     f = &o->fields[o->nfields++];
-    snprintf(f->name, sizeof f->name, "%.*s", (int)n, name);
+    f->name = name;
+    f->name_len = (int)n;
     f->value = v;
     f->request = ch == 'R';
     return 0;
@@ -203,8 +206,10 @@ make_messages(const struct opts *o, struct tf_ctx *x, const char *body, size_t l
     x->header_set(x, m, "Content-Type", type, strlen(type));
     for (size_t i = 0; i < o->nfields; i++) {
         const struct field *f = &o->fields[i];
-        x->header_set(x, f->request && o->phase == TF_PHASE_RESPONSE ? req : m, f->name,
-                      f->value, strlen(f->value));
+        char name[FIELD_NAME_MAX];
+        snprintf(name, sizeof name, "%.*s", f->name_len, f->name);
+        x->header_set(x, f->request && o->phase == TF_PHASE_RESPONSE ? req : m, name, f->value,
+                      strlen(f->value));
     }
     if (o->phase == TF_PHASE_REQUEST) {
         req->headers = x->alloc(x, m->nheaders * sizeof *req->headers);
