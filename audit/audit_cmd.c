@@ -557,6 +557,7 @@ report_skipped(const struct skipped *s)
 struct tail {
     struct cmd *c;
     struct skipped skipped;
+    int gone; /* the reader of standard output went away (`tail -f | head`) */
 };
 
 static int
@@ -578,7 +579,10 @@ tail_one(void *arg, const struct au_msg *m)
     json_decref(ev);
     if (!ferror(stdout))
         return 0;
-    fail_msg("standard output: %s", strerror(errno));
+    if (errno == EPIPE)
+        t->gone = 1; /* a normal end: the group is left, nothing to say */
+    else
+        fail_msg("standard output: %s", strerror(errno));
     return -1;
 }
 
@@ -595,7 +599,9 @@ run_tail(struct cmd *c)
         au_tail_header(stdout);
     rc = read_all(k, tail_one, &t);
     au_consume_close(k);
-    if (fflush(stdout) != 0 && rc >= 0) {
+    if (t.gone)
+        return 0;
+    if (fflush(stdout) != 0 && rc >= 0 && errno != EPIPE) {
         fail_msg("standard output: %s", strerror(errno));
         rc = -1;
     }
@@ -781,6 +787,9 @@ au_cmd_audit(int argc, char **argv)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    /* a reader that goes away (`tail -f | head`) is a write error, not the end of the process:
+     * the consumer still leaves its group (consume.c) */
+    signal(SIGPIPE, SIG_IGN);
     rc = c.sub == TAIL ? run_tail(&c) : c.sub == REPORT ? run_report(&c) : run_verify(&c);
 
 out:

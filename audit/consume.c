@@ -89,7 +89,15 @@ conf_set(rd_kafka_conf_t *conf, const char *name, const char *value, char *err, 
     return -1;
 }
 
-/* Our defaults, then the caller's properties, then what this reader cannot do without. */
+/* Our defaults, then the caller's properties, then what this reader cannot do without.
+ *
+ * With a group, the session is 6 s (the least Kafka's group.min.session.timeout.ms lets in by
+ * default) instead of librdkafka's 45: a reader is a short-lived command, and the session bounds
+ * how long its partitions wait for a next run. A run that ends leaves the group (close_group), and
+ * a Kafka broker rebalances at once; librdkafka's mock cluster (`portico kafka-dev`, the embedded
+ * broker) instead holds the group in "joining" for the leaving member's session less a second
+ * before a new member gets anything (rdkafka_mock_cgrp.c, rd_kafka_mock_cgrp_rebalance, 2.0.2):
+ * 44 s with librdkafka's default, 5 s with ours. */
 static rd_kafka_conf_t *
 make_conf(struct au_consumer *c, const struct au_consume_opts *o, char *err, size_t errlen)
 {
@@ -101,6 +109,9 @@ make_conf(struct au_consumer *c, const struct au_consume_opts *o, char *err, siz
         conf_set(conf, "auto.offset.reset", "earliest", err, errlen) < 0 ||
         conf_set(conf, "allow.auto.create.topics", "false", err, errlen) < 0 ||
         conf_set(conf, "log.connection.close", "false", err, errlen) < 0)
+        goto fail;
+    if (o->group != NULL && (conf_set(conf, "session.timeout.ms", "6000", err, errlen) < 0 ||
+                             conf_set(conf, "heartbeat.interval.ms", "2000", err, errlen) < 0))
         goto fail;
     json_object_foreach((json_t *)o->props, name, val)
     {
@@ -395,6 +406,7 @@ static int
 hopeless(rd_kafka_resp_err_t e)
 {
     return e == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
+           e == RD_KAFKA_RESP_ERR_INVALID_SESSION_TIMEOUT ||
            e == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED ||
            e == RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED ||
            e == RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED ||
@@ -428,7 +440,11 @@ take(struct au_consumer *c, rd_kafka_message_t *km, struct au_msg *m, char *err,
         snprintf(why, sizeof why, "%s", rd_kafka_message_errstr(km));
         rd_kafka_message_destroy(km);
         if (!c->follow && hopeless(e)) {
-            snprintf(err, errlen, "topic %s on %s: %s", c->topic, c->brokers, why);
+            snprintf(err, errlen, "topic %s on %s: %s%s", c->topic, c->brokers, why,
+                     e == RD_KAFKA_RESP_ERR_INVALID_SESSION_TIMEOUT
+                         ? " (the brokers' group.min.session.timeout.ms is above the 6 s a "
+                           "group reader asks for: give one with -X session.timeout.ms=MS)"
+                         : "");
             return AU_CONSUME_ERROR;
         }
         pthread_mutex_lock(&c->lock);

@@ -616,3 +616,64 @@ def audit_capture_object_as_documented(ctx):
     check(h["request"]["sha256"] == h["request"]["sha256_out"] == EMPTY_SHA256 and
           h["request"]["bytes"] == 0, "a GET without a body: request is %r, expected 0 bytes "
           "and the SHA-256 of nothing" % h["request"])
+
+
+# -- tail with a consumer group, run after run ------------------------------------------------------
+
+def tail_group(ctx, addr, group, bound):
+    """`portico audit tail --group` to the end of the topic: its events, within bound seconds."""
+    t0 = time.time()
+    p = ctx.run([ctx.env.portico, "audit", "tail", "-b", addr, "-t", TOPIC, "--group", group,
+                 "--timeout", "30"], timeout=40)
+    took = time.time() - t0
+    check(p.returncode == 0, "tail --group %s: exit %d after %.1fs: %s"
+          % (group, p.returncode, took, p.stderr.decode()[-300:]))
+    check(took < bound, "tail --group %s took %.1fs (bound %ds): the group's last member was "
+          "not let go" % (group, took, bound))
+    return [json.loads(l) for l in p.stdout.decode().splitlines()]
+
+
+@case(timeout=120)
+def audit_tail_group_run_after_run(ctx):
+    """`portico audit tail --group G` three times in a row against `portico kafka-dev`: a run that
+    stops at the end of the topic, one that follows and is stopped by SIGINT, and one more. Each
+    leaves the group on its way out, so the next gets its partitions within seconds, and each
+    reads only what came after the one before (the offsets were committed)."""
+    k = KafkaDev(ctx)
+    s = scenario.build(ctx, config_extra=audit_config(k.addr))
+    bound = 12  # the dev broker waits up to 5 s after a member leaves (audit/README.md)
+    first = [rid(s.get("/pub/g%d" % i)) for i in range(3)]
+    wait_events(k.addr, 3)
+    got = tail_group(ctx, k.addr, "ops", bound)
+    check([e["request_id"] for e in got] == first, "first run: %s, expected %s"
+          % ([e["request_id"] for e in got], first))
+    second = [rid(s.get("/pub/h%d" % i)) for i in range(2)]
+    wait_events(k.addr, 5)
+    t0 = time.time()
+    p = subprocess.Popen([ctx.env.portico, "audit", "tail", "-b", k.addr, "-t", TOPIC,
+                          "--group", "ops", "-f"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    lines = []
+    reader = threading.Thread(target=lambda: lines.extend(p.stdout), daemon=True)
+    reader.start()
+    while len(lines) < 2 and time.time() - t0 < bound and p.poll() is None:
+        time.sleep(0.05)
+    took = time.time() - t0
+    p.send_signal(signal.SIGINT)
+    try:
+        rc = p.wait(10)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait(5)
+        rc = None
+    reader.join(5)
+    err = p.stderr.read().decode()
+    p.stderr.close()
+    check([json.loads(l)["request_id"] for l in lines] == second,
+          "second run (-f) read %d events in %.1fs, expected %s: %s" % (len(lines), took, second,
+                                                                          err[-300:]))
+    check(rc == 0, "tail -f after SIGINT: exit %s: %s" % (rc, err[-300:]))
+    third = [rid(s.get("/pub/i0"))]
+    wait_events(k.addr, 6)
+    got = tail_group(ctx, k.addr, "ops", bound)
+    check([e["request_id"] for e in got] == third, "third run: %s, expected %s"
+          % ([e["request_id"] for e in got], third))
