@@ -7,7 +7,9 @@
  * instead of letting libxml2 print it.
  *
  * JSON: a scan of the text (strings and escapes honoured) for depth, entries per container and
- * string length, then jansson. The scan does not check the syntax: jansson does.
+ * string length, then jansson. The scan does not check the syntax: jansson does. A refusal is
+ * then told in the words of json_to_xml's reader (tf_json_check), so that every transform gives
+ * a body the same message.
  */
 #include "threat.h"
 
@@ -21,6 +23,8 @@
 #include <libxml/parser.h>
 #include <libxml/parserInternals.h>
 #include <libxml/SAX2.h>
+
+#include "xml_json.h"
 
 /* Deeper than this libxml2 refuses by itself (without XML_PARSE_HUGE). */
 #define XML_HARD_DEPTH 256
@@ -626,17 +630,33 @@ tf_json_parse(const char *buf, size_t len, const struct tf_limits *l, enum tf_th
     s.errlen = errlen;
     if (json_scan(&s) < 0) {
         w = s.why;
-        goto out;
+        goto refused;
     }
     v = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &e);
     if (v == NULL && json_error_code(&e) == json_error_numeric_overflow)
         /* an integer beyond 64 bits is valid JSON: hold it as a real (json_body.c writes every
-         * number of a body back with its own literal, so no digit is lost on the way out) */
+         * number of a body back with its own literal, so no digit is lost on the way out); one
+         * beyond the range of a double is refused ("real number overflow"), as json_to_xml does */
         v = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY |
                        JSON_DECODE_INT_AS_REAL, &e);
     if (v == NULL) {
         w = classify_json(&e);
         set_err(err, errlen, "JSON: %s at line %d, column %d", e.text, e.line, e.column);
+        goto refused;
+    }
+    goto out;
+refused:
+    /* say it in json_to_xml's words (position of the token, the key named), so that a body gets
+     * one message whichever transform reads it; its reader refuses what jansson and the scan
+     * refuse (test_json_map's readers_agree, fuzz_json_parse), else their message stays */
+    {
+        enum tf_threat w2;
+        char err2[256];
+
+        if (tf_json_check(buf, len, l, &w2, err2, sizeof err2) < 0) {
+            w = w2;
+            set_err(err, errlen, "%s", err2);
+        }
     }
 out:
     if (why != NULL)

@@ -41,8 +41,10 @@ xmlDocPtr tf_xml_parse(const char *buf, size_t len, const struct tf_limits *l, e
                        char *err, size_t errlen);
 
 /* Parse one JSON value (any type at the root) from buf[0..len). Returns a new reference, or NULL
- * with *why and err set ("JSON: nesting deeper than 64 at line 1, column 65"). Duplicate keys are
- * refused (they are a classic way to make two parsers disagree). */
+ * with *why and err set ("JSON: nesting deeper than 64 at line 1, column 65"), the refusal and
+ * message json_to_xml gives the same text (tf_json_check). Duplicate keys are refused (they are a
+ * classic way to make two parsers disagree), and so are numbers beyond the range of a double;
+ * integers beyond 64 bits are held as reals. */
 json_t *tf_json_parse(const char *buf, size_t len, const struct tf_limits *l, enum tf_threat *why,
                       char *err, size_t errlen);
 

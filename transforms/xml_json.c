@@ -5,15 +5,19 @@
  * exchange's arena (no jansson tree, no json_dumps). json_to_xml parses JSON with its own small
  * parser, not jansson, because jansson turns numbers into doubles: "6.20" would come out "6.2"
  * and big integers would be refused. The parser keeps every number as written, and applies the
- * same limits and refusals as tf_json_parse.
+ * same limits and refusals as tf_json_parse; its messages are the ones every JSON refusal of the
+ * gateway gives (tf_json_check).
  */
 #include "xml_json.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "context.h"
 
 /* ---- output buffer in the arena ------------------------------------------------------------ */
 
@@ -1304,10 +1308,16 @@ jp_fail(struct jp *p, enum tf_threat why, size_t pos, const char *fmt, ...)
         }
     p->why = why;
     n = (size_t)snprintf(p->err, p->errlen, "JSON: ");
-    va_start(ap, fmt);
-    if (n < p->errlen)
-        n += (size_t)vsnprintf(p->err + n, p->errlen - n, fmt, ap);
-    va_end(ap);
+    if (why == TF_THREAT_MALFORMED && pos < p->len && p->b[pos] == '\0') {
+        /* whatever was expected there, a NUL byte is the news (a C reader would stop at it) */
+        if (n < p->errlen)
+            n += (size_t)snprintf(p->err + n, p->errlen - n, "NUL byte in the text");
+    } else {
+        va_start(ap, fmt);
+        if (n < p->errlen)
+            n += (size_t)vsnprintf(p->err + n, p->errlen - n, fmt, ap);
+        va_end(ap);
+    }
     if (n < p->errlen)
         snprintf(p->err + n, p->errlen - n, " at line %zu, column %zu", line, col);
     sanitize(p->err);
@@ -1433,6 +1443,27 @@ jp_string(struct jp *p, const char **s, size_t *n)
     return jp_decode(p, start, i, s, n);
 }
 
+/* Is the number (valid JSON) beyond the range of a double (1e400, an integer of 400 digits)?
+ * Such a number is refused by every JSON reader of the gateway: a reader that holds numbers as
+ * doubles (jansson, which json_map and validate use, most upstreams' parsers) would make it
+ * infinite or fail. Smaller ones, however many digits, keep their literal (1e-400 included). */
+static int
+jp_number_too_large(const char *s, size_t n)
+{
+    char small[64], *buf;
+    double d;
+
+    if (n < 300 && memchr(s, 'e', n) == NULL && memchr(s, 'E', n) == NULL)
+        return 0; /* under 300 digits and no exponent: below 1e300 */
+    buf = n < sizeof small ? small : xmalloc(n + 1);
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    d = strtod(buf, NULL);
+    if (buf != small)
+        free(buf);
+    return isinf(d);
+}
+
 static int
 jp_number(struct jp *p, struct jv *v)
 {
@@ -1442,6 +1473,8 @@ jp_number(struct jp *p, struct jv *v)
         i++;
     if (!json_number_ok(p->b + start, i - start))
         return jp_fail(p, TF_THREAT_MALFORMED, start, "invalid number");
+    if (jp_number_too_large(p->b + start, i - start))
+        return jp_fail(p, TF_THREAT_LIMIT, start, "number beyond the range of a double");
     *v = (struct jv){ .t = J_NUM, .s = p->b + start, .n = i - start };
     p->pos = i;
     return 0;
@@ -1676,6 +1709,24 @@ jp_parse(struct jp *p, struct jv *v)
     }
     free(p->vs);
     free(p->ms);
+    return rc;
+}
+
+int
+tf_json_check(const char *buf, size_t len, const struct tf_limits *l, enum tf_threat *why,
+              char *err, size_t errlen)
+{
+    struct gw_arena a;
+    struct tf_ctx x;
+    struct jv root;
+    struct jp p = { .b = buf, .len = len, .l = l, .x = &x, .err = err, .errlen = errlen };
+    int rc;
+
+    gw_arena_init(&a);
+    tf_ctx_init(&x, &a, l);
+    rc = jp_parse(&p, &root);
+    gw_arena_free(&a);
+    *why = rc < 0 ? p.why : TF_THREAT_OK;
     return rc;
 }
 

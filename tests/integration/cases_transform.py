@@ -360,6 +360,7 @@ def transform_json_threats_refused(ctx):
         "duplicate keys": b'{"order":{"id":"PO-1","id":"PO-2","amount":1}}',
         "invalid UTF-8": b'{"order":{"id":"PO-\xff\xfe","amount":1}}',
         "trailing garbage": ORDER + b"}",
+        "beyond a double": b'{"order":{"id":"PO-1","amount":1.5e+9999}}',
     }
     for what, body in vectors.items():
         r = acme_request(s, "POST", "/acme/map-in/t", json_ct, body)

@@ -17,6 +17,7 @@
 
 #include "builtins_json.h"
 #include "tf_fixture.h"
+#include "xml_json.h"
 
 #define GOLDEN_DIR "tests/data/json_map"
 
@@ -220,6 +221,110 @@ test_instance_reused(void **state)
     }
 }
 
+/* ---- one answer, one message, whichever transform reads the body ---------------------------- */
+
+/* json_map and validate read bodies with jansson (tf_json_parse), json_to_xml with its own reader:
+ * the same body must get the same answer from all three, in both phases: accepted (json_map
+ * giving back every number's literal), or refused with the same status, code and message. */
+static void
+test_json_readers_agree(void **state)
+{
+    static const struct {
+        const struct tf_ops *ops;
+        const char *conf;
+    } steps[] = {
+        { &tf_json_map_ops, "{\"ops\": [{\"copy\": {\"from\": \"/nope\", \"to\": \"/x\"}}]}" },
+        { &tf_validate_ops, "{\"json_schema\": {}}" },
+        { &tf_json_to_xml_ops, "{}" },
+    };
+    static const char beyond[] = "JSON: number beyond the range of a double at line 1, column ";
+    char zeros[512], deep[80];
+    struct {
+        const char *body;
+        const char *refusal; /* NULL: accepted */
+        const char *code;    /* of the request's refusal (400) */
+    } t[] = {
+        { "{\"id\":\"PO-1\",\n \"id\":\"PO-2\"}",
+          "JSON: duplicate object key \"id\" at line 2, column 2", "invalid-body" },
+        { "{\"a\":{\"k\\u0041\":1,\"kA\":2}}",
+          "JSON: duplicate object key \"kA\" at line 1, column 19", "invalid-body" },
+        { "[1.5e+9999]", NULL, "invalid-body" },
+        { "{\"t\":-1e309}", NULL, "invalid-body" },
+        { zeros, NULL, "invalid-body" },
+        { "{\"t\":-1e-9999}", NULL, NULL },
+        { "[1e-400,2.5e-324,1.0e+308,-0]", NULL, NULL },
+        { "[123456789012345678901234567890,-98765432109876543210987654321]", NULL, NULL },
+        { "{\"n\":18446744073709551616,\"m\":-9223372036854775809}", NULL, NULL },
+        { "{\"amount\":12345678901234567890.12345}", NULL, NULL },
+        { deep, "JSON: nesting deeper than 64 at line 1, column 65", "invalid-body" },
+        { "{\"name\":\"M\xfcller\"}", "JSON: invalid UTF-8 in a string at line 1, column 11",
+          "invalid-body" },
+        { "[\"\xc0\xaf\"]", "JSON: invalid UTF-8 in a string at line 1, column 3", "invalid-body" },
+        { "[\"\xed\xa0\x80\"]", "JSON: invalid UTF-8 in a string at line 1, column 3",
+          "invalid-body" },
+        { "[1,\xff]", "JSON: invalid token at line 1, column 4", "invalid-body" },
+        { "\xef\xbb\xbf{}", "JSON: invalid token at line 1, column 1", "invalid-body" },
+        { "[\"\\udd1e\"]", "JSON: invalid \\u escape (lone surrogate) at line 1, column 3",
+          "invalid-body" },
+        { "[\"a\\u0000\"]", "JSON: \\u0000 in a string is not accepted at line 1, column 4",
+          "invalid-body" },
+        { "[\"a\tb\"]", "JSON: control character in a string at line 1, column 4", "invalid-body" },
+        { "{\"a\":1}}", "JSON: end of input expected at line 1, column 8", "invalid-body" },
+        { "{\"a\":1}\n{\"b\":2}", "JSON: end of input expected at line 2, column 1",
+          "invalid-body" },
+        { "{\"a\":1,}", "JSON: expected a key at line 1, column 8", "invalid-body" },
+        { "[1,]", "JSON: invalid token at line 1, column 4", "invalid-body" },
+        { "[NaN]", "JSON: invalid token at line 1, column 2", "invalid-body" },
+        { "[007]", "JSON: invalid number at line 1, column 2", "invalid-body" },
+        { "{\"a\" 1}", "JSON: expected ':' at line 1, column 6", "invalid-body" },
+        { "[1}", "JSON: expected ',' or ']' at line 1, column 3", "invalid-body" },
+        { " \n\t", "JSON: the document is empty", "invalid-body" },
+    };
+    struct tfx *f = *state;
+    char refusal[3][128];
+
+    snprintf(zeros, sizeof zeros, "{\"n\":1%0400d}", 0);
+    memset(deep, '[', 70);
+    deep[70] = '\0';
+    snprintf(refusal[0], sizeof refusal[0], "%s2", beyond);
+    snprintf(refusal[1], sizeof refusal[1], "%s6", beyond);
+    snprintf(refusal[2], sizeof refusal[2], "%s6", beyond);
+    for (size_t i = 0, r = 0; i < sizeof t / sizeof t[0]; i++)
+        if (t[i].refusal == NULL && t[i].code != NULL)
+            t[i].refusal = refusal[r++];
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        for (int resp = 0; resp < 2; resp++) {
+            enum tf_phase phase = resp ? TF_PHASE_RESPONSE : TF_PHASE_REQUEST;
+            for (size_t k = 0; k < sizeof steps / sizeof steps[0]; k++) {
+                const char *name = steps[k].ops->name;
+                char want[256];
+
+                if (tfx_create(f, steps[k].ops, phase, steps[k].conf, NULL) == NULL) {
+                    gw_diag_print(&f->d, stderr);
+                    fail_msg("%s: the config was refused", name);
+                }
+                tfx_message(f, phase, "application/json", t[i].body);
+                int rc = f->ops->apply(f->inst, &f->m, &f->x);
+                if (t[i].refusal == NULL) {
+                    if (rc == TF_ERROR)
+                        fail_msg("case %zu, %s: %s refused it: %s", i, resp ? "response" : "request",
+                                 name, f->x.err_detail);
+                    if (steps[k].ops == &tf_json_map_ops)
+                        assert_string_equal(tfx_body(f), t[i].body); /* every literal kept */
+                    continue;
+                }
+                snprintf(want, sizeof want, "%s: %s", name, t[i].refusal);
+                if (rc != TF_ERROR || strcmp(f->x.err_detail ? f->x.err_detail : "", want) != 0)
+                    fail_msg("case %zu, %s, %s: returned %d (%s), want \"%s\"", i,
+                             resp ? "response" : "request", name, rc, f->x.err_detail, want);
+                assert_int_equal(f->x.err_status, resp ? 502 : 400);
+                assert_string_equal(f->x.err_code, resp ? "bad-upstream-response" : t[i].code);
+                tf_ctx_clear_error(&f->x);
+            }
+        }
+    }
+}
+
 int
 main(void)
 {
@@ -227,6 +332,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_config_errors, tfx_setup, tfx_teardown),
         cmocka_unit_test_setup_teardown(test_config_shape_errors, tfx_setup, tfx_teardown),
         cmocka_unit_test_setup_teardown(test_instance_reused, tfx_setup, tfx_teardown),
+        cmocka_unit_test_setup_teardown(test_json_readers_agree, tfx_setup, tfx_teardown),
     };
     char **names = NULL, label[128][96];
     size_t n = tfx_golden_names(GOLDEN_DIR, ".conf.json", &names);
