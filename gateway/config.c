@@ -23,6 +23,7 @@
 
 #include "http_parser.h"
 #include "json_loc.h"
+#include "tls.h"
 #include "chain.h"
 #include "threat.h"
 
@@ -322,16 +323,36 @@ static void
 load_tls(const struct gw_jctx *c, const json_t *tls, const char *path,
          struct gw_listener_conf *l)
 {
-    static const char *const keys[] = { "certificates", "client_auth", NULL };
+    static const char *const keys[] = { "certificates", "client_auth", "ciphers", "ciphersuites",
+                                        "curves", "ticket_lifetime_s", NULL };
+    static const struct { const char *key; enum gw_tls_list kind; size_t off; } lists[] = {
+        { "ciphers", GW_TLS_CIPHERS, offsetof(struct gw_listener_conf, ciphers) },
+        { "ciphersuites", GW_TLS_CIPHERSUITES, offsetof(struct gw_listener_conf, ciphersuites) },
+        { "curves", GW_TLS_CURVES, offsetof(struct gw_listener_conf, curves) },
+    };
     static const char *const modes[] = { [GW_CLIENT_AUTH_NONE] = "none",
                                          [GW_CLIENT_AUTH_OPTIONAL] = "optional",
                                          [GW_CLIENT_AUTH_REQUIRE] = "require", NULL };
     int mode = GW_CLIENT_AUTH_REQUIRE;
+    char kpath[GW_JPATH_MAX], err[256];
+    long long v;
 
     gw_jctx_check_keys(c, tls, path, keys);
     load_tls_certs(c, tls, path, l);
     load_choice(c, tls, path, "client_auth", modes, &mode);
     l->client_auth = (enum gw_client_auth)mode;
+    for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++) {
+        const char *v_str = gw_jctx_string(c, tls, path, lists[i].key, 0);
+        if (v_str == NULL)
+            continue;
+        if (gw_tls_check_list(lists[i].kind, v_str, err, sizeof err) < 0)
+            gw_jctx_error(c, gw_jpath_key(kpath, sizeof kpath, path, lists[i].key), "%s", err);
+        else
+            *(char **)((char *)l + lists[i].off) = strdup(v_str);
+    }
+    l->ticket_lifetime_s = 300;
+    if (gw_jctx_int(c, tls, path, "ticket_lifetime_s", 0, 86400, &v) > 0)
+        l->ticket_lifetime_s = (int)v;
 }
 
 static void
@@ -737,6 +758,9 @@ gw_config_free(struct gw_config *c)
         free(l->ssl_ctx);
         free(l->certs);
         free(l->address);
+        free(l->ciphers);
+        free(l->ciphersuites);
+        free(l->curves);
     }
     free(c->listeners);
     free(c->trusted_proxies);

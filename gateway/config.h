@@ -48,6 +48,10 @@ struct gw_listener_conf {
     struct gw_tls_cert *certs;
     size_t ncerts;
     enum gw_client_auth client_auth;
+    char *ciphers;          /* TLS 1.2 cipher list (OpenSSL syntax); NULL: GW_TLS_DEFAULT_CIPHERS */
+    char *ciphersuites;     /* TLS 1.3 suites; NULL: OpenSSL's */
+    char *curves;           /* key exchange groups; NULL: OpenSSL's */
+    int ticket_lifetime_s;  /* session (ticket) lifetime, default 300; 0: no session resumption */
     /* built by gw_tls_listener_init() (gateway/tls.h), owned here */
     SSL_CTX **ssl_ctx;      /* one per certificate, same order as certs; [0] used when no SNI */
     const char *file;       /* where it was declared, for messages */

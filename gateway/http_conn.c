@@ -1125,6 +1125,14 @@ client_event_cb(struct bufferevent *bev, short what, void *arg)
         gw_exchange_problem(c->ex, 408, "client-timeout",
                             "the request body stalled longer than client_body_ms", NULL);
         return;
+    } else if (c->is_tls && (what & BEV_EVENT_ERROR)) {
+        unsigned long e = bufferevent_get_openssl_error(bev);
+        char buf[160] = "connection error";
+        if (e != 0)
+            ERR_error_string_n(e, buf, sizeof buf);
+        gw_log(GW_LOG_DEBUG, "client %s: TLS: %s", c->peer_ip, buf);
+        /* the alert OpenSSL wrote (a refused renegotiation's no_renegotiation) goes out first */
+        gw_bev_flush(bev);
     }
     gw_conn_free(c);
 }

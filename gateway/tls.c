@@ -9,6 +9,7 @@
 #include "tls.h"
 
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +18,9 @@
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
+#include <openssl/core_names.h>
 #include <openssl/err.h>
+#include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
 #include "identity.h"
@@ -188,6 +191,228 @@ servername_cb(SSL *ssl, int *alert, void *arg)
     return SSL_TLSEXT_ERR_OK; /* the default certificate */
 }
 
+/* ---- session tickets ---------------------------------------------------------------------------
+ *
+ * Ticket keys are the process's own, in memory only, shared by every listener, worker and
+ * snapshot (a reload keeps sessions resumable). A key encrypts new tickets for one period, then
+ * only decrypts them (their holders get a new ticket) for one more, then is forgotten: a stolen
+ * key opens at most two periods of sessions. The period is the longest ticket lifetime of the
+ * listeners, so that every ticket stays readable for its whole lifetime; OpenSSL refuses a
+ * session older than its own listener's lifetime. */
+
+struct ticket_key {
+    unsigned char name[16];
+    unsigned char aes[32];
+    unsigned char hmac[32];
+    time_t born; /* CLOCK_MONOTONIC seconds */
+};
+
+static struct {
+    pthread_mutex_t lock;
+    struct ticket_key key[2]; /* [0] encrypts; [1], when n == 2, the one before it */
+    int n;
+    long period_s;
+} tickets = {.lock = PTHREAD_MUTEX_INITIALIZER, .period_s = 300};
+
+static time_t
+mono_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec;
+}
+
+/* Under the lock: make key[0] one born within the last period, keeping the one before while it
+ * is within two periods. -1 when no random bytes could be had. */
+static int
+tickets_rotate(time_t now)
+{
+    struct ticket_key k;
+
+    if (tickets.n > 0 && now - tickets.key[0].born < tickets.period_s)
+        return 0;
+    if (RAND_bytes(k.name, sizeof k.name) != 1 || RAND_bytes(k.aes, sizeof k.aes) != 1 ||
+        RAND_bytes(k.hmac, sizeof k.hmac) != 1)
+        return -1;
+    k.born = now;
+    if (tickets.n > 0 && now - tickets.key[0].born < 2 * tickets.period_s) {
+        tickets.key[1] = tickets.key[0];
+        tickets.n = 2;
+    } else {
+        tickets.n = 1;
+    }
+    tickets.key[0] = k;
+    OPENSSL_cleanse(&k, sizeof k);
+    return 0;
+}
+
+/* OpenSSL's ticket key callback: 1 with the cipher and MAC set up, 2 as 1 but the client should
+ * get a new ticket (the key is the older one), 0 for a ticket of a key no longer held, -1 on
+ * error. */
+static int
+ticket_key_cb(SSL *ssl, unsigned char name[16], unsigned char iv[EVP_MAX_IV_LENGTH],
+              EVP_CIPHER_CTX *cctx, EVP_MAC_CTX *hctx, int enc)
+{
+    struct ticket_key k;
+    OSSL_PARAM params[3];
+    time_t now = mono_s();
+    int rc = 1, i;
+
+    (void)ssl;
+    pthread_mutex_lock(&tickets.lock);
+    if (tickets_rotate(now) < 0) {
+        pthread_mutex_unlock(&tickets.lock);
+        return -1;
+    }
+    for (i = 0; !enc && i < tickets.n && memcmp(name, tickets.key[i].name, 16) != 0; i++)
+        ;
+    if (!enc && i == tickets.n) {
+        pthread_mutex_unlock(&tickets.lock);
+        return 0;
+    }
+    k = tickets.key[enc ? 0 : i];
+    rc = enc || i == 0 ? 1 : 2;
+    pthread_mutex_unlock(&tickets.lock);
+
+    params[0] = OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY, k.hmac, sizeof k.hmac);
+    params[1] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, "SHA256", 0);
+    params[2] = OSSL_PARAM_construct_end();
+    if (enc) {
+        memcpy(name, k.name, 16);
+        if (RAND_bytes(iv, 16) != 1 ||
+            EVP_EncryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, k.aes, iv) != 1)
+            rc = -1;
+    } else if (EVP_DecryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, k.aes, iv) != 1) {
+        rc = -1;
+    }
+    if (rc > 0 && EVP_MAC_CTX_set_params(hctx, params) != 1)
+        rc = -1;
+    OPENSSL_cleanse(&k, sizeof k);
+    return rc;
+}
+
+/* ---- listeners ----------------------------------------------------------------------------- */
+
+/* Set `value` (or one element of it) as a list of `kind` on ctx: 1 when OpenSSL selects something
+ * from it, 0 when it knows nothing of it. */
+static int
+set_list(SSL_CTX *ctx, enum gw_tls_list kind, const char *value)
+{
+    switch (kind) {
+    case GW_TLS_CIPHERS:
+        return SSL_CTX_set_cipher_list(ctx, value);
+    case GW_TLS_CIPHERSUITES:
+        return SSL_CTX_set_ciphersuites(ctx, value);
+    default:
+        return SSL_CTX_set1_groups_list(ctx, value);
+    }
+}
+
+int
+gw_tls_check_list(enum gw_tls_list kind, const char *value, char *err, size_t errlen)
+{
+    static const char *const what[] = {"a TLS 1.2 cipher", "a TLS 1.3 cipher suite",
+                                       "a key exchange group (curve)"};
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    char *copy = strdup(value), *save = NULL, *e;
+    int rc = 0;
+
+    if (ctx == NULL || copy == NULL) {
+        snprintf(err, errlen, "out of memory");
+        rc = -1;
+        goto out;
+    }
+    /* the cipher list takes ':', ',' or ' ' between elements and skips names it does not know:
+     * each name is tried alone (operators and @ directives select nothing alone) */
+    for (e = strtok_r(copy, kind == GW_TLS_CIPHERS ? ":, " : ":", &save); e != NULL;
+         e = strtok_r(NULL, kind == GW_TLS_CIPHERS ? ":, " : ":", &save)) {
+        if (kind == GW_TLS_CIPHERS && strchr("!-+@", e[0]) != NULL)
+            continue;
+        if (set_list(ctx, kind, e) != 1) {
+            snprintf(err, errlen, "\"%s\" is not %s OpenSSL knows", e, what[kind]);
+            rc = -1;
+            goto out;
+        }
+    }
+    if (set_list(ctx, kind, value) != 1) {
+        snprintf(err, errlen, "\"%s\" selects no %s OpenSSL can use", value, what[kind]);
+        rc = -1;
+    }
+out:
+    ERR_clear_error();
+    free(copy);
+    SSL_CTX_free(ctx);
+    return rc;
+}
+
+/* Only HTTP/1.1 is spoken: a client that offers ALPN without it gets the no_application_protocol
+ * alert (RFC 7301) rather than a protocol it did not ask for. */
+static int
+alpn_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen, const unsigned char *in,
+        unsigned int inlen, void *arg)
+{
+    static const unsigned char ours[] = "\x08http/1.1";
+
+    (void)ssl;
+    (void)arg;
+    if (SSL_select_next_proto((unsigned char **)out, outlen, ours, sizeof ours - 1, in, inlen) !=
+        OPENSSL_NPN_NEGOTIATED)
+        return SSL_TLSEXT_ERR_ALERT_FATAL;
+    return SSL_TLSEXT_ERR_OK;
+}
+
+static void
+info_cb(const SSL *ssl, int where, int ret)
+{
+    struct gw_tls_peer *peer;
+
+    (void)ret;
+    if ((where & SSL_CB_HANDSHAKE_DONE) && (peer = SSL_get_ex_data(ssl, peer_index)) != NULL)
+        peer->handshake_done = 1;
+}
+
+/* A ClientHello once the handshake is done asks for a renegotiation (TLS 1.2): refused with a
+ * fatal no_renegotiation alert, which ends the connection. OpenSSL's own refusal is a warning
+ * that leaves the connection open, holding a worker's memory for a client that misbehaves. */
+static int
+client_hello_cb(SSL *ssl, int *alert, void *arg)
+{
+    struct gw_tls_peer *peer = SSL_get_ex_data(ssl, peer_index);
+
+    (void)arg;
+    if (peer != NULL && peer->handshake_done) {
+        *alert = SSL_AD_NO_RENEGOTIATION;
+        return SSL_CLIENT_HELLO_ERROR;
+    }
+    return SSL_CLIENT_HELLO_SUCCESS;
+}
+
+/* The listener's protocol settings: suites, groups, ALPN, renegotiation, sessions. 0 or -1. */
+static int
+server_ctx_protocol(SSL_CTX *ctx, const struct gw_listener_conf *l)
+{
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    /* renegotiation reaches client_hello_cb, which refuses it with a fatal alert */
+    SSL_CTX_set_options(ctx, SSL_OP_ALLOW_CLIENT_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
+                                 SSL_OP_NO_COMPRESSION);
+    SSL_CTX_set_client_hello_cb(ctx, client_hello_cb, NULL);
+    SSL_CTX_set_info_callback(ctx, info_cb);
+    SSL_CTX_set_alpn_select_cb(ctx, alpn_cb, NULL);
+    if (SSL_CTX_set_cipher_list(ctx, l->ciphers ? l->ciphers : GW_TLS_DEFAULT_CIPHERS) != 1 ||
+        (l->ciphersuites != NULL && SSL_CTX_set_ciphersuites(ctx, l->ciphersuites) != 1) ||
+        (l->curves != NULL && SSL_CTX_set1_groups_list(ctx, l->curves) != 1))
+        return -1;
+    if (l->ticket_lifetime_s == 0) {
+        SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+        SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+        SSL_CTX_set_num_tickets(ctx, 0);
+        return 0;
+    }
+    SSL_CTX_set_timeout(ctx, l->ticket_lifetime_s);
+    return SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, ticket_key_cb) == 1 ? 0 : -1;
+}
+
 static SSL_CTX *
 server_ctx_new(struct pt_snapshot *s, struct gw_listener_conf *l, struct gw_tls_cert *c,
                struct gw_diag *d)
@@ -195,11 +420,8 @@ server_ctx_new(struct pt_snapshot *s, struct gw_listener_conf *l, struct gw_tls_
     char err[256];
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
 
-    if (ctx == NULL)
+    if (ctx == NULL || server_ctx_protocol(ctx, l) < 0)
         goto fail;
-    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
-                                 SSL_OP_NO_COMPRESSION);
     /* idle keep-alive connections give their read/write buffers back (nginx does the same) */
     SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
     SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof sid_ctx - 1);
@@ -274,10 +496,19 @@ gw_tls_snapshot_init(struct pt_snapshot *s, struct gw_diag *d)
 {
     struct gw_config *c = s->config;
     char err[256];
+    long period = 0;
     int rc = 0;
 
     if (peer_index < 0)
         peer_index = SSL_get_ex_new_index(0, "portico peer", NULL, NULL, NULL);
+    for (size_t i = 0; i < c->nlisteners; i++)
+        if (c->listeners[i].tls && c->listeners[i].ticket_lifetime_s > period)
+            period = c->listeners[i].ticket_lifetime_s;
+    if (period > 0) {
+        pthread_mutex_lock(&tickets.lock);
+        tickets.period_s = period;
+        pthread_mutex_unlock(&tickets.lock);
+    }
     if (trust_init(s) < 0) {
         gw_diag_add(d, GW_DIAG_ERROR, c->path, 0, 0, NULL, "out of memory building trust store");
         return -1;

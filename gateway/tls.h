@@ -10,6 +10,23 @@
 #include "diag.h"
 #include "snapshot.h"
 
+/* TLS 1.2 suites by default: ECDHE key exchange and AEAD ciphers only (forward secrecy; no CBC,
+ * no static RSA), as Mozilla's "intermediate" profile without its DHE suites. */
+#define GW_TLS_DEFAULT_CIPHERS                                                                     \
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"     \
+    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
+
+/* The lists a listener may set, in OpenSSL's syntax. */
+enum gw_tls_list {
+    GW_TLS_CIPHERS,      /* TLS 1.2 cipher list: names, keywords, operators (! - + @STRENGTH) */
+    GW_TLS_CIPHERSUITES, /* TLS 1.3 suites: names */
+    GW_TLS_CURVES,       /* key exchange groups: names */
+};
+
+/* Does OpenSSL know every element of `value` as a `kind`, and select something from the whole?
+ * Returns 0, or -1 with a message naming the first element it does not know in err. */
+int gw_tls_check_list(enum gw_tls_list kind, const char *value, char *err, size_t errlen);
+
 /* Build the snapshot's TLS state: the trust store and CA name list from every partner's CAs and
  * CRLs, every TLS listener's SSL_CTX (one per certificate, switched by SNI), and the default
  * upstream client context. Problems go to `d`. Returns 0 or -1. */
@@ -35,6 +52,7 @@ struct gw_tls_peer {
     const struct pt_partner *partner;/* set when the certificate verified and resolved */
     X509 *refused;                   /* the client certificate that failed (a reference), for
                                       * the audit of a refused handshake */
+    int handshake_done;              /* a ClientHello after this is a renegotiation: refused */
 };
 
 /* Call once from the main thread before the workers start. libevent makes the BIO method of its

@@ -2,8 +2,11 @@
 asks for, and https upstreams with the gateway's outbound client certificate."""
 
 import os
+import shutil
 import socket
 import ssl
+import subprocess
+import time
 
 import client
 import scenario
@@ -337,4 +340,211 @@ def tls_server_certificate_by_sni(ctx):
     with Conn(s.tls, plain_ctx, server_hostname=None) as c:
         c.send(build_request("GET", "/health"))
         check(c.read_response().status == 200, "no answer without SNI")
+    s.assert_alive()
+
+
+# -- protocol settings -----------------------------------------------------------------------------
+
+def tls12_handshake(port, ciphers=None, alpn=None):
+    """A TLS 1.2 handshake offering only `ciphers` (and `alpn`): the cipher and ALPN protocol
+    chosen, or the SSLError that ended it."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    if ciphers:
+        ctx.set_ciphers(ciphers)
+    if alpn:
+        ctx.set_alpn_protocols(alpn)
+    raw = socket.create_connection(("127.0.0.1", port), timeout=5)
+    try:
+        with ctx.wrap_socket(raw, server_hostname="localhost") as tls:
+            return tls.cipher()[0], tls.selected_alpn_protocol()
+    except ssl.SSLError as e:
+        return e
+    finally:
+        raw.close()
+
+
+def s_client(ctx, port, *args, stdin=b"", timeout=10):
+    """openssl s_client against the gateway: (exit status, stdout and stderr together)."""
+    p = subprocess.run(["openssl", "s_client", "-connect", "127.0.0.1:%d" % port] + list(args),
+                       input=stdin, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       timeout=timeout, cwd=ctx.dir)
+    return p.returncode, p.stdout.decode(errors="replace")
+
+
+def rsa_listener(ctx, name):
+    """A listener with an RSA server certificate the test makes (static RSA key exchange needs
+    one), client_auth none, its files written for the gateway to copy."""
+    key, pem = os.path.join(ctx.dir, "rsa.key"), os.path.join(ctx.dir, "rsa.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                    "-out", pem, "-subj", "/CN=localhost", "-days", "2"], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return {"address": "127.0.0.1:{%s}" % name, "tls": {
+        "certificates": [{"cert": "rsa.pem", "key": "rsa.key"}], "client_auth": "none"}}, pem, key
+
+
+@case
+def tls12_forward_secret_aead_only_by_default(ctx):
+    """TLS 1.2 offers ECDHE with AEAD only: a client offering only static RSA key exchange, DHE,
+    or ECDHE with CBC, is refused with an alert; ECDHE with GCM or ChaCha20 is taken, for an RSA
+    and an ECDSA certificate alike. Sessions live 300 s by default."""
+    lst, pem, key = rsa_listener(ctx, "rsa")
+    s = scenario.build(ctx, tls="optional", listeners=[lst], start=False)
+    shutil.copy(pem, os.path.join(s.gw.dir, "rsa.pem"))
+    shutil.copy(key, os.path.join(s.gw.dir, "rsa.key"))
+    s.gw.start()
+    rsa = s.gw.ports["rsa"]
+    for port, offer in [(rsa, "AES128-GCM-SHA256:AES256-GCM-SHA384:AES128-SHA256:AES256-SHA256:"
+                              "AES128-SHA:AES256-SHA"),
+                        (rsa, "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384"),
+                        (rsa, "ECDHE-RSA-AES128-SHA:ECDHE-RSA-AES256-SHA:ECDHE-RSA-AES128-SHA256"),
+                        (s.tls, "ECDHE-ECDSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA384")]:
+        got = tls12_handshake(port, offer)
+        check(isinstance(got, ssl.SSLError) and "alert" in str(got).lower(),
+              "a TLS 1.2 client offering only %s got %s" % (offer, got))
+    for port, offer in [(rsa, "ECDHE-RSA-AES128-GCM-SHA256"), (rsa, "ECDHE-RSA-AES256-GCM-SHA384"),
+                        (rsa, "ECDHE-RSA-CHACHA20-POLY1305"), (s.tls, "ECDHE-ECDSA-AES128-GCM-SHA256"),
+                        (s.tls, "ECDHE-ECDSA-CHACHA20-POLY1305")]:
+        got = tls12_handshake(port, offer)
+        check(not isinstance(got, Exception) and got[0] == offer,
+              "a TLS 1.2 client offering %s got %s" % (offer, got))
+    rc, out = s_client(ctx, s.tls, "-tls1_2", "-sess_out", "default.sess")
+    check("lifetime hint: 300 " in ticket_name(ctx, "default.sess")[1], "default lifetime hint")
+
+
+@case
+def tls_ciphers_curves_set_per_listener(ctx):
+    """ciphers, ciphersuites and curves of one listener apply to it alone."""
+    s = scenario.build(ctx, tls="optional", listeners=[
+        {"address": "127.0.0.1:{strict}", "tls": {
+            "certificates": [{"cert": "server.pem", "key": "server.key"}], "client_auth": "none",
+            "ciphers": "ECDHE-ECDSA-AES256-GCM-SHA384", "ciphersuites": "TLS_AES_256_GCM_SHA384",
+            "curves": "X25519"}}])
+    strict = s.gw.ports["strict"]
+    got = tls12_handshake(strict, "ECDHE-ECDSA-AES128-GCM-SHA256")
+    check(isinstance(got, ssl.SSLError), "the strict listener took AES128-GCM: %s" % (got,))
+    got = tls12_handshake(strict, "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES128-GCM-SHA256")
+    check(not isinstance(got, Exception) and got[0] == "ECDHE-ECDSA-AES256-GCM-SHA384",
+          "the strict listener chose %s" % (got,))
+    got = tls12_handshake(s.tls, "ECDHE-ECDSA-AES128-GCM-SHA256")
+    check(not isinstance(got, Exception) and got[0] == "ECDHE-ECDSA-AES128-GCM-SHA256",
+          "the default listener refused AES128-GCM: %s" % (got,))
+    rc, out = s_client(ctx, strict, "-tls1_3", "-ciphersuites", "TLS_AES_128_GCM_SHA256")
+    check(rc != 0 and "alert" in out, "TLS 1.3 with AES128 on the strict listener: %s" % out[-300:])
+    rc, out = s_client(ctx, strict, "-tls1_3", "-ciphersuites", "TLS_AES_256_GCM_SHA384")
+    check(rc == 0 and "TLS_AES_256_GCM_SHA384" in out, "TLS 1.3 AES256: %s" % out[-300:])
+    rc, out = s_client(ctx, strict, "-groups", "P-256")
+    check(rc != 0 and "alert" in out, "P-256 on an X25519-only listener: %s" % out[-300:])
+    rc, out = s_client(ctx, s.tls, "-groups", "P-256")
+    check(rc == 0, "P-256 on the default listener: %s" % out[-300:])
+
+
+@case
+def tls_settings_unknown_refused_at_load(ctx):
+    s = scenario.build(ctx, tls="optional", start=False)
+    cfg = s.gw.read_config()
+    for lst in cfg["listeners"]:
+        if "tls" in lst:
+            lst["tls"].update({"ciphers": "ECDHE-RSA-AES128-GCM-SHA256:NO-SUCH-CIPHER",
+                               "ciphersuites": "TLS_NO_SUCH_SUITE", "curves": "X25519:P-999",
+                               "ticket_lifetime_s": -1})
+    s.gw.write_config(cfg)
+    r = ctx.run([ctx.env.portico, "check", "-c", s.gw.config_path])
+    out = r.stdout.decode() + r.stderr.decode()
+    check(r.returncode == 1, "check exited %d on unknown TLS settings:\n%s" % (r.returncode, out))
+    for path, what in [("listeners[0].tls.ciphers", '"NO-SUCH-CIPHER" is not a TLS 1.2 cipher'),
+                       ("listeners[0].tls.ciphersuites", '"TLS_NO_SUCH_SUITE" is not a TLS 1.3'),
+                       ("listeners[0].tls.curves", '"P-999" is not a key exchange group'),
+                       ("listeners[0].tls.ticket_lifetime_s", "-1 is out of range")]:
+        check(any(path + ": " + what in line for line in out.splitlines()),
+              "no error %s: %s... in:\n%s" % (path, what, out))
+    r = ctx.run([ctx.env.portico, "serve", "-c", s.gw.config_path], timeout=10)
+    check(r.returncode != 0, "serve started with unknown TLS settings")
+
+
+@case
+def tls_alpn_http11(ctx):
+    """ALPN: http/1.1 is chosen from what the client offers; a client offering only protocols
+    the gateway does not speak gets the no_application_protocol alert."""
+    s = scenario.build(ctx, tls="optional")
+    got = tls12_handshake(s.tls, alpn=["h2", "http/1.1"])
+    check(not isinstance(got, Exception) and got[1] == "http/1.1", "ALPN h2,http/1.1: %s" % (got,))
+    with Conn(s.tls, s.tls_ctx(None)) as c:  # no ALPN offered: fine
+        c.send(build_request("GET", "/health"))
+        check(c.read_response().status == 200, "no answer without ALPN")
+    got = tls12_handshake(s.tls, alpn=["h2"])
+    check(isinstance(got, ssl.SSLError) and "no application protocol" in str(got).lower(),
+          "ALPN h2 alone: %s" % (got,))
+
+
+@case
+def tls_renegotiation_refused(ctx):
+    """A TLS 1.2 client asking to renegotiate gets a no_renegotiation alert and the connection
+    ends; the client does not have to go away by itself."""
+    s = scenario.build(ctx, tls="optional")
+    p = subprocess.Popen(["openssl", "s_client", "-connect", "127.0.0.1:%d" % s.tls, "-tls1_2"],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         cwd=ctx.dir)
+    try:
+        time.sleep(0.5)
+        p.stdin.write(b"R\n")
+        p.stdin.flush()  # stdin stays open: only the server can end the session
+        out, _ = p.communicate(timeout=5)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, _ = p.communicate()
+        raise client.TestFailure("the connection stayed open after a renegotiation request: %s"
+                                 % out.decode(errors="replace")[-300:])
+    text = out.decode(errors="replace")
+    check("RENEGOTIATING" in text, "s_client did not renegotiate: %s" % text[-300:])
+    check("no renegotiation" in text, "no no_renegotiation alert: %s" % text[-400:])
+    s.assert_alive()
+
+
+def ticket_name(ctx, sess):
+    """The key name (first 16 bytes) of the ticket in a session file s_client wrote."""
+    p = subprocess.run(["openssl", "sess_id", "-in", sess, "-text", "-noout"],
+                       stdout=subprocess.PIPE, universal_newlines=True, cwd=ctx.dir, check=True)
+    lines = p.stdout.splitlines()
+    i = next(k for k, line in enumerate(lines) if "TLS session ticket:" in line)
+    hint = next(line for line in lines if "lifetime hint" in line)
+    return lines[i + 1].split(" - ", 1)[1][:47], hint
+
+
+@case
+def tls_session_tickets_lifetime_and_rotation(ctx):
+    """Tickets carry the listener's lifetime (here 2 s); one key serves every
+    worker and connection for a period, then a new one encrypts while the old one still opens its
+    tickets; past both periods a ticket no longer resumes."""
+    s = scenario.build(ctx, tls="optional", start=False)
+    cfg = s.gw.read_config()
+    for lst in cfg["listeners"]:
+        if "tls" in lst:  # the process's only TLS listener: its lifetime is the key period
+            lst["tls"]["ticket_lifetime_s"] = 2
+    s.gw.write_config(cfg)
+    s.gw.start()
+    short = s.tls
+
+    def new_session(name):
+        rc, out = s_client(ctx, short, "-tls1_2", "-sess_out", name)
+        check(rc == 0, "handshake failed: %s" % out[-300:])
+        return ticket_name(ctx, name)
+
+    def resumes(name):
+        rc, out = s_client(ctx, short, "-tls1_2", "-sess_in", name)
+        return rc == 0 and "Reused, TLSv1.2" in out
+
+    names = [new_session("s%d.sess" % i) for i in range(4)]
+    check("lifetime hint: 2 " in names[0][1], "lifetime hint %s" % names[0][1])
+    first = names[0][0]
+    check(all(n[0] == first for n in names), "ticket keys differ within a period: %s" % names)
+    check(resumes("s0.sess"), "a fresh ticket did not resume")
+    time.sleep(2.2)
+    later = new_session("later.sess")[0]
+    check(later != first, "the ticket key was not rotated after its period")
+    check(resumes("later.sess"), "a ticket of the new key did not resume")
+    time.sleep(4.5)
+    check(not resumes("later.sess"), "a ticket resumed past two periods")
     s.assert_alive()
