@@ -10,6 +10,11 @@
  * CR LF CR LF, so every loop that stops at a byte outside its class stops at a CR at the latest
  * and needs no length check. Nothing is copied or allocated: the message points into the input.
  *
+ * A request head that is still incomplete is checked as it arrives (check_partial), each byte
+ * once, so that one that can no longer become valid is answered at once rather than at the header
+ * timeout; the answer is the one the whole head would get, however its bytes were cut. Heads that
+ * arrive whole never pay for this.
+ *
  * The chunked decoder is a byte-at-a-time state machine for the framing (size lines, extensions,
  * trailers) and hands the payload back where it lies.
  */
