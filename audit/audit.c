@@ -29,6 +29,13 @@
 #define ACK_EVERY_MS 100       /* how often the checkpoint follows Kafka's acknowledgements */
 #define REFUSE_HEADROOM (1u << 20) /* reject policy: room kept for exchanges already under way */
 #define CHAIN_FIELDS 200       /* the bytes ,"hash":"..." ,"prev":"..." ,"seq":N take at most */
+/* While the brokers seem out of reach (watch_brokers): how often one is asked for metadata, how
+ * long the shipper waits for the answer, how long an outage lasts before it is told (a broker
+ * that closed an idle connection is back within it), and how often it is summed up after that. */
+#define PROBE_EVERY_MS 1000
+#define PROBE_WAIT_MS 100
+#define DOWN_GRACE_MS 2000
+#define DOWN_NOTE_MS 60000
 
 struct flight {
     uint64_t next;             /* the log position after the record */
@@ -56,6 +63,13 @@ struct au_log {
     int restart;               /* a delivery failed for good: start again from the trim point */
     uint64_t acked_lsn, acked_seq;
     unsigned char acked_hash[32];
+    /* the brokers' reachability (watch_brokers; the callbacks run on the thread that polls) */
+    int64_t down_since;        /* the first sign of an outage (now_ms); 0: reachable */
+    int64_t last_probe, last_note;
+    int down_told;             /* the outage's warning was logged */
+    int delivered;             /* Kafka acknowledged an event since down_since */
+    char down_why[256];        /* librdkafka's latest word on it */
+    uint64_t purged;           /* events producer_free took back from librdkafka */
     /* counters */
     atomic_uint_fast64_t appended, dropped, shipped;
     _Atomic int64_t last_drop_log;
@@ -163,6 +177,16 @@ au_log_stats(const struct au_log *l, struct au_stats *s)
 
 /* ---- the producer ---- */
 
+/* Events in the log that Kafka has not acknowledged: the last run's and this run's. */
+static uint64_t
+events_waiting(const struct au_log *l)
+{
+    uint64_t in = au_wal_opened_records(l->wal) + atomic_load(&l->appended);
+    uint64_t out = atomic_load(&l->shipped);
+
+    return in > out ? in - out : 0;
+}
+
 static void
 dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
@@ -170,6 +194,10 @@ dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
     uint64_t slot = (uint64_t)(uintptr_t)m->_private;
 
     (void)rk;
+    if (m->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE || m->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT) {
+        l->purged++; /* taken back by producer_free, and still in the log: no failure */
+        return;
+    }
     if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         /* with an infinite message timeout only a permanent failure gets here: the record stays in
          * the log and the shipper starts again from the trim point after a pause */
@@ -178,15 +206,23 @@ dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
         l->restart = 1;
         return;
     }
+    l->delivered = 1;
     if (slot - l->tail < l->head - l->tail)
         l->ring[slot % RING_SIZE].done = 1;
 }
 
+/* librdkafka's own lines, from its threads. A connection that fails ("FAIL") or requests that
+ * time out with it ("REQTMOUT") come to kafka_error_cb too, where an outage is told once
+ * (watch_brokers): here they are for debugging only. */
 static void
 kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
     (void)rk;
-    if (level <= 4)
+    if (level > 4)
+        return;
+    if (strcmp(fac, "FAIL") == 0 || strcmp(fac, "REQTMOUT") == 0)
+        gw_log(GW_LOG_DEBUG, "audit: kafka: %s: %s", fac, buf);
+    else
         gw_log(level <= 3 ? GW_LOG_ERROR : GW_LOG_WARN, "audit: kafka: %s: %s", fac, buf);
 }
 
@@ -203,8 +239,19 @@ kafka_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
         gw_log(GW_LOG_ERROR, "audit: kafka: fatal: %s", reason);
         return;
     }
+    if (err == RD_KAFKA_RESP_ERR__TRANSPORT || err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN ||
+        err == RD_KAFKA_RESP_ERR__RESOLVE) {
+        /* out of reach: expected, the log holds the events; watch_brokers tells it once */
+        if (l->down_since == 0) {
+            l->down_since = now;
+            l->delivered = 0;
+        }
+        if (err != RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN || l->down_why[0] == '\0')
+            snprintf(l->down_why, sizeof l->down_why, "%s", reason);
+        return;
+    }
     if (now - last < 10000)
-        return; /* a broker that is away says so every second; once per ten is enough */
+        return; /* anything else that repeats: once per ten seconds is enough */
     last = now;
     gw_log(GW_LOG_WARN, "audit: kafka: %s (%" PRIu64 " bytes of events wait in the log)", reason,
            au_wal_used(l->wal));
@@ -275,8 +322,13 @@ producer_free(struct au_log *l)
 {
     if (l->rk == NULL)
         return;
+    l->purged = 0;
     rd_kafka_purge(l->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
     rd_kafka_poll(l->rk, 0);
+    if (l->purged > 0)
+        gw_log(GW_LOG_INFO, "audit: %" PRIu64 " events Kafka had not acknowledged were taken back "
+               "from the producer; they stay in the write-ahead log and are shipped from there",
+               l->purged);
     if (l->rkt != NULL)
         rd_kafka_topic_destroy(l->rkt);
     rd_kafka_destroy(l->rk);
@@ -324,6 +376,62 @@ advance(struct au_log *l)
     return moved;
 }
 
+/* Does a broker answer? A metadata request for the topic, waited for PROBE_WAIT_MS at most. */
+static int
+brokers_answer(struct au_log *l)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t e;
+
+    if (l->rk == NULL)
+        return 0;
+    e = rd_kafka_metadata(l->rk, 0, l->rkt, &md, PROBE_WAIT_MS);
+    if (md != NULL)
+        rd_kafka_metadata_destroy(md);
+    return e == RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+/* Tell an outage of the brokers: kafka_error_cb notes its first sign, and here it is confirmed
+ * by asking a broker (a delivery report is as good an answer), then told once as a warning, summed
+ * up every DOWN_NOTE_MS and told over when a broker answers again. The events wait in the log
+ * meanwhile, which is what the log is for: an outage is never logged as an error, and librdkafka's
+ * reconnection attempts (one a second) are not logged at all. */
+static void
+watch_brokers(struct au_log *l, int64_t now)
+{
+    int back;
+
+    if (l->down_since == 0)
+        return;
+    back = l->delivered;
+    if (!back && now - l->last_probe >= PROBE_EVERY_MS) {
+        back = brokers_answer(l);
+        l->last_probe = now = now_ms();
+    }
+    if (back) {
+        if (l->down_told)
+            gw_log(GW_LOG_INFO, "audit: Kafka reachable again after %" PRId64 " s (%" PRIu64
+                   " events still waiting in the write-ahead log)",
+                   (now - l->down_since + 500) / 1000, events_waiting(l));
+        l->down_since = 0;
+        l->down_told = 0;
+        l->down_why[0] = '\0';
+        return;
+    }
+    if (!l->down_told && now - l->down_since >= DOWN_GRACE_MS) {
+        gw_log(GW_LOG_WARN, "audit: Kafka unreachable (%s); events wait in the write-ahead log "
+               "(%" PRIu64 " now) and go out when it is back", l->down_why, events_waiting(l));
+        l->down_told = 1;
+        l->last_note = now;
+    } else if (l->down_told && now - l->last_note >= DOWN_NOTE_MS) {
+        gw_log(GW_LOG_INFO, "audit: Kafka unreachable for %" PRId64 " s, %" PRIu64 " events "
+               "waiting in the write-ahead log (%" PRIu64 " of %" PRIu64 " bytes)",
+               (now - l->down_since + 500) / 1000, events_waiting(l), au_wal_used(l->wal),
+               au_wal_max(l->wal));
+        l->last_note = now;
+    }
+}
+
 static void
 restart_producer(struct au_log *l)
 {
@@ -367,6 +475,7 @@ shipper_main(void *arg)
             nanosleep(&(struct timespec){0, 10000000}, NULL);
         dirty |= advance(l);
         now = now_ms();
+        watch_brokers(l, now);
         if (now - last_ack >= ACK_EVERY_MS) {
             if (dirty)
                 au_wal_ack(l->wal, l->acked_lsn, l->acked_seq, l->acked_hash);
@@ -448,12 +557,15 @@ au_log_stop(struct au_log *l, int flush_ms)
         l->flush_ms = flush_ms;
         atomic_store(&l->stopping, 1);
         pthread_join(l->thread, NULL);
+    }
+    producer_free(l); /* after the shipper, which polled it */
+    if (l->started) {
         au_log_stats(l, &s);
         gw_log(GW_LOG_INFO, "audit: stopped: %" PRIu64 " events written, %" PRIu64
-               " shipped, %" PRIu64 " dropped; %" PRIu64 " bytes left in the log for the next "
-               "start", s.appended, s.shipped, s.dropped, s.wal_bytes);
+               " shipped, %" PRIu64 " dropped; %" PRIu64 " events (%" PRIu64 " bytes) left in "
+               "the log for the next start", s.appended, s.shipped, s.dropped, events_waiting(l),
+               s.wal_bytes);
     }
-    producer_free(l);
     au_dev_broker_stop(l->broker);
     au_wal_close(l->wal); /* after the producer: its messages pointed into the log */
     free(l->ring);

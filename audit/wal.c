@@ -71,6 +71,7 @@ struct au_wal {
     int spare_fd;          /* a trimmed segment kept for the next one (under lock), or -1 */
     uint64_t synced;       /* shipper: appended bytes before this are on disk */
     uint64_t opened_end;   /* the end of what the last run left: records after it are this run's */
+    uint64_t opened_recs;  /* how many records the last run left to ship */
     size_t page;
     struct seg rseg;       /* shipper: the segment it reads, copied once rather than per record */
 };
@@ -599,6 +600,7 @@ recover(struct au_wal *w, const struct ckpt *c)
         end = w->segs[w->nsegs - 1].base;
     atomic_store(&w->end, end);
     w->opened_end = end;
+    w->opened_recs = nrec;
     atomic_store(&w->acked, c->acked < w->segs[0].base ? w->segs[0].base : c->acked);
     w->synced = end;
     if (nrec > 0)
@@ -698,6 +700,12 @@ uint64_t
 au_wal_max(const struct au_wal *w)
 {
     return w->max_bytes;
+}
+
+uint64_t
+au_wal_opened_records(const struct au_wal *w)
+{
+    return w->opened_recs;
 }
 
 uint64_t

@@ -50,6 +50,8 @@ int au_wal_append(struct au_wal *w, size_t keylen, size_t len, au_wal_fill_fn fi
 /* Used bytes (appended and not yet acknowledged) and the bound. */
 uint64_t au_wal_used(const struct au_wal *w);
 uint64_t au_wal_max(const struct au_wal *w);
+/* How many records the last run left to ship, found by au_wal_open(). */
+uint64_t au_wal_opened_records(const struct au_wal *w);
 
 /* Reading, from the shipper's thread: the first position not yet acknowledged, the end, and the
  * record at lsn (1), none there yet (0). A damaged stretch is skipped with a warning. */

@@ -356,6 +356,46 @@ def audit_broker_outage_under_load(ctx):
     chain_ok([m["event"] for m in msgs])
 
 
+def wait_log(gw, text, timeout):
+    """Until a line of the gateway's stderr holds text (or the time is up): the lines."""
+    end = time.time() + timeout
+    while True:
+        lines = gw.stderr_text().splitlines()
+        if any(text in l for l in lines) or time.time() > end:
+            return lines
+        time.sleep(0.1)
+
+
+@case(timeout=90)
+def audit_broker_outage_told_once(ctx):
+    """An outage of the broker is an expected state, the events wait in the log: one warning when
+    the broker is out of reach, no error (librdkafka tries to connect every second), and an info
+    line when it is back; every event arrives."""
+    k = KafkaDev(ctx)
+    s = scenario.build(ctx, config_extra=audit_config(k.addr))
+    rids = [rid(s.get("/pub/before%d" % i)) for i in range(3)]
+    wait_events(k.addr, 3)
+    k.down()
+    t0 = time.time()
+    rids += [rid(s.get("/pub/during%d" % i)) for i in range(5)]
+    lines = wait_log(s.gw, "Kafka unreachable", 10)
+    told = time.time() - t0
+    time.sleep(3)  # three more reconnection attempts, which must say nothing
+    k.up()
+    lines = wait_log(s.gw, "Kafka reachable again", 10)
+    msgs = wait_events(k.addr, len(rids))
+    got = {m["event"]["request_id"] for m in msgs}
+    check(set(rids) <= got, "%d events did not arrive after the outage" % len(set(rids) - got))
+    errors = [l for l in lines if "[error]" in l]
+    check(not errors, "the outage was logged as errors: %s" % " | ".join(errors[:3]))
+    warns = [l for l in lines if "[warn]" in l and "audit" in l]
+    check(len(warns) == 1 and "Kafka unreachable" in warns[0],
+          "the outage should be one warning (\"Kafka unreachable\"), not: %s" % " | ".join(warns))
+    check(told < 6, "the outage was told %.1fs after it began" % told)
+    check(any("[info]" in l and "Kafka reachable again" in l for l in lines),
+          "no info line when the broker came back: %s" % s.gw.stderr_tail(4))
+
+
 # -- the gateway stops or dies ----------------------------------------------------------------------
 
 @case(timeout=150)
@@ -403,6 +443,13 @@ def audit_sigterm_keeps_the_rest(ctx):
     check(time.time() - t0 < 9, "stopping took %.1fs with the broker down" % (time.time() - t0))
     check("left in the log" in s.gw.stderr_text(), "the stop did not say what it left: %s"
           % s.gw.stderr_tail())
+    # the events Kafka did not take are expected to wait in the log: said, not an error
+    log = s.gw.stderr_text().splitlines()
+    errors = [l for l in log if "[error]" in l]
+    check(not errors, "stopping with the broker away logged errors: %s" % " | ".join(errors[:3]))
+    check(any("[info]" in l and "stay in the write-ahead log" in l for l in log),
+          "the stop did not say that the events Kafka did not take stay in the log: %s"
+          % s.gw.stderr_tail(4))
     k.up()
     gw2 = ctx.gateway(s.gw.read_config(), start=False)
     gw2.ports = s.gw.ports
