@@ -903,6 +903,24 @@ gw_exchange_dispatch(struct gw_exchange *ex)
     }
 }
 
+/* Fields that claim an identity from outside (X-Partner-*, X-Client-Cert*, any case) leave the
+ * request before anything reads it, routes, transforms and templates included: the only identity
+ * is the verified certificate's, which the gateway writes itself (DESIGN, security rules). */
+static void
+drop_identity_claims(struct gw_http_message *m)
+{
+    size_t k = 0;
+
+    for (size_t i = 0; i < m->nheaders; i++) {
+        const struct gw_http_header *h = &m->headers[i];
+        if ((h->name[0] | 0x20) != 'x' ||
+            !((h->name_len > 10 && strncasecmp(h->name, "x-partner-", 10) == 0) ||
+              (h->name_len >= 13 && strncasecmp(h->name, "x-client-cert", 13) == 0)))
+            m->headers[k++] = *h;
+    }
+    m->nheaders = k;
+}
+
 static void
 read_head(struct gw_conn *c)
 {
@@ -945,6 +963,7 @@ read_head(struct gw_conn *c)
     ex->head = gw_arena_strndup(&ex->arena, data, head_len);
     ex->head_len = head_len;
     gw_http_rebase(&ex->req, data, ex->head, head_len);
+    drop_identity_claims(&ex->req);
     evbuffer_drain(in, head_len);
     handle_request(ex);
 }

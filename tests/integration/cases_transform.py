@@ -118,6 +118,30 @@ def transform_request_header_as_sent(ctx):
 
 
 @case
+def transform_identity_claims_unseen(ctx):
+    """X-Partner-* and X-Client-Cert* a client sends (any case) are gone before a chain or a
+    template reads the request: ${request.header.X-Partner-Id} is never the partner's own claim,
+    in either chain; the upstream gets the gateway's X-Partner-Id alone."""
+    claims = {"headers": {"set": {"X-Seen-Id": "[${request.header.X-Partner-Id}]",
+                                  "X-Seen-Cert": "[${request.header.x-client-cert}]"}}}
+    s = setup(ctx, [lambda p: scenario.route("claims", "/acme/claims/*",
+                                             "http://127.0.0.1:%d" % p,
+                                             request=[claims], response=[claims])])
+    r = acme_request(s, "GET", "/acme/claims/1", [("X-PARTNER-ID", "globex"),
+                                                   ("x-client-cert", "forged")])
+    doc = s.echo(r)
+    check(hvals(doc, "x-seen-id") == ["[]"] and hvals(doc, "x-seen-cert") == ["[]"],
+          "request chain read the client's claims: %r %r"
+          % (hvals(doc, "x-seen-id"), hvals(doc, "x-seen-cert")))
+    check(r.get("x-seen-id") == "[]" and r.get("x-seen-cert") == "[]",
+          "response chain read the client's claims: %r %r"
+          % (r.get("x-seen-id"), r.get("x-seen-cert")))
+    check(hvals(doc, "x-partner-id") == ["acme"] and hvals(doc, "x-client-cert") == [],
+          "upstream got X-Partner-Id %r X-Client-Cert %r"
+          % (hvals(doc, "x-partner-id"), hvals(doc, "x-client-cert")))
+
+
+@case
 def transform_headers_chain_streams_large_body(ctx):
     """A chain that never touches the body lets a body above max_buffered_body_bytes stream."""
     s = setup(ctx, [lambda p: scenario.route(
