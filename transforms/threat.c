@@ -595,6 +595,23 @@ classify_json(const json_error_t *e)
     }
 }
 
+/* A refused text, told in json_to_xml's words (the token's position, the key named) so that a
+ * body gets one message whichever transform reads it. That reader refuses what the scan and
+ * jansson refuse (test_json_map's readers_agree, fuzz_json_parse); should it ever accept the
+ * text, the first message stays. */
+static void
+retell(const char *buf, size_t len, const struct tf_limits *l, enum tf_threat *why, char *err,
+       size_t errlen)
+{
+    enum tf_threat w;
+    char msg[256];
+
+    if (tf_json_check(buf, len, l, &w, msg, sizeof msg) < 0) {
+        *why = w;
+        set_err(err, errlen, "%s", msg);
+    }
+}
+
 json_t *
 tf_json_parse(const char *buf, size_t len, const struct tf_limits *l, enum tf_threat *why,
               char *err, size_t errlen)
@@ -630,7 +647,8 @@ tf_json_parse(const char *buf, size_t len, const struct tf_limits *l, enum tf_th
     s.errlen = errlen;
     if (json_scan(&s) < 0) {
         w = s.why;
-        goto refused;
+        retell(buf, len, l, &w, err, errlen);
+        goto out;
     }
     v = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &e);
     if (v == NULL && json_error_code(&e) == json_error_numeric_overflow)
@@ -642,21 +660,7 @@ tf_json_parse(const char *buf, size_t len, const struct tf_limits *l, enum tf_th
     if (v == NULL) {
         w = classify_json(&e);
         set_err(err, errlen, "JSON: %s at line %d, column %d", e.text, e.line, e.column);
-        goto refused;
-    }
-    goto out;
-refused:
-    /* say it in json_to_xml's words (position of the token, the key named), so that a body gets
-     * one message whichever transform reads it; its reader refuses what jansson and the scan
-     * refuse (test_json_map's readers_agree, fuzz_json_parse), else their message stays */
-    {
-        enum tf_threat w2;
-        char err2[256];
-
-        if (tf_json_check(buf, len, l, &w2, err2, sizeof err2) < 0) {
-            w = w2;
-            set_err(err, errlen, "%s", err2);
-        }
+        retell(buf, len, l, &w, err, errlen);
     }
 out:
     if (why != NULL)
