@@ -787,9 +787,10 @@ au_cmd_audit(int argc, char **argv)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    /* a reader that goes away (`tail -f | head`) is a write error, not the end of the process:
-     * the consumer still leaves its group (consume.c) */
-    signal(SIGPIPE, SIG_IGN);
+    /* tail: a reader that goes away (`tail -f | head`) is a write error, not the end of the
+     * process, so that the consumer still leaves its group (consume.c) */
+    if (c.sub == TAIL)
+        signal(SIGPIPE, SIG_IGN);
     rc = c.sub == TAIL ? run_tail(&c) : c.sub == REPORT ? run_report(&c) : run_verify(&c);
 
 out:
