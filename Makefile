@@ -31,7 +31,7 @@ CFLAGS  ?= -O2 -g
 WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 DEFS    := -D_GNU_SOURCE -DPORTICO_VERSION=\"$(VERSION)\"
-INCS    := -I. -Igateway -Ipartners -Itransforms -Iconnectors -Iaudit
+INCS    := -I. -Ibase -Igateway -Ipartners -Itransforms -Iconnectors -Iaudit
 ifeq ($(SAN),1)
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 endif
@@ -40,7 +40,7 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS)) -lpthread -ldl -lm
 ALL_CFLAGS = $(WARN) $(CFLAGS) $(SANFLAGS) $(DEFS) $(INCS) $(PKG_CFLAGS) -MMD -MP
 
-LIB_SRCS  := $(filter-out gateway/main.c,$(wildcard gateway/*.c partners/*.c transforms/*.c \
+LIB_SRCS  := $(filter-out gateway/main.c,$(wildcard base/*.c gateway/*.c partners/*.c transforms/*.c \
                                                    connectors/*.c audit/*.c))
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 MAIN_OBJ  := $(BUILD)/obj/gateway/main.o
@@ -154,7 +154,7 @@ bench: all
 	@PORTICO=$(abspath $(PORTICO)) BUILD=$(abspath $(BUILD)) PYTHON=$(PYTHON) sh tests/bench/run.sh
 
 format:
-	clang-format -i $(wildcard gateway/*.[ch] partners/*.[ch] transforms/*.[ch] connectors/*.[ch] \
+	clang-format -i $(wildcard base/*.[ch] gateway/*.[ch] partners/*.[ch] transforms/*.[ch] connectors/*.[ch] \
 	    audit/*.[ch] tests/unit/*.c tests/fuzz/*.c tests/tools/*.c tests/bench/*.c examples/*.c)
 
 clean:

@@ -45,7 +45,7 @@ enum pt_route_access {
 
 struct pt_route {
     char *name;
-    unsigned methods;        /* GW_METHOD_BIT set (gateway/http_parser.h); 0 = every method */
+    unsigned methods;        /* GW_METHOD_BIT set (base/http_parser.h); 0 = every method */
     char *host;              /* lower-case host without port; NULL = any host */
     char *path;              /* without the trailing '*' of a prefix route */
     size_t path_len;

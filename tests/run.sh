@@ -1,6 +1,7 @@
 #!/bin/sh
-# Runs every test: each unit test binary (cmocka, TAP output) and the integration suite against the
-# real binary. Prints each result and ends with the closing line "N passed, N failed".
+# Runs every test: the check that no #include climbs a floor of the house (check_floors.py), each
+# unit test binary (cmocka, TAP output) and the integration suite against the real binary. Prints
+# each result and ends with the closing line "N passed, N failed".
 # Env: PORTICO (the binary), BUILD (the build folder with tests/), PYTHON.
 set -u
 : "${PORTICO:?}" "${BUILD:?}" "${PYTHON:=/usr/bin/python3}"
@@ -8,6 +9,14 @@ passed=0
 failed=0
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
+
+if "$PYTHON" tests/check_floors.py; then
+    echo "floors: 1 passed, 0 failed"
+    passed=1
+else
+    echo "FAIL floors: an #include climbs a floor (DESIGN.md, the house)"
+    failed=1
+fi
 
 for t in "$BUILD"/tests/test_*; do
     case "$t" in *.d|*.o) continue ;; esac
