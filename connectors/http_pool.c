@@ -12,7 +12,7 @@
 
 #include "log.h"
 #include "sockio.h"
-#include "tls.h"
+#include "tls_client.h"
 
 TAILQ_HEAD(cn_upconn_list, cn_upconn);
 

@@ -8,7 +8,6 @@
  */
 #include "tls.h"
 
-#include <arpa/inet.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,21 +24,10 @@
 
 #include "identity.h"
 #include "log.h"
+#include "tls_client.h"
 
 static int peer_index = -1;
 static const unsigned char sid_ctx[] = "portico";
-
-static void
-tls_errors(char *buf, size_t len)
-{
-    unsigned long e = ERR_get_error();
-
-    if (e == 0)
-        snprintf(buf, len, "unknown TLS error");
-    else
-        ERR_error_string_n(e, buf, len);
-    ERR_clear_error();
-}
 
 /* The client's own certificate (the chain's first), kept once for the audit event of a refused
  * handshake: what the certificate said. */
@@ -447,7 +435,7 @@ server_ctx_new(struct pt_snapshot *s, struct gw_listener_conf *l, struct gw_tls_
     SSL_CTX_set_tlsext_servername_arg(ctx, l);
     return ctx;
 fail:
-    tls_errors(err, sizeof err);
+    gw_tls_errors(err, sizeof err);
     gw_diag_add(d, GW_DIAG_ERROR, l->file, l->line, l->col, "tls",
                 "cannot set up TLS with %s: %s", c->cert_file ? c->cert_file : "certificate", err);
     SSL_CTX_free(ctx);
@@ -554,41 +542,6 @@ gw_tls_snapshot_free(struct pt_snapshot *s)
     s->upstream_ctx = NULL;
 }
 
-SSL_CTX *
-gw_tls_client_ctx_new(const char *cert_file, const char *key_file, const char *ca_file, char *err,
-                      size_t errlen)
-{
-    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
-    const char *what = "context";
-
-    if (ctx == NULL)
-        goto fail;
-    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
-    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-    what = ca_file ? ca_file : "the system CA store";
-    if (ca_file != NULL ? SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1
-                        : SSL_CTX_set_default_verify_paths(ctx) != 1)
-        goto fail;
-    if (cert_file != NULL) {
-        what = cert_file;
-        if (SSL_CTX_use_certificate_chain_file(ctx, cert_file) != 1)
-            goto fail;
-        what = key_file;
-        if (key_file == NULL || SSL_CTX_use_PrivateKey_file(ctx, key_file, SSL_FILETYPE_PEM) != 1 ||
-            SSL_CTX_check_private_key(ctx) != 1)
-            goto fail;
-    }
-    return ctx;
-fail: {
-    char e[200];
-    tls_errors(e, sizeof e);
-    snprintf(err, errlen, "%s: %s", what ? what : "key", e);
-}
-    SSL_CTX_free(ctx);
-    return NULL;
-}
-
 void
 gw_tls_init_threads(void)
 {
@@ -621,23 +574,5 @@ gw_tls_server_ssl(const struct gw_listener_conf *l, struct gw_tls_peer *peer)
     if (ssl == NULL)
         return NULL;
     SSL_set_ex_data(ssl, peer_index, peer);
-    return ssl;
-}
-
-SSL *
-gw_tls_client_ssl(SSL_CTX *ctx, const char *host)
-{
-    SSL *ssl = SSL_new(ctx);
-    unsigned char buf[16];
-    int is_ip = inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
-
-    if (ssl == NULL)
-        return NULL;
-    if (is_ip) {
-        X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host);
-    } else {
-        SSL_set_tlsext_host_name(ssl, host);
-        SSL_set1_host(ssl, host);
-    }
     return ssl;
 }

@@ -1,5 +1,6 @@
 /* tls.h: TLS contexts for listeners (server certificate by SNI, client certificates verified
- * against the partners' CAs) and for https upstreams (outbound identity, verification on). */
+ * against the partners' CAs, suites, ALPN, tickets) and the snapshot's default upstream context;
+ * the client side itself is base/tls_client.h. */
 #ifndef GW_TLS_H
 #define GW_TLS_H
 
@@ -8,6 +9,7 @@
 #include <openssl/ssl.h>
 
 #include "diag.h"
+#include "tls_client.h"
 #include "snapshot.h"
 
 /* TLS 1.2 suites by default: ECDHE key exchange and AEAD ciphers only (forward secrecy; no CBC,
@@ -35,12 +37,6 @@ int gw_tls_snapshot_init(struct pt_snapshot *s, struct gw_diag *d);
 /* Free what gw_tls_snapshot_init built (safe on a partly built snapshot). */
 void gw_tls_snapshot_free(struct pt_snapshot *s);
 
-/* A client context for https upstreams: TLS 1.2+, server certificate and host name verification
- * on. cert_file/key_file: our client identity (both NULL for none). ca_file: CAs that verify the
- * server (NULL: the system's default store). Returns a new context, or NULL with a message in err. */
-SSL_CTX *gw_tls_client_ctx_new(const char *cert_file, const char *key_file, const char *ca_file,
-                               char *err, size_t errlen);
-
 /* What the TLS layer learnt about the client of one inbound connection. The connection owns it
  * and attaches it to its SSL before the handshake; the verify callback fills it in. */
 struct gw_tls_peer {
@@ -62,10 +58,6 @@ void gw_tls_init_threads(void);
 
 /* A new server-side SSL for an accepted connection on listener l, with peer attached. */
 SSL *gw_tls_server_ssl(const struct gw_listener_conf *l, struct gw_tls_peer *peer);
-
-/* A new client-side SSL for an upstream: SNI set to host (when it is a name), and the server
- * certificate checked against host (name or IP literal). */
-SSL *gw_tls_client_ssl(SSL_CTX *ctx, const char *host);
 
 /* Why an inbound client has no partner, in words for a 401 problem body ("certificate expired",
  * "no client certificate", "certificate matches no partner", ...). */

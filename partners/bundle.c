@@ -18,7 +18,7 @@
 #include <openssl/x509v3.h>
 
 #include "http_parser.h"
-#include "tls.h"
+#include "tls_client.h"
 
 #define MAX_ROUTE_TIMEOUT_MS 86400000LL /* one day */
 
