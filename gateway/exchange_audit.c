@@ -19,6 +19,7 @@
 #include "audit.h"
 #include "capture.h"
 #include "chain.h"
+#include "config.h"
 #include "event.h"
 #include "log.h"
 #include "partner.h"

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "server.h"
 #include "snapshot.h"
+#include "snapshot_load.h"
 #include "transform_cmd.h"
 
 static void
@@ -88,7 +89,7 @@ static struct pt_snapshot *
 load(const char *config, int quiet_ok)
 {
     struct gw_diag d = {0};
-    struct pt_snapshot *s = pt_snapshot_load(config, &d);
+    struct pt_snapshot *s = gw_snapshot_load(config, &d);
 
     gw_diag_print(&d, stderr);
     if (s == NULL)

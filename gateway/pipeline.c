@@ -15,6 +15,7 @@
 #include <event2/buffer.h>
 
 #include "chain.h"
+#include "config.h"
 #include "context.h"
 #include "log.h"
 #include "partner.h"

@@ -2,8 +2,8 @@
 #include "server.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <malloc.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -20,6 +20,7 @@
 #include "exchange.h"
 #include "jsonw.h"
 #include "log.h"
+#include "snapshot_load.h"
 #include "tls.h"
 
 static void
@@ -296,7 +297,7 @@ static void
 reload(const char *path, struct gw_worker *workers, int n, struct pt_snapshot **current)
 {
     struct gw_diag d = {0};
-    struct pt_snapshot *next = pt_snapshot_load(path, &d);
+    struct pt_snapshot *next = gw_snapshot_load(path, &d);
 
     for (size_t i = 0; i < d.n; i++)
         gw_log(d.items[i].level == GW_DIAG_ERROR ? GW_LOG_ERROR : GW_LOG_WARN, "reload: %s",

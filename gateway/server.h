@@ -8,6 +8,7 @@
 #ifndef GW_SERVER_H
 #define GW_SERVER_H
 
+#include "config.h"
 #include "snapshot.h"
 
 #define GW_STOP_GRACE_MS 10000

@@ -8,9 +8,10 @@
 
 #include <openssl/ssl.h>
 
+#include "config.h"
 #include "diag.h"
-#include "tls_client.h"
 #include "snapshot.h"
+#include "tls_client.h"
 
 /* TLS 1.2 suites by default: ECDHE key exchange and AEAD ciphers only (forward secrecy; no CBC,
  * no static RSA), as Mozilla's "intermediate" profile without its DHE suites. */

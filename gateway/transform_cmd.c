@@ -24,8 +24,10 @@
 #include <string.h>
 
 #include "chain.h"
+#include "config.h"
 #include "context.h"
 #include "snapshot.h"
+#include "snapshot_load.h"
 
 #define FIELD_NAME_MAX 256
 
@@ -303,7 +305,7 @@ gw_cmd_transform(int argc, char **argv)
 
     if (parse(argc, argv, &o) < 0)
         return 2;
-    s = pt_snapshot_load(o.config, &d);
+    s = gw_snapshot_load(o.config, &d);
     gw_diag_print(&d, stderr);
     gw_diag_free(&d);
     if (s == NULL)

@@ -15,6 +15,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
+#include "config.h"
 #include "snapshot.h"
 
 struct gw_conn;

@@ -1,7 +1,6 @@
 /* bundle.c: partner bundles, routes and upstream URLs (see bundle.h, format in README.md). */
 #include "bundle.h"
 
-#include "capture.h"
 #include "chain.h"
 
 #include <arpa/inet.h>
@@ -260,7 +259,8 @@ pt_route_free(struct pt_route *r)
     free(r->partners);
     tf_chain_free(r->request);
     tf_chain_free(r->response);
-    au_capture_free(r->capture);
+    if (r->capture != NULL)
+        r->capture_free(r->capture);
     free(r);
 }
 
@@ -355,7 +355,7 @@ route_upstream(const struct gw_jctx *c, const json_t *obj, const char *path, str
 /* A chain member ("request" or "response") of obj at path, compiled. */
 static struct tf_chain *
 load_chain(const struct gw_jctx *c, const json_t *obj, const char *path, const char *key,
-           enum tf_phase phase, const struct gw_config *cfg)
+           enum tf_phase phase, const struct pt_load_conf *lc)
 {
     char kpath[GW_JPATH_MAX];
     json_t *v = gw_jctx_get(c, obj, path, key, JSON_ARRAY, 0);
@@ -363,23 +363,29 @@ load_chain(const struct gw_jctx *c, const json_t *obj, const char *path, const c
     if (v == NULL)
         return NULL;
     return tf_chain_compile(c, v, gw_jpath_key(kpath, sizeof kpath, path, key), phase,
-                            cfg->transforms, &cfg->tf_limits);
+                            lc->transforms, lc->tf_limits);
 }
 
 /* The transform chains and the audit capture (audit/capture.h). */
 static void
 route_chains(const struct gw_jctx *c, const json_t *obj, const char *path, struct pt_route *r,
-             const struct gw_config *cfg)
+             const struct pt_load_conf *lc)
 {
     char apath[GW_JPATH_MAX];
     json_t *v;
     int bad = 0;
 
-    r->request = load_chain(c, obj, path, "request", TF_PHASE_REQUEST, cfg);
-    r->response = load_chain(c, obj, path, "response", TF_PHASE_RESPONSE, cfg);
-    if ((v = gw_jctx_get(c, obj, path, "audit", JSON_OBJECT, 0)) != NULL)
-        r->capture = au_capture_compile(c, v, gw_jpath_key(apath, sizeof apath, path, "audit"),
-                                        &bad);
+    r->request = load_chain(c, obj, path, "request", TF_PHASE_REQUEST, lc);
+    r->response = load_chain(c, obj, path, "response", TF_PHASE_RESPONSE, lc);
+    if ((v = gw_jctx_get(c, obj, path, "audit", JSON_OBJECT, 0)) == NULL)
+        return;
+    gw_jpath_key(apath, sizeof apath, path, "audit");
+    if (lc->capture_compile == NULL) {
+        gw_jctx_error(c, apath, "audit capture is not available here");
+        return;
+    }
+    r->capture = lc->capture_compile(c, v, apath, &bad);
+    r->capture_free = lc->capture_free;
 }
 
 /* A shared route's audience: exactly one of "partners" (ids or "*") and "public": true. */
@@ -431,7 +437,7 @@ route_access(const struct gw_jctx *c, const json_t *obj, const char *path, struc
 
 struct pt_route *
 pt_route_load(const struct gw_jctx *c, const json_t *obj, const char *path, int shared,
-              const struct gw_config *cfg)
+              const struct pt_load_conf *lc)
 {
     static const char *const bundle_keys[] = { "name", "methods", "host", "path", "upstream",
                                                "timeout_ms", "request", "response", "audit",
@@ -457,7 +463,7 @@ pt_route_load(const struct gw_jctx *c, const json_t *obj, const char *path, int 
     route_upstream(c, obj, path, r);
     if (gw_jctx_int(c, obj, path, "timeout_ms", 1, MAX_ROUTE_TIMEOUT_MS, &t) > 0)
         r->timeout_ms = (int)t;
-    route_chains(c, obj, path, r, cfg);
+    route_chains(c, obj, path, r, lc);
     r->access = PT_ACCESS_OWNER;
     if (shared)
         route_access(c, obj, path, r);
@@ -762,7 +768,7 @@ load_outbound(const struct gw_jctx *c, const json_t *root, struct pt_partner *p)
 }
 
 static void
-load_limits(const struct gw_jctx *c, const json_t *root, const struct gw_config *cfg,
+load_limits(const struct gw_jctx *c, const json_t *root, const struct pt_load_conf *lc,
             struct pt_partner *p)
 {
     static const char *const keys[] = { "max_body_bytes", NULL };
@@ -774,17 +780,17 @@ load_limits(const struct gw_jctx *c, const json_t *root, const struct gw_config 
     gw_jctx_check_keys(c, lim, "limits", keys);
     if (gw_jctx_int(c, lim, "limits", "max_body_bytes", 1, 1LL << 40, &v) <= 0)
         return;
-    if (cfg != NULL && (uint64_t)v > cfg->limits.max_body_bytes)
+    if (lc != NULL && (uint64_t)v > lc->max_body_bytes)
         gw_jctx_error(c, "limits.max_body_bytes", "%lld is above the gateway's max_body_bytes "
                       "(%llu): a partner may only lower it", v,
-                      (unsigned long long)cfg->limits.max_body_bytes);
+                      (unsigned long long)lc->max_body_bytes);
     else
         p->max_body_bytes = (uint64_t)v;
 }
 
 /* "transforms": { "request": [...], "response": [...] }: the partner's default chains. */
 static void
-load_default_chains(const struct gw_jctx *c, const json_t *root, const struct gw_config *cfg,
+load_default_chains(const struct gw_jctx *c, const json_t *root, const struct pt_load_conf *lc,
                     struct pt_partner *p)
 {
     static const char *const keys[] = { "request", "response", NULL };
@@ -793,12 +799,12 @@ load_default_chains(const struct gw_jctx *c, const json_t *root, const struct gw
     if (t == NULL)
         return;
     gw_jctx_check_keys(c, t, "transforms", keys);
-    p->default_request = load_chain(c, t, "transforms", "request", TF_PHASE_REQUEST, cfg);
-    p->default_response = load_chain(c, t, "transforms", "response", TF_PHASE_RESPONSE, cfg);
+    p->default_request = load_chain(c, t, "transforms", "request", TF_PHASE_REQUEST, lc);
+    p->default_response = load_chain(c, t, "transforms", "response", TF_PHASE_RESPONSE, lc);
 }
 
 static void
-load_routes(const struct gw_jctx *c, const json_t *root, const struct gw_config *cfg,
+load_routes(const struct gw_jctx *c, const json_t *root, const struct pt_load_conf *lc,
             struct pt_partner *p)
 {
     char path[GW_JPATH_MAX];
@@ -815,7 +821,7 @@ load_routes(const struct gw_jctx *c, const json_t *root, const struct gw_config 
             gw_jctx_error(c, path, "expected an object, got %s", gw_json_type_name(item));
             continue;
         }
-        struct pt_route *r = pt_route_load(c, item, path, 0, cfg);
+        struct pt_route *r = pt_route_load(c, item, path, 0, lc);
         if (r == NULL)
             continue;
         r->owner = p;
@@ -886,7 +892,7 @@ load_names(const struct gw_jctx *c, const json_t *root, const char *folder,
 }
 
 struct pt_partner *
-pt_bundle_load(const char *dir, const char *name, const struct gw_config *cfg,
+pt_bundle_load(const char *dir, const char *name, const struct pt_load_conf *lc,
                struct pt_partner *const *loaded, size_t nloaded, struct gw_diag *d, EVP_MD_CTX *md)
 {
     static const char *const keys[] = { "id", "name", "identity", "outbound", "limits", "routes",
@@ -912,9 +918,9 @@ pt_bundle_load(const char *dir, const char *name, const struct gw_config *cfg,
     load_identity(c, doc.root, p);
     check_shared_cas(c, p, loaded, nloaded);
     load_outbound(c, doc.root, p);
-    load_limits(c, doc.root, cfg, p);
-    load_routes(c, doc.root, cfg, p);
-    load_default_chains(c, doc.root, cfg, p);
+    load_limits(c, doc.root, lc, p);
+    load_routes(c, doc.root, lc, p);
+    load_default_chains(c, doc.root, lc, p);
     if (json_object_get(doc.root, "outbound") != NULL) {
         size_t https = 0;
         for (size_t i = 0; i < p->nroutes; i++)

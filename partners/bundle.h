@@ -14,18 +14,34 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
-#include "config.h"
 #include "diag.h"
 #include "json_loc.h"
 #include "partner.h"
 
+struct tf_registry;
+struct tf_limits;
+
+/* What loading bundles and routes takes from the floors above: the gateway's configuration and the
+ * audit's capture compiler, lent by whoever builds the snapshot (gateway/snapshot_load.c), so that
+ * partners/ includes neither. */
+struct pt_load_conf {
+    const struct tf_registry *transforms; /* what chains may name */
+    const struct tf_limits *tf_limits;    /* threat limits of the bodies chains parse */
+    uint64_t max_body_bytes;              /* the gateway's; a partner may only lower it */
+    /* a route's "audit" object compiled (audit/capture.h: au_capture_compile, au_capture_free);
+     * NULL: "audit" is refused */
+    struct au_capture *(*capture_compile)(const struct gw_jctx *c, const json_t *obj,
+                                          const char *path, int *bad);
+    void (*capture_free)(struct au_capture *cap);
+};
+
 /* Load the bundle in folder `dir` (whose own name is `name`): partner.json, its CAs, CRLs,
- * outbound identity and routes (their owner set to the partner). cfg supplies the gateway limits
- * a partner may only lower; loaded[0..nloaded) are the bundles read before, whose ids this one must
+ * outbound identity and routes (their owner set to the partner). lc supplies the gateway limits
+ * a partner may only lower (NULL: none); loaded[0..nloaded) are the bundles read before, whose ids this one must
  * not repeat. Every file read is hashed into md (may be NULL). Returns the partner as far as it
  * could be read (check d->errors), or NULL when partner.json is missing, unreadable or not JSON.
  * Free with pt_partner_free(). */
-struct pt_partner *pt_bundle_load(const char *dir, const char *name, const struct gw_config *cfg,
+struct pt_partner *pt_bundle_load(const char *dir, const char *name, const struct pt_load_conf *lc,
                                   struct pt_partner *const *loaded, size_t nloaded,
                                   struct gw_diag *d, EVP_MD_CTX *md);
 
@@ -41,7 +57,7 @@ int pt_partner_id_valid(const char *id);
  * for form: the caller checks they exist). Problems are reported; the route is returned when it
  * has at least a valid path (so that conflicts can still be found), else NULL. */
 struct pt_route *pt_route_load(const struct gw_jctx *c, const json_t *obj, const char *path,
-                               int shared, const struct gw_config *cfg);
+                               int shared, const struct pt_load_conf *lc);
 void pt_route_free(struct pt_route *r);
 
 /* Parse an upstream URL into u: "http://host[:port][/path]", "https://...", "kafka://topic" or

@@ -59,6 +59,7 @@ struct pt_route {
     struct tf_chain *request;  /* transform chains (transforms/chain.h), NULL when none: then */
     struct tf_chain *response; /* the calling partner's default chain applies, if it has one */
     struct au_capture *capture; /* the route's audit capture (audit/capture.h); NULL: digest */
+    void (*capture_free)(struct au_capture *); /* how it is freed (struct pt_load_conf) */
     const char *file;        /* where it was declared, for messages */
     int line, col;
     char *jpath;             /* its JSON path there ("routes[2]"), for messages */

@@ -1,9 +1,7 @@
-/* snapshot.c: load everything into one immutable, reference-counted snapshot (see snapshot.h).
- *
- * Order: the gateway config; every bundle folder of partners_dir, by name (dot-folders skipped);
- * the shared routes (which may name partners); the router over every route, shared ones first;
- * the TLS state; each https route's client context. Nothing half-built is ever returned: with any
- * error the whole snapshot is freed and NULL returned, every problem listed in the diag.
+/* snapshot.c: the snapshot's partners, routes and router, its references and look-ups (see
+ * snapshot.h). Bundle folders are read by name (dot-folders skipped); the shared routes may name
+ * partners; the router covers every route, shared ones first. gateway/snapshot_load.c puts it
+ * together with the configuration and the TLS state.
  */
 #include "snapshot.h"
 
@@ -20,12 +18,20 @@
 #include "bundle.h"
 #include "json_loc.h"
 #include "router.h"
-#include "tls.h"
 
 static int
 name_cmp(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int
+partner_cmp(const void *a, const void *b)
+{
+    const struct pt_partner *x = *(struct pt_partner *const *)a;
+    const struct pt_partner *y = *(struct pt_partner *const *)b;
+
+    return strcmp(x->id ? x->id : "", y->id ? y->id : "");
 }
 
 /* The bundle folders' names, sorted; NULL on error (reported). */
@@ -73,15 +79,13 @@ fail:
     return NULL;
 }
 
-/* Load every bundle folder (in name order) into s->partners. Files that are not folders (a
- * README beside the bundles) are skipped. */
-static int
-load_partners(struct pt_snapshot *s, const struct gw_jctx *c, EVP_MD_CTX *md)
+int
+pt_snapshot_load_partners(struct pt_snapshot *s, const struct gw_jctx *c,
+                          const char *partners_dir, int explicit_dir,
+                          const struct pt_load_conf *lc, EVP_MD_CTX *md)
 {
-    const struct gw_config *cfg = s->config;
-    int explicit_dir = json_object_get(cfg->root, "partners_dir") != NULL;
     size_t n;
-    char **names = list_bundles(c, cfg->partners_dir, explicit_dir, &n);
+    char **names = list_bundles(c, partners_dir, explicit_dir, &n);
     int rc = -1;
 
     if (names == NULL)
@@ -89,12 +93,13 @@ load_partners(struct pt_snapshot *s, const struct gw_jctx *c, EVP_MD_CTX *md)
     if (n > 0 && (s->partners = calloc(n, sizeof *s->partners)) == NULL)
         goto out;
     for (size_t i = 0; i < n; i++) {
-        char *dir = gw_path_join(cfg->partners_dir, names[i]);
+        char *dir = gw_path_join(partners_dir, names[i]);
         struct stat st;
         if (dir == NULL)
             goto out;
         if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) {
-            struct pt_partner *p = pt_bundle_load(dir, names[i], cfg, s->partners, s->npartners,
+            /* files beside the bundles (a README) are skipped */
+            struct pt_partner *p = pt_bundle_load(dir, names[i], lc, s->partners, s->npartners,
                                                   c->d, md);
             if (p != NULL)
                 s->partners[s->npartners++] = p;
@@ -121,19 +126,20 @@ find_partner_any_order(const struct pt_snapshot *s, const char *id)
 /* Compile the config's shared routes; their partner ids must exist. Appends to s->routes, which
  * has room for every route. */
 static void
-load_shared_routes(struct pt_snapshot *s, const struct gw_jctx *c)
+load_shared_routes(struct pt_snapshot *s, const struct gw_jctx *c, const json_t *shared,
+                   const char *partners_dir, const struct pt_load_conf *lc)
 {
     char path[GW_JPATH_MAX], ipath[GW_JPATH_MAX];
     json_t *item;
     size_t i;
 
-    json_array_foreach(s->config->routes, i, item) {
+    json_array_foreach(shared, i, item) {
         gw_jpath_index(path, sizeof path, "routes", i);
         if (!json_is_object(item)) {
             gw_jctx_error(c, path, "expected an object, got %s", gw_json_type_name(item));
             continue;
         }
-        struct pt_route *r = pt_route_load(c, item, path, 1, s->config);
+        struct pt_route *r = pt_route_load(c, item, path, 1, lc);
         if (r == NULL)
             continue;
         for (size_t k = 0; r->name != NULL && k < s->nroutes; k++) {
@@ -150,40 +156,37 @@ load_shared_routes(struct pt_snapshot *s, const struct gw_jctx *c)
             gw_jpath_key(ipath, sizeof ipath, path, "partners");
             gw_jpath_index(ipath, sizeof ipath, ipath, j);
             gw_jctx_error(c, ipath, "no partner \"%s\" (no bundle with this id in %s)",
-                          r->partners[j], s->config->partners_dir);
+                          r->partners[j], partners_dir);
         }
         s->routes[s->nroutes++] = r;
     }
 }
 
-static int
-partner_cmp(const void *a, const void *b)
+int
+pt_snapshot_collect_routes(struct pt_snapshot *s, const struct gw_jctx *c, const json_t *shared,
+                           const char *partners_dir, const struct pt_load_conf *lc)
 {
-    const struct pt_partner *x = *(struct pt_partner *const *)a;
-    const struct pt_partner *y = *(struct pt_partner *const *)b;
-
-    return strcmp(x->id ? x->id : "", y->id ? y->id : "");
-}
-
-/* s->routes: shared routes first, then each bundle's in folder order. */
-static int
-collect_routes(struct pt_snapshot *s, const struct gw_jctx *c)
-{
-    size_t total = json_array_size(s->config->routes);
+    size_t total = json_array_size(shared);
 
     for (size_t i = 0; i < s->npartners; i++)
         total += s->partners[i]->nroutes;
     if (total > 0 && (s->routes = calloc(total, sizeof *s->routes)) == NULL)
         return -1;
-    load_shared_routes(s, c);
+    load_shared_routes(s, c, shared, partners_dir, lc);
     for (size_t i = 0; i < s->npartners; i++)
         for (size_t j = 0; j < s->partners[i]->nroutes; j++)
             s->routes[s->nroutes++] = s->partners[i]->routes[j];
+    if ((s->router = pt_router_build(s->routes, s->nroutes, c->d)) == NULL) {
+        gw_diag_add(c->d, GW_DIAG_ERROR, c->file, 0, 0, NULL, "out of memory building routes");
+        return -1;
+    }
+    if (s->npartners > 1) /* for pt_snapshot_partner's binary search, once the routes are in */
+        qsort(s->partners, s->npartners, sizeof *s->partners, partner_cmp);
     return 0;
 }
 
-static void
-set_upstream_contexts(struct pt_snapshot *s)
+void
+pt_snapshot_set_upstream_contexts(struct pt_snapshot *s)
 {
     for (size_t i = 0; i < s->nroutes; i++) {
         struct pt_route *r = s->routes[i];
@@ -195,11 +198,10 @@ set_upstream_contexts(struct pt_snapshot *s)
     }
 }
 
-static void
-snapshot_free(struct pt_snapshot *s)
+void
+pt_snapshot_free_parts(struct pt_snapshot *s)
 {
     pt_router_free(s->router);
-    gw_tls_snapshot_free(s);
     for (size_t i = 0; i < s->nroutes; i++) /* bundles' routes belong to their partner */
         if (s->routes[i]->owner == NULL)
             pt_route_free(s->routes[i]);
@@ -207,54 +209,6 @@ snapshot_free(struct pt_snapshot *s)
     for (size_t i = 0; i < s->npartners; i++)
         pt_partner_free(s->partners[i]);
     free(s->partners);
-    gw_config_free(s->config);
-    free(s);
-}
-
-struct pt_snapshot *
-pt_snapshot_load(const char *config_path, struct gw_diag *d)
-{
-    size_t errors0 = d->errors;
-    struct pt_snapshot *s = calloc(1, sizeof *s);
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    unsigned char digest[EVP_MAX_MD_SIZE];
-
-    if (s == NULL || md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
-        gw_diag_add(d, GW_DIAG_ERROR, config_path, 0, 0, NULL, "out of memory");
-        goto fail;
-    }
-    atomic_init(&s->refs, 1);
-    if ((s->config = gw_config_load(config_path, d)) == NULL)
-        goto fail;
-    const struct gw_jctx c = { .file = s->config->path, .dir = s->config->dir,
-                               .loc = s->config->loc, .d = d };
-    /* the config's own digest covers it and its PEMs; the bundles' bytes follow */
-    EVP_DigestUpdate(md, s->config->digest, sizeof s->config->digest);
-    if (load_partners(s, &c, md) < 0 || collect_routes(s, &c) < 0)
-        goto fail;
-    if ((s->router = pt_router_build(s->routes, s->nroutes, d)) == NULL) {
-        gw_diag_add(d, GW_DIAG_ERROR, config_path, 0, 0, NULL, "out of memory building routes");
-        goto fail;
-    }
-    if (s->npartners > 1)
-        qsort(s->partners, s->npartners, sizeof *s->partners, partner_cmp);
-    /* TLS contexts are built from fully valid parts only: with errors so far, the TLS layer
-     * would only trip over what is already reported */
-    if (d->errors > errors0 || gw_tls_snapshot_init(s, d) < 0)
-        goto fail;
-    set_upstream_contexts(s);
-    EVP_DigestFinal_ex(md, digest, NULL);
-    for (int i = 0; i < 8; i++)
-        snprintf(s->version + 2 * i, 3, "%02x", digest[i]);
-    if (d->errors > errors0)
-        goto fail;
-    EVP_MD_CTX_free(md);
-    return s;
-fail:
-    EVP_MD_CTX_free(md);
-    if (s != NULL)
-        snapshot_free(s);
-    return NULL;
 }
 
 struct pt_snapshot *
@@ -275,7 +229,7 @@ pt_snapshot_unref(struct pt_snapshot *s)
     int prev = atomic_fetch_sub(&s->refs, 1);
     assert(prev > 0); /* an unref without its ref */
     if (prev == 1)
-        snapshot_free(s);
+        s->destroy(s);
 }
 
 static int

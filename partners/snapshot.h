@@ -3,6 +3,10 @@
  * A snapshot holds the gateway config, the partners, the routes (shared and per bundle), the router,
  * the identity index and the TLS contexts. A connection holds the snapshot it started with; a reload
  * builds a new one off the workers and swaps it in; the old one is freed when its last user lets go.
+ *
+ * The type and the partners' part of building one live here; the gateway builds it
+ * (gateway/snapshot_load.h: its configuration and TLS are of the floor above), and sets how it is
+ * destroyed.
  */
 #ifndef PT_SNAPSHOT_H
 #define PT_SNAPSHOT_H
@@ -10,15 +14,22 @@
 #include <stdatomic.h>
 #include <stddef.h>
 
-#include "config.h"
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+
 #include "diag.h"
+#include "json_loc.h"
 #include "partner.h"
 
 struct pt_router;
+struct pt_load_conf;
+struct gw_config;
 
 struct pt_snapshot {
     atomic_int refs;
-    struct gw_config *config;
+    struct gw_config *config;     /* the gateway's configuration (gateway/config.h) */
+    void (*destroy)(struct pt_snapshot *s); /* frees it all at the last reference (its builder's) */
     struct pt_partner **partners; /* sorted by id */
     size_t npartners;
     struct pt_route **routes;     /* every route: shared ones first, then bundles' */
@@ -30,10 +41,28 @@ struct pt_snapshot {
     char version[17];             /* first 16 hex digits of SHA-256 over every file read */
 };
 
-/* Load portico.json and every bundle under its partners_dir, validate everything, compile routes
- * and TLS contexts. Every problem goes to `d`. Returns a snapshot with one reference, or NULL when
- * there was any error (warnings alone do not fail). */
-struct pt_snapshot *pt_snapshot_load(const char *config_path, struct gw_diag *d);
+/* ---- building one (for gateway/snapshot_load.c) ---- */
+
+/* Load every bundle folder of partners_dir, in name order, into s->partners; every file read is hashed into md. explicit_dir: the folder was named in the config (then
+ * its absence is an error). Problems go through c. 0, or -1 when the folder cannot be listed. */
+int pt_snapshot_load_partners(struct pt_snapshot *s, const struct gw_jctx *c,
+                              const char *partners_dir, int explicit_dir,
+                              const struct pt_load_conf *lc, EVP_MD_CTX *md);
+
+/* s->routes: the shared routes (the config's "routes", whose partner ids must exist) first, then
+ * each bundle's, and the router over them; then s->partners sorted by id. 0, or -1 when out of
+ * memory. */
+int pt_snapshot_collect_routes(struct pt_snapshot *s, const struct gw_jctx *c,
+                               const json_t *shared, const char *partners_dir,
+                               const struct pt_load_conf *lc);
+
+/* Give each https route its client context: its owner's outbound one, or s->upstream_ctx. */
+void pt_snapshot_set_upstream_contexts(struct pt_snapshot *s);
+
+/* Free the partners' part: router, routes, partners (not the config, not the TLS state). */
+void pt_snapshot_free_parts(struct pt_snapshot *s);
+
+/* ---- using one ---- */
 
 struct pt_snapshot *pt_snapshot_ref(struct pt_snapshot *s);
 void pt_snapshot_unref(struct pt_snapshot *s); /* frees on the last reference; NULL is a no-op */

@@ -28,6 +28,7 @@
 #include "http_parser.h"
 #include "json_loc.h"
 #include "snapshot.h"
+#include "snapshot_load.h"
 
 /* ---- fixture: a temp dir as the working directory ------------------------------------------- */
 
@@ -325,12 +326,12 @@ test_syntax_error(void **state)
                                "  \"workers\": 2\n"
                                "  \"listeners\": []\n"
                                "}\n");
-    assert_null(pt_snapshot_load("portico.json", &f->d));
+    assert_null(gw_snapshot_load("portico.json", &f->d));
     ASSERT_DIAG(&f->d, "error: portico.json:4:13: '}' expected near '\"listeners\"'");
 
     /* a missing config file */
     gw_diag_free(&f->d);
-    assert_null(pt_snapshot_load("nothere.json", &f->d));
+    assert_null(gw_snapshot_load("nothere.json", &f->d));
     ASSERT_DIAG(&f->d, "error: nothere.json: cannot read: No such file or directory");
 
     /* duplicate keys are refused, not silently merged */
@@ -368,7 +369,7 @@ test_config_problems(void **state)
                "              \"underscores_in_headers\": \"off\" },\n"
                "  \"timeouts\": { \"keepalive\": 1000 }\n"
                "}\n");
-    assert_null(pt_snapshot_load("portico.json", &f->d));
+    assert_null(gw_snapshot_load("portico.json", &f->d));
     ASSERT_DIAG(&f->d,
                 "error: portico.json:4:3: listners: unknown key (expected one of: node, workers, "
                 "listeners, partners_dir, trusted_proxies, limits, timeouts, routes, audit, "
@@ -418,7 +419,7 @@ test_missing_pem_and_key_mismatch(void **state)
                                                "  \"name\": \"ACME\",\n"
                                                "  \"identity\": { \"ca\": \"ca.pem\" }\n"
                                                "}\n");
-    assert_null(pt_snapshot_load("portico.json", &f->d));
+    assert_null(gw_snapshot_load("portico.json", &f->d));
     ASSERT_DIAG(&f->d,
                 "error: portico.json:5:11: listeners[0].tls.certificates[0].cert: cannot read "
                 "missing.pem: No such file or directory",
@@ -433,7 +434,7 @@ test_missing_pem_and_key_mismatch(void **state)
     /* a PEM frame around garbage, not a key (the marker is split so that no scan for committed
      * keys mistakes this test for one) */
     write_file("other.key", "-----BEGIN PRIV" "ATE KEY-----\nAAAA\n-----END PRIV" "ATE KEY-----\n");
-    assert_null(pt_snapshot_load("portico.json", &f->d));
+    assert_null(gw_snapshot_load("portico.json", &f->d));
     ASSERT_DIAG(&f->d,
                 "error: portico.json:5:11: listeners[0].tls.certificates[0].cert: cannot read "
                 "missing.pem: No such file or directory",
@@ -466,7 +467,7 @@ test_expiry(void **state)
                "        \"client_auth\": \"none\" } }\n"
                "  ]\n"
                "}\n");
-    assert_null(pt_snapshot_load("portico.json", &f->d));
+    assert_null(gw_snapshot_load("portico.json", &f->d));
     char want0[512], want1[512];
     snprintf(want0, sizeof want0,
              "error: portico.json:5:11: listeners[0].tls.certificates[0].cert: certificate "
@@ -489,7 +490,7 @@ test_expiry(void **state)
                "\"soon.key\" } ],\n"
                "               \"client_auth\": \"none\" } } ]\n"
                "}\n");
-    struct pt_snapshot *s = pt_snapshot_load("portico.json", &f->d);
+    struct pt_snapshot *s = gw_snapshot_load("portico.json", &f->d);
     assert_non_null(s);
     assert_int_equal(f->d.errors, 0);
     assert_int_equal(f->d.warnings, 1);
@@ -520,7 +521,7 @@ test_listener_tls_rules(void **state)
                "      \"client_auth\": \"none\" }\n"
                "  ]\n"
                "}\n");
-    assert_null(pt_snapshot_load("portico.json", &f->d));
+    assert_null(gw_snapshot_load("portico.json", &f->d));
     ASSERT_DIAG(&f->d,
                 "error: portico.json:11:7: listeners[0].client_auth: client_auth belongs inside "
                 "\"tls\"",
@@ -566,7 +567,7 @@ test_bundle_problems(void **state)
                "      \"upstream\": \"http://user@127.0.0.1:9000/\" }\n"
                "  ]\n"
                "}\n");
-    assert_null(pt_snapshot_load("portico.json", &f->d));
+    assert_null(gw_snapshot_load("portico.json", &f->d));
     ASSERT_DIAG(&f->d,
                 "error: partners.d/acme/partner.json:6:22: identity.fingerprints[0]: \"zz\" is "
                 "not a SHA-256 fingerprint (64 hex digits, colons between pairs allowed)",
@@ -611,7 +612,7 @@ test_duplicate_partner_id(void **state)
                                                 "  \"name\": \"ACME again\",\n"
                                                 "  \"identity\": { \"ca\": \"ca.pem\" }\n"
                                                 "}\n");
-    assert_null(pt_snapshot_load("portico.json", &f->d));
+    assert_null(gw_snapshot_load("portico.json", &f->d));
     ASSERT_DIAG(&f->d,
                 "error: partners.d/acme2/partner.json:2:3: id: \"acme\" does not match its folder "
                 "name \"acme2\"",
@@ -644,7 +645,7 @@ test_id_and_folder(void **state)
     mkdir("partners.d/empty", 0755);
     mkdir("partners.d/.git", 0755); /* dot-folders are not bundles */
     write_file("partners.d/README.md", "not a bundle\n");
-    assert_null(pt_snapshot_load("portico.json", &f->d));
+    assert_null(gw_snapshot_load("portico.json", &f->d));
     ASSERT_DIAG(&f->d,
                 "error: partners.d/empty: bundle folder without partner.json",
                 "error: partners.d/globex/partner.json:2:3: id: \"globex-corp\" does not match its "
@@ -680,7 +681,7 @@ test_identity_checks(void **state)
                "  \"outbound\": { \"cert\": \"leaf.pem\" },\n"
                "  \"routes\": [ { \"name\": \"r\", \"path\": \"/r\", \"upstream\": \"mock:\" } ]\n"
                "}\n");
-    assert_null(pt_snapshot_load("portico.json", &f->d));
+    assert_null(gw_snapshot_load("portico.json", &f->d));
     ASSERT_DIAG(&f->d,
                 "error: partners.d/acme/partner.json:4:34: identity.ca[1]: certificate "
                 "\"CN=not-a-ca\" in partners.d/acme/leaf.pem is not a CA (basicConstraints "
@@ -750,7 +751,7 @@ test_crl_and_outbound(void **state)
                "  \"routes\": [ { \"name\": \"r\", \"path\": \"/r\", \"upstream\": "
                "\"https://127.0.0.1:9443\" } ]\n"
                "}\n");
-    assert_null(pt_snapshot_load("portico.json", &f->d));
+    assert_null(gw_snapshot_load("portico.json", &f->d));
     snprintf(want2, sizeof want2,
              "warning: partners.d/acme/partner.json:4:64: identity.crl[2]: CRL in "
              "partners.d/acme/good.pem expired on %s: client certificates of its CA fail "
@@ -776,7 +777,7 @@ test_crl_and_outbound(void **state)
                "  \"outbound\": { \"cert\": \"out.pem\", \"key\": \"out.key\" },\n"
                "  \"routes\": [ { \"name\": \"r\", \"path\": \"/r\", \"upstream\": "
                "\"https://127.0.0.1:9443\" } ] }\n");
-    struct pt_snapshot *s = pt_snapshot_load("portico.json", &f->d);
+    struct pt_snapshot *s = gw_snapshot_load("portico.json", &f->d);
     if (f->d.n > 0)
         gw_diag_print(&f->d, stderr);
     assert_int_equal(f->d.n, 0);
@@ -808,7 +809,7 @@ test_shared_ca(void **state)
     write_file("partners.d/globex/partner.json",
                "{ \"id\": \"globex\", \"name\": \"Globex\",\n"
                "  \"identity\": { \"ca\": \"ca.pem\", \"san\": [\"globex.example\"] } }\n");
-    struct pt_snapshot *s = pt_snapshot_load("portico.json", &f->d);
+    struct pt_snapshot *s = gw_snapshot_load("portico.json", &f->d);
     if (f->d.n > 0)
         gw_diag_print(&f->d, stderr);
     assert_int_equal(f->d.n, 0);
@@ -819,7 +820,7 @@ test_shared_ca(void **state)
     write_file("partners.d/initech/partner.json",
                "{ \"id\": \"initech\", \"name\": \"Initech\",\n"
                "  \"identity\": { \"ca\": \"ca.pem\" } }\n");
-    s = pt_snapshot_load("portico.json", &f->d);
+    s = gw_snapshot_load("portico.json", &f->d);
     assert_non_null(s);
     ASSERT_DIAG(&f->d,
                 "warning: partners.d/initech/partner.json:2:17: identity.ca: CA \"CN=Shared CA\" "
@@ -867,7 +868,7 @@ test_route_conflict(void **state)
                "\"upstream\": \"mock:globex\" }\n"
                "  ]\n"
                "}\n");
-    assert_null(pt_snapshot_load("portico.json", &f->d));
+    assert_null(gw_snapshot_load("portico.json", &f->d));
     ASSERT_DIAG(&f->d,
                 "error: partners.d/globex/partner.json:6:5: routes[0]: route \"list\" conflicts with route "
                 "\"orders\" of partner acme (partners.d/acme/partner.json:6:5): same host, path "
@@ -897,7 +898,7 @@ test_shared_routes(void **state)
                "\"public\": true }\n"
                "  ]\n"
                "}\n");
-    assert_null(pt_snapshot_load("portico.json", &f->d));
+    assert_null(gw_snapshot_load("portico.json", &f->d));
     ASSERT_DIAG(&f->d,
                 "error: portico.json:4:77: routes[0].partners[1]: no partner \"nobody\" (no "
                 "bundle with this id in partners.d)",
@@ -1008,7 +1009,7 @@ test_valid_config(void **state)
     struct fixture *f = *state;
 
     write_valid_tree();
-    struct pt_snapshot *s = pt_snapshot_load("portico.json", &f->d);
+    struct pt_snapshot *s = gw_snapshot_load("portico.json", &f->d);
     if (f->d.n > 0)
         gw_diag_print(&f->d, stderr);
     assert_int_equal(f->d.n, 0);
@@ -1120,12 +1121,12 @@ test_valid_config(void **state)
     char v1[17];
     memcpy(v1, s->version, sizeof v1);
     pt_snapshot_unref(s);
-    s = pt_snapshot_load("portico.json", &f->d);
+    s = gw_snapshot_load("portico.json", &f->d);
     assert_non_null(s);
     assert_string_equal(s->version, v1);
     pt_snapshot_unref(s);
     write_valid_tree(); /* new keys and certificates */
-    s = pt_snapshot_load("portico.json", &f->d);
+    s = gw_snapshot_load("portico.json", &f->d);
     assert_non_null(s);
     assert_string_not_equal(s->version, v1);
     pt_snapshot_unref(s);

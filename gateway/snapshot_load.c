@@ -1,0 +1,77 @@
+/* snapshot_load.c: the gateway builds the snapshot (see snapshot_load.h): its configuration, the
+ * partners' part (partners/snapshot.c) with what they need of the floors above lent through a
+ * struct pt_load_conf, and the TLS state.
+ */
+#include "snapshot_load.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <openssl/evp.h>
+
+#include "bundle.h"
+#include "capture.h"
+#include "config.h"
+#include "json_loc.h"
+#include "tls.h"
+
+/* The snapshot's destroy: the TLS state, the partners' part, the configuration. */
+static void
+snapshot_destroy(struct pt_snapshot *s)
+{
+    gw_tls_snapshot_free(s);
+    pt_snapshot_free_parts(s);
+    gw_config_free(s->config);
+    free(s);
+}
+
+struct pt_snapshot *
+gw_snapshot_load(const char *config_path, struct gw_diag *d)
+{
+    size_t errors0 = d->errors;
+    struct pt_snapshot *s = calloc(1, sizeof *s);
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    unsigned char digest[EVP_MAX_MD_SIZE];
+
+    if (s == NULL || md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
+        gw_diag_add(d, GW_DIAG_ERROR, config_path, 0, 0, NULL, "out of memory");
+        goto fail;
+    }
+    atomic_init(&s->refs, 1);
+    s->destroy = snapshot_destroy;
+    if ((s->config = gw_config_load(config_path, d)) == NULL)
+        goto fail;
+    const struct gw_config *cfg = s->config;
+    const struct gw_jctx c = { .file = cfg->path, .dir = cfg->dir, .loc = cfg->loc, .d = d };
+    const struct pt_load_conf lc = {
+        .transforms = cfg->transforms,
+        .tf_limits = &cfg->tf_limits,
+        .max_body_bytes = cfg->limits.max_body_bytes,
+        .capture_compile = au_capture_compile,
+        .capture_free = au_capture_free,
+    };
+    /* the config's own digest covers it and its PEMs; the bundles' bytes follow */
+    EVP_DigestUpdate(md, cfg->digest, sizeof cfg->digest);
+    if (pt_snapshot_load_partners(s, &c, cfg->partners_dir,
+                                  json_object_get(cfg->root, "partners_dir") != NULL, &lc,
+                                  md) < 0 ||
+        pt_snapshot_collect_routes(s, &c, cfg->routes, cfg->partners_dir, &lc) < 0)
+        goto fail;
+    /* TLS contexts are built from fully valid parts only: with errors so far, the TLS layer
+     * would only trip over what is already reported */
+    if (d->errors > errors0 || gw_tls_snapshot_init(s, d) < 0)
+        goto fail;
+    pt_snapshot_set_upstream_contexts(s);
+    EVP_DigestFinal_ex(md, digest, NULL);
+    for (int i = 0; i < 8; i++)
+        snprintf(s->version + 2 * i, 3, "%02x", digest[i]);
+    if (d->errors > errors0)
+        goto fail;
+    EVP_MD_CTX_free(md);
+    return s;
+fail:
+    EVP_MD_CTX_free(md);
+    if (s != NULL)
+        snapshot_destroy(s);
+    return NULL;
+}
