@@ -379,12 +379,7 @@ route_chains(const struct gw_jctx *c, const json_t *obj, const char *path, struc
     r->response = load_chain(c, obj, path, "response", TF_PHASE_RESPONSE, lc);
     if ((v = gw_jctx_get(c, obj, path, "audit", JSON_OBJECT, 0)) == NULL)
         return;
-    gw_jpath_key(apath, sizeof apath, path, "audit");
-    if (lc->capture_compile == NULL) {
-        gw_jctx_error(c, apath, "audit capture is not available here");
-        return;
-    }
-    r->capture = lc->capture_compile(c, v, apath, &bad);
+    r->capture = lc->capture_compile(c, v, gw_jpath_key(apath, sizeof apath, path, "audit"), &bad);
     r->capture_free = lc->capture_free;
 }
 
@@ -780,7 +775,7 @@ load_limits(const struct gw_jctx *c, const json_t *root, const struct pt_load_co
     gw_jctx_check_keys(c, lim, "limits", keys);
     if (gw_jctx_int(c, lim, "limits", "max_body_bytes", 1, 1LL << 40, &v) <= 0)
         return;
-    if (lc != NULL && (uint64_t)v > lc->max_body_bytes)
+    if ((uint64_t)v > lc->max_body_bytes)
         gw_jctx_error(c, "limits.max_body_bytes", "%lld is above the gateway's max_body_bytes "
                       "(%llu): a partner may only lower it", v,
                       (unsigned long long)lc->max_body_bytes);

@@ -28,8 +28,7 @@ struct pt_load_conf {
     const struct tf_registry *transforms; /* what chains may name */
     const struct tf_limits *tf_limits;    /* threat limits of the bodies chains parse */
     uint64_t max_body_bytes;              /* the gateway's; a partner may only lower it */
-    /* a route's "audit" object compiled (audit/capture.h: au_capture_compile, au_capture_free);
-     * NULL: "audit" is refused */
+    /* a route's "audit" object compiled (audit/capture.h: au_capture_compile, au_capture_free) */
     struct au_capture *(*capture_compile)(const struct gw_jctx *c, const json_t *obj,
                                           const char *path, int *bad);
     void (*capture_free)(struct au_capture *cap);
@@ -37,7 +36,7 @@ struct pt_load_conf {
 
 /* Load the bundle in folder `dir` (whose own name is `name`): partner.json, its CAs, CRLs,
  * outbound identity and routes (their owner set to the partner). lc supplies the gateway limits
- * a partner may only lower (NULL: none); loaded[0..nloaded) are the bundles read before, whose ids this one must
+ * a partner may only lower, and what chains and captures are compiled with; loaded[0..nloaded) are the bundles read before, whose ids this one must
  * not repeat. Every file read is hashed into md (may be NULL). Returns the partner as far as it
  * could be read (check d->errors), or NULL when partner.json is missing, unreadable or not JSON.
  * Free with pt_partner_free(). */

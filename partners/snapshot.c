@@ -228,8 +228,10 @@ pt_snapshot_unref(struct pt_snapshot *s)
         return;
     int prev = atomic_fetch_sub(&s->refs, 1);
     assert(prev > 0); /* an unref without its ref */
-    if (prev == 1)
+    if (prev == 1) {
+        assert(s->destroy != NULL); /* its builder says how it is freed */
         s->destroy(s);
+    }
 }
 
 static int

@@ -463,11 +463,16 @@ def accept_burst_2000_connections(ctx):
     s = scenario.build(ctx)
     # every worker's listening socket has the accept queue the kernel allows (ss shows its size
     # as Send-Q), not the 128 libevent's listener would set
-    out = subprocess.run(["ss", "-ltnH", "sport = :%d" % s.plain], stdout=subprocess.PIPE,
-                         universal_newlines=True, check=True).stdout.split("\n")
     with open("/proc/sys/net/core/somaxconn") as f:
         somaxconn = int(f.read())
-    queues = [int(line.split()[2]) for line in out if line.strip()]
+    deadline = time.monotonic() + 10
+    while True:  # the port answers once one worker listens; the other may still be starting
+        out = subprocess.run(["ss", "-ltnH", "sport = :%d" % s.plain], stdout=subprocess.PIPE,
+                             universal_newlines=True, check=True).stdout.split("\n")
+        queues = [int(line.split()[2]) for line in out if line.strip()]
+        if len(queues) >= 2 or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
     check(len(queues) == 2 and all(q == somaxconn for q in queues),
           "accept queues %s, expected net.core.somaxconn (%d) on each of 2 workers"
           % (queues, somaxconn))
