@@ -894,7 +894,7 @@ gw_exchange_dispatch(struct gw_exchange *ex)
     case PT_UP_MOCK:
         mock_respond(ex);
         return;
-    case PT_UP_KAFKA:
+    case PT_UP_KAFKA: /* refused at load (bundle.c); never handed to the proxy all the same */
         gw_exchange_problem(ex, 501, "not-implemented",
                             "the kafka connector is not available in this build", NULL);
         return;

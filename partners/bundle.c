@@ -348,8 +348,14 @@ route_upstream(const struct gw_jctx *c, const json_t *obj, const char *path, str
     char kpath[GW_JPATH_MAX], err[512];
     const char *url = gw_jctx_string(c, obj, path, "upstream", 1);
 
-    if (url != NULL && pt_upstream_parse(url, &r->upstream, err, sizeof err) < 0)
-        gw_jctx_error(c, gw_jpath_key(kpath, sizeof kpath, path, "upstream"), "%s", err);
+    if (url == NULL)
+        return;
+    gw_jpath_key(kpath, sizeof kpath, path, "upstream");
+    if (pt_upstream_parse(url, &r->upstream, err, sizeof err) < 0)
+        gw_jctx_error(c, kpath, "%s", err);
+    else if (r->upstream.kind == PT_UP_KAFKA) /* the form is known; no connector delivers it yet */
+        gw_jctx_error(c, kpath, "\"%s\": Kafka upstreams are not available in this version: "
+                      "no connector delivers requests to a topic yet", url);
 }
 
 /* A chain member ("request" or "response") of obj at path, compiled. */
