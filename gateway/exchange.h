@@ -24,6 +24,7 @@
 #include "transform.h"
 
 #include "arena.h"
+#include "http_chunked.h"
 #include "http_parser.h"
 #include "http_pool.h"
 #include "jsonw.h"

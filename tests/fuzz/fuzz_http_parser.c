@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "http_chunked.h"
 #include "http_parser.h"
 
 #define CHECK(cond)                                                                                \

@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "http_chunked.h"
 #include "http_parser.h"
 
 /* A string literal with its exact length, NUL bytes included. */
