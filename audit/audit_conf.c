@@ -4,64 +4,55 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conf_table.h"
 #include "json_loc.h"
 
-#define MIN_LOG_BYTES (1ull << 20)
+#define MIN_LOG_BYTES (1ll << 20)
+
+/* "kafka": librdkafka's properties, passed through; each must be a string. */
+static void
+kafka_load(const struct gw_jctx *c, const json_t *obj, const char *path,
+           const struct gw_conf_key *key, void *base)
+{
+    struct au_conf *out = base;
+    char kpath[GW_JPATH_MAX];
+    json_t *k = gw_jctx_get(c, obj, path, key->name, JSON_OBJECT, 0), *val;
+    const char *name;
+
+    if (k == NULL)
+        return;
+    json_object_foreach(k, name, val) {
+        if (!json_is_string(val))
+            gw_jctx_error(c, gw_jpath_key(kpath, sizeof kpath, "audit.kafka", name),
+                          "a librdkafka property is a string, not %s", gw_json_type_name(val));
+    }
+    out->kafka = json_incref(k);
+}
 
 int
 au_conf_load(const struct gw_jctx *c, const json_t *obj, struct au_conf *out)
 {
-    static const char *const keys[] = { "brokers", "topic", "dir", "max_bytes", "fsync_ms",
-                                        "when_full", "kafka", NULL };
-    const char *s;
-    long long v;
-    json_t *k;
-    int bad = 0;
+    static const char *const policies[] = { [AU_FULL_REJECT] = "reject", [AU_FULL_DROP] = "drop",
+                                            NULL };
+    static const struct gw_conf_key keys[] = {
+        { GW_KEY_STRING(struct au_conf, brokers, ""), .flags = GW_CONF_REQUIRED },
+        { GW_KEY_STRING(struct au_conf, topic, "portico.audit") },
+        { GW_KEY_PATH(struct au_conf, dir, "audit") },
+        { GW_KEY_INT(struct au_conf, max_bytes, MIN_LOG_BYTES, 1ll << 50, 1ll << 30) },
+        { GW_KEY_INT(struct au_conf, fsync_ms, 0, 3600000, 1000) },
+        { GW_KEY_CHOICE(struct au_conf, when_full, policies, AU_FULL_REJECT),
+          .what = "a policy (reject or drop)" },
+        { GW_KEY_OTHER("kafka", kafka_load) },
+        { NULL },
+    };
 
     memset(out, 0, sizeof *out);
     if (obj == NULL)
         return 0;
-    bad |= gw_jctx_check_keys(c, obj, "audit", keys) > 0;
-    s = gw_jctx_string(c, obj, "audit", "brokers", 1);
-    bad |= s == NULL;
-    out->brokers = strdup(s != NULL ? s : "");
-    s = gw_jctx_string(c, obj, "audit", "topic", 0);
-    out->topic = strdup(s != NULL ? s : "portico.audit");
-    s = gw_jctx_string(c, obj, "audit", "dir", 0);
-    out->dir = gw_path_join(c->dir, s != NULL ? s : "audit");
-    out->max_bytes = 1ull << 30;
-    if (gw_jctx_int(c, obj, "audit", "max_bytes", (long long)MIN_LOG_BYTES, 1ll << 50, &v) > 0)
-        out->max_bytes = (uint64_t)v;
-    out->fsync_ms = 1000;
-    if (gw_jctx_int(c, obj, "audit", "fsync_ms", 0, 3600000, &v) > 0)
-        out->fsync_ms = (int)v;
-    if ((s = gw_jctx_string(c, obj, "audit", "when_full", 0)) != NULL) {
-        if (strcmp(s, "reject") == 0)
-            out->when_full = AU_FULL_REJECT;
-        else if (strcmp(s, "drop") == 0)
-            out->when_full = AU_FULL_DROP;
-        else {
-            gw_jctx_error(c, "audit.when_full", "\"%s\" is not a policy (reject or drop)", s);
-            bad = 1;
-        }
-    }
-    if ((k = gw_jctx_get(c, obj, "audit", "kafka", JSON_OBJECT, 0)) != NULL) {
-        const char *key;
-        json_t *val;
-        char path[256];
-        json_object_foreach(k, key, val) {
-            if (!json_is_string(val)) {
-                gw_jctx_error(c, gw_jpath_key(path, sizeof path, "audit.kafka", key),
-                              "a librdkafka property is a string, not %s",
-                              gw_json_type_name(val));
-                bad = 1;
-            }
-        }
-        out->kafka = json_incref(k);
-    }
-    if (out->brokers == NULL || out->topic == NULL || out->dir == NULL)
-        bad = 1;
-    return bad ? -1 : 1;
+    if (gw_conf_read(c, obj, "audit", keys, out, NULL) > 0 || out->brokers == NULL ||
+        out->topic == NULL || out->dir == NULL)
+        return -1;
+    return 1;
 }
 
 void

@@ -33,13 +33,14 @@
 #include <libxml/parser.h>
 #include <libxml/xpathInternals.h>
 
+#include "conf_table.h"
 #include "json_loc.h"
 #include "xml_util.h"
 #include "xml_map.h" /* tf_xm_xpath_error, tf_xm_quiet_*: libxml2's XPath errors as text */
 
 #define ERRLEN 256 /* what tf_xm_xpath_error writes */
 
-static const char *const mode_names[] = {"digest", "none", "body"}; /* by enum au_capture_mode */
+static const char *const mode_names[] = {"digest", "none", "body", NULL}; /* by au_capture_mode */
 
 /* What compiling needs besides the section. */
 struct cc_load {
@@ -335,32 +336,24 @@ redact_load(struct cc_load *ld, const json_t *obj, const char *path)
                       "\"xml\" (XPath expressions) or both");
 }
 
-static void
-mode_load(struct cc_load *ld, const json_t *obj, const char *path)
-{
-    char kpath[GW_JPATH_MAX];
-    json_t *v = gw_jctx_get(ld->c, obj, path, "capture", JSON_STRING, 0);
-    size_t i;
-
-    if (v == NULL)
-        return;
-    for (i = 0; i < sizeof mode_names / sizeof mode_names[0]; i++)
-        if (strcmp(json_string_value(v), mode_names[i]) == 0)
-            break;
-    if (i < sizeof mode_names / sizeof mode_names[0])
-        ld->cap->mode = (enum au_capture_mode)i;
-    else
-        gw_jctx_error(ld->c, gw_jpath_key(kpath, sizeof kpath, path, "capture"),
-                      "\"%s\" is not a capture mode (none, digest or body)", json_string_value(v));
-}
-
 struct au_capture *
 au_capture_compile(const struct gw_jctx *c, const json_t *obj, const char *path, int *bad)
 {
-    static const char *const keys[] = {"capture", "max_body_bytes", "redact", NULL};
+    enum { KEY_CAPTURE, KEY_MAX }; /* rows of keys[] */
+    static const struct gw_conf_key keys[] = {
+        [KEY_CAPTURE] = {.name = "capture", .type = GW_CONF_CHOICE,
+                         GW_CONF_AT(struct au_capture, mode), .choices = mode_names,
+                         .dflt = AU_CAPTURE_DIGEST, .what = "a capture mode (none, digest or body)",
+                         .flags = GW_CONF_EMPTY_OK},
+        [KEY_MAX] = {.name = "max_body_bytes", .type = GW_CONF_INT,
+                     GW_CONF_AT(struct au_capture, max), .min = 0, .max = AU_CAPTURE_MAX_LIMIT,
+                     .dflt = AU_CAPTURE_MAX_DEFAULT},
+        {GW_KEY_OTHER("redact", NULL)}, /* after the table: it needs the mode */
+        {NULL},
+    };
     struct cc_load ld = {.c = c};
     size_t errors;
-    long long max;
+    uint64_t set;
 
     if (obj == NULL)
         return NULL;
@@ -371,19 +364,15 @@ au_capture_compile(const struct gw_jctx *c, const json_t *obj, const char *path,
         return NULL;
     }
     ld.cap = xcalloc(1, sizeof *ld.cap);
-    ld.cap->mode = AU_CAPTURE_DIGEST;
-    ld.cap->max = AU_CAPTURE_MAX_DEFAULT;
-    gw_jctx_check_keys(c, obj, path, keys);
-    mode_load(&ld, obj, path);
-    if (gw_jctx_int(c, obj, path, "max_body_bytes", 0, AU_CAPTURE_MAX_LIMIT, &max) > 0) {
+    gw_conf_read(c, obj, path, keys, ld.cap, &set);
+    if (set & (1u << KEY_MAX)) {
         char kpath[GW_JPATH_MAX];
         gw_jpath_key(kpath, sizeof kpath, path, "max_body_bytes");
-        ld.cap->max = (size_t)max;
         if (ld.cap->mode != AU_CAPTURE_BODY)
             gw_jctx_warning(c, kpath, "max_body_bytes applies only to captured bodies "
                             "(\"capture\": \"body\"); with \"%s\" it does nothing",
                             mode_names[ld.cap->mode]);
-        else if (max == 0)
+        else if (ld.cap->max == 0)
             gw_jctx_warning(c, kpath, "0 captures nothing of any body (every non-empty body is "
                             "cut to \"\"); \"capture\": \"digest\" says so");
     }

@@ -21,31 +21,12 @@
 
 #include <openssl/err.h>
 
+#include "conf_table.h"
 #include "http_parser.h"
 #include "json_loc.h"
 #include "tls.h"
 #include "chain.h"
 #include "threat.h"
-
-static const struct gw_limits default_limits = {
-    .max_header_bytes = 16384,
-    .max_headers = 100,
-    .max_target_bytes = 8192,
-    .max_body_bytes = 10485760,
-    .max_connections = 10000,
-    .max_keepalive_requests = 10000,
-    .upstream_idle_per_host = 64,
-    .max_buffered_body_bytes = 10485760,
-};
-
-static const struct gw_timeouts default_timeouts = {
-    .client_header_ms = 10000,
-    .client_body_ms = 30000,
-    .keepalive_ms = 60000,
-    .upstream_connect_ms = 5000,
-    .upstream_response_ms = 30000,
-    .send_ms = 30000,
-};
 
 #define MAX_TIMEOUT_MS 86400000LL /* one day */
 
@@ -257,11 +238,13 @@ check_sni_unique(const struct gw_jctx *c, const json_t *arr, const char *apath)
 }
 
 /* The "certificates" array: every entry loaded, the default one (no "sni") moved to index 0, which
- * is what a client without SNI or with an unknown name gets. */
+ * is what a client without SNI or with an unknown name gets. (The "tls" table's reader: base is
+ * the listener.) */
 static void
 load_tls_certs(const struct gw_jctx *c, const json_t *tls, const char *path,
-               struct gw_listener_conf *l)
+               const struct gw_conf_key *key, void *base)
 {
+    struct gw_listener_conf *l = base;
     char apath[GW_JPATH_MAX], epath[GW_JPATH_MAX];
     json_t *arr = gw_jctx_get(c, tls, path, "certificates", JSON_ARRAY, 1), *item;
     size_t i;
@@ -294,65 +277,45 @@ load_tls_certs(const struct gw_jctx *c, const json_t *tls, const char *path,
     }
 }
 
-/* A string member that names one of names[] (NULL-terminated, in the order of the enum it
- * stands for): *out is set to its index; left alone when the member is absent; an error that
- * lists the choices otherwise. */
-static void
-load_choice(const struct gw_jctx *c, const json_t *obj, const char *path, const char *key,
-            const char *const names[], int *out)
+/* The OpenSSL lists a listener may set, each checked by OpenSSL itself. */
+static int
+check_ciphers(const char *v, char *err, size_t errlen)
 {
-    char kpath[GW_JPATH_MAX], list[256] = "";
-    const char *v = gw_jctx_string(c, obj, path, key, 0);
-    size_t n = 0;
+    return gw_tls_check_list(GW_TLS_CIPHERS, v, err, errlen);
+}
 
-    if (v == NULL)
-        return;
-    for (int i = 0; names[i] != NULL; i++) {
-        if (strcmp(v, names[i]) == 0) {
-            *out = i;
-            return;
-        }
-        if (n < sizeof list)
-            n += (size_t)snprintf(list + n, sizeof list - n, "%s%s", i > 0 ? ", " : "", names[i]);
-    }
-    gw_jctx_error(c, gw_jpath_key(kpath, sizeof kpath, path, key), "\"%s\" is not one of %s", v,
-                  list);
+static int
+check_ciphersuites(const char *v, char *err, size_t errlen)
+{
+    return gw_tls_check_list(GW_TLS_CIPHERSUITES, v, err, errlen);
+}
+
+static int
+check_curves(const char *v, char *err, size_t errlen)
+{
+    return gw_tls_check_list(GW_TLS_CURVES, v, err, errlen);
 }
 
 static void
 load_tls(const struct gw_jctx *c, const json_t *tls, const char *path,
          struct gw_listener_conf *l)
 {
-    static const char *const keys[] = { "certificates", "client_auth", "ciphers", "ciphersuites",
-                                        "curves", "ticket_lifetime_s", NULL };
-    static const struct { const char *key; enum gw_tls_list kind; size_t off; } lists[] = {
-        { "ciphers", GW_TLS_CIPHERS, offsetof(struct gw_listener_conf, ciphers) },
-        { "ciphersuites", GW_TLS_CIPHERSUITES, offsetof(struct gw_listener_conf, ciphersuites) },
-        { "curves", GW_TLS_CURVES, offsetof(struct gw_listener_conf, curves) },
-    };
     static const char *const modes[] = { [GW_CLIENT_AUTH_NONE] = "none",
                                          [GW_CLIENT_AUTH_OPTIONAL] = "optional",
                                          [GW_CLIENT_AUTH_REQUIRE] = "require", NULL };
-    int mode = GW_CLIENT_AUTH_REQUIRE;
-    char kpath[GW_JPATH_MAX], err[256];
-    long long v;
+#define TLS_LIST(k, fn) { GW_KEY_STRING(struct gw_listener_conf, k, NULL), .check = fn }
+    static const struct gw_conf_key keys[] = {
+        { GW_KEY_OTHER("certificates", load_tls_certs) },
+        { GW_KEY_CHOICE(struct gw_listener_conf, client_auth, modes, GW_CLIENT_AUTH_REQUIRE) },
+        TLS_LIST(ciphers, check_ciphers),
+        TLS_LIST(ciphersuites, check_ciphersuites),
+        TLS_LIST(curves, check_curves),
+        { GW_KEY_INT(struct gw_listener_conf, ticket_lifetime_s, 0, 86400, 300) },
+        { NULL },
+    };
+#undef TLS_LIST
 
-    gw_jctx_check_keys(c, tls, path, keys);
-    load_tls_certs(c, tls, path, l);
-    load_choice(c, tls, path, "client_auth", modes, &mode);
-    l->client_auth = (enum gw_client_auth)mode;
-    for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++) {
-        const char *v_str = gw_jctx_string(c, tls, path, lists[i].key, 0);
-        if (v_str == NULL)
-            continue;
-        if (gw_tls_check_list(lists[i].kind, v_str, err, sizeof err) < 0)
-            gw_jctx_error(c, gw_jpath_key(kpath, sizeof kpath, path, lists[i].key), "%s", err);
-        else
-            *(char **)((char *)l + lists[i].off) = strdup(v_str);
-    }
-    l->ticket_lifetime_s = 300;
-    if (gw_jctx_int(c, tls, path, "ticket_lifetime_s", 0, 86400, &v) > 0)
-        l->ticket_lifetime_s = (int)v;
+    gw_conf_read(c, tls, path, keys, l, NULL);
 }
 
 static void
@@ -543,33 +506,17 @@ gw_config_trusted(const struct gw_config *c, const struct sockaddr *sa)
 
 /* ---- limits and timeouts -------------------------------------------------------------------- */
 
-/* One group of threat limits ("limits.xml", "limits.json"): every member a positive size. */
-struct size_field {
-    const char *key;
-    size_t off;
-    long long max;
-};
-
+/* One group of threat limits ("limits.xml", "limits.json"): every member a positive size, its
+ * default the one tf_limits_default() gave. */
 static void
 load_sizes(const struct gw_jctx *c, const json_t *lim, const char *key, void *base,
-           const struct size_field *fields)
+           const struct gw_conf_key *fields)
 {
     char path[GW_JPATH_MAX];
-    const char *keys[16];
     json_t *obj = gw_jctx_get(c, lim, "limits", key, JSON_OBJECT, 0);
-    size_t n = 0;
-    long long v;
 
-    if (obj == NULL)
-        return;
-    gw_jpath_key(path, sizeof path, "limits", key);
-    for (; fields[n].key != NULL && n < 15; n++)
-        keys[n] = fields[n].key;
-    keys[n] = NULL;
-    gw_jctx_check_keys(c, obj, path, keys);
-    for (size_t i = 0; i < n; i++)
-        if (gw_jctx_int(c, obj, path, fields[i].key, 1, fields[i].max, &v) > 0)
-            *(size_t *)((char *)base + fields[i].off) = (size_t)v;
+    if (obj != NULL)
+        gw_conf_read(c, obj, gw_jpath_key(path, sizeof path, "limits", key), fields, base, NULL);
 }
 
 static void
@@ -577,14 +524,14 @@ load_threat_limits(const struct gw_jctx *c, const json_t *obj, struct tf_limits 
 {
     /* nesting is walked recursively by the converters and mappers: a depth cap keeps that within
      * a worker's stack */
-#define XF(k, max) { #k, offsetof(struct tf_xml_limits, k), max }
-#define JF(k, max) { #k, offsetof(struct tf_json_limits, k), max }
-    static const struct size_field xml[] = { XF(max_depth, 1000), XF(max_children, 1LL << 32),
-                                             XF(max_attrs, 1LL << 20), XF(max_name_len, 1 << 20),
-                                             XF(max_text_len, 1LL << 32),
-                                             XF(max_nodes, 1LL << 32), { NULL, 0, 0 } };
-    static const struct size_field json[] = { JF(max_depth, 1000), JF(max_entries, 1LL << 32),
-                                              JF(max_string_len, 1LL << 32), { NULL, 0, 0 } };
+#define XF(k, max) { GW_KEY_INT(struct tf_xml_limits, k, 1, max, 0), .flags = GW_CONF_KEEP }
+#define JF(k, max) { GW_KEY_INT(struct tf_json_limits, k, 1, max, 0), .flags = GW_CONF_KEEP }
+    static const struct gw_conf_key xml[] = { XF(max_depth, 1000), XF(max_children, 1LL << 32),
+                                              XF(max_attrs, 1LL << 20), XF(max_name_len, 1 << 20),
+                                              XF(max_text_len, 1LL << 32),
+                                              XF(max_nodes, 1LL << 32), { NULL } };
+    static const struct gw_conf_key json[] = { JF(max_depth, 1000), JF(max_entries, 1LL << 32),
+                                               JF(max_string_len, 1LL << 32), { NULL } };
 #undef XF
 #undef JF
     load_sizes(c, obj, "xml", &tl->xml, xml);
@@ -595,41 +542,32 @@ static void
 load_limits(const struct gw_jctx *c, const json_t *root, struct gw_limits *lim,
             struct tf_limits *tl)
 {
-    static const char *const keys[] = { "max_header_bytes", "max_headers", "max_target_bytes",
-                                        "max_body_bytes", "max_connections",
-                                        "max_keepalive_requests", "upstream_idle_per_host",
-                                        "max_buffered_body_bytes", "underscores_in_headers",
-                                        "xml", "json", NULL };
     static const char *const underscores[] = { [GW_UNDERSCORES_DROP] = "drop",
                                                [GW_UNDERSCORES_REFUSE] = "refuse",
                                                [GW_UNDERSCORES_PASS] = "pass", NULL };
+#define LIMIT(k, min, max, dflt) { GW_KEY_INT(struct gw_limits, k, min, max, dflt) }
+    static const struct gw_conf_key keys[] = {
+        LIMIT(max_header_bytes, 1024, 1 << 20, 16384),
+        LIMIT(max_headers, 1, GW_HTTP_MAX_HEADERS, 100),
+        LIMIT(max_target_bytes, 16, 1 << 20, 8192),
+        LIMIT(max_body_bytes, 1, 1LL << 40, 10485760),
+        LIMIT(max_connections, 1, 1000000, 10000),
+        LIMIT(max_keepalive_requests, 1, 1LL << 31, 10000),
+        LIMIT(upstream_idle_per_host, 0, 100000, 64),
+        LIMIT(max_buffered_body_bytes, 1, 1LL << 32, 10485760),
+        { GW_KEY_CHOICE(struct gw_limits, underscores_in_headers, underscores,
+                        GW_UNDERSCORES_DROP) },
+        { GW_KEY_OTHER("xml", NULL) }, /* read after the table: they fill tl */
+        { GW_KEY_OTHER("json", NULL) },
+        { NULL },
+    };
+#undef LIMIT
     json_t *obj = gw_jctx_get(c, root, "", "limits", JSON_OBJECT, 0);
-    int mode = GW_UNDERSCORES_DROP;
-    long long v;
 
-    *lim = default_limits;
     tf_limits_default(tl);
+    gw_conf_read(c, obj, "limits", keys, lim, NULL);
     if (obj == NULL)
         return;
-    gw_jctx_check_keys(c, obj, "limits", keys);
-    if (gw_jctx_int(c, obj, "limits", "max_header_bytes", 1024, 1 << 20, &v) > 0)
-        lim->max_header_bytes = (size_t)v;
-    if (gw_jctx_int(c, obj, "limits", "max_headers", 1, GW_HTTP_MAX_HEADERS, &v) > 0)
-        lim->max_headers = (size_t)v;
-    if (gw_jctx_int(c, obj, "limits", "max_target_bytes", 16, 1 << 20, &v) > 0)
-        lim->max_target_bytes = (size_t)v;
-    if (gw_jctx_int(c, obj, "limits", "max_body_bytes", 1, 1LL << 40, &v) > 0)
-        lim->max_body_bytes = (uint64_t)v;
-    if (gw_jctx_int(c, obj, "limits", "max_connections", 1, 1000000, &v) > 0)
-        lim->max_connections = (size_t)v;
-    if (gw_jctx_int(c, obj, "limits", "max_keepalive_requests", 1, 1LL << 31, &v) > 0)
-        lim->max_keepalive_requests = (size_t)v;
-    if (gw_jctx_int(c, obj, "limits", "upstream_idle_per_host", 0, 100000, &v) > 0)
-        lim->upstream_idle_per_host = (size_t)v;
-    if (gw_jctx_int(c, obj, "limits", "max_buffered_body_bytes", 1, 1LL << 32, &v) > 0)
-        lim->max_buffered_body_bytes = (uint64_t)v;
-    load_choice(c, obj, "limits", "underscores_in_headers", underscores, &mode);
-    lim->underscores_in_headers = (enum gw_http_underscores)mode;
     load_threat_limits(c, obj, tl);
     if (lim->max_target_bytes > lim->max_header_bytes)
         gw_jctx_error(c, "limits.max_target_bytes",
@@ -640,51 +578,51 @@ load_limits(const struct gw_jctx *c, const json_t *root, struct gw_limits *lim,
 static void
 load_timeouts(const struct gw_jctx *c, const json_t *root, struct gw_timeouts *t)
 {
-    static const struct { const char *key; size_t off; } fields[] = {
-        { "client_header_ms", offsetof(struct gw_timeouts, client_header_ms) },
-        { "client_body_ms", offsetof(struct gw_timeouts, client_body_ms) },
-        { "keepalive_ms", offsetof(struct gw_timeouts, keepalive_ms) },
-        { "upstream_connect_ms", offsetof(struct gw_timeouts, upstream_connect_ms) },
-        { "upstream_response_ms", offsetof(struct gw_timeouts, upstream_response_ms) },
-        { "send_ms", offsetof(struct gw_timeouts, send_ms) },
+#define TIMEOUT(k, dflt) { GW_KEY_INT(struct gw_timeouts, k, 1, MAX_TIMEOUT_MS, dflt) }
+    static const struct gw_conf_key keys[] = {
+        TIMEOUT(client_header_ms, 10000),   TIMEOUT(client_body_ms, 30000),
+        TIMEOUT(keepalive_ms, 60000),       TIMEOUT(upstream_connect_ms, 5000),
+        TIMEOUT(upstream_response_ms, 30000), TIMEOUT(send_ms, 30000),
+        { NULL },
     };
-    static const char *const keys[] = { "client_header_ms", "client_body_ms", "keepalive_ms",
-                                        "upstream_connect_ms", "upstream_response_ms", "send_ms",
-                                        NULL };
-    json_t *obj = gw_jctx_get(c, root, "", "timeouts", JSON_OBJECT, 0);
-    long long v;
+#undef TIMEOUT
 
-    *t = default_timeouts;
-    if (obj == NULL)
-        return;
-    gw_jctx_check_keys(c, obj, "timeouts", keys);
-    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
-        if (gw_jctx_int(c, obj, "timeouts", fields[i].key, 1, MAX_TIMEOUT_MS, &v) > 0)
-            *(int *)((char *)t + fields[i].off) = (int)v;
+    gw_conf_read(c, gw_jctx_get(c, root, "", "timeouts", JSON_OBJECT, 0), "timeouts", keys, t,
+                 NULL);
 }
 
 /* ---- the document --------------------------------------------------------------------------- */
 
+/* Every key of the document, the settings read here; the sections are read by their own loaders,
+ * after the table. */
 static void
 load_top(const struct gw_jctx *c, const json_t *root, struct gw_config *cfg)
 {
+    static const struct gw_conf_key keys[] = {
+        { GW_KEY_STRING(struct gw_config, node, NULL), .flags = GW_CONF_KEEP }, /* host name */
+        { GW_KEY_INT(struct gw_config, workers, 1, 1024, 0), .flags = GW_CONF_KEEP }, /* CPUs */
+        { GW_KEY_OTHER("listeners", NULL) },
+        { GW_KEY_PATH(struct gw_config, partners_dir, "partners.d") },
+        { GW_KEY_OTHER("trusted_proxies", NULL) },
+        { GW_KEY_OTHER("limits", NULL) },
+        { GW_KEY_OTHER("timeouts", NULL) },
+        { GW_KEY_OTHER("routes", NULL) },
+        { GW_KEY_OTHER("audit", NULL) },
+        { GW_KEY_OTHER("plugins", NULL) },
+        { NULL },
+    };
     char host[256];
-    long long v;
-    const char *s;
     json_t *j;
 
-    s = gw_jctx_string(c, root, "", "node", 0);
-    if (s == NULL && gethostname(host, sizeof host) == 0) {
-        host[sizeof host - 1] = '\0';
-        s = host;
-    }
-    cfg->node = strdup(s != NULL ? s : "portico");
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     cfg->workers = ncpu > 0 ? (ncpu > 1024 ? 1024 : (int)ncpu) : 1;
-    if (gw_jctx_int(c, root, "", "workers", 1, 1024, &v) > 0)
-        cfg->workers = (int)v;
-    s = gw_jctx_string(c, root, "", "partners_dir", 0);
-    cfg->partners_dir = gw_path_join(cfg->dir, s != NULL ? s : "partners.d");
+    gw_conf_read(c, root, "", keys, cfg, NULL);
+    if (cfg->node == NULL && gethostname(host, sizeof host) == 0) {
+        host[sizeof host - 1] = '\0';
+        cfg->node = strdup(host);
+    }
+    if (cfg->node == NULL)
+        cfg->node = strdup("portico");
     if ((j = gw_jctx_get(c, root, "", "routes", JSON_ARRAY, 0)) != NULL)
         cfg->routes = json_incref(j);
     if ((j = gw_jctx_get(c, root, "", "audit", JSON_OBJECT, 0)) != NULL)
@@ -696,9 +634,6 @@ load_top(const struct gw_jctx *c, const json_t *root, struct gw_config *cfg)
 struct gw_config *
 gw_config_load(const char *path, struct gw_diag *d)
 {
-    static const char *const keys[] = { "node", "workers", "listeners", "partners_dir",
-                                        "trusted_proxies", "limits", "timeouts", "routes",
-                                        "audit", "plugins", NULL };
     struct gw_config *cfg = NULL;
     struct gw_jdoc doc;
     EVP_MD_CTX *md = EVP_MD_CTX_new();
@@ -725,7 +660,6 @@ gw_config_load(const char *path, struct gw_diag *d)
     struct gw_jctx c = { .file = cfg->path, .dir = cfg->dir, .loc = cfg->loc, .d = d, .md = md };
     gw_jdoc_free(&doc);
 
-    gw_jctx_check_keys(&c, cfg->root, "", keys);
     load_top(&c, cfg->root, cfg);
     load_listeners(&c, cfg->root, cfg);
     load_trusted(&c, cfg->root, cfg);
