@@ -1,4 +1,5 @@
-/* verify.h: checking the audit topic's hash chains (audit/verify.c), with no Kafka in it.
+/* verify.h: checking the audit topic's hash chains (audit/verify.c; the report as text:
+ * audit/verify_print.c), with no Kafka in it.
  *
  * Feed every message of the topic, partition by partition in offset order (partitions may be
  * interleaved), then ask for the report. Each node's events form one chain (seq 1, 2, 3 ..., each
