@@ -139,3 +139,15 @@ gw_arena_free(struct gw_arena *a)
     }
     gw_arena_init(a);
 }
+
+static void *
+arena_take(void *arena, size_t n)
+{
+    return gw_arena_alloc(arena, n);
+}
+
+void
+gw_arena_buf(struct gw_buf *b, struct gw_arena *a, size_t hint)
+{
+    gw_buf_init(b, arena_take, a, 0, hint);
+}

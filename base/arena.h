@@ -10,6 +10,8 @@
 
 #include <stddef.h>
 
+#include "buf.h"
+
 struct gw_arena_block;
 struct gw_arena_cleanup;
 
@@ -26,6 +28,10 @@ void gw_arena_init(struct gw_arena *a);
 void *gw_arena_alloc(struct gw_arena *a, size_t n);
 char *gw_arena_strndup(struct gw_arena *a, const char *s, size_t n);
 char *gw_arena_printf(struct gw_arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* An empty buffer (base/buf.h) growing in the arena, with room for `hint` bytes: it never fails,
+ * and what it leaves behind as it grows goes with the arena. */
+void gw_arena_buf(struct gw_buf *b, struct gw_arena *a, size_t hint);
 
 /* Run fn(arg) when the arena is reset or freed (last registered, first run). */
 void gw_arena_cleanup(struct gw_arena *a, void (*fn)(void *), void *arg);

@@ -1,11 +1,14 @@
 /* http_fields.c: what the gateway asks of the fields of a parsed message: look one up, compare a
- * token, is a field hop-by-hop, is a name spelled with '_' a guarded one (declared in
- * http_parser.h, whose parser lives in http_parser.c).
+ * token, is a field hop-by-hop or named by a Connection field, is a name spelled with '_' a guarded
+ * one, does it claim an identity; and the reason phrase of a status (declared in http_parser.h,
+ * whose parser lives in http_parser.c).
  */
 #include "http_parser.h"
 
 #include <string.h>
+#include <strings.h>
 
+#include "buf.h"
 #include "http_chars.h"
 
 /* 1 if s[0..len) equals the lowercase literal, ignoring ASCII case; 0 otherwise. */
@@ -61,6 +64,84 @@ gw_http_find_header(const struct gw_http_message *msg, const char *name)
             return h;
     }
     return NULL;
+}
+
+/* Is the field named in one of the message's Connection fields? */
+int
+gw_http_connection_listed(const struct gw_http_message *m, const struct gw_http_header *h)
+{
+    for (size_t i = 0; i < m->nheaders; i++) {
+        const struct gw_http_header *c = &m->headers[i];
+        const char *p = c->value, *end = c->value + c->value_len;
+
+        if (c->name_len != 10 || !gw_http_token_eq(c->name, c->name_len, "connection"))
+            continue;
+        while (p < end) {
+            const char *q = memchr(p, ',', (size_t)(end - p));
+            const char *e = q ? q : end, *t;
+            while (p < e && IS(*p, C_OWS))
+                p++;
+            for (t = e; t > p && IS(t[-1], C_OWS); t--)
+                ;
+            if ((size_t)(t - p) == h->name_len && strncasecmp(p, h->name, h->name_len) == 0)
+                return 1;
+            p = q ? q + 1 : end;
+        }
+    }
+    return 0;
+}
+
+int
+gw_http_identity_claim(const char *name, size_t len)
+{
+    return (name[0] | 0x20) == 'x' && ((len >= 10 && strncasecmp(name, "x-partner-", 10) == 0) ||
+                                       (len >= 13 && strncasecmp(name, "x-client-cert", 13) == 0));
+}
+
+void
+gw_http_put_field(struct gw_buf *b, const char *name, size_t name_len, const char *value,
+                  size_t value_len)
+{
+    if (gw_buf_reserve(b, name_len + value_len + 4) < 0)
+        return;
+    memcpy(b->p + b->len, name, name_len);
+    b->p[b->len + name_len] = ':';
+    b->p[b->len + name_len + 1] = ' ';
+    memcpy(b->p + b->len + name_len + 2, value, value_len);
+    memcpy(b->p + b->len + name_len + 2 + value_len, "\r\n", 2);
+    b->len += name_len + value_len + 4;
+}
+
+const char *
+gw_http_status_text(int status)
+{
+    switch (status) {
+    case 100: return "Continue";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 304: return "Not Modified";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 417: return "Expectation Failed";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    case 505: return "HTTP Version Not Supported";
+    default: return "";
+    }
 }
 
 int

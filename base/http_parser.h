@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct gw_buf;
+
 /* Return codes. > 0 is never returned by the parse functions. */
 #define GW_HTTP_OK 0
 #define GW_HTTP_AGAIN (-2)          /* head not complete yet: call again with more bytes */
@@ -184,6 +186,20 @@ void gw_http_rebase(struct gw_http_message *msg, const char *from, const char *t
  * Trailer, Upgrade, Transfer-Encoding, Proxy-Connection, Proxy-Authorization) and never crosses
  * a proxy? */
 int gw_http_hop_by_hop(const struct gw_http_header *h);
+
+/* Is h named in one of m's Connection fields (so hop-by-hop too)? */
+int gw_http_connection_listed(const struct gw_http_message *m, const struct gw_http_header *h);
+
+/* Does the field name claim an identity (X-Partner-*, X-Client-Cert*, any case)? Only the gateway
+ * writes those, from the verified certificate. */
+int gw_http_identity_claim(const char *name, size_t len);
+
+/* Write "name: value\r\n" into b. */
+void gw_http_put_field(struct gw_buf *b, const char *name, size_t name_len, const char *value,
+                       size_t value_len);
+
+/* The reason phrase of a status ("Bad Gateway"), "" for one not listed. */
+const char *gw_http_status_text(int status);
 
 /* Does the field name, read with '-' for every '_' and ignoring case, name a field that frames
  * (Content-Length, Transfer-Encoding, Content-Type), routes (Host, Expect), is hop-by-hop, carries

@@ -17,6 +17,7 @@
 
 #include "audit.h"
 #include "diag.h"
+#include "exchange_t.h"
 #include "http_parser.h"
 #include "threat_types.h"
 
@@ -103,6 +104,8 @@ struct gw_config {
     struct au_conf audit_conf; /* the same, checked (audit/audit.h) */
     json_t *plugins;        /* raw "plugins" array, or NULL */
     struct tf_registry *transforms; /* built-in transforms and those of the plugins */
+    struct ex_settings ex;          /* what exchanges' connectors and observers read of it, set
+                                     * by the snapshot loader (connectors/exchange_t.h) */
     struct tf_limits tf_limits;     /* threat limits for bodies transforms parse ("limits.xml",
                                      * "limits.json", max_buffered_body_bytes) */
     json_t *root;           /* the whole document */

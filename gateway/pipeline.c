@@ -1,6 +1,6 @@
 /* pipeline.c: the exchange's transform steps (DESIGN.md, steps 6 and 8).
  *
- * http_conn.c buffers a request body when the request chain needs it and proxy.c does the same
+ * request.c buffers a request body when the request chain needs it and exchange.c does the same
  * for the response; this module turns an exchange's head and buffered body into a tf_message,
  * runs the chain (transforms/chain.h) with a tf_ctx over the exchange's arena, and puts the
  * result back into the head the rest of the engine writes. A failed step becomes an RFC 9457
@@ -52,7 +52,7 @@ void
 gw_pipeline_select(struct gw_exchange *ex)
 {
     const struct pt_route *r = ex->route;
-    const struct pt_partner *p = ex->c->peer.partner;
+    const struct pt_partner *p = ex->partner;
 
     ex->req_chain = r->request != NULL ? r->request : p != NULL ? p->default_request : NULL;
     ex->resp_chain = r->response != NULL ? r->response : p != NULL ? p->default_response : NULL;
@@ -70,9 +70,9 @@ static void
 ctx_for(struct gw_exchange *ex, struct tf_ctx *x)
 {
     struct gw_conn *c = ex->c;
-    const struct pt_partner *p = c->peer.partner;
+    const struct pt_partner *p = ex->partner;
     const struct gw_http_message *q = &ex->req;
-    const char *subject = gw_conn_cert_info(c);
+    const struct ex_cert *cert = gw_conn_cert(c);
 
     tf_ctx_init(x, &ex->arena, &c->snap->config->tf_limits);
     x->request_id = ex->request_id;
@@ -81,8 +81,8 @@ ctx_for(struct gw_exchange *ex, struct tf_ctx *x)
         x->partner_id = p->id;
         x->partner_name = p->name;
     }
-    if (subject != NULL)
-        x->cert_subject = subject;
+    if (cert != NULL)
+        x->cert_subject = cert->subject;
     x->method = gw_arena_strndup(&ex->arena, q->method_str, q->method_len);
     x->path = gw_arena_strndup(&ex->arena, q->path, q->path_len);
     x->query = q->query != NULL ? gw_arena_strndup(&ex->arena, q->query, q->query_len) : "";
@@ -197,7 +197,7 @@ gw_pipeline_request(struct gw_exchange *ex)
         q->content_length = m.body_len;
         ex->req_body = m.body;
         ex->req_body_len = m.body_len;
-        gw_audit_body_out(ex, 0, m.body != NULL ? m.body : "", m.body_len);
+        gw_obs_body_out(ex, 0, m.body != NULL ? m.body : "", m.body_len);
     }
     return 0;
 }

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "exchange_observer.h"
 #include "exchange.h"
 #include "jsonw.h"
 #include "log.h"
@@ -163,7 +164,9 @@ worker_free(struct gw_worker *w)
         gw_arena_free(&ex->arena);
         free(ex);
     }
-    cn_pool_free(w->pool);
+    for (size_t i = 0; cn_all[i] != NULL; i++)
+        if (w->cn_state[i] != NULL && cn_all[i]->worker_free != NULL)
+            cn_all[i]->worker_free(w->cn_state[i]);
     for (size_t i = 0; i < w->nconn_blocks; i++)
         free(w->conn_blocks[i]);
     free(w->conn_blocks);
@@ -175,9 +178,7 @@ worker_free(struct gw_worker *w)
         event_free(w->trim_timer);
     if (w->notify_fd >= 0)
         close(w->notify_fd);
-    if (w->au_text != NULL)
-        au_buf_free(w->au_text);
-    free(w->au_text);
+    gw_observers_free(&w->obs);
     pt_snapshot_unref(w->snap);
     pt_snapshot_unref(atomic_exchange(&w->next_snap, NULL));
     if (w->base)
@@ -215,8 +216,7 @@ worker_init(struct gw_worker *w, int id, struct pt_snapshot *snap, struct au_log
     memset(w, 0, sizeof *w);
     w->id = id;
     w->notify_fd = -1;
-    w->audit = audit;
-    if (audit != NULL && (w->au_text = calloc(1, sizeof *w->au_text)) == NULL)
+    if (audit != NULL && gw_observers_add(&w->obs, &au_exchange_observer, audit) < 0)
         return -1;
     TAILQ_INIT(&w->conns);
     w->snap = pt_snapshot_ref(snap);
@@ -233,9 +233,16 @@ worker_init(struct gw_worker *w, int id, struct pt_snapshot *snap, struct au_log
     if (getrandom(w->rng, sizeof w->rng, 0) != sizeof w->rng)
         w->rng[0] = (uint64_t)getpid() * 0x9e3779b97f4a7c15ULL + (uint64_t)id, w->rng[1] = ~0ULL;
     presize_fd_map(w->base);
-    w->pool = cn_pool_new(w->base, c->limits.upstream_idle_per_host, c->timeouts.keepalive_ms);
+    for (size_t i = 0; cn_all[i] != NULL; i++) {
+        if (cn_all[i]->worker_new == NULL)
+            continue;
+        w->cn_state[i] = cn_all[i]->worker_new(w->base, c->limits.upstream_idle_per_host,
+                                               c->timeouts.keepalive_ms);
+        if (w->cn_state[i] == NULL)
+            return -1;
+    }
     w->notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (w->pool == NULL || w->notify_fd < 0)
+    if (w->notify_fd < 0)
         return -1;
     w->notify_ev = event_new(w->base, w->notify_fd, EV_READ | EV_PERSIST, notify_cb, w);
     if (w->notify_ev == NULL || event_add(w->notify_ev, NULL) < 0)

@@ -12,6 +12,7 @@
 #include "bundle.h"
 #include "capture.h"
 #include "config.h"
+#include "connector.h"
 #include "json_loc.h"
 #include "tls.h"
 
@@ -41,7 +42,7 @@ gw_snapshot_load(const char *config_path, struct gw_diag *d)
     s->destroy = snapshot_destroy;
     if ((s->config = gw_config_load(config_path, d)) == NULL)
         goto fail;
-    const struct gw_config *cfg = s->config;
+    struct gw_config *cfg = s->config;
     const struct gw_jctx c = { .file = cfg->path, .dir = cfg->dir, .loc = cfg->loc, .d = d };
     const struct pt_load_conf lc = {
         .transforms = cfg->transforms,
@@ -49,6 +50,7 @@ gw_snapshot_load(const char *config_path, struct gw_diag *d)
         .max_body_bytes = cfg->limits.max_body_bytes,
         .capture_compile = au_capture_compile,
         .capture_free = au_capture_free,
+        .upstream_compile = cn_route_compile,
     };
     /* the config's own digest covers it and its PEMs; the bundles' bytes follow */
     EVP_DigestUpdate(md, cfg->digest, sizeof cfg->digest);
@@ -65,6 +67,17 @@ gw_snapshot_load(const char *config_path, struct gw_diag *d)
     EVP_DigestFinal_ex(md, digest, NULL);
     for (int i = 0; i < 8; i++)
         snprintf(s->version + 2 * i, 3, "%02x", digest[i]);
+    cfg->ex = (struct ex_settings){
+        .node = cfg->node,
+        .config_version = s->version,
+        .upstream_connect_ms = cfg->timeouts.upstream_connect_ms,
+        .upstream_response_ms = cfg->timeouts.upstream_response_ms,
+        .send_ms = cfg->timeouts.send_ms,
+        .max_header_bytes = cfg->limits.max_header_bytes,
+        .max_target_bytes = cfg->limits.max_target_bytes,
+        .max_buffered_body_bytes = cfg->limits.max_buffered_body_bytes,
+        .tf_limits = &cfg->tf_limits,
+    };
     if (d->errors > errors0)
         goto fail;
     EVP_MD_CTX_free(md);

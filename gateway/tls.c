@@ -22,8 +22,10 @@
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
+#include "exchange_t.h"
 #include "identity.h"
 #include "log.h"
+#include "text.h"
 #include "tls_client.h"
 
 static int peer_index = -1;
@@ -575,4 +577,27 @@ gw_tls_server_ssl(const struct gw_listener_conf *l, struct gw_tls_peer *peer)
         return NULL;
     SSL_set_ex_data(ssl, peer_index, peer);
     return ssl;
+}
+
+const struct ex_cert *
+gw_tls_cert_words(SSL *ssl, const struct gw_tls_peer *peer, struct ex_cert *cert)
+{
+    X509 *x;
+    unsigned char fp[32];
+
+    if (cert->subject != NULL)
+        return cert;
+    x = ssl != NULL ? SSL_get0_peer_certificate(ssl) : NULL;
+    if (x == NULL)
+        x = peer->refused; /* a handshake refused for it: what it said */
+    if (x == NULL)
+        return NULL;
+    cert->subject = pt_name_rfc2253(X509_get_subject_name(x));
+    cert->issuer = pt_name_rfc2253(X509_get_issuer_name(x));
+    pt_cert_serial(x, cert->serial, sizeof cert->serial);
+    if (pt_cert_sha256(x, fp) == 0) {
+        gw_hex_encode(cert->fingerprint, fp, 32);
+        cert->fingerprint[64] = '\0';
+    }
+    return cert->subject != NULL ? cert : NULL;
 }

@@ -13,6 +13,8 @@
 #include "snapshot.h"
 #include "tls_client.h"
 
+struct ex_cert;
+
 /* TLS 1.2 suites by default: ECDHE key exchange and AEAD ciphers only (forward secrecy; no CBC,
  * no static RSA), as Mozilla's "intermediate" profile without its DHE suites. */
 #define GW_TLS_DEFAULT_CIPHERS                                                                     \
@@ -63,6 +65,12 @@ SSL *gw_tls_server_ssl(const struct gw_listener_conf *l, struct gw_tls_peer *pee
 /* Why an inbound client has no partner, in words for a 401 problem body ("certificate expired",
  * "no client certificate", "certificate matches no partner", ...). */
 const char *gw_tls_peer_reason(const struct gw_tls_peer *peer);
+
+/* The client certificate of a connection in words, into *cert once (its subject still NULL
+ * means not yet): the verified one on ssl (NULL: none), else the one its handshake was refused
+ * for (peer->refused). Returns cert, or NULL when there is none. */
+const struct ex_cert *gw_tls_cert_words(SSL *ssl, const struct gw_tls_peer *peer,
+                                        struct ex_cert *cert);
 
 /* Why a handshake failed, as a code for the audit ("certificate-expired", "certificate-unknown-ca",
  * "certificate-missing", ...), or NULL when the certificate is not why (a client that went away

@@ -1,8 +1,8 @@
-/* worker.h: one worker thread: its event loop, its listeners, its upstream pool, its snapshot.
+/* worker.h: one worker thread: its event loop, its listeners, its connectors' state, its snapshot.
  *
  * Nothing on the request path is shared between workers: each has its own SO_REUSEPORT listening
- * sockets, event_base and upstream pool. The main thread talks to a worker only through its
- * eventfd (stop, new snapshot).
+ * sockets, event_base and connector states (the http connector's upstream pool). The main thread
+ * talks to a worker only through its eventfd (stop, new snapshot).
  */
 #ifndef GW_WORKER_H
 #define GW_WORKER_H
@@ -16,12 +16,11 @@
 #include <event2/listener.h>
 
 #include "config.h"
+#include "connector.h"
 #include "snapshot.h"
 
 struct gw_conn;
 struct gw_exchange;
-struct au_log;
-struct au_buf;
 TAILQ_HEAD(gw_conn_list, gw_conn);
 
 /* What a listener's accept callback needs to know. */
@@ -37,7 +36,7 @@ struct gw_worker {
     struct evconnlistener **listeners; /* one per configured listener, same order */
     size_t nlisteners;
     struct gw_accept_ctx *accept_ctx;  /* one per listener */
-    struct cn_pool *pool;
+    void *cn_state[CN_MAX];            /* each connector's, by its slot (connector.h) */
     struct pt_snapshot *snap;          /* the snapshot new connections take */
     _Atomic(struct pt_snapshot *) next_snap; /* set by the main thread on reload */
     atomic_int stopping;
@@ -55,8 +54,7 @@ struct gw_worker {
     void **conn_blocks;                /* that freed buffers around them can go back to the system */
     size_t nconn_blocks;
     struct event *trim_timer;
-    struct au_log *audit;              /* the node's audit log (NULL: audit off) */
-    struct au_buf *au_text;            /* the event being written */
+    struct ex_observers obs;           /* what exchanges are published to (the audit) */
 };
 
 #endif

@@ -261,6 +261,8 @@ pt_route_free(struct pt_route *r)
     tf_chain_free(r->response);
     if (r->capture != NULL)
         r->capture_free(r->capture);
+    if (r->cn_conf != NULL)
+        r->cn_conf_free(r->cn_conf);
     free(r);
 }
 
@@ -342,8 +344,10 @@ route_path(const struct gw_jctx *c, const json_t *obj, const char *path, struct 
     return r->path != NULL ? 0 : -1;
 }
 
+/* The upstream URL, then what its connector makes of the route (struct pt_load_conf). */
 static void
-route_upstream(const struct gw_jctx *c, const json_t *obj, const char *path, struct pt_route *r)
+route_upstream(const struct gw_jctx *c, const json_t *obj, const char *path, struct pt_route *r,
+               const struct pt_load_conf *lc)
 {
     char kpath[GW_JPATH_MAX], err[512];
     const char *url = gw_jctx_string(c, obj, path, "upstream", 1);
@@ -353,9 +357,8 @@ route_upstream(const struct gw_jctx *c, const json_t *obj, const char *path, str
     gw_jpath_key(kpath, sizeof kpath, path, "upstream");
     if (pt_upstream_parse(url, &r->upstream, err, sizeof err) < 0)
         gw_jctx_error(c, kpath, "%s", err);
-    else if (r->upstream.kind == PT_UP_KAFKA) /* the form is known; no connector delivers it yet */
-        gw_jctx_error(c, kpath, "\"%s\": Kafka upstreams are not available in this version: "
-                      "no connector delivers requests to a topic yet", url);
+    else
+        lc->upstream_compile(c, obj, path, r);
 }
 
 /* A chain member ("request" or "response") of obj at path, compiled. */
@@ -441,11 +444,11 @@ pt_route_load(const struct gw_jctx *c, const json_t *obj, const char *path, int 
               const struct pt_load_conf *lc)
 {
     static const char *const bundle_keys[] = { "name", "methods", "host", "path", "upstream",
-                                               "timeout_ms", "request", "response", "audit",
-                                               NULL };
+                                               "mock", "timeout_ms", "request", "response",
+                                               "audit", NULL };
     static const char *const shared_keys[] = { "name", "methods", "host", "path", "upstream",
-                                               "timeout_ms", "request", "response", "audit",
-                                               "partners", "public", NULL };
+                                               "mock", "timeout_ms", "request", "response",
+                                               "audit", "partners", "public", NULL };
     struct pt_route *r = calloc(1, sizeof *r);
     const char *name;
     long long t;
@@ -461,7 +464,7 @@ pt_route_load(const struct gw_jctx *c, const json_t *obj, const char *path, int 
     route_methods(c, obj, path, r);
     route_host(c, obj, path, r);
     int path_ok = route_path(c, obj, path, r) == 0;
-    route_upstream(c, obj, path, r);
+    route_upstream(c, obj, path, r, lc);
     if (gw_jctx_int(c, obj, path, "timeout_ms", 1, MAX_ROUTE_TIMEOUT_MS, &t) > 0)
         r->timeout_ms = (int)t;
     route_chains(c, obj, path, r, lc);

@@ -21,9 +21,9 @@
 struct tf_registry;
 struct tf_limits;
 
-/* What loading bundles and routes takes from the floors above: the gateway's configuration and the
- * audit's capture compiler, lent by whoever builds the snapshot (gateway/snapshot_load.c), so that
- * partners/ includes neither. */
+/* What loading bundles and routes takes from the floors above: the gateway's configuration, the
+ * audit's capture compiler and the connectors, lent by whoever builds the snapshot
+ * (gateway/snapshot_load.c), so that partners/ includes none of them. */
 struct pt_load_conf {
     const struct tf_registry *transforms; /* what chains may name */
     const struct tf_limits *tf_limits;    /* threat limits of the bodies chains parse */
@@ -32,6 +32,10 @@ struct pt_load_conf {
     struct au_capture *(*capture_compile)(const struct gw_jctx *c, const json_t *obj,
                                           const char *path, int *bad);
     void (*capture_free)(struct au_capture *cap);
+    /* a route's upstream (URL parsed into r->upstream) given to its connector, which sets
+     * r->connector and what it compiled (connectors/connector.h: cn_route_compile) */
+    int (*upstream_compile)(const struct gw_jctx *c, const json_t *route, const char *path,
+                            struct pt_route *r);
 };
 
 /* Load the bundle in folder `dir` (whose own name is `name`): partner.json, its CAs, CRLs,

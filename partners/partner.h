@@ -17,6 +17,7 @@
 struct pt_partner;
 struct tf_chain;
 struct au_capture;
+struct cn_ops;
 
 enum pt_upstream_kind { PT_UP_HTTP, PT_UP_HTTPS, PT_UP_KAFKA, PT_UP_MOCK };
 
@@ -51,6 +52,10 @@ struct pt_route {
     size_t path_len;
     enum pt_path_match match;
     struct pt_upstream upstream;
+    const struct cn_ops *connector;  /* what reaches the upstream (connectors/connector.h), set at
+                                      * load by struct pt_load_conf's upstream_compile */
+    void *cn_conf;                   /* what the connector compiled of the route, or NULL */
+    void (*cn_conf_free)(void *);
     int timeout_ms;          /* 0: the gateway's upstream_response_ms */
     enum pt_route_access access;
     const struct pt_partner *owner; /* PT_ACCESS_OWNER */

@@ -595,7 +595,7 @@ test_bundle_problems(void **state)
                 "error: partners.d/acme/partner.json:12:7: routes[0].upstream: \"htp://x\" is not "
                 "a URL (http, https, kafka or mock)",
                 "error: partners.d/acme/partner.json:17:7: routes[1].retries: unknown key "
-                "(expected one of: name, methods, host, path, upstream, timeout_ms, request, "
+                "(expected one of: name, methods, host, path, upstream, mock, timeout_ms, request, "
                 "response, audit)",
                 "error: partners.d/acme/partner.json:16:7: routes[1].timeout_ms: expected an "
                 "integer, got a string",

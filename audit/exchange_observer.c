@@ -1,51 +1,107 @@
-/* exchange_audit.c: an exchange's audit event (DESIGN.md, step 9; audit/README.md).
+/* exchange_observer.c: an exchange's audit event (DESIGN.md, step 9; audit/README.md), as an
+ * observer of exchanges (connectors/exchange_t.h: struct ex_observer).
  *
- * The engine calls gw_audit_exchange() where an answer is complete and before its last bytes are
- * flushed (gw_exchange_respond, the proxy's response_done and transformed_response), and again,
- * as a no-op or as the only call, when an exchange ends without an answer (the connection was
- * lost). Bodies are hashed as they pass through the engine, before and after transforms, with no
- * copy.
+ * The gateway publishes "finished" where an answer is complete and before its last bytes are
+ * flushed, and "finished" incomplete when an exchange ends (a no-op when its event is written, the
+ * only one when the connection was lost). Bodies are hashed as they pass through the engine,
+ * before and after transforms, with no copy. A refused handshake is an event of its own.
  */
-#include "exchange.h"
+#include "exchange_observer.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <time.h>
+#include <unistd.h>
 
-#include <event2/buffer.h>
-
-#include "audit.h"
 #include "capture.h"
 #include "chain.h"
-#include "config.h"
+#include "clock.h"
 #include "event.h"
+#include "jsonw.h"
 #include "log.h"
 #include "partner.h"
-#include "snapshot.h"
 
-int64_t
-gw_mono_us(void)
+/* A body as the audit sees it: its bytes before and after transforms, hashed as they pass. */
+struct body {
+    uint64_t bytes, bytes_out;
+    struct au_sha256 md;             /* the body as received, hashed as it passes */
+    unsigned char sha[32], sha_out[32];
+    unsigned transformed : 1;        /* bytes_out and sha_out differ from what came in */
+    unsigned cut : 1;                /* the captured copy stopped at the route's cap */
+    unsigned hashing : 1;            /* md has begun */
+    char *copy;                      /* capture "body": the body as it goes on, up to the cap */
+    size_t copy_len, copy_cap;
+};
+
+/* The audit's part of one exchange (in its arena). */
+struct au_exchange {
+    struct body req, resp;
+    unsigned audited : 1;            /* its event is written */
+    const char *resp_type;           /* capture "body": the upstream's Content-Type */
+};
+
+/* A worker's: the node's log, the text of the event being written, the ids' generator. */
+struct au_worker {
+    struct au_log *log;
+    struct au_buf text;
+    uint64_t rng[2];
+};
+
+static void *
+worker_new(void *log)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    struct au_worker *w = calloc(1, sizeof *w);
+
+    if (w == NULL)
+        return NULL;
+    w->log = log;
+    if (getrandom(w->rng, sizeof w->rng, 0) != sizeof w->rng)
+        w->rng[0] = (uint64_t)getpid() * 0x9e3779b97f4a7c15ULL + (uint64_t)(uintptr_t)w,
+        w->rng[1] = ~0ULL;
+    return w;
 }
 
-static uint64_t
-wall_us(void)
+static void
+worker_free(void *state)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+    struct au_worker *w = state;
+
+    au_buf_free(&w->text);
+    free(w);
 }
 
-void
-gw_audit_start(struct gw_exchange *ex)
+static const char *
+busy(void *state)
 {
-    ex->t_received = wall_us();
-    ex->m_received = gw_mono_us();
+    struct au_worker *w = state;
+
+    return au_log_refusing(w->log) ? "the audit log is full: no exchange is taken until Kafka "
+                                     "takes its events"
+                                   : NULL;
+}
+
+/* xoroshiro128+: event ids need to be unique, not secret */
+static void
+event_id(struct au_worker *w, unsigned char id[16])
+{
+    for (int k = 0; k < 2; k++) {
+        uint64_t s0 = w->rng[0], s1 = w->rng[1], r = s0 + s1;
+        s1 ^= s0;
+        w->rng[0] = ((s0 << 55) | (s0 >> 9)) ^ s1 ^ (s1 << 14);
+        w->rng[1] = (s1 << 36) | (s1 >> 28);
+        memcpy(id + 8 * k, &r, 8);
+    }
+}
+
+static void
+received(struct gw_exchange *ex, void *state, void **data)
+{
+    struct au_exchange *a = gw_arena_alloc(&ex->arena, sizeof *a);
+
+    (void)state;
+    memset(a, 0, sizeof *a);
+    *data = a;
 }
 
 static enum au_capture_mode
@@ -56,7 +112,7 @@ capture_mode(const struct gw_exchange *ex)
 
 /* Capture "body": keep a copy of what passes, up to the route's cap (the arena grows it). */
 static void
-copy_body(struct gw_exchange *ex, struct gw_audit_body *b, const void *p, size_t n, int reset)
+copy_body(struct gw_exchange *ex, struct body *b, const void *p, size_t n, int reset)
 {
     size_t max = au_capture_max(ex->route->capture), room, cap;
 
@@ -88,13 +144,14 @@ copy_body(struct gw_exchange *ex, struct gw_audit_body *b, const void *p, size_t
     b->copy_len += n;
 }
 
-void
-gw_audit_body_in_mem(struct gw_exchange *ex, int resp, const void *p, size_t n)
+static void
+body_in(struct gw_exchange *ex, void *data, int resp, const void *p, size_t n)
 {
-    struct gw_audit_body *b = resp ? &ex->au_resp : &ex->au_req;
+    struct au_exchange *a = data;
+    struct body *b = resp ? &a->resp : &a->req;
     enum au_capture_mode mode;
 
-    if (ex->c->w->audit == NULL || n == 0)
+    if (n == 0)
         return;
     b->bytes += n;
     if ((mode = capture_mode(ex)) == AU_CAPTURE_NONE)
@@ -108,36 +165,13 @@ gw_audit_body_in_mem(struct gw_exchange *ex, int resp, const void *p, size_t n)
         copy_body(ex, b, p, n, 0);
 }
 
-void
-gw_audit_body_in(struct gw_exchange *ex, int resp, struct evbuffer *src, size_t n)
+static void
+body_out(struct gw_exchange *ex, void *data, int resp, const void *p, size_t n)
 {
-    struct evbuffer_iovec v[16];
-    struct evbuffer_ptr at;
-
-    if (ex->c->w->audit == NULL || n == 0)
-        return;
-    evbuffer_ptr_set(src, &at, 0, EVBUFFER_PTR_SET);
-    while (n > 0) {
-        int nv = evbuffer_peek(src, (ev_ssize_t)n, &at, v, 16);
-        if (nv <= 0)
-            break;
-        for (int i = 0; i < nv && i < 16 && n > 0; i++) {
-            size_t k = v[i].iov_len < n ? v[i].iov_len : n;
-            gw_audit_body_in_mem(ex, resp, v[i].iov_base, k);
-            n -= k;
-            evbuffer_ptr_set(src, &at, k, EVBUFFER_PTR_ADD);
-        }
-    }
-}
-
-void
-gw_audit_body_out(struct gw_exchange *ex, int resp, const void *p, size_t n)
-{
-    struct gw_audit_body *b = resp ? &ex->au_resp : &ex->au_req;
+    struct au_exchange *a = data;
+    struct body *b = resp ? &a->resp : &a->req;
     enum au_capture_mode mode;
 
-    if (ex->c->w->audit == NULL)
-        return;
     b->transformed = 1;
     b->bytes_out = n;
     if ((mode = capture_mode(ex)) == AU_CAPTURE_NONE)
@@ -153,7 +187,7 @@ static const unsigned char sha_empty[32] = {
     0x27, 0xae, 0x41, 0xe4, 0x64, 0x9b, 0x93, 0x4c, 0xa4, 0x95, 0x99, 0x1b, 0x78, 0x52, 0xb8, 0x55};
 
 static void
-finish_body(struct gw_audit_body *b, enum au_capture_mode mode, struct au_body *out)
+finish_body(struct body *b, enum au_capture_mode mode, struct au_body *out)
 {
     out->captured = AU_CAPTURED_NONE;
     if (mode == AU_CAPTURE_NONE) {
@@ -184,25 +218,26 @@ request_type(struct gw_exchange *ex)
     return h != NULL ? gw_arena_strndup(&ex->arena, h->value, h->value_len) : NULL;
 }
 
-void
-gw_audit_response_head(struct gw_exchange *ex)
+static void
+response_head(struct gw_exchange *ex, void *data)
 {
+    struct au_exchange *a = data;
     const struct gw_http_header *h;
 
-    if (ex->c->w->audit != NULL && capture_mode(ex) == AU_CAPTURE_BODY &&
+    if (capture_mode(ex) == AU_CAPTURE_BODY &&
         (h = gw_http_find_header(&ex->resp, "content-type")) != NULL)
-        ex->resp_type = gw_arena_strndup(&ex->arena, h->value, h->value_len);
+        a->resp_type = gw_arena_strndup(&ex->arena, h->value, h->value_len);
 }
 
 /* Capture "body": the copy, redacted as the route says, into the event (text in the arena). */
 static void
-capture(struct gw_exchange *ex, const struct gw_audit_body *b, const char *type,
+capture(struct gw_exchange *ex, const struct body *b, const char *type,
         struct au_body *out)
 {
     const struct pt_route *r = ex->route;
     struct au_buf buf = {0};
 
-    out->captured = au_capture_body(r->capture, &ex->c->snap->config->tf_limits, type,
+    out->captured = au_capture_body(r->capture, ex->set->tf_limits, type,
                                     type != NULL ? strlen(type) : 0, b->copy ? b->copy : "",
                                     b->copy_len, !b->cut, &buf, &out->truncated);
     if (buf.oom) {
@@ -240,49 +275,41 @@ outcome(const struct gw_exchange *ex, int complete)
 }
 
 static void
-event_id(struct gw_worker *w, unsigned char id[16])
+finished(struct gw_exchange *ex, void *state, void *data, int complete)
 {
-    uint64_t a = gw_worker_random(w), b = gw_worker_random(w);
-
-    memcpy(id, &a, 8);
-    memcpy(id + 8, &b, 8);
-}
-
-static int
-audit(struct gw_exchange *ex, int complete)
-{
-    struct gw_conn *c = ex->c;
-    struct gw_worker *w = c->w;
-    const struct pt_partner *p = c->peer.partner;
+    struct au_worker *w = state;
+    struct au_exchange *a = data;
+    const struct pt_partner *p = ex->partner;
     const struct pt_route *r = ex->route;
+    const struct ex_cert *cert;
     struct au_event e = {0};
     struct au_event_text t;
     enum au_capture_mode mode;
     int64_t now;
     const char *key;
 
-    if (w->audit == NULL || ex->audited)
-        return 0;
-    ex->audited = 1;
+    if (a->audited)
+        return;
+    a->audited = 1;
     now = gw_mono_us();
     e.kind = "exchange";
     event_id(w, e.id);
-    e.node = c->snap->config->node;
-    e.config = c->snap->version;
+    e.node = ex->set->node;
+    e.config = ex->set->config_version;
     e.request_id = ex->request_id[0] ? ex->request_id : NULL;
     e.received_us = ex->t_received;
     e.forwarded_us = ex->m_forwarded ? ex->t_received + (uint64_t)(ex->m_forwarded - ex->m_received)
                                      : 0;
     e.responded_us = ex->t_received + (uint64_t)(now - ex->m_received);
     e.partner = p != NULL ? p->id : NULL;
-    if (gw_conn_cert_info(c) != NULL) {
-        e.subject = c->cert_subject;
-        e.issuer = c->cert_issuer;
-        e.serial = c->cert_serial;
-        e.fingerprint = c->cert_fp;
+    if ((cert = ex->api->cert(ex)) != NULL) {
+        e.subject = cert->subject;
+        e.issuer = cert->issuer;
+        e.serial = cert->serial;
+        e.fingerprint = cert->fingerprint;
     }
-    e.client_addr = c->peer_ip;
-    e.client_port = c->peer_port;
+    e.client_addr = ex->client->ip;
+    e.client_port = ex->client->port;
     e.route = r != NULL ? r->name : NULL;
     if (ex->head != NULL) { /* the head was parsed and kept: its fields point into it */
         e.method = gw_arena_strndup(&ex->arena, ex->req.method_str, ex->req.method_len);
@@ -299,71 +326,70 @@ audit(struct gw_exchange *ex, int complete)
     }
     e.latency_us = now - ex->m_received;
     mode = capture_mode(ex);
-    finish_body(&ex->au_req, mode, &e.req);
-    finish_body(&ex->au_resp, mode, &e.resp);
+    finish_body(&a->req, mode, &e.req);
+    finish_body(&a->resp, mode, &e.resp);
     if (mode == AU_CAPTURE_BODY) {
         e.capture_body = 1;
-        capture(ex, &ex->au_req, request_type(ex), &e.req);
-        capture(ex, &ex->au_resp, ex->local_type != NULL ? ex->local_type : ex->resp_type,
-                &e.resp);
+        capture(ex, &a->req, request_type(ex), &e.req);
+        capture(ex, &a->resp, ex->local_type != NULL ? ex->local_type : a->resp_type, &e.resp);
     }
     e.chain_req = applied(ex, ex->req_chain, ex->req_applied, &e.nchain_req);
     e.chain_resp = applied(ex, ex->resp_chain, ex->resp_applied, &e.nchain_resp);
-    if (au_event_write(&e, w->au_text, &t) < 0) {
+    if (au_event_write(&e, &w->text, &t) < 0) {
         gw_log(GW_LOG_ERROR, "%s: audit: out of memory writing the event", ex->request_id);
-        return -1;
+        return;
     }
     if (t.len > AU_EVENT_MAX && e.capture_body) {
         /* bodies too large for one Kafka message: the event goes without them (and a body
          * withheld says nothing of a cut: audit/README.md) */
         e.req.captured = e.resp.captured = AU_CAPTURED_WITHHELD;
         e.req.truncated = e.resp.truncated = 0;
-        if (au_event_write(&e, w->au_text, &t) < 0)
-            return -1;
+        if (au_event_write(&e, &w->text, &t) < 0)
+            return;
     }
     key = e.partner != NULL ? e.partner : "-";
-    return au_log_append(w->audit, key, strlen(key), &t);
+    au_log_append(w->log, key, strlen(key), &t);
 }
 
-int
-gw_audit_exchange(struct gw_exchange *ex)
+static void
+handshake(const struct ex_handshake *h, void *state)
 {
-    return audit(ex, 1);
-}
-
-void
-gw_audit_exchange_lost(struct gw_exchange *ex)
-{
-    audit(ex, 0);
-}
-
-void
-gw_audit_handshake(struct gw_conn *c, unsigned long ssl_err)
-{
-    struct gw_worker *w = c->w;
+    struct au_worker *w = state;
     struct au_event e = {0};
     struct au_event_text t;
+    const struct ex_cert *cert = h->cert;
     int64_t now = gw_mono_us();
 
-    if (w->audit == NULL)
-        return;
     e.kind = "handshake";
     event_id(w, e.id);
-    e.node = c->snap->config->node;
-    e.config = c->snap->version;
-    e.responded_us = wall_us();
-    e.received_us = e.responded_us - (uint64_t)(now - c->t_accept);
-    if (gw_conn_cert_info(c) != NULL) {
-        e.subject = c->cert_subject;
-        e.issuer = c->cert_issuer;
-        e.serial = c->cert_serial;
-        e.fingerprint = c->cert_fp[0] ? c->cert_fp : NULL;
+    e.node = h->set->node;
+    e.config = h->set->config_version;
+    e.responded_us = gw_wall_us();
+    e.received_us = e.responded_us - (uint64_t)(now - h->m_accept);
+    if (cert != NULL) {
+        e.subject = cert->subject;
+        e.issuer = cert->issuer;
+        e.serial = cert->serial;
+        e.fingerprint = cert->fingerprint[0] ? cert->fingerprint : NULL;
     }
-    e.client_addr = c->peer_ip;
-    e.client_port = c->peer_port;
+    e.client_addr = h->client->ip;
+    e.client_port = h->client->port;
     e.outcome = "refused";
-    e.reason = gw_tls_peer_code(&c->peer, ssl_err);
-    e.latency_us = now - c->t_accept;
-    if (au_event_write(&e, w->au_text, &t) == 0)
-        au_log_append(w->audit, "-", 1, &t);
+    e.reason = h->reason;
+    e.latency_us = now - h->m_accept;
+    if (au_event_write(&e, &w->text, &t) == 0)
+        au_log_append(w->log, "-", 1, &t);
 }
+
+const struct ex_observer au_exchange_observer = {
+    .name = "audit",
+    .worker_new = worker_new,
+    .worker_free = worker_free,
+    .busy = busy,
+    .received = received,
+    .body_in = body_in,
+    .body_out = body_out,
+    .response_head = response_head,
+    .finished = finished,
+    .handshake = handshake,
+};

@@ -1,0 +1,209 @@
+/* text.c: see text.h. */
+#include "text.h"
+
+#include <string.h>
+
+int
+gw_hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+static const char hex_digits[] = "0123456789abcdef";
+
+void
+gw_hex_encode(char *out, const unsigned char *d, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = hex_digits[d[i] >> 4];
+        out[2 * i + 1] = hex_digits[d[i] & 15];
+    }
+}
+
+size_t
+gw_utf8_put(uint32_t cp, char *out)
+{
+    if (cp < 0x80) {
+        out[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        out[0] = (char)(0xC0 | (cp >> 6));
+        out[1] = (char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        out[0] = (char)(0xE0 | (cp >> 12));
+        out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        out[2] = (char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    out[0] = (char)(0xF0 | (cp >> 18));
+    out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+    out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    out[3] = (char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+size_t
+gw_utf8_len(const unsigned char *s, size_t n)
+{
+    size_t k = s[0] >= 0xC2 && s[0] <= 0xDF   ? 1
+               : s[0] >= 0xE0 && s[0] <= 0xEF ? 2
+               : s[0] >= 0xF0 && s[0] <= 0xF4 ? 3
+                                              : 0;
+    uint32_t c = s[0] & (0x3F >> k);
+
+    if (k == 0 || k >= n)
+        return 0;
+    for (size_t i = 1; i <= k; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        c = c << 6 | (s[i] & 0x3F);
+    }
+    if ((k == 2 && c < 0x800) || (k == 3 && (c < 0x10000 || c > 0x10FFFF)) ||
+        (c >= 0xD800 && c <= 0xDFFF))
+        return 0;
+    return k + 1;
+}
+
+void
+gw_text_one_line(char *s)
+{
+    size_t n = strlen(s), k;
+
+    for (size_t i = 0; i < n;) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == 0x7F)
+            s[i++] = ' ';
+        else if (c < 0x80)
+            i++;
+        else if ((k = gw_utf8_len((const unsigned char *)s + i, n - i)) > 0)
+            i += k;
+        else
+            s[i++] = '?';
+    }
+}
+
+/* What a byte becomes in a JSON string: 0 as is, 'u' \u00xx, else the letter after '\'. */
+static const char json_esc[256] = {
+    ['\0'] = 'u', [1] = 'u',  [2] = 'u',  [3] = 'u',  [4] = 'u',  [5] = 'u',  [6] = 'u',
+    [7] = 'u',    ['\b'] = 'b', ['\t'] = 't', ['\n'] = 'n', [11] = 'u', ['\f'] = 'f',
+    ['\r'] = 'r', [14] = 'u', [15] = 'u', [16] = 'u', [17] = 'u', [18] = 'u', [19] = 'u',
+    [20] = 'u',   [21] = 'u', [22] = 'u', [23] = 'u', [24] = 'u', [25] = 'u', [26] = 'u',
+    [27] = 'u',   [28] = 'u', [29] = 'u', [30] = 'u', [31] = 'u', ['"'] = '"', ['\\'] = '\\',
+};
+
+size_t
+gw_json_escape(char *out, size_t room, const char *s, size_t n, unsigned flags, size_t *used,
+               size_t *need)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    int fix = (flags & GW_JSON_FIX_UTF8) != 0;
+    size_t i = 0, o = 0;
+
+    *need = 0;
+    while (i < n) {
+        size_t run = i, k;
+
+        /* a run of bytes written as they are goes out in one copy */
+        while (i < n) {
+            if (u[i] >= 0x80 && fix) {
+                if ((k = gw_utf8_len(u + i, n - i)) == 0)
+                    break;
+                i += k;
+            } else if (json_esc[u[i]] == 0) {
+                i++;
+            } else {
+                break;
+            }
+        }
+        if (i - run > room - o) {
+            size_t cut = run + (room - o);
+            while (fix && cut > run && (u[cut] & 0xC0) == 0x80)
+                cut--; /* whole characters only */
+            memcpy(out + o, s + run, cut - run);
+            *used = cut;
+            *need = fix && u[cut] >= 0x80 ? gw_utf8_len(u + cut, n - cut) : 1;
+            return o + (cut - run);
+        }
+        memcpy(out + o, s + run, i - run);
+        o += i - run;
+        if (i == n)
+            break;
+        /* u[i] is escaped or, not being UTF-8, written U+FFFD */
+        char e[6] = { '\\', json_esc[u[i]], '0', '0', hex_digits[u[i] >> 4], hex_digits[u[i] & 15] };
+        k = u[i] >= 0x80 ? 3 : json_esc[u[i]] == 'u' ? 6 : 2;
+        if (u[i] >= 0x80)
+            memcpy(e, "\xEF\xBF\xBD", 3);
+        if (k > room - o) {
+            *used = i;
+            *need = k;
+            return o;
+        }
+        memcpy(out + o, e, k);
+        o += k;
+        i++;
+    }
+    *used = n;
+    return o;
+}
+
+void
+gw_json_chars(struct gw_buf *b, const char *s, size_t n, unsigned flags)
+{
+    size_t used, need = 1;
+
+    while (n > 0 && gw_buf_reserve(b, need) == 0) {
+        b->len += gw_json_escape(b->p + b->len, b->cap - b->len, s, n, flags, &used, &need);
+        if (need == 0)
+            return;
+        s += used;
+        n -= used;
+    }
+}
+
+void
+gw_json_str(struct gw_buf *b, const char *s, size_t n, unsigned flags)
+{
+    gw_buf_addc(b, '"');
+    gw_json_chars(b, s, n, flags);
+    gw_buf_addc(b, '"');
+}
+
+int
+gw_json_number_ok(const char *s, size_t n)
+{
+    size_t i = 0, d;
+
+    if (i < n && s[i] == '-')
+        i++;
+    if (i < n && s[i] == '0')
+        i++;
+    else if (i < n && s[i] >= '1' && s[i] <= '9')
+        while (i < n && s[i] >= '0' && s[i] <= '9')
+            i++;
+    else
+        return 0;
+    if (i < n && s[i] == '.') {
+        for (d = ++i; i < n && s[i] >= '0' && s[i] <= '9';)
+            i++;
+        if (i == d)
+            return 0;
+    }
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        if (++i < n && (s[i] == '+' || s[i] == '-'))
+            i++;
+        for (d = i; i < n && s[i] >= '0' && s[i] <= '9';)
+            i++;
+        if (i == d)
+            return 0;
+    }
+    return i == n;
+}

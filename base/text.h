@@ -1,0 +1,53 @@
+/* text.h: small text helpers every floor writes: hex digits, UTF-8, JSON strings.
+ *
+ * JSON strings are written one way everywhere (the audit event's canonical form, xml_to_json,
+ * the JSON bodies transforms write): '"' and '\' escaped, \b \f \n \r \t for those controls,
+ * \u00xx (lowercase) for the other bytes below 0x20, everything else as is ('/' and DEL
+ * included).
+ */
+#ifndef GW_TEXT_H
+#define GW_TEXT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+/* The value of a hex digit (either case), or -1. */
+int gw_hexval(int c);
+
+/* 2n lowercase hex digits of d[0..n) into out (no NUL). */
+void gw_hex_encode(char *out, const unsigned char *d, size_t n);
+
+/* The UTF-8 bytes of code point cp (at most U+10FFFF; not checked) into out; returns 1 to 4. */
+size_t gw_utf8_put(uint32_t cp, char *out);
+
+/* The length of the valid UTF-8 sequence at s[0..n) whose lead byte is 0x80 or above (shortest
+ * form, no surrogate, at most U+10FFFF, as RFC 3629 says), or 0 when it is not one. */
+size_t gw_utf8_len(const unsigned char *s, size_t n);
+
+/* Make s one line of valid UTF-8, in place: control characters become spaces, bytes that do not
+ * start valid UTF-8 '?'. For messages that quote their input (logs, problem bodies). */
+void gw_text_one_line(char *s);
+
+enum {
+    GW_JSON_FIX_UTF8 = 1, /* a byte that does not start valid UTF-8 is written U+FFFD */
+};
+
+/* Is s[0..n) a number as the JSON grammar writes it (no '+', no leading zero, no bare '.')? */
+int gw_json_number_ok(const char *s, size_t n);
+
+/* s[0..n) as the content of a JSON string (no quotes) into out[0..room): as much as fits, whole
+ * characters only. Returns the bytes written, with *used the bytes of s they stand for and *need
+ * 0 when all of s was written, else the room the next character takes. Room for 6n bytes always
+ * takes it all. flags: GW_JSON_*. */
+size_t gw_json_escape(char *out, size_t room, const char *s, size_t n, unsigned flags, size_t *used,
+                      size_t *need);
+
+/* s[0..n) as the content of a JSON string (no quotes) at the end of b. */
+void gw_json_chars(struct gw_buf *b, const char *s, size_t n, unsigned flags);
+
+/* The same, quoted. */
+void gw_json_str(struct gw_buf *b, const char *s, size_t n, unsigned flags);
+
+#endif

@@ -1,0 +1,59 @@
+/* connector.h: the ways an exchange reaches its backend, behind one vtable.
+ *
+ * After nginx's upstream callbacks and h2o's handlers. A connector compiles a route's upstream
+ * when the snapshot is loaded (the route then holds its ops and what was compiled), keeps state
+ * per worker (the http connector's pool), and drives an exchange's backend side: it starts when
+ * the request is admitted and transformed, is told when request body bytes arrive and when the
+ * client has taken its output, and is cancelled when the exchange ends early. Everything it does
+ * to the exchange goes through ex->api (exchange_t.h).
+ *
+ * Return convention: compile returns 0, or -1 after reporting the problem through c (a route with
+ * an error is never served); the exchange callbacks return nothing, and a connector that answers
+ * (through ex->api) has let go of its own side first.
+ */
+#ifndef CN_CONNECTOR_H
+#define CN_CONNECTOR_H
+
+#include <jansson.h>
+
+#include "exchange_t.h"
+#include "json_loc.h"
+#include "partner.h"
+
+struct event_base;
+
+struct cn_ops {
+    const char *name;
+    unsigned slot; /* its place in cn_all[], and in a worker's states */
+    /* Check and compile a route's upstream (r->upstream is parsed; `route` is the route's JSON
+     * object at `path`, for the connector's own keys). Sets r->cn_conf and r->cn_conf_free when
+     * there is something to keep. NULL: nothing to check. */
+    int (*compile)(const struct gw_jctx *c, const json_t *route, const char *path,
+                   struct pt_route *r);
+    /* Per worker state (NULL: none), made on the worker's loop and freed when it stops. */
+    void *(*worker_new)(struct event_base *base, size_t max_idle, int idle_ms);
+    void (*worker_free)(void *state);
+    /* Take the admitted exchange to the backend (ex->up_worker is this worker's state). */
+    void (*start)(struct gw_exchange *ex);
+    /* Request body bytes were added to the sink given to ex->api->request_body. NULL: none. */
+    void (*request_data)(struct gw_exchange *ex);
+    /* The client took its output after ex->api->response_sent said it was behind. */
+    void (*drained)(struct gw_exchange *ex);
+    /* Drop the backend side now, saying nothing (the exchange ends or answers otherwise). */
+    void (*cancel)(struct gw_exchange *ex);
+};
+
+extern const struct cn_ops cn_http, cn_mock, cn_kafka;
+
+/* How many connectors there are (the slots of cn_all[]). */
+#define CN_MAX 3
+
+/* Every connector, for the gateway's per-worker state (NULL-terminated). */
+extern const struct cn_ops *const cn_all[];
+
+/* The route's connector, by its upstream's scheme, compiled: the struct pt_load_conf hook that
+ * partners/ calls for each route. Returns 0, or -1 after reporting. */
+int cn_route_compile(const struct gw_jctx *c, const json_t *route, const char *path,
+                     struct pt_route *r);
+
+#endif

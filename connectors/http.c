@@ -1,0 +1,524 @@
+/* http.c: the connector to HTTP(S) upstreams ("http://", "https://").
+ *
+ * Takes a pooled (or new) connection to the route's upstream from this worker's pool
+ * (http_pool.h; outbound mTLS through the route's client context), writes the rewritten request
+ * head (hop-by-hop fields gone, forwarding and partner fields set by us, never by the client),
+ * takes the request body the exchange relays into the connection's output, parses the response
+ * head strictly, decodes the response body's framing and hands head and body to the exchange
+ * (ex->api), which writes them for the client. The connection goes back to the pool when both
+ * messages ended cleanly.
+ */
+#include "connector.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent_ssl.h>
+#include <openssl/err.h>
+
+#include "buf.h"
+#include "clock.h"
+#include "http_pool.h"
+#include "log.h"
+#include "sockio.h"
+
+static void up_read_cb(struct bufferevent *bev, void *arg);
+static void up_write_cb(struct bufferevent *bev, void *arg);
+static void up_event_cb(struct bufferevent *bev, short what, void *arg);
+static void http_start(struct gw_exchange *ex);
+
+static int
+name_is(const struct gw_http_header *h, const char *lower)
+{
+    return gw_http_token_eq(h->name, h->name_len, lower);
+}
+
+static void
+add_target(struct gw_buf *b, const struct gw_exchange *ex)
+{
+    const struct pt_route *r = ex->route;
+    const struct gw_http_message *q = &ex->req;
+    const char *base = r->upstream.path;
+
+    if (base == NULL || base[0] == '\0') {
+        gw_buf_add(b, q->target, q->target_len);
+        return;
+    }
+    gw_buf_adds(b, base);
+    if (r->match == PT_PATH_PREFIX && q->path_len >= r->path_len) {
+        const char *rest = q->path + r->path_len;
+        size_t n = q->path_len - r->path_len;
+        size_t bl = strlen(base);
+        if (bl > 0 && base[bl - 1] == '/' && n > 0 && rest[0] == '/')
+            rest++, n--;
+        else if (bl > 0 && base[bl - 1] != '/' && n > 0 && rest[0] != '/')
+            gw_buf_addc(b, '/');
+        gw_buf_add(b, rest, n);
+    }
+    if (q->query != NULL) {
+        gw_buf_addc(b, '?');
+        gw_buf_add(b, q->query, q->query_len);
+    }
+}
+
+/* One forwarding list field as a single line: a trusted proxy's values, in order, then ours. */
+static void
+add_forwarding(struct gw_buf *b, const struct gw_http_message *q, int trusted, const char *name,
+               const char *ours)
+{
+    gw_buf_adds(b, name);
+    gw_buf_add(b, ": ", 2);
+    for (size_t i = 0; trusted && i < q->nheaders; i++) {
+        const struct gw_http_header *h = &q->headers[i];
+        if (h->name_len == strlen(name) && strncasecmp(h->name, name, h->name_len) == 0) {
+            gw_buf_add(b, h->value, h->value_len);
+            gw_buf_add(b, ", ", 2);
+        }
+    }
+    gw_buf_adds(b, ours);
+    gw_buf_add(b, "\r\n", 2);
+}
+
+static void
+add_field(struct gw_buf *b, const char *name, const char *value)
+{
+    gw_http_put_field(b, name, strlen(name), value, strlen(value));
+}
+
+static void
+write_request_head(struct gw_exchange *ex, struct evbuffer *out)
+{
+    const struct ex_client *cl = ex->client;
+    const struct gw_http_message *q = &ex->req;
+    const char *proto = cl->tls ? "https" : "http";
+    int v6 = strchr(cl->ip, ':') != NULL;
+    struct gw_buf b;
+    char num[32], elem[80];
+    int xfp = 0;
+
+    gw_arena_buf(&b, &ex->arena, ex->head_len + 1024);
+    gw_buf_add(&b, q->method_str, q->method_len);
+    gw_buf_addc(&b, ' ');
+    add_target(&b, ex);
+    gw_buf_adds(&b, " HTTP/1.1\r\nHost: ");
+    gw_buf_adds(&b, ex->route->upstream.hostport);
+    gw_buf_add(&b, "\r\n", 2);
+    for (size_t i = 0; i < q->nheaders; i++) {
+        const struct gw_http_header *h = &q->headers[i];
+        if (gw_http_hop_by_hop(h) || name_is(h, "host") || name_is(h, "content-length") ||
+            name_is(h, "expect") || name_is(h, "x-request-id") || name_is(h, "x-forwarded-host") ||
+            gw_http_identity_claim(h->name, h->name_len))
+            continue;
+        /* forwarding fields are written below, a trusted proxy's kept and appended to */
+        if (name_is(h, "x-forwarded-for") || name_is(h, "forwarded"))
+            continue;
+        if (name_is(h, "x-forwarded-proto")) {
+            if (!cl->trusted)
+                continue;
+            xfp = 1;
+        }
+        if (q->nheaders > 1 && gw_http_connection_listed(q, h))
+            continue;
+        gw_http_put_field(&b, h->name, h->name_len, h->value, h->value_len);
+    }
+    add_forwarding(&b, q, cl->trusted, "X-Forwarded-For", cl->ip);
+    snprintf(elem, sizeof elem, v6 ? "for=\"[%s]\";proto=%s" : "for=%s;proto=%s", cl->ip, proto);
+    add_forwarding(&b, q, cl->trusted, "Forwarded", elem);
+    if (!xfp)
+        add_field(&b, "X-Forwarded-Proto", proto);
+    if (q->host != NULL)
+        gw_http_put_field(&b, "X-Forwarded-Host", 16, q->host, q->host_len);
+    gw_buf_adds(&b, "Via: 1.1 ");
+    gw_buf_adds(&b, ex->set->node);
+    gw_buf_add(&b, "\r\n", 2);
+    add_field(&b, "X-Request-Id", ex->request_id);
+    if (ex->partner != NULL) {
+        const struct ex_cert *cert = ex->api->cert(ex);
+        add_field(&b, "X-Partner-Id", ex->partner->id);
+        if (cert != NULL) {
+            add_field(&b, "X-Partner-Subject", cert->subject);
+            add_field(&b, "X-Partner-Fingerprint", cert->fingerprint);
+        }
+    }
+    if (q->body == GW_BODY_LENGTH) {
+        snprintf(num, sizeof num, "%llu", (unsigned long long)q->content_length);
+        add_field(&b, "Content-Length", num);
+    } else if (q->body == GW_BODY_CHUNKED) {
+        gw_buf_adds(&b, "Transfer-Encoding: chunked\r\n");
+    }
+    gw_buf_add(&b, "\r\n", 2);
+    evbuffer_add(out, b.p, b.len);
+}
+
+static void
+set_up_timeouts(struct gw_exchange *ex, int connecting)
+{
+    const struct ex_settings *s = ex->set;
+    int rms = ex->route->timeout_ms > 0 ? ex->route->timeout_ms : s->upstream_response_ms;
+    int wms = connecting ? s->upstream_connect_ms : s->send_ms;
+
+    cn_upconn_timeouts(ex->up, rms, wms);
+}
+
+static void
+http_cancel(struct gw_exchange *ex)
+{
+    if (ex->up != NULL) {
+        cn_pool_discard(ex->up);
+        ex->up = NULL;
+    }
+}
+
+/* Drop the upstream and answer 502 (the response is not one to relay). */
+static void
+bad_response(struct gw_exchange *ex, const char *detail)
+{
+    gw_log(GW_LOG_INFO, "%s: upstream %s: %s", ex->request_id, ex->route->upstream.hostport,
+           detail);
+    http_cancel(ex);
+    ex->api->problem(ex, 502, "bad-upstream-response", detail);
+}
+
+/* The upstream's response was read to its end: its connection goes back to the pool when it may
+ * carry another exchange. */
+static void
+up_release(struct gw_exchange *ex)
+{
+    struct cn_upconn *u = ex->up;
+    int reusable = ex->resp.keep_alive && ex->resp_body != GW_BODY_UNTIL_EOF && ex->req_done;
+
+    ex->resp_state = GW_RESP_DONE;
+    ex->up = NULL;
+    if (reusable) {
+        u->connected = 1;
+        cn_pool_release(u);
+    } else {
+        cn_pool_discard(u);
+    }
+}
+
+static void
+body_done(struct gw_exchange *ex)
+{
+    up_release(ex);
+    ex->api->response_end(ex);
+}
+
+/* Hand the response body bytes that have arrived to the exchange. Returns 1 when the body ended,
+ * 0 for more, -1 when the exchange was answered or aborted. */
+static int
+relay_response(struct gw_exchange *ex)
+{
+    struct cn_upconn *u = ex->up;
+    struct evbuffer *in = bufferevent_get_input(u->bev);
+    int done = 0, rc;
+
+    if (ex->resp_body == GW_BODY_LENGTH || ex->resp_body == GW_BODY_UNTIL_EOF) {
+        size_t n = evbuffer_get_length(in);
+        if (ex->resp_body == GW_BODY_LENGTH && n > ex->resp_left)
+            n = (size_t)ex->resp_left;
+        if (n > 0)
+            ex->api->response_body(ex, in, n);
+        if (ex->resp_body == GW_BODY_LENGTH) {
+            ex->resp_left -= n;
+            done = ex->resp_left == 0;
+        }
+    } else {
+        while (!done && evbuffer_get_length(in) > 0) {
+            struct evbuffer_iovec v;
+            size_t n = 0;
+            if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+                break;
+            rc = gw_chunked_feed(&ex->resp_chunk, v.iov_base, v.iov_len, 0, &n);
+            if (rc == GW_CHUNK_DATA) {
+                ex->api->response_body(ex, in, n);
+            } else if (rc == GW_CHUNK_FRAME || rc == GW_HTTP_AGAIN) {
+                evbuffer_drain(in, n);
+            } else if (rc == GW_CHUNK_DONE) {
+                evbuffer_drain(in, n);
+                done = 1;
+            } else {
+                gw_log(GW_LOG_INFO, "%s: malformed chunked body from upstream %s; aborted",
+                       ex->request_id, ex->route->upstream.hostport);
+                http_cancel(ex);
+                ex->api->abort(ex);
+                return -1;
+            }
+        }
+    }
+    if (done)
+        return 1;
+    rc = ex->api->response_sent(ex);
+    if (rc > 0)
+        cn_upconn_read(u, 0); /* until drained */
+    return rc < 0 ? -1 : 0;
+}
+
+static void
+http_drained(struct gw_exchange *ex)
+{
+    if (ex->up == NULL || !ex->up_paused)
+        return;
+    ex->up_paused = 0;
+    cn_upconn_read(ex->up, 1);
+    if (ex->resp_state == GW_RESP_BODY && relay_response(ex) == 1)
+        body_done(ex);
+}
+
+static void
+http_request_data(struct gw_exchange *ex)
+{
+    struct cn_upconn *u = ex->up;
+
+    if (u->connected)
+        gw_bev_flush(u->bev);
+}
+
+/* The chunk framing of the body bytes that came with the head: checked before the head goes to
+ * the client, so that a response malformed from its first chunk is a clean 502, not a cut one. */
+static int
+chunked_start_ok(struct evbuffer *in, size_t skip)
+{
+    struct gw_chunked ch;
+    struct evbuffer_ptr ptr;
+    struct evbuffer_iovec v[8];
+    int nv;
+
+    gw_chunked_init(&ch);
+    if (evbuffer_ptr_set(in, &ptr, skip, EVBUFFER_PTR_SET) < 0)
+        return 1;
+    nv = evbuffer_peek(in, -1, &ptr, v, 8);
+    for (int i = 0; i < nv && i < 8; i++) {
+        const char *p = v[i].iov_base;
+        size_t len = v[i].iov_len, n = 0;
+        while (len > 0) {
+            int rc = gw_chunked_feed(&ch, p, len, 0, &n);
+            if (rc == GW_CHUNK_DONE)
+                return 1;
+            if (rc < 0 && rc != GW_HTTP_AGAIN)
+                return 0;
+            p += n;
+            len -= n;
+        }
+    }
+    return 1;
+}
+
+/* Read the response head: returns 1 when the body follows (resp_state is BODY), 0 for more
+ * bytes, -1 when the exchange was answered or ended. */
+static int
+read_head(struct gw_exchange *ex, struct evbuffer *in)
+{
+    const struct ex_settings *s = ex->set;
+    struct gw_http_limits hl = {.max_head_bytes = s->max_header_bytes * 4,
+                                .max_headers = GW_HTTP_MAX_HEADERS,
+                                .max_target_bytes = s->max_target_bytes};
+
+    while (ex->resp_state == GW_RESP_HEAD) {
+        size_t len = evbuffer_get_length(in), head_len = 0, inline_body = 0;
+        size_t n = len <= hl.max_head_bytes ? len : hl.max_head_bytes + 1;
+        const char *data;
+        int rc;
+
+        if (len == 0)
+            return 0;
+        data = (const char *)evbuffer_pullup(in, (ssize_t)n);
+        rc = gw_http_parse_response(&ex->up_hp, data, n, &hl, ex->req.method, &ex->resp,
+                                    &head_len);
+        if (rc == GW_HTTP_AGAIN)
+            return 0;
+        if (rc != GW_HTTP_OK) {
+            bad_response(ex, "the upstream's response is malformed or ambiguous");
+            return -1;
+        }
+        ex->m_up_head = gw_mono_us();
+        ex->up_status = ex->resp.status;
+        if (ex->resp.status >= 100 && ex->resp.status < 200) {
+            if (ex->resp.status == 101) {
+                bad_response(ex, "the upstream switched protocols, which is not supported");
+                return -1;
+            }
+            /* interim responses: 100 Continue was answered by us already */
+            evbuffer_drain(in, head_len);
+            gw_http_parser_init(&ex->up_hp);
+            continue;
+        }
+        if (ex->resp.body == GW_BODY_CHUNKED && len > head_len &&
+            !chunked_start_ok(in, head_len)) {
+            bad_response(ex, "the upstream's chunked body is malformed");
+            return -1;
+        }
+        ex->resp_body = ex->resp.body;
+        ex->resp_left = ex->resp.content_length;
+        gw_chunked_init(&ex->resp_chunk);
+        rc = ex->api->response_head(ex, in, head_len, &inline_body);
+        if (rc < 0)
+            return -1;
+        ex->resp_left -= inline_body;
+        if (ex->resp_body == GW_BODY_NONE ||
+            (ex->resp_body == GW_BODY_LENGTH && ex->resp_left == 0)) {
+            body_done(ex);
+            return -1;
+        }
+        ex->resp_state = GW_RESP_BODY;
+    }
+    return 1;
+}
+
+static void
+up_read_cb(struct bufferevent *bev, void *arg)
+{
+    struct gw_exchange *ex = arg;
+
+    if (ex->resp_state == GW_RESP_HEAD && read_head(ex, bufferevent_get_input(bev)) <= 0)
+        return;
+    if (ex->resp_state == GW_RESP_BODY && relay_response(ex) == 1)
+        body_done(ex);
+}
+
+static void
+up_write_cb(struct bufferevent *bev, void *arg)
+{
+    struct gw_exchange *ex = arg;
+
+    gw_bev_drained(bev, ex->route->upstream.kind != PT_UP_HTTPS);
+    if (ex->client_paused)
+        ex->api->request_drained(ex);
+}
+
+/* Why the connection failed before the response began, in words, into detail. */
+static void
+failure(struct gw_exchange *ex, struct bufferevent *bev, char *detail, size_t len)
+{
+    const struct pt_upstream *up = &ex->route->upstream;
+    struct cn_upconn *u = ex->up;
+
+    if (u->connected) {
+        snprintf(detail, len, "%s closed the connection before answering", up->hostport);
+        return;
+    }
+    unsigned long e = up->kind == PT_UP_HTTPS ? bufferevent_get_openssl_error(bev) : 0;
+    int err = EVUTIL_SOCKET_ERROR();
+    if (e != 0) {
+        char buf[200];
+        SSL *ssl = bufferevent_openssl_get_ssl(bev);
+        long vr = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
+        ERR_error_string_n(e, buf, sizeof buf);
+        snprintf(detail, len, "TLS with %s failed: %s%s%s", up->hostport, buf,
+                 vr != X509_V_OK ? ": " : "",
+                 vr != X509_V_OK ? X509_verify_cert_error_string(vr) : "");
+    } else {
+        snprintf(detail, len, "cannot connect to %s: %s", up->hostport,
+                 err ? strerror(err) : "connection closed");
+    }
+}
+
+static void
+up_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    struct gw_exchange *ex = arg;
+    struct cn_upconn *u = ex->up;
+    const struct pt_upstream *up = &ex->route->upstream;
+    char detail[384];
+
+    if (what & BEV_EVENT_CONNECTED) {
+        u->connected = 1;
+        set_up_timeouts(ex, 0);
+        cn_upconn_read(u, 1);
+        return;
+    }
+    if ((what & BEV_EVENT_EOF) && ex->resp_state == GW_RESP_BODY &&
+        ex->resp_body == GW_BODY_UNTIL_EOF) {
+        if (relay_response(ex) >= 0)
+            body_done(ex);
+        return;
+    }
+    if (ex->resp_state != GW_RESP_HEAD) {
+        gw_log(GW_LOG_INFO, "%s: upstream %s closed in the middle of the response; aborted",
+               ex->request_id, up->hostport);
+        http_cancel(ex);
+        ex->api->abort(ex);
+        return;
+    }
+    /* a pooled connection the upstream closed just as we reused it: try once more on a fresh one
+     * when nothing of the request is lost (no body) */
+    if (ex->up_reused && !ex->retried && !(what & BEV_EVENT_TIMEOUT) &&
+        ex->req.body == GW_BODY_NONE && evbuffer_get_length(bufferevent_get_input(bev)) == 0) {
+        http_cancel(ex);
+        ex->retried = 1;
+        http_start(ex);
+        return;
+    }
+    if (what & BEV_EVENT_TIMEOUT) {
+        if (!u->connected)
+            snprintf(detail, sizeof detail, "connecting to %s timed out", up->hostport);
+        else
+            snprintf(detail, sizeof detail, "%s did not answer in time", up->hostport);
+        http_cancel(ex);
+        ex->api->problem(ex, 504, "upstream-timeout", detail);
+        return;
+    }
+    failure(ex, bev, detail, sizeof detail);
+    gw_log(GW_LOG_INFO, "%s: %s", ex->request_id, detail);
+    http_cancel(ex);
+    ex->api->problem(ex, 502, "upstream-unavailable", detail);
+}
+
+static void
+http_start(struct gw_exchange *ex)
+{
+    const struct pt_upstream *up = &ex->route->upstream;
+    struct cn_upconn *u;
+    int reused = 0;
+    char detail[256];
+
+    u = cn_pool_acquire(ex->up_worker, ex->snap, up, &reused);
+    if (u == NULL) {
+        snprintf(detail, sizeof detail, "cannot connect to %s: %s", up->hostport, strerror(errno));
+        ex->api->problem(ex, 502, "upstream-unavailable", detail);
+        return;
+    }
+    ex->up = u;
+    ex->up_reused = reused;
+    ex->resp_state = GW_RESP_HEAD;
+    gw_http_parser_init(&ex->up_hp);
+    bufferevent_setcb(u->bev, up_read_cb, up_write_cb, up_event_cb, ex);
+    bufferevent_setwatermark(u->bev, EV_WRITE, GW_OUT_LOW, 0);
+    set_up_timeouts(ex, !u->connected);
+    write_request_head(ex, bufferevent_get_output(u->bev));
+    ex->m_forwarded = gw_mono_us();
+    if (ex->req_body_len > 0) /* transformed by the request chain */
+        evbuffer_add(bufferevent_get_output(u->bev), ex->req_body, ex->req_body_len);
+    if (u->connected)
+        cn_upconn_read(u, 1);
+    else /* the write event tells when the connection is made; TLS reads its handshake itself */
+        bufferevent_enable(u->bev, u->own_read ? EV_WRITE : EV_READ | EV_WRITE);
+    ex->api->request_body(ex, bufferevent_get_output(u->bev));
+}
+
+static void *
+http_worker_new(struct event_base *base, size_t max_idle, int idle_ms)
+{
+    return cn_pool_new(base, max_idle, idle_ms);
+}
+
+static void
+http_worker_free(void *pool)
+{
+    cn_pool_free(pool);
+}
+
+const struct cn_ops cn_http = {
+    .name = "http",
+    .slot = 0,
+    .worker_new = http_worker_new,
+    .worker_free = http_worker_free,
+    .start = http_start,
+    .request_data = http_request_data,
+    .drained = http_drained,
+    .cancel = http_cancel,
+};
