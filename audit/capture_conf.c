@@ -35,6 +35,7 @@
 
 #include "conf_table.h"
 #include "json_loc.h"
+#include "json_pointer.h"
 #include "xml_util.h"
 #include "xml_map.h" /* tf_xm_xpath_error, tf_xm_quiet_*: libxml2's XPath errors as text */
 
@@ -98,22 +99,8 @@ au_capture_free(struct au_capture *cap)
 static int
 jseg_parse(const char *text, size_t n, struct au_jseg *seg)
 {
-    char *out = xcalloc(n + 1, 1), *o = out;
-
-    for (size_t i = 0; i < n; i++) {
-        if (text[i] != '~') {
-            *o++ = text[i];
-        } else if (i + 1 < n && (text[i + 1] == '0' || text[i + 1] == '1')) {
-            *o++ = text[++i] == '0' ? '~' : '/';
-        } else {
-            free(out);
-            return -1;
-        }
-    }
-    *seg = (struct au_jseg){.key = out, .index = -1, .wild = n == 1 && text[0] == '*'};
-    if (n > 0 && n < 10 && strspn(text, "0123456789") == n && (text[0] != '0' || n == 1))
-        seg->index = strtol(text, NULL, 10);
-    return 0;
+    *seg = (struct au_jseg){.wild = n == 1 && text[0] == '*'};
+    return gw_jptr_segment(text, n, &seg->key, &seg->index);
 }
 
 /* Compile the pointer text (at path) into p. Returns 0, or -1 after reporting. */
@@ -145,28 +132,62 @@ jptr_compile(const struct gw_jctx *c, const char *path, const char *text, struct
     return 0;
 }
 
+/* ---- rule lists ------------------------------------------------------------------------------ */
+
+/* The rule list `key` of "redact" (at rpath), its path written to kpath; NULL when absent. */
+static json_t *
+rule_list(struct cc_load *ld, const json_t *redact, const char *rpath, const char *key,
+          char kpath[GW_JPATH_MAX])
+{
+    json_t *arr = gw_jctx_get(ld->c, redact, rpath, key, JSON_ARRAY, 0);
+
+    if (arr != NULL)
+        gw_jpath_key(kpath, GW_JPATH_MAX, rpath, key);
+    return arr;
+}
+
+/* Each element of the rule list arr (at kpath) that is text to add(), with its path; the others
+ * reported: not a string (or empty, when nonempty), or holding U+0000. `what` names a rule in the
+ * messages: "a JSON pointer". */
+static void
+rules_each(struct cc_load *ld, const json_t *arr, const char *kpath, const char *what,
+           int nonempty, void (*add)(struct cc_load *ld, const char *ipath, const char *text))
+{
+    char ipath[GW_JPATH_MAX];
+    const json_t *v;
+    size_t i;
+
+    json_array_foreach(arr, i, v) {
+        gw_jpath_index(ipath, sizeof ipath, kpath, i);
+        if (!json_is_string(v) || (nonempty && json_string_length(v) == 0))
+            gw_jctx_error(ld->c, ipath, "expected %s (a %sstring), got %s", what,
+                          nonempty ? "non-empty " : "",
+                          json_is_string(v) ? "\"\"" : gw_json_type_name(v));
+        else if (strlen(json_string_value(v)) != json_string_length(v))
+            gw_jctx_error(ld->c, ipath, "%s may not hold U+0000", what);
+        else
+            add(ld, ipath, json_string_value(v));
+    }
+}
+
+static void
+json_rule_add(struct cc_load *ld, const char *ipath, const char *text)
+{
+    /* counted even when bad, so that au_capture_free releases what it holds */
+    jptr_compile(ld->c, ipath, text, &ld->cap->json[ld->cap->njson++]);
+}
+
 static void
 json_rules_load(struct cc_load *ld, const json_t *redact, const char *rpath)
 {
-    char kpath[GW_JPATH_MAX], ipath[GW_JPATH_MAX];
-    json_t *arr = gw_jctx_get(ld->c, redact, rpath, "json", JSON_ARRAY, 0), *v;
-    size_t i;
+    char kpath[GW_JPATH_MAX];
+    json_t *arr = rule_list(ld, redact, rpath, "json", kpath);
 
     if (arr == NULL)
         return;
-    gw_jpath_key(kpath, sizeof kpath, rpath, "json");
     ld->cap->has_json = 1;
     ld->cap->json = xcalloc(json_array_size(arr), sizeof *ld->cap->json);
-    json_array_foreach(arr, i, v) {
-        gw_jpath_index(ipath, sizeof ipath, kpath, i);
-        if (!json_is_string(v))
-            gw_jctx_error(ld->c, ipath, "expected a JSON pointer (a string), got %s",
-                          gw_json_type_name(v));
-        else if (strlen(json_string_value(v)) != json_string_length(v))
-            gw_jctx_error(ld->c, ipath, "a JSON pointer may not hold U+0000");
-        else /* counted even when bad, so that au_capture_free releases what it holds */
-            jptr_compile(ld->c, ipath, json_string_value(v), &ld->cap->json[ld->cap->njson++]);
-    }
+    rules_each(ld, arr, kpath, "a JSON pointer", 0, json_rule_add);
 }
 
 /* ---- namespaces and XPath -------------------------------------------------------------------- */
@@ -278,15 +299,22 @@ xpath_compile(struct cc_load *ld, const char *path, const char *expr)
 }
 
 static void
+xml_rule_add(struct cc_load *ld, const char *ipath, const char *text)
+{
+    struct au_xrule *r = &ld->cap->xml[ld->cap->nxml++];
+
+    r->text = xstrdup(text);
+    r->comp = xpath_compile(ld, ipath, r->text);
+}
+
+static void
 xml_rules_load(struct cc_load *ld, const json_t *redact, const char *rpath)
 {
-    char kpath[GW_JPATH_MAX], ipath[GW_JPATH_MAX];
-    json_t *arr = gw_jctx_get(ld->c, redact, rpath, "xml", JSON_ARRAY, 0), *v;
-    size_t i;
+    char kpath[GW_JPATH_MAX];
+    json_t *arr = rule_list(ld, redact, rpath, "xml", kpath);
 
     if (arr == NULL)
         return;
-    gw_jpath_key(kpath, sizeof kpath, rpath, "xml");
     ld->cap->has_xml = 1;
     ld->cap->xml = xcalloc(json_array_size(arr), sizeof *ld->cap->xml);
     if (json_array_size(arr) > 0 &&
@@ -294,19 +322,7 @@ xml_rules_load(struct cc_load *ld, const json_t *redact, const char *rpath)
          xmlDocSetRootElement(ld->trial, xmlNewDocNode(ld->trial, NULL, (const xmlChar *)"a",
                                                        NULL)) != NULL))
         abort();
-    json_array_foreach(arr, i, v) {
-        gw_jpath_index(ipath, sizeof ipath, kpath, i);
-        if (!json_is_string(v) || json_string_length(v) == 0) {
-            gw_jctx_error(ld->c, ipath, "expected an XPath expression (a non-empty string), got %s",
-                          json_is_string(v) ? "\"\"" : gw_json_type_name(v));
-        } else if (strlen(json_string_value(v)) != json_string_length(v)) {
-            gw_jctx_error(ld->c, ipath, "an XPath expression may not hold U+0000");
-        } else {
-            struct au_xrule *r = &ld->cap->xml[ld->cap->nxml++];
-            r->text = xstrdup(json_string_value(v));
-            r->comp = xpath_compile(ld, ipath, r->text);
-        }
-    }
+    rules_each(ld, arr, kpath, "an XPath expression", 1, xml_rule_add);
     xmlFreeDoc(ld->trial);
     ld->trial = NULL;
 }
