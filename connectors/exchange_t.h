@@ -15,6 +15,7 @@
 #include "arena.h"
 #include "http_chunked.h"
 #include "http_parser.h"
+#include "log.h"
 
 /* Output above this pauses reading the other side; below the low mark it resumes. */
 #define GW_OUT_HIGH (1024 * 1024)
@@ -118,6 +119,7 @@ struct gw_exchange {
     const char *reason;              /* the problem code of an answer made here */
     const char *local_type;          /* the Content-Type of an answer made here */
     int up_status;
+    struct gw_log_ctx log;           /* its log lines' context: request id, partner, client */
     const struct ex_observers *obs;  /* the worker's observers */
     void *obs_data[EX_MAX_OBSERVERS];/* each one's state for this exchange */
     struct gw_exchange *next_free;

@@ -177,8 +177,7 @@ http_cancel(struct gw_exchange *ex)
 static void
 bad_response(struct gw_exchange *ex, const char *detail)
 {
-    gw_log(GW_LOG_INFO, "%s: upstream %s: %s", ex->request_id, ex->route->upstream.hostport,
-           detail);
+    gw_log(GW_LOG_INFO, "upstream %s: %s", ex->route->upstream.hostport, detail);
     http_cancel(ex);
     ex->api->problem(ex, 502, "bad-upstream-response", detail);
 }
@@ -242,8 +241,8 @@ relay_response(struct gw_exchange *ex)
                 evbuffer_drain(in, n);
                 done = 1;
             } else {
-                gw_log(GW_LOG_INFO, "%s: malformed chunked body from upstream %s; aborted",
-                       ex->request_id, ex->route->upstream.hostport);
+                gw_log(GW_LOG_INFO, "malformed chunked body from upstream %s; aborted",
+                       ex->route->upstream.hostport);
                 http_cancel(ex);
                 ex->api->abort(ex);
                 return -1;
@@ -370,7 +369,7 @@ read_head(struct gw_exchange *ex, struct evbuffer *in)
 }
 
 static void
-up_read_cb(struct bufferevent *bev, void *arg)
+up_read(struct bufferevent *bev, void *arg)
 {
     struct gw_exchange *ex = arg;
 
@@ -381,7 +380,7 @@ up_read_cb(struct bufferevent *bev, void *arg)
 }
 
 static void
-up_write_cb(struct bufferevent *bev, void *arg)
+up_write(struct bufferevent *bev, void *arg)
 {
     struct gw_exchange *ex = arg;
 
@@ -418,7 +417,7 @@ failure(struct gw_exchange *ex, struct bufferevent *bev, char *detail, size_t le
 }
 
 static void
-up_event_cb(struct bufferevent *bev, short what, void *arg)
+up_event(struct bufferevent *bev, short what, void *arg)
 {
     struct gw_exchange *ex = arg;
     struct cn_upconn *u = ex->up;
@@ -438,8 +437,8 @@ up_event_cb(struct bufferevent *bev, short what, void *arg)
         return;
     }
     if (ex->resp_state != GW_RESP_HEAD) {
-        gw_log(GW_LOG_INFO, "%s: upstream %s closed in the middle of the response; aborted",
-               ex->request_id, up->hostport);
+        gw_log(GW_LOG_INFO, "upstream %s closed in the middle of the response; aborted",
+               up->hostport);
         http_cancel(ex);
         ex->api->abort(ex);
         return;
@@ -463,9 +462,27 @@ up_event_cb(struct bufferevent *bev, short what, void *arg)
         return;
     }
     failure(ex, bev, detail, sizeof detail);
-    gw_log(GW_LOG_INFO, "%s: %s", ex->request_id, detail);
+    gw_log(GW_LOG_INFO, "%s", detail);
     http_cancel(ex);
     ex->api->problem(ex, 502, "upstream-unavailable", detail);
+}
+
+static void
+up_read_cb(struct bufferevent *bev, void *arg)
+{
+    GW_LOG_IN(&((struct gw_exchange *)arg)->log, up_read(bev, arg));
+}
+
+static void
+up_write_cb(struct bufferevent *bev, void *arg)
+{
+    GW_LOG_IN(&((struct gw_exchange *)arg)->log, up_write(bev, arg));
+}
+
+static void
+up_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    GW_LOG_IN(&((struct gw_exchange *)arg)->log, up_event(bev, what, arg));
 }
 
 static void

@@ -15,6 +15,8 @@
 
 #include <event2/event.h>
 
+#include "log.h"
+
 #define MAX_DELAY_MS 60000
 #define MAX_HEADERS_LEN 8192
 
@@ -205,7 +207,7 @@ delay_cb(evutil_socket_t fd, short what, void *arg)
     (void)what;
     event_free(ex->up);
     ex->up = NULL;
-    answer(ex);
+    GW_LOG_IN(&ex->log, answer(ex));
 }
 
 static void *

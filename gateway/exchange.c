@@ -95,8 +95,8 @@ gw_exchange_problem_errors(struct gw_exchange *ex, int status, const char *code,
     json_decref(errors);
     body = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
-    gw_log(status >= 500 ? GW_LOG_INFO : GW_LOG_DEBUG, "%s %s: %d %s: %s", ex->request_id,
-           ex->client->ip, status, code, detail ? detail : "");
+    gw_log(status >= 500 ? GW_LOG_INFO : GW_LOG_DEBUG, "%d %s: %s", status, code,
+           detail ? detail : "");
     gw_exchange_respond(ex, status, "application/problem+json", body ? body : "{}",
                         body ? strlen(body) : 2, extra_headers);
     free(body);
@@ -157,7 +157,7 @@ gw_exchange_client_drained(struct gw_exchange *ex)
 static void
 bad_response(struct gw_exchange *ex, const char *detail)
 {
-    gw_log(GW_LOG_INFO, "%s: upstream %s: %s", ex->request_id,
+    gw_log(GW_LOG_INFO, "upstream %s: %s",
            ex->route->upstream.hostport ? ex->route->upstream.hostport : ex->route->upstream.url,
            detail);
     gw_exchange_cancel(ex);

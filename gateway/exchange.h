@@ -45,6 +45,7 @@ struct gw_conn {
     const struct gw_listener_conf *lconf;
     enum gw_conn_state state;
     struct ex_client client; /* address, TLS or not, trusted proxy or not */
+    struct gw_log_ctx log;   /* its log lines' context between exchanges (client, partner) */
     struct gw_tls_peer peer;
     int64_t t_accept;        /* monotonic µs */
     struct ex_cert cert;     /* the client certificate in words, computed once (gw_conn_cert) */

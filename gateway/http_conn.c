@@ -37,6 +37,17 @@ static void closing_step(struct gw_conn *c);
 static void under_drained_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg);
 static void under_input_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg);
 static void tls_sock_read_cb(evutil_socket_t fd, short what, void *arg);
+static void conn_timer_cb(evutil_socket_t fd, short what, void *arg);
+static void sock_read_cb(evutil_socket_t fd, short what, void *arg);
+
+/* The log context of a connection's callbacks: its exchange's, else its own. */
+static const struct gw_log_ctx *
+conn_log(void *arg)
+{
+    struct gw_conn *c = arg;
+
+    return c->ex != NULL ? &c->ex->log : &c->log;
+}
 
 void
 gw_conn_timeouts(struct gw_conn *c, int read_ms)
@@ -118,6 +129,7 @@ exchange_new(struct gw_conn *c)
     ex->snap = c->snap;
     ex->partner = p;
     ex->obs = &w->obs;
+    ex->log = (struct gw_log_ctx){ex->request_id, p != NULL ? p->id : NULL, c->client.ip};
     gw_obs_received(ex);
     if (p != NULL && p->max_body_bytes > 0 && p->max_body_bytes < max)
         max = p->max_body_bytes;
@@ -132,6 +144,7 @@ gw_conn_release_exchange(struct gw_exchange *ex)
 
     gw_obs_finished(ex, 0);
     gw_exchange_cancel(ex);
+    gw_log_forget(&ex->log);
     ex->c->ex = NULL;
     if (w->nfree_ex < MAX_CACHED_EXCHANGES && !atomic_load(&w->stopping)) {
         gw_arena_reset(&ex->arena);
@@ -203,6 +216,7 @@ gw_conn_free(struct gw_conn *c)
     free(c->cert.subject);
     free(c->cert.issuer);
     X509_free(c->peer.refused);
+    gw_log_forget(&c->log);
     conn_release(w, c);
     if (atomic_load(&w->stopping) && w->nconns == 0)
         event_base_loopexit(w->base, NULL);
@@ -230,7 +244,7 @@ gw_conn_idle_ms(const struct gw_conn *c)
 }
 
 static void
-conn_timer_cb(evutil_socket_t fd, short what, void *arg)
+conn_timer(evutil_socket_t fd, short what, void *arg)
 {
     struct gw_conn *c = arg;
 
@@ -248,7 +262,7 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
         gw_conn_free(c);
         return;
     }
-    gw_log(GW_LOG_DEBUG, "client %s: request head not complete in time", c->client.ip);
+    gw_log(GW_LOG_DEBUG, "request head not complete in time");
     c->ex->keep_alive = 0;
     gw_exchange_problem(c->ex, 408, "client-timeout",
                         "the request head did not arrive within client_header_ms", NULL);
@@ -292,7 +306,7 @@ input_bound(const struct gw_conn *c)
 /* A plain connection's socket is readable (or its read timed out): read what is there into the
  * bufferevent's input and hand it on. A shrunk idle connection gets its bufferevent back first. */
 static void
-sock_read_cb(evutil_socket_t fd, short what, void *arg)
+sock_read(evutil_socket_t fd, short what, void *arg)
 {
     struct gw_conn *c = arg;
     struct evbuffer *in;
@@ -335,7 +349,7 @@ sock_read_cb(evutil_socket_t fd, short what, void *arg)
  * the filter (without the FIONREAD libevent would ask first), then let the filter at it, as the
  * bufferevent's own read would have. */
 static void
-tls_sock_read_cb(evutil_socket_t fd, short what, void *arg)
+tls_sock_read(evutil_socket_t fd, short what, void *arg)
 {
     struct gw_conn *c = arg;
     struct bufferevent *under = bufferevent_get_underlying(c->bev);
@@ -404,6 +418,7 @@ gw_conn_accept(struct gw_worker *w, size_t li, int fd, struct sockaddr *sa, int 
         c->client.port = ntohs(((struct sockaddr_in6 *)sa)->sin6_port);
     }
     c->client.trusted = gw_config_trusted(snap->config, sa);
+    c->log.client = c->client.ip;
     c->t_accept = gw_mono_us();
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     c->peer.mode = l->tls ? l->client_auth : GW_CLIENT_AUTH_NONE;
@@ -439,7 +454,7 @@ gw_conn_accept(struct gw_worker *w, size_t li, int fd, struct sockaddr *sa, int 
     event_assign(&c->rev, w->base, fd, EV_READ | EV_PERSIST,
                  c->client.tls ? tls_sock_read_cb : sock_read_cb, c);
     if (c->bev == NULL) {
-        gw_log(GW_LOG_ERROR, "client %s: cannot set up the connection", c->client.ip);
+        gw_log(GW_LOG_ERROR, "client %s: cannot set up the connection", c->client.ip); /* no context yet */
         if (fd >= 0)
             close(fd);
         pt_snapshot_unref(c->snap);
@@ -550,7 +565,7 @@ read_head(struct gw_conn *c)
 /* ---- callbacks ---- */
 
 static void
-client_read_cb(struct bufferevent *bev, void *arg)
+client_read(struct bufferevent *bev, void *arg)
 {
     struct gw_conn *c = arg;
 
@@ -571,7 +586,7 @@ client_read_cb(struct bufferevent *bev, void *arg)
 }
 
 static void
-client_write_cb(struct bufferevent *bev, void *arg)
+client_write(struct bufferevent *bev, void *arg)
 {
     struct gw_conn *c = arg;
 
@@ -585,12 +600,13 @@ client_write_cb(struct bufferevent *bev, void *arg)
 }
 
 static void
-client_event_cb(struct bufferevent *bev, short what, void *arg)
+client_event(struct bufferevent *bev, short what, void *arg)
 {
     struct gw_conn *c = arg;
 
     if (what & BEV_EVENT_CONNECTED) {
         c->state = GW_CONN_IDLE;
+        c->log.partner = c->peer.partner != NULL ? c->peer.partner->id : NULL;
         gw_bev_flush(bev); /* the end of the handshake (session tickets); then EV_WRITE off */
         gw_conn_timeouts(c, gw_conn_idle_ms(c));
         if (evbuffer_get_length(bufferevent_get_input(bev)) > 0)
@@ -608,7 +624,7 @@ client_event_cb(struct bufferevent *bev, short what, void *arg)
         char buf[160] = "connection closed";
         if (e != 0)
             ERR_error_string_n(e, buf, sizeof buf);
-        gw_log(GW_LOG_DEBUG, "client %s: TLS handshake failed: %s%s%s", c->client.ip, buf,
+        gw_log(GW_LOG_DEBUG, "TLS handshake failed: %s%s%s", buf,
                c->peer.verify_error ? ": " : "",
                c->peer.verify_error ? gw_tls_peer_reason(&c->peer) : "");
         if (gw_tls_peer_code(&c->peer, e) != NULL)
@@ -627,9 +643,45 @@ client_event_cb(struct bufferevent *bev, short what, void *arg)
         char buf[160] = "connection error";
         if (e != 0)
             ERR_error_string_n(e, buf, sizeof buf);
-        gw_log(GW_LOG_DEBUG, "client %s: TLS: %s", c->client.ip, buf);
+        gw_log(GW_LOG_DEBUG, "TLS: %s", buf);
         /* the alert OpenSSL wrote (a refused renegotiation's no_renegotiation) goes out first */
         gw_bev_flush(bev);
     }
     gw_conn_free(c);
+}
+
+static void
+conn_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    GW_LOG_IN(conn_log(arg), conn_timer(fd, what, arg));
+}
+
+static void
+sock_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+    GW_LOG_IN(conn_log(arg), sock_read(fd, what, arg));
+}
+
+static void
+tls_sock_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+    GW_LOG_IN(conn_log(arg), tls_sock_read(fd, what, arg));
+}
+
+static void
+client_read_cb(struct bufferevent *bev, void *arg)
+{
+    GW_LOG_IN(conn_log(arg), client_read(bev, arg));
+}
+
+static void
+client_write_cb(struct bufferevent *bev, void *arg)
+{
+    GW_LOG_IN(conn_log(arg), client_write(bev, arg));
+}
+
+static void
+client_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    GW_LOG_IN(conn_log(arg), client_event(bev, what, arg));
 }

@@ -165,7 +165,7 @@ chain_failed(struct gw_exchange *ex, struct tf_ctx *x, const char *phase)
     json_t *errors = x->err_errors;
 
     x->err_errors = NULL;
-    gw_log(GW_LOG_DEBUG, "%s: %s chain of route %s: %d %s: %s", ex->request_id, phase,
+    gw_log(GW_LOG_DEBUG, "%s chain of route %s: %d %s: %s", phase,
            ex->route->name, x->err_status, x->err_code ? x->err_code : "transform-failed",
            x->err_detail ? x->err_detail : "");
     ex->keep_alive = ex->keep_alive && ex->req_done;

@@ -90,8 +90,7 @@ stop_timer_cb(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
-    gw_log(GW_LOG_WARN, "worker %d: %zu connections still busy after the grace period; closing",
-           w->id, w->nconns);
+    gw_log(GW_LOG_WARN, "%zu connections still busy after the grace period; closing", w->nconns);
     event_base_loopexit(w->base, NULL);
 }
 
@@ -104,7 +103,7 @@ notify_cb(evutil_socket_t fd, short what, void *arg)
 
     (void)what;
     if (read(fd, &v, sizeof v) < 0 && errno != EAGAIN)
-        gw_log(GW_LOG_ERROR, "worker %d: eventfd: %s", w->id, strerror(errno));
+        gw_log(GW_LOG_ERROR, "eventfd: %s", strerror(errno));
     next = atomic_exchange(&w->next_snap, NULL);
     if (next != NULL) {
         pt_snapshot_unref(w->snap);
@@ -144,9 +143,9 @@ worker_main(void *arg)
 {
     struct gw_worker *w = arg;
 
+    gw_log_worker = w->id;
     event_base_dispatch(w->base);
-    gw_log(GW_LOG_INFO, "worker %d: stopped after %llu requests", w->id,
-           (unsigned long long)w->requests);
+    gw_log(GW_LOG_INFO, "stopped after %llu requests", (unsigned long long)w->requests);
     while (!TAILQ_EMPTY(&w->conns))
         gw_conn_free(TAILQ_FIRST(&w->conns));
     return NULL;

@@ -3,12 +3,13 @@ file from the bundle, a delay), and what `portico check` says of a route's conne
 
 import json
 import os
+import re
 import time
 
 import client
 import scenario
 from client import check
-from harness import case
+from harness import case, free_port
 
 ORDER = b'{"order": "PO-1001", "lines": [{"sku": "A-1", "qty": 3}], "note": "caf\xc3\xa9\x00end"}'
 
@@ -107,3 +108,25 @@ def mock_settings_checked(ctx):
               "not an error with its place: %r" % line[0])
     cfg = json.load(open(s.gw.config_path))
     check(cfg["routes"][5]["mock"]["status"] == 99, "the config under test changed")
+
+
+@case
+def log_lines_carry_their_exchange(ctx):
+    """A line about an exchange names the worker, the request id, the partner and the client,
+    though no message passes them (base/log.h's context)."""
+    dead = free_port()  # nothing listens there: the upstream is unavailable
+    s = scenario.build(ctx, tls="require", acme_routes=[
+        scenario.route("down", "/acme/down", "http://127.0.0.1:%d" % dead),
+    ])
+    r = s.tls_get("acme-client", "/acme/down")
+    check(r.status == 502, "status %d, expected 502 from a closed upstream port" % r.status)
+    rid = r.get("x-request-id")
+    lines = [ln for ln in s.gw.stderr_text().splitlines() if "cannot connect" in ln]
+    check(lines, "no log line for the refused connection: %s" % s.gw.stderr_tail())
+    want = re.compile(r"\[info\] w\d+ rid=%s partner=acme client=127\.0\.0\.1: " % re.escape(rid))
+    check(all(want.search(ln) for ln in lines), "a line lacks its context (want %s): %s"
+          % (want.pattern, lines))
+    s.gw.stop()
+    stopped = [ln for ln in s.gw.stderr_text().splitlines() if "stopped after" in ln]
+    check(len(stopped) == 2 and all(re.search(r"\] w\d+: stopped after", ln) for ln in stopped),
+          "each worker's last line should name it: %s" % stopped)
