@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "text.h"
+
 void
 au_buf_free(struct au_buf *b)
 {
@@ -32,87 +34,17 @@ au_buf_grow(struct au_buf *b, size_t n)
     return 0;
 }
 
-/* The length of the UTF-8 sequence at s (at most n bytes), or 0 when it is not one: overlong
- * forms, surrogates and code points past U+10FFFF are refused, as RFC 3629 says. */
-static size_t
-utf8_len(const unsigned char *s, size_t n)
-{
-    unsigned c = s[0];
-    size_t len;
-    uint32_t cp;
-
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf)
-        len = 2, cp = c & 0x1f;
-    else if (c >= 0xe0 && c <= 0xef)
-        len = 3, cp = c & 0x0f;
-    else if (c >= 0xf0 && c <= 0xf4)
-        len = 4, cp = c & 0x07;
-    else
-        return 0;
-    if (n < len)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-        (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-        return 0;
-    return len;
-}
-
 void
-au_buf_jstr(struct au_buf *b, const char *str, size_t n)
+au_buf_jstr(struct au_buf *b, const char *s, size_t n)
 {
-    static const char hex[] = "0123456789abcdef";
-    const unsigned char *s = (const unsigned char *)str;
-    char *o;
+    size_t used, need;
 
     /* the worst case is six bytes out for one in (\u00xx); U+FFFD is three for one */
     if (au_buf_reserve(b, n * 6 + 2) < 0)
         return;
-    o = b->p + b->len;
-    *o++ = '"';
-    for (size_t i = 0; i < n;) {
-        unsigned c = s[i];
-        size_t len;
-        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
-            *o++ = (char)c;
-            i++;
-            continue;
-        }
-        if (c >= 0x80) {
-            if ((len = utf8_len(s + i, n - i)) == 0) {
-                memcpy(o, "\xef\xbf\xbd", 3);
-                o += 3;
-                i++;
-            } else {
-                memcpy(o, s + i, len);
-                o += len;
-                i += len;
-            }
-            continue;
-        }
-        *o++ = '\\';
-        switch (c) {
-        case '"': *o++ = '"'; break;
-        case '\\': *o++ = '\\'; break;
-        case '\b': *o++ = 'b'; break;
-        case '\f': *o++ = 'f'; break;
-        case '\n': *o++ = 'n'; break;
-        case '\r': *o++ = 'r'; break;
-        case '\t': *o++ = 't'; break;
-        default:
-            *o++ = 'u', *o++ = '0', *o++ = '0';
-            *o++ = hex[c >> 4], *o++ = hex[c & 15];
-        }
-        i++;
-    }
-    *o++ = '"';
-    b->len = (size_t)(o - b->p);
+    b->p[b->len++] = '"';
+    b->len += gw_json_escape(b->p + b->len, n * 6, s, n, GW_JSON_FIX_UTF8, &used, &need);
+    b->p[b->len++] = '"';
 }
 
 void
@@ -138,23 +70,12 @@ au_buf_i64(struct au_buf *b, int64_t v)
 }
 
 void
-au_hex(char *out, const unsigned char *d, size_t n)
-{
-    static const char digits[] = "0123456789abcdef";
-
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[d[i] >> 4];
-        out[2 * i + 1] = digits[d[i] & 15];
-    }
-}
-
-void
 au_buf_hex(struct au_buf *b, const unsigned char *d, size_t n)
 {
     if (au_buf_reserve(b, n * 2 + 2) < 0)
         return;
     b->p[b->len++] = '"';
-    au_hex(b->p + b->len, d, n);
+    gw_hex_encode(b->p + b->len, d, n);
     b->len += n * 2;
     b->p[b->len++] = '"';
 }
@@ -271,12 +192,9 @@ au_hex_decode(const char *s, unsigned char *out, size_t n)
         for (int j = 0; j < 2; j++) {
             char c = s[2 * i + j];
             v <<= 4;
-            if (c >= '0' && c <= '9')
-                v |= c - '0';
-            else if (c >= 'a' && c <= 'f')
-                v |= c - 'a' + 10;
-            else
-                return -1;
+            if ((c < '0' || c > '9') && (c < 'a' || c > 'f'))
+                return -1; /* lowercase only */
+            v |= gw_hexval(c);
         }
         out[i] = (unsigned char)v;
     }

@@ -15,6 +15,8 @@
 #include <jansson.h>
 #include <openssl/sha.h>
 
+#include "text.h"
+
 /* A growing text buffer (malloc). `oom` is set when a growth failed; the text is then cut. */
 struct au_buf {
     char *p;
@@ -73,8 +75,9 @@ au_buf_key(struct au_buf *b, const char *name)
 void au_buf_jstr(struct au_buf *b, const char *s, size_t n);
 void au_buf_u64(struct au_buf *b, uint64_t v);
 void au_buf_i64(struct au_buf *b, int64_t v);
-/* 2n lowercase hex digits of d into out (no NUL). */
-void au_hex(char *out, const unsigned char *d, size_t n);
+/* 2n lowercase hex digits of d into out (no NUL): gw_hex_encode (base/text.h), under the name
+ * audit.c and gateway/proxy.c still use. */
+#define au_hex gw_hex_encode
 /* 64 lowercase hex digits of a SHA-256 digest, quoted. */
 void au_buf_hex(struct au_buf *b, const unsigned char *d, size_t n);
 

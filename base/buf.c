@@ -11,7 +11,7 @@ void
 gw_buf_init(struct gw_buf *b, void *(*alloc)(void *ctx, size_t n), void *ctx, size_t max,
             size_t hint)
 {
-    *b = (struct gw_buf){ .max = max, .alloc = alloc, .ctx = ctx };
+    *b = (struct gw_buf){.max = max, .alloc = alloc, .ctx = ctx};
     if (max > 0 && hint > max)
         hint = max; /* a hint is no write: it never trips the ceiling */
     if (hint > 0)
@@ -98,7 +98,7 @@ gw_buf_free(struct gw_buf *b)
 {
     if (b->alloc == NULL)
         free(b->p);
-    *b = (struct gw_buf){ .max = b->max, .alloc = b->alloc, .ctx = b->ctx };
+    *b = (struct gw_buf){.max = b->max, .alloc = b->alloc, .ctx = b->ctx};
 }
 
 char *
@@ -108,6 +108,6 @@ gw_buf_steal(struct gw_buf *b, size_t *len)
 
     if (len != NULL)
         *len = b->len;
-    *b = (struct gw_buf){ .max = b->max, .alloc = b->alloc, .ctx = b->ctx };
+    *b = (struct gw_buf){.max = b->max, .alloc = b->alloc, .ctx = b->ctx};
     return s;
 }

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,10 @@
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
+
+#include "arena.h"
+#include "buf.h"
+#include "json_read.h"
 
 /* ---- positions ------------------------------------------------------------------------------ */
 
@@ -23,24 +28,29 @@ struct gw_jsonloc {
     size_t n, cap;
 };
 
-/* The scanner: the text is valid JSON already, so it only has to stay in bounds and keep count. */
-struct jl_scan {
-    const char *s;
-    size_t len, pos;
-    int line;
-    size_t line_start;
+/* The walk over the reader's tokens: the path of the value being read, and the containers open
+ * around it. */
+struct jl_walk {
     struct gw_jsonloc *loc;
-    char *path; /* the current path, grown as needed */
-    size_t path_len, path_cap;
-    int depth;
+    struct gw_buf path;          /* malloc'd */
+    struct jl_frame {
+        size_t base;             /* the container's own path ends there */
+        size_t index;            /* the next element's (arrays) */
+        int object;
+    } *open;
+    size_t depth, cap;
+    struct gw_json_cursor at;
 };
 
+/* Config files nest far less deeply; jansson itself stops at 2048. */
 #define JL_MAX_DEPTH 4096
 
 static int
-jl_record(struct jl_scan *sc, int line, int col)
+jl_record(struct jl_walk *w, const char *text, size_t len, size_t pos)
 {
-    struct gw_jsonloc *loc = sc->loc;
+    struct gw_jsonloc *loc = w->loc;
+    size_t line, col;
+    char *p;
 
     if (loc->n == loc->cap) {
         size_t cap = loc->cap ? loc->cap * 2 : 64;
@@ -50,237 +60,61 @@ jl_record(struct jl_scan *sc, int line, int col)
         loc->v = v;
         loc->cap = cap;
     }
-    char *p = strndup(sc->path, sc->path_len);
-    if (p == NULL)
+    if ((p = strndup(w->path.len > 0 ? w->path.p : "", w->path.len)) == NULL)
         return -1;
-    loc->v[loc->n++] = (struct jl_entry){ p, line, col };
+    gw_json_line_col(text, len, &w->at, pos, &line, &col);
+    loc->v[loc->n++] = (struct jl_entry){ p, (int)line, (int)col };
     return 0;
 }
 
-static int
-jl_path_append(struct jl_scan *sc, const char *add, size_t n)
-{
-    if (sc->path_len + n + 1 > sc->path_cap) {
-        size_t cap = sc->path_cap ? sc->path_cap : 128;
-        while (cap < sc->path_len + n + 1)
-            cap *= 2;
-        char *p = realloc(sc->path, cap);
-        if (p == NULL)
-            return -1;
-        sc->path = p;
-        sc->path_cap = cap;
-    }
-    memcpy(sc->path + sc->path_len, add, n);
-    sc->path_len += n;
-    sc->path[sc->path_len] = '\0';
-    return 0;
-}
-
-static void
-jl_ws(struct jl_scan *sc)
-{
-    while (sc->pos < sc->len) {
-        char ch = sc->s[sc->pos];
-        if (ch == '\n') {
-            sc->line++;
-            sc->line_start = sc->pos + 1;
-        } else if (ch != ' ' && ch != '\t' && ch != '\r') {
-            return;
-        }
-        sc->pos++;
-    }
-}
-
-static int
-jl_hex4(const char *p, unsigned *out)
-{
-    unsigned v = 0;
-
-    for (int i = 0; i < 4; i++) {
-        char ch = p[i];
-        v <<= 4;
-        if (ch >= '0' && ch <= '9')
-            v |= (unsigned)(ch - '0');
-        else if (ch >= 'a' && ch <= 'f')
-            v |= (unsigned)(ch - 'a' + 10);
-        else if (ch >= 'A' && ch <= 'F')
-            v |= (unsigned)(ch - 'A' + 10);
-        else
-            return -1;
-    }
-    *out = v;
-    return 0;
-}
-
+/* A value's path (its parent's and its key or index) and where it is recorded: at its key in an
+ * object, where it starts elsewhere. */
 static size_t
-jl_utf8(unsigned cp, char *out)
+jl_enter(struct jl_walk *w, const struct gw_json_token *t)
 {
-    if (cp < 0x80) {
-        out[0] = (char)cp;
-        return 1;
+    struct jl_frame *f;
+
+    if (w->depth == 0)
+        return t->pos;
+    f = &w->open[w->depth - 1];
+    w->path.len = f->base;
+    if (!f->object) {
+        gw_buf_printf(&w->path, "[%zu]", f->index++);
+        return t->pos;
     }
-    if (cp < 0x800) {
-        out[0] = (char)(0xc0 | (cp >> 6));
-        out[1] = (char)(0x80 | (cp & 0x3f));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        out[0] = (char)(0xe0 | (cp >> 12));
-        out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-        out[2] = (char)(0x80 | (cp & 0x3f));
-        return 3;
-    }
-    out[0] = (char)(0xf0 | (cp >> 18));
-    out[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-    out[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-    out[3] = (char)(0x80 | (cp & 0x3f));
-    return 4;
+    if (f->base > 0)
+        gw_buf_addc(&w->path, '.');
+    gw_buf_add(&w->path, t->key, t->kn);
+    return t->kpos;
 }
 
-/* A string at sc->pos ('"'). When append is set, its decoded bytes are added to the path (keys
- * are compared with what jansson decoded). Strings never span lines in valid JSON. */
 static int
-jl_string(struct jl_scan *sc, int append)
+jl_walk(struct jl_walk *w, struct gw_json_reader *r, const char *text, size_t len)
 {
-    sc->pos++;
-    while (sc->pos < sc->len) {
-        char ch = sc->s[sc->pos];
-        if (ch == '"') {
-            sc->pos++;
-            return 0;
-        }
-        if (ch != '\\') {
-            if (append && jl_path_append(sc, &ch, 1) < 0)
-                return -1;
-            sc->pos++;
+    struct gw_json_token t;
+    int type;
+
+    while ((type = gw_json_next(r, &t)) != GW_JSON_END) {
+        if (type < 0)
+            return -1;
+        if (type == GW_JSON_CLOSE) {
+            w->depth--;
             continue;
         }
-        if (sc->pos + 1 >= sc->len)
+        if (jl_record(w, text, len, jl_enter(w, &t)) < 0 || gw_buf_failed(&w->path))
             return -1;
-        char esc = sc->s[sc->pos + 1], out[4];
-        size_t n = 1;
-        sc->pos += 2;
-        switch (esc) {
-        case 'b': out[0] = '\b'; break;
-        case 'f': out[0] = '\f'; break;
-        case 'n': out[0] = '\n'; break;
-        case 'r': out[0] = '\r'; break;
-        case 't': out[0] = '\t'; break;
-        case 'u': {
-            unsigned cp, lo;
-            if (sc->pos + 4 > sc->len || jl_hex4(sc->s + sc->pos, &cp) < 0)
+        if (type != GW_JSON_OBJECT && type != GW_JSON_ARRAY)
+            continue;
+        if (w->depth == w->cap) {
+            struct jl_frame *o = realloc(w->open, (w->cap ? w->cap * 2 : 16) * sizeof *o);
+            if (o == NULL)
                 return -1;
-            sc->pos += 4;
-            if (cp >= 0xd800 && cp < 0xdc00 && sc->pos + 6 <= sc->len &&
-                sc->s[sc->pos] == '\\' && sc->s[sc->pos + 1] == 'u' &&
-                jl_hex4(sc->s + sc->pos + 2, &lo) == 0 && lo >= 0xdc00 && lo < 0xe000) {
-                cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-                sc->pos += 6;
-            }
-            n = jl_utf8(cp, out);
-            break;
+            w->open = o;
+            w->cap = w->cap ? w->cap * 2 : 16;
         }
-        default: out[0] = esc; break; /* '"', '\\', '/' */
-        }
-        if (append && jl_path_append(sc, out, n) < 0)
-            return -1;
+        w->open[w->depth++] = (struct jl_frame){ w->path.len, 0, type == GW_JSON_OBJECT };
     }
-    return -1;
-}
-
-static int jl_value(struct jl_scan *sc, int line, int col);
-
-static int
-jl_object(struct jl_scan *sc)
-{
-    size_t base = sc->path_len;
-
-    sc->pos++;
-    jl_ws(sc);
-    if (sc->pos < sc->len && sc->s[sc->pos] == '}') {
-        sc->pos++;
-        return 0;
-    }
-    for (;;) {
-        jl_ws(sc);
-        if (sc->pos >= sc->len || sc->s[sc->pos] != '"')
-            return -1;
-        int line = sc->line, col = (int)(sc->pos - sc->line_start) + 1;
-        if (base > 0 && jl_path_append(sc, ".", 1) < 0)
-            return -1;
-        if (jl_string(sc, 1) < 0)
-            return -1;
-        jl_ws(sc);
-        if (sc->pos >= sc->len || sc->s[sc->pos] != ':')
-            return -1;
-        sc->pos++;
-        jl_ws(sc);
-        if (jl_value(sc, line, col) < 0)
-            return -1;
-        sc->path_len = base;
-        sc->path[base] = '\0';
-        jl_ws(sc);
-        if (sc->pos >= sc->len)
-            return -1;
-        if (sc->s[sc->pos++] == '}')
-            return 0;
-        if (sc->s[sc->pos - 1] != ',')
-            return -1;
-    }
-}
-
-static int
-jl_array(struct jl_scan *sc)
-{
-    size_t base = sc->path_len;
-
-    sc->pos++;
-    jl_ws(sc);
-    if (sc->pos < sc->len && sc->s[sc->pos] == ']') {
-        sc->pos++;
-        return 0;
-    }
-    for (size_t i = 0;; i++) {
-        char idx[32];
-        jl_ws(sc);
-        int line = sc->line, col = (int)(sc->pos - sc->line_start) + 1;
-        int n = snprintf(idx, sizeof idx, "[%zu]", i);
-        if (jl_path_append(sc, idx, (size_t)n) < 0 || jl_value(sc, line, col) < 0)
-            return -1;
-        sc->path_len = base;
-        sc->path[base] = '\0';
-        jl_ws(sc);
-        if (sc->pos >= sc->len)
-            return -1;
-        if (sc->s[sc->pos++] == ']')
-            return 0;
-        if (sc->s[sc->pos - 1] != ',')
-            return -1;
-    }
-}
-
-/* One value at sc->pos, recorded at (line, col) under the current path. */
-static int
-jl_value(struct jl_scan *sc, int line, int col)
-{
-    int rc;
-
-    if (sc->pos >= sc->len || ++sc->depth > JL_MAX_DEPTH)
-        return -1;
-    if (jl_record(sc, line, col) < 0)
-        return -1;
-    switch (sc->s[sc->pos]) {
-    case '{': rc = jl_object(sc); break;
-    case '[': rc = jl_array(sc); break;
-    case '"': rc = jl_string(sc, 0); break;
-    default: /* number, true, false, null: up to the next delimiter */
-        rc = 0;
-        while (sc->pos < sc->len && strchr(",]} \t\r\n", sc->s[sc->pos]) == NULL)
-            sc->pos++;
-        break;
-    }
-    sc->depth--;
-    return rc;
+    return 0;
 }
 
 static int
@@ -289,24 +123,36 @@ jl_cmp(const void *a, const void *b)
     return strcmp(((const struct jl_entry *)a)->path, ((const struct jl_entry *)b)->path);
 }
 
+static void *
+jl_arena_alloc(void *a, size_t n)
+{
+    return gw_arena_alloc(a, n);
+}
+
 struct gw_jsonloc *
 gw_jsonloc_build(const char *text, size_t len)
 {
-    struct jl_scan sc = { .s = text, .len = len, .line = 1 };
+    static const struct gw_json_limits limits = { JL_MAX_DEPTH, SIZE_MAX, SIZE_MAX };
+    struct jl_walk w = { .loc = calloc(1, sizeof *w.loc) };
+    struct gw_json_reader r;
+    struct gw_arena keys; /* decoded keys with escapes */
+    int rc;
 
-    sc.loc = calloc(1, sizeof *sc.loc);
-    if (sc.loc == NULL || jl_path_append(&sc, "", 0) < 0)
-        goto fail;
-    jl_ws(&sc);
-    if (jl_value(&sc, sc.line, (int)(sc.pos - sc.line_start) + 1) < 0)
-        goto fail;
-    free(sc.path);
-    qsort(sc.loc->v, sc.loc->n, sizeof *sc.loc->v, jl_cmp);
-    return sc.loc;
-fail:
-    free(sc.path);
-    gw_jsonloc_free(sc.loc);
-    return NULL;
+    if (w.loc == NULL)
+        return NULL;
+    gw_arena_init(&keys);
+    gw_json_reader_init(&r, text, len, &limits, jl_arena_alloc, &keys, NULL, 0);
+    rc = jl_walk(&w, &r, text, len);
+    gw_json_reader_done(&r);
+    gw_arena_free(&keys);
+    gw_buf_free(&w.path);
+    free(w.open);
+    if (rc < 0) {
+        gw_jsonloc_free(w.loc);
+        return NULL;
+    }
+    qsort(w.loc->v, w.loc->n, sizeof *w.loc->v, jl_cmp);
+    return w.loc;
 }
 
 static const struct jl_entry *

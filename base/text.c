@@ -93,11 +93,12 @@ gw_text_one_line(char *s)
 
 /* What a byte becomes in a JSON string: 0 as is, 'u' \u00xx, else the letter after '\'. */
 static const char json_esc[256] = {
-    ['\0'] = 'u', [1] = 'u',  [2] = 'u',  [3] = 'u',  [4] = 'u',  [5] = 'u',  [6] = 'u',
-    [7] = 'u',    ['\b'] = 'b', ['\t'] = 't', ['\n'] = 'n', [11] = 'u', ['\f'] = 'f',
-    ['\r'] = 'r', [14] = 'u', [15] = 'u', [16] = 'u', [17] = 'u', [18] = 'u', [19] = 'u',
-    [20] = 'u',   [21] = 'u', [22] = 'u', [23] = 'u', [24] = 'u', [25] = 'u', [26] = 'u',
-    [27] = 'u',   [28] = 'u', [29] = 'u', [30] = 'u', [31] = 'u', ['"'] = '"', ['\\'] = '\\',
+    ['\0'] = 'u', [1] = 'u',    [2] = 'u',    [3] = 'u',     [4] = 'u',    [5] = 'u',
+    [6] = 'u',    [7] = 'u',    ['\b'] = 'b', ['\t'] = 't',  ['\n'] = 'n', [11] = 'u',
+    ['\f'] = 'f', ['\r'] = 'r', [14] = 'u',   [15] = 'u',    [16] = 'u',   [17] = 'u',
+    [18] = 'u',   [19] = 'u',   [20] = 'u',   [21] = 'u',    [22] = 'u',   [23] = 'u',
+    [24] = 'u',   [25] = 'u',   [26] = 'u',   [27] = 'u',    [28] = 'u',   [29] = 'u',
+    [30] = 'u',   [31] = 'u',   ['"'] = '"',  ['\\'] = '\\',
 };
 
 size_t
@@ -138,7 +139,7 @@ gw_json_escape(char *out, size_t room, const char *s, size_t n, unsigned flags, 
         if (i == n)
             break;
         /* u[i] is escaped or, not being UTF-8, written U+FFFD */
-        char e[6] = { '\\', json_esc[u[i]], '0', '0', hex_digits[u[i] >> 4], hex_digits[u[i] & 15] };
+        char e[6] = {'\\', json_esc[u[i]], '0', '0', hex_digits[u[i] >> 4], hex_digits[u[i] & 15]};
         k = u[i] >= 0x80 ? 3 : json_esc[u[i]] == 'u' ? 6 : 2;
         if (u[i] >= 0x80)
             memcpy(e, "\xEF\xBF\xBD", 3);

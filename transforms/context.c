@@ -106,6 +106,12 @@ tf_ctx_clear_error(struct tf_ctx *x)
     x->err_detail = NULL;
 }
 
+void *
+tf_ctx_alloc(void *x, size_t n)
+{
+    return ((struct tf_ctx *)x)->alloc(x, n);
+}
+
 void
 tf_ctx_init(struct tf_ctx *x, struct gw_arena *a, const struct tf_limits *limits)
 {

@@ -15,6 +15,10 @@
  * `limits` (which must outlive the context). Fill the exchange fields afterwards. */
 void tf_ctx_init(struct tf_ctx *x, struct gw_arena *a, const struct tf_limits *limits);
 
+/* x->alloc(x, n) for the base helpers that take an allocator and its context (struct gw_buf,
+ * the JSON reader): x is the struct tf_ctx. */
+void *tf_ctx_alloc(void *x, size_t n);
+
 /* Forget a failure (err_* fields), releasing err_errors. */
 void tf_ctx_clear_error(struct tf_ctx *x);
 

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
+#include "text.h"
 #include "threat.h"
 
 struct tf_json_num {
@@ -18,36 +20,24 @@ struct tf_json_num {
 /* ---- pairing numbers with their literals ---------------------------------------------------- */
 
 struct pairing {
-    const char *s;
-    size_t len, pos;
+    struct gw_json_reader r; /* the body's number literals, in document order */
     struct tf_json_num *nums;
     size_t n, cap;
 };
 
-/* The next number literal of the text (strings skipped). Returns 0, or -1 at the end. */
+/* The next number literal of the text. Returns 0, or -1 at the end. */
 static int
 next_literal(struct pairing *p, const char **lit, size_t *n)
 {
-    while (p->pos < p->len) {
-        char c = p->s[p->pos];
-        if (c == '"') {
-            for (p->pos++; p->pos < p->len && p->s[p->pos] != '"'; p->pos++)
-                if (p->s[p->pos] == '\\')
-                    p->pos++;
-            p->pos++;
-            continue;
-        }
-        if (c == '-' || (c >= '0' && c <= '9')) {
-            size_t start = p->pos;
-            while (p->pos < p->len && p->s[p->pos] != '\0' &&
-                   strchr("+-.eE0123456789", p->s[p->pos]) != NULL)
-                p->pos++;
-            *lit = p->s + start;
-            *n = p->pos - start;
+    struct gw_json_token t;
+    int type;
+
+    while ((type = gw_json_next(&p->r, &t)) > GW_JSON_END)
+        if (type == GW_JSON_NUMBER) {
+            *lit = t.s;
+            *n = t.n;
             return 0;
         }
-        p->pos++;
-    }
     return -1;
 }
 
@@ -56,11 +46,9 @@ next_literal(struct pairing *p, const char **lit, size_t *n)
 static int
 literal_matches(const json_t *v, const char *lit, size_t n, int *keep)
 {
-    char small[64], *buf = n < sizeof small ? small : malloc(n + 1);
+    char small[64], *buf = n < sizeof small ? small : gw_xmalloc(n + 1);
     int ok;
 
-    if (buf == NULL)
-        abort();
     memcpy(buf, lit, n);
     buf[n] = '\0';
     errno = 0;
@@ -92,8 +80,7 @@ pair_number(struct pairing *p, json_t *v)
         return 0;
     if (p->n == p->cap) {
         p->cap = p->cap ? p->cap * 2 : 16;
-        if ((p->nums = realloc(p->nums, p->cap * sizeof *p->nums)) == NULL)
-            abort();
+        p->nums = gw_xrealloc(p->nums, p->cap * sizeof *p->nums);
     }
     p->nums[p->n++] = (struct tf_json_num){json_incref(v), lit, n};
     return 0;
@@ -169,13 +156,17 @@ int
 tf_json_body_parse(struct tf_json_body *b, const struct tf_message *m, struct tf_ctx *x,
                    const char *who)
 {
-    struct pairing p = {m->body ? m->body : "", m->body_len, 0, NULL, 0, 0};
+    struct pairing p = {0};
+    int rc;
 
     *b = (struct tf_json_body){0};
     if ((b->root = tf_json_body_load(m, x, who)) == NULL)
         return TF_ERROR;
-    if (pair_value(&p, b->root) < 0) {
-        /* cannot happen with a text jansson accepted; fall back to printing the values */
+    tf_json_reader_init(&p.r, m->body ? m->body : "", m->body_len, x->limits, x, NULL, 0);
+    rc = pair_value(&p, b->root);
+    gw_json_reader_done(&p.r);
+    if (rc < 0) {
+        /* cannot happen with a text tf_json_parse accepted; fall back to printing the values */
         nums_release(p.nums, p.n);
         return 0;
     }
@@ -220,51 +211,9 @@ tf_json_body_copy(json_t *v)
 /* ---- write ----------------------------------------------------------------------------------- */
 
 struct jw {
-    char *p;
-    size_t len, cap;
+    struct gw_buf o; /* malloc'd */
     const struct tf_json_body *b;
 };
-
-static void
-jw_put(struct jw *w, const char *s, size_t n)
-{
-    if (w->len + n + 1 > w->cap) {
-        while (w->len + n + 1 > w->cap)
-            w->cap = w->cap ? w->cap * 2 : 256;
-        if ((w->p = realloc(w->p, w->cap)) == NULL)
-            abort();
-    }
-    memcpy(w->p + w->len, s, n);
-    w->len += n;
-}
-
-static void
-jw_string(struct jw *w, const char *s, size_t n)
-{
-    size_t run = 0;
-
-    jw_put(w, "\"", 1);
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        char esc[8];
-        if (c >= 0x20 && c != '"' && c != '\\')
-            continue;
-        jw_put(w, s + run, i - run);
-        run = i + 1;
-        switch (c) {
-        case '"': jw_put(w, "\\\"", 2); break;
-        case '\\': jw_put(w, "\\\\", 2); break;
-        case '\b': jw_put(w, "\\b", 2); break;
-        case '\f': jw_put(w, "\\f", 2); break;
-        case '\n': jw_put(w, "\\n", 2); break;
-        case '\r': jw_put(w, "\\r", 2); break;
-        case '\t': jw_put(w, "\\t", 2); break;
-        default: jw_put(w, esc, (size_t)snprintf(esc, sizeof esc, "\\u%04x", c));
-        }
-    }
-    jw_put(w, s + run, n - run);
-    jw_put(w, "\"", 1);
-}
 
 /* The shortest "%.Ng" that reads back as d, kept recognisable as a real: "100.0" (as jansson
  * writes it), "6.2", "1e+21". */
@@ -275,7 +224,7 @@ jw_real(struct jw *w, double d)
     int n = 0;
 
     if (d == floor(d) && fabs(d) < 1e16) {
-        jw_put(w, buf, (size_t)snprintf(buf, sizeof buf, "%.1f", d));
+        gw_buf_add(&w->o, buf, (size_t)snprintf(buf, sizeof buf, "%.1f", d));
         return;
     }
     for (int prec = 1; prec <= 17; prec++) {
@@ -287,7 +236,7 @@ jw_real(struct jw *w, double d)
         memcpy(buf + n, ".0", 3);
         n += 2;
     }
-    jw_put(w, buf, (size_t)n);
+    gw_buf_add(&w->o, buf, (size_t)n);
 }
 
 static void
@@ -298,7 +247,7 @@ jw_number(struct jw *w, const json_t *v)
         const struct tf_json_num *hit =
             bsearch(&key, w->b->nums, w->b->nnums, sizeof key, num_cmp);
         if (hit != NULL) {
-            jw_put(w, hit->lit, hit->len);
+            gw_buf_add(&w->o, hit->lit, hit->len);
             return;
         }
     }
@@ -307,7 +256,7 @@ jw_number(struct jw *w, const json_t *v)
     } else {
         char buf[32];
         int n = snprintf(buf, sizeof buf, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-        jw_put(w, buf, (size_t)n);
+        gw_buf_add(&w->o, buf, (size_t)n);
     }
 }
 
@@ -320,44 +269,44 @@ jw_value(struct jw *w, const json_t *v)
 
     switch (json_typeof(v)) {
     case JSON_OBJECT:
-        jw_put(w, "{", 1);
+        gw_buf_add(&w->o, "{", 1);
         i = 0;
         json_object_foreach((json_t *)v, key, e) {
             if (i++ > 0)
-                jw_put(w, ",", 1);
-            jw_string(w, key, strlen(key));
-            jw_put(w, ":", 1);
+                gw_buf_add(&w->o, ",", 1);
+            gw_json_str(&w->o, key, strlen(key), 0);
+            gw_buf_add(&w->o, ":", 1);
             jw_value(w, e);
         }
-        jw_put(w, "}", 1);
+        gw_buf_add(&w->o, "}", 1);
         break;
     case JSON_ARRAY:
-        jw_put(w, "[", 1);
+        gw_buf_add(&w->o, "[", 1);
         json_array_foreach(v, i, e) {
             if (i > 0)
-                jw_put(w, ",", 1);
+                gw_buf_add(&w->o, ",", 1);
             jw_value(w, e);
         }
-        jw_put(w, "]", 1);
+        gw_buf_add(&w->o, "]", 1);
         break;
-    case JSON_STRING: jw_string(w, json_string_value(v), json_string_length(v)); break;
+    case JSON_STRING: gw_json_str(&w->o, json_string_value(v), json_string_length(v), 0); break;
     case JSON_INTEGER:
     case JSON_REAL: jw_number(w, v); break;
-    case JSON_TRUE: jw_put(w, "true", 4); break;
-    case JSON_FALSE: jw_put(w, "false", 5); break;
-    case JSON_NULL: jw_put(w, "null", 4); break;
+    case JSON_TRUE: gw_buf_add(&w->o, "true", 4); break;
+    case JSON_FALSE: gw_buf_add(&w->o, "false", 5); break;
+    case JSON_NULL: gw_buf_add(&w->o, "null", 4); break;
     }
 }
 
 char *
 tf_json_body_dump(const struct tf_json_body *b, const json_t *v, struct tf_ctx *x, size_t *len)
 {
-    struct jw w = {NULL, 0, 0, b};
+    struct jw w = { .b = b };
+    char *p;
 
     jw_value(&w, v);
-    jw_put(&w, "", 0);
-    w.p[w.len] = '\0';
-    x->cleanup(x, free, w.p);
-    *len = w.len;
-    return w.p;
+    if (w.o.oom || (p = gw_buf_steal(&w.o, len)) == NULL)
+        abort(); /* as the arena does: the process cannot go on without memory */
+    x->cleanup(x, free, p);
+    return p;
 }

@@ -94,14 +94,14 @@ expand_one(xmlNodePtr text, xmlAttrPtr attr, void *arg)
 }
 
 static int
-put_header(const struct soap_inst *in, struct tf_message *m, struct tf_ctx *x, struct tf_buf *b)
+put_header(const struct soap_inst *in, struct tf_message *m, struct tf_ctx *x, struct gw_buf *b)
 {
     struct expand e = { .in = in, .m = m, .x = x };
     xmlDocPtr copy;
     int rc = 0;
 
     if (in->header_text != NULL) {
-        tf_buf_add(b, in->header_text, in->header_len);
+        gw_buf_add(b, in->header_text, in->header_len);
         return 0;
     }
     if ((copy = xmlCopyDoc(in->header, 1)) == NULL)
@@ -111,7 +111,7 @@ put_header(const struct soap_inst *in, struct tf_message *m, struct tf_ctx *x, s
         rc = x->fail(x, tf_content_fail_status(m), "transform-failed", NULL,
                      "soap: a header template gave text that is not UTF-8");
     for (xmlNodePtr c = xmlDocGetRootElement(copy)->children; rc == 0 && c != NULL; c = c->next)
-        if (tf_buf_add_node(b, copy, c) < 0)
+        if (tf_xml_node_dump(b, copy, c) < 0)
             rc = x->fail(x, 500, "transform-failed", NULL, "soap: out of memory");
     xmlFreeDoc(copy);
     return rc;
@@ -154,39 +154,39 @@ static int
 wrap(const struct soap_inst *in, xmlDocPtr doc, struct tf_message *m, struct tf_ctx *x)
 {
     const char *p = in->prefix;
-    struct tf_buf b;
+    struct gw_buf b;
 
-    tf_buf_init(&b, x, m->body_len + 256 + in->header_len);
-    tf_buf_puts(&b, XML_DECL "<");
-    tf_buf_puts(&b, p);
-    tf_buf_puts(&b, ":Envelope xmlns:");
-    tf_buf_puts(&b, p);
-    tf_buf_puts(&b, "=\"");
-    tf_buf_puts(&b, tf_soap_ns(in->version));
-    tf_buf_puts(&b, "\">");
+    tf_arena_buf(&b, x, 0, m->body_len + 256 + in->header_len);
+    gw_buf_adds(&b, XML_DECL "<");
+    gw_buf_adds(&b, p);
+    gw_buf_adds(&b, ":Envelope xmlns:");
+    gw_buf_adds(&b, p);
+    gw_buf_adds(&b, "=\"");
+    gw_buf_adds(&b, tf_soap_ns(in->version));
+    gw_buf_adds(&b, "\">");
     if (in->header != NULL) {
-        tf_buf_puts(&b, "<");
-        tf_buf_puts(&b, p);
-        tf_buf_puts(&b, ":Header>");
+        gw_buf_adds(&b, "<");
+        gw_buf_adds(&b, p);
+        gw_buf_adds(&b, ":Header>");
         if (put_header(in, m, x, &b) < 0)
             return TF_ERROR;
-        tf_buf_puts(&b, "</");
-        tf_buf_puts(&b, p);
-        tf_buf_puts(&b, ":Header>");
+        gw_buf_adds(&b, "</");
+        gw_buf_adds(&b, p);
+        gw_buf_adds(&b, ":Header>");
     }
-    tf_buf_puts(&b, "<");
-    tf_buf_puts(&b, p);
-    tf_buf_puts(&b, ":Body>");
-    if (tf_buf_add_node(&b, doc, xmlDocGetRootElement(doc)) < 0)
+    gw_buf_adds(&b, "<");
+    gw_buf_adds(&b, p);
+    gw_buf_adds(&b, ":Body>");
+    if (tf_xml_node_dump(&b, doc, xmlDocGetRootElement(doc)) < 0)
         return x->fail(x, 500, "transform-failed", NULL, "soap: out of memory");
-    tf_buf_puts(&b, "</");
-    tf_buf_puts(&b, p);
-    tf_buf_puts(&b, ":Body></");
-    tf_buf_puts(&b, p);
-    tf_buf_puts(&b, ":Envelope>");
+    gw_buf_adds(&b, "</");
+    gw_buf_adds(&b, p);
+    gw_buf_adds(&b, ":Body></");
+    gw_buf_adds(&b, p);
+    gw_buf_adds(&b, ":Envelope>");
     if (wrap_headers(in, m, x) < 0)
         return TF_ERROR;
-    m->body = tf_buf_str(&b);
+    m->body = gw_buf_str(&b);
     m->body_len = b.len;
     return TF_DONE;
 }
@@ -347,7 +347,7 @@ unwrap(const struct soap_inst *in, xmlDocPtr doc, struct tf_message *m, struct t
 {
     xmlNodePtr root = xmlDocGetRootElement(doc), body, payload = NULL;
     int version = envelope_version(root), n = 0;
-    struct tf_buf b;
+    struct gw_buf b;
 
     if (version == 0)
         return invalid(m, x, "the body is not a SOAP 1.1 or 1.2 envelope");
@@ -370,11 +370,11 @@ unwrap(const struct soap_inst *in, xmlDocPtr doc, struct tf_message *m, struct t
     if (is_elem(payload, tf_soap_ns(version), "Fault"))
         return fault(version, payload, m, x);
     carry_namespaces(payload, tf_soap_ns(version));
-    tf_buf_init(&b, x, m->body_len);
-    tf_buf_puts(&b, XML_DECL);
-    if (tf_buf_add_node(&b, doc, payload) < 0)
+    tf_arena_buf(&b, x, 0, m->body_len);
+    gw_buf_adds(&b, XML_DECL);
+    if (tf_xml_node_dump(&b, doc, payload) < 0)
         return x->fail(x, 500, "transform-failed", NULL, "soap: out of memory");
-    tf_set_body(m, x, tf_buf_str(&b), b.len, "application/xml; charset=utf-8");
+    tf_set_body(m, x, gw_buf_str(&b), b.len, "application/xml; charset=utf-8");
     return TF_DONE;
 }
 

@@ -24,6 +24,8 @@
 #include <libxml/parserInternals.h>
 #include <libxml/SAX2.h>
 
+#include "context.h"
+#include "text.h"
 #include "xml_json.h"
 
 /* Deeper than this libxml2 refuses by itself (without XML_PARSE_HUGE). */
@@ -57,49 +59,36 @@ tf_threat_status(enum tf_threat t)
     return t == TF_THREAT_TOO_LARGE ? 413 : 400;
 }
 
+void
+tf_json_reader_init(struct gw_json_reader *r, const char *buf, size_t len,
+                    const struct tf_limits *l, struct tf_ctx *x, char *err, size_t errlen)
+{
+    struct tf_limits def;
+    struct gw_json_limits jl;
+
+    if (l == NULL) {
+        tf_limits_default(&def);
+        l = &def;
+    }
+    jl = (struct gw_json_limits){ .max_depth = l->json.max_depth,
+                                  .max_entries = l->json.max_entries,
+                                  .max_string_len = l->json.max_string_len };
+    gw_json_reader_init(r, buf, len, &jl, tf_ctx_alloc, x, err, errlen);
+}
+
+enum tf_threat
+tf_threat_of(enum gw_json_refusal why)
+{
+    switch (why) {
+    case GW_JSON_OK: return TF_THREAT_OK;
+    case GW_JSON_FORBIDDEN: return TF_THREAT_FORBIDDEN;
+    case GW_JSON_LIMIT: return TF_THREAT_LIMIT;
+    default: return TF_THREAT_MALFORMED;
+    }
+}
+
 static void
 set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-/* Length of the valid UTF-8 sequence at s (lead byte >= 0x80), or 0. */
-size_t
-tf_utf8_char(const unsigned char *s, size_t n)
-{
-    size_t k = s[0] >= 0xC2 && s[0] <= 0xDF ? 1 : s[0] >= 0xE0 && s[0] <= 0xEF ? 2
-             : s[0] >= 0xF0 && s[0] <= 0xF4 ? 3 : 0;
-    uint32_t c = s[0] & (0x3F >> k);
-
-    if (k == 0 || k >= n)
-        return 0;
-    for (size_t i = 1; i <= k; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        c = c << 6 | (s[i] & 0x3F);
-    }
-    if ((k == 2 && c < 0x800) || (k == 3 && (c < 0x10000 || c > 0x10FFFF)) ||
-        (c >= 0xD800 && c <= 0xDFFF))
-        return 0;
-    return k + 1;
-}
-
-/* Messages quote the input (jansson's "near '...'"): keep them one line of valid UTF-8, as they
- * go to logs and JSON problem bodies. */
-static void
-sanitize(char *s)
-{
-    unsigned char *end = (unsigned char *)s + strlen(s);
-
-    for (unsigned char *p = (unsigned char *)s; *p;) {
-        size_t n;
-        if (*p < 0x20 || *p == 0x7F)
-            *p++ = ' ';
-        else if (*p < 0x80)
-            p++;
-        else if ((n = tf_utf8_char(p, (size_t)(end - p))) > 0)
-            p += n;
-        else
-            *p++ = '?';
-    }
-}
 
 static void
 set_err(char *err, size_t errlen, const char *fmt, ...)
@@ -111,7 +100,7 @@ set_err(char *err, size_t errlen, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(err, errlen, fmt, ap);
     va_end(ap);
-    sanitize(err);
+    gw_text_one_line(err); /* messages quote the input (jansson's "near '...'") */
 }
 
 /* ---- XML --------------------------------------------------------------------------------- */

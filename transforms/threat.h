@@ -22,14 +22,25 @@
 #include <jansson.h>
 #include <libxml/tree.h>
 
+#include "json_read.h"
+#include "text.h"
 #include "threat_types.h"
+
+struct tf_ctx;
 
 void tf_limits_default(struct tf_limits *l);
 
-/* Length of the valid UTF-8 sequence at s[0..n) whose lead byte is >= 0x80 (shortest form, no
- * surrogate, at most U+10FFFF), or 0 when it is not one. */
-size_t tf_utf8_char(const unsigned char *s, size_t n);
+/* The old name of gw_utf8_len (base/text.h), for audit/capture.c until it says gw_utf8_len. */
+#define tf_utf8_char gw_utf8_len
 
+
+/* A JSON reader (base/json_read.h) over buf[0..len) under l's JSON limits (NULL: the defaults),
+ * its decoded strings in x's arena, its refusal's message into err (NULL: none). */
+void tf_json_reader_init(struct gw_json_reader *r, const char *buf, size_t len,
+                         const struct tf_limits *l, struct tf_ctx *x, char *err, size_t errlen);
+
+/* The threat a refusal of the JSON reader is. */
+enum tf_threat tf_threat_of(enum gw_json_refusal why);
 
 /* The status for a refused request body: 413 for TF_THREAT_TOO_LARGE, else 400. */
 int tf_threat_status(enum tf_threat t);

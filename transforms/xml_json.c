@@ -17,111 +17,44 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "context.h"
+#include "json_read.h"
+#include "text.h"
+#include "xml_util.h"
 
 /* ---- output buffer in the arena ------------------------------------------------------------ */
 
-struct out {
-    struct tf_ctx *x;
-    char *p;
-    size_t len, cap; /* cap keeps one byte for the final NUL */
-    size_t max;      /* the body limit: beyond it the conversion stops */
-    int over;
-};
-
+/* The output: a buffer in x's arena whose ceiling is the body limit (beyond it the conversion
+ * stops and reports). */
 static void
-out_init(struct out *o, struct tf_ctx *x, size_t hint)
+out_init(struct gw_buf *o, struct tf_ctx *x, size_t hint)
 {
     uint64_t max = x->limits != NULL ? x->limits->max_body : (10u << 20);
 
-    o->x = x;
-    o->max = max > SIZE_MAX / 4 ? SIZE_MAX / 4 : (size_t)max;
-    o->cap = hint < 256 ? 256 : hint;
-    if (o->cap > o->max + 1)
-        o->cap = o->max + 1;
-    o->p = x->alloc(x, o->cap + 1);
-    o->len = 0;
-    o->over = 0;
+    tf_arena_buf(o, x, max > SIZE_MAX / 4 ? SIZE_MAX / 4 : (size_t)max, hint < 256 ? 256 : hint);
+}
+
+/* Scratch memory from the output's arena. */
+static void *
+out_alloc(struct gw_buf *o, size_t n)
+{
+    return o->alloc(o->ctx, n);
 }
 
 static void
-out_grow(struct out *o, size_t n)
+out_indent(struct gw_buf *o, int depth)
 {
-    size_t need = o->len + n, cap;
-    char *p;
-
-    if (need > o->max) {
-        o->over = 1; /* keep writing over the start: the caller stops soon and reports */
-        o->len = 0;
-        if (n <= o->cap)
-            return;
-        need = n;
-    }
-    cap = o->cap * 2 > need ? o->cap * 2 : need;
-    if (cap > o->max && need <= o->max)
-        cap = o->max;
-    p = o->x->alloc(o->x, cap + 1);
-    memcpy(p, o->p, o->len);
-    o->p = p;
-    o->cap = cap;
-}
-
-static inline void
-out_add(struct out *o, const void *s, size_t n)
-{
-    if (o->cap - o->len < n)
-        out_grow(o, n);
-    memcpy(o->p + o->len, s, n);
-    o->len += n;
-}
-
-static inline void
-out_ch(struct out *o, char c)
-{
-    if (o->len == o->cap)
-        out_grow(o, 1);
-    o->p[o->len++] = c;
-}
-
-static void
-out_str(struct out *o, const char *s)
-{
-    out_add(o, s, strlen(s));
-}
-
-static void
-out_indent(struct out *o, int depth)
-{
-    out_ch(o, '\n');
+    gw_buf_addc(o, '\n');
     for (int i = 0; i < depth; i++)
-        out_add(o, "  ", 2);
+        gw_buf_add(o, "  ", 2);
 }
 
 static char *
-out_finish(struct out *o, size_t *len)
+out_finish(struct gw_buf *o, size_t *len)
 {
-    o->p[o->len] = '\0';
     *len = o->len;
-    return o->p;
-}
-
-static void *
-xmalloc(size_t n)
-{
-    void *p = malloc(n ? n : 1);
-
-    if (p == NULL)
-        abort(); /* as the arena does: the process cannot go on without memory */
-    return p;
-}
-
-static void *
-xrealloc(void *p, size_t n)
-{
-    p = realloc(p, n ? n : 1);
-    if (p == NULL)
-        abort();
-    return p;
+    return gw_buf_str(o);
 }
 
 /* ---- UTF-8 and XML names ------------------------------------------------------------------- */
@@ -139,31 +72,6 @@ utf8_next(const unsigned char *s, size_t n, size_t *i)
     while (k-- > 0 && *i < n)
         c = (c << 6) | (s[(*i)++] & 0x3F);
     return c;
-}
-
-static size_t
-utf8_put(uint32_t c, char *o)
-{
-    if (c < 0x80) {
-        o[0] = (char)c;
-        return 1;
-    }
-    if (c < 0x800) {
-        o[0] = (char)(0xC0 | (c >> 6));
-        o[1] = (char)(0x80 | (c & 0x3F));
-        return 2;
-    }
-    if (c < 0x10000) {
-        o[0] = (char)(0xE0 | (c >> 12));
-        o[1] = (char)(0x80 | ((c >> 6) & 0x3F));
-        o[2] = (char)(0x80 | (c & 0x3F));
-        return 3;
-    }
-    o[0] = (char)(0xF0 | (c >> 18));
-    o[1] = (char)(0x80 | ((c >> 12) & 0x3F));
-    o[2] = (char)(0x80 | ((c >> 6) & 0x3F));
-    o[3] = (char)(0x80 | (c & 0x3F));
-    return 4;
 }
 
 /* XML 1.0 (fifth edition) NameStartChar, without ':' (namespaces give it a meaning). */
@@ -187,10 +95,11 @@ name_char(uint32_t c)
            (c >= 0x300 && c <= 0x36F) || (c >= 0x203F && c <= 0x2040);
 }
 
+/* The value of an uppercase hex digit (the escapes are written in uppercase), or -1. */
 static int
-hexval(char c)
+upper_hexval(char c)
 {
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+    return c >= 'a' && c <= 'f' ? -1 : gw_hexval(c);
 }
 
 /* Does s[i..n) start with an escape: "_x" + 4 uppercase hex digits + "_" (a code point below
@@ -209,8 +118,8 @@ escape_at(const char *s, size_t n, size_t i, uint32_t *cp)
 
         if (i + 3 + k > n || s[i + 2 + k] != '_')
             continue;
-        for (j = 0; j < k && hexval(s[i + 2 + j]) >= 0; j++)
-            c = c << 4 | (uint32_t)hexval(s[i + 2 + j]);
+        for (j = 0; j < k && upper_hexval(s[i + 2 + j]) >= 0; j++)
+            c = c << 4 | (uint32_t)upper_hexval(s[i + 2 + j]);
         if (j < k)
             continue;
         if (k == 4 && (c == 0 || (c >= 0xD800 && c <= 0xDFFF)))
@@ -301,7 +210,7 @@ tf_xj_name_decode(const char *name, size_t nlen, char *out, size_t outlen)
         nlen = 0;
     while (i < nlen) {
         if (name[i] == '_' && (k = escape_at(name, nlen, i, &cp)) > 0) {
-            o = put_bytes(out, outlen, o, u, utf8_put(cp, u));
+            o = put_bytes(out, outlen, o, u, gw_utf8_put(cp, u));
             i += k;
         } else {
             o = put_bytes(out, outlen, o, name + i, 1);
@@ -345,38 +254,6 @@ tf_xj_number_ok(const char *s, size_t n)
         return 1;
     /* an integer of 16 digits is exact up to 2^53 */
     return !frac && sig == 16 && memcmp(s + (s[0] == '-'), "9007199254740992", 16) <= 0;
-}
-
-/* The JSON number grammar (for pj:type="number"). */
-static int
-json_number_ok(const char *s, size_t n)
-{
-    size_t i = 0, d;
-
-    if (i < n && s[i] == '-')
-        i++;
-    if (i < n && s[i] == '0')
-        i++;
-    else if (i < n && s[i] >= '1' && s[i] <= '9')
-        while (i < n && s[i] >= '0' && s[i] <= '9')
-            i++;
-    else
-        return 0;
-    if (i < n && s[i] == '.') {
-        for (d = ++i; i < n && s[i] >= '0' && s[i] <= '9';)
-            i++;
-        if (i == d)
-            return 0;
-    }
-    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
-        if (++i < n && (s[i] == '+' || s[i] == '-'))
-            i++;
-        for (d = i; i < n && s[i] >= '0' && s[i] <= '9';)
-            i++;
-        if (i == d)
-            return 0;
-    }
-    return i == n;
 }
 
 static int
@@ -451,43 +328,6 @@ key_flags(const struct tf_xj *c, const struct tf_xj_path *t, const char *key, si
 
 /* ==== xml_to_json ============================================================================ */
 
-/* JSON string escapes: 0 = as is, 'u' = \u00XX, else the letter after the backslash. */
-static const char json_esc[256] = {
-    ['\0'] = 'u', [1] = 'u', [2] = 'u', [3] = 'u', [4] = 'u', [5] = 'u', [6] = 'u', [7] = 'u',
-    ['\b'] = 'b', ['\t'] = 't', ['\n'] = 'n', [11] = 'u', ['\f'] = 'f', ['\r'] = 'r',
-    [14] = 'u', [15] = 'u', [16] = 'u', [17] = 'u', [18] = 'u', [19] = 'u', [20] = 'u',
-    [21] = 'u', [22] = 'u', [23] = 'u', [24] = 'u', [25] = 'u', [26] = 'u', [27] = 'u',
-    [28] = 'u', [29] = 'u', [30] = 'u', [31] = 'u', ['"'] = '"', ['\\'] = '\\',
-};
-
-/* The characters of s as JSON string content (no quotes). */
-static void
-json_chars(struct out *o, const char *s, size_t n)
-{
-    static const char hex[] = "0123456789abcdef";
-    size_t i, run = 0;
-
-    for (i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        char e[6] = { '\\', json_esc[c], '0', '0', hex[c >> 4], hex[c & 15] };
-
-        if (json_esc[c] == 0)
-            continue;
-        out_add(o, s + run, i - run);
-        out_add(o, e, json_esc[c] == 'u' ? 6 : 2);
-        run = i + 1;
-    }
-    out_add(o, s + run, n - run);
-}
-
-static void
-jstr(struct out *o, const char *s, size_t n)
-{
-    out_ch(o, '"');
-    json_chars(o, s, n);
-    out_ch(o, '"');
-}
-
 enum item_kind { IT_ELEM, IT_TEXT, IT_COMMENT };
 
 struct item {
@@ -516,7 +356,7 @@ struct frame {
 
 struct xj {
     const struct tf_xj *c;
-    struct out o;
+    struct gw_buf o;
     struct frame *frames;
     size_t nframes;
     char *kbuf;         /* the key being written */
@@ -581,7 +421,7 @@ key_room(struct xj *w, size_t n)
 {
     if (n > w->kcap) {
         w->kcap = n * 2;
-        w->kbuf = xrealloc(w->kbuf, w->kcap);
+        w->kbuf = gw_xrealloc(w->kbuf, w->kcap);
     }
     return w->kbuf;
 }
@@ -628,12 +468,12 @@ static void
 write_key(struct xj *w, const char *key, int *first)
 {
     if (!*first)
-        out_ch(&w->o, ',');
+        gw_buf_addc(&w->o, ',');
     *first = 0;
     if (w->c->pretty)
         out_indent(&w->o, w->depth);
-    jstr(&w->o, key, strlen(key));
-    out_add(&w->o, ": ", w->c->pretty ? 2 : 1);
+    gw_json_str(&w->o, key, strlen(key), 0);
+    gw_buf_add(&w->o, ": ", w->c->pretty ? 2 : 1);
 }
 
 /* A scalar: typed when a marker or the path asks and nothing is lost, else a string. */
@@ -643,7 +483,7 @@ write_scalar(struct xj *w, const char *s, size_t n, unsigned flags, enum pj_type
     int raw;
 
     if (type == PJ_NUMBER)
-        raw = json_number_ok(s, n);
+        raw = gw_json_number_ok(s, n);
     else if (type == PJ_BOOLEAN)
         raw = is_bool(s, n);
     else if (type == PJ_STRING)
@@ -652,9 +492,9 @@ write_scalar(struct xj *w, const char *s, size_t n, unsigned flags, enum pj_type
         raw = ((flags & TF_XJ_NUMBER) && tf_xj_number_ok(s, n)) ||
               ((flags & TF_XJ_BOOLEAN) && is_bool(s, n));
     if (raw)
-        out_add(&w->o, s, n);
+        gw_buf_add(&w->o, s, n);
     else
-        jstr(&w->o, s, n);
+        gw_json_str(&w->o, s, n, 0);
 }
 
 /* The text run starting at n, as one value. */
@@ -677,7 +517,7 @@ write_text_run(struct xj *w, xmlNodePtr n, unsigned flags, enum pj_type type)
         write_scalar(w, s, strlen(s), flags, type);
         return;
     }
-    buf = w->o.x->alloc(w->o.x, total + 1);
+    buf = out_alloc(&w->o, total + 1);
     total = 0;
     for (k = n; k != NULL && in_run(w, k); k = k->next)
         if (is_text(k) && k->content != NULL) {
@@ -762,7 +602,7 @@ frame_at(struct xj *w, size_t d)
 {
     if (d >= w->nframes) {
         size_t n = d + 8;
-        w->frames = xrealloc(w->frames, n * sizeof *w->frames);
+        w->frames = gw_xrealloc(w->frames, n * sizeof *w->frames);
         memset(w->frames + w->nframes, 0, (n - w->nframes) * sizeof *w->frames);
         w->nframes = n;
     }
@@ -822,7 +662,7 @@ hash_rebuild(struct frame *f, const struct group *groups, size_t ngroups)
         while (cap < ngroups * 4)
             cap *= 2;
         free(f->hash);
-        f->hash = xmalloc(cap * sizeof *f->hash);
+        f->hash = gw_xmalloc(cap * sizeof *f->hash);
         f->hcap = cap;
     }
     memset(f->hash, 0, f->hcap * sizeof *f->hash);
@@ -856,7 +696,7 @@ add_group(struct frame *f, struct grouping *gr, int kind, const char *prefix, xm
 
     if (gr->ngroups > f->gcap) {
         f->gcap = gr->ngroups * 2;
-        f->groups = xrealloc(f->groups, f->gcap * sizeof *f->groups);
+        f->groups = gw_xrealloc(f->groups, f->gcap * sizeof *f->groups);
         gr->groups = f->groups;
     }
     gr->groups[gi] = (struct group){
@@ -889,7 +729,7 @@ add_item(struct xj *w, struct frame *f, struct grouping *gr, int kind, xmlNodePt
         gi = add_group(f, gr, kind, prefix, n);
     if (gr->nitems == f->icap) {
         f->icap = f->icap ? f->icap * 2 : 16;
-        f->items = xrealloc(f->items, f->icap * sizeof *f->items);
+        f->items = gw_xrealloc(f->items, f->icap * sizeof *f->items);
         gr->items = f->items;
     }
     gr->items[gr->nitems++] = (struct item){ .node = n, .group = (uint32_t)gi };
@@ -963,8 +803,8 @@ write_item(struct xj *w, const struct item *it, int kind, const struct tf_xj_pat
     else if (kind == IT_TEXT)
         write_text_run(w, it->node, own_flags, PJ_NONE);
     else
-        jstr(&w->o, (const char *)it->node->content,
-                    it->node->content ? strlen((const char *)it->node->content) : 0);
+        gw_json_str(&w->o, (const char *)it->node->content,
+                    it->node->content ? strlen((const char *)it->node->content) : 0, 0);
 }
 
 static const char *
@@ -993,18 +833,18 @@ write_group(struct xj *w, const struct grouping *gr, size_t gi, const struct tf_
 
     write_key(w, key, first);
     if (g->count == 1 && mark == 2) {
-        out_add(&w->o, "[]", 2);
+        gw_buf_add(&w->o, "[]", 2);
         return;
     }
     if (array) {
-        out_ch(&w->o, '[');
+        gw_buf_addc(&w->o, '[');
         w->depth++;
     }
     for (size_t i = g->first_item; left > 0 && !w->o.over; i++) {
         if (gr->items[i].group != gi)
             continue;
         if (array && left < g->count)
-            out_ch(&w->o, ',');
+            gw_buf_addc(&w->o, ',');
         if (array && w->c->pretty)
             out_indent(&w->o, w->depth);
         write_item(w, &gr->items[i], g->kind, kid, flags & ~(unsigned)TF_XJ_ARRAY, own_flags);
@@ -1014,7 +854,7 @@ write_group(struct xj *w, const struct grouping *gr, size_t gi, const struct tf_
         w->depth--;
         if (w->c->pretty)
             out_indent(&w->o, w->depth);
-        out_ch(&w->o, ']');
+        gw_buf_addc(&w->o, ']');
     }
 }
 
@@ -1023,14 +863,14 @@ static void
 write_order(struct xj *w, const struct grouping *gr, int *first)
 {
     write_key(w, "#order", first);
-    out_ch(&w->o, '[');
+    gw_buf_addc(&w->o, '[');
     for (size_t i = 0; i < gr->nitems; i++) {
         const char *key = group_key(w, &gr->groups[gr->items[i].group]);
         if (i > 0)
-            out_ch(&w->o, ',');
-        jstr(&w->o, key, strlen(key));
+            gw_buf_addc(&w->o, ',');
+        gw_json_str(&w->o, key, strlen(key), 0);
     }
-    out_ch(&w->o, ']');
+    gw_buf_addc(&w->o, ']');
 }
 
 /* The children of an element (or of the document) as members of the open object. */
@@ -1056,13 +896,13 @@ write_href(struct xj *w, const char *href)
 {
     const char *amp;
 
-    out_ch(&w->o, '"');
+    gw_buf_addc(&w->o, '"');
     while ((amp = strstr(href, "&#38;")) != NULL) {
-        json_chars(&w->o, href, (size_t)(amp - href) + 1);
+        gw_json_chars(&w->o, href, (size_t)(amp - href) + 1, 0);
         href = amp + 5;
     }
-    json_chars(&w->o, href, strlen(href));
-    out_ch(&w->o, '"');
+    gw_json_chars(&w->o, href, strlen(href), 0);
+    gw_buf_addc(&w->o, '"');
 }
 
 static void
@@ -1122,14 +962,14 @@ write_items(struct xj *w, xmlNodePtr e, const struct tf_xj_path *t, unsigned fla
 {
     int n = 0;
 
-    out_ch(&w->o, '[');
+    gw_buf_addc(&w->o, '[');
     w->depth++;
     for (xmlNodePtr k = e->children; k != NULL && !w->o.over; k = k->next) {
         if (k->type != XML_ELEMENT_NODE || !is_ns(k->ns, TF_XJ_NS) ||
             strcmp((const char *)k->name, "item") != 0)
             continue;
         if (n++ > 0)
-            out_ch(&w->o, ',');
+            gw_buf_addc(&w->o, ',');
         if (w->c->pretty)
             out_indent(&w->o, w->depth);
         write_elem_value(w, k, t, flags);
@@ -1137,7 +977,7 @@ write_items(struct xj *w, xmlNodePtr e, const struct tf_xj_path *t, unsigned fla
     w->depth--;
     if (n > 0 && w->c->pretty)
         out_indent(&w->o, w->depth);
-    out_ch(&w->o, ']');
+    gw_buf_addc(&w->o, ']');
 }
 
 /* An element without attributes to write and without element content: a scalar, null or {}. */
@@ -1147,13 +987,13 @@ write_simple(struct xj *w, xmlNodePtr e, const struct einfo *in, unsigned flags)
     if (in->has_text && !in->nil)
         write_text_run(w, e->children, flags, in->type);
     else if (in->nil)
-        out_add(&w->o, "null", 4);
+        gw_buf_add(&w->o, "null", 4);
     else if (in->type == PJ_OBJECT)
-        out_add(&w->o, "{}", 2);
+        gw_buf_add(&w->o, "{}", 2);
     else if (w->c->empty_null && in->type != PJ_STRING)
-        out_add(&w->o, "null", 4);
+        gw_buf_add(&w->o, "null", 4);
     else
-        out_add(&w->o, "\"\"", 2);
+        gw_buf_add(&w->o, "\"\"", 2);
 }
 
 static void
@@ -1173,7 +1013,7 @@ write_elem_value(struct xj *w, xmlNodePtr e, const struct tf_xj_path *t, unsigne
         return;
     }
     in.nil = 0;
-    out_ch(&w->o, '{');
+    gw_buf_addc(&w->o, '{');
     w->depth++;
     write_decls(w, e, &first);
     write_attrs(w, e, t, &first);
@@ -1181,7 +1021,7 @@ write_elem_value(struct xj *w, xmlNodePtr e, const struct tf_xj_path *t, unsigne
     w->depth--;
     if (!first && w->c->pretty)
         out_indent(&w->o, w->depth);
-    out_ch(&w->o, '}');
+    gw_buf_addc(&w->o, '}');
 }
 
 static void
@@ -1213,16 +1053,16 @@ tf_xml_to_json(const struct tf_xj *c, xmlDocPtr doc, struct tf_ctx *x, size_t *l
     if (in.wrapper) {
         write_elem_value(&w, root, &w.c->paths, 0);
     } else {
-        out_ch(&w.o, '{');
+        gw_buf_addc(&w.o, '{');
         w.depth++;
         write_children(&w, doc->children, &w.c->paths, 0, 1, 1, &first);
         w.depth--;
         if (!first && w.c->pretty)
             out_indent(&w.o, 0);
-        out_ch(&w.o, '}');
+        gw_buf_addc(&w.o, '}');
     }
     if (w.c->pretty)
-        out_ch(&w.o, '\n');
+        gw_buf_addc(&w.o, '\n');
     xj_free(&w);
     if (w.o.over) {
         *why = TF_THREAT_TOO_LARGE;
@@ -1256,459 +1096,92 @@ struct jmem {
     struct jv v;
 };
 
-struct jp {
-    const char *b;
-    size_t len, pos;
-    const struct tf_limits *l;
+/* The tree being read (memory from x's arena). */
+struct jb {
+    struct gw_json_reader r;
     struct tf_ctx *x;
     struct jv *vs;      /* values of the open arrays */
     size_t vn, vcap;
     struct jmem *ms;    /* members of the open objects */
     size_t mn, mcap;
-    size_t depth;
-    enum tf_threat why;
-    char *err;
-    size_t errlen;
 };
 
+static int jb_value(struct jb *p, const struct gw_json_token *t, struct jv *v);
 
-/* Messages quote keys: keep them one line of valid UTF-8 (they go to logs and problem bodies). */
-static void
-sanitize(char *s)
-{
-    size_t n = strlen(s), k;
-
-    for (size_t i = 0; i < n;) {
-        unsigned char c = (unsigned char)s[i];
-        if (c < 0x20 || c == 0x7F)
-            s[i++] = ' ';
-        else if (c < 0x80)
-            i++;
-        else if ((k = tf_utf8_char((const unsigned char *)s + i, n - i)) > 0)
-            i += k;
-        else
-            s[i++] = '?';
-    }
-}
-
-static int jp_fail(struct jp *p, enum tf_threat why, size_t pos, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-/* Refuse with "JSON: <message> at line L, column C" (as tf_json_parse says it). Returns -1. */
+/* The entries of the container t opened, up to its end, as items (arrays) or members. */
 static int
-jp_fail(struct jp *p, enum tf_threat why, size_t pos, const char *fmt, ...)
+jb_container(struct jb *p, const struct gw_json_token *open, struct jv *v)
 {
-    size_t line = 1, col = 1, n;
-    va_list ap;
+    size_t vbase = p->vn, mbase = p->mn, count = 0;
+    struct gw_json_token t;
+    int type;
 
-    for (size_t i = 0; i < pos && i < p->len; i++, col++)
-        if (p->b[i] == '\n') {
-            line++;
-            col = 0;
-        }
-    p->why = why;
-    n = (size_t)snprintf(p->err, p->errlen, "JSON: ");
-    if (why == TF_THREAT_MALFORMED && pos < p->len && p->b[pos] == '\0') {
-        /* whatever was expected there, a NUL byte is the news (a C reader would stop at it) */
-        if (n < p->errlen)
-            n += (size_t)snprintf(p->err + n, p->errlen - n, "NUL byte in the text");
-    } else {
-        va_start(ap, fmt);
-        if (n < p->errlen)
-            n += (size_t)vsnprintf(p->err + n, p->errlen - n, fmt, ap);
-        va_end(ap);
-    }
-    if (n < p->errlen)
-        snprintf(p->err + n, p->errlen - n, " at line %zu, column %zu", line, col);
-    sanitize(p->err);
-    return -1;
-}
-
-static void
-jp_ws(struct jp *p)
-{
-    while (p->pos < p->len && (p->b[p->pos] == ' ' || p->b[p->pos] == '\t' ||
-                               p->b[p->pos] == '\n' || p->b[p->pos] == '\r'))
-        p->pos++;
-}
-
-static int
-hex4(const char *s, uint32_t *v)
-{
-    *v = 0;
-    for (int i = 0; i < 4; i++) {
-        char c = s[i];
-        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-        if (d < 0)
+    while ((type = gw_json_next(&p->r, &t)) != GW_JSON_CLOSE) {
+        struct jmem m = { .k = t.key, .kn = t.kn, .pos = t.kpos };
+        /* parsed aside: nested containers push onto the same stacks */
+        if (type < 0 || jb_value(p, &t, &m.v) < 0)
             return -1;
-        *v = *v << 4 | (uint32_t)d;
-    }
-    return 0;
-}
-
-/* A \u escape at b[i] (the backslash): the code point, with i moved past it (and past the
- * low surrogate of a pair). */
-static int
-jp_unicode(struct jp *p, size_t *i, size_t end, uint32_t *cp)
-{
-    size_t at = *i;
-    uint32_t lo;
-
-    if (at + 6 > end || hex4(p->b + at + 2, cp) < 0)
-        return jp_fail(p, TF_THREAT_MALFORMED, at, "invalid \\u escape");
-    if (*cp == 0)
-        return jp_fail(p, TF_THREAT_FORBIDDEN, at, "\\u0000 in a string is not accepted");
-    *i = at + 6;
-    if (*cp >= 0xDC00 && *cp <= 0xDFFF)
-        return jp_fail(p, TF_THREAT_MALFORMED, at, "invalid \\u escape (lone surrogate)");
-    if (*cp >= 0xD800 && *cp <= 0xDBFF) {
-        if (*i + 6 > end || p->b[*i] != '\\' || p->b[*i + 1] != 'u' ||
-            hex4(p->b + *i + 2, &lo) < 0 || lo < 0xDC00 || lo > 0xDFFF)
-            return jp_fail(p, TF_THREAT_MALFORMED, at, "invalid \\u escape (lone surrogate)");
-        *cp = 0x10000 + ((*cp - 0xD800) << 10) + (lo - 0xDC00);
-        *i += 6;
-    }
-    return 0;
-}
-
-/* Decode b[start..end) (the inside of a string with escapes) into an arena buffer. */
-static int
-jp_decode(struct jp *p, size_t start, size_t end, const char **s, size_t *n)
-{
-    static const char simple[] = "\"\\/bfnrt", value[] = "\"\\/\b\f\n\r\t";
-    char *o = p->x->alloc(p->x, end - start + 1);
-    size_t i = start, k = 0, len;
-    uint32_t cp;
-
-    while (i < end) {
-        unsigned char c = (unsigned char)p->b[i];
-        const char *e;
-
-        if (c == '\\' && p->b[i + 1] == 'u') {
-            if (jp_unicode(p, &i, end, &cp) < 0)
-                return -1;
-            k += utf8_put(cp, o + k);
-        } else if (c == '\\') {
-            if ((e = strchr(simple, p->b[i + 1])) == NULL || p->b[i + 1] == '\0')
-                return jp_fail(p, TF_THREAT_MALFORMED, i, "invalid escape");
-            o[k++] = value[e - simple];
-            i += 2;
-        } else if (c < 0x20) {
-            return jp_fail(p, TF_THREAT_MALFORMED, i, "control character in a string");
-        } else if (c < 0x80) {
-            o[k++] = (char)c;
-            i++;
-        } else if ((len = tf_utf8_char((const unsigned char *)p->b + i, end - i)) == 0) {
-            return jp_fail(p, TF_THREAT_MALFORMED, i, "invalid UTF-8 in a string");
+        if (open->type == GW_JSON_ARRAY) {
+            if (p->vn == p->vcap) {
+                p->vcap = p->vcap ? p->vcap * 2 : 64;
+                p->vs = gw_xrealloc(p->vs, p->vcap * sizeof *p->vs);
+            }
+            p->vs[p->vn++] = m.v;
         } else {
-            memcpy(o + k, p->b + i, len);
-            k += len;
-            i += len;
+            if (p->mn == p->mcap) {
+                p->mcap = p->mcap ? p->mcap * 2 : 64;
+                p->ms = gw_xrealloc(p->ms, p->mcap * sizeof *p->ms);
+            }
+            p->ms[p->mn++] = m;
         }
+        count++;
     }
-    o[k] = '\0';
-    *s = o;
-    *n = k;
+    if (open->type == GW_JSON_ARRAY) {
+        *v = (struct jv){ .t = J_ARR, .n = count, .items = p->x->alloc(p->x, count * sizeof *v) };
+        if (count > 0)
+            memcpy(v->items, p->vs + vbase, count * sizeof *v);
+        p->vn = vbase;
+    } else {
+        *v = (struct jv){ .t = J_OBJ, .n = count,
+                          .mems = p->x->alloc(p->x, count * sizeof(struct jmem)) };
+        if (count > 0)
+            memcpy(v->mems, p->ms + mbase, count * sizeof(struct jmem));
+        p->mn = mbase;
+    }
     return 0;
 }
 
 static int
-jp_string(struct jp *p, const char **s, size_t *n)
+jb_value(struct jb *p, const struct gw_json_token *t, struct jv *v)
 {
-    size_t start = p->pos + 1, i = start;
-    int plain = 1;
-
-    while (i < p->len && p->b[i] != '"') {
-        unsigned char c = (unsigned char)p->b[i];
-        if (c == '\\') {
-            plain = 0;
-            i++;
-        } else if (c < 0x20 || c >= 0x80) {
-            plain = 0;
-        }
-        i++;
-    }
-    if (i >= p->len)
-        return jp_fail(p, TF_THREAT_MALFORMED, p->pos, "unterminated string");
-    if (i - start > p->l->json.max_string_len)
-        return jp_fail(p, TF_THREAT_LIMIT, p->pos, "string longer than %zu bytes",
-                       p->l->json.max_string_len);
-    p->pos = i + 1;
-    if (plain) {
-        *s = p->b + start;
-        *n = i - start;
-        return 0;
-    }
-    return jp_decode(p, start, i, s, n);
-}
-
-/* Is the number (valid JSON) beyond the range of a double (1e400, an integer of 400 digits)?
- * Such a number is refused by every JSON reader of the gateway: a reader that holds numbers as
- * doubles (jansson, which json_map and validate use, most upstreams' parsers) would make it
- * infinite or fail. Smaller ones, however many digits, keep their literal (1e-400 included). */
-static int
-jp_number_too_large(const char *s, size_t n)
-{
-    char small[64], *buf;
-    double d;
-
-    if (n < 300 && memchr(s, 'e', n) == NULL && memchr(s, 'E', n) == NULL)
-        return 0; /* under 300 digits and no exponent: below 1e300 */
-    buf = n < sizeof small ? small : xmalloc(n + 1);
-    memcpy(buf, s, n);
-    buf[n] = '\0';
-    d = strtod(buf, NULL);
-    if (buf != small)
-        free(buf);
-    return isinf(d);
-}
-
-static int
-jp_number(struct jp *p, struct jv *v)
-{
-    size_t start = p->pos, i = start;
-
-    while (i < p->len && strchr("+-0123456789.eE", p->b[i]) != NULL && p->b[i] != '\0')
-        i++;
-    if (!json_number_ok(p->b + start, i - start))
-        return jp_fail(p, TF_THREAT_MALFORMED, start, "invalid number");
-    if (jp_number_too_large(p->b + start, i - start))
-        return jp_fail(p, TF_THREAT_LIMIT, start, "number beyond the range of a double");
-    *v = (struct jv){ .t = J_NUM, .s = p->b + start, .n = i - start };
-    p->pos = i;
-    return 0;
-}
-
-static int
-jp_literal(struct jp *p, struct jv *v)
-{
-    static const struct {
-        const char *w;
-        int t;
-    } lit[] = { { "true", J_TRUE }, { "false", J_FALSE }, { "null", J_NULL } };
-
-    for (size_t i = 0; i < 3; i++) {
-        size_t n = strlen(lit[i].w);
-        if (p->len - p->pos >= n && memcmp(p->b + p->pos, lit[i].w, n) == 0) {
-            *v = (struct jv){ .t = lit[i].t };
-            p->pos += n;
-            return 0;
-        }
-    }
-    return jp_fail(p, TF_THREAT_MALFORMED, p->pos, "invalid token");
-}
-
-static int jp_value(struct jp *p, struct jv *v);
-
-static int
-jp_open(struct jp *p)
-{
-    if (++p->depth > p->l->json.max_depth)
-        return jp_fail(p, TF_THREAT_LIMIT, p->pos, "nesting deeper than %zu",
-                       p->l->json.max_depth);
-    p->pos++;
-    jp_ws(p);
-    return 0;
-}
-
-/* After an entry: ',' (another entry follows) returns 1, the closing bracket 0, else -1. */
-static int
-jp_next(struct jp *p, size_t count, char close)
-{
-    jp_ws(p);
-    if (p->pos < p->len && p->b[p->pos] == ',') {
-        if (count >= p->l->json.max_entries)
-            return jp_fail(p, TF_THREAT_LIMIT, p->pos, "more than %zu entries in one container",
-                           p->l->json.max_entries);
-        p->pos++;
-        return 1;
-    }
-    if (p->pos < p->len && p->b[p->pos] == close) {
-        p->pos++;
-        p->depth--;
-        return 0;
-    }
-    return jp_fail(p, TF_THREAT_MALFORMED, p->pos, "expected ',' or '%c'", close);
-}
-
-static int
-jp_array(struct jp *p, struct jv *v)
-{
-    size_t base = p->vn, count = 0;
-    int more = 1;
-
-    if (jp_open(p) < 0)
-        return -1;
-    if (p->pos < p->len && p->b[p->pos] == ']') {
-        p->pos++;
-        p->depth--;
-        more = 0;
-    }
-    while (more > 0) {
-        struct jv item; /* parsed aside: nested arrays push onto the same stack */
-
-        if (jp_value(p, &item) < 0)
-            return -1;
-        if (p->vn == p->vcap) {
-            p->vcap = p->vcap ? p->vcap * 2 : 64;
-            p->vs = xrealloc(p->vs, p->vcap * sizeof *p->vs);
-        }
-        p->vs[p->vn++] = item;
-        more = jp_next(p, ++count, ']');
-    }
-    if (more < 0)
-        return -1;
-    *v = (struct jv){ .t = J_ARR, .n = count, .items = p->x->alloc(p->x, count * sizeof(struct jv)) };
-    if (count > 0)
-        memcpy(v->items, p->vs + base, count * sizeof(struct jv));
-    p->vn = base;
-    return 0;
-}
-
-static int
-mem_cmp(const void *a, const void *b)
-{
-    const struct jmem *x = *(const struct jmem *const *)a, *y = *(const struct jmem *const *)b;
-    size_t n = x->kn < y->kn ? x->kn : y->kn;
-    int r = memcmp(x->k, y->k, n);
-
-    if (r != 0)
-        return r;
-    if (x->kn != y->kn)
-        return x->kn < y->kn ? -1 : 1;
-    return x->pos < y->pos ? -1 : x->pos > y->pos;
-}
-
-static int
-jp_dup(struct jp *p, const struct jmem *m)
-{
-    return jp_fail(p, TF_THREAT_FORBIDDEN, m->pos, "duplicate object key \"%.*s\"",
-                   (int)(m->kn > 64 ? 64 : m->kn), m->k);
-}
-
-/* Duplicate keys are refused (two parsers could read them differently). */
-static int
-jp_check_dups(struct jp *p, struct jmem *m, size_t n)
-{
-    const struct jmem **s;
-    int rc = 0;
-
-    if (n <= 16) {
-        for (size_t i = 1; i < n; i++)
-            for (size_t j = 0; j < i; j++)
-                if (m[i].kn == m[j].kn && memcmp(m[i].k, m[j].k, m[i].kn) == 0)
-                    return jp_dup(p, &m[i]);
-        return 0;
-    }
-    s = xmalloc(n * sizeof *s);
-    for (size_t i = 0; i < n; i++)
-        s[i] = &m[i];
-    qsort(s, n, sizeof *s, mem_cmp);
-    for (size_t i = 1; i < n && rc == 0; i++)
-        if (s[i]->kn == s[i - 1]->kn && memcmp(s[i]->k, s[i - 1]->k, s[i]->kn) == 0)
-            rc = jp_dup(p, s[i]);
-    free(s);
-    return rc;
-}
-
-static int
-jp_member(struct jp *p)
-{
-    struct jmem m = { .pos = p->pos }; /* parsed aside: nested objects use the same stack */
-
-    if (p->pos >= p->len || p->b[p->pos] != '"')
-        return jp_fail(p, TF_THREAT_MALFORMED, p->pos, "expected a key");
-    if (jp_string(p, &m.k, &m.kn) < 0)
-        return -1;
-    jp_ws(p);
-    if (p->pos >= p->len || p->b[p->pos] != ':')
-        return jp_fail(p, TF_THREAT_MALFORMED, p->pos, "expected ':'");
-    p->pos++;
-    if (jp_value(p, &m.v) < 0)
-        return -1;
-    if (p->mn == p->mcap) {
-        p->mcap = p->mcap ? p->mcap * 2 : 64;
-        p->ms = xrealloc(p->ms, p->mcap * sizeof *p->ms);
-    }
-    p->ms[p->mn++] = m;
-    return 0;
-}
-
-static int
-jp_object(struct jp *p, struct jv *v)
-{
-    size_t base = p->mn, count = 0;
-    int more = 1;
-
-    if (jp_open(p) < 0)
-        return -1;
-    if (p->pos < p->len && p->b[p->pos] == '}') {
-        p->pos++;
-        p->depth--;
-        more = 0;
-    }
-    while (more > 0) {
-        jp_ws(p);
-        if (jp_member(p) < 0)
-            return -1;
-        more = jp_next(p, ++count, '}');
-    }
-    if (more < 0)
-        return -1;
-    *v = (struct jv){ .t = J_OBJ, .n = count,
-                      .mems = p->x->alloc(p->x, count * sizeof(struct jmem)) };
-    if (count > 0)
-        memcpy(v->mems, p->ms + base, count * sizeof(struct jmem));
-    p->mn = base;
-    return jp_check_dups(p, v->mems, count);
-}
-
-static int
-jp_value(struct jp *p, struct jv *v)
-{
-    jp_ws(p);
-    if (p->pos >= p->len)
-        return jp_fail(p, TF_THREAT_MALFORMED, p->pos, "unexpected end of input");
-    switch (p->b[p->pos]) {
-    case '{':
-        return jp_object(p, v);
-    case '[':
-        return jp_array(p, v);
-    case '"':
-        *v = (struct jv){ .t = J_STR };
-        return jp_string(p, &v->s, &v->n);
-    case 't':
-    case 'f':
-    case 'n':
-        return jp_literal(p, v);
-    default:
-        if (p->b[p->pos] == '-' || (p->b[p->pos] >= '0' && p->b[p->pos] <= '9'))
-            return jp_number(p, v);
-        return jp_fail(p, TF_THREAT_MALFORMED, p->pos, "invalid token");
+    switch (t->type) {
+    case GW_JSON_OBJECT:
+    case GW_JSON_ARRAY: return jb_container(p, t, v);
+    case GW_JSON_STRING: *v = (struct jv){ .t = J_STR, .s = t->s, .n = t->n }; return 0;
+    case GW_JSON_NUMBER: *v = (struct jv){ .t = J_NUM, .s = t->s, .n = t->n }; return 0;
+    case GW_JSON_TRUE: *v = (struct jv){ .t = J_TRUE }; return 0;
+    case GW_JSON_FALSE: *v = (struct jv){ .t = J_FALSE }; return 0;
+    default: *v = (struct jv){ .t = J_NULL }; return 0;
     }
 }
 
-/* Parse the whole text into *v (memory from x's arena). */
+/* Read the whole text into *v, or refuse it with *why and err set (the reader's words). */
 static int
-jp_parse(struct jp *p, struct jv *v)
+jb_parse(const char *buf, size_t len, const struct tf_limits *l, struct tf_ctx *x, struct jv *v,
+         enum tf_threat *why, char *err, size_t errlen)
 {
-    int rc;
+    struct jb p = { .x = x };
+    struct gw_json_token t;
+    int rc = -1;
 
-    jp_ws(p);
-    if (p->pos == p->len) {
-        p->why = TF_THREAT_MALFORMED;
-        snprintf(p->err, p->errlen, "JSON: the document is empty");
-        return -1;
-    }
-    rc = jp_value(p, v);
-    if (rc == 0) {
-        jp_ws(p);
-        if (p->pos != p->len)
-            rc = jp_fail(p, TF_THREAT_MALFORMED, p->pos, "end of input expected");
-    }
-    free(p->vs);
-    free(p->ms);
+    tf_json_reader_init(&p.r, buf, len, l, x, err, errlen);
+    if (gw_json_next(&p.r, &t) >= 0 && jb_value(&p, &t, v) == 0 &&
+        gw_json_next(&p.r, &t) == GW_JSON_END)
+        rc = 0;
+    *why = rc < 0 ? tf_threat_of(p.r.why) : TF_THREAT_OK;
+    gw_json_reader_done(&p.r);
+    free(p.vs);
+    free(p.ms);
     return rc;
 }
 
@@ -1717,16 +1190,17 @@ tf_json_check(const char *buf, size_t len, const struct tf_limits *l, enum tf_th
               char *err, size_t errlen)
 {
     struct gw_arena a;
+    struct gw_json_reader r;
     struct tf_ctx x;
-    struct jv root;
-    struct jp p = { .b = buf, .len = len, .l = l, .x = &x, .err = err, .errlen = errlen };
     int rc;
 
     gw_arena_init(&a);
     tf_ctx_init(&x, &a, l);
-    rc = jp_parse(&p, &root);
+    tf_json_reader_init(&r, buf, len, l, &x, err, errlen);
+    rc = gw_json_skip(&r);
+    *why = rc < 0 ? tf_threat_of(r.why) : TF_THREAT_OK;
+    gw_json_reader_done(&r);
     gw_arena_free(&a);
-    *why = rc < 0 ? p.why : TF_THREAT_OK;
     return rc;
 }
 
@@ -1741,7 +1215,7 @@ struct binding {
 struct jx {
     const struct tf_xj *c;
     const struct tf_limits *l;
-    struct out o;
+    struct gw_buf o;
     struct binding *scope; /* prefixes declared around the element being written */
     size_t nscope, scap;
     int need_pj, need_nil;         /* what the root declares */
@@ -1775,7 +1249,7 @@ jx_fail(struct jx *w, const char *fmt, ...)
     if (n < w->errlen)
         vsnprintf(w->err + n, w->errlen - n, fmt, ap);
     va_end(ap);
-    sanitize(w->err);
+    gw_text_one_line(w->err);
 }
 
 static int
@@ -1789,7 +1263,7 @@ bind(struct jx *w, const char *p, size_t n, int markers)
 {
     if (w->nscope == w->scap) {
         w->scap = w->scap ? w->scap * 2 : 16;
-        w->scope = xrealloc(w->scope, w->scap * sizeof *w->scope);
+        w->scope = gw_xrealloc(w->scope, w->scap * sizeof *w->scope);
     }
     w->scope[w->nscope++] = (struct binding){ p, n, markers };
 }
@@ -1810,9 +1284,7 @@ put_encoded(struct jx *w, const char *s, size_t n)
 {
     size_t room = 11 * n + 4, k;
 
-    if (w->o.cap - w->o.len < room)
-        out_grow(&w->o, room);
-    if (w->o.cap - w->o.len < room)
+    if (gw_buf_reserve(&w->o, room) < 0)
         return; /* over the limit */
     k = tf_xj_name_encode(s, n, w->o.p + w->o.len, room);
     w->o.len += k;
@@ -1828,7 +1300,7 @@ put_name(struct jx *w, const char *key, size_t n)
     if (w->c->ns != TF_XJ_NS_STRIP && colon != NULL && colon > key && colon < key + n - 1 &&
         bound(w, key, (size_t)(colon - key))) {
         put_encoded(w, key, (size_t)(colon - key));
-        out_ch(&w->o, ':');
+        gw_buf_addc(&w->o, ':');
         put_encoded(w, colon + 1, n - (size_t)(colon - key) - 1);
     } else {
         put_encoded(w, key, n);
@@ -1876,11 +1348,11 @@ put_text(struct jx *w, const char *s, size_t n, int attr)
         }
         if (e == NULL)
             continue;
-        out_add(&w->o, s + run, i - run);
-        out_str(&w->o, e);
+        gw_buf_add(&w->o, s + run, i - run);
+        gw_buf_adds(&w->o, e);
         run = i + 1;
     }
-    out_add(&w->o, s + run, n - run);
+    gw_buf_add(&w->o, s + run, n - run);
 }
 
 static void
@@ -1899,9 +1371,9 @@ put_comment(struct jx *w, const struct jv *v)
         jx_fail(w, "a comment cannot end with \"-\"");
         return;
     }
-    out_str(&w->o, "<!--");
+    gw_buf_adds(&w->o, "<!--");
     put_text(w, v->s, v->n, 2);
-    out_str(&w->o, "-->");
+    gw_buf_adds(&w->o, "-->");
 }
 
 static int
@@ -2014,11 +1486,11 @@ root_decl(struct jx *w, const char *prefix, const char *uri, int markers, int wr
         bind(w, prefix, strlen(prefix), markers);
         return;
     }
-    out_str(&w->o, " xmlns:");
-    out_str(&w->o, prefix);
-    out_str(&w->o, "=\"");
-    out_str(&w->o, uri);
-    out_ch(&w->o, '"');
+    gw_buf_adds(&w->o, " xmlns:");
+    gw_buf_adds(&w->o, prefix);
+    gw_buf_adds(&w->o, "=\"");
+    gw_buf_adds(&w->o, uri);
+    gw_buf_addc(&w->o, '"');
 }
 
 /* On the root element: the map's namespaces, and pj / xsi when the document needs them.
@@ -2036,11 +1508,11 @@ root_decls(struct jx *w, const struct jv *v, int write)
                 bind(w, m->prefix, strlen(m->prefix), 0);
             continue;
         }
-        out_str(&w->o, m->prefix[0] ? " xmlns:" : " xmlns");
-        out_str(&w->o, m->prefix);
-        out_str(&w->o, "=\"");
+        gw_buf_adds(&w->o, m->prefix[0] ? " xmlns:" : " xmlns");
+        gw_buf_adds(&w->o, m->prefix);
+        gw_buf_adds(&w->o, "=\"");
         put_text(w, m->uri, strlen(m->uri), 1);
-        out_ch(&w->o, '"');
+        gw_buf_addc(&w->o, '"');
     }
     if (w->need_pj)
         root_decl(w, w->mp, TF_XJ_NS, 1, write);
@@ -2079,9 +1551,9 @@ put_scalar(struct jx *w, const struct jv *v, int attr)
     if (v->t == J_STR)
         put_text(w, v->s, v->n, attr);
     else if (v->t == J_NUM)
-        out_add(&w->o, v->s, v->n);
+        gw_buf_add(&w->o, v->s, v->n);
     else
-        out_str(&w->o, v->t == J_TRUE ? "true" : "false");
+        gw_buf_adds(&w->o, v->t == J_TRUE ? "true" : "false");
 }
 
 /* Namespaces in XML 1.0 forbids: binding a prefix to "", binding xmlns, xml to another
@@ -2112,9 +1584,9 @@ put_attr_name(struct jx *w, const struct jmem *m, const char *name, size_t n, in
     size_t at = w->o.len;
 
     if (decl) {
-        out_str(&w->o, "xmlns");
+        gw_buf_adds(&w->o, "xmlns");
         if (n > 5) {
-            out_ch(&w->o, ':');
+            gw_buf_addc(&w->o, ':');
             put_encoded(w, name + 6, n - 6);
         }
     } else {
@@ -2152,12 +1624,12 @@ put_attrs(struct jx *w, const struct jv *obj)
                         (int)(m->kn > 64 ? 64 : m->kn), m->k);
                 return;
             }
-            out_ch(&w->o, ' ');
+            gw_buf_addc(&w->o, ' ');
             if (put_attr_name(w, m, name, n, pass == 0) < 0)
                 return;
-            out_add(&w->o, "=\"", 2);
+            gw_buf_add(&w->o, "=\"", 2);
             put_scalar(w, &m->v, 1);
-            out_ch(&w->o, '"');
+            gw_buf_addc(&w->o, '"');
         }
     }
 }
@@ -2169,13 +1641,13 @@ put_marker(struct jx *w, const char *name, const char *value)
     if (w->c->no_markers)
         return;
     w->used_pj = 1;
-    out_ch(&w->o, ' ');
-    out_str(&w->o, w->mp);
-    out_ch(&w->o, ':');
-    out_str(&w->o, name);
-    out_add(&w->o, "=\"", 2);
-    out_str(&w->o, value);
-    out_ch(&w->o, '"');
+    gw_buf_addc(&w->o, ' ');
+    gw_buf_adds(&w->o, w->mp);
+    gw_buf_addc(&w->o, ':');
+    gw_buf_adds(&w->o, name);
+    gw_buf_add(&w->o, "=\"", 2);
+    gw_buf_adds(&w->o, value);
+    gw_buf_addc(&w->o, '"');
 }
 
 /* Markers of this element: pj:array, pj:wrapper. */
@@ -2207,26 +1679,26 @@ write_body(struct jx *w, const struct jv *v, const struct tf_xj_path *t, unsigne
     case J_OBJ:
         if (v->n == 0) {
             put_marker(w, "type", "object");
-            out_add(&w->o, "/>", 2);
+            gw_buf_add(&w->o, "/>", 2);
             return 0;
         }
         put_attrs(w, v);
         for (size_t i = 0, ec = (size_t)elem_content(w->c, v); i < v->n; i++) {
             if (!gives_nothing(w->c, &v->mems[i], (int)ec)) {
-                out_ch(&w->o, '>');
+                gw_buf_addc(&w->o, '>');
                 write_content(w, v, t, flags, 0);
                 return 1;
             }
         }
-        out_add(&w->o, "/>", 2);
+        gw_buf_add(&w->o, "/>", 2);
         return 0;
     case J_ARR:
         put_marker(w, "type", "array");
         if (v->n == 0) {
-            out_add(&w->o, "/>", 2);
+            gw_buf_add(&w->o, "/>", 2);
             return 0;
         }
-        out_ch(&w->o, '>');
+        gw_buf_addc(&w->o, '>');
         w->depth++;
         for (size_t i = 0; i < v->n && !jx_stop(w); i++) {
             if (w->c->pretty)
@@ -2240,11 +1712,11 @@ write_body(struct jx *w, const struct jv *v, const struct tf_xj_path *t, unsigne
     case J_NULL:
         if (!w->c->nil_empty) {
             w->used_nil = 1;
-            out_ch(&w->o, ' ');
-            out_str(&w->o, w->np);
-            out_str(&w->o, ":nil=\"true\"");
+            gw_buf_addc(&w->o, ' ');
+            gw_buf_adds(&w->o, w->np);
+            gw_buf_adds(&w->o, ":nil=\"true\"");
         }
-        out_add(&w->o, "/>", 2);
+        gw_buf_add(&w->o, "/>", 2);
         return 0;
     default:
         if (w->c->types && v->t != J_STR)
@@ -2252,10 +1724,10 @@ write_body(struct jx *w, const struct jv *v, const struct tf_xj_path *t, unsigne
         if (w->c->types && v->t == J_STR && typed_string(v, flags))
             put_marker(w, "type", "string");
         if (v->t == J_STR && v->n == 0) {
-            out_add(&w->o, "/>", 2);
+            gw_buf_add(&w->o, "/>", 2);
             return 0;
         }
-        out_ch(&w->o, '>');
+        gw_buf_addc(&w->o, '>');
         put_scalar(w, v, 0);
         return 1;
     }
@@ -2277,10 +1749,10 @@ write_elem(struct jx *w, const char *key, size_t kn, int how, const struct jv *v
     if (how == EL_ROOT || how == EL_WRAPPER)
         root_decls(w, v, 0);
     bind_decls(w, v);
-    out_ch(&w->o, '<');
+    gw_buf_addc(&w->o, '<');
     name_at = w->o.len;
     if (how == EL_ITEM || how == EL_WRAPPER)
-        out_add(&w->o, key, kn);
+        gw_buf_add(&w->o, key, kn);
     else
         put_name(w, key, kn);
     name_len = w->o.len - name_at;
@@ -2296,16 +1768,14 @@ write_elem(struct jx *w, const char *key, size_t kn, int how, const struct jv *v
     if (mark != MARK_NONE)
         put_marker(w, "array", mark == MARK_ARRAY ? "true" : "empty");
     if (mark == MARK_EMPTY)
-        out_add(&w->o, "/>", 2);
+        gw_buf_add(&w->o, "/>", 2);
     else if (write_body(w, v, t, flags) && !jx_stop(w)) {
-        out_add(&w->o, "</", 2);
-        if (w->o.cap - w->o.len < name_len + 1)
-            out_grow(&w->o, name_len + 1);
-        if (!w->o.over) {
+        gw_buf_add(&w->o, "</", 2);
+        if (gw_buf_reserve(&w->o, name_len + 1) == 0) {
             memcpy(w->o.p + w->o.len, w->o.p + name_at, name_len);
             w->o.len += name_len;
         }
-        out_ch(&w->o, '>');
+        gw_buf_addc(&w->o, '>');
     }
     w->nscope = scope;
 }
@@ -2373,7 +1843,7 @@ write_one(struct jx *w, const struct jv *obj, size_t mi, size_t *cursor,
         out_indent(&w->o, w->depth);
     write_node(w, m, i, t, doc, ec);
     if (doc)
-        out_ch(&w->o, '\n');
+        gw_buf_addc(&w->o, '\n');
 }
 
 /* Member index of key k in obj (not an attribute, not #order), or SIZE_MAX. */
@@ -2395,7 +1865,7 @@ static void
 write_content(struct jx *w, const struct jv *obj, const struct tf_xj_path *t, unsigned flags,
               int doc)
 {
-    size_t *cursor = w->o.x->alloc(w->o.x, obj->n * sizeof *cursor), wrote = 0;
+    size_t *cursor = out_alloc(&w->o, obj->n * sizeof *cursor), wrote = 0;
     const struct jv *order = NULL;
     int indent = 0, ec = elem_content(w->c, obj);
 
@@ -2544,7 +2014,7 @@ write_document(struct jx *w, const struct jv *v)
     snprintf(w->item, sizeof w->item, "%s%sitem", w->c->no_markers ? "" : w->mp,
              w->c->no_markers ? "" : ":");
     w->need_pj &= !w->c->no_markers;
-    out_str(&w->o, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    gw_buf_adds(&w->o, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     if (r != SIZE_MAX) {
         write_content(w, v, &w->c->paths, 0, 1);
         return;
@@ -2552,7 +2022,7 @@ write_document(struct jx *w, const struct jv *v)
     if (!w->exact)
         w->need_pj = !w->c->no_markers;
     write_elem(w, w->c->root, strlen(w->c->root), EL_WRAPPER, v, &w->c->paths, 0, MARK_NONE);
-    out_ch(&w->o, '\n');
+    gw_buf_addc(&w->o, '\n');
 }
 
 char *
@@ -2560,24 +2030,21 @@ tf_json_to_xml(const struct tf_xj *c, const char *buf, size_t len, struct tf_ctx
                size_t *outlen, enum tf_threat *why, char *err, size_t errlen)
 {
     struct tf_limits def;
-    struct jp p = { .b = buf, .len = len, .x = x, .err = err, .errlen = errlen };
     struct jx w = { .c = c != NULL ? c : tf_xj_defaults(), .err = err, .errlen = errlen };
     struct jv root;
 
     if (x->limits == NULL)
         tf_limits_default(&def);
-    p.l = w.l = x->limits != NULL ? x->limits : &def;
+    w.l = x->limits != NULL ? x->limits : &def;
     *why = TF_THREAT_OK;
-    if ((uint64_t)len > p.l->max_body) {
+    if ((uint64_t)len > w.l->max_body) {
         *why = TF_THREAT_TOO_LARGE;
         snprintf(err, errlen, "JSON: body of %zu bytes exceeds the limit of %llu bytes", len,
-                 (unsigned long long)p.l->max_body);
+                 (unsigned long long)w.l->max_body);
         return NULL;
     }
-    if (jp_parse(&p, &root) < 0) {
-        *why = p.why;
+    if (jb_parse(buf, len, w.l, x, &root, why, err, errlen) < 0)
         return NULL;
-    }
     out_init(&w.o, x, len * 2 + 64);
     write_document(&w, &root);
     if (!w.failed && !w.o.over && (w.need_pj != w.used_pj || w.need_nil != w.used_nil)) {

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "context.h"
 #include "json_loc.h"
 
@@ -35,25 +36,6 @@ struct reader {
     struct tf_xj *c;
     int errors;
 };
-
-static char *
-xstrdup(const char *s)
-{
-    char *p = strdup(s);
-
-    if (p == NULL)
-        abort();
-    return p;
-}
-
-static void *
-xrealloc(void *p, size_t n)
-{
-    p = realloc(p, n);
-    if (p == NULL)
-        abort();
-    return p;
-}
 
 /* Is s an XML name without a colon (NCName), which escaping leaves alone? */
 static int
@@ -129,7 +111,7 @@ read_prefix_and_text_key(struct reader *r)
             r->errors++;
         } else {
             free((char *)r->c->attr_prefix);
-            r->c->attr_prefix = xstrdup(s);
+            r->c->attr_prefix = gw_xstrdup(s);
             r->c->attr_prefix_len = strlen(s);
         }
     }
@@ -142,7 +124,7 @@ read_prefix_and_text_key(struct reader *r)
             r->errors++;
         } else {
             free((char *)r->c->text_key);
-            r->c->text_key = xstrdup(s);
+            r->c->text_key = gw_xstrdup(s);
         }
     }
 }
@@ -191,7 +173,7 @@ read_switches(struct reader *r)
             r->errors++;
         } else {
             free((char *)r->c->root);
-            r->c->root = xstrdup(s);
+            r->c->root = gw_xstrdup(s);
         }
     }
 }
@@ -242,15 +224,15 @@ read_namespaces(struct reader *r)
         r->c->ns = TF_XJ_NS_STRIP;
     } else if (json_is_object(v) && json_object_size(v) > 0) {
         r->c->ns = TF_XJ_NS_MAP;
-        r->c->map = xrealloc(NULL, json_object_size(v) * sizeof *r->c->map);
+        r->c->map = gw_xrealloc(NULL, json_object_size(v) * sizeof *r->c->map);
         json_object_foreach((json_t *)v, uri, p) {
             gw_jpath_key(mpath, sizeof mpath, path, uri);
             if (check_map_entry(r, uri, p, mpath) < 0) {
                 r->errors++;
                 continue;
             }
-            r->c->map[r->c->nmap].uri = xstrdup(uri);
-            r->c->map[r->c->nmap++].prefix = xstrdup(json_string_value(p));
+            r->c->map[r->c->nmap].uri = gw_xstrdup(uri);
+            r->c->map[r->c->nmap++].prefix = gw_xstrdup(json_string_value(p));
         }
     } else {
         gw_jctx_error(r->jc, path, "expected \"keep\", \"strip\" or an object mapping namespace "
@@ -267,7 +249,7 @@ trie_step(struct tf_xj_path *t, const char *key, size_t n)
     for (size_t i = 0; i < t->nkids; i++)
         if (strlen(t->kids[i].key) == n && memcmp(t->kids[i].key, key, n) == 0)
             return &t->kids[i];
-    t->kids = xrealloc(t->kids, (t->nkids + 1) * sizeof *t->kids);
+    t->kids = gw_xrealloc(t->kids, (t->nkids + 1) * sizeof *t->kids);
     t->kids[t->nkids] = (struct tf_xj_path){ .key = strndup(key, n) };
     if (t->kids[t->nkids].key == NULL)
         abort();
@@ -283,8 +265,8 @@ add_name(struct tf_xj *c, const char *key, unsigned flag)
             return;
         }
     }
-    c->names = xrealloc(c->names, (c->nnames + 1) * sizeof *c->names);
-    c->names[c->nnames++] = (struct tf_xj_name){ .key = xstrdup(key), .flags = flag };
+    c->names = gw_xrealloc(c->names, (c->nnames + 1) * sizeof *c->names);
+    c->names[c->nnames++] = (struct tf_xj_name){ .key = gw_xstrdup(key), .flags = flag };
 }
 
 /* Check one path; returns NULL when good, else why not. */
@@ -362,9 +344,9 @@ tf_xj_create(const struct tf_conf *cc)
     if (r.c == NULL)
         abort();
     *r.c = defaults;
-    r.c->attr_prefix = xstrdup(defaults.attr_prefix);
-    r.c->text_key = xstrdup(defaults.text_key);
-    r.c->root = xstrdup(defaults.root);
+    r.c->attr_prefix = gw_xstrdup(defaults.attr_prefix);
+    r.c->text_key = gw_xstrdup(defaults.text_key);
+    r.c->root = gw_xstrdup(defaults.root);
     if (r.cfg == NULL || json_is_null(r.cfg))
         return r.c;
     if (!json_is_object(r.cfg)) {

@@ -18,13 +18,14 @@
 #include <libxml/xpathInternals.h>
 
 #include "builtins_xml.h"
+#include "text.h"
 #include "xml_util.h"
 
 struct xm_run {
     struct tf_ctx *x;
     struct tf_message *m;
     xmlXPathContextPtr xp;
-    struct tf_buf out;
+    struct gw_buf out;
     char path[512];  /* JSON pointer of the value being written, for messages */
     size_t plen;
     char err[256];   /* the last XPath error */
@@ -34,73 +35,9 @@ static int write_obj(struct xm_run *r, const struct xm_obj *o, xmlNodePtr node, 
 
 /* ---- JSON text -------------------------------------------------------------------------------- */
 
-static void
-put_string(struct tf_buf *b, const char *s)
-{
-    static const char hex[] = "0123456789abcdef";
-    const char *run = s;
-
-    tf_buf_add(b, "\"", 1);
-    for (; *s != '\0'; s++) {
-        unsigned char c = (unsigned char)*s;
-        char esc[6] = { '\\', 0 };
-        size_t n = 2;
-        if (c >= 0x20 && c != '"' && c != '\\')
-            continue;
-        tf_buf_add(b, run, (size_t)(s - run));
-        run = s + 1;
-        if (c == '"' || c == '\\')
-            esc[1] = (char)c;
-        else if (c == '\n')
-            esc[1] = 'n';
-        else if (c == '\r')
-            esc[1] = 'r';
-        else if (c == '\t')
-            esc[1] = 't';
-        else {
-            memcpy(esc + 1, "u00", 3);
-            esc[4] = hex[c >> 4];
-            esc[5] = hex[c & 15];
-            n = 6;
-        }
-        tf_buf_add(b, esc, n);
-    }
-    tf_buf_add(b, run, (size_t)(s - run));
-    tf_buf_add(b, "\"", 1);
-}
-
-/* Is s[0..n) a JSON number as JSON writes it (no '+', no leading zeros, no bare '.')? */
-static int
-json_number_ok(const char *s, size_t n)
-{
-    size_t i = 0, d;
-
-    if (i < n && s[i] == '-')
-        i++;
-    for (d = i; i < n && s[i] >= '0' && s[i] <= '9'; i++)
-        ;
-    if (i == d || (s[d] == '0' && i - d > 1))
-        return 0;
-    if (i < n && s[i] == '.') {
-        for (d = ++i; i < n && s[i] >= '0' && s[i] <= '9'; i++)
-            ;
-        if (i == d)
-            return 0;
-    }
-    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
-        if (++i < n && (s[i] == '+' || s[i] == '-'))
-            i++;
-        for (d = i; i < n && s[i] >= '0' && s[i] <= '9'; i++)
-            ;
-        if (i == d)
-            return 0;
-    }
-    return i == n;
-}
-
 /* An XPath number in the shortest text that reads back the same. */
 static void
-put_double(struct tf_buf *b, double v)
+put_double(struct gw_buf *b, double v)
 {
     char buf[40];
 
@@ -114,7 +51,7 @@ put_double(struct tf_buf *b, double v)
             if (strtod(buf, NULL) == v)
                 break;
         }
-    tf_buf_puts(b, buf);
+    gw_buf_adds(b, buf);
 }
 
 /* ---- failures --------------------------------------------------------------------------------- */
@@ -175,23 +112,23 @@ put_text(struct xm_run *r, enum xm_type type, const char *text)
     const char *t = trim(text, &n);
 
     if (type == XM_STRING) {
-        put_string(&r->out, text);
+        gw_json_str(&r->out, text, strlen(text), 0);
         return 0;
     }
     if (n == 0) {
-        tf_buf_puts(&r->out, "null");
+        gw_buf_adds(&r->out, "null");
         return 0;
     }
     if (type == XM_NUMBER) {
-        if (!json_number_ok(t, n))
+        if (!gw_json_number_ok(t, n))
             return content_fail(r, "\"%.*s\" is not a number", (int)(n > 64 ? 64 : n), t);
-        tf_buf_add(&r->out, t, n);
+        gw_buf_add(&r->out, t, n);
         return 0;
     }
     if ((n == 4 && memcmp(t, "true", 4) == 0) || (n == 1 && *t == '1'))
-        tf_buf_puts(&r->out, "true");
+        gw_buf_adds(&r->out, "true");
     else if ((n == 5 && memcmp(t, "false", 5) == 0) || (n == 1 && *t == '0'))
-        tf_buf_puts(&r->out, "false");
+        gw_buf_adds(&r->out, "false");
     else
         return content_fail(r, "\"%.*s\" is not a boolean (true, false, 1 or 0)",
                             (int)(n > 64 ? 64 : n), t);
@@ -229,11 +166,11 @@ put_scalar(struct xm_run *r, enum xm_type type, xmlXPathObjectPtr res)
         return 0;
     }
     if (type == XM_BOOLEAN && (res->type == XPATH_BOOLEAN || res->type == XPATH_NUMBER)) {
-        tf_buf_puts(&r->out, xmlXPathCastToBoolean(res) ? "true" : "false");
+        gw_buf_adds(&r->out, xmlXPathCastToBoolean(res) ? "true" : "false");
         return 0;
     }
     if (type == XM_NUMBER && res->type == XPATH_BOOLEAN) {
-        tf_buf_puts(&r->out, res->boolval ? "1" : "0");
+        gw_buf_adds(&r->out, res->boolval ? "1" : "0");
         return 0;
     }
     if ((text = xmlXPathCastToString(res)) == NULL)
@@ -252,13 +189,13 @@ put_array(struct xm_run *r, const struct xm_member *f, xmlXPathObjectPtr res)
     if (res->type != XPATH_NODESET)
         return r->x->fail(r->x, 500, "transform-failed", NULL,
                           "xml_map %s: \"%s\" gives no node-set for an array", r->path, f->expr);
-    tf_buf_add(&r->out, "[", 1);
+    gw_buf_add(&r->out, "[", 1);
     for (int i = 0; i < n; i++) {
         char idx[16];
         size_t saved;
         int rc;
         if (i > 0)
-            tf_buf_add(&r->out, ",", 1);
+            gw_buf_add(&r->out, ",", 1);
         snprintf(idx, sizeof idx, "%d", i);
         path_push(r, idx, &saved);
         if (f->obj != NULL) {
@@ -272,7 +209,7 @@ put_array(struct xm_run *r, const struct xm_member *f, xmlXPathObjectPtr res)
             return rc;
         path_pop(r, saved);
     }
-    tf_buf_add(&r->out, "]", 1);
+    gw_buf_add(&r->out, "]", 1);
     return 0;
 }
 
@@ -298,10 +235,10 @@ static void
 put_key(struct xm_run *r, const char *name, int *first)
 {
     if (!*first)
-        tf_buf_add(&r->out, ",", 1);
+        gw_buf_add(&r->out, ",", 1);
     *first = 0;
-    put_string(&r->out, name);
-    tf_buf_add(&r->out, ":", 1);
+    gw_json_str(&r->out, name, strlen(name), 0);
+    gw_buf_add(&r->out, ":", 1);
 }
 
 /* Evaluate one field and write it as a member (or not, when it has no value and is omitted). */
@@ -316,7 +253,7 @@ write_field(struct xm_run *r, const struct xm_member *f, xmlNodePtr node, int po
         return TF_ERROR;
     if (f->type == XM_EXISTS) {
         put_key(r, f->name, first);
-        tf_buf_puts(&r->out, no_value(res) ? "false" : "true");
+        gw_buf_adds(&r->out, no_value(res) ? "false" : "true");
     } else if (f->type == XM_ARRAY) {
         put_key(r, f->name, first);
         rc = put_array(r, f, res);
@@ -325,7 +262,7 @@ write_field(struct xm_run *r, const struct xm_member *f, xmlNodePtr node, int po
         rc = put_scalar(r, f->type, res);
     } else if (f->missing == XM_NULL) {
         put_key(r, f->name, first);
-        tf_buf_puts(&r->out, "null");
+        gw_buf_adds(&r->out, "null");
     } else if (f->missing == XM_FAIL) {
         rc = content_fail(r, "\"%s\" has no value", f->expr);
     }
@@ -338,7 +275,7 @@ write_obj(struct xm_run *r, const struct xm_obj *o, xmlNodePtr node, int pos, in
 {
     int first = 1, rc = 0;
 
-    tf_buf_add(&r->out, "{", 1);
+    gw_buf_add(&r->out, "{", 1);
     for (size_t i = 0; rc == 0 && i < o->n; i++) {
         const struct xm_member *f = &o->m[i];
         size_t saved;
@@ -351,7 +288,7 @@ write_obj(struct xm_run *r, const struct xm_obj *o, xmlNodePtr node, int pos, in
         }
         path_pop(r, saved);
     }
-    tf_buf_add(&r->out, "}", 1);
+    gw_buf_add(&r->out, "}", 1);
     return rc;
 }
 
@@ -377,12 +314,12 @@ xml_map_apply(void *inst, struct tf_message *m, struct tf_ctx *x)
     r.xp->nsNr = in->nns;
     r.xp->error = tf_xm_xpath_error;
     r.xp->userData = r.err;
-    tf_buf_init(&r.out, x, m->body_len / 4 + 256);
+    tf_arena_buf(&r.out, x, 0, m->body_len / 4 + 256);
     tf_xm_quiet_begin(&q);
     rc = write_obj(&r, in->root, (xmlNodePtr)doc, 1, 1);
     tf_xm_quiet_end(&q);
     if (rc == 0) {
-        tf_set_body(m, x, tf_buf_str(&r.out), r.out.len, "application/json");
+        tf_set_body(m, x, gw_buf_str(&r.out), r.out.len, "application/json");
         rc = TF_DONE;
     }
     xmlXPathFreeContext(r.xp);

@@ -19,6 +19,7 @@
 #include <libxml/parser.h>
 #include <libxml/xpathInternals.h>
 
+#include "alloc.h"
 #include "context.h"
 #include "json_loc.h"
 #include "xml_util.h"
@@ -117,16 +118,6 @@ tf_xml_map_destroy(void *p)
     free(in);
 }
 
-static void *
-xcalloc(size_t n, size_t size)
-{
-    void *p = calloc(n, size);
-
-    if (p == NULL)
-        abort(); /* like the arena: configuration loading does not go on without memory */
-    return p;
-}
-
 /* ---- namespaces ------------------------------------------------------------------------------- */
 
 static void
@@ -140,7 +131,7 @@ namespaces_load(struct xm_load *ld)
 
     if (obj == NULL)
         return;
-    ld->in->ns = xcalloc(json_object_size(obj) + 1, sizeof *ld->in->ns);
+    ld->in->ns = gw_xcalloc(json_object_size(obj) + 1, sizeof *ld->in->ns);
     json_object_foreach(obj, prefix, v) {
         gw_jpath_key(sub, sizeof sub, "namespaces", prefix);
         if (*prefix == '\0')
@@ -293,7 +284,7 @@ place(const struct tf_conf *cc, const char *sub, struct xm_obj *o, const char *p
         if ((m = obj_find(o, tok[i])) == NULL) {
             m = obj_add(o, tok[i]);
             m->type = XM_OBJECT;
-            m->obj = xcalloc(1, sizeof *m->obj);
+            m->obj = gw_xcalloc(1, sizeof *m->obj);
         } else if (m->type != XM_OBJECT) {
             cc->error(cc, sub, "\"%s\" is inside the value of field \"%s\"", ptr, m->pointer);
             return NULL;
@@ -375,7 +366,7 @@ field_options(struct xm_load *ld, const char *fsub, const json_t *v, struct xm_m
     else if (depth >= XM_MAX_NESTING)
         cc->error(cc, sub, "arrays of objects nest %d deep at most", XM_MAX_NESTING);
     else
-        fields_load(ld, sub, fields, m->obj = xcalloc(1, sizeof *m->obj), depth + 1);
+        fields_load(ld, sub, fields, m->obj = gw_xcalloc(1, sizeof *m->obj), depth + 1);
 }
 
 /* One field: "pointer": "xpath" or "pointer": { "xpath": ..., options }. */
@@ -448,8 +439,8 @@ tf_xml_map_create(const struct tf_conf *cc)
                   "got %s", gw_json_type_name(cc->config));
         return NULL;
     }
-    ld.in = xcalloc(1, sizeof *ld.in);
-    ld.in->root = xcalloc(1, sizeof *ld.in->root);
+    ld.in = gw_xcalloc(1, sizeof *ld.in);
+    ld.in->root = gw_xcalloc(1, sizeof *ld.in->root);
     ld.trial = xmlReadMemory("<trial/>", 8, NULL, NULL, XML_PARSE_NONET);
     gw_jctx_check_keys(j, cc->config, cc->path, keys);
     namespaces_load(&ld);

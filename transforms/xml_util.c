@@ -5,6 +5,7 @@
 
 #include <libxml/xmlsave.h>
 
+#include "context.h"
 #include "threat.h"
 
 xmlDocPtr
@@ -39,55 +40,13 @@ tf_body_empty(const struct tf_message *m)
 }
 
 void
-tf_buf_init(struct tf_buf *b, struct tf_ctx *x, size_t cap)
+tf_arena_buf(struct gw_buf *b, struct tf_ctx *x, size_t max, size_t hint)
 {
-    b->x = x;
-    b->cap = cap < 64 ? 64 : cap;
-    b->p = x->alloc(x, b->cap);
-    b->len = 0;
-}
-
-/* Room for n more bytes and a NUL. */
-static void
-buf_reserve(struct tf_buf *b, size_t n)
-{
-    size_t cap = b->cap;
-    char *p;
-
-    if (b->len + n + 1 <= b->cap)
-        return;
-    while (b->len + n + 1 > cap)
-        cap *= 2;
-    p = b->x->alloc(b->x, cap);
-    memcpy(p, b->p, b->len);
-    b->p = p;
-    b->cap = cap;
-}
-
-void
-tf_buf_add(struct tf_buf *b, const void *s, size_t n)
-{
-    buf_reserve(b, n);
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-}
-
-void
-tf_buf_puts(struct tf_buf *b, const char *s)
-{
-    tf_buf_add(b, s, strlen(s));
-}
-
-char *
-tf_buf_str(struct tf_buf *b)
-{
-    buf_reserve(b, 0);
-    b->p[b->len] = '\0';
-    return b->p;
+    gw_buf_init(b, tf_ctx_alloc, x, max, hint);
 }
 
 int
-tf_buf_add_node(struct tf_buf *b, xmlDocPtr doc, xmlNodePtr node)
+tf_xml_node_dump(struct gw_buf *b, xmlDocPtr doc, xmlNodePtr node)
 {
     xmlBufferPtr xb = xmlBufferCreate();
     int rc = -1;
@@ -96,7 +55,7 @@ tf_buf_add_node(struct tf_buf *b, xmlDocPtr doc, xmlNodePtr node)
         return -1;
     /* xmlNodeDump writes UTF-8 as is (no character references) and escapes markup */
     if (xmlNodeDump(xb, doc, node, 0, 0) >= 0) {
-        tf_buf_add(b, xmlBufferContent(xb), (size_t)xmlBufferLength(xb));
+        gw_buf_add(b, xmlBufferContent(xb), (size_t)xmlBufferLength(xb));
         rc = 0;
     }
     xmlBufferFree(xb);

@@ -1,6 +1,6 @@
 /* xml_util.h: what the XML transforms (xslt, xml_map, soap) share: the message body parsed
  * through the threat limits with the right problem when it is refused, the status of a failure
- * the message caused, and a growing buffer in the exchange's arena.
+ * the message caused, and a buffer in the exchange's arena.
  */
 #ifndef TF_XML_UTIL_H
 #define TF_XML_UTIL_H
@@ -9,6 +9,7 @@
 
 #include <libxml/tree.h>
 
+#include "buf.h"
 #include "transform.h"
 
 /* Parse m's body as XML under x's limits (tf_xml_parse). Returns the document, which the caller
@@ -24,22 +25,13 @@ int tf_content_fail_status(const struct tf_message *m);
 /* Is the body empty (then the XML transforms skip the message)? */
 int tf_body_empty(const struct tf_message *m);
 
-/* A buffer growing in the exchange's arena (old blocks stay in the arena until it is freed). */
-struct tf_buf {
-    struct tf_ctx *x;
-    char *p;
-    size_t len, cap;
-};
-
-void tf_buf_init(struct tf_buf *b, struct tf_ctx *x, size_t cap);
-void tf_buf_add(struct tf_buf *b, const void *s, size_t n);
-void tf_buf_puts(struct tf_buf *b, const char *s);
-/* NUL-terminates the content (not counted in len) and returns it. */
-char *tf_buf_str(struct tf_buf *b);
+/* b: an empty buffer in the exchange's arena (base/buf.h; old blocks stay in the arena until it is
+ * freed), with room for `hint` bytes and a ceiling of max bytes (0: none). */
+void tf_arena_buf(struct gw_buf *b, struct tf_ctx *x, size_t max, size_t hint);
 
 /* Append the UTF-8 serialization of node (an element, with the namespace declarations it
  * carries itself, no XML declaration) to b. Returns 0, or -1 when libxml2 ran out of memory. */
-int tf_buf_add_node(struct tf_buf *b, xmlDocPtr doc, xmlNodePtr node);
+int tf_xml_node_dump(struct gw_buf *b, xmlDocPtr doc, xmlNodePtr node);
 
 /* Make body[0..len) m's body (it must live in x's arena) with Content-Type content_type. */
 void tf_set_body(struct tf_message *m, struct tf_ctx *x, char *body, size_t len,

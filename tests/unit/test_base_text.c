@@ -24,7 +24,7 @@ arena_alloc(void *a, size_t n)
 static void
 test_buf_malloc(void **state)
 {
-    struct gw_buf b = { 0 };
+    struct gw_buf b = {0};
     char big[5000];
     size_t len;
     char *s;
@@ -110,8 +110,8 @@ test_buf_ceiling(void **state)
 static void
 test_hex(void **state)
 {
-    static const unsigned char d[] = { 0x00, 0x7f, 0xab, 0xff };
-    char out[9] = { 0 };
+    static const unsigned char d[] = {0x00, 0x7f, 0xab, 0xff};
+    char out[9] = {0};
 
     (void)state;
     gw_hex_encode(out, d, sizeof d);
@@ -132,18 +132,28 @@ test_utf8(void **state)
         uint32_t cp;
         const char *utf8;
     } enc[] = {
-        { 0x24, "$" },           { 0xA2, "\xC2\xA2" },         { 0x20AC, "\xE2\x82\xAC" },
-        { 0xFFFD, "\xEF\xBF\xBD" }, { 0x10348, "\xF0\x90\x8D\x88" }, { 0x10FFFF, "\xF4\x8F\xBF\xBF" },
+        {0x24, "$"},
+        {0xA2, "\xC2\xA2"},
+        {0x20AC, "\xE2\x82\xAC"},
+        {0xFFFD, "\xEF\xBF\xBD"},
+        {0x10348, "\xF0\x90\x8D\x88"},
+        {0x10FFFF, "\xF4\x8F\xBF\xBF"},
     };
     static const struct {
         const char *s;
         size_t len; /* gw_utf8_len's answer */
     } dec[] = {
-        { "\xC2\xA2", 2 },          { "\xE2\x82\xAC", 3 },      { "\xF0\x90\x8D\x88", 4 },
-        { "\xC0\xAF", 0 },          /* overlong */             { "\xE0\x80\xAF", 0 },
-        { "\xED\xA0\x80", 0 },      /* surrogate */            { "\xF4\x90\x80\x80", 0 },
-        { "\x80", 0 },              /* continuation alone */   { "\xE2\x82", 0 }, /* cut */
-        { "a", 0 },                 /* ASCII is not asked */   { "\xF5\x80\x80\x80", 0 },
+        {"\xC2\xA2", 2},
+        {"\xE2\x82\xAC", 3},
+        {"\xF0\x90\x8D\x88", 4},
+        {"\xC0\xAF", 0},
+        /* overlong */ {"\xE0\x80\xAF", 0},
+        {"\xED\xA0\x80", 0},
+        /* surrogate */ {"\xF4\x90\x80\x80", 0},
+        {"\x80", 0},
+        /* continuation alone */ {"\xE2\x82", 0}, /* cut */
+        {"a", 0},
+        /* ASCII is not asked */ {"\xF5\x80\x80\x80", 0},
     };
     char out[4];
 
@@ -167,21 +177,21 @@ test_json_string(void **state)
         unsigned flags;
         const char *out;
     } cases[] = {
-        { "plain", 5, 0, "\"plain\"" },
-        { "q\"b\\s/", 6, 0, "\"q\\\"b\\\\s/\"" },
-        { "\b\f\n\r\t", 5, 0, "\"\\b\\f\\n\\r\\t\"" },
-        { "\x01\x1f\x7f", 3, 0, "\"\\u0001\\u001f\x7f\"" },
-        { "nul\0in", 6, 0, "\"nul\\u0000in\"" },
-        { "caf\xC3\xA9", 5, 0, "\"caf\xC3\xA9\"" },
-        { "bad\xFF", 4, 0, "\"bad\xFF\"" },
-        { "bad\xFFz", 5, GW_JSON_FIX_UTF8, "\"bad\xEF\xBF\xBDz\"" },
-        { "\xE2\x82\xAC\xE2\x82", 5, GW_JSON_FIX_UTF8, "\"\xE2\x82\xAC\xEF\xBF\xBD\xEF\xBF\xBD\"" },
-        { "", 0, 0, "\"\"" },
+        {"plain", 5, 0, "\"plain\""},
+        {"q\"b\\s/", 6, 0, "\"q\\\"b\\\\s/\""},
+        {"\b\f\n\r\t", 5, 0, "\"\\b\\f\\n\\r\\t\""},
+        {"\x01\x1f\x7f", 3, 0, "\"\\u0001\\u001f\x7f\""},
+        {"nul\0in", 6, 0, "\"nul\\u0000in\""},
+        {"caf\xC3\xA9", 5, 0, "\"caf\xC3\xA9\""},
+        {"bad\xFF", 4, 0, "\"bad\xFF\""},
+        {"bad\xFFz", 5, GW_JSON_FIX_UTF8, "\"bad\xEF\xBF\xBDz\""},
+        {"\xE2\x82\xAC\xE2\x82", 5, GW_JSON_FIX_UTF8, "\"\xE2\x82\xAC\xEF\xBF\xBD\xEF\xBF\xBD\""},
+        {"", 0, 0, "\"\""},
     };
 
     (void)state;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        struct gw_buf b = { 0 };
+        struct gw_buf b = {0};
         gw_json_str(&b, cases[i].in, cases[i].n, cases[i].flags);
         assert_string_equal(gw_buf_str(&b), cases[i].out);
         gw_buf_free(&b);
@@ -243,8 +253,8 @@ test_json_chars_ceiling(void **state)
 static void
 test_json_number(void **state)
 {
-    static const char *const good[] = { "0", "-0", "12", "1.5", "-0.25", "1e5", "1E+5", "2.5e-3" };
-    static const char *const bad[] = { "", "-", "01", "+1", ".5", "1.", "1e", "1e+", "0x1", "1 " };
+    static const char *const good[] = {"0", "-0", "12", "1.5", "-0.25", "1e5", "1E+5", "2.5e-3"};
+    static const char *const bad[] = {"", "-", "01", "+1", ".5", "1.", "1e", "1e+", "0x1", "1 "};
 
     (void)state;
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
