@@ -12,11 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <jansson.h>
 
 #include "audit_cli.h"
+#include "clock.h"
 
 volatile sig_atomic_t au_cli_stop;
 
@@ -83,15 +83,6 @@ usage(FILE *out)
         "\n"
         "Exit status: 0 done (verify: every chain is clean), 1 verify has findings, 2 usage,\n"
         "config or connection error.\n");
-}
-
-static int64_t
-wall_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* -X NAME=VALUE into c->xprops. */
@@ -168,7 +159,7 @@ sub_name(enum au_cli_sub s)
 static int
 time_opt(const char *name, const char *arg, int64_t *ms)
 {
-    if (au_time_arg(arg, wall_ms(), ms) == 0)
+    if (au_time_arg(arg, (int64_t)(gw_wall_us() / 1000), ms) == 0)
         return 0;
     au_cli_fail("%s \"%s\": not a time (2026-12-02T17:00:00Z) nor a duration (30s, 10m, 2h, 1d)",
                 name, arg);

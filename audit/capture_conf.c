@@ -33,6 +33,7 @@
 #include <libxml/parser.h>
 #include <libxml/xpathInternals.h>
 
+#include "alloc.h" /* configuration loading does not go on without memory */
 #include "conf_table.h"
 #include "json_loc.h"
 #include "json_pointer.h"
@@ -49,26 +50,6 @@ struct cc_load {
     struct au_capture *cap;
     xmlDocPtr trial; /* a small document every XPath expression is tried on once */
 };
-
-static void *
-xcalloc(size_t n, size_t size)
-{
-    void *p = calloc(n ? n : 1, size);
-
-    if (p == NULL)
-        abort(); /* like the arena: configuration loading does not go on without memory */
-    return p;
-}
-
-static char *
-xstrdup(const char *s)
-{
-    char *p = strdup(s);
-
-    if (p == NULL)
-        abort();
-    return p;
-}
 
 void
 au_capture_free(struct au_capture *cap)
@@ -109,7 +90,7 @@ jptr_compile(const struct gw_jctx *c, const char *path, const char *text, struct
 {
     size_t nseg = 0;
 
-    p->text = xstrdup(text);
+    p->text = gw_xstrdup(text);
     if (text[0] != '\0' && text[0] != '/') {
         gw_jctx_error(c, path, "\"%s\" is not a JSON pointer: it must start with \"/\" (or be "
                       "\"\", the whole document)", text);
@@ -117,7 +98,7 @@ jptr_compile(const struct gw_jctx *c, const char *path, const char *text, struct
     }
     for (const char *s = text; *s != '\0'; s++)
         nseg += *s == '/';
-    p->segs = xcalloc(nseg, sizeof *p->segs);
+    p->segs = gw_xcalloc(nseg, sizeof *p->segs);
     for (const char *s = text; *s == '/';) {
         const char *end = strchr(s + 1, '/');
         size_t n = end ? (size_t)(end - s - 1) : strlen(s + 1);
@@ -186,7 +167,7 @@ json_rules_load(struct cc_load *ld, const json_t *redact, const char *rpath)
     if (arr == NULL)
         return;
     ld->cap->has_json = 1;
-    ld->cap->json = xcalloc(json_array_size(arr), sizeof *ld->cap->json);
+    ld->cap->json = gw_xcalloc(json_array_size(arr), sizeof *ld->cap->json);
     rules_each(ld, arr, kpath, "a JSON pointer", 0, json_rule_add);
 }
 
@@ -205,7 +186,7 @@ namespaces_load(struct cc_load *ld, const json_t *redact, const char *rpath)
     if (json_object_get(redact, "xml") == NULL)
         gw_jctx_warning(ld->c, kpath, "only \"xml\" expressions use namespaces, and there are "
                         "none");
-    ld->cap->ns = xcalloc(json_object_size(obj) + 1, sizeof *ld->cap->ns);
+    ld->cap->ns = gw_xcalloc(json_object_size(obj) + 1, sizeof *ld->cap->ns);
     json_object_foreach(obj, prefix, v) {
         gw_jpath_key(sub, sizeof sub, kpath, prefix);
         if (*prefix == '\0')
@@ -303,7 +284,7 @@ xml_rule_add(struct cc_load *ld, const char *ipath, const char *text)
 {
     struct au_xrule *r = &ld->cap->xml[ld->cap->nxml++];
 
-    r->text = xstrdup(text);
+    r->text = gw_xstrdup(text);
     r->comp = xpath_compile(ld, ipath, r->text);
 }
 
@@ -316,7 +297,7 @@ xml_rules_load(struct cc_load *ld, const json_t *redact, const char *rpath)
     if (arr == NULL)
         return;
     ld->cap->has_xml = 1;
-    ld->cap->xml = xcalloc(json_array_size(arr), sizeof *ld->cap->xml);
+    ld->cap->xml = gw_xcalloc(json_array_size(arr), sizeof *ld->cap->xml);
     if (json_array_size(arr) > 0 &&
         ((ld->trial = xmlNewDoc((const xmlChar *)"1.0")) == NULL ||
          xmlDocSetRootElement(ld->trial, xmlNewDocNode(ld->trial, NULL, (const xmlChar *)"a",
@@ -379,7 +360,7 @@ au_capture_compile(const struct gw_jctx *c, const json_t *obj, const char *path,
         *bad = 1;
         return NULL;
     }
-    ld.cap = xcalloc(1, sizeof *ld.cap);
+    ld.cap = gw_xcalloc(1, sizeof *ld.cap);
     gw_conf_read(c, obj, path, keys, ld.cap, &set);
     if (set & (1u << KEY_MAX)) {
         char kpath[GW_JPATH_MAX];

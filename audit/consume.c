@@ -14,9 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
-#include <time.h>
 
 #include <librdkafka/rdkafka.h>
+
+#include "clock.h"
 
 #define SLICE_MS 200
 
@@ -37,10 +38,7 @@ struct au_consumer {
 static int64_t
 now_ms(void)
 {
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return gw_mono_us() / 1000;
 }
 
 static int

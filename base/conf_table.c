@@ -175,3 +175,16 @@ gw_conf_read(const struct gw_jctx *c, const json_t *obj, const char *path,
             *set |= (uint64_t)1 << i;
     return (int)(c->d->errors - errors);
 }
+
+json_t *
+gw_conf_object_at(const struct gw_jctx *c, const json_t *arr, const char *path, size_t i,
+                  char *ipath)
+{
+    json_t *item = json_array_get(arr, i);
+
+    gw_jpath_index(ipath, GW_JPATH_MAX, path, i);
+    if (json_is_object(item))
+        return item;
+    gw_jctx_error(c, ipath, "expected an object, got %s", gw_json_type_name(item));
+    return NULL;
+}

@@ -100,4 +100,10 @@ int gw_conf_read(const struct gw_jctx *c, const json_t *obj, const char *path,
 int gw_conf_read_key(const struct gw_jctx *c, const json_t *obj, const char *path,
                      const struct gw_conf_key *key, void *base);
 
+/* Element i of the array arr (at path), its path written to ipath (GW_JPATH_MAX bytes): the element
+ * when it is an object, else NULL after reporting "expected an object, got ...". For the lists of
+ * sections (listeners, routes, certificates). */
+json_t *gw_conf_object_at(const struct gw_jctx *c, const json_t *arr, const char *path, size_t i,
+                          char *ipath);
+
 #endif

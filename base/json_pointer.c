@@ -4,14 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
+
 int
 gw_jptr_segment(const char *text, size_t n, char **key, long *index)
 {
-    char *out = malloc(n + 1), *o = out;
+    char *out = gw_xmalloc(n + 1), *o = out;
 
     *key = NULL;
-    if (out == NULL)
-        abort();
     for (size_t i = 0; i < n; i++) {
         if (text[i] != '~') {
             *o++ = text[i];

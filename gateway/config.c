@@ -22,6 +22,7 @@
 #include <openssl/err.h>
 
 #include "conf_table.h"
+#include "hostname.h"
 #include "http_parser.h"
 #include "json_loc.h"
 #include "tls.h"
@@ -135,21 +136,13 @@ addr_overlaps(const struct sockaddr_storage *a, const struct sockaddr_storage *b
 
 /* ---- listeners ------------------------------------------------------------------------------ */
 
-/* A server name for SNI: "api.example.com" or "*.example.com", letters, digits, '-' and '.'. */
+/* A server name for SNI: "api.example.com" or "*.example.com", at most 253 bytes in all. */
 static int
 sni_valid(const char *s)
 {
-    const char *p = s;
+    const char *p = s[0] == '*' && s[1] == '.' ? s + 2 : s;
 
-    if (p[0] == '*' && p[1] == '.')
-        p += 2;
-    if (*p == '\0' || *p == '.' || strlen(s) > 253)
-        return 0;
-    for (; *p; p++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-              *p == '-' || (*p == '.' && p[1] != '.')))
-            return 0;
-    return 1;
+    return strlen(s) <= 253 && gw_host_name_valid(p, strlen(p));
 }
 
 static void
@@ -247,7 +240,6 @@ load_tls_certs(const struct gw_jctx *c, const json_t *tls, const char *path,
     struct gw_listener_conf *l = base;
     char apath[GW_JPATH_MAX], epath[GW_JPATH_MAX];
     json_t *arr = gw_jctx_get(c, tls, path, "certificates", JSON_ARRAY, 1), *item;
-    size_t i;
 
     if (arr == NULL)
         return;
@@ -259,13 +251,9 @@ load_tls_certs(const struct gw_jctx *c, const json_t *tls, const char *path,
     l->certs = calloc(json_array_size(arr), sizeof *l->certs);
     if (l->certs == NULL)
         return;
-    json_array_foreach(arr, i, item) {
-        gw_jpath_index(epath, sizeof epath, apath, i);
-        if (!json_is_object(item))
-            gw_jctx_error(c, epath, "expected an object, got %s", gw_json_type_name(item));
-        else
+    for (size_t i = 0; i < json_array_size(arr); i++)
+        if ((item = gw_conf_object_at(c, arr, apath, i, epath)) != NULL)
             load_tls_cert(c, item, epath, &l->certs[l->ncerts++]);
-    }
     check_sni_unique(c, arr, apath);
     for (size_t j = 1; j < l->ncerts; j++) {
         if (l->certs[j].sni == NULL && l->certs[0].sni != NULL) {
@@ -359,7 +347,6 @@ load_listeners(const struct gw_jctx *c, const json_t *root, struct gw_config *cf
 {
     char path[GW_JPATH_MAX], apath[GW_JPATH_MAX];
     json_t *arr = gw_jctx_get(c, root, "", "listeners", JSON_ARRAY, 1), *item;
-    size_t i;
 
     if (arr == NULL)
         return;
@@ -370,12 +357,9 @@ load_listeners(const struct gw_jctx *c, const json_t *root, struct gw_config *cf
     cfg->listeners = calloc(json_array_size(arr), sizeof *cfg->listeners);
     if (cfg->listeners == NULL)
         return;
-    json_array_foreach(arr, i, item) {
-        gw_jpath_index(path, sizeof path, "listeners", i);
-        if (!json_is_object(item)) {
-            gw_jctx_error(c, path, "expected an object, got %s", gw_json_type_name(item));
+    for (size_t i = 0; i < json_array_size(arr); i++) {
+        if ((item = gw_conf_object_at(c, arr, "listeners", i, path)) == NULL)
             continue;
-        }
         struct gw_listener_conf *l = &cfg->listeners[cfg->nlisteners];
         load_listener(c, item, path, l);
         for (size_t j = 0; l->addrlen > 0 && j < cfg->nlisteners; j++) {

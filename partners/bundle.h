@@ -63,6 +63,11 @@ struct pt_route *pt_route_load(const struct gw_jctx *c, const json_t *obj, const
                                int shared, const struct pt_load_conf *lc);
 void pt_route_free(struct pt_route *r);
 
+/* Does one of routes[0..n) already have r's name? Reported at path.name, with the line of the
+ * other route. Returns 1 (reported) or 0. */
+int pt_route_name_taken(const struct gw_jctx *c, const struct pt_route *r, const char *path,
+                        struct pt_route *const *routes, size_t n);
+
 /* Parse an upstream URL into u: "http://host[:port][/path]", "https://...", "kafka://topic" or
  * "mock:anything". Strict: IPv6 literals in brackets, port 1-65535, no userinfo, no query, no
  * fragment. An http(s) host is resolved once (getaddrinfo) into u->addr. u->path is "" when the URL
