@@ -106,7 +106,7 @@ fill(void *arg, uint64_t seq, const unsigned char prev[32], char *dst, unsigned 
     char *o = dst;
 
     memcpy(prevf, ",\"prev\":\"", 9);
-    au_hex(prevf + 9, prev, 32);
+    gw_hex_encode(prevf + 9, prev, 32);
     prevf[73] = '"';
     prevn = 74;
     seqn = (size_t)snprintf(seqf, sizeof seqf, ",\"seq\":%" PRIu64, seq);
@@ -122,7 +122,7 @@ fill(void *arg, uint64_t seq, const unsigned char prev[32], char *dst, unsigned 
         au_sha256_update(&sha, part[i].p, part[i].n);
     au_sha256_final(&sha, hash);
     memcpy(hashf, ",\"hash\":\"", 9);
-    au_hex(hashf + 9, hash, 32);
+    gw_hex_encode(hashf + 9, hash, 32);
     hashf[73] = '"';
     hashn = 74;
     memcpy(o, a->key, a->keylen);

@@ -81,9 +81,9 @@ utf8_split(const unsigned char *s, size_t n)
 }
 
 static void
-base64_add(struct au_buf *out, const unsigned char *s, size_t n)
+base64_add(struct gw_buf *out, const unsigned char *s, size_t n)
 {
-    if (au_buf_reserve(out, 4 * ((n + 2) / 3) + 1) < 0) /* EVP_EncodeBlock writes a NUL */
+    if (gw_buf_reserve(out, 4 * ((n + 2) / 3) + 1) < 0) /* EVP_EncodeBlock writes a NUL */
         return;
     out->len += (size_t)EVP_EncodeBlock((unsigned char *)out->p + out->len, s, (int)n);
 }
@@ -92,7 +92,7 @@ base64_add(struct au_buf *out, const unsigned char *s, size_t n)
  * too), else base64. `complete` 0: s was cut already. */
 static int
 capture_raw(const struct au_capture *cap, const char *s, size_t len, int complete,
-            struct au_buf *out, int *truncated)
+            struct gw_buf *out, int *truncated)
 {
     const unsigned char *u = (const unsigned char *)s;
     size_t n = len < cap->max ? len : cap->max;
@@ -107,7 +107,7 @@ capture_raw(const struct au_capture *cap, const char *s, size_t len, int complet
         return AU_CAPTURED_BASE64;
     }
     if (n > 0)
-        au_buf_add(out, s, n);
+        gw_buf_add(out, s, n);
     return AU_CAPTURED_TEXT;
 }
 
@@ -160,7 +160,7 @@ jptr_redact(json_t *node, const struct au_jptr *p, size_t i)
 /* Redact body[0..len) as JSON into to. Returns 0, or -1 when it does not parse. */
 static int
 redact_json(const struct au_capture *cap, const struct tf_limits *limits, const char *body,
-            size_t len, struct au_buf *to)
+            size_t len, struct gw_buf *to)
 {
     struct tf_json_body jb;
     struct tf_message m;
@@ -184,7 +184,7 @@ redact_json(const struct au_capture *cap, const struct tf_limits *limits, const 
             }
         }
         const char *text = tf_json_body_dump(&jb, jb.root, &x, &n);
-        au_buf_add(to, text, n);
+        gw_buf_add(to, text, n);
         tf_json_body_free(&jb);
         rc = 0;
     }
@@ -294,7 +294,7 @@ xml_apply(const struct au_capture *cap, xmlDocPtr doc)
  * body declared). Returns 0, or -1 when it does not parse or an expression fails on it. */
 static int
 redact_xml(const struct au_capture *cap, const struct tf_limits *limits, const char *body,
-           size_t len, struct au_buf *to)
+           size_t len, struct gw_buf *to)
 {
     enum tf_threat why = TF_THREAT_OK;
     xmlBufferPtr xb = NULL;
@@ -313,7 +313,7 @@ redact_xml(const struct au_capture *cap, const struct tf_limits *limits, const c
     if (xmlSaveClose(sc) < 0)
         rc = -1;
     if (rc == 0)
-        au_buf_add(to, xmlBufferContent(xb), (size_t)xmlBufferLength(xb));
+        gw_buf_add(to, xmlBufferContent(xb), (size_t)xmlBufferLength(xb));
 out:
     xmlBufferFree(xb);
     xmlFreeDoc(doc);
@@ -340,9 +340,9 @@ rules_for(const struct au_capture *cap, const char *ct, size_t ct_len)
 int
 au_capture_body(const struct au_capture *cap, const struct tf_limits *limits,
                 const char *content_type, size_t ct_len, const char *body, size_t len, int complete,
-                struct au_buf *out, int *truncated)
+                struct gw_buf *out, int *truncated)
 {
-    struct au_buf red = {0};
+    struct gw_buf red = {0};
     struct tf_limits deflimits;
     enum rules r;
     int rc;
@@ -365,10 +365,10 @@ au_capture_body(const struct au_capture *cap, const struct tf_limits *limits,
     rc = r == R_JSON ? redact_json(cap, limits, body, len, &red)
                      : redact_xml(cap, limits, body, len, &red);
     if (rc < 0 || red.oom) {
-        au_buf_free(&red);
+        gw_buf_free(&red);
         return AU_CAPTURED_WITHHELD;
     }
     rc = capture_raw(cap, red.p, red.len, 1, out, truncated);
-    au_buf_free(&red);
+    gw_buf_free(&red);
     return rc;
 }

@@ -80,7 +80,7 @@ enum {
  * (out->oom) the caller should drop it. */
 int au_capture_body(const struct au_capture *cap, const struct tf_limits *limits,
                     const char *content_type, size_t ct_len, const char *body, size_t len,
-                    int complete, struct au_buf *out, int *truncated);
+                    int complete, struct gw_buf *out, int *truncated);
 
 /* Release cap (NULL is a no-op). */
 void au_capture_free(struct au_capture *cap);

@@ -36,130 +36,129 @@ au_time_str(uint64_t us, char out[32])
 }
 
 static inline void
-str_or_null(struct au_buf *b, const char *key, const char *s)
+str_or_null(struct gw_buf *b, const char *key, const char *s)
 {
     au_buf_key(b, key);
     if (s != NULL)
         au_buf_jstr(b, s, strlen(s));
     else
-        au_buf_cstr(b, "null");
+        gw_buf_adds(b, "null");
 }
 
 static inline void
-time_or_null(struct au_buf *b, const char *key, uint64_t us)
+time_or_null(struct gw_buf *b, const char *key, uint64_t us)
 {
     char t[1 + 32];
 
     au_buf_key(b, key);
     if (us == 0) {
-        au_buf_cstr(b, "null");
+        gw_buf_adds(b, "null");
         return;
     }
     t[0] = '"';
     au_time_str(us, t + 1);
     t[25] = '"';
-    au_buf_add(b, t, 26); /* digits and punctuation: nothing to escape */
+    gw_buf_add(b, t, 26); /* digits and punctuation: nothing to escape */
 }
 
 static inline void
-digest_or_null(struct au_buf *b, const char *key, const unsigned char *d)
+digest_or_null(struct gw_buf *b, const char *key, const unsigned char *d)
 {
     au_buf_key(b, key);
     if (d != NULL)
         au_buf_hex(b, d, 32);
     else
-        au_buf_cstr(b, "null");
+        gw_buf_adds(b, "null");
 }
 
 static inline void
-body(struct au_buf *b, const char *key, const struct au_body *x)
+body(struct gw_buf *b, const char *key, const struct au_body *x)
 {
     au_buf_key(b, key);
-    au_buf_add(b, "{", 1);
+    gw_buf_add(b, "{", 1);
     au_buf_key(b, "bytes");
     au_buf_u64(b, x->bytes);
     au_buf_key(b, "bytes_out");
     au_buf_u64(b, x->bytes_out);
     digest_or_null(b, "sha256", x->sha);
     digest_or_null(b, "sha256_out", x->sha_out);
-    au_buf_add(b, "}", 1);
+    gw_buf_add(b, "}", 1);
 }
 
 static inline void
-names(struct au_buf *b, const char *key, const char *const *v, size_t n)
+names(struct gw_buf *b, const char *key, const char *const *v, size_t n)
 {
     au_buf_key(b, key);
-    au_buf_add(b, "[", 1);
+    gw_buf_add(b, "[", 1);
     for (size_t i = 0; i < n; i++) {
         if (i > 0)
-            au_buf_add(b, ",", 1);
+            gw_buf_add(b, ",", 1);
         au_buf_jstr(b, v[i], strlen(v[i]));
     }
-    au_buf_add(b, "]", 1);
+    gw_buf_add(b, "]", 1);
 }
 
 /* {"body": text or null, "encoding": "utf-8", "base64" or null, "truncated": bool,
  *  "withheld": bool} */
 static inline void
-captured(struct au_buf *b, const char *key, const struct au_body *x)
+captured(struct gw_buf *b, const char *key, const struct au_body *x)
 {
     int text = x->captured == AU_CAPTURED_TEXT, b64 = x->captured == AU_CAPTURED_BASE64;
 
     au_buf_key(b, key);
-    au_buf_add(b, "{", 1);
+    gw_buf_add(b, "{", 1);
     au_buf_key(b, "body");
     if (text || b64)
         au_buf_jstr(b, x->text != NULL ? x->text : "", x->text_len);
     else
-        au_buf_cstr(b, "null");
+        gw_buf_adds(b, "null");
     au_buf_key(b, "encoding");
-    au_buf_cstr(b, text ? "\"utf-8\"" : b64 ? "\"base64\"" : "null");
+    gw_buf_adds(b, text ? "\"utf-8\"" : b64 ? "\"base64\"" : "null");
     au_buf_key(b, "truncated");
-    au_buf_cstr(b, x->truncated ? "true" : "false");
+    gw_buf_adds(b, x->truncated ? "true" : "false");
     au_buf_key(b, "withheld");
-    au_buf_cstr(b, x->captured == AU_CAPTURED_WITHHELD ? "true" : "false");
-    au_buf_add(b, "}", 1);
+    gw_buf_adds(b, x->captured == AU_CAPTURED_WITHHELD ? "true" : "false");
+    gw_buf_add(b, "}", 1);
 }
 
 int
-au_event_write(const struct au_event *e, struct au_buf *b, struct au_event_text *out)
+au_event_write(const struct au_event *e, struct gw_buf *b, struct au_event_text *out)
 {
-    b->len = 0;
-    b->oom = 0;
-    if (au_buf_reserve(b, 2048) < 0) /* an event without captured bodies fits */
+    gw_buf_reset(b);
+    if (gw_buf_reserve(b, 2048) < 0) /* an event without captured bodies fits */
         return -1;
-    au_buf_add(b, "{", 1);
+    gw_buf_add(b, "{", 1);
     au_buf_key(b, "capture");
     if (e->capture_body) {
-        au_buf_add(b, "{", 1);
+        gw_buf_add(b, "{", 1);
         captured(b, "request", &e->req);
         captured(b, "response", &e->resp);
-        au_buf_add(b, "}", 1);
+        gw_buf_add(b, "}", 1);
     } else {
-        au_buf_cstr(b, "null");
+        gw_buf_adds(b, "null");
     }
     au_buf_key(b, "cert");
     if (e->subject != NULL) {
-        au_buf_add(b, "{", 1);
+        gw_buf_add(b, "{", 1);
         str_or_null(b, "issuer", e->issuer);
         str_or_null(b, "serial", e->serial);
         str_or_null(b, "sha256", e->fingerprint);
         str_or_null(b, "subject", e->subject);
-        au_buf_add(b, "}", 1);
+        gw_buf_add(b, "}", 1);
     } else {
-        au_buf_cstr(b, "null");
+        gw_buf_adds(b, "null");
     }
     au_buf_key(b, "chain");
-    au_buf_add(b, "{", 1);
+    gw_buf_add(b, "{", 1);
     names(b, "request", e->chain_req, e->nchain_req);
     names(b, "response", e->chain_resp, e->nchain_resp);
-    au_buf_add(b, "}", 1);
+    gw_buf_add(b, "}", 1);
     au_buf_key(b, "client");
-    au_buf_add(b, "{", 1);
+    gw_buf_add(b, "{", 1);
     str_or_null(b, "address", e->client_addr);
     au_buf_key(b, "port");
     au_buf_i64(b, e->client_port);
-    au_buf_add(b, "}", 1);
+    gw_buf_add(b, "}", 1);
     str_or_null(b, "config", e->config);
     out->hash_at = b->len;
     au_buf_key(b, "id");
@@ -175,7 +174,7 @@ au_event_write(const struct au_event *e, struct au_buf *b, struct au_event_text 
     if (e->path != NULL)
         au_buf_jstr(b, e->path, e->path_len);
     else
-        au_buf_cstr(b, "null");
+        gw_buf_adds(b, "null");
     out->prev_at = b->len;
     str_or_null(b, "reason", e->reason);
     body(b, "request", &e->req);
@@ -187,34 +186,34 @@ au_event_write(const struct au_event *e, struct au_buf *b, struct au_event_text 
     if (e->status > 0)
         au_buf_i64(b, e->status);
     else
-        au_buf_cstr(b, "null");
+        gw_buf_adds(b, "null");
     au_buf_key(b, "time");
-    au_buf_add(b, "{", 1);
+    gw_buf_add(b, "{", 1);
     time_or_null(b, "forwarded", e->forwarded_us);
     time_or_null(b, "received", e->received_us);
     time_or_null(b, "responded", e->responded_us);
-    au_buf_add(b, "}", 1);
+    gw_buf_add(b, "}", 1);
     au_buf_key(b, "upstream");
     if (e->up_addr != NULL) {
-        au_buf_add(b, "{", 1);
+        gw_buf_add(b, "{", 1);
         str_or_null(b, "address", e->up_addr);
         au_buf_key(b, "latency_us");
         if (e->up_latency_us >= 0)
             au_buf_i64(b, e->up_latency_us);
         else
-            au_buf_cstr(b, "null");
+            gw_buf_adds(b, "null");
         au_buf_key(b, "status");
         if (e->up_status > 0)
             au_buf_i64(b, e->up_status);
         else
-            au_buf_cstr(b, "null");
-        au_buf_add(b, "}", 1);
+            gw_buf_adds(b, "null");
+        gw_buf_add(b, "}", 1);
     } else {
-        au_buf_cstr(b, "null");
+        gw_buf_adds(b, "null");
     }
     au_buf_key(b, "v");
     au_buf_i64(b, AU_EVENT_VERSION);
-    au_buf_add(b, "}", 1);
+    gw_buf_add(b, "}", 1);
     out->p = b->p;
     out->len = b->len;
     return b->oom ? -1 : 0;

@@ -55,7 +55,7 @@ struct au_event {
 };
 
 /* Write e into b (emptied first) and set out's offsets. Returns 0, or -1 when memory ran out. */
-int au_event_write(const struct au_event *e, struct au_buf *b, struct au_event_text *out);
+int au_event_write(const struct au_event *e, struct gw_buf *b, struct au_event_text *out);
 
 /* "2026-12-02T17:28:10.123Z" (25 bytes with the NUL) for µs since the epoch. */
 void au_time_str(uint64_t us, char out[32]);

@@ -44,7 +44,7 @@ struct au_exchange {
 /* A worker's: the node's log, the text of the event being written, the ids' generator. */
 struct au_worker {
     struct au_log *log;
-    struct au_buf text;
+    struct gw_buf text;
     uint64_t rng[2];
 };
 
@@ -67,7 +67,7 @@ worker_free(void *state)
 {
     struct au_worker *w = state;
 
-    au_buf_free(&w->text);
+    gw_buf_free(&w->text);
     free(w);
 }
 
@@ -235,7 +235,7 @@ capture(struct gw_exchange *ex, const struct body *b, const char *type,
         struct au_body *out)
 {
     const struct pt_route *r = ex->route;
-    struct au_buf buf = {0};
+    struct gw_buf buf = {0};
 
     out->captured = au_capture_body(r->capture, ex->set->tf_limits, type,
                                     type != NULL ? strlen(type) : 0, b->copy ? b->copy : "",
@@ -247,7 +247,7 @@ capture(struct gw_exchange *ex, const struct body *b, const char *type,
         out->text_len = buf.len;
     }
     out->truncated |= b->cut && out->captured != AU_CAPTURED_WITHHELD;
-    au_buf_free(&buf);
+    gw_buf_free(&buf);
 }
 
 /* The names of the chain steps that ran, in the exchange's arena. */

@@ -8,61 +8,27 @@
 #include "text.h"
 
 void
-au_buf_free(struct au_buf *b)
+au_buf_jstr(struct gw_buf *b, const char *s, size_t n)
 {
-    free(b->p);
-    memset(b, 0, sizeof *b);
-}
-
-int
-au_buf_grow(struct au_buf *b, size_t n)
-{
-    size_t cap;
-    char *p;
-
-    if (b->oom) /* au_buf_reserve comes here only when the room is short, or memory ran out */
-        return -1;
-    cap = b->cap ? b->cap : 256;
-    while (cap - b->len < n)
-        cap *= 2;
-    if ((p = realloc(b->p, cap)) == NULL) {
-        b->oom = 1;
-        return -1;
-    }
-    b->p = p;
-    b->cap = cap;
-    return 0;
+    gw_json_str(b, s, n, GW_JSON_FIX_UTF8);
 }
 
 void
-au_buf_jstr(struct au_buf *b, const char *s, size_t n)
-{
-    size_t used, need;
-
-    /* the worst case is six bytes out for one in (\u00xx); U+FFFD is three for one */
-    if (au_buf_reserve(b, n * 6 + 2) < 0)
-        return;
-    b->p[b->len++] = '"';
-    b->len += gw_json_escape(b->p + b->len, n * 6, s, n, GW_JSON_FIX_UTF8, &used, &need);
-    b->p[b->len++] = '"';
-}
-
-void
-au_buf_u64(struct au_buf *b, uint64_t v)
+au_buf_u64(struct gw_buf *b, uint64_t v)
 {
     char tmp[24], *e = tmp + sizeof tmp, *p = e;
 
     do
         *--p = (char)('0' + v % 10);
     while ((v /= 10) != 0);
-    au_buf_add(b, p, (size_t)(e - p));
+    gw_buf_add(b, p, (size_t)(e - p));
 }
 
 void
-au_buf_i64(struct au_buf *b, int64_t v)
+au_buf_i64(struct gw_buf *b, int64_t v)
 {
     if (v < 0) {
-        au_buf_add(b, "-", 1);
+        gw_buf_add(b, "-", 1);
         au_buf_u64(b, (uint64_t)0 - (uint64_t)v);
     } else {
         au_buf_u64(b, (uint64_t)v);
@@ -70,9 +36,9 @@ au_buf_i64(struct au_buf *b, int64_t v)
 }
 
 void
-au_buf_hex(struct au_buf *b, const unsigned char *d, size_t n)
+au_buf_hex(struct gw_buf *b, const unsigned char *d, size_t n)
 {
-    if (au_buf_reserve(b, n * 2 + 2) < 0)
+    if (gw_buf_reserve(b, n * 2 + 2) < 0)
         return;
     b->p[b->len++] = '"';
     gw_hex_encode(b->p + b->len, d, n);
@@ -87,7 +53,7 @@ key_cmp(const void *a, const void *b)
 }
 
 int
-au_json_canon(struct au_buf *b, const json_t *v, const char *skip)
+au_json_canon(struct gw_buf *b, const json_t *v, const char *skip)
 {
     switch (json_typeof(v)) {
     case JSON_OBJECT: {
@@ -103,27 +69,27 @@ au_json_canon(struct au_buf *b, const json_t *v, const char *skip)
                 keys[k++] = key;
         /* jansson's keys hold no NUL (it refuses "\u0000" in a name), so strcmp orders bytes */
         qsort(keys, k, sizeof *keys, key_cmp);
-        au_buf_add(b, "{", 1);
+        gw_buf_add(b, "{", 1);
         for (size_t i = 0; i < k && rc == 0; i++) {
             if (i > 0)
-                au_buf_add(b, ",", 1);
+                gw_buf_add(b, ",", 1);
             au_buf_jstr(b, keys[i], strlen(keys[i]));
-            au_buf_add(b, ":", 1);
+            gw_buf_add(b, ":", 1);
             rc = au_json_canon(b, json_object_get(v, keys[i]), NULL);
         }
-        au_buf_add(b, "}", 1);
+        gw_buf_add(b, "}", 1);
         free(keys);
         return rc;
     }
     case JSON_ARRAY:
-        au_buf_add(b, "[", 1);
+        gw_buf_add(b, "[", 1);
         for (size_t i = 0; i < json_array_size(v); i++) {
             if (i > 0)
-                au_buf_add(b, ",", 1);
+                gw_buf_add(b, ",", 1);
             if (au_json_canon(b, json_array_get(v, i), NULL) < 0)
                 return -1;
         }
-        au_buf_add(b, "]", 1);
+        gw_buf_add(b, "]", 1);
         return 0;
     case JSON_STRING:
         au_buf_jstr(b, json_string_value(v), json_string_length(v));
@@ -132,13 +98,13 @@ au_json_canon(struct au_buf *b, const json_t *v, const char *skip)
         au_buf_i64(b, json_integer_value(v));
         return 0;
     case JSON_TRUE:
-        au_buf_cstr(b, "true");
+        gw_buf_adds(b, "true");
         return 0;
     case JSON_FALSE:
-        au_buf_cstr(b, "false");
+        gw_buf_adds(b, "false");
         return 0;
     case JSON_NULL:
-        au_buf_cstr(b, "null");
+        gw_buf_adds(b, "null");
         return 0;
     default:
         return -1;

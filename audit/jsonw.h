@@ -15,50 +15,21 @@
 #include <jansson.h>
 #include <openssl/sha.h>
 
+#include "buf.h"
 #include "text.h"
 
-/* A growing text buffer (malloc). `oom` is set when a growth failed; the text is then cut. */
-struct au_buf {
-    char *p;
-    size_t len, cap;
-    int oom;
-};
-
-void au_buf_free(struct au_buf *b);
-int au_buf_grow(struct au_buf *b, size_t n);
-
-/* Room for n more bytes; 0, or -1 (and oom set). The writers below are inline: an event is some
- * fifty of them, and a name or a literal then costs no strlen. */
-static inline int
-au_buf_reserve(struct au_buf *b, size_t n)
-{
-    return !b->oom && b->cap - b->len >= n ? 0 : au_buf_grow(b, n);
-}
-
-static inline void
-au_buf_add(struct au_buf *b, const void *s, size_t n)
-{
-    if (au_buf_reserve(b, n) < 0)
-        return;
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-}
-
-/* raw text, not quoted */
-static inline void
-au_buf_cstr(struct au_buf *b, const char *s)
-{
-    au_buf_add(b, s, strlen(s));
-}
+/* The text is written into a struct gw_buf (base/buf.h), zeroed to start (malloc'd; `oom` is set
+ * when a growth failed, and the text is then cut). The writers below are inline: an event is
+ * some fifty of them, and a name or a literal then costs no strlen. */
 
 /* `"name":` preceded by a comma unless it opens the object or array. */
 static inline void
-au_buf_key(struct au_buf *b, const char *name)
+au_buf_key(struct gw_buf *b, const char *name)
 {
     size_t n = strlen(name);
     char *o;
 
-    if (au_buf_reserve(b, n + 4) < 0)
+    if (gw_buf_reserve(b, n + 4) < 0)
         return;
     o = b->p + b->len;
     if (b->len > 0 && o[-1] != '{' && o[-1] != '[')
@@ -72,18 +43,15 @@ au_buf_key(struct au_buf *b, const char *name)
 }
 
 /* A JSON string: quoted, with the canonical escapes; bytes that are not UTF-8 become U+FFFD. */
-void au_buf_jstr(struct au_buf *b, const char *s, size_t n);
-void au_buf_u64(struct au_buf *b, uint64_t v);
-void au_buf_i64(struct au_buf *b, int64_t v);
-/* 2n lowercase hex digits of d into out (no NUL): gw_hex_encode (base/text.h), under the name
- * audit.c and gateway/proxy.c still use. */
-#define au_hex gw_hex_encode
+void au_buf_jstr(struct gw_buf *b, const char *s, size_t n);
+void au_buf_u64(struct gw_buf *b, uint64_t v);
+void au_buf_i64(struct gw_buf *b, int64_t v);
 /* 64 lowercase hex digits of a SHA-256 digest, quoted. */
-void au_buf_hex(struct au_buf *b, const unsigned char *d, size_t n);
+void au_buf_hex(struct gw_buf *b, const unsigned char *d, size_t n);
 
 /* Write v in the canonical form, leaving out the top-level member `skip` (NULL: none). Returns 0,
  * or -1 for what the form has no place for (a real number). */
-int au_json_canon(struct au_buf *b, const json_t *v, const char *skip);
+int au_json_canon(struct gw_buf *b, const json_t *v, const char *skip);
 
 /* SHA-256 on the audit's hot paths (the bodies as they pass, each event's link in the chain):
  * OpenSSL's low-level calls on a state kept inline. In OpenSSL 3.0, EVP's provider dispatch adds

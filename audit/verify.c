@@ -212,7 +212,7 @@ static const char *
 check_event(const json_t *ev, struct parsed *p)
 {
     const json_t *j;
-    struct au_buf b = {0};
+    struct gw_buf b = {0};
     const char *why = NULL;
 
     if (!json_is_object(ev))
@@ -243,7 +243,7 @@ check_event(const json_t *ev, struct parsed *p)
         why = OOM;
     else
         au_chain_hash(p->prev, b.p, b.len, p->calc);
-    au_buf_free(&b);
+    gw_buf_free(&b);
     return why;
 }
 

@@ -30,7 +30,7 @@ static void
 canon_fixed_point(const char *p, size_t n)
 {
     json_t *v = json_loadb(p, n, JSON_REJECT_DUPLICATES, NULL), *w;
-    struct au_buf a = {0}, b = {0};
+    struct gw_buf a = {0}, b = {0};
 
     if (v == NULL)
         return;
@@ -41,8 +41,8 @@ canon_fixed_point(const char *p, size_t n)
         CHECK(b.len == a.len && memcmp(a.p, b.p, a.len) == 0);
         json_decref(w);
     }
-    au_buf_free(&a);
-    au_buf_free(&b);
+    gw_buf_free(&a);
+    gw_buf_free(&b);
     json_decref(v);
 }
 

@@ -347,7 +347,7 @@ static void
 body_case(struct cx *f, const struct bcase *c)
 {
     size_t len = c->len ? c->len : strlen(c->body);
-    struct au_buf out = {0};
+    struct gw_buf out = {0};
     int truncated = -1, rc;
 
     if (cx_compile(f, c->conf) == NULL && f->bad) {
@@ -372,7 +372,7 @@ body_case(struct cx *f, const struct bcase *c)
             fail_msg("%s: the secret \"%s\" is in the output: %.*s", c->name, c->secrets[i],
                      (int)out.len, out.p);
     }
-    au_buf_free(&out);
+    gw_buf_free(&out);
 }
 
 static void
@@ -387,7 +387,7 @@ static void
 test_defaults(void **state)
 {
     struct cx *f = *state;
-    struct au_buf out = {0};
+    struct gw_buf out = {0};
     int truncated = 1;
 
     assert_null(au_capture_compile(&f->jc, NULL, "routes[2].audit", &f->bad));
@@ -412,7 +412,7 @@ test_defaults(void **state)
                                      "{\"card\":{\"number\":1}}", 21, 1, &out, &truncated),
                      AU_CAPTURED_TEXT);
     assert_int_equal(out.len, strlen("{\"card\":{\"number\":\"[redacted]\"}}"));
-    au_buf_free(&out);
+    gw_buf_free(&out);
 }
 
 /* A real pain.001: every IBAN and every party's name goes, the rest stays, and what comes out
@@ -421,7 +421,7 @@ static void
 test_pain001(void **state)
 {
     struct cx *f = *state;
-    struct au_buf out = {0};
+    struct gw_buf out = {0};
     size_t len, nsecrets = 0;
     char *body = tfx_read(PAIN001, &len);
     xmlChar *secrets[64];
@@ -472,12 +472,12 @@ test_pain001(void **state)
     xmlFreeDoc(doc);
 
     /* the same body cut by the caller is withheld */
-    au_buf_free(&out);
+    gw_buf_free(&out);
     assert_int_equal(au_capture_body(f->cap, &f->limits, "application/xml", 15, body, len / 2, 0,
                                      &out, &truncated),
                      AU_CAPTURED_WITHHELD);
     assert_int_equal(out.len, 0);
-    au_buf_free(&out);
+    gw_buf_free(&out);
     free(body);
 }
 
@@ -489,18 +489,18 @@ test_reused(void **state)
 
     assert_non_null(cx_compile(f, BOTH));
     for (int i = 0; i < 3; i++) {
-        struct au_buf out = {0};
+        struct gw_buf out = {0};
         int truncated;
         assert_int_equal(au_capture_body(f->cap, &f->limits, "application/xml", 15,
                                          "<a><IBAN>DE01</IBAN></a>", 24, 1, &out, &truncated),
                          AU_CAPTURED_TEXT);
         assert_int_equal(count(out.p, out.len, "DE01"), 0);
-        au_buf_free(&out);
+        gw_buf_free(&out);
         assert_int_equal(au_capture_body(f->cap, &f->limits, "application/json", 16,
                                          "{\"iban\":\"DE01\"}", 15, 1, &out, &truncated),
                          AU_CAPTURED_TEXT);
         assert_int_equal(count(out.p, out.len, "DE01"), 0);
-        au_buf_free(&out);
+        gw_buf_free(&out);
     }
 }
 
@@ -512,20 +512,20 @@ test_xpath_op_limit(void **state)
 {
     static const char elem[] = "<b k=\"SECRET\"/>";
     struct cx *f = *state;
-    struct au_buf out = {0}, body = {0};
+    struct gw_buf out = {0}, body = {0};
     int truncated;
 
-    au_buf_cstr(&body, "<a>");
+    gw_buf_adds(&body, "<a>");
     for (int i = 0; i < 9000; i++)
-        au_buf_cstr(&body, elem);
-    au_buf_cstr(&body, "</a>");
+        gw_buf_adds(&body, elem);
+    gw_buf_adds(&body, "</a>");
     assert_non_null(cx_compile(f, "{\"capture\": \"body\", \"max_body_bytes\": 1048576, "
                                   "\"redact\": {\"xml\": [\"//b/@k\"]}}"));
     assert_int_equal(au_capture_body(f->cap, &f->limits, "application/xml", 15, body.p, body.len,
                                      1, &out, &truncated),
                      AU_CAPTURED_TEXT);
     assert_int_equal(count(out.p, out.len, "SECRET"), 0);
-    au_buf_free(&out);
+    gw_buf_free(&out);
 
     assert_non_null(cx_compile(f, "{\"capture\": \"body\", \"max_body_bytes\": 1048576, "
                                   "\"redact\": {\"xml\": [\"//b[count(//b) > 1]/@k\"]}}"));
@@ -535,14 +535,14 @@ test_xpath_op_limit(void **state)
     assert_int_equal(out.len, 0);
 
     body.len = 3 + (sizeof elem - 1) * 50;
-    au_buf_cstr(&body, "</a>");
+    gw_buf_adds(&body, "</a>");
     assert_int_equal(au_capture_body(f->cap, &f->limits, "application/xml", 15, body.p, body.len,
                                      1, &out, &truncated),
                      AU_CAPTURED_TEXT);
     assert_int_equal(count(out.p, out.len, "SECRET"), 0);
     assert_int_equal(count(out.p, out.len, "k=\"[redacted]\""), 50);
-    au_buf_free(&out);
-    au_buf_free(&body);
+    gw_buf_free(&out);
+    gw_buf_free(&body);
 }
 
 /* ---- configuration --------------------------------------------------------------------------- */

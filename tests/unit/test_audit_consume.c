@@ -372,7 +372,7 @@ static char *
 event(int seq, unsigned char prev[32], const char *partner, int status, const char *outcome,
       int latency_us)
 {
-    struct au_buf b = {0};
+    struct gw_buf b = {0};
     char id[33], prevhex[65], hash[65], received[32];
     json_t *ev;
     char *s;
@@ -391,7 +391,7 @@ event(int seq, unsigned char prev[32], const char *partner, int status, const ch
     assert_non_null(ev);
     assert_int_equal(au_json_canon(&b, ev, "hash"), 0);
     au_chain_hash(prev, b.p, b.len, prev);
-    au_buf_free(&b);
+    gw_buf_free(&b);
     for (int i = 0; i < 32; i++)
         snprintf(hash + 2 * i, 3, "%02x", prev[i]);
     json_object_set_new(ev, "hash", json_string(hash));

@@ -35,14 +35,14 @@ static void
 seal(json_t *ev)
 {
     unsigned char prev[32], h[32];
-    struct au_buf b = {0};
+    struct gw_buf b = {0};
     char hex[65];
 
     assert_int_equal(au_hex_decode(json_string_value(json_object_get(ev, "prev")), prev, 32), 0);
     assert_int_equal(au_json_canon(&b, ev, "hash"), 0);
     assert_false(b.oom);
     au_chain_hash(prev, b.p, b.len, h);
-    au_buf_free(&b);
+    gw_buf_free(&b);
     for (int i = 0; i < 32; i++)
         snprintf(hex + 2 * i, 3, "%02x", h[i]);
     json_object_set_new(ev, "hash", json_string(hex));
