@@ -282,6 +282,26 @@ test_read_key(void **state)
     assert_int_equal(f->d.errors, 1);
 }
 
+/* A list of sections: objects handed back with their path, anything else reported at its place. */
+static void
+test_object_at(void **state)
+{
+    struct fx *f = *state;
+    char ipath[GW_JPATH_MAX];
+    json_t *list;
+
+    fx_read(f, "\"must\": \"m\",\n\"other\": [{\"a\": 1},\n\"x\",\n[]]");
+    gw_diag_free(&f->d);
+    list = json_object_get(json_object_get(f->root, "s"), "other");
+    assert_ptr_equal(gw_conf_object_at(&f->jc, list, "s.other", 0, ipath), json_array_get(list, 0));
+    assert_string_equal(ipath, "s.other[0]");
+    assert_null(gw_conf_object_at(&f->jc, list, "s.other", 1, ipath));
+    assert_string_equal(ipath, "s.other[1]");
+    assert_null(gw_conf_object_at(&f->jc, list, "s.other", 2, ipath));
+    ASSERT_LINES(&f->d, "error: t.json:5:1: s.other[1]: expected an object, got a string",
+                 "error: t.json:6:1: s.other[2]: expected an object, got an array");
+}
+
 int
 main(void)
 {
@@ -290,6 +310,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_values, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_errors, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_read_key, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_object_at, fx_setup, fx_teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
