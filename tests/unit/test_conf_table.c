@@ -19,6 +19,7 @@
 #include "conf_table.h"
 #include "diag.h"
 #include "json_loc.h"
+#include "tf_fixture.h" /* TFX_ASSERT_DIAG */
 
 enum color { RED, GREEN, BLUE };
 
@@ -137,34 +138,6 @@ fx_teardown(void **state)
     return 0;
 }
 
-/* The diag list is exactly want[0..n), in order. */
-static void
-assert_lines(const struct gw_diag *d, const char *const *want, size_t n)
-{
-    int ok = d->n == n;
-
-    for (size_t i = 0; ok && i < n; i++) {
-        char line[2048];
-        snprintf(line, sizeof line, "%s: %s",
-                 d->items[i].level == GW_DIAG_ERROR ? "error" : "warning", d->items[i].text);
-        ok = strcmp(line, want[i]) == 0;
-    }
-    if (!ok) {
-        fprintf(stderr, "expected %zu lines:\n", n);
-        for (size_t i = 0; i < n; i++)
-            fprintf(stderr, "  %s\n", want[i]);
-        fprintf(stderr, "got %zu lines:\n", d->n);
-        gw_diag_print(d, stderr);
-    }
-    assert_true(ok);
-}
-
-#define ASSERT_LINES(d, ...)                                                                       \
-    do {                                                                                           \
-        static const char *const want_[] = {__VA_ARGS__};                                          \
-        assert_lines((d), want_, sizeof want_ / sizeof want_[0]);                                  \
-    } while (0)
-
 /* Absent section: every default, kept fields kept, nothing reported, no bit set. */
 static void
 test_defaults(void **state)
@@ -237,7 +210,7 @@ test_errors(void **state)
                "\"kept\": -1,\n"
                "\"even\": \"abc\",\n"
                "\"bogus\": 1");
-    ASSERT_LINES(&f->d,
+    TFX_ASSERT_DIAG(&f->d,
                  "error: t.json:11:1: s.bogus: unknown key (expected one of: small, big, huge, "
                  "flag, name, dir, color, hue, kept, must, even, other, later)",
                  "error: t.json:3:1: s.small: 101 is out of range (-5 to 100)",
@@ -298,7 +271,7 @@ test_object_at(void **state)
     assert_null(gw_conf_object_at(&f->jc, list, "s.other", 1, ipath));
     assert_string_equal(ipath, "s.other[1]");
     assert_null(gw_conf_object_at(&f->jc, list, "s.other", 2, ipath));
-    ASSERT_LINES(&f->d, "error: t.json:5:1: s.other[1]: expected an object, got a string",
+    TFX_ASSERT_DIAG(&f->d, "error: t.json:5:1: s.other[1]: expected an object, got a string",
                  "error: t.json:6:1: s.other[2]: expected an object, got an array");
 }
 
