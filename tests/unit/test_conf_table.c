@@ -211,17 +211,17 @@ test_errors(void **state)
                "\"even\": \"abc\",\n"
                "\"bogus\": 1");
     TFX_ASSERT_DIAG(&f->d,
-                 "error: t.json:11:1: s.bogus: unknown key (expected one of: small, big, huge, "
-                 "flag, name, dir, color, hue, kept, must, even, other, later)",
-                 "error: t.json:3:1: s.small: 101 is out of range (-5 to 100)",
-                 "error: t.json:4:1: s.big: expected an integer, got a string",
-                 "error: t.json:5:1: s.flag: expected a boolean (true or false), got an integer",
-                 "error: t.json:6:1: s.name: must not be empty",
-                 "error: t.json:7:1: s.color: \"pink\" is not one of red, green, blue",
-                 "error: t.json:8:1: s.hue: \"\" is not a hue (red, green or blue)",
-                 "error: t.json:9:1: s.kept: -1 is out of range (0 to 9)",
-                 "error: t.json:2:1: s.must: required key \"must\" is missing",
-                 "error: t.json:10:1: s.even: \"abc\" has an odd length");
+                    "error: t.json:11:1: s.bogus: unknown key (expected one of: small, big, huge, "
+                    "flag, name, dir, color, hue, kept, must, even, other, later)",
+                    "error: t.json:3:1: s.small: 101 is out of range (-5 to 100)",
+                    "error: t.json:4:1: s.big: expected an integer, got a string",
+                    "error: t.json:5:1: s.flag: expected a boolean (true or false), got an integer",
+                    "error: t.json:6:1: s.name: must not be empty",
+                    "error: t.json:7:1: s.color: \"pink\" is not one of red, green, blue",
+                    "error: t.json:8:1: s.hue: \"\" is not a hue (red, green or blue)",
+                    "error: t.json:9:1: s.kept: -1 is out of range (0 to 9)",
+                    "error: t.json:2:1: s.must: required key \"must\" is missing",
+                    "error: t.json:10:1: s.even: \"abc\" has an odd length");
     assert_int_equal(f->errors, 10);
     assert_int_equal(f->set, 0);
     assert_int_equal(f->s.small, 7);
@@ -272,7 +272,7 @@ test_object_at(void **state)
     assert_string_equal(ipath, "s.other[1]");
     assert_null(gw_conf_object_at(&f->jc, list, "s.other", 2, ipath));
     TFX_ASSERT_DIAG(&f->d, "error: t.json:5:1: s.other[1]: expected an object, got a string",
-                 "error: t.json:6:1: s.other[2]: expected an object, got an array");
+                    "error: t.json:6:1: s.other[2]: expected an object, got an array");
 }
 
 int
