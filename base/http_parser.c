@@ -157,43 +157,14 @@ gw_http_method_name(enum gw_http_method m)
     return method_names[m];
 }
 
-/* The enum for an exact, case-sensitive method token; GW_METHOD_OTHER otherwise. */
+/* The enum for an exact, case-sensitive method token; GW_METHOD_OTHER otherwise. Methods are
+ * case-sensitive (RFC 9110 9.1): "get" is some other method. GET comes first in the table. */
 enum gw_http_method
 gw_http_method_from(const char *s, size_t len)
 {
-    /* Methods are case-sensitive (RFC 9110 9.1): "get" is some other method. */
-    switch (len) {
-    case 3:
-        if (memcmp(s, "GET", 3) == 0)
-            return GW_METHOD_GET;
-        if (memcmp(s, "PUT", 3) == 0)
-            return GW_METHOD_PUT;
-        break;
-    case 4:
-        if (memcmp(s, "POST", 4) == 0)
-            return GW_METHOD_POST;
-        if (memcmp(s, "HEAD", 4) == 0)
-            return GW_METHOD_HEAD;
-        break;
-    case 5:
-        if (memcmp(s, "PATCH", 5) == 0)
-            return GW_METHOD_PATCH;
-        if (memcmp(s, "TRACE", 5) == 0)
-            return GW_METHOD_TRACE;
-        break;
-    case 6:
-        if (memcmp(s, "DELETE", 6) == 0)
-            return GW_METHOD_DELETE;
-        break;
-    case 7:
-        if (memcmp(s, "OPTIONS", 7) == 0)
-            return GW_METHOD_OPTIONS;
-        if (memcmp(s, "CONNECT", 7) == 0)
-            return GW_METHOD_CONNECT;
-        break;
-    default:
-        break;
-    }
+    for (int m = GW_METHOD_GET; m <= GW_METHOD_CONNECT; m++)
+        if (strncmp(method_names[m], s, len) == 0 && method_names[m][len] == '\0')
+            return (enum gw_http_method)m;
     return GW_METHOD_OTHER;
 }
 

@@ -50,14 +50,24 @@ gw_obs_received(struct gw_exchange *ex)
             o->ops[i]->received(ex, o->state[i], &ex->obs_data[i]);
 }
 
-void
-gw_obs_body_in_mem(struct gw_exchange *ex, int resp, const void *p, size_t n)
+/* Body bytes as they came in (out = 0) or as they go out (1), to each observer that wants them. */
+static void
+publish_body(struct gw_exchange *ex, int out, int resp, const void *p, size_t n)
 {
     const struct ex_observers *o = ex->obs;
 
-    for (size_t i = 0; i < o->n; i++)
-        if (o->ops[i]->body_in != NULL)
-            o->ops[i]->body_in(ex, ex->obs_data[i], resp, p, n);
+    for (size_t i = 0; i < o->n; i++) {
+        void (*fn)(struct gw_exchange *, void *, int, const void *, size_t) =
+            out ? o->ops[i]->body_out : o->ops[i]->body_in;
+        if (fn != NULL)
+            fn(ex, ex->obs_data[i], resp, p, n);
+    }
+}
+
+void
+gw_obs_body_in_mem(struct gw_exchange *ex, int resp, const void *p, size_t n)
+{
+    publish_body(ex, 0, resp, p, n);
 }
 
 void
@@ -85,11 +95,7 @@ gw_obs_body_in(struct gw_exchange *ex, int resp, struct evbuffer *src, size_t n)
 void
 gw_obs_body_out(struct gw_exchange *ex, int resp, const void *p, size_t n)
 {
-    const struct ex_observers *o = ex->obs;
-
-    for (size_t i = 0; i < o->n; i++)
-        if (o->ops[i]->body_out != NULL)
-            o->ops[i]->body_out(ex, ex->obs_data[i], resp, p, n);
+    publish_body(ex, 1, resp, p, n);
 }
 
 void

@@ -16,6 +16,7 @@
 #include <openssl/evp.h>
 
 #include "bundle.h"
+#include "conf_table.h"
 #include "json_loc.h"
 #include "router.h"
 
@@ -131,25 +132,13 @@ load_shared_routes(struct pt_snapshot *s, const struct gw_jctx *c, const json_t 
 {
     char path[GW_JPATH_MAX], ipath[GW_JPATH_MAX];
     json_t *item;
-    size_t i;
 
-    json_array_foreach(shared, i, item) {
-        gw_jpath_index(path, sizeof path, "routes", i);
-        if (!json_is_object(item)) {
-            gw_jctx_error(c, path, "expected an object, got %s", gw_json_type_name(item));
+    for (size_t i = 0; i < json_array_size(shared); i++) {
+        struct pt_route *r;
+        if ((item = gw_conf_object_at(c, shared, "routes", i, path)) == NULL ||
+            (r = pt_route_load(c, item, path, 1, lc)) == NULL)
             continue;
-        }
-        struct pt_route *r = pt_route_load(c, item, path, 1, lc);
-        if (r == NULL)
-            continue;
-        for (size_t k = 0; r->name != NULL && k < s->nroutes; k++) {
-            if (s->routes[k]->name != NULL && strcmp(s->routes[k]->name, r->name) == 0) {
-                gw_jpath_key(ipath, sizeof ipath, path, "name");
-                gw_jctx_error(c, ipath, "\"%s\" is already the name of another route (line %d)",
-                              r->name, s->routes[k]->line);
-                break;
-            }
-        }
+        pt_route_name_taken(c, r, path, s->routes, s->nroutes);
         for (size_t j = 0; j < r->npartners; j++) {
             if (find_partner_any_order(s, r->partners[j]) != NULL)
                 continue;
