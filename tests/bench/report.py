@@ -6,6 +6,9 @@ RAW.tsv has one tab-separated record per line, written by run.sh:
   info KEY VALUE                       settings, versions, load average, start time
   case NAME TITLE A B GOALS            A and B are TARGET:LISTENER:PATH
   wrk NAME a|b ROUND FILE              one measured wrk round (its full output)
+  cpu NAME a|b ROUND US TICKS REQUESTS CPU of that round: the target's utime + stime over its
+                                       process tree (TICKS, clock ticks) over the REQUESTS wrk
+                                       reports, in microseconds per request (US, "-" if none)
   hwm_reset NAME a|b yes|no            whether the peak RSS could be reset before the case
   hwm NAME a|b KIB                     peak RSS (VmHWM, summed over the process tree)
   pss NAME a|b KIB                     PSS at the end of the case (summed over the tree)
@@ -24,7 +27,8 @@ import statistics
 import sys
 from collections import defaultdict
 
-NAMES = {"portico": "Portico", "portico-audit": "Portico with audit", "nginx": "nginx"}
+NAMES = {"portico": "Portico", "portico-audit": "Portico with audit",
+         "portico-prev": "previous Portico", "nginx": "nginx"}
 UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0, "h": 3600000.0}
 
 
@@ -52,8 +56,8 @@ def parse_wrk(path):
 
 def read_raw(path):
     data = {"info": {}, "cases": [], "title": {}, "spec": {}, "goals": {},
-            "wrk": defaultdict(list), "hwm": {}, "pss": {}, "hwm_reset": {}, "idle": {}, "tls": {},
-            "tf": defaultdict(list)}
+            "wrk": defaultdict(list), "cpu": defaultdict(list), "hwm": {}, "pss": {},
+            "hwm_reset": {}, "idle": {}, "tls": {}, "tf": defaultdict(list)}
     for line in open(path, encoding="utf-8"):
         f = line.rstrip("\n").split("\t")
         kind = f[0]
@@ -70,6 +74,9 @@ def read_raw(path):
             data["wrk"][(f[1], f[2])].append(parse_wrk(f[4]))
         elif kind in ("hwm", "pss"):
             data[kind][(f[1], f[2])] = int(f[3])
+        elif kind == "cpu":
+            us = None if f[4] == "-" else float(f[4])
+            data["cpu"][(f[1], f[2])].append((int(f[3]), us, int(f[5])))
         elif kind == "hwm_reset":
             data["hwm_reset"][(f[1], f[2])] = f[3]
         elif kind == "idle":
@@ -136,6 +143,9 @@ def case_section(data, name, problems):
         return []
     med = {role: {k: median([r[k] for r in runs[role]]) for k in ("rps", "p50", "p99")}
            for role in "ab"}
+    cpu = {role: sorted(data["cpu"].get((name, role), [])) for role in "ab"}
+    for role in "ab":
+        med[role]["cpu"] = median([us for _, us, _ in cpu[role]])
     errors = {role: sum(r["errors"] for r in runs[role]) for role in "ab"}
     mib = {k: {role: None if data[k].get((name, role)) is None
                else data[k][(name, role)] / 1024 for role in "ab"} for k in ("hwm", "pss")}
@@ -143,6 +153,7 @@ def case_section(data, name, problems):
     n = max(len(runs["a"]), len(runs["b"]))
     rows = [
         ("requests/s (median of %d)" % n, "rps", med["a"]["rps"], med["b"]["rps"], "rps"),
+        ("CPU per request, µs (median)", "us", med["a"]["cpu"], med["b"]["cpu"], "cpu"),
         ("latency p50, ms (median)", "ms", med["a"]["p50"], med["b"]["p50"], "p50"),
         ("latency p99, ms (median)", "ms", med["a"]["p99"], med["b"]["p99"], "p99"),
         ("peak RSS, MiB (VmHWM)", "mib", mib["hwm"]["a"], mib["hwm"]["b"], "rss"),
@@ -163,6 +174,12 @@ def case_section(data, name, problems):
         if runs[role]:
             out.append("- %s, requests/s by round: %s" % (lab, ", ".join(
                 fmt(r["rps"], "rps") for r in runs[role])))
+        if cpu[role]:
+            out.append("- %s, CPU µs/request by round: %s" % (lab, ", ".join(
+                fmt(us, "us") for _, us, _ in cpu[role])))
+        if any(us is None or ticks <= 0 for _, us, ticks in cpu[role]):
+            problems.append("%s, %s: CPU time not measured in every round"
+                            % (data["title"][name], lab))
         if errors[role]:
             problems.append("%s, %s: %d errors" % (data["title"][name], lab, errors[role]))
         if data["hwm_reset"].get((name, role)) == "no":
@@ -281,9 +298,16 @@ def main(argv):
            % info.get("settings", "?"),
            "- versions: Portico %s; nginx %s; %s; %s" % (
                info.get("portico", "not run"), info.get("nginx", "?"), info.get("wrk", "?"),
-               info.get("openssl", "?")),
-           "- ratios are Portico/nginx: above 1 is better for requests/s, below 1 for the rest",
-           ""]
+               info.get("openssl", "?"))]
+    if "portico_prev" in info:
+        out.append("- previous Portico (BENCH_PREV): %s" % info["portico_prev"])
+    out += ["- CPU per request: utime + stime of the proxy's processes (all threads; nginx's "
+            "master and workers) over a measured round, divided by the requests wrk completed "
+            "in it (clock ticks of 1/%s s); wrk's and the upstream's CPU are not counted"
+            % info.get("clk_tck", "?"),
+            "- ratios are the first column over the second (e.g. Portico/nginx): above 1 is "
+            "better for requests/s, below 1 for the rest",
+            ""]
     for name in data["cases"]:
         out += case_section(data, name, problems)
     out += transform_section(data)

@@ -4,14 +4,23 @@
 # Generates certificates, starts one nginx as the upstream both proxies call, Portico and nginx
 # as reverse proxies configured alike, loads them one after the other with wrk for every case,
 # weighs idle keep-alive connections, and writes the table to $BUILD/bench/results.md.
+# Every measured wrk round records requests/s and the proxy's CPU per request: utime + stime
+# (/proc/PID/stat, clock ticks) of its whole process tree (nginx: master and workers) read just
+# before and just after the round, divided by the requests wrk reports; wrk's own CPU and the
+# upstream's are not counted.
 # Everything it starts is stopped on exit, also on failure or Ctrl-C.
 #
 # Env from the Makefile: PORTICO (binary), BUILD (build folder), PYTHON.
+# Env to compare with a previous build, e.g. of the previous commit:
+#   BENCH_PREV=/path/to/portico   adds the target portico-prev (that binary, configured as
+#                                 portico, on its own ports) and the cases prev-plain and prev-mtls
+#                                 (portico against portico-prev: rps>=0.95 cpu<=1.05)
 # Env to shorten a run while developing (defaults are the real run):
 #   BENCH_DURATION=8    seconds per measured wrk round     BENCH_ROUNDS=9   rounds per proxy
 #   BENCH_WARMUP=3      seconds of warm-up per proxy        BENCH_CONNS=50   wrk connections
 #   BENCH_IDLE=5000     idle connections to weigh (0: skip) BENCH_CASES=     case names (all)
 #   BENCH_TARGETS="portico portico-audit nginx"   "nginx" alone for a dry run without the gateway
+#                       (portico-prev is added to them when BENCH_PREV is set)
 #   BENCH_TF_ROUNDS=5   rounds of the conversion micro-benchmark (0: skip it)
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -euo pipefail
@@ -27,6 +36,8 @@ CONNS=${BENCH_CONNS:-50}
 IDLE_N=${BENCH_IDLE:-5000}
 ONLY_CASES=${BENCH_CASES:-}
 TARGETS=${BENCH_TARGETS:-portico portico-audit nginx}
+PREV=${BENCH_PREV:-}
+if [ -n "$PREV" ] && [[ " $TARGETS " != *" portico-prev "* ]]; then TARGETS+=" portico-prev"; fi
 IDLE_TOOL=$BUILD/tools/idle_conns
 TF_TOOL=$BUILD/tools/transform_bench
 TF_ROUNDS=${BENCH_TF_ROUNDS:-5}
@@ -36,10 +47,11 @@ RAW=$B/raw.tsv
 
 # The cases. One line each:
 #   add_case NAME "TITLE" A B "GOALS" [extra wrk arguments...]
-# A and B are TARGET:LISTENER:PATH (TARGET portico or nginx, LISTENER plain or tls; tls presents
-# the partner's client certificate). Figures are given for A, B and A/B. GOALS are the design
-# targets checked on the ratio: "rps>=1 p99<=1". A case that needs its own routes adds them to
-# portico_config and nginx_proxy_config below.
+# A and B are TARGET:LISTENER:PATH (TARGET portico, portico-audit, portico-prev or nginx,
+# LISTENER plain or tls; tls presents the partner's client certificate). Figures are given for A,
+# B and A/B. GOALS are the design targets checked on the ratio of the medians: "rps>=1 p99<=1"
+# (rps, p50, p99: requests/s and latency; cpu: CPU time per request). A case that needs its own
+# routes adds them to portico_config and nginx_proxy_config below.
 define_cases() {
     add_case plain "Plain HTTP/1.1, keep-alive" \
         portico:plain:/plain/orders nginx:plain:/plain/orders "rps>=1 p99<=1"
@@ -51,6 +63,13 @@ define_cases() {
         portico-audit:tls:/tls/orders portico:tls:/tls/orders "rps>=0.95"
     add_case audit-plain "Plain HTTP with audit on (digest capture, to portico kafka-dev) against off" \
         portico-audit:plain:/plain/orders portico:plain:/plain/orders "rps>=0.95"
+    if [ -n "$PREV" ]; then # this build against BENCH_PREV, configured alike
+        add_case prev-plain "Plain HTTP/1.1, keep-alive: this build against the previous one" \
+            portico:plain:/plain/orders portico-prev:plain:/plain/orders "rps>=0.95 cpu<=1.05"
+        add_case prev-mtls \
+            "HTTPS with client certificate (mTLS), keep-alive: this build against the previous one" \
+            portico:tls:/tls/orders portico-prev:tls:/tls/orders "rps>=0.95 cpu<=1.05"
+    fi
 }
 
 # The idle connection measurements: LISTENER PATH, weighed on every target.
@@ -147,6 +166,18 @@ pss_kib() {
     echo "$sum"
 }
 
+# CPU time used so far by a process tree, in clock ticks: utime + stime, fields 14 and 15 of
+# /proc/PID/stat (counted after the command name, which may hold spaces). A process's figures
+# cover all its threads.
+cpu_ticks() {
+    local p sum=0 v
+    for p in $(pid_tree "${PID[$1]}"); do
+        v=$(awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$p/stat" 2>/dev/null || true)
+        sum=$((sum + ${v:-0}))
+    done
+    echo "$sum"
+}
+
 # Reset the peak RSS of a process tree so that VmHWM covers what follows. Prints yes or no.
 reset_hwm() {
     local p ok=yes
@@ -155,6 +186,9 @@ reset_hwm() {
     done
     echo "$ok"
 }
+
+# The binary a Portico target runs: BENCH_PREV for portico-prev.
+portico_bin() { if [ "$1" = portico-prev ]; then echo "$PREV"; else echo "$PORTICO"; fi; }
 
 alive() { [ -n "${PID[$1]:-}" ] && kill -0 "${PID[$1]}" 2>/dev/null; }
 
@@ -167,14 +201,16 @@ explain() {
         say "last lines of $B/$1/error.log:"
         tail -n 10 "$B/$1/error.log" >&2
     fi
-    if [ "$1" = portico ]; then
+    case $1 in
+    portico | portico-audit | portico-prev)
         stops=$(grep -c -E '(SIGTERM|SIGINT): stopping' "${LOG[$1]}" || true)
         [ "$stops" -le "${STOPS[$1]:-0}" ] ||
-            say "portico received a stop signal that this script did not send:" \
+            say "$1 received a stop signal that this script did not send:" \
                 "another process on this machine stopped it (a kill by name?)"
-        say "portico check -c $B/portico/portico.json:"
-        "$PORTICO" check -c "$B/portico/portico.json" >&2 || true
-    fi
+        say "$1 check -c $B/$1/portico.json:"
+        "$(portico_bin "$1")" check -c "$B/$1/portico.json" >&2 || true
+        ;;
+    esac
 }
 
 check_alive() {
@@ -376,8 +412,8 @@ PAIN_MAP='{ "ops": [
                 { "delete": { "path": "/Document" } },
                 { "set": { "path": "/received_from", "value": "${request.id}" } } ] }'
 
-# portico_config [TARGET [AUDIT]]: TARGET's folder and ports (portico or portico-audit); AUDIT is
-# the "audit" section, when there is one.
+# portico_config [TARGET [AUDIT]]: TARGET's folder and ports (portico, portico-audit or
+# portico-prev); AUDIT is the "audit" section, when there is one.
 portico_config() {
     local t=${1:-portico} audit=${2:-}
     local d=$B/$t up=http://127.0.0.1:$UP_PORT audit_line=""
@@ -467,6 +503,10 @@ start_target() {
         portico_config portico-audit "{ \"brokers\": \"$(cat "$B/kafka-dev.addr")\", \"dir\": \"audit\" }"
         start_bg portico-audit "$PORTICO" serve -c "$B/portico-audit/portico.json"
         ;;
+    portico-prev)
+        portico_config portico-prev
+        start_bg portico-prev "$PREV" serve -c "$B/portico-prev/portico.json"
+        ;;
     esac
     wait_ready "$1" "${URL[$1.plain]}/plain/ready"
     # shellcheck disable=SC2046
@@ -493,6 +533,9 @@ verify_target() {
 
 # wrk against TARGET:LISTENER:PATH for SECONDS, output to FILE. In the background with a wait,
 # so that Ctrl-C or TERM stops the run at once (bash defers traps during a foreground command).
+# Leaves the CPU time TARGET's process tree used meanwhile in WRK_TICKS (clock ticks), read just
+# before wrk starts and just after it ends.
+WRK_TICKS=0
 wrk_run() {
     local spec=$1 secs=$2 out=$3 t ep path rc=0
     shift 3
@@ -503,16 +546,31 @@ wrk_run() {
             BENCH_CLIENT_KEY="$B/certs/client.key")
     fi
     LOG[wrk]=$out
+    WRK_TICKS=$(cpu_ticks "$t")
     start_bg wrk env "${env[@]}" timeout $((secs + 30)) \
         wrk -t1 -c"$CONNS" -d"${secs}s" --latency "$@" "${URL[$t.$ep]}$path"
     wait "${PID[wrk]}" || rc=$?
+    WRK_TICKS=$(($(cpu_ticks "$t") - WRK_TICKS))
     unset "PID[wrk]"
     [ "$rc" = 0 ] || { cat "$out" >&2; die "wrk against $spec failed (status $rc)"; }
     check_alive "$t"
 }
 
+# CPU microseconds per request, the ticks and the requests, tab-separated: TICKS of CPU over
+# the requests of a wrk output (microseconds "-" when it reports none).
+cpu_per_request() {
+    local n
+    n=$(awk '/ requests in / { print $1 }' "$2")
+    if [ "${n:-0}" -gt 0 ] 2>/dev/null; then
+        awk -v t="$1" -v hz="$HZ" -v n="$n" \
+            'BEGIN { printf "%.3f\t%d\t%d\n", t * 1e6 / hz / n, t, n }'
+    else
+        printf -- '-\t%s\t%s\n' "$1" "${n:-0}"
+    fi
+}
+
 run_case() {
-    local name=$1 role t r
+    local name=$1 role t r cpu
     local -a order=()
     local -A spec_of=([a]=${C_A[$name]} [b]=${C_B[$name]})
     local -a roles=()
@@ -535,9 +593,11 @@ run_case() {
         if [ $((r % 2)) = 0 ] && [ ${#roles[@]} = 2 ]; then order=("${roles[1]}" "${roles[0]}"); fi
         for role in "${order[@]}"; do
             wrk_run "${spec_of[$role]}" "$DURATION" "$B/wrk/$name.$role.$r.txt" "${args[@]}"
+            cpu=$(cpu_per_request "$WRK_TICKS" "$B/wrk/$name.$role.$r.txt")
             raw wrk "$name" "$role" "$r" "$B/wrk/$name.$role.$r.txt"
+            raw cpu "$name" "$role" "$r" "$cpu"
             say "  round $r ${spec_of[$role]}: $(awk '/^Requests\/sec/ { print $2 }' \
-                "$B/wrk/$name.$role.$r.txt") req/s"
+                "$B/wrk/$name.$role.$r.txt") req/s, ${cpu%%$'\t'*} CPU us/request"
             sleep 1
         done
     done
@@ -556,7 +616,8 @@ run_idle() {
     local -a tls=()
     [ "$ep" = tls ] && tls=(--tls --cert "$B/certs/client.pem" --key "$B/certs/client.key")
     for t in $TARGETS; do
-        [ "$t" != portico-audit ] || continue # audit changes nothing on idle connections
+        # audit changes nothing on idle connections; the previous build is compared under load
+        case $t in portico-audit | portico-prev) continue ;; esac
         say "idle: $IDLE_N connections to $t $ep"
         stop_bg "$t"
         start_target "$t"
@@ -615,6 +676,13 @@ main() {
     done
     [ "$IDLE_N" = 0 ] || [ -x "$IDLE_TOOL" ] || die "$IDLE_TOOL is missing (make build)"
     ! enabled portico || [ -x "$PORTICO" ] || die "$PORTICO is missing (make build)"
+    if enabled portico-prev; then
+        [ -n "$PREV" ] || die "the target portico-prev needs BENCH_PREV (a previous portico binary)"
+        if ! { [ -f "$PREV" ] && [ -x "$PREV" ]; }; then
+            die "BENCH_PREV=$PREV is not an executable file"
+        fi
+    fi
+    HZ=$(getconf CLK_TCK)
     rm -rf "$B"
     mkdir -p "$B/wrk"
     : >"$RAW"
@@ -628,8 +696,8 @@ main() {
 
     define_cases
     define_idle
-    read -r UP_PORT ports <<<"$(free_ports 7)"
-    for t in portico portico-audit nginx; do
+    read -r UP_PORT ports <<<"$(free_ports 9)"
+    for t in portico portico-audit portico-prev nginx; do
         for c in plain tls; do
             n=$((n + 1))
             PORT[$t.$c]=$(echo "$ports" | cut -d' ' -f$n)
@@ -651,11 +719,16 @@ main() {
     raw info load_before "$(cut -d' ' -f1-3 /proc/loadavg)"
     raw info settings \
         "wrk -t1 -c$CONNS -d${DURATION}s --latency, $ROUNDS rounds after ${WARMUP}s warm-up"
+    raw info clk_tck "$HZ"
     raw info nginx "$(nginx -v 2>&1 | sed 's/^nginx version: //')"
     raw info wrk "$(wrk -v 2>&1 | head -n 1 | cut -d' ' -f1-2)"
     raw info openssl "$(openssl version)"
     if enabled portico; then
         raw info portico "$("$PORTICO" version 2>&1 | head -n 1 | sed 's/^portico //' || true)"
+    fi
+    if enabled portico-prev; then
+        raw info portico_prev \
+            "$("$PREV" version 2>&1 | head -n 1 | sed 's/^portico //' || true) ($PREV)"
     fi
 
     say "starting the upstream and the proxies ($TARGETS)"
@@ -665,6 +738,9 @@ main() {
         verify_target "$t"
     done
 
+    for c in $ONLY_CASES; do
+        [[ " ${CASES[*]} " == *" $c "* ]] || say "BENCH_CASES: no case $c (prev-*: set BENCH_PREV)"
+    done
     for c in "${CASES[@]}"; do
         [ -z "$ONLY_CASES" ] || [[ " $ONLY_CASES " == *" $c "* ]] || continue
         run_case "$c"
