@@ -1,8 +1,9 @@
 /* event.h: the audit event (audit/README.md), written in its canonical form.
  *
- * The gateway fills a struct au_event from an exchange (gateway/exchange_audit.c) or a refused
- * handshake; au_event_write() turns it into the event's text, members in canonical order, with the
- * offsets where the log puts the chain members (audit.h, au_event_text).
+ * The audit's observer of exchanges (exchange_observer.c) fills a struct au_event from an
+ * exchange or a refused handshake; au_event_write() turns it into the event's text, members in
+ * canonical order, with the offsets where the log puts the chain members (audit.h,
+ * au_event_text).
  */
 #ifndef AU_EVENT_H
 #define AU_EVENT_H

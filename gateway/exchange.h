@@ -2,8 +2,8 @@
  *
  * The exchange's types are connectors/exchange_t.h, shared with the connectors and observers
  * below; this header adds the client connection, which only the gateway knows, and the exchange
- * API. gateway/http_conn.c owns the connection (accept, TLS, head, routing, admission) and
- * gateway/exchange.c the exchange API: local answers, the request body towards the connector, the
+ * API. gateway/http_conn.c owns the connection (accept, TLS, reading heads, keep-alive),
+ * gateway/request.c a request's routing and admission, gateway/exchange.c the exchange API: local answers, the request body towards the connector, the
  * response from the connector to the client. The API reaches the connectors as struct ex_api
  * (gw_exchange_api); a route's connector is reached through its ops (connectors/connector.h).
  */
