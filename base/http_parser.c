@@ -327,6 +327,20 @@ parse_status_line(const char *buf, size_t end, struct gw_http_message *msg, size
 
 /* ---- the fields that decide framing and routing --------------------------------------------- */
 
+/* After an element of a list field: the end of the value (0), a comma and the next element's
+ * start in *i (1), or anything else (-1). */
+static inline int
+list_next(const char *v, size_t len, size_t *i)
+{
+    *i = skip_ows(v, *i, len);
+    if (*i == len)
+        return 0;
+    if (v[*i] != ',')
+        return -1;
+    *i = skip_ows(v, *i + 1, len);
+    return 1;
+}
+
 /* Content-Length: 1*DIGIT, or a list of them that all hold the same number (RFC 9110 8.6), the
  * same number as any earlier Content-Length field too. */
 static int
@@ -335,6 +349,7 @@ field_content_length(const char *v, size_t len, struct facts *f)
     size_t i = 0;
     uint64_t n;
     unsigned d;
+    int r;
 
     for (;;) {
         if (i == len || !IS(v[i], C_DIGIT))
@@ -350,12 +365,8 @@ field_content_length(const char *v, size_t len, struct facts *f)
             return GW_HTTP_E_BAD;
         f->cl = n;
         f->ncl++;
-        i = skip_ows(v, i, len);
-        if (i == len)
-            return GW_HTTP_OK;
-        if (v[i] != ',')
-            return GW_HTTP_E_BAD;
-        i = skip_ows(v, i + 1, len);
+        if ((r = list_next(v, len, &i)) <= 0)
+            return r == 0 ? GW_HTTP_OK : GW_HTTP_E_BAD;
     }
 }
 
@@ -366,6 +377,7 @@ static int
 field_transfer_encoding(const char *v, size_t len, struct facts *f)
 {
     size_t i = 0, s;
+    int r;
 
     for (;;) {
         s = i;
@@ -375,12 +387,8 @@ field_transfer_encoding(const char *v, size_t len, struct facts *f)
             return GW_HTTP_E_BAD;
         f->te_chunked = gw_http_token_eq(v + s, i - s, "chunked");
         f->te_codings++;
-        i = skip_ows(v, i, len);
-        if (i == len)
-            return GW_HTTP_OK;
-        if (v[i] != ',')
-            return GW_HTTP_E_BAD;
-        i = skip_ows(v, i + 1, len);
+        if ((r = list_next(v, len, &i)) <= 0)
+            return r == 0 ? GW_HTTP_OK : GW_HTTP_E_BAD;
     }
 }
 
