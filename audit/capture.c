@@ -19,6 +19,7 @@
 #include "arena.h"
 #include "context.h"
 #include "json_body.h"
+#include "text.h"
 #include "threat.h"
 #include "xml_map.h" /* tf_xm_xpath_error, tf_xm_quiet_* */
 
@@ -51,7 +52,7 @@ utf8_prefix(const unsigned char *s, size_t n)
     while (i < n) {
         if (s[i] < 0x80) {
             i++;
-        } else if ((k = tf_utf8_char(s + i, n - i)) > 0) {
+        } else if ((k = gw_utf8_len(s + i, n - i)) > 0) {
             i += k;
         } else {
             return i;
@@ -74,7 +75,7 @@ utf8_split(const unsigned char *s, size_t n)
     for (size_t k = 0; k < sizeof pads; k++) {
         memcpy(buf, s, n);
         memset(buf + n, pads[k], sizeof buf - n);
-        if (tf_utf8_char(buf, sizeof buf) > n)
+        if (gw_utf8_len(buf, sizeof buf) > n)
             return 1;
     }
     return 0;

@@ -15,6 +15,7 @@
 #include "arena.h"
 #include "buf.h"
 #include "json_read.h"
+#include "text.h"
 
 /* ---- positions ------------------------------------------------------------------------------ */
 
@@ -246,36 +247,16 @@ gw_jpath_index(char *out, size_t outlen, const char *parent, size_t i)
 
 /* ---- messages ------------------------------------------------------------------------------- */
 
-static void
-jctx_vadd(const struct gw_jctx *c, enum gw_diag_level level, const char *path, const char *fmt,
-          va_list ap)
+void
+gw_jctx_report(const struct gw_jctx *c, enum gw_diag_level level, const char *path,
+               const char *fmt, ...)
 {
     char msg[1024];
     int line, col;
 
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    GW_FORMAT_ARGS(msg, sizeof msg, fmt);
     gw_jsonloc_find(c->loc, path, &line, &col);
     gw_diag_add(c->d, level, c->file, line, col, path, "%s", msg);
-}
-
-void
-gw_jctx_error(const struct gw_jctx *c, const char *path, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    jctx_vadd(c, GW_DIAG_ERROR, path, fmt, ap);
-    va_end(ap);
-}
-
-void
-gw_jctx_warning(const struct gw_jctx *c, const char *path, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    jctx_vadd(c, GW_DIAG_WARNING, path, fmt, ap);
-    va_end(ap);
 }
 
 const char *
@@ -377,18 +358,29 @@ gw_jctx_string(const struct gw_jctx *c, const json_t *obj, const char *path, con
     return json_string_value(v);
 }
 
+/* An optional member of JSON type `type`: the borrowed value, or NULL with *rc 0 when it is
+ * absent, -1 when it is reported (wrong type). */
+static json_t *
+jctx_optional(const struct gw_jctx *c, const json_t *obj, const char *path, const char *key,
+              json_type type, int *rc)
+{
+    *rc = 0;
+    if (json_object_get(obj, key) == NULL)
+        return NULL;
+    *rc = -1;
+    return gw_jctx_get(c, obj, path, key, type, 0);
+}
+
 int
 gw_jctx_int(const struct gw_jctx *c, const json_t *obj, const char *path, const char *key,
             long long min, long long max, long long *out)
 {
     char kpath[GW_JPATH_MAX];
     json_t *v;
+    int rc;
 
-    if (json_object_get(obj, key) == NULL)
-        return 0;
-    v = gw_jctx_get(c, obj, path, key, JSON_INTEGER, 0);
-    if (v == NULL)
-        return -1;
+    if ((v = jctx_optional(c, obj, path, key, JSON_INTEGER, &rc)) == NULL)
+        return rc;
     long long n = json_integer_value(v);
     if (n < min || n > max) {
         gw_jctx_error(c, gw_jpath_key(kpath, sizeof kpath, path, key),
@@ -404,12 +396,10 @@ gw_jctx_bool(const struct gw_jctx *c, const json_t *obj, const char *path, const
              int *out)
 {
     json_t *v;
+    int rc;
 
-    if (json_object_get(obj, key) == NULL)
-        return 0;
-    v = gw_jctx_get(c, obj, path, key, JSON_TRUE, 0);
-    if (v == NULL)
-        return -1;
+    if ((v = jctx_optional(c, obj, path, key, JSON_TRUE, &rc)) == NULL)
+        return rc;
     *out = json_is_true(v);
     return 1;
 }

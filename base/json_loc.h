@@ -68,11 +68,12 @@ int gw_jdoc_load(struct gw_jdoc *doc, const char *file, const char *dir, struct 
                  EVP_MD_CTX *md);
 void gw_jdoc_free(struct gw_jdoc *doc);
 
-/* Report a problem at `path`, located through c->loc. */
-void gw_jctx_error(const struct gw_jctx *c, const char *path, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-void gw_jctx_warning(const struct gw_jctx *c, const char *path, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+/* Report a problem of `level` at `path`, located through c->loc. gw_jctx_error and
+ * gw_jctx_warning say the level. */
+void gw_jctx_report(const struct gw_jctx *c, enum gw_diag_level level, const char *path,
+                    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+#define gw_jctx_error(c, path, ...) gw_jctx_report(c, GW_DIAG_ERROR, path, __VA_ARGS__)
+#define gw_jctx_warning(c, path, ...) gw_jctx_report(c, GW_DIAG_WARNING, path, __VA_ARGS__)
 
 /* "a string", "an object", ... for messages. */
 const char *gw_json_type_name(const json_t *v);

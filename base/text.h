@@ -8,10 +8,22 @@
 #ifndef GW_TEXT_H
 #define GW_TEXT_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "buf.h"
+
+/* In a variadic function whose last named parameter is fmt: print its message into buf[0..len)
+ * (cut to fit, NUL-terminated). For the message helpers that format and hand the text on. */
+#define GW_FORMAT_ARGS(buf, len, fmt)                                                              \
+    do {                                                                                           \
+        va_list gw_ap_;                                                                            \
+        va_start(gw_ap_, fmt);                                                                     \
+        vsnprintf(buf, len, fmt, gw_ap_);                                                          \
+        va_end(gw_ap_);                                                                            \
+    } while (0)
 
 /* The value of a hex digit (either case), or -1. */
 int gw_hexval(int c);

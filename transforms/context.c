@@ -9,6 +9,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "text.h"
+
 /* ---- runtime: memory, headers, failure ------------------------------------------------------- */
 
 static void *
@@ -83,11 +85,8 @@ static int
 ctx_fail(struct tf_ctx *x, int status, const char *code, json_t *errors, const char *fmt, ...)
 {
     char buf[1024];
-    va_list ap;
 
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
+    GW_FORMAT_ARGS(buf, sizeof buf, fmt);
     tf_ctx_clear_error(x);
     x->err_status = status;
     x->err_code = code;
@@ -219,37 +218,31 @@ conf_path(const struct tf_conf *cc, const char *sub, char *out, size_t len)
 }
 
 static void
-conf_vreport(const struct tf_conf *cc, int error, const char *sub, const char *fmt, va_list ap)
+conf_report(const struct tf_conf *cc, enum gw_diag_level level, const char *sub, const char *msg)
 {
     const struct conf_host *h = cc->host;
-    char path[GW_JPATH_MAX], msg[1024];
+    char path[GW_JPATH_MAX];
 
-    vsnprintf(msg, sizeof msg, fmt, ap);
     conf_path(cc, sub, path, sizeof path);
-    if (error)
-        gw_jctx_error(h->jctx, path, "%s", msg);
-    else
-        gw_jctx_warning(h->jctx, path, "%s", msg);
+    gw_jctx_report(h->jctx, level, path, "%s", msg);
 }
 
 static void
 conf_error(const struct tf_conf *cc, const char *sub, const char *fmt, ...)
 {
-    va_list ap;
+    char msg[1024];
 
-    va_start(ap, fmt);
-    conf_vreport(cc, 1, sub, fmt, ap);
-    va_end(ap);
+    GW_FORMAT_ARGS(msg, sizeof msg, fmt);
+    conf_report(cc, GW_DIAG_ERROR, sub, msg);
 }
 
 static void
 conf_warning(const struct tf_conf *cc, const char *sub, const char *fmt, ...)
 {
-    va_list ap;
+    char msg[1024];
 
-    va_start(ap, fmt);
-    conf_vreport(cc, 0, sub, fmt, ap);
-    va_end(ap);
+    GW_FORMAT_ARGS(msg, sizeof msg, fmt);
+    conf_report(cc, GW_DIAG_WARNING, sub, msg);
 }
 
 /* A name a bundle may use: relative, no ".." segment, and (after symbolic links) inside dir. */

@@ -141,15 +141,9 @@ tf_json_body_load(const struct tf_message *m, struct tf_ctx *x, const char *who)
     json_t *root;
 
     root = tf_json_parse(m->body ? m->body : "", m->body_len, x->limits, &why, err, sizeof err);
-    if (root != NULL)
-        return root;
-    if (m->phase == TF_PHASE_RESPONSE)
-        x->fail(x, 502, "bad-upstream-response", NULL, "%s: %s", who, err);
-    else
-        x->fail(x, tf_threat_status(why),
-                why == TF_THREAT_TOO_LARGE ? "body-too-large" : "invalid-body", NULL, "%s: %s",
-                who, err);
-    return NULL;
+    if (root == NULL)
+        tf_body_refused(x, m, why, who, err);
+    return root;
 }
 
 int

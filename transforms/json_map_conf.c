@@ -19,6 +19,7 @@
 
 #include "context.h"
 #include "json_map.h"
+#include "json_pointer.h"
 
 static const char *const jm_names[] = {"copy", "move", "rename", "delete", "set", "default", NULL};
 
@@ -80,31 +81,19 @@ jm_full_path(const struct tf_conf *cc, const char *sub, char *out, size_t len)
         out[len - 1] = '\0'; /* a truncated path only shortens a message */
 }
 
-/* Unescape one segment text[0..n) (~1 is "/", ~0 is "~") into seg. Returns 0, or -1 on a "~"
- * followed by anything else. */
+/* One segment text[0..n) into seg (gw_jptr_segment: ~1 is "/", ~0 is "~"), with the segments
+ * json_map gives a meaning: "*" and "-". Returns 0, or -1 on a "~" followed by anything else. */
 static int
 jm_seg_parse(const char *text, size_t n, struct jm_seg *seg)
 {
-    char *out = malloc(n + 1), *o = out;
+    char *key;
+    long index;
 
-    if (out == NULL)
-        abort();
-    for (size_t i = 0; i < n; i++) {
-        if (text[i] != '~') {
-            *o++ = text[i];
-        } else if (i + 1 < n && (text[i + 1] == '0' || text[i + 1] == '1')) {
-            *o++ = text[++i] == '0' ? '~' : '/';
-        } else {
-            free(out);
-            return -1;
-        }
-    }
-    *o = '\0';
-    *seg = (struct jm_seg){.key = out, .index = -1};
+    if (gw_jptr_segment(text, n, &key, &index) < 0)
+        return -1;
+    *seg = (struct jm_seg){.key = key, .index = index};
     seg->wild = n == 1 && text[0] == '*';
     seg->append = n == 1 && text[0] == '-';
-    if (n > 0 && n < 10 && strspn(text, "0123456789") == n && (text[0] != '0' || n == 1))
-        seg->index = strtol(text, NULL, 10);
     return 0;
 }
 

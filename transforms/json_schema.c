@@ -14,8 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "json_loc.h"
 #include "json_schema_node.h"
+#include "text.h"
 
 const struct js_type_name tf_js_types[7] = {
     {"null", "null", JT_NULL},          {"boolean", "a boolean", JT_BOOLEAN},
@@ -39,11 +41,8 @@ static void __attribute__((format(printf, 3, 4)))
 js_report(struct js_comp *c, const char *path, const char *fmt, ...)
 {
     char msg[512];
-    va_list ap;
 
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
+    GW_FORMAT_ARGS(msg, sizeof msg, fmt);
     c->report(c->arg, path, msg);
     c->bad++;
 }
@@ -113,25 +112,37 @@ kw_type(struct js_comp *c, struct js_node *n, const json_t *v, const char *path)
     }
 }
 
+/* The members of v, an object of schemas ("what: schema"), each compiled at its path; kept as
+ * n's properties when props is set. */
 static void
-kw_properties(struct js_comp *c, struct js_node *n, const json_t *v, const char *path)
+js_member_schemas(struct js_comp *c, struct js_node *n, const json_t *v, const char *path,
+                  const char *what, int props)
 {
-    char ppath[GW_JPATH_MAX];
+    char mpath[GW_JPATH_MAX];
+    struct js_node *s;
     const char *key;
     json_t *e;
 
     if (!json_is_object(v)) {
-        js_report(c, path, "expected an object (property name: schema), got %s",
-                  gw_json_type_name(v));
+        js_report(c, path, "expected an object (%s: schema), got %s", what, gw_json_type_name(v));
         return;
     }
-    if ((n->props = calloc(json_object_size(v) + 1, sizeof *n->props)) == NULL)
-        abort();
+    if (props)
+        n->props = gw_xcalloc(json_object_size(v) + 1, sizeof *n->props);
     json_object_foreach((json_t *)v, key, e) {
-        gw_jpath_key(ppath, sizeof ppath, path, key);
-        if (js_is_schema(c, e, ppath))
-            n->props[n->nprops++] = (struct js_prop){key, js_compile(c, e, ppath)};
+        gw_jpath_key(mpath, sizeof mpath, path, key);
+        if (!js_is_schema(c, e, mpath))
+            continue;
+        s = js_compile(c, e, mpath);
+        if (props)
+            n->props[n->nprops++] = (struct js_prop){key, s};
     }
+}
+
+static void
+kw_properties(struct js_comp *c, struct js_node *n, const json_t *v, const char *path)
+{
+    js_member_schemas(c, n, v, path, "property name", 1);
 }
 
 static void
@@ -389,20 +400,8 @@ kw_ref(struct js_comp *c, struct js_node *n, const json_t *v, const char *path)
 static void
 kw_defs(struct js_comp *c, struct js_node *n, const json_t *v, const char *path)
 {
-    char dpath[GW_JPATH_MAX];
-    const char *key;
-    json_t *e;
-
-    if (!json_is_object(v)) {
-        js_report(c, path, "expected an object (name: schema), got %s", gw_json_type_name(v));
-        return;
-    }
     /* compiled now so that their errors show even when nothing refers to them */
-    json_object_foreach((json_t *)v, key, e) {
-        gw_jpath_key(dpath, sizeof dpath, path, key);
-        if (js_is_schema(c, e, dpath))
-            js_compile(c, e, dpath);
-    }
+    js_member_schemas(c, n, v, path, "name", 0);
 }
 
 /* ---- compile: one schema --------------------------------------------------------------------- */

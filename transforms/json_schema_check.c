@@ -196,6 +196,20 @@ js_check_number(const struct js_node *n, double d, struct js_val *st)
         js_error(st, st->ptr, "must be less than %s", js_num(n->xmax, b));
 }
 
+/* A count (characters, elements) within [min, max] (-1: no bound): "must <verb> at least N
+ * <unit>s<tail> (<is> count)". */
+static void
+js_check_count(struct js_val *st, long long count, long long min, long long max, const char *verb,
+               const char *unit, const char *tail, const char *is)
+{
+    if (min >= 0 && count < min)
+        js_error(st, st->ptr, "must %s at least %lld %s%s%s (%s %lld)", verb, min, unit,
+                 min == 1 ? "" : "s", tail, is, count);
+    if (max >= 0 && count > max)
+        js_error(st, st->ptr, "must %s at most %lld %s%s%s (%s %lld)", verb, max, unit,
+                 max == 1 ? "" : "s", tail, is, count);
+}
+
 static void
 js_check_string(const struct js_node *n, const json_t *v, struct js_val *st)
 {
@@ -204,12 +218,7 @@ js_check_string(const struct js_node *n, const json_t *v, struct js_val *st)
 
     for (size_t i = 0; i < json_string_length(v); i++)
         chars += ((unsigned char)s[i] & 0xc0) != 0x80;
-    if (n->minlen >= 0 && chars < n->minlen)
-        js_error(st, st->ptr, "must be at least %lld character%s long (is %lld)", n->minlen,
-                 n->minlen == 1 ? "" : "s", chars);
-    if (n->maxlen >= 0 && chars > n->maxlen)
-        js_error(st, st->ptr, "must be at most %lld character%s long (is %lld)", n->maxlen,
-                 n->maxlen == 1 ? "" : "s", chars);
+    js_check_count(st, chars, n->minlen, n->maxlen, "be", "character", " long", "is");
     if ((n->has & JS_PATTERN) && regexec(&n->re, s, 0, NULL, 0) != 0)
         js_error(st, st->ptr, "must match the pattern %s", n->pattern);
 }
@@ -258,12 +267,7 @@ js_check_array(const struct js_node *n, const json_t *v, struct js_val *st)
     json_t *e;
     size_t i;
 
-    if (n->minitems >= 0 && size < n->minitems)
-        js_error(st, st->ptr, "must have at least %lld element%s (has %lld)", n->minitems,
-                 n->minitems == 1 ? "" : "s", size);
-    if (n->maxitems >= 0 && size > n->maxitems)
-        js_error(st, st->ptr, "must have at most %lld element%s (has %lld)", n->maxitems,
-                 n->maxitems == 1 ? "" : "s", size);
+    js_check_count(st, size, n->minitems, n->maxitems, "have", "element", "", "has");
     if (n->items == NULL)
         return;
     json_array_foreach(v, i, e) {

@@ -543,13 +543,8 @@ tf_json_to_xml(const struct tf_xj *c, const char *buf, size_t len, struct tf_ctx
     if (x->limits == NULL)
         tf_limits_default(&def);
     w.l = x->limits != NULL ? x->limits : &def;
-    *why = TF_THREAT_OK;
-    if ((uint64_t)len > w.l->max_body) {
-        *why = TF_THREAT_TOO_LARGE;
-        snprintf(err, errlen, "JSON: body of %zu bytes exceeds the limit of %llu bytes", len,
-                 (unsigned long long)w.l->max_body);
+    if ((*why = tf_body_precheck("JSON", len, SIZE_MAX, w.l, err, errlen)) != TF_THREAT_OK)
         return NULL;
-    }
     if (tf_json_tree_read(buf, len, w.l, x, &root, why, err, errlen) < 0)
         return NULL;
     tf_xj_out_init(&w.o, x, len * 2 + 64);

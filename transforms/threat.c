@@ -87,20 +87,44 @@ tf_threat_of(enum gw_json_refusal why)
     }
 }
 
+int
+tf_body_refused(struct tf_ctx *x, const struct tf_message *m, enum tf_threat why,
+                const char *who, const char *err)
+{
+    if (m->phase == TF_PHASE_RESPONSE)
+        return x->fail(x, 502, "bad-upstream-response", NULL, "%s: %s", who, err);
+    return x->fail(x, tf_threat_status(why),
+                   why == TF_THREAT_TOO_LARGE ? "body-too-large" : "invalid-body", NULL, "%s: %s",
+                   who, err);
+}
+
 static void
 set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 static void
 set_err(char *err, size_t errlen, const char *fmt, ...)
 {
-    va_list ap;
-
     if (err == NULL || errlen == 0)
         return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
+    GW_FORMAT_ARGS(err, errlen, fmt);
     gw_text_one_line(err); /* messages quote the input (jansson's "near '...'") */
+}
+
+enum tf_threat
+tf_body_precheck(const char *kind, size_t len, size_t hard_max, const struct tf_limits *l,
+                 char *err, size_t errlen)
+{
+    set_err(err, errlen, "%s", "");
+    if ((uint64_t)len > l->max_body || len > hard_max) {
+        set_err(err, errlen, "%s: body of %zu bytes exceeds the limit of %llu bytes", kind, len,
+                (unsigned long long)l->max_body);
+        return TF_THREAT_TOO_LARGE;
+    }
+    if (len == 0) {
+        set_err(err, errlen, "%s: the document is empty", kind);
+        return TF_THREAT_MALFORMED;
+    }
+    return TF_THREAT_OK;
 }
 
 /* ---- XML --------------------------------------------------------------------------------- */
@@ -416,18 +440,8 @@ tf_xml_parse(const char *buf, size_t len, const struct tf_limits *l, enum tf_thr
     }
     memset(&st, 0, sizeof st);
     st.l = &l->xml;
-    set_err(err, errlen, "%s", "");
-    if ((uint64_t)len > l->max_body || len > INT_MAX) {
-        w = TF_THREAT_TOO_LARGE;
-        set_err(err, errlen, "XML: body of %zu bytes exceeds the limit of %llu bytes", len,
-                (unsigned long long)l->max_body);
+    if ((w = tf_body_precheck("XML", len, INT_MAX, l, err, errlen)) != TF_THREAT_OK)
         goto out;
-    }
-    if (len == 0) {
-        w = TF_THREAT_MALFORMED;
-        set_err(err, errlen, "XML: the document is empty");
-        goto out;
-    }
     pthread_once(&xml_once, xml_init_once);
     st.kids_cap = (l->xml.max_depth < XML_HARD_DEPTH ? l->xml.max_depth : XML_HARD_DEPTH) + 3;
     st.kids = calloc(st.kids_cap, sizeof *st.kids);
@@ -615,18 +629,8 @@ tf_json_parse(const char *buf, size_t len, const struct tf_limits *l, enum tf_th
         tf_limits_default(&def);
         l = &def;
     }
-    set_err(err, errlen, "%s", "");
-    if ((uint64_t)len > l->max_body) {
-        w = TF_THREAT_TOO_LARGE;
-        set_err(err, errlen, "JSON: body of %zu bytes exceeds the limit of %llu bytes", len,
-                (unsigned long long)l->max_body);
+    if ((w = tf_body_precheck("JSON", len, SIZE_MAX, l, err, errlen)) != TF_THREAT_OK)
         goto out;
-    }
-    if (len == 0) {
-        w = TF_THREAT_MALFORMED;
-        set_err(err, errlen, "JSON: the document is empty");
-        goto out;
-    }
     memset(&s, 0, sizeof s);
     s.l = &l->json;
     s.buf = buf;

@@ -23,15 +23,13 @@
 #include <libxml/tree.h>
 
 #include "json_read.h"
-#include "text.h"
 #include "threat_types.h"
 
 struct tf_ctx;
+struct tf_message;
 
 void tf_limits_default(struct tf_limits *l);
 
-/* The old name of gw_utf8_len (base/text.h), for audit/capture.c until it says gw_utf8_len. */
-#define tf_utf8_char gw_utf8_len
 
 
 /* A JSON reader (base/json_read.h) over buf[0..len) under l's JSON limits (NULL: the defaults),
@@ -41,6 +39,19 @@ void tf_json_reader_init(struct gw_json_reader *r, const char *buf, size_t len,
 
 /* The threat a refusal of the JSON reader is. */
 enum tf_threat tf_threat_of(enum gw_json_refusal why);
+
+/* What every body gets before its parser: refused over l's body limit or hard_max bytes
+ * (TF_THREAT_TOO_LARGE), or empty (TF_THREAT_MALFORMED), with the message in err ("<kind>: body
+ * of N bytes exceeds the limit of M bytes", "<kind>: the document is empty"); else
+ * TF_THREAT_OK with err "". */
+enum tf_threat tf_body_precheck(const char *kind, size_t len, size_t hard_max,
+                                const struct tf_limits *l, char *err, size_t errlen);
+
+/* Fail the exchange for a body the parser refused (why, err), in the words every transform uses:
+ * a request body gets 413 "body-too-large" or 400 "invalid-body", a response body 502
+ * "bad-upstream-response"; the detail is "<who>: <err>". Returns TF_ERROR (x->fail's). */
+int tf_body_refused(struct tf_ctx *x, const struct tf_message *m, enum tf_threat why,
+                    const char *who, const char *err);
 
 /* The status for a refused request body: 413 for TF_THREAT_TOO_LARGE, else 400. */
 int tf_threat_status(enum tf_threat t);

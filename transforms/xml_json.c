@@ -6,17 +6,6 @@
 
 #include <string.h>
 
-static int
-fail_body(struct tf_ctx *x, const struct tf_message *m, enum tf_threat why, const char *who,
-          const char *err)
-{
-    if (m->phase == TF_PHASE_RESPONSE)
-        return x->fail(x, 502, "bad-upstream-response", NULL, "%s: %s", who, err);
-    if (why == TF_THREAT_TOO_LARGE)
-        return x->fail(x, 413, "body-too-large", NULL, "%s: %s", who, err);
-    return x->fail(x, tf_threat_status(why), "invalid-body", NULL, "%s: %s", who, err);
-}
-
 /* A body of another media type: skipped, or refused when the step is strict. */
 static int
 wrong_type(const struct tf_xj *c, const struct tf_message *m, struct tf_ctx *x, const char *who,
@@ -35,53 +24,59 @@ wrong_type(const struct tf_xj *c, const struct tf_message *m, struct tf_ctx *x, 
                    "%s: the body is not %s (Content-Type: %.*s)", who, want, n, v);
 }
 
-static int
-xml_to_json_apply(void *inst, struct tf_message *m, struct tf_ctx *x)
+/* XML text to JSON text in x's arena, or NULL with why and err set. */
+static char *
+xml_text_to_json(const struct tf_xj *c, const struct tf_message *m, struct tf_ctx *x,
+                 size_t *len, enum tf_threat *why, char *err, size_t errlen)
 {
-    const struct tf_xj *c = inst;
+    xmlDocPtr doc = tf_xml_parse(m->body, m->body_len, x->limits, why, err, errlen);
+    char *out;
+
+    if (doc == NULL)
+        return NULL;
+    out = tf_xml_to_json(c, doc, x, len, why, err, errlen);
+    xmlFreeDoc(doc);
+    return out;
+}
+
+/* Either conversion: an empty body is skipped, one of another media type skipped or refused,
+ * a refused one fails the exchange; the result becomes the body. */
+static int
+xj_apply(const struct tf_xj *c, struct tf_message *m, struct tf_ctx *x, int to_json)
+{
+    const char *who = to_json ? "xml_to_json" : "json_to_xml";
     enum tf_threat why;
     char err[256];
-    xmlDocPtr doc;
     char *out;
     size_t len;
 
     if (m->body == NULL || m->body_len == 0)
         return TF_SKIP;
-    if (!tf_is_xml(m, x))
-        return wrong_type(c, m, x, "xml_to_json", "XML");
-    doc = tf_xml_parse(m->body, m->body_len, x->limits, &why, err, sizeof err);
-    if (doc == NULL)
-        return fail_body(x, m, why, "xml_to_json", err);
-    out = tf_xml_to_json(c, doc, x, &len, &why, err, sizeof err);
-    xmlFreeDoc(doc);
+    if (!(to_json ? tf_is_xml(m, x) : tf_is_json(m, x)))
+        return wrong_type(c, m, x, who, to_json ? "XML" : "JSON");
+    if (to_json)
+        out = xml_text_to_json(c, m, x, &len, &why, err, sizeof err);
+    else
+        out = tf_json_to_xml(c, m->body, m->body_len, x, &len, &why, err, sizeof err);
     if (out == NULL)
-        return fail_body(x, m, why, "xml_to_json", err);
+        return tf_body_refused(x, m, why, who, err);
     m->body = out;
     m->body_len = len;
-    x->header_set(x, m, "Content-Type", "application/json", 16);
+    x->header_set(x, m, "Content-Type", to_json ? "application/json" : "application/xml",
+                  to_json ? 16 : 15);
     return TF_DONE;
+}
+
+static int
+xml_to_json_apply(void *inst, struct tf_message *m, struct tf_ctx *x)
+{
+    return xj_apply(inst, m, x, 1);
 }
 
 static int
 json_to_xml_apply(void *inst, struct tf_message *m, struct tf_ctx *x)
 {
-    const struct tf_xj *c = inst;
-    enum tf_threat why;
-    char err[256];
-    char *out;
-    size_t len;
-
-    if (m->body == NULL || m->body_len == 0)
-        return TF_SKIP;
-    if (!tf_is_json(m, x))
-        return wrong_type(c, m, x, "json_to_xml", "JSON");
-    out = tf_json_to_xml(c, m->body, m->body_len, x, &len, &why, err, sizeof err);
-    if (out == NULL)
-        return fail_body(x, m, why, "json_to_xml", err);
-    m->body = out;
-    m->body_len = len;
-    x->header_set(x, m, "Content-Type", "application/xml", 15);
-    return TF_DONE;
+    return xj_apply(inst, m, x, 0);
 }
 
 static void *

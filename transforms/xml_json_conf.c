@@ -37,6 +37,14 @@ struct reader {
     int errors;
 };
 
+/* A string knob becomes a copy of s. */
+static void
+set_knob(const char **knob, const char *s)
+{
+    free((char *)*knob);
+    *knob = gw_xstrdup(s);
+}
+
 /* Is s an XML name without a colon (NCName), which escaping leaves alone? */
 static int
 is_ncname(const char *s)
@@ -110,8 +118,7 @@ read_prefix_and_text_key(struct reader *r)
                           "that cannot start an XML name and is not \"#\" (\"@\", \"-\", \"$\")", s);
             r->errors++;
         } else {
-            free((char *)r->c->attr_prefix);
-            r->c->attr_prefix = gw_xstrdup(s);
+            set_knob(&r->c->attr_prefix, s);
             r->c->attr_prefix_len = strlen(s);
         }
     }
@@ -123,8 +130,7 @@ read_prefix_and_text_key(struct reader *r)
                           "\"#comment\" or \"#order\"", s);
             r->errors++;
         } else {
-            free((char *)r->c->text_key);
-            r->c->text_key = gw_xstrdup(s);
+            set_knob(&r->c->text_key, s);
         }
     }
 }
@@ -172,8 +178,7 @@ read_switches(struct reader *r)
             gw_jctx_error(r->jc, path, "\"%s\" is not an XML name (without a colon)", s);
             r->errors++;
         } else {
-            free((char *)r->c->root);
-            r->c->root = gw_xstrdup(s);
+            set_knob(&r->c->root, s);
         }
     }
 }

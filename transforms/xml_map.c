@@ -77,11 +77,8 @@ static int __attribute__((format(printf, 2, 3)))
 content_fail(struct xm_run *r, const char *fmt, ...)
 {
     char buf[512];
-    va_list ap;
 
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
+    GW_FORMAT_ARGS(buf, sizeof buf, fmt);
     return r->x->fail(r->x, tf_content_fail_status(r->m), "transform-failed", NULL,
                       "xml_map %s: %s", r->path, buf);
 }

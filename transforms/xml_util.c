@@ -16,15 +16,9 @@ tf_xml_body_parse(const struct tf_message *m, struct tf_ctx *x, const char *who)
     xmlDocPtr doc;
 
     doc = tf_xml_parse(m->body, m->body_len, x->limits, &why, err, sizeof err);
-    if (doc != NULL)
-        return doc;
-    if (m->phase == TF_PHASE_REQUEST)
-        x->fail(x, tf_threat_status(why),
-                why == TF_THREAT_TOO_LARGE ? "body-too-large" : "invalid-body", NULL, "%s: %s", who,
-                err);
-    else
-        x->fail(x, 502, "bad-upstream-response", NULL, "%s: %s", who, err);
-    return NULL;
+    if (doc == NULL)
+        tf_body_refused(x, m, why, who, err);
+    return doc;
 }
 
 int

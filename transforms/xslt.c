@@ -33,6 +33,7 @@
 
 #include "builtins_xml.h"
 #include "json_loc.h"
+#include "text.h"
 #include "threat.h"
 #include "xml_util.h"
 
@@ -96,11 +97,8 @@ void
 tf_xslt_msg(struct xslt_msgs *msgs, const char *fmt, ...)
 {
     char buf[1024];
-    va_list ap;
 
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
+    GW_FORMAT_ARGS(buf, sizeof buf, fmt);
     msgs_sep(msgs);
     msgs_add(msgs, buf);
     msgs_sep(msgs);
@@ -113,11 +111,8 @@ msgs_generic(void *ctx, const char *fmt, ...)
 {
     struct xslt_msgs *msgs = ctx;
     char buf[1024];
-    va_list ap;
 
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
+    GW_FORMAT_ARGS(buf, sizeof buf, fmt);
     msgs_add(msgs, buf);
 }
 
@@ -147,11 +142,8 @@ dispatch_generic(void *ctx, const char *fmt, ...)
 {
     struct xslt_msgs *msgs = tl_msgs;
     char buf[1024];
-    va_list ap;
 
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
+    GW_FORMAT_ARGS(buf, sizeof buf, fmt);
     if (msgs != NULL)
         msgs_generic(msgs, "%s", buf);
     else
