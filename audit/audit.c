@@ -102,7 +102,7 @@ fill(void *arg, uint64_t seq, const unsigned char prev[32], char *dst, unsigned 
     char prevf[80], seqf[32], hashf[80];
     size_t prevn, seqn, hashn;
     struct { const char *p; size_t n; } part[7];
-    struct au_sha256 sha;
+    struct gw_sha256 sha;
     char *o = dst;
 
     memcpy(prevf, ",\"prev\":\"", 9);
@@ -116,11 +116,11 @@ fill(void *arg, uint64_t seq, const unsigned char prev[32], char *dst, unsigned 
     part[3].p = e->p + e->prev_at, part[3].n = e->seq_at - e->prev_at;
     part[4].p = seqf, part[4].n = seqn;
     part[5].p = e->p + e->seq_at, part[5].n = e->len - e->seq_at;
-    au_sha256_init(&sha);
-    au_sha256_update(&sha, prev, 32);
+    gw_sha256_init(&sha);
+    gw_sha256_update(&sha, prev, 32);
     for (int i = 0; i < 6; i++)
-        au_sha256_update(&sha, part[i].p, part[i].n);
-    au_sha256_final(&sha, hash);
+        gw_sha256_update(&sha, part[i].p, part[i].n);
+    gw_sha256_final(&sha, hash);
     memcpy(hashf, ",\"hash\":\"", 9);
     gw_hex_encode(hashf + 9, hash, 32);
     hashf[73] = '"';

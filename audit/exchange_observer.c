@@ -25,7 +25,7 @@
 /* A body as the audit sees it: its bytes before and after transforms, hashed as they pass. */
 struct body {
     uint64_t bytes, bytes_out;
-    struct au_sha256 md;             /* the body as received, hashed as it passes */
+    struct gw_sha256 md;             /* the body as received, hashed as it passes */
     unsigned char sha[32], sha_out[32];
     unsigned transformed : 1;        /* bytes_out and sha_out differ from what came in */
     unsigned cut : 1;                /* the captured copy stopped at the route's cap */
@@ -157,10 +157,10 @@ body_in(struct gw_exchange *ex, void *data, int resp, const void *p, size_t n)
     if ((mode = capture_mode(ex)) == AU_CAPTURE_NONE)
         return;
     if (!b->hashing) {
-        au_sha256_init(&b->md);
+        gw_sha256_init(&b->md);
         b->hashing = 1;
     }
-    au_sha256_update(&b->md, p, n);
+    gw_sha256_update(&b->md, p, n);
     if (mode == AU_CAPTURE_BODY)
         copy_body(ex, b, p, n, 0);
 }
@@ -176,7 +176,7 @@ body_out(struct gw_exchange *ex, void *data, int resp, const void *p, size_t n)
     b->bytes_out = n;
     if ((mode = capture_mode(ex)) == AU_CAPTURE_NONE)
         return;
-    au_sha256_once(p, n, b->sha_out);
+    gw_sha256_once(p, n, b->sha_out);
     if (mode == AU_CAPTURE_BODY) /* the capture is of the body as it goes on */
         copy_body(ex, b, p, n, 1);
 }
@@ -196,7 +196,7 @@ finish_body(struct body *b, enum au_capture_mode mode, struct au_body *out)
         return; /* no digests */
     }
     if (b->hashing)
-        au_sha256_final(&b->md, b->sha);
+        gw_sha256_final(&b->md, b->sha);
     else
         memcpy(b->sha, sha_empty, 32);
     if (!b->transformed) {

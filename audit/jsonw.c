@@ -1,5 +1,4 @@
 /* jsonw.c: see jsonw.h. */
-#define OPENSSL_SUPPRESS_DEPRECATED /* SHA256_Init and friends: see au_sha256 in jsonw.h */
 #include "jsonw.h"
 
 #include <stdlib.h>
@@ -112,42 +111,14 @@ au_json_canon(struct gw_buf *b, const json_t *v, const char *skip)
 }
 
 void
-au_sha256_init(struct au_sha256 *s)
-{
-    SHA256_Init(&s->c);
-}
-
-void
-au_sha256_update(struct au_sha256 *s, const void *p, size_t n)
-{
-    SHA256_Update(&s->c, p, n);
-}
-
-void
-au_sha256_final(struct au_sha256 *s, unsigned char out[32])
-{
-    SHA256_Final(out, &s->c);
-}
-
-void
-au_sha256_once(const void *p, size_t n, unsigned char out[32])
-{
-    struct au_sha256 s;
-
-    au_sha256_init(&s);
-    au_sha256_update(&s, p, n);
-    au_sha256_final(&s, out);
-}
-
-void
 au_chain_hash(const unsigned char prev[32], const char *canon, size_t len, unsigned char out[32])
 {
-    struct au_sha256 s;
+    struct gw_sha256 s;
 
-    au_sha256_init(&s);
-    au_sha256_update(&s, prev, 32);
-    au_sha256_update(&s, canon, len);
-    au_sha256_final(&s, out);
+    gw_sha256_init(&s);
+    gw_sha256_update(&s, prev, 32);
+    gw_sha256_update(&s, canon, len);
+    gw_sha256_final(&s, out);
 }
 
 int

@@ -13,9 +13,9 @@
 #include <string.h>
 
 #include <jansson.h>
-#include <openssl/sha.h>
 
 #include "buf.h"
+#include "sha256.h"
 #include "text.h"
 
 /* The text is written into a struct gw_buf (base/buf.h), zeroed to start (malloc'd; `oom` is set
@@ -52,17 +52,6 @@ void au_buf_hex(struct gw_buf *b, const unsigned char *d, size_t n);
 /* Write v in the canonical form, leaving out the top-level member `skip` (NULL: none). Returns 0,
  * or -1 for what the form has no place for (a real number). */
 int au_json_canon(struct gw_buf *b, const json_t *v, const char *skip);
-
-/* SHA-256 on the audit's hot paths (the bodies as they pass, each event's link in the chain):
- * OpenSSL's low-level calls on a state kept inline. In OpenSSL 3.0, EVP's provider dispatch adds
- * about 170 ns to every digest: more than hashing a 100-byte body, a fifth of an event's link. */
-struct au_sha256 {
-    SHA256_CTX c;
-};
-void au_sha256_init(struct au_sha256 *s);
-void au_sha256_update(struct au_sha256 *s, const void *p, size_t n);
-void au_sha256_final(struct au_sha256 *s, unsigned char out[32]);
-void au_sha256_once(const void *p, size_t n, unsigned char out[32]);
 
 /* The chain: hash = SHA-256(prev as 32 bytes || canonical text of the event without "hash"). */
 void au_chain_hash(const unsigned char prev[32], const char *canon, size_t len,
