@@ -16,17 +16,6 @@
 #include "alloc.h"
 #include "text.h"
 
-struct gw_json_key {
-    const char *k;
-    size_t kn, pos;
-};
-
-struct gw_json_frame {
-    size_t count; /* entries begun */
-    size_t kbase; /* its keys start there in r->keys */
-    char close;   /* '}' or ']' */
-};
-
 enum { ST_START, ST_FIRST, ST_AFTER, ST_DONE, ST_FAILED };
 
 void
@@ -41,6 +30,10 @@ gw_json_reader_init(struct gw_json_reader *r, const char *text, size_t len,
                                  .ctx = ctx,
                                  .err = err,
                                  .errlen = err != NULL ? errlen : 0};
+    r->fr = r->fr0;
+    r->fcap = GW_JSON_FRAMES0;
+    r->keys = r->keys0;
+    r->kcap = GW_JSON_KEYS0;
     if (r->errlen > 0)
         r->err[0] = '\0';
 }
@@ -48,11 +41,15 @@ gw_json_reader_init(struct gw_json_reader *r, const char *text, size_t len,
 void
 gw_json_reader_done(struct gw_json_reader *r)
 {
-    free(r->fr);
-    free(r->keys);
-    r->fr = NULL;
-    r->keys = NULL;
-    r->depth = r->fcap = r->nkeys = r->kcap = 0;
+    if (r->fr != r->fr0)
+        free(r->fr);
+    if (r->keys != r->keys0)
+        free(r->keys);
+    r->fr = r->fr0;
+    r->keys = r->keys0;
+    r->fcap = GW_JSON_FRAMES0;
+    r->kcap = GW_JSON_KEYS0;
+    r->depth = r->nkeys = 0;
 }
 
 void
@@ -280,15 +277,27 @@ read_literal(struct gw_json_reader *r, struct gw_json_token *t)
     return fail(r, GW_JSON_MALFORMED, r->pos, "invalid token");
 }
 
+/* A stack that starts inside the reader (at inline), doubled on the heap. */
+static void *
+grow(void *stack, void *inline_stack, size_t *cap, size_t size)
+{
+    void *p;
+
+    if (stack != inline_stack)
+        return gw_xrealloc(stack, (*cap *= 2) * size);
+    p = gw_xmalloc(*cap * 2 * size);
+    memcpy(p, stack, *cap * size);
+    *cap *= 2;
+    return p;
+}
+
 static int
 open_container(struct gw_json_reader *r, struct gw_json_token *t, char close)
 {
     if (r->depth + 1 > r->l.max_depth)
         return fail(r, GW_JSON_LIMIT, r->pos, "nesting deeper than %zu", r->l.max_depth);
-    if (r->depth == r->fcap) {
-        r->fcap = r->fcap ? r->fcap * 2 : 16;
-        r->fr = gw_xrealloc(r->fr, r->fcap * sizeof *r->fr);
-    }
+    if (r->depth == r->fcap)
+        r->fr = grow(r->fr, r->fr0, &r->fcap, sizeof *r->fr);
     r->fr[r->depth++] = (struct gw_json_frame){.kbase = r->nkeys, .close = close};
     t->type = close == '}' ? GW_JSON_OBJECT : GW_JSON_ARRAY;
     r->pos++;
@@ -349,10 +358,8 @@ read_member(struct gw_json_reader *r, struct gw_json_token *t)
     if (r->pos >= r->len || r->b[r->pos] != ':')
         return fail(r, GW_JSON_MALFORMED, r->pos, "expected ':'");
     r->pos++;
-    if (r->nkeys == r->kcap) {
-        r->kcap = r->kcap ? r->kcap * 2 : 64;
-        r->keys = gw_xrealloc(r->keys, r->kcap * sizeof *r->keys);
-    }
+    if (r->nkeys == r->kcap)
+        r->keys = grow(r->keys, r->keys0, &r->kcap, sizeof *r->keys);
     r->keys[r->nkeys++] = k;
     t->key = k.k;
     t->kn = k.kn;

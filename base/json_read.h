@@ -54,8 +54,23 @@ struct gw_json_token {
     size_t kpos; /* offset of the key's opening quote */
 };
 
-struct gw_json_key; /* the keys of the open objects, for the duplicate check */
-struct gw_json_frame;
+/* A key of an open object, kept for the duplicate check when the object closes. */
+struct gw_json_key {
+    const char *k;
+    size_t kn, pos;
+};
+
+/* An open container. */
+struct gw_json_frame {
+    size_t count; /* entries begun */
+    size_t kbase; /* its keys start there in keys */
+    char close;   /* '}' or ']' */
+};
+
+/* The stacks start inside the reader (so a reader is not copied once initialized): a usual
+ * document needs no allocation for them. */
+#define GW_JSON_FRAMES0 16
+#define GW_JSON_KEYS0 64
 
 struct gw_json_reader {
     const char *b;
@@ -67,6 +82,8 @@ struct gw_json_reader {
     size_t depth, fcap;
     struct gw_json_key *keys;
     size_t nkeys, kcap;
+    struct gw_json_frame fr0[GW_JSON_FRAMES0];
+    struct gw_json_key keys0[GW_JSON_KEYS0];
     int state;
     enum gw_json_refusal why;
     char *err; /* the refusal's message, when not NULL */

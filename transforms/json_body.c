@@ -19,26 +19,40 @@ struct tf_json_num {
 
 /* ---- pairing numbers with their literals ---------------------------------------------------- */
 
+struct literal {
+    const char *s; /* in the body */
+    size_t n;
+};
+
 struct pairing {
-    struct gw_json_reader r; /* the body's number literals, in document order */
+    struct literal *lits; /* the body's number literals, in document order */
+    size_t nlits, lcap, next;
     struct tf_json_num *nums;
     size_t n, cap;
 };
+
+/* A number literal, as the reader meets it (tf_json_parse_numbers). */
+static void
+collect_literal(void *arg, const char *s, size_t n)
+{
+    struct pairing *p = arg;
+
+    if (p->nlits == p->lcap) {
+        p->lcap = p->lcap ? p->lcap * 2 : 16;
+        p->lits = gw_xrealloc(p->lits, p->lcap * sizeof *p->lits);
+    }
+    p->lits[p->nlits++] = (struct literal){s, n};
+}
 
 /* The next number literal of the text. Returns 0, or -1 at the end. */
 static int
 next_literal(struct pairing *p, const char **lit, size_t *n)
 {
-    struct gw_json_token t;
-    int type;
-
-    while ((type = gw_json_next(&p->r, &t)) > GW_JSON_END)
-        if (type == GW_JSON_NUMBER) {
-            *lit = t.s;
-            *n = t.n;
-            return 0;
-        }
-    return -1;
+    if (p->next == p->nlits)
+        return -1;
+    *lit = p->lits[p->next].s;
+    *n = p->lits[p->next++].n;
+    return 0;
 }
 
 /* Does the literal read back as v's value? Integers must be written as integers. Sets *keep when
@@ -133,17 +147,25 @@ nums_release(struct tf_json_num *nums, size_t n)
 
 /* ---- parse ----------------------------------------------------------------------------------- */
 
-json_t *
-tf_json_body_load(const struct tf_message *m, struct tf_ctx *x, const char *who)
+/* Parse m's body, telling its number literals to p when p is not NULL; fail x when refused. */
+static json_t *
+load(const struct tf_message *m, struct tf_ctx *x, const char *who, struct pairing *p)
 {
     enum tf_threat why = TF_THREAT_OK;
     char err[256] = "";
     json_t *root;
 
-    root = tf_json_parse(m->body ? m->body : "", m->body_len, x->limits, &why, err, sizeof err);
+    root = tf_json_parse_numbers(m->body ? m->body : "", m->body_len, x->limits, &why, err,
+                                 sizeof err, p != NULL ? collect_literal : NULL, p);
     if (root == NULL)
         tf_body_refused(x, m, why, who, err);
     return root;
+}
+
+json_t *
+tf_json_body_load(const struct tf_message *m, struct tf_ctx *x, const char *who)
+{
+    return load(m, x, who, NULL);
 }
 
 int
@@ -154,11 +176,13 @@ tf_json_body_parse(struct tf_json_body *b, const struct tf_message *m, struct tf
     int rc;
 
     *b = (struct tf_json_body){0};
-    if ((b->root = tf_json_body_load(m, x, who)) == NULL)
+    b->root = load(m, x, who, &p);
+    rc = b->root != NULL ? pair_value(&p, b->root) : 0;
+    free(p.lits);
+    if (b->root == NULL) {
+        nums_release(p.nums, p.n);
         return TF_ERROR;
-    tf_json_reader_init(&p.r, m->body ? m->body : "", m->body_len, x->limits, x, NULL, 0);
-    rc = pair_value(&p, b->root);
-    gw_json_reader_done(&p.r);
+    }
     if (rc < 0) {
         /* cannot happen with a text tf_json_parse accepted; fall back to printing the values */
         nums_release(p.nums, p.n);

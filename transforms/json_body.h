@@ -2,8 +2,9 @@
  *
  * jansson keeps a number as a long long or a double: "6.20" becomes 6.2 and json_dumpb prints
  * it back as "6.2000000000000002", "1e2" as "100.0"; a payment amount must not change like that.
- * So the body is parsed once through tf_json_parse (threat limits), then its text is scanned for
- * number literals, which are paired in document order with the numbers of the parsed tree. The
+ * So the body is read by the one JSON reader (threat limits; tf_json_parse_numbers), which tells
+ * its number literals in document order, then parsed by jansson; the literals are paired in
+ * document order with the numbers of the parsed tree. The
  * writer prints every number that came from the body with its literal, byte for byte, wherever
  * the mapping moved it. Numbers made afterwards (constants from the configuration) are printed in
  * the shortest form that reads back to the same double ("6.2", "0.1").

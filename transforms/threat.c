@@ -6,10 +6,9 @@
  * the node, and a structured error handler on the context keeps the first error for the message
  * instead of letting libxml2 print it.
  *
- * JSON: a scan of the text (strings and escapes honoured) for depth, entries per container and
- * string length, then jansson. The scan does not check the syntax: jansson does. A refusal is
- * then told in the words of json_to_xml's reader (tf_json_check), so that every transform gives
- * a body the same message.
+ * JSON: the one JSON reader (base/json_read.h) over the text, for the limits, the syntax and the
+ * words of every refusal (json_to_xml reads with it too, so that every transform gives a body
+ * the same message), then jansson builds the tree.
  */
 #include "threat.h"
 
@@ -26,7 +25,6 @@
 
 #include "context.h"
 #include "text.h"
-#include "xml_json.h"
 
 /* Deeper than this libxml2 refuses by itself (without XML_PARSE_HUGE). */
 #define XML_HARD_DEPTH 256
@@ -59,6 +57,15 @@ tf_threat_status(enum tf_threat t)
     return t == TF_THREAT_TOO_LARGE ? 413 : 400;
 }
 
+/* The JSON part of l as the reader takes it. */
+static struct gw_json_limits
+json_limits(const struct tf_limits *l)
+{
+    return (struct gw_json_limits){ .max_depth = l->json.max_depth,
+                                    .max_entries = l->json.max_entries,
+                                    .max_string_len = l->json.max_string_len };
+}
+
 void
 tf_json_reader_init(struct gw_json_reader *r, const char *buf, size_t len,
                     const struct tf_limits *l, struct tf_ctx *x, char *err, size_t errlen)
@@ -70,9 +77,7 @@ tf_json_reader_init(struct gw_json_reader *r, const char *buf, size_t len,
         tf_limits_default(&def);
         l = &def;
     }
-    jl = (struct gw_json_limits){ .max_depth = l->json.max_depth,
-                                  .max_entries = l->json.max_entries,
-                                  .max_string_len = l->json.max_string_len };
+    jl = json_limits(l);
     gw_json_reader_init(r, buf, len, &jl, tf_ctx_alloc, x, err, errlen);
 }
 
@@ -480,109 +485,6 @@ out:
 
 /* ---- JSON -------------------------------------------------------------------------------- */
 
-struct json_scan {
-    const struct tf_json_limits *l;
-    const char *buf;
-    size_t len, pos, line, line_start;
-    enum tf_threat why;
-    char *err;
-    size_t errlen;
-};
-
-static void
-scan_refuse(struct json_scan *s, enum tf_threat why, const char *what)
-{
-    s->why = why;
-    set_err(s->err, s->errlen, "JSON: %s at line %zu, column %zu", what, s->line,
-            s->pos - s->line_start + 1);
-}
-
-/* Skip a string starting at its opening quote; checks its length and \u0000. Returns 0 with
- * s->pos after the closing quote (or at the end of the text), -1 after refusing. */
-static int
-scan_string(struct json_scan *s)
-{
-    size_t start = ++s->pos;
-    char msg[96];
-
-    while (s->pos < s->len) {
-        char c = s->buf[s->pos];
-
-        if (c == '"' || c == '\0')
-            break;
-        if (c == '\\' && s->pos + 1 < s->len) {
-            if (s->buf[s->pos + 1] == 'u' && s->pos + 6 <= s->len &&
-                memcmp(s->buf + s->pos + 2, "0000", 4) == 0) {
-                scan_refuse(s, TF_THREAT_FORBIDDEN, "\\u0000 in a string is not accepted");
-                return -1;
-            }
-            s->pos++;
-        } else if (c == '\n') {
-            break; /* not valid in a string: jansson says so */
-        }
-        s->pos++;
-    }
-    if (s->pos - start > s->l->max_string_len) {
-        s->pos = start - 1;
-        snprintf(msg, sizeof msg, "string longer than %zu bytes", s->l->max_string_len);
-        scan_refuse(s, TF_THREAT_LIMIT, msg);
-        return -1;
-    }
-    if (s->pos < s->len)
-        s->pos++;
-    return 0;
-}
-
-/* Depth, entries and string lengths; 0 when within the limits. */
-static int
-json_scan(struct json_scan *s)
-{
-    size_t cap = s->l->max_depth + 2, depth = 0, *commas = calloc(cap, sizeof *commas);
-    char msg[96];
-    int rc = -1;
-
-    if (commas == NULL) {
-        scan_refuse(s, TF_THREAT_MALFORMED, "out of memory");
-        return -1;
-    }
-    while (s->pos < s->len) {
-        char c = s->buf[s->pos];
-
-        if (c == '"') {
-            if (scan_string(s) < 0)
-                goto out;
-            continue;
-        }
-        if (c == '\0') { /* jansson would stop there and take what came before */
-            scan_refuse(s, TF_THREAT_MALFORMED, "NUL byte in the text");
-            goto out;
-        }
-        if (c == '{' || c == '[') {
-            if (depth >= s->l->max_depth) {
-                snprintf(msg, sizeof msg, "nesting deeper than %zu", s->l->max_depth);
-                scan_refuse(s, TF_THREAT_LIMIT, msg);
-                goto out;
-            }
-            commas[++depth] = 0;
-        } else if ((c == '}' || c == ']') && depth > 0) {
-            depth--;
-        } else if (c == ',' && depth > 0 && ++commas[depth] >= s->l->max_entries) {
-            snprintf(msg, sizeof msg, "more than %zu entries in one container",
-                     s->l->max_entries);
-            scan_refuse(s, TF_THREAT_LIMIT, msg);
-            goto out;
-        } else if (c == '\n') {
-            s->line++;
-            s->line_start = s->pos + 1;
-        }
-        s->pos++;
-    }
-    rc = 0;
-out:
-    free(commas);
-    return rc;
-}
-
 static enum tf_threat
 classify_json(const json_error_t *e)
 {
@@ -598,32 +500,26 @@ classify_json(const json_error_t *e)
     }
 }
 
-/* A refused text, told in json_to_xml's words (the token's position, the key named) so that a
- * body gets one message whichever transform reads it. That reader refuses what the scan and
- * jansson refuse (test_json_map's readers_agree, fuzz_json_parse); should it ever accept the
- * text, the first message stays. */
-static void
-retell(const char *buf, size_t len, const struct tf_limits *l, enum tf_threat *why, char *err,
-       size_t errlen)
+static void *
+arena_take(void *a, size_t n)
 {
-    enum tf_threat w;
-    char msg[256];
-
-    if (tf_json_check(buf, len, l, &w, msg, sizeof msg) < 0) {
-        *why = w;
-        set_err(err, errlen, "%s", msg);
-    }
+    return gw_arena_alloc(a, n);
 }
 
 json_t *
-tf_json_parse(const char *buf, size_t len, const struct tf_limits *l, enum tf_threat *why,
-              char *err, size_t errlen)
+tf_json_parse_numbers(const char *buf, size_t len, const struct tf_limits *l, enum tf_threat *why,
+                      char *err, size_t errlen, void (*number)(void *arg, const char *lit, size_t n),
+                      void *arg)
 {
     struct tf_limits def;
-    struct json_scan s;
+    struct gw_json_reader r;
+    struct gw_json_token t;
+    struct gw_arena strings; /* what the reader decodes */
+    struct gw_json_limits jl;
     json_error_t e;
     json_t *v = NULL;
     enum tf_threat w = TF_THREAT_OK;
+    int type;
 
     if (l == NULL) {
         tf_limits_default(&def);
@@ -631,32 +527,38 @@ tf_json_parse(const char *buf, size_t len, const struct tf_limits *l, enum tf_th
     }
     if ((w = tf_body_precheck("JSON", len, SIZE_MAX, l, err, errlen)) != TF_THREAT_OK)
         goto out;
-    memset(&s, 0, sizeof s);
-    s.l = &l->json;
-    s.buf = buf;
-    s.len = len;
-    s.line = 1;
-    s.err = err;
-    s.errlen = errlen;
-    if (json_scan(&s) < 0) {
-        w = s.why;
-        retell(buf, len, l, &w, err, errlen);
+    /* the one reader first: the limits, and the words of every refusal */
+    gw_arena_init(&strings);
+    jl = json_limits(l);
+    gw_json_reader_init(&r, buf, len, &jl, arena_take, &strings, err, errlen);
+    while ((type = gw_json_next(&r, &t)) > GW_JSON_END)
+        if (type == GW_JSON_NUMBER && number != NULL)
+            number(arg, t.s, t.n);
+    w = type < 0 ? tf_threat_of(r.why) : TF_THREAT_OK;
+    gw_json_reader_done(&r);
+    gw_arena_free(&strings);
+    if (w != TF_THREAT_OK)
         goto out;
-    }
     v = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &e);
     if (v == NULL && json_error_code(&e) == json_error_numeric_overflow)
         /* an integer beyond 64 bits is valid JSON: hold it as a real (json_body.c writes every
          * number of a body back with its own literal, so no digit is lost on the way out); one
-         * beyond the range of a double is refused ("real number overflow"), as json_to_xml does */
+         * beyond the range of a double is refused by the reader, as json_to_xml does */
         v = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY |
                        JSON_DECODE_INT_AS_REAL, &e);
-    if (v == NULL) {
+    if (v == NULL) { /* what the reader took: not expected */
         w = classify_json(&e);
         set_err(err, errlen, "JSON: %s at line %d, column %d", e.text, e.line, e.column);
-        retell(buf, len, l, &w, err, errlen);
     }
 out:
     if (why != NULL)
         *why = w;
     return v;
+}
+
+json_t *
+tf_json_parse(const char *buf, size_t len, const struct tf_limits *l, enum tf_threat *why,
+              char *err, size_t errlen)
+{
+    return tf_json_parse_numbers(buf, len, l, why, err, errlen, NULL, NULL);
 }

@@ -193,6 +193,43 @@ test_many_members(void **state)
     gw_arena_free(&a);
 }
 
+/* Past the stacks the reader starts with (16 containers, 64 keys), they grow on the heap. */
+static void
+test_deep_and_wide(void **state)
+{
+    char text[8192];
+    size_t o = 0;
+    struct gw_arena a;
+    struct gw_json_reader r;
+    char err[256];
+
+    (void)state;
+    for (int i = 0; i < 60; i++) { /* {"k":[{"k":[ ... 60 deep */
+        if (i % 2)
+            text[o++] = '[';
+        else
+            o += (size_t)snprintf(text + o, 16, "{\"k\":");
+    }
+    text[o++] = '1';
+    for (int i = 59; i >= 0; i--)
+        text[o++] = i % 2 ? ']' : '}';
+    text[o] = '\0';
+    gw_arena_init(&a);
+    gw_json_reader_init(&r, text, o, &roomy, arena_alloc, &a, err, sizeof err);
+    assert_int_equal(gw_json_skip(&r), 0);
+    gw_json_reader_done(&r);
+    o = (size_t)snprintf(text, sizeof text, "{");
+    for (int i = 0; i < 300; i++)
+        o += (size_t)snprintf(text + o, sizeof text - o, "\"m%d\":{\"a\":1,\"b\":2},", i);
+    snprintf(text + o, sizeof text - o, "\"m299\":0}");
+    gw_json_reader_init(&r, text, strlen(text), &roomy, arena_alloc, &a, err, sizeof err);
+    assert_int_equal(gw_json_skip(&r), -1);
+    assert_int_equal(r.why, GW_JSON_FORBIDDEN);
+    assert_non_null(strstr(err, "duplicate object key \"m299\""));
+    gw_json_reader_done(&r);
+    gw_arena_free(&a);
+}
+
 static void
 test_line_col(void **state)
 {
@@ -217,9 +254,8 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_tokens),
-        cmocka_unit_test(test_refusals),
-        cmocka_unit_test(test_many_members),
+        cmocka_unit_test(test_tokens),       cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_many_members), cmocka_unit_test(test_deep_and_wide),
         cmocka_unit_test(test_line_col),
     };
 
