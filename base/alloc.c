@@ -35,3 +35,9 @@ gw_xstrdup(const char *s)
 {
     return checked(strdup(s));
 }
+
+char *
+gw_xstrndup(const char *s, size_t n)
+{
+    return checked(strndup(s, n));
+}

@@ -14,5 +14,6 @@ void *gw_xmalloc(size_t n);
 void *gw_xcalloc(size_t n, size_t size);
 void *gw_xrealloc(void *p, size_t n);
 char *gw_xstrdup(const char *s);
+char *gw_xstrndup(const char *s, size_t n);
 
 #endif

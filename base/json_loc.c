@@ -259,10 +259,10 @@ gw_jctx_report(const struct gw_jctx *c, enum gw_diag_level level, const char *pa
     gw_diag_add(c->d, level, c->file, line, col, path, "%s", msg);
 }
 
-const char *
-gw_json_type_name(const json_t *v)
+static const char *
+type_name(json_type t)
 {
-    switch (json_typeof(v)) {
+    switch (t) {
     case JSON_OBJECT: return "an object";
     case JSON_ARRAY: return "an array";
     case JSON_STRING: return "a string";
@@ -275,20 +275,17 @@ gw_json_type_name(const json_t *v)
     return "?";
 }
 
+const char *
+gw_json_type_name(const json_t *v)
+{
+    return type_name(json_typeof(v));
+}
+
+/* The type a member should have had, as an error message says it. */
 static const char *
 type_wanted(json_type t)
 {
-    switch (t) {
-    case JSON_OBJECT: return "an object";
-    case JSON_ARRAY: return "an array";
-    case JSON_STRING: return "a string";
-    case JSON_INTEGER: return "an integer";
-    case JSON_REAL: return "a number";
-    case JSON_TRUE:
-    case JSON_FALSE: return "a boolean (true or false)";
-    case JSON_NULL: return "null";
-    }
-    return "?";
+    return t == JSON_TRUE || t == JSON_FALSE ? "a boolean (true or false)" : type_name(t);
 }
 
 int

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "alloc.h"
 #include "text.h"
 
 /* ---- runtime: memory, headers, failure ------------------------------------------------------- */
@@ -293,10 +294,8 @@ void
 tf_conf_init(struct tf_conf *cc, const struct gw_jctx *jctx, const char *path,
              const json_t *config, enum tf_phase phase, const struct tf_limits *limits)
 {
-    struct conf_host *h = calloc(1, sizeof *h);
+    struct conf_host *h = gw_xcalloc(1, sizeof *h);
 
-    if (h == NULL)
-        abort();
     h->jctx = jctx;
     snprintf(h->path, sizeof h->path, "%s", path);
     *cc = (struct tf_conf){

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "alloc.h"
 #include "context.h"
 #include "template.h"
 
@@ -135,9 +136,7 @@ hdr_push(struct hdr_inst *in, enum hdr_kind kind, const char *name)
 {
     struct hdr_op *op = &in->ops[in->nops++];
 
-    *op = (struct hdr_op){.kind = kind, .name = strdup(name)};
-    if (op->name == NULL)
-        abort();
+    *op = (struct hdr_op){.kind = kind, .name = gw_xstrdup(name)};
     return op;
 }
 
@@ -228,8 +227,7 @@ hdr_conf_object(const struct tf_conf *cc, struct hdr_inst *in, enum hdr_kind kin
             bad++;
         } else if (hdr_check_name(cc, sub, json_string_value(v)) == 0) {
             struct hdr_op *op = hdr_push(in, HDR_RENAME, name);
-            if ((op->to = strdup(json_string_value(v))) == NULL)
-                abort();
+            op->to = gw_xstrdup(json_string_value(v));
         } else {
             bad++;
         }
@@ -262,9 +260,8 @@ hdr_create(const struct tf_conf *cc)
         return NULL;
     }
     bad = gw_jctx_check_keys(jc, cc->config, cc->path, hdr_keys);
-    if ((in = calloc(1, sizeof *in)) == NULL ||
-        (in->ops = calloc(hdr_count(cc->config) + 1, sizeof *in->ops)) == NULL)
-        abort();
+    in = gw_xcalloc(1, sizeof *in);
+    in->ops = gw_xcalloc(hdr_count(cc->config) + 1, sizeof *in->ops);
     bad += hdr_conf_remove(cc, in);
     bad += hdr_conf_object(cc, in, HDR_RENAME, "rename");
     bad += hdr_conf_object(cc, in, HDR_SET, "set");

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "json_body.h"
 #include "json_loc.h"
 #include "json_map.h"
@@ -41,8 +42,7 @@ jm_hits_push(struct jm_hits *h, json_t *node, const size_t *idx, size_t k)
 {
     if (h->n == h->cap) {
         h->cap = h->cap ? h->cap * 2 : 8;
-        if ((h->v = realloc(h->v, h->cap * sizeof *h->v)) == NULL)
-            abort();
+        h->v = gw_xrealloc(h->v, h->cap * sizeof *h->v);
     }
     struct jm_hit *hit = &h->v[h->n++];
     memset(hit, 0, sizeof *hit);
@@ -374,8 +374,7 @@ jm_copy_hits(struct jm_run *r, const struct jm_op *op, const struct jm_hits *hit
         return rc;
     }
     /* element by element: copy every value before writing any */
-    if ((vals = malloc(hits->n * sizeof *vals)) == NULL)
-        abort();
+    vals = gw_xmalloc(hits->n * sizeof *vals);
     for (size_t i = 0; i < hits->n; i++)
         vals[i] = tf_json_body_copy(hits->v[i].node);
     for (size_t i = 0; i < hits->n; i++) {

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "context.h"
 #include "json_map.h"
 #include "json_pointer.h"
@@ -105,9 +106,7 @@ jm_path_compile(const struct tf_conf *cc, const char *sub, const char *text, int
 {
     size_t nseg = 0;
 
-    *p = (struct jm_path){.text = strdup(text)};
-    if (p->text == NULL)
-        abort();
+    *p = (struct jm_path){.text = gw_xstrdup(text)};
     if (text[0] != '\0' && text[0] != '/') {
         cc->error(cc, sub, "\"%s\" is not a JSON pointer: it must start with \"/\" (or be \"\", "
                   "the whole document)", text);
@@ -115,8 +114,7 @@ jm_path_compile(const struct tf_conf *cc, const char *sub, const char *text, int
     }
     for (const char *s = text; *s != '\0'; s++)
         nseg += *s == '/';
-    if ((p->segs = calloc(nseg + 1, sizeof *p->segs)) == NULL)
-        abort();
+    p->segs = gw_xcalloc(nseg + 1, sizeof *p->segs);
     for (const char *s = text; *s == '/';) {
         const char *end = strchr(s + 1, '/');
         size_t n = end ? (size_t)(end - s - 1) : strlen(s + 1);
@@ -221,14 +219,13 @@ jm_value_compile(const struct tf_conf *cc, const char *sub, const json_t *v, str
     }
     out->kind = json_is_object(v) ? JV_OBJECT : JV_ARRAY;
     out->n = json_is_object(v) ? json_object_size(v) : json_array_size(v);
-    if ((out->items = calloc(out->n, sizeof *out->items)) == NULL ||
-        (json_is_object(v) && (out->keys = calloc(out->n, sizeof *out->keys)) == NULL))
-        abort();
+    out->items = gw_xcalloc(out->n, sizeof *out->items);
+    if (json_is_object(v))
+        out->keys = gw_xcalloc(out->n, sizeof *out->keys);
     i = 0;
     if (json_is_object(v)) {
         json_object_foreach((json_t *)v, key, e) {
-            if ((out->keys[i] = strdup(key)) == NULL)
-                abort();
+            out->keys[i] = gw_xstrdup(key);
             bad += jm_value_compile(cc, gw_jpath_key(csub, sizeof csub, sub, key), e,
                                     &out->items[i++]);
         }
@@ -288,8 +285,7 @@ jm_conf_rename(const struct tf_conf *cc, const json_t *body, const char *sub, st
                   "name, not a path (to change the place, use move)");
         return bad + 1;
     }
-    if ((op->name = strdup(to)) == NULL)
-        abort();
+    op->name = gw_xstrdup(to);
     return bad;
 }
 
@@ -370,8 +366,7 @@ jm_create(const struct tf_conf *cc)
         cc->error(cc, NULL, "expected an object, got %s", gw_json_type_name(cc->config));
         return NULL;
     }
-    if ((in = calloc(1, sizeof *in)) == NULL)
-        abort();
+    in = gw_xcalloc(1, sizeof *in);
     bad = gw_jctx_check_keys(jc, cc->config, cc->path, keys);
     bad += gw_jctx_bool(jc, cc->config, cc->path, "strict", &in->strict) < 0;
     if ((ops = gw_jctx_get(jc, cc->config, cc->path, "ops", JSON_ARRAY, 1)) == NULL) {
@@ -379,8 +374,8 @@ jm_create(const struct tf_conf *cc)
     } else if (json_array_size(ops) == 0) {
         cc->error(cc, "ops", "at least one operation is needed");
         bad++;
-    } else if ((in->ops = calloc(json_array_size(ops), sizeof *in->ops)) == NULL) {
-        abort();
+    } else {
+        in->ops = gw_xcalloc(json_array_size(ops), sizeof *in->ops);
     }
     for (size_t i = 0; ops != NULL && i < json_array_size(ops); i++, in->nops++) {
         snprintf(sub, sizeof sub, "ops[%zu]", i);

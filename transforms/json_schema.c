@@ -51,16 +51,14 @@ static struct js_node *
 js_node_new(struct js_comp *c, const json_t *src, const char *path)
 {
     struct tf_jschema *s = c->s;
-    struct js_node *n = calloc(1, sizeof *n);
+    struct js_node *n = gw_xcalloc(1, sizeof *n);
 
-    if (n == NULL || (n->path = strdup(path)) == NULL)
-        abort();
+    n->path = gw_xstrdup(path);
     n->src = src;
     n->minlen = n->maxlen = n->minitems = n->maxitems = -1;
     if (s->n == s->cap) {
         s->cap = s->cap ? s->cap * 2 : 32;
-        if ((s->nodes = realloc(s->nodes, s->cap * sizeof *s->nodes)) == NULL)
-            abort();
+        s->nodes = gw_xrealloc(s->nodes, s->cap * sizeof *s->nodes);
     }
     s->nodes[s->n++] = n;
     return n;
@@ -295,8 +293,7 @@ kw_pattern(struct js_comp *c, struct js_node *n, const json_t *v, const char *pa
         js_report(c, path, "expected a string, got %s", gw_json_type_name(v));
         return;
     }
-    if ((ere = malloc(4 * strlen(src) + 1)) == NULL)
-        abort();
+    ere = gw_xmalloc(4 * strlen(src) + 1);
     if ((why = js_translate(src, ere)) != NULL) {
         js_report(c, path, "pattern \"%s\": %s", src, why);
     } else if ((rc = regcomp(&n->re, ere, REG_EXTENDED | REG_NOSUB)) != 0) {
@@ -386,8 +383,7 @@ kw_ref(struct js_comp *c, struct js_node *n, const json_t *v, const char *path)
                   "(\"#/$defs/name\")", ref);
         return;
     }
-    if ((frag = malloc(strlen(ref))) == NULL)
-        abort();
+    frag = gw_xmalloc(strlen(ref));
     if (js_percent_decode(ref + 1, frag) == 0)
         target = js_resolve(c->s->doc, frag, tpath, sizeof tpath);
     free(frag);
@@ -484,10 +480,10 @@ js_check_loops(struct js_comp *c)
 struct tf_jschema *
 tf_jschema_compile(const json_t *schema, tf_jschema_report_fn report, void *arg)
 {
-    struct tf_jschema *s = calloc(1, sizeof *s);
+    struct tf_jschema *s = gw_xcalloc(1, sizeof *s);
     struct js_comp c = {s, report, arg, 0};
 
-    if (s == NULL || (s->doc = json_deep_copy(schema)) == NULL)
+    if ((s->doc = json_deep_copy(schema)) == NULL)
         abort();
     if (js_is_schema(&c, s->doc, "")) {
         s->top = js_compile(&c, s->doc, "");

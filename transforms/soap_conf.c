@@ -14,6 +14,7 @@
 
 #include <libxml/parser.h>
 
+#include "alloc.h"
 #include "context.h"
 #include "json_loc.h"
 
@@ -58,8 +59,7 @@ tpl_compile(xmlNodePtr text, xmlAttrPtr attr, void *arg)
     } else {
         if (tl->in->ntpl == tl->cap) {
             tl->cap = tl->cap ? tl->cap * 2 : 4;
-            if ((tl->in->tpl = realloc(tl->in->tpl, tl->cap * sizeof *tl->in->tpl)) == NULL)
-                abort();
+            tl->in->tpl = gw_xrealloc(tl->in->tpl, tl->cap * sizeof *tl->in->tpl);
         }
         tl->in->tpl[tl->in->ntpl++] = t;
     }
@@ -77,9 +77,7 @@ header_freeze(struct soap_inst *in)
     for (xmlNodePtr c = xmlDocGetRootElement(in->header)->children; c != NULL; c = c->next)
         xmlNodeDump(b, in->header, c, 0, 0);
     in->header_len = (size_t)xmlBufferLength(b);
-    in->header_text = malloc(in->header_len + 1);
-    if (in->header_text == NULL)
-        abort();
+    in->header_text = gw_xmalloc(in->header_len + 1);
     memcpy(in->header_text, xmlBufferContent(b), in->header_len);
     in->header_text[in->header_len] = '\0';
     xmlBufferFree(b);
@@ -174,8 +172,7 @@ tf_soap_create(const struct tf_conf *cc)
                   gw_json_type_name(cc->config));
         return NULL;
     }
-    if ((in = calloc(1, sizeof *in)) == NULL)
-        abort();
+    in = gw_xcalloc(1, sizeof *in);
     gw_jctx_check_keys(j, cc->config, cc->path, keys);
     action = gw_jctx_string(j, cc->config, cc->path, "action", 1);
     version = gw_jctx_string(j, cc->config, cc->path, "version", 0);

@@ -26,6 +26,7 @@
 #include <libxml/uri.h>
 #include <libxml/xmlerror.h>
 
+#include "alloc.h"
 #include "context.h"
 #include "json_loc.h"
 #include "threat.h"
@@ -281,8 +282,7 @@ vd_create(const struct tf_conf *cc)
         cc->error(cc, NULL, "expected an object, got %s", gw_json_type_name(cc->config));
         return NULL;
     }
-    if ((in = calloc(1, sizeof *in)) == NULL)
-        abort();
+    in = gw_xcalloc(1, sizeof *in);
     in->strict = 1;
     bad = gw_jctx_check_keys(jc, cc->config, cc->path, keys);
     bad += gw_jctx_bool(jc, cc->config, cc->path, "strict", &in->strict) < 0;

@@ -255,9 +255,7 @@ trie_step(struct tf_xj_path *t, const char *key, size_t n)
         if (strlen(t->kids[i].key) == n && memcmp(t->kids[i].key, key, n) == 0)
             return &t->kids[i];
     t->kids = gw_xrealloc(t->kids, (t->nkids + 1) * sizeof *t->kids);
-    t->kids[t->nkids] = (struct tf_xj_path){ .key = strndup(key, n) };
-    if (t->kids[t->nkids].key == NULL)
-        abort();
+    t->kids[t->nkids] = (struct tf_xj_path){ .key = gw_xstrndup(key, n) };
     return &t->kids[t->nkids++];
 }
 
@@ -345,9 +343,7 @@ tf_xj_create(const struct tf_conf *cc)
 {
     struct reader r = { .jc = tf_conf_jctx(cc), .cfg = cc->config, .path = cc->path };
 
-    r.c = calloc(1, sizeof *r.c);
-    if (r.c == NULL)
-        abort();
+    r.c = gw_xcalloc(1, sizeof *r.c);
     *r.c = defaults;
     r.c->attr_prefix = gw_xstrdup(defaults.attr_prefix);
     r.c->text_key = gw_xstrdup(defaults.text_key);

@@ -220,9 +220,7 @@ obj_add(struct xm_obj *o, const char *name)
 {
     if (o->n == o->cap) {
         o->cap = o->cap ? o->cap * 2 : 8;
-        o->m = realloc(o->m, o->cap * sizeof *o->m);
-        if (o->m == NULL)
-            abort();
+        o->m = gw_xrealloc(o->m, o->cap * sizeof *o->m);
     }
     o->m[o->n] = (struct xm_member){ .name = strdup(name) };
     return &o->m[o->n++];

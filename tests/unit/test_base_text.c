@@ -272,6 +272,9 @@ test_alloc(void **state)
 
     (void)state;
     assert_string_equal(s, "copy");
+    free(s);
+    s = gw_xstrndup("abcdef", 3);
+    assert_string_equal(s, "abc");
     for (int i = 0; i < 4; i++)
         assert_int_equal(z[i], 0);
     z = gw_xrealloc(z, 100 * sizeof *z);
