@@ -43,6 +43,75 @@ jx_stop(const struct jx *w)
     return w->failed || w->o.over;
 }
 
+/* Is a text value written as nothing: null, "", or whitespace next to elements (ec), which
+ * xml_to_json drops as insignificant? */
+static int
+text_is_nothing(const struct jv *v, int ec)
+{
+    if (v->t == J_NULL)
+        return 1;
+    if (v->t != J_STR)
+        return 0;
+    for (size_t i = 0; i < v->n; i++)
+        if (!ec || (v->s[i] != ' ' && v->s[i] != '\t' && v->s[i] != '\n' && v->s[i] != '\r'))
+            return 0;
+    return 1;
+}
+
+/* Does member m give no node? (attributes, "#order", text that is nothing, no comment; ec: the
+ * object has elements or comments) */
+static int
+gives_nothing(const struct tf_xj *c, const struct jmem *m, int ec)
+{
+    enum mkind k = tf_jx_member_kind(c, m);
+
+    if (k == MK_ATTR || k == MK_ORDER)
+        return 1;
+    if (k == MK_ELEM)
+        return 0;
+    if (k == MK_COMMENT)
+        return m->v.t == J_ARR && m->v.n == 0;
+    if (m->v.t != J_ARR)
+        return text_is_nothing(&m->v, ec);
+    for (size_t i = 0; i < m->v.n; i++)
+        if (!text_is_nothing(&m->v.items[i], ec))
+            return 0;
+    return 1;
+}
+
+/* Has the object element or comment members (then whitespace text is not written)? */
+static int
+elem_content(const struct tf_xj *c, const struct jv *obj)
+{
+    for (size_t i = 0; i < obj->n; i++) {
+        enum mkind k = tf_jx_member_kind(c, &obj->mems[i]);
+        if (k == MK_ELEM || (k == MK_COMMENT && !gives_nothing(c, &obj->mems[i], 0)))
+            return 1;
+    }
+    return 0;
+}
+
+/* Namespaces in XML 1.0 forbids: binding a prefix to "", binding xmlns, xml to another
+ * namespace, or another prefix (or the default) to the xml or xmlns namespaces. */
+static int
+decl_allowed(const char *name, size_t n, const struct jv *v)
+{
+    static const char xml_ns[] = "http://www.w3.org/XML/1998/namespace";
+    static const char xmlns_ns[] = "http://www.w3.org/2000/xmlns/";
+    int is_xml = n == 9 && memcmp(name + 6, "xml", 3) == 0;
+    int to_xml = v->t == J_STR && v->n == strlen(xml_ns) && memcmp(v->s, xml_ns, v->n) == 0;
+
+    if (v->t != J_STR)
+        return 0;
+    if (v->n == strlen(xmlns_ns) && memcmp(v->s, xmlns_ns, v->n) == 0)
+        return 0;
+    if (n == 5)
+        return !to_xml;
+    if (v->n == 0 || (n == 11 && memcmp(name + 6, "xmlns", 5) == 0))
+        return 0;
+    return is_xml == to_xml;
+}
+
 static void
 put_encoded(struct jx *w, const char *s, size_t n)
 {
@@ -199,7 +268,7 @@ put_attrs(struct jx *w, const struct jv *obj)
                         "boolean", (int)(m->kn > 64 ? 64 : m->kn), m->k);
                 return;
             }
-            if (pass == 0 && !tf_jx_decl_allowed(name, n, &m->v)) {
+            if (pass == 0 && !decl_allowed(name, n, &m->v)) {
                 jx_fail(w, "member \"%.*s\": this namespace declaration is not allowed in XML",
                         (int)(m->kn > 64 ? 64 : m->kn), m->k);
                 return;
@@ -263,8 +332,8 @@ write_body(struct jx *w, const struct jv *v, const struct tf_xj_path *t, unsigne
             return 0;
         }
         put_attrs(w, v);
-        for (size_t i = 0, ec = (size_t)tf_jx_elem_content(w->c, v); i < v->n; i++) {
-            if (!tf_jx_gives_nothing(w->c, &v->mems[i], (int)ec)) {
+        for (size_t i = 0, ec = (size_t)elem_content(w->c, v); i < v->n; i++) {
+            if (!gives_nothing(w->c, &v->mems[i], (int)ec)) {
                 gw_buf_addc(&w->o, '>');
                 write_content(w, v, t, flags, 0);
                 return 1;
@@ -386,7 +455,7 @@ write_node(struct jx *w, const struct jmem *m, size_t i, const struct tf_xj_path
     if (k == MK_TEXT) {
         if (!scalar(v) && v->t != J_NULL)
             jx_fail(w, "\"%s\" must hold strings, numbers or booleans", w->c->text_key);
-        else if (!tf_jx_text_is_nothing(v, ec))
+        else if (!text_is_nothing(v, ec))
             put_scalar(w, v, 0);
         return;
     }
@@ -417,7 +486,7 @@ write_one(struct jx *w, const struct jv *obj, size_t mi, size_t *cursor,
     if (w->c->no_markers && m->v.t == J_ARR && m->v.n == 0)
         return; /* an empty array leaves no trace without markers */
     if (tf_jx_member_kind(w->c, m) == MK_TEXT &&
-        tf_jx_text_is_nothing(m->v.t == J_ARR ? &m->v.items[i] : &m->v, ec))
+        text_is_nothing(m->v.t == J_ARR ? &m->v.items[i] : &m->v, ec))
         return;
     if (indent)
         tf_xj_out_indent(&w->o, w->depth);
@@ -447,7 +516,7 @@ write_content(struct jx *w, const struct jv *obj, const struct tf_xj_path *t, un
 {
     size_t *cursor = tf_xj_out_alloc(&w->o, obj->n * sizeof *cursor), wrote = 0;
     const struct jv *order = NULL;
-    int indent = 0, ec = tf_jx_elem_content(w->c, obj);
+    int indent = 0, ec = elem_content(w->c, obj);
 
     (void)flags;
     memset(cursor, 0, obj->n * sizeof *cursor);
@@ -457,7 +526,7 @@ write_content(struct jx *w, const struct jv *obj, const struct tf_xj_path *t, un
             order = &obj->mems[i].v;
         if (k == MK_ATTR || k == MK_ORDER)
             cursor[i] = SIZE_MAX;
-        indent |= k == MK_TEXT && !tf_jx_gives_nothing(w->c, &obj->mems[i], ec);
+        indent |= k == MK_TEXT && !gives_nothing(w->c, &obj->mems[i], ec);
     }
     indent = w->c->pretty && !doc && !indent;
     if (order != NULL && order->t != J_ARR) {
@@ -494,7 +563,7 @@ root_member(const struct tf_xj *c, const struct jv *v)
         return SIZE_MAX;
     for (size_t i = 0; i < v->n; i++) {
         enum mkind k = tf_jx_member_kind(c, &v->mems[i]);
-        if (k == MK_ATTR || (k == MK_TEXT && !tf_jx_gives_nothing(c, &v->mems[i], 1)) ||
+        if (k == MK_ATTR || (k == MK_TEXT && !gives_nothing(c, &v->mems[i], 1)) ||
             (k == MK_ELEM && found != SIZE_MAX))
             return SIZE_MAX;
         if (k == MK_ELEM)

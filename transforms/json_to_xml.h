@@ -1,12 +1,14 @@
 /* json_to_xml.h: what the two halves of the JSON to XML writer share inside transforms/:
  * json_to_xml.c writes the elements, json_to_xml_ns.c decides the namespaces (which prefixes are
- * bound where, what the root declares, the prefixes of the markers) and the kind of each member.
+ * bound where, what the root declares, the prefixes of the markers); both ask the kind of each
+ * member (below).
  */
 #ifndef TF_JSON_TO_XML_H
 #define TF_JSON_TO_XML_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "buf.h"
 #include "json_tree.h"
@@ -43,6 +45,29 @@ struct jx {
 /* What an object member is for the writer. */
 enum mkind { MK_ATTR, MK_TEXT, MK_COMMENT, MK_ORDER, MK_ELEM };
 
+/* Does member m's key start with the attribute prefix? (Inline, as the next one: both halves ask
+ * it of every member, and a call across files for each showed in json_to_xml's time.) */
+static inline int
+tf_jx_is_attr_key(const struct tf_xj *c, const struct jmem *m)
+{
+    return m->kn >= c->attr_prefix_len && memcmp(m->k, c->attr_prefix, c->attr_prefix_len) == 0;
+}
+
+/* What member m is, by its key. */
+static inline enum mkind
+tf_jx_member_kind(const struct tf_xj *c, const struct jmem *m)
+{
+    if (tf_jx_is_attr_key(c, m))
+        return MK_ATTR;
+    if (m->kn == c->text_key_len && memcmp(m->k, c->text_key, m->kn) == 0)
+        return MK_TEXT;
+    if (m->kn == 8 && memcmp(m->k, "#comment", 8) == 0)
+        return MK_COMMENT;
+    if (m->kn == 6 && memcmp(m->k, "#order", 6) == 0)
+        return MK_ORDER;
+    return MK_ELEM;
+}
+
 /* Bind the prefixes an object declares ("@xmlns:p" members), before its element's name. */
 void tf_jx_bind_decls(struct jx *w, const struct jv *obj);
 
@@ -52,25 +77,8 @@ int tf_jx_bound(const struct jx *w, const char *p, size_t n);
 /* The first of base, base1, base2.. that is not taken. */
 const char *tf_jx_choose_prefix(const char *base, uint32_t taken);
 
-/* Namespaces in XML 1.0 forbids: binding a prefix to "", binding xmlns, xml to another
- * namespace, or another prefix (or the default) to the xml or xmlns namespaces. */
-int tf_jx_decl_allowed(const char *name, size_t n, const struct jv *v);
-
-/* Has the object element or comment members (then whitespace text is not written)? */
-int tf_jx_elem_content(const struct tf_xj *c, const struct jv *obj);
-
-/* Does member m give no node? (attributes, "#order", text that is nothing, no comment; ec: the
- * object has elements or comments) */
-int tf_jx_gives_nothing(const struct tf_xj *c, const struct jmem *m, int ec);
-
-/* Does member m's key start with the attribute prefix? */
-int tf_jx_is_attr_key(const struct tf_xj *c, const struct jmem *m);
-
 /* Is attribute key name[0..n) (after the prefix) a namespace declaration? */
 int tf_jx_is_decl(const struct jx *w, const char *name, size_t n);
-
-/* What member m is, by its key. */
-enum mkind tf_jx_member_kind(const struct tf_xj *c, const struct jmem *m);
 
 /* What the root element will have to declare: only what the writer will use, so that two JSON
  * documents with the same XML get the same declarations. elem: v is (in) an element's value,
@@ -82,10 +90,6 @@ void tf_jx_prewalk(struct jx *w, const struct jv *v, int elem);
  * Called twice: to bind the prefixes (before the element's name is written: it may use one),
  * then to write the declarations. */
 void tf_jx_root_decls(struct jx *w, const struct jv *v, int write);
-
-/* Is a text value written as nothing: null, "", or whitespace next to elements (ec), which
- * xml_to_json drops as insignificant? */
-int tf_jx_text_is_nothing(const struct jv *v, int ec);
 
 /* Text (attr 0), an attribute value (attr 1), escaped, or a comment (attr 2: as is);
  * characters XML 1.0 cannot carry fail the conversion. */

@@ -1,5 +1,5 @@
-/* json_to_xml_ns.c: the namespaces of json_to_xml's output (see json_to_xml.h) and the kind of
- * each object member (attribute, text, comment, "#order", element). */
+/* json_to_xml_ns.c: the namespaces of json_to_xml's output (see json_to_xml.h): the prefixes in
+ * scope, the declarations an object makes and the root's, and the prefixes of the markers. */
 #include "json_to_xml.h"
 
 #include <stdint.h>
@@ -26,80 +26,6 @@ tf_jx_bound(const struct jx *w, const char *p, size_t n)
     for (size_t i = w->nscope; i-- > 0;)
         if (w->scope[i].n == n && memcmp(w->scope[i].p, p, n) == 0)
             return !w->scope[i].markers;
-    return 0;
-}
-
-int
-tf_jx_is_attr_key(const struct tf_xj *c, const struct jmem *m)
-{
-    return m->kn >= c->attr_prefix_len && memcmp(m->k, c->attr_prefix, c->attr_prefix_len) == 0;
-}
-
-static int
-key_eq(const struct jmem *m, const char *s)
-{
-    return m->kn == strlen(s) && memcmp(m->k, s, m->kn) == 0;
-}
-
-enum mkind
-tf_jx_member_kind(const struct tf_xj *c, const struct jmem *m)
-{
-    if (tf_jx_is_attr_key(c, m))
-        return MK_ATTR;
-    if (key_eq(m, c->text_key))
-        return MK_TEXT;
-    if (key_eq(m, "#comment"))
-        return MK_COMMENT;
-    if (key_eq(m, "#order"))
-        return MK_ORDER;
-    return MK_ELEM;
-}
-
-/* Is a text value written as nothing: null, "", or whitespace next to elements (ec), which
- * xml_to_json drops as insignificant? */
-int
-tf_jx_text_is_nothing(const struct jv *v, int ec)
-{
-    if (v->t == J_NULL)
-        return 1;
-    if (v->t != J_STR)
-        return 0;
-    for (size_t i = 0; i < v->n; i++)
-        if (!ec || (v->s[i] != ' ' && v->s[i] != '\t' && v->s[i] != '\n' && v->s[i] != '\r'))
-            return 0;
-    return 1;
-}
-
-/* Does member m give no node? (attributes, "#order", text that is nothing, no comment; ec: the
- * object has elements or comments) */
-int
-tf_jx_gives_nothing(const struct tf_xj *c, const struct jmem *m, int ec)
-{
-    enum mkind k = tf_jx_member_kind(c, m);
-
-    if (k == MK_ATTR || k == MK_ORDER)
-        return 1;
-    if (k == MK_ELEM)
-        return 0;
-    if (k == MK_COMMENT)
-        return m->v.t == J_ARR && m->v.n == 0;
-    if (m->v.t != J_ARR)
-        return tf_jx_text_is_nothing(&m->v, ec);
-    for (size_t i = 0; i < m->v.n; i++)
-        if (!tf_jx_text_is_nothing(&m->v.items[i], ec))
-            return 0;
-    return 1;
-}
-
-/* Has the object element or comment members (then whitespace text is not written)? */
-int
-tf_jx_elem_content(const struct tf_xj *c, const struct jv *obj)
-{
-    for (size_t i = 0; i < obj->n; i++) {
-        enum mkind k = tf_jx_member_kind(c, &obj->mems[i]);
-        if (k == MK_ELEM || (k == MK_COMMENT && !tf_jx_gives_nothing(c, &obj->mems[i], 0)))
-            return 1;
-    }
     return 0;
 }
 
@@ -188,27 +114,6 @@ tf_jx_bind_decls(struct jx *w, const struct jv *obj)
         if (tf_jx_is_attr_key(w->c, m) && tf_jx_is_decl(w, m->k + al, m->kn - al) && m->kn > al + 6)
             bind(w, m->k + al + 6, m->kn - al - 6, 0);
     }
-}
-
-/* Namespaces in XML 1.0 forbids: binding a prefix to "", binding xmlns, xml to another
- * namespace, or another prefix (or the default) to the xml or xmlns namespaces. */
-int
-tf_jx_decl_allowed(const char *name, size_t n, const struct jv *v)
-{
-    static const char xml_ns[] = "http://www.w3.org/XML/1998/namespace";
-    static const char xmlns_ns[] = "http://www.w3.org/2000/xmlns/";
-    int is_xml = n == 9 && memcmp(name + 6, "xml", 3) == 0;
-    int to_xml = v->t == J_STR && v->n == strlen(xml_ns) && memcmp(v->s, xml_ns, v->n) == 0;
-
-    if (v->t != J_STR)
-        return 0;
-    if (v->n == strlen(xmlns_ns) && memcmp(v->s, xmlns_ns, v->n) == 0)
-        return 0;
-    if (n == 5)
-        return !to_xml;
-    if (v->n == 0 || (n == 11 && memcmp(name + 6, "xmlns", 5) == 0))
-        return 0;
-    return is_xml == to_xml;
 }
 
 /* The prefixes keys and declarations of object member m use: "xsi", "xsi1".. in keys (they are

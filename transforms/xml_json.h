@@ -71,6 +71,7 @@ struct tf_xj {
     const char *attr_prefix;   /* "@" */
     size_t attr_prefix_len;
     const char *text_key;      /* "#text" */
+    size_t text_key_len;
     const char *root;          /* json_to_xml: the element added around other JSON ("root") */
     enum tf_xj_ns_mode ns;
     struct tf_xj_nsmap *map;   /* TF_XJ_NS_MAP */

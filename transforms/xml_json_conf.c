@@ -13,6 +13,7 @@ static const struct tf_xj defaults = {
     .attr_prefix = "@",
     .attr_prefix_len = 1,
     .text_key = "#text",
+    .text_key_len = 5,
     .root = "root",
     .ns = TF_XJ_NS_KEEP,
 };
@@ -131,6 +132,7 @@ read_prefix_and_text_key(struct reader *r)
             r->errors++;
         } else {
             set_knob(&r->c->text_key, s);
+            r->c->text_key_len = strlen(s);
         }
     }
 }
