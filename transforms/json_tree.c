@@ -1,12 +1,10 @@
-/* json_tree.c: see json_tree.h; and tf_json_check (xml_json.h), the reader's verdict alone. */
+/* json_tree.c: see json_tree.h. */
 #include "json_tree.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "alloc.h"
-#include "arena.h"
-#include "context.h"
 #include "json_read.h"
 #include "xml_json.h"
 
@@ -96,24 +94,5 @@ tf_json_tree_read(const char *buf, size_t len, const struct tf_limits *l, struct
     gw_json_reader_done(&p.r);
     free(p.vs);
     free(p.ms);
-    return rc;
-}
-
-int
-tf_json_check(const char *buf, size_t len, const struct tf_limits *l, enum tf_threat *why,
-              char *err, size_t errlen)
-{
-    struct gw_arena a;
-    struct gw_json_reader r;
-    struct tf_ctx x;
-    int rc;
-
-    gw_arena_init(&a);
-    tf_ctx_init(&x, &a, l);
-    tf_json_reader_init(&r, buf, len, l, &x, err, errlen);
-    rc = gw_json_skip(&r);
-    *why = rc < 0 ? tf_threat_of(r.why) : TF_THREAT_OK;
-    gw_json_reader_done(&r);
-    gw_arena_free(&a);
     return rc;
 }

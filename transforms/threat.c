@@ -506,20 +506,51 @@ arena_take(void *a, size_t n)
     return gw_arena_alloc(a, n);
 }
 
+/* The one reader over the whole text under l: TF_THREAT_OK, or its refusal (message in err);
+ * number (when not NULL) is told each number literal as the reader meets it. */
+static enum tf_threat
+json_verdict(const char *buf, size_t len, const struct tf_limits *l, char *err, size_t errlen,
+             void (*number)(void *arg, const char *lit, size_t n), void *arg)
+{
+    struct gw_json_limits jl = json_limits(l);
+    struct gw_arena strings; /* what the reader decodes */
+    struct gw_json_reader r;
+    struct gw_json_token t;
+    int type;
+
+    gw_arena_init(&strings);
+    gw_json_reader_init(&r, buf, len, &jl, arena_take, &strings, err, errlen);
+    while ((type = gw_json_next(&r, &t)) > GW_JSON_END)
+        if (type == GW_JSON_NUMBER && number != NULL)
+            number(arg, t.s, t.n);
+    gw_json_reader_done(&r);
+    gw_arena_free(&strings);
+    return type < 0 ? tf_threat_of(r.why) : TF_THREAT_OK;
+}
+
+int
+tf_json_check(const char *buf, size_t len, const struct tf_limits *l, enum tf_threat *why,
+              char *err, size_t errlen)
+{
+    struct tf_limits def;
+
+    if (l == NULL) {
+        tf_limits_default(&def);
+        l = &def;
+    }
+    *why = json_verdict(buf, len, l, err, errlen, NULL, NULL);
+    return *why == TF_THREAT_OK ? 0 : -1;
+}
+
 json_t *
 tf_json_parse_numbers(const char *buf, size_t len, const struct tf_limits *l, enum tf_threat *why,
                       char *err, size_t errlen, void (*number)(void *arg, const char *lit, size_t n),
                       void *arg)
 {
     struct tf_limits def;
-    struct gw_json_reader r;
-    struct gw_json_token t;
-    struct gw_arena strings; /* what the reader decodes */
-    struct gw_json_limits jl;
     json_error_t e;
     json_t *v = NULL;
     enum tf_threat w = TF_THREAT_OK;
-    int type;
 
     if (l == NULL) {
         tf_limits_default(&def);
@@ -528,16 +559,7 @@ tf_json_parse_numbers(const char *buf, size_t len, const struct tf_limits *l, en
     if ((w = tf_body_precheck("JSON", len, SIZE_MAX, l, err, errlen)) != TF_THREAT_OK)
         goto out;
     /* the one reader first: the limits, and the words of every refusal */
-    gw_arena_init(&strings);
-    jl = json_limits(l);
-    gw_json_reader_init(&r, buf, len, &jl, arena_take, &strings, err, errlen);
-    while ((type = gw_json_next(&r, &t)) > GW_JSON_END)
-        if (type == GW_JSON_NUMBER && number != NULL)
-            number(arg, t.s, t.n);
-    w = type < 0 ? tf_threat_of(r.why) : TF_THREAT_OK;
-    gw_json_reader_done(&r);
-    gw_arena_free(&strings);
-    if (w != TF_THREAT_OK)
+    if ((w = json_verdict(buf, len, l, err, errlen, number, arg)) != TF_THREAT_OK)
         goto out;
     v = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &e);
     if (v == NULL && json_error_code(&e) == json_error_numeric_overflow)

@@ -70,6 +70,14 @@ xmlDocPtr tf_xml_parse(const char *buf, size_t len, const struct tf_limits *l, e
 json_t *tf_json_parse(const char *buf, size_t len, const struct tf_limits *l, enum tf_threat *why,
                       char *err, size_t errlen);
 
+/* Read JSON text under l's limits as json_to_xml does (the one JSON reader), building nothing
+ * that outlives the call. Returns 0 when it is accepted, else -1 with *why and err set to the
+ * reader's refusal: the words every JSON refusal uses (tf_json_parse's and json_to_xml's), so
+ * that json_map, validate and json_to_xml give one answer, with one message, whichever reads the
+ * body. */
+int tf_json_check(const char *buf, size_t len, const struct tf_limits *l, enum tf_threat *why,
+                  char *err, size_t errlen);
+
 /* tf_json_parse, telling number(arg, literal, length) each number literal of the text in document
  * order (the order jansson keeps an object's members in, as duplicate keys are refused), as the
  * reader meets it, before jansson runs (number NULL: tf_json_parse). */

@@ -109,14 +109,6 @@ char *tf_xml_to_json(const struct tf_xj *c, xmlDocPtr doc, struct tf_ctx *x, siz
 char *tf_json_to_xml(const struct tf_xj *c, const char *buf, size_t len, struct tf_ctx *x,
                      size_t *outlen, enum tf_threat *why, char *err, size_t errlen);
 
-/* Read JSON text under l's limits as json_to_xml does, building nothing that outlives the call.
- * Returns 0 when it is accepted, else -1 with *why and err set to json_to_xml's refusal. This
- * reader's messages are the ones every JSON refusal uses: tf_json_parse (jansson) asks it why
- * when it refuses a body, so that json_map, validate and json_to_xml give one answer, with one
- * message, whichever reads the body. */
-int tf_json_check(const char *buf, size_t len, const struct tf_limits *l, enum tf_threat *why,
-                  char *err, size_t errlen);
-
 /* Escaping of names (exported for tests): key -> XML name (NCName, colons escaped) and back.
  * Both write to out (NUL-terminated, truncated to outlen) and return the full length. */
 size_t tf_xj_name_encode(const char *key, size_t klen, char *out, size_t outlen);
