@@ -43,7 +43,7 @@ au_conf_load(const struct gw_jctx *c, const json_t *obj, struct au_conf *out)
         { GW_KEY_CHOICE(struct au_conf, when_full, policies, AU_FULL_REJECT),
           .what = "a policy (reject or drop)" },
         { GW_KEY_OTHER("kafka", kafka_load) },
-        { NULL },
+        GW_KEY_END,
     };
 
     memset(out, 0, sizeof *out);

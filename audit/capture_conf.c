@@ -346,7 +346,7 @@ au_capture_compile(const struct gw_jctx *c, const json_t *obj, const char *path,
                      GW_CONF_AT(struct au_capture, max), .min = 0, .max = AU_CAPTURE_MAX_LIMIT,
                      .dflt = AU_CAPTURE_MAX_DEFAULT},
         {GW_KEY_OTHER("redact", NULL)}, /* after the table: it needs the mode */
-        {NULL},
+        GW_KEY_END,
     };
     struct cc_load ld = {.c = c};
     size_t errors;

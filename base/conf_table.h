@@ -65,6 +65,10 @@ struct gw_conf_key {
     int flags;                  /* GW_CONF_REQUIRED, GW_CONF_KEEP, GW_CONF_EMPTY_OK */
 };
 
+/* The row that ends a table. Designated, so that no compiler takes it for a row left half
+ * written (clang's -Wmissing-field-initializers). */
+#define GW_KEY_END { .name = NULL }
+
 /* Where a field is: for the GW_KEY_* macros and for rows written out by hand. */
 #define GW_CONF_AT(st, field) .off = offsetof(st, field), .size = sizeof(((st *)0)->field)
 

@@ -299,7 +299,7 @@ load_tls(const struct gw_jctx *c, const json_t *tls, const char *path,
         TLS_LIST(ciphersuites, check_ciphersuites),
         TLS_LIST(curves, check_curves),
         { GW_KEY_INT(struct gw_listener_conf, ticket_lifetime_s, 0, 86400, 300) },
-        { NULL },
+        GW_KEY_END,
     };
 #undef TLS_LIST
 
@@ -513,9 +513,9 @@ load_threat_limits(const struct gw_jctx *c, const json_t *obj, struct tf_limits 
     static const struct gw_conf_key xml[] = { XF(max_depth, 1000), XF(max_children, 1LL << 32),
                                               XF(max_attrs, 1LL << 20), XF(max_name_len, 1 << 20),
                                               XF(max_text_len, 1LL << 32),
-                                              XF(max_nodes, 1LL << 32), { NULL } };
+                                              XF(max_nodes, 1LL << 32), GW_KEY_END };
     static const struct gw_conf_key json[] = { JF(max_depth, 1000), JF(max_entries, 1LL << 32),
-                                               JF(max_string_len, 1LL << 32), { NULL } };
+                                               JF(max_string_len, 1LL << 32), GW_KEY_END };
 #undef XF
 #undef JF
     load_sizes(c, obj, "xml", &tl->xml, xml);
@@ -543,7 +543,7 @@ load_limits(const struct gw_jctx *c, const json_t *root, struct gw_limits *lim,
                         GW_UNDERSCORES_DROP) },
         { GW_KEY_OTHER("xml", NULL) }, /* read after the table: they fill tl */
         { GW_KEY_OTHER("json", NULL) },
-        { NULL },
+        GW_KEY_END,
     };
 #undef LIMIT
     json_t *obj = gw_jctx_get(c, root, "", "limits", JSON_OBJECT, 0);
@@ -567,7 +567,7 @@ load_timeouts(const struct gw_jctx *c, const json_t *root, struct gw_timeouts *t
         TIMEOUT(client_header_ms, 10000),   TIMEOUT(client_body_ms, 30000),
         TIMEOUT(keepalive_ms, 60000),       TIMEOUT(upstream_connect_ms, 5000),
         TIMEOUT(upstream_response_ms, 30000), TIMEOUT(send_ms, 30000),
-        { NULL },
+        GW_KEY_END,
     };
 #undef TIMEOUT
 
@@ -593,7 +593,7 @@ load_top(const struct gw_jctx *c, const json_t *root, struct gw_config *cfg)
         { GW_KEY_OTHER("routes", NULL) },
         { GW_KEY_OTHER("audit", NULL) },
         { GW_KEY_OTHER("plugins", NULL) },
-        { NULL },
+        GW_KEY_END,
     };
     char host[256];
     json_t *j;

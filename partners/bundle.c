@@ -487,7 +487,7 @@ load_limits(const struct gw_jctx *c, const json_t *root, const struct pt_load_co
 {
     static const struct gw_conf_key keys[] = {
         { GW_KEY_INT(struct pt_partner, max_body_bytes, 1, 1LL << 40, 0), .flags = GW_CONF_KEEP },
-        { NULL },
+        GW_KEY_END,
     };
 
     gw_conf_read(c, gw_jctx_get(c, root, "", "limits", JSON_OBJECT, 0), "limits", keys, p, NULL);
