@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "jsonw.h"
+#include "text.h"
 
 /* Where a message was, and the seq it held: the head of every record kept, so one comparison
  * sorts them all. */
@@ -432,14 +433,11 @@ evp_cmp(const void *a, const void *b)
 static json_t *
 hex_json(const unsigned char *d, size_t n)
 {
-    static const char hex[] = "0123456789abcdef";
     char s[65];
 
-    for (size_t i = 0; i < n && i < 32; i++) {
-        s[2 * i] = hex[d[i] >> 4];
-        s[2 * i + 1] = hex[d[i] & 15];
-    }
-    s[2 * (n < 32 ? n : 32)] = '\0';
+    n = n < 32 ? n : 32;
+    gw_hex_encode(s, d, n);
+    s[2 * n] = '\0';
     return json_string(s);
 }
 

@@ -25,6 +25,7 @@
 #include <jansson.h>
 #include <openssl/err.h>
 
+#include "alloc.h"
 #include "log.h"
 
 #define MAX_CACHED_EXCHANGES 64
@@ -115,9 +116,7 @@ exchange_new(struct gw_conn *c)
         w->nfree_ex--;
         arena = ex->arena;
     } else {
-        ex = malloc(sizeof *ex);
-        if (ex == NULL)
-            abort();
+        ex = gw_xmalloc(sizeof *ex);
         gw_arena_init(&arena);
     }
     memset(ex, 0, offsetof(struct gw_exchange, req)); /* all but the message heads */
