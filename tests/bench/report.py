@@ -2,16 +2,30 @@
 
 usage: report.py RAW.tsv RESULTS.md
 
-RAW.tsv has one tab-separated record per line, written by run.sh:
+RAW.tsv has one tab-separated record per line, written by run.sh. ROLE is the side of a case:
+a, b or c.
   info KEY VALUE                       settings, versions, load average, start time
-  case NAME TITLE A B GOALS            A and B are TARGET:LISTENER:PATH
-  wrk NAME a|b ROUND FILE              one measured wrk round (its full output)
-  cpu NAME a|b ROUND US TICKS REQUESTS CPU of that round: the target's utime + stime over its
+  case NAME TITLE A B GOALS [C]        A, B and C (a third side, when there is one) are
+                                       TARGET:LISTENER:PATH; GOALS are checked on A/B and A/C
+  wrk NAME ROLE ROUND FILE             one measured wrk round (its full output)
+  cpu NAME ROLE ROUND US TICKS REQUESTS
+                                       CPU of that round: the target's utime + stime over its
                                        process tree (TICKS, clock ticks) over the REQUESTS wrk
                                        reports, in microseconds per request (US, "-" if none)
-  hwm_reset NAME a|b yes|no            whether the peak RSS could be reset before the case
-  hwm NAME a|b KIB                     peak RSS (VmHWM, summed over the process tree)
-  pss NAME a|b KIB                     PSS at the end of the case (summed over the tree)
+  threads NAME ROLE ROUND GROUP TICKS REQUESTS
+                                       for a Portico target, the CPU ticks of that round of one
+                                       group of its threads (by thread name; "workers" for
+                                       portico-w0, portico-w1, ...; for portico-audit also
+                                       "kafka-dev (separate process)", the broker, not part of
+                                       the gateway), and the requests of the round
+  hwm_reset NAME ROLE yes|no           whether the peak RSS could be reset before the case
+  hwm NAME ROLE KIB                    peak RSS (VmHWM, summed over the process tree)
+  pss NAME ROLE KIB                    PSS at the end of the case (summed over the tree)
+  access_log NAME ROLE LINES REQUESTS  nginx-log: the lines its access log gained during the
+                                       case, and the requests wrk completed (warm-up included)
+  audit_count "WRITTEN SHIPPED DROPPED" IN_KAFKA
+                                       the audited gateway's counts at stop, and the events kcat
+                                       read back from the topic
   idle LISTENER TARGET BEFORE AFTER N  RSS in KiB before and with N idle connections
   tls_seen LISTENER TARGET "PROTO CIPHER"
   tfbench ROUND FILE                   one round of tests/tools/transform_bench (its TSV output)
@@ -28,7 +42,9 @@ import sys
 from collections import defaultdict
 
 NAMES = {"portico": "Portico", "portico-audit": "Portico with audit",
-         "portico-prev": "previous Portico", "nginx": "nginx"}
+         "portico-prev": "previous Portico", "nginx": "nginx",
+         "nginx-log": "nginx with access log", "haproxy": "HAProxy"}
+KAFKA = "kafka-dev (separate process)"  # the broker's CPU: beside the gateway's, not in it
 UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0, "h": 3600000.0}
 
 
@@ -57,7 +73,8 @@ def parse_wrk(path):
 def read_raw(path):
     data = {"info": {}, "cases": [], "title": {}, "spec": {}, "goals": {},
             "wrk": defaultdict(list), "cpu": defaultdict(list), "hwm": {}, "pss": {},
-            "hwm_reset": {}, "idle": {}, "tls": {}, "tf": defaultdict(list)}
+            "hwm_reset": {}, "idle": {}, "tls": {}, "tf": defaultdict(list),
+            "threads": defaultdict(lambda: defaultdict(dict)), "access_log": {}}
     for line in open(path, encoding="utf-8"):
         f = line.rstrip("\n").split("\t")
         kind = f[0]
@@ -70,6 +87,8 @@ def read_raw(path):
             data["spec"][(name, "a")] = f[3]
             data["spec"][(name, "b")] = f[4]
             data["goals"][name] = f[5] if len(f) > 5 else ""
+            if len(f) > 6 and f[6]:
+                data["spec"][(name, "c")] = f[6]
         elif kind == "wrk":
             data["wrk"][(f[1], f[2])].append(parse_wrk(f[4]))
         elif kind in ("hwm", "pss"):
@@ -77,6 +96,11 @@ def read_raw(path):
         elif kind == "cpu":
             us = None if f[4] == "-" else float(f[4])
             data["cpu"][(f[1], f[2])].append((int(f[3]), us, int(f[5])))
+        elif kind == "threads":
+            # (case, role) -> group -> round -> (ticks, requests)
+            data["threads"][(f[1], f[2])][f[4]][int(f[3])] = (int(f[5]), int(f[6]))
+        elif kind == "access_log":
+            data["access_log"][(f[1], f[2])] = (int(f[3]), int(f[4]))
         elif kind == "hwm_reset":
             data["hwm_reset"][(f[1], f[2])] = f[3]
         elif kind == "idle":
@@ -106,6 +130,8 @@ def fmt(value, kind):
         return "{:,.0f}".format(value)
     if kind == "ms":
         return "{:.3f}".format(value) if value < 10 else "{:.1f}".format(value)
+    if kind == "us2":
+        return "{:.2f}".format(value)
     return "{:.1f}".format(value)
 
 
@@ -113,18 +139,34 @@ def ratio(a, b):
     return None if a is None or b in (None, 0) else a / b
 
 
+def diff(a, b):
+    return None if a is None or b is None else a - b
+
+
 def goal_text(goals, key, r):
     """'>= 1: met' for a figure that has a design goal in GOALS ("rps>=1 p99<=1")."""
+    return goals_text(goals, key, [("", r)])
+
+
+def goals_text(goals, key, values):
+    """The goal on KEY in GOALS checked on each of VALUES, (label, ratio or difference) pairs:
+    '≥ 1: met' for one, '≥ 1: met (nginx), **missed** (HAProxy)' for several."""
     for g in goals.split():
         m = re.match(r"(\w+)(>=|<=)([\d.]+)$", g)
         if not m or m.group(1) != key:
             continue
         bound = float(m.group(3))
         sign = "≥" if m.group(2) == ">=" else "≤"
-        if r is None:
+        verdicts = []
+        for lab, r in values:
+            if r is None:
+                continue
+            met = r >= bound if m.group(2) == ">=" else r <= bound
+            verdict = "met" if met else "**missed**"
+            verdicts.append("%s (%s)" % (verdict, lab) if len(values) > 1 else verdict)
+        if not verdicts:
             return "%s %g" % (sign, bound)
-        met = r >= bound if m.group(2) == ">=" else r <= bound
-        return "%s %g: %s" % (sign, bound, "met" if met else "**missed**")
+        return "%s %g: %s" % (sign, bound, ", ".join(verdicts))
     return ""
 
 
@@ -135,42 +177,119 @@ def label(spec, other):
     return name if target != other.split(":", 1)[0] else "%s %s" % (name, path)
 
 
-def case_section(data, name, problems):
-    spec_a, spec_b = data["spec"][(name, "a")], data["spec"][(name, "b")]
-    la, lb = label(spec_a, spec_b), label(spec_b, spec_a)
-    runs = {role: data["wrk"].get((name, role), []) for role in "ab"}
-    if not runs["a"] and not runs["b"]:
+def fmt_diff(value, digits=1):
+    return "n/a" if value is None else "%+.*f" % (digits, value)
+
+
+def thread_medians(data, name, role, hz):
+    """Group -> median CPU µs per request over the rounds, for one side of a case; the total of
+    the gateway's own threads (the broker not counted) under None. Empty without thread records.
+    A group missing from a round that has thread records counts 0 in it."""
+    groups = data["threads"].get((name, role))
+    if not groups:
+        return {}
+    rounds = sorted({r for per_round in groups.values() for r in per_round})
+    requests = {}
+    for per_round in groups.values():
+        for r, (_, n) in per_round.items():
+            requests[r] = n
+    us = {g: {r: (per_round[r][0] if r in per_round else 0) * 1e6 / hz / requests[r]
+              for r in rounds if requests.get(r)} for g, per_round in groups.items()}
+    out = {g: median(list(v.values())) for g, v in us.items()}
+    out[None] = median([sum(us[g].get(r, 0) for g in us if g != KAFKA)
+                        for r in rounds if requests.get(r)])
+    return out
+
+
+def thread_order(group):
+    return {"workers": (0, ""), "portico": (1, ""), "portico-ship": (2, ""),
+            KAFKA: (4, ""), None: (5, "")}.get(group, (3, group))
+
+
+THREAD_LABELS = {"workers": "workers (portico-w0, portico-w1, ...)",
+                 "portico": "portico (the main thread)",
+                 None: "**the gateway's threads, total**"}
+
+
+def thread_section(data, name, roles, labels, hz):
+    """CPU per request by thread group, for the sides that are Portico targets."""
+    med = {role: thread_medians(data, name, role, hz) for role in roles}
+    sides = [role for role in roles if med[role]]
+    if not sides:
         return []
-    med = {role: {k: median([r[k] for r in runs[role]]) for k in ("rps", "p50", "p99")}
-           for role in "ab"}
-    cpu = {role: sorted(data["cpu"].get((name, role), [])) for role in "ab"}
-    for role in "ab":
-        med[role]["cpu"] = median([us for _, us, _ in cpu[role]])
-    errors = {role: sum(r["errors"] for r in runs[role]) for role in "ab"}
-    mib = {k: {role: None if data[k].get((name, role)) is None
-               else data[k][(name, role)] / 1024 for role in "ab"} for k in ("hwm", "pss")}
-    goals = data["goals"][name]
-    n = max(len(runs["a"]), len(runs["b"]))
-    rows = [
-        ("requests/s (median of %d)" % n, "rps", med["a"]["rps"], med["b"]["rps"], "rps"),
-        ("CPU per request, µs (median)", "us", med["a"]["cpu"], med["b"]["cpu"], "cpu"),
-        ("latency p50, ms (median)", "ms", med["a"]["p50"], med["b"]["p50"], "p50"),
-        ("latency p99, ms (median)", "ms", med["a"]["p99"], med["b"]["p99"], "p99"),
-        ("peak RSS, MiB (VmHWM)", "mib", mib["hwm"]["a"], mib["hwm"]["b"], "rss"),
-        ("PSS after the case, MiB", "mib", mib["pss"]["a"], mib["pss"]["b"], "pss"),
-    ]
-    out = ["## %s" % data["title"][name], "",
-           "| figure | %s | %s | %s/%s | goal |" % (la, lb, la, lb),
-           "|---|---:|---:|---:|---|"]
-    for title, kind, a, b, key in rows:
-        r = ratio(a, b)
-        out.append("| %s | %s | %s | %s | %s |" % (title, fmt(a, kind), fmt(b, kind),
-                                                 "n/a" if r is None else "%.2f" % r,
-                                                 goal_text(goals, key, r)))
-    out.append("| errors (socket + non-2xx, all rounds) | %d | %d | | must be 0 |"
-               % (errors["a"], errors["b"]))
+    others = [role for role in sides if role != "a"] if "a" in sides else []
+    groups = sorted({g for role in sides for g in med[role]}, key=thread_order)
+    out = ["CPU per request by thread, µs (median of the rounds):", "",
+           "| thread | " + " | ".join(labels[role] for role in sides) +
+           "".join(" | %s − %s" % (labels["a"], labels[o]) for o in others) + " |",
+           "|---|" + "---:|" * (len(sides) + len(others))]
+    for g in groups:
+        cells = [fmt(med[role].get(g), "us2") if g in med[role] else "–" for role in sides]
+        cells += [fmt_diff(diff(med["a"].get(g, 0), med[o].get(g, 0)), 2) for o in others]
+        title = THREAD_LABELS.get(g, g)
+        if g is None and KAFKA in groups:
+            title += " (the broker not counted)"
+        out.append("| %s | %s |" % (title, " | ".join(cells)))
     out.append("")
-    for role, lab in (("a", la), ("b", lb)):
+    return out
+
+
+def case_section(data, name, problems):
+    roles = [role for role in "abc" if (name, role) in data["spec"]]
+    spec = {role: data["spec"][(name, role)] for role in roles}
+    labels = {"a": label(spec["a"], spec["b"])}
+    for role in roles[1:]:
+        labels[role] = label(spec[role], spec["a"])
+    others = roles[1:]
+    runs = {role: data["wrk"].get((name, role), []) for role in roles}
+    if not any(runs.values()):
+        return []
+    hz = float(data["info"].get("clk_tck") or 100)
+    med = {role: {k: median([r[k] for r in runs[role]]) for k in ("rps", "p50", "p99")}
+           for role in roles}
+    cpu = {role: sorted(data["cpu"].get((name, role), [])) for role in roles}
+    for role in roles:
+        med[role]["cpu"] = median([us for _, us, _ in cpu[role]])
+    errors = {role: sum(r["errors"] for r in runs[role]) for role in roles}
+    mib = {k: {role: None if data[k].get((name, role)) is None
+               else data[k][(name, role)] / 1024 for role in roles} for k in ("hwm", "pss")}
+    goals = data["goals"][name]
+    n = max(len(v) for v in runs.values())
+    rows = [
+        ("requests/s (median of %d)" % n, "rps", "rps", "rps"),
+        ("CPU per request, µs (median)", "us", "cpu", "cpu"),
+        ("latency p50, ms (median)", "ms", "p50", "p50"),
+        ("latency p99, ms (median)", "ms", "p99", "p99"),
+    ]
+    sides = " | ".join(labels[role] for role in roles)
+    ratios = " | ".join("%s/%s" % (labels["a"], labels[o]) for o in others)
+    out = ["## %s" % data["title"][name], "",
+           "%s." % "; ".join("%s: %s (`%s`)" % (role.upper(), labels[role], spec[role])
+                              for role in roles), "",
+           "| figure | %s | %s | goal |" % (sides, ratios),
+           "|---|" + "---:|" * (len(roles) + len(others)) + "---|"]
+
+    def row(title, cells, key, values):
+        out.append("| %s | %s | %s |" % (title, " | ".join(cells), goals_text(
+            goals, key, [(labels[o], v) for o, v in zip(others, values)])))
+
+    for title, kind, fig, key in rows:
+        values = [ratio(med["a"][fig], med[o][fig]) for o in others]
+        row(title, [fmt(med[role][fig], kind) for role in roles] +
+            ["n/a" if r is None else "%.2f" % r for r in values], key, values)
+    values = [diff(med["a"]["cpu"], med[o]["cpu"]) for o in others]
+    row("CPU per request, %s, µs (median)" % " and ".join("A − %s" % o.upper() for o in others),
+        [""] * len(roles) + [fmt_diff(v) for v in values], "cpudiff", values)
+    for title, k, key in (("peak RSS, MiB (VmHWM)", "hwm", "rss"),
+                          ("PSS after the case, MiB", "pss", "pss")):
+        values = [ratio(mib[k]["a"], mib[k][o]) for o in others]
+        row(title, [fmt(mib[k][role], "mib") for role in roles] +
+            ["n/a" if r is None else "%.2f" % r for r in values], key, values)
+    out.append("| errors (socket + non-2xx, all rounds) | %s | must be 0 |" % " | ".join(
+        ["%d" % errors[role] for role in roles] + [""] * len(others)))
+    out.append("")
+    for role in roles:
+        lab = labels[role]
         if runs[role]:
             out.append("- %s, requests/s by round: %s" % (lab, ", ".join(
                 fmt(r["rps"], "rps") for r in runs[role])))
@@ -184,7 +303,15 @@ def case_section(data, name, problems):
             problems.append("%s, %s: %d errors" % (data["title"][name], lab, errors[role]))
         if data["hwm_reset"].get((name, role)) == "no":
             out.append("- %s: peak RSS could not be reset; it covers the run so far" % lab)
+        if (name, role) in data["access_log"]:
+            lines, requests = data["access_log"][(name, role)]
+            out.append("- %s: %d lines written to its access log during the case, for %d "
+                       "requests wrk completed (warm-up included)" % (lab, lines, requests))
+            if lines < requests:
+                problems.append("%s, %s: %d access log lines for %d requests"
+                                % (data["title"][name], lab, lines, requests))
     out.append("")
+    out += thread_section(data, name, roles, labels, hz)
     return out
 
 
@@ -192,26 +319,29 @@ def idle_section(data):
     listeners = sorted({ep for ep, _ in data["idle"]}, key=lambda e: (e != "plain", e))
     if not listeners:
         return []
-    a, b = "portico", "nginx"
-    la, lb = NAMES[a], NAMES[b]
+    a = "portico"
+    others = [t for t in ("nginx", "haproxy") if any(t == x for _, x in data["idle"])]
     n = next(iter(data["idle"].values()))[2]
     out = ["## Idle keep-alive connections (%d each, one request then idle)" % n, "",
-           "| figure | %s | %s | %s/%s |" % (la, lb, la, lb), "|---|---:|---:|---:|"]
+           "| figure | %s | %s | %s |" % (NAMES[a], " | ".join(NAMES[o] for o in others),
+                                         " | ".join("%s/%s" % (NAMES[a], NAMES[o])
+                                                    for o in others)),
+           "|---|" + "---:|" * (1 + 2 * len(others))]
     for ep in listeners:
         what = "plain HTTP" if ep == "plain" else "TLS with client certificate" \
             if ep == "tls" else ep
-        va, vb = data["idle"].get((ep, a)), data["idle"].get((ep, b))
         rows = [
             ("%s: RSS before, MiB" % what, "mib", lambda v: v[0] / 1024),
             ("%s: RSS with the connections, MiB" % what, "mib", lambda v: v[1] / 1024),
             ("%s: **KiB per idle connection**" % what, "kib", lambda v: (v[1] - v[0]) / v[2]),
         ]
         for title, kind, f in rows:
-            xa = None if va is None else f(va)
-            xb = None if vb is None else f(vb)
-            r = ratio(xa, xb)
-            out.append("| %s | %s | %s | %s |" % (title, fmt(xa, kind), fmt(xb, kind),
-                                                 "n/a" if r is None else "%.2f" % r))
+            x = {t: None if data["idle"].get((ep, t)) is None else f(data["idle"][(ep, t)])
+                 for t in [a] + others}
+            out.append("| %s | %s | %s |" % (
+                title, " | ".join(fmt(x[t], kind) for t in [a] + others),
+                " | ".join("n/a" if ratio(x[a], x[o]) is None else "%.2f" % ratio(x[a], x[o])
+                           for o in others)))
     out.append("")
     seen = sorted(set(data["tls"].values()))
     if seen:
@@ -289,24 +419,26 @@ def main(argv):
     data = read_raw(argv[1])
     info = data["info"]
     problems = []
-    out = ["# Portico vs nginx: `make bench`", "",
+    out = ["# Portico vs nginx and HAProxy: `make bench`", "",
            "- date: %s" % info.get("started", "?"),
            "- machine: %s" % machine(),
            "- load average before / after: %s / %s" % (info.get("load_before", "?"),
                                                        info.get("load_after", "?")),
-           "- load: %s; proxies loaded one after the other, the order alternating by round"
+           "- load: %s; proxies loaded one after the other, who goes first rotating by round"
            % info.get("settings", "?"),
-           "- versions: Portico %s; nginx %s; %s; %s" % (
-               info.get("portico", "not run"), info.get("nginx", "?"), info.get("wrk", "?"),
-               info.get("openssl", "?"))]
+           "- versions: Portico %s; nginx %s; HAProxy %s; %s; %s" % (
+               info.get("portico", "not run"), info.get("nginx", "?"),
+               info.get("haproxy", "not run"), info.get("wrk", "?"), info.get("openssl", "?"))]
     if "portico_prev" in info:
         out.append("- previous Portico (BENCH_PREV): %s" % info["portico_prev"])
     out += ["- CPU per request: utime + stime of the proxy's processes (all threads; nginx's "
-            "master and workers) over a measured round, divided by the requests wrk completed "
-            "in it (clock ticks of 1/%s s); wrk's and the upstream's CPU are not counted"
+            "master and workers; HAProxy's one process) over a measured round, divided by the "
+            "requests wrk completed in it (clock ticks of 1/%s s); wrk's and the upstream's CPU "
+            "are not counted; for Portico also by thread, read from /proc/PID/task"
             % info.get("clk_tck", "?"),
-            "- ratios are the first column over the second (e.g. Portico/nginx): above 1 is "
-            "better for requests/s, below 1 for the rest",
+            "- ratios are the first side, A, over the others (e.g. Portico/nginx): above 1 is "
+            "better for requests/s, below 1 for the rest; differences A − B are in µs per "
+            "request, below 0 is better",
             ""]
     for name in data["cases"]:
         out += case_section(data, name, problems)

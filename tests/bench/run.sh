@@ -1,13 +1,16 @@
 #!/bin/sh
-# tests/bench/run.sh: `make bench`, Portico side by side with nginx on loopback (see README.md).
+# tests/bench/run.sh: `make bench`, Portico side by side with nginx and HAProxy on loopback (see
+# README.md).
 #
-# Generates certificates, starts one nginx as the upstream both proxies call, Portico and nginx
-# as reverse proxies configured alike, loads them one after the other with wrk for every case,
-# weighs idle keep-alive connections, and writes the table to $BUILD/bench/results.md.
+# Generates certificates, starts one nginx as the upstream the proxies call, Portico, nginx and
+# HAProxy as reverse proxies configured alike (configs.sh), loads them one after the other with
+# wrk for every case, weighs idle keep-alive connections, and writes the table to
+# $BUILD/bench/results.md.
 # Every measured wrk round records requests/s and the proxy's CPU per request: utime + stime
 # (/proc/PID/stat, clock ticks) of its whole process tree (nginx: master and workers) read just
 # before and just after the round, divided by the requests wrk reports; wrk's own CPU and the
-# upstream's are not counted.
+# upstream's are not counted. For a Portico target it also records the CPU of each of its
+# threads (/proc/PID/task/TID/stat), grouped by thread name, and with audit the broker's.
 # Everything it starts is stopped on exit, also on failure or Ctrl-C.
 #
 # Env from the Makefile: PORTICO (binary), BUILD (build folder), PYTHON.
@@ -19,9 +22,11 @@
 #   BENCH_DURATION=8    seconds per measured wrk round     BENCH_ROUNDS=9   rounds per proxy
 #   BENCH_WARMUP=3      seconds of warm-up per proxy        BENCH_CONNS=50   wrk connections
 #   BENCH_IDLE=5000     idle connections to weigh (0: skip) BENCH_CASES=     case names (all)
-#   BENCH_TARGETS="portico portico-audit nginx"   "nginx" alone for a dry run without the gateway
+#   BENCH_TARGETS="portico portico-audit nginx nginx-log haproxy"
+#                       "nginx" alone for a dry run without the gateway
 #                       (portico-prev is added to them when BENCH_PREV is set)
 #   BENCH_TF_ROUNDS=5   rounds of the conversion micro-benchmark (0: skip it)
+# shellcheck source-path=SCRIPTDIR
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -euo pipefail
 
@@ -35,7 +40,7 @@ WARMUP=${BENCH_WARMUP:-3}
 CONNS=${BENCH_CONNS:-50}
 IDLE_N=${BENCH_IDLE:-5000}
 ONLY_CASES=${BENCH_CASES:-}
-TARGETS=${BENCH_TARGETS:-portico portico-audit nginx}
+TARGETS=${BENCH_TARGETS:-portico portico-audit nginx nginx-log haproxy}
 PREV=${BENCH_PREV:-}
 if [ -n "$PREV" ] && [[ " $TARGETS " != *" portico-prev "* ]]; then TARGETS+=" portico-prev"; fi
 IDLE_TOOL=$BUILD/tools/idle_conns
@@ -46,23 +51,31 @@ PAIN001=$SAMPLES/pain.001.001.03.ch.02-musterfile.xml
 RAW=$B/raw.tsv
 
 # The cases. One line each:
-#   add_case NAME "TITLE" A B "GOALS" [extra wrk arguments...]
-# A and B are TARGET:LISTENER:PATH (TARGET portico, portico-audit, portico-prev or nginx,
-# LISTENER plain or tls; tls presents the partner's client certificate). Figures are given for A,
-# B and A/B. GOALS are the design targets checked on the ratio of the medians: "rps>=1 p99<=1"
-# (rps, p50, p99: requests/s and latency; cpu: CPU time per request). A case that needs its own
-# routes adds them to portico_config and nginx_proxy_config below.
+#   add_case NAME "TITLE" A B[,C] "GOALS" [extra wrk arguments...]
+# A, B and C are TARGET:LISTENER:PATH (TARGET portico, portico-audit, portico-prev, nginx,
+# nginx-log or haproxy; LISTENER plain or tls; tls presents the partner's client certificate).
+# B may hold two specs separated by a comma: the second is a third side C, compared with A as B
+# is. Figures are given for every side and as A/B (and A/C). GOALS are the design targets checked
+# on each ratio of the medians: "rps>=1 p99<=1" (rps, p50, p99: requests/s and latency; cpu: CPU
+# time per request), or on each difference of the medians, A - B: "cpudiff<=4" (CPU per request,
+# microseconds). A case that needs its own routes adds them to portico_config, nginx_proxy_config
+# and haproxy_config in configs.sh.
 define_cases() {
-    add_case plain "Plain HTTP/1.1, keep-alive" \
-        portico:plain:/plain/orders nginx:plain:/plain/orders "rps>=1 p99<=1"
-    add_case mtls "HTTPS with client certificate (mTLS), keep-alive" \
-        portico:tls:/tls/orders nginx:tls:/tls/orders "rps>=1 p99<=1"
+    add_case plain "Plain HTTP/1.1, keep-alive" portico:plain:/plain/orders \
+        nginx:plain:/plain/orders,haproxy:plain:/plain/orders "rps>=1 p99<=1"
+    add_case mtls "HTTPS with client certificate (mTLS), keep-alive" portico:tls:/tls/orders \
+        nginx:tls:/tls/orders,haproxy:tls:/tls/orders "rps>=1 p99<=1"
     add_case chain "pain.001 POST (7.6 KB): xml_to_json + json_map against the same route without" \
         portico:plain:/xml/chain/pain portico:plain:/xml/none/pain "rps>=0.7" -s "$B/post-pain.lua"
     add_case audit "mTLS partner route with audit on (digest capture, to portico kafka-dev) against off" \
-        portico-audit:tls:/tls/orders portico:tls:/tls/orders "rps>=0.95"
+        portico-audit:tls:/tls/orders portico:tls:/tls/orders "rps>=0.92 p99<=1.3 cpudiff<=5"
     add_case audit-plain "Plain HTTP with audit on (digest capture, to portico kafka-dev) against off" \
-        portico-audit:plain:/plain/orders portico:plain:/plain/orders "rps>=0.95"
+        portico-audit:plain:/plain/orders portico:plain:/plain/orders "rps>=0.92 p99<=1.3 cpudiff<=4"
+    # what a buffered access log costs nginx per request: the anchor for the audit's cost
+    add_case log-plain "Plain HTTP: nginx with its buffered JSON access log against without" \
+        nginx-log:plain:/plain/orders nginx:plain:/plain/orders ""
+    add_case log-mtls "mTLS: nginx with its buffered JSON access log against without" \
+        nginx-log:tls:/tls/orders nginx:tls:/tls/orders ""
     if [ -n "$PREV" ]; then # this build against BENCH_PREV, configured alike
         add_case prev-plain "Plain HTTP/1.1, keep-alive: this build against the previous one" \
             portico:plain:/plain/orders portico-prev:plain:/plain/orders "rps>=0.95 cpu<=1.05"
@@ -98,12 +111,13 @@ declare -A LOG=()      # name -> its log file
 declare -A TREE=()     # name -> "pid:start-time ..." of its process tree once it was ready
 declare -A STOPS=()    # name -> how many times this script asked it to stop
 CASES=()
-declare -A C_TITLE=() C_A=() C_B=() C_GOALS=() C_ARGS=()
+declare -A C_TITLE=() C_A=() C_B=() C_C=() C_GOALS=() C_ARGS=()
 IDLES=()
 
 add_case() {
     local name=$1
-    C_TITLE[$name]=$2 C_A[$name]=$3 C_B[$name]=$4 C_GOALS[$name]=$5
+    C_TITLE[$name]=$2 C_A[$name]=$3 C_B[$name]=${4%%,*} C_C[$name]="" C_GOALS[$name]=$5
+    [[ $4 != *,* ]] || C_C[$name]=${4#*,}
     shift 5
     C_ARGS[$name]="$*"
     CASES+=("$name")
@@ -177,6 +191,27 @@ cpu_ticks() {
     done
     echo "$sum"
 }
+
+# Per thread of TARGET's process tree, CPU time used so far: "TID:START GROUP TICKS",
+# tab-separated, one line per thread. GROUP is the thread's name (comm), "workers" for Portico's
+# portico-w0, portico-w1, ...; START (its start time) tells a thread from a later one with its id.
+# For portico-audit a last line gives the broker's process tree (kafka-dev) as its own group.
+thread_ticks() {
+    local p
+    for p in $(pid_tree "${PID[$1]}"); do
+        cat "/proc/$p/task/"*/stat 2>/dev/null || true
+    done | awk '{
+        comm = $0; sub(/^[0-9]+ \(/, "", comm); sub(/\) [^)]*$/, "", comm)
+        if (comm ~ /^portico-w[0-9]+$/) comm = "workers"
+        rest = $0; sub(/.*\) /, "", rest); split(rest, f, " ")
+        printf "%s:%s\t%s\t%d\n", $1, f[20], comm, f[12] + f[13]
+    }'
+    if [ "$1" = portico-audit ] && alive kafka-dev; then
+        printf 'kafka-dev\tkafka-dev (separate process)\t%s\n' "$(cpu_ticks kafka-dev)"
+    fi
+}
+
+is_portico() { [[ $1 == portico || $1 == portico-* ]]; }
 
 # Reset the peak RSS of a process tree so that VmHWM covers what follows. Prints yes or no.
 reset_hwm() {
@@ -286,184 +321,11 @@ wait_ready() {
 }
 
 # ---------------------------------------------------------------------------------------------
-# Certificates: a server CA and the server certificate for localhost; the partner's CA and the
-# client certificate it issued. EC P-256 keys, generated on every run (90 days: Portico warns below 30).
+# The certificates and the configurations of every target: gen_certs, upstream_config,
+# nginx_proxy_config, haproxy_config, portico_config.
 
-gen_certs() {
-    local d=$B/certs
-    mkdir -p "$d"
-    ca() { # name subject
-        openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-            -keyout "$d/$1.key" -out "$d/$1.pem" -days 90 -subj "$2" \
-            -addext basicConstraints=critical,CA:TRUE \
-            -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
-    }
-    leaf() { # name subject issuer extensions
-        openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-            -keyout "$d/$1.key" -out "$d/$1.csr" -subj "$2" 2>/dev/null
-        printf '%b' "$4" >"$d/$1.ext"
-        openssl x509 -req -in "$d/$1.csr" -CA "$d/$3.pem" -CAkey "$d/$3.key" -days 90 \
-            -set_serial "0x$(openssl rand -hex 8)" -extfile "$d/$1.ext" -out "$d/$1.pem" 2>/dev/null
-    }
-    ca server-ca "/O=Portico bench/CN=Bench server CA"
-    local leaf_ext="basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n"
-    leaf server "/O=Portico bench/CN=localhost" server-ca \
-        "${leaf_ext}extendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n"
-    ca ca "/O=Bench Partner/CN=Bench Partner CA"
-    leaf client "/O=Bench Partner/CN=bench-client" ca "${leaf_ext}extendedKeyUsage=clientAuth\n"
-    openssl verify -CAfile "$d/ca.pem" "$d/client.pem" >/dev/null || die "client certificate"
-}
-
-# ---------------------------------------------------------------------------------------------
-# Configurations. Access logs off everywhere (Portico keeps none without audit); nginx's client
-# keep-alive allows as many requests per connection as Portico's default (10000); upstream
-# connections are kept alive (64 idle per worker, as Portico's pool).
-
-# notice: nginx then logs who sent it a signal, for when something else stops it.
-nginx_common() { # prefix dir
-    cat <<EOF
-pid $1/nginx.pid;
-error_log $1/error.log notice;
-EOF
-}
-
-nginx_temp() { # prefix dir
-    local t
-    for t in client_body proxy fastcgi uwsgi scgi; do echo "    ${t}_temp_path $1/tmp/$t;"; done
-}
-
-upstream_config() {
-    local d=$B/upstream
-    mkdir -p "$d/tmp"
-    {
-        nginx_common "$d"
-        cat <<EOF
-worker_processes 1;
-events { worker_connections 4096; }
-http {
-    access_log off;
-$(nginx_temp "$d")
-    keepalive_requests 1000000;
-    keepalive_timeout 300s;
-    server {
-        listen 127.0.0.1:$UP_PORT reuseport;
-        default_type application/json;
-        location / { return 200 '$BODY\n'; }
-    }
-}
-EOF
-    } >"$d/nginx.conf"
-}
-
-nginx_proxy_config() {
-    local d=$B/nginx c=$B/certs
-    # shellcheck disable=SC2016
-    local fwd='proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-            proxy_set_header X-Request-Id $request_id;'
-    mkdir -p "$d/tmp"
-    {
-        nginx_common "$d"
-        cat <<EOF
-worker_processes 2;
-worker_rlimit_nofile $NOFILE;
-events { worker_connections $((NOFILE / 2)); }
-http {
-    access_log off;
-$(nginx_temp "$d")
-    keepalive_requests 10000;
-    upstream backend {
-        server 127.0.0.1:$UP_PORT;
-        keepalive 64;
-        keepalive_requests 1000000;
-    }
-    server {
-        listen 127.0.0.1:${PORT[nginx.plain]} reuseport;
-        location /plain/ {
-            proxy_pass http://backend;
-            $fwd
-        }
-    }
-    server {
-        listen 127.0.0.1:${PORT[nginx.tls]} ssl reuseport;
-        ssl_certificate $c/server.pem;
-        ssl_certificate_key $c/server.key;
-        ssl_protocols TLSv1.2 TLSv1.3;
-        ssl_client_certificate $c/ca.pem;
-        ssl_verify_client on;
-        location /tls/ {
-            proxy_pass http://backend;
-            $fwd
-            proxy_set_header X-Client-Subject \$ssl_client_s_dn;
-        }
-    }
-}
-EOF
-    } >"$d/nginx.conf"
-}
-
-# The chain of the "chain" case: pain.001 to JSON (namespaces stripped, payment blocks and
-# transactions always arrays), then reshaped into our payment document.
-PAIN_TO_JSON='{ "namespaces": "strip", "arrays": ["PmtInf", "CdtTrfTxInf"], "numbers": ["CtrlSum"] }'
-PAIN_MAP='{ "ops": [
-                { "move": { "from": "/Document/CstmrCdtTrfInitn/GrpHdr", "to": "/header" } },
-                { "move": { "from": "/Document/CstmrCdtTrfInitn/PmtInf", "to": "/batches" } },
-                { "delete": { "path": "/Document" } },
-                { "set": { "path": "/received_from", "value": "${request.id}" } } ] }'
-
-# portico_config [TARGET [AUDIT]]: TARGET's folder and ports (portico, portico-audit or
-# portico-prev); AUDIT is the "audit" section, when there is one.
-portico_config() {
-    local t=${1:-portico} audit=${2:-}
-    local d=$B/$t up=http://127.0.0.1:$UP_PORT audit_line=""
-    [ -z "$audit" ] || audit_line="\"audit\": $audit,"
-    mkdir -p "$d/partners.d/bench-partner"
-    cp "$B/certs/server.pem" "$B/certs/server.key" "$d/"
-    cp "$B/certs/ca.pem" "$d/partners.d/bench-partner/"
-    cat >"$d/portico.json" <<EOF
-{
-    "node": "bench",
-    "workers": 2,
-    "listeners": [
-        { "address": "127.0.0.1:${PORT[$t.plain]}" },
-        { "address": "127.0.0.1:${PORT[$t.tls]}",
-          "tls": { "certificates": [ { "cert": "server.pem", "key": "server.key" } ],
-                   "client_auth": "require" } }
-    ],
-    "partners_dir": "partners.d",
-    $audit_line
-    "limits": { "max_connections": 20000 },
-    "routes": [
-        { "name": "plain", "path": "/plain/*", "upstream": "$up", "public": true },
-        { "name": "xml-none", "path": "/xml/none/*", "upstream": "$up", "public": true },
-        { "name": "xml-chain", "path": "/xml/chain/*", "upstream": "$up", "public": true,
-          "request": [
-            { "xml_to_json": $PAIN_TO_JSON, "when": { "content_type": "xml" } },
-            { "json_map": $PAIN_MAP }
-          ] }
-    ]
-}
-EOF
-    cat >"$B/post-pain.lua" <<EOF
--- wrk: POST the pain.001 sample as XML
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/xml"
-local f = assert(io.open("$PAIN001", "rb"))
-wrk.body = f:read("*a")
-f:close()
-EOF
-    cat >"$d/partners.d/bench-partner/partner.json" <<EOF
-{
-    "id": "bench-partner",
-    "name": "Bench Partner",
-    "identity": { "ca": "ca.pem" },
-    "routes": [
-        { "name": "orders", "path": "/tls/*", "upstream": "$up" }
-    ]
-}
-EOF
-}
+# shellcheck source=configs.sh
+. "$HERE/configs.sh"
 
 # ---------------------------------------------------------------------------------------------
 # The conversion micro-benchmark: CPU time per document of xml_to_json and json_to_xml beside
@@ -492,7 +354,8 @@ start_upstream() {
 
 start_target() {
     case $1 in
-    nginx) start_bg nginx nginx -p "$B/nginx" -c "$B/nginx/nginx.conf" -g 'daemon off;' ;;
+    nginx | nginx-log) start_bg "$1" nginx -p "$B/$1" -c "$B/$1/nginx.conf" -g 'daemon off;' ;;
+    haproxy) start_bg haproxy haproxy -db -f "$B/haproxy/haproxy.cfg" ;;
     portico) start_bg portico "$PORTICO" serve -c "$B/portico/portico.json" ;;
     portico-audit)
         # the broker in its own process, as Kafka would be: its CPU is on the same two cores
@@ -514,7 +377,7 @@ start_target() {
     remember_tree "$1"
 }
 
-# Both proxies must pass the upstream's body through, and refuse the TLS listener to a client
+# Every proxy must pass the upstream's body through, and refuse the TLS listener to a client
 # without a certificate: otherwise they are not doing the same work.
 verify_target() {
     local t=$1 got
@@ -534,8 +397,11 @@ verify_target() {
 # wrk against TARGET:LISTENER:PATH for SECONDS, output to FILE. In the background with a wait,
 # so that Ctrl-C or TERM stops the run at once (bash defers traps during a foreground command).
 # Leaves the CPU time TARGET's process tree used meanwhile in WRK_TICKS (clock ticks), read just
-# before wrk starts and just after it ends.
+# before wrk starts and just after it ends, and for a Portico target the CPU time by thread group
+# in WRK_THREADS ("GROUP TICKS" lines, tab-separated; a thread that only the second reading
+# sees counts from 0).
 WRK_TICKS=0
+WRK_THREADS=""
 wrk_run() {
     local spec=$1 secs=$2 out=$3 t ep path rc=0
     shift 3
@@ -546,11 +412,20 @@ wrk_run() {
             BENCH_CLIENT_KEY="$B/certs/client.key")
     fi
     LOG[wrk]=$out
+    WRK_THREADS=""
+    ! is_portico "$t" || thread_ticks "$t" >"$B/threads.before"
     WRK_TICKS=$(cpu_ticks "$t")
     start_bg wrk env "${env[@]}" timeout $((secs + 30)) \
         wrk -t1 -c"$CONNS" -d"${secs}s" --latency "$@" "${URL[$t.$ep]}$path"
     wait "${PID[wrk]}" || rc=$?
     WRK_TICKS=$(($(cpu_ticks "$t") - WRK_TICKS))
+    if is_portico "$t"; then
+        thread_ticks "$t" >"$B/threads.after"
+        WRK_THREADS=$(awk -F'\t' 'NR == FNR { before[$1] = $3; next }
+            { group[$2] += $3 - (($1 in before) ? before[$1] : 0) }
+            END { for (g in group) printf "%s\t%d\n", g, group[g] }' \
+            "$B/threads.before" "$B/threads.after" | sort)
+    fi
     unset "PID[wrk]"
     [ "$rc" = 0 ] || { cat "$out" >&2; die "wrk against $spec failed (status $rc)"; }
     check_alive "$t"
@@ -569,33 +444,60 @@ cpu_per_request() {
     fi
 }
 
+# Lines in nginx-log's access log so far.
+access_log_lines() { wc -l <"$B/nginx-log/access.log" 2>/dev/null || echo 0; }
+
+# After a case on nginx-log (NAME ROLE LINES-BEFORE REQUESTS): its access log must have grown by
+# a line for each of the REQUESTS wrk completed. The lines are buffered and flushed within 1 s
+# (flush=1s), so wait up to 5 s for them. No line at all fails the run.
+access_log_check() {
+    local got=0
+    for _ in $(seq 50); do
+        got=$(($(access_log_lines) - $3))
+        [ "$got" -lt "$4" ] || break
+        sleep 0.1
+    done
+    raw access_log "$1" "$2" "$got" "$4"
+    say "  nginx-log: $got access log lines for $4 requests"
+    [ "$got" -gt 0 ] || die "nginx-log wrote no line to $B/nginx-log/access.log in the case $1"
+}
+
 run_case() {
-    local name=$1 role t r cpu
-    local -a order=()
-    local -A spec_of=([a]=${C_A[$name]} [b]=${C_B[$name]})
-    local -a roles=()
+    local name=$1 role t r cpu i group ticks
+    local -a order=() roles=()
+    local -A spec_of=([a]=${C_A[$name]} [b]=${C_B[$name]} [c]=${C_C[$name]})
+    local -A requests=() log_before=()
     # shellcheck disable=SC2206
     local -a args=(${C_ARGS[$name]})
-    for role in a b; do
-        enabled "${spec_of[$role]%%:*}" && roles+=("$role")
+    for role in a b c; do
+        [ -n "${spec_of[$role]}" ] && enabled "${spec_of[$role]%%:*}" && roles+=("$role")
     done
-    raw case "$name" "${C_TITLE[$name]}" "${C_A[$name]}" "${C_B[$name]}" "${C_GOALS[$name]}"
+    raw case "$name" "${C_TITLE[$name]}" "${C_A[$name]}" "${C_B[$name]}" "${C_GOALS[$name]}" \
+        "${C_C[$name]}"
     [ ${#roles[@]} -gt 0 ] || return 0
     say "case $name: ${C_TITLE[$name]}"
     for role in "${roles[@]}"; do
         t=${spec_of[$role]%%:*}
+        [ "$t" != nginx-log ] || log_before[$role]=$(access_log_lines)
         raw hwm_reset "$name" "$role" "$(reset_hwm "$t")"
         wrk_run "${spec_of[$role]}" "$WARMUP" "$B/wrk/$name.$role.warmup.txt" "${args[@]}"
+        cpu=$(cpu_per_request 0 "$B/wrk/$name.$role.warmup.txt")
+        requests[$role]=${cpu##*$'\t'}
     done
     for r in $(seq "$ROUNDS"); do
-        # alternate who goes first, so that a drift of the machine hits both alike
-        order=("${roles[@]}")
-        if [ $((r % 2)) = 0 ] && [ ${#roles[@]} = 2 ]; then order=("${roles[1]}" "${roles[0]}"); fi
+        # rotate who goes first, so that a drift of the machine hits every side alike
+        i=$(((r - 1) % ${#roles[@]}))
+        order=("${roles[@]:i}" "${roles[@]:0:i}")
         for role in "${order[@]}"; do
             wrk_run "${spec_of[$role]}" "$DURATION" "$B/wrk/$name.$role.$r.txt" "${args[@]}"
             cpu=$(cpu_per_request "$WRK_TICKS" "$B/wrk/$name.$role.$r.txt")
+            requests[$role]=$((requests[$role] + ${cpu##*$'\t'}))
             raw wrk "$name" "$role" "$r" "$B/wrk/$name.$role.$r.txt"
             raw cpu "$name" "$role" "$r" "$cpu"
+            while IFS=$'\t' read -r group ticks; do
+                [ -n "$group" ] || continue
+                raw threads "$name" "$role" "$r" "$group" "$ticks" "${cpu##*$'\t'}"
+            done <<<"$WRK_THREADS"
             say "  round $r ${spec_of[$role]}: $(awk '/^Requests\/sec/ { print $2 }' \
                 "$B/wrk/$name.$role.$r.txt") req/s, ${cpu%%$'\t'*} CPU us/request"
             sleep 1
@@ -605,6 +507,8 @@ run_case() {
         t=${spec_of[$role]%%:*}
         raw hwm "$name" "$role" "$(mem_kib VmHWM "$t")"
         raw pss "$name" "$role" "$(pss_kib "$t")"
+        [ "$t" != nginx-log ] || access_log_check "$name" "$role" "${log_before[$role]}" \
+            "${requests[$role]}"
     done
 }
 
@@ -616,8 +520,9 @@ run_idle() {
     local -a tls=()
     [ "$ep" = tls ] && tls=(--tls --cert "$B/certs/client.pem" --key "$B/certs/client.key")
     for t in $TARGETS; do
-        # audit changes nothing on idle connections; the previous build is compared under load
-        case $t in portico-audit | portico-prev) continue ;; esac
+        # audit or an access log change nothing on idle connections; the previous build is
+        # compared under load
+        case $t in portico-audit | portico-prev | nginx-log) continue ;; esac
         say "idle: $IDLE_N connections to $t $ep"
         stop_bg "$t"
         start_target "$t"
@@ -674,6 +579,7 @@ main() {
     for c in nginx wrk openssl curl cc; do
         command -v "$c" >/dev/null || die "$c is not installed (make deps)"
     done
+    ! enabled haproxy || command -v haproxy >/dev/null || die "haproxy is not installed (make deps)"
     [ "$IDLE_N" = 0 ] || [ -x "$IDLE_TOOL" ] || die "$IDLE_TOOL is missing (make build)"
     ! enabled portico || [ -x "$PORTICO" ] || die "$PORTICO is missing (make build)"
     if enabled portico-prev; then
@@ -696,8 +602,8 @@ main() {
 
     define_cases
     define_idle
-    read -r UP_PORT ports <<<"$(free_ports 9)"
-    for t in portico portico-audit portico-prev nginx; do
+    read -r UP_PORT ports <<<"$(free_ports 13)"
+    for t in portico portico-audit portico-prev nginx nginx-log haproxy; do
         for c in plain tls; do
             n=$((n + 1))
             PORT[$t.$c]=$(echo "$ports" | cut -d' ' -f$n)
@@ -712,7 +618,9 @@ main() {
     cc -shared -fPIC -O2 -Wall -Wextra -Werror -o "$B/tls_client_cert.so" \
         "$HERE/tls_client_cert.c" $(pkg-config --cflags --libs openssl) -ldl
     upstream_config
-    nginx_proxy_config
+    nginx_proxy_config nginx
+    nginx_proxy_config nginx-log
+    haproxy_config
     portico_config
 
     raw info started "$(date -u '+%Y-%m-%d %H:%M:%S UTC')"
@@ -721,6 +629,9 @@ main() {
         "wrk -t1 -c$CONNS -d${DURATION}s --latency, $ROUNDS rounds after ${WARMUP}s warm-up"
     raw info clk_tck "$HZ"
     raw info nginx "$(nginx -v 2>&1 | sed 's/^nginx version: //')"
+    if enabled haproxy; then
+        raw info haproxy "$(haproxy -v 2>&1 | head -n 1 | sed 's/^HAProxy version //; s/ .*//')"
+    fi
     raw info wrk "$(wrk -v 2>&1 | head -n 1 | cut -d' ' -f1-2)"
     raw info openssl "$(openssl version)"
     if enabled portico; then

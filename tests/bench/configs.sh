@@ -1,0 +1,246 @@
+# shellcheck shell=bash
+# tests/bench/configs.sh: sourced by run.sh. The certificates and the configurations of the
+# upstream and of every target, written into $B on each run (see README.md).
+
+# ---------------------------------------------------------------------------------------------
+# Certificates: a server CA and the server certificate for localhost; the partner's CA and the
+# client certificate it issued. EC P-256 keys, generated on every run (90 days: Portico warns below 30).
+
+gen_certs() {
+    local d=$B/certs
+    mkdir -p "$d"
+    ca() { # name subject
+        openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+            -keyout "$d/$1.key" -out "$d/$1.pem" -days 90 -subj "$2" \
+            -addext basicConstraints=critical,CA:TRUE \
+            -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
+    }
+    leaf() { # name subject issuer extensions
+        openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+            -keyout "$d/$1.key" -out "$d/$1.csr" -subj "$2" 2>/dev/null
+        printf '%b' "$4" >"$d/$1.ext"
+        openssl x509 -req -in "$d/$1.csr" -CA "$d/$3.pem" -CAkey "$d/$3.key" -days 90 \
+            -set_serial "0x$(openssl rand -hex 8)" -extfile "$d/$1.ext" -out "$d/$1.pem" 2>/dev/null
+    }
+    ca server-ca "/O=Portico bench/CN=Bench server CA"
+    local leaf_ext="basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n"
+    leaf server "/O=Portico bench/CN=localhost" server-ca \
+        "${leaf_ext}extendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n"
+    ca ca "/O=Bench Partner/CN=Bench Partner CA"
+    leaf client "/O=Bench Partner/CN=bench-client" ca "${leaf_ext}extendedKeyUsage=clientAuth\n"
+    openssl verify -CAfile "$d/ca.pem" "$d/client.pem" >/dev/null || die "client certificate"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Configurations. Access logs off everywhere (Portico keeps none without audit), except on
+# nginx-log, the anchor for what an access log costs; the client keep-alive allows as many
+# requests per connection as Portico's default (10000; HAProxy 2.6 has no such limit); upstream
+# connections are kept alive (64 idle per nginx worker, as Portico's pool; HAProxy's idle pool
+# shared by all its connections, http-reuse always).
+
+# notice: nginx then logs who sent it a signal, for when something else stops it.
+nginx_common() { # prefix dir
+    cat <<EOF
+pid $1/nginx.pid;
+error_log $1/error.log notice;
+EOF
+}
+
+nginx_temp() { # prefix dir
+    local t
+    for t in client_body proxy fastcgi uwsgi scgi; do echo "    ${t}_temp_path $1/tmp/$t;"; done
+}
+
+upstream_config() {
+    local d=$B/upstream
+    mkdir -p "$d/tmp"
+    {
+        nginx_common "$d"
+        cat <<EOF
+worker_processes 1;
+events { worker_connections 4096; }
+http {
+    access_log off;
+$(nginx_temp "$d")
+    keepalive_requests 1000000;
+    keepalive_timeout 300s;
+    server {
+        listen 127.0.0.1:$UP_PORT reuseport;
+        default_type application/json;
+        location / { return 200 '$BODY\n'; }
+    }
+}
+EOF
+    } >"$d/nginx.conf"
+}
+
+# nginx_proxy_config [TARGET]: nginx as the reference proxy, in TARGET's folder on its ports:
+# nginx (no access log) or nginx-log (the same plus a buffered JSON access log of ten fields,
+# access.log in its folder).
+nginx_proxy_config() {
+    local t=${1:-nginx} c=$B/certs
+    local d=$B/$t
+    # shellcheck disable=SC2016
+    local fwd='proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Request-Id $request_id;'
+    local log='access_log off;'
+    if [ "$t" = nginx-log ]; then
+        # shellcheck disable=SC2016
+        log='log_format portico_json escape=json
+        '\''{"time":"$time_iso8601","request_id":"$request_id",'\''
+        '\''"remote_addr":"$remote_addr","remote_port":"$remote_port",'\''
+        '\''"method":"$request_method","uri":"$uri","status":$status,'\''
+        '\''"upstream_addr":"$upstream_addr","upstream_response_time":"$upstream_response_time",'\''
+        '\''"request_time":$request_time}'\'';
+    access_log '"$d"'/access.log portico_json buffer=64k flush=1s;'
+    fi
+    mkdir -p "$d/tmp"
+    {
+        nginx_common "$d"
+        cat <<EOF
+worker_processes 2;
+worker_rlimit_nofile $NOFILE;
+events { worker_connections $((NOFILE / 2)); }
+http {
+    $log
+$(nginx_temp "$d")
+    keepalive_requests 10000;
+    upstream backend {
+        server 127.0.0.1:$UP_PORT;
+        keepalive 64;
+        keepalive_requests 1000000;
+    }
+    server {
+        listen 127.0.0.1:${PORT[$t.plain]} reuseport;
+        location /plain/ {
+            proxy_pass http://backend;
+            $fwd
+        }
+    }
+    server {
+        listen 127.0.0.1:${PORT[$t.tls]} ssl reuseport;
+        ssl_certificate $c/server.pem;
+        ssl_certificate_key $c/server.key;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        ssl_client_certificate $c/ca.pem;
+        ssl_verify_client on;
+        location /tls/ {
+            proxy_pass http://backend;
+            $fwd
+            proxy_set_header X-Client-Subject \$ssl_client_s_dn;
+        }
+    }
+}
+EOF
+    } >"$d/nginx.conf"
+}
+
+# HAProxy as the second reference proxy, set up for the same work as nginx: 2 threads in one
+# process, the plain and the TLS listener forwarding /plain/ and /tls/ to the upstream, idle
+# upstream connections shared by all (http-reuse always), X-Forwarded-For, X-Request-Id (a
+# unique-id), on TLS the client certificate required (partner CA) and its subject passed on in
+# X-Client-Subject (RFC 2253, as nginx's $ssl_client_s_dn). No log. The certificate and key are
+# one PEM file for its "crt". maxconn: two descriptors per connection (client and upstream side)
+# within the open files limit, as nginx's worker_connections.
+haproxy_config() {
+    local d=$B/haproxy c=$B/certs
+    mkdir -p "$d"
+    cat "$c/server.pem" "$c/server.key" >"$d/server.pem"
+    cat >"$d/haproxy.cfg" <<EOF
+global
+    nbthread 2
+    maxconn $(((NOFILE - 1000) / 2))
+
+defaults
+    mode http
+    maxconn $(((NOFILE - 1000) / 2))
+    timeout connect 5s
+    timeout client 75s
+    timeout server 75s
+    timeout http-keep-alive 75s
+    http-reuse always
+    option forwardfor
+    unique-id-format %{+X}o%ci:%cp_%fi:%fp_%Ts_%rt:%pid
+
+frontend plain
+    bind 127.0.0.1:${PORT[haproxy.plain]}
+    http-request return status 404 unless { path_beg /plain/ }
+    http-request set-header X-Request-Id %[unique-id]
+    default_backend upstream
+
+frontend tls
+    bind 127.0.0.1:${PORT[haproxy.tls]} ssl crt $d/server.pem ca-file $c/ca.pem verify required ssl-min-ver TLSv1.2 ssl-max-ver TLSv1.3
+    http-request return status 404 unless { path_beg /tls/ }
+    http-request set-header X-Request-Id %[unique-id]
+    http-request set-header X-Client-Subject %[ssl_c_s_dn(,0,rfc2253)]
+    default_backend upstream
+
+backend upstream
+    server up 127.0.0.1:$UP_PORT
+EOF
+}
+
+# The chain of the "chain" case: pain.001 to JSON (namespaces stripped, payment blocks and
+# transactions always arrays), then reshaped into our payment document.
+PAIN_TO_JSON='{ "namespaces": "strip", "arrays": ["PmtInf", "CdtTrfTxInf"], "numbers": ["CtrlSum"] }'
+# shellcheck disable=SC2016 # ${request.id} is Portico's, not the shell's
+PAIN_MAP='{ "ops": [
+                { "move": { "from": "/Document/CstmrCdtTrfInitn/GrpHdr", "to": "/header" } },
+                { "move": { "from": "/Document/CstmrCdtTrfInitn/PmtInf", "to": "/batches" } },
+                { "delete": { "path": "/Document" } },
+                { "set": { "path": "/received_from", "value": "${request.id}" } } ] }'
+
+# portico_config [TARGET [AUDIT]]: TARGET's folder and ports (portico, portico-audit or
+# portico-prev); AUDIT is the "audit" section, when there is one.
+portico_config() {
+    local t=${1:-portico} audit=${2:-}
+    local d=$B/$t up=http://127.0.0.1:$UP_PORT audit_line=""
+    [ -z "$audit" ] || audit_line="\"audit\": $audit,"
+    mkdir -p "$d/partners.d/bench-partner"
+    cp "$B/certs/server.pem" "$B/certs/server.key" "$d/"
+    cp "$B/certs/ca.pem" "$d/partners.d/bench-partner/"
+    cat >"$d/portico.json" <<EOF
+{
+    "node": "bench",
+    "workers": 2,
+    "listeners": [
+        { "address": "127.0.0.1:${PORT[$t.plain]}" },
+        { "address": "127.0.0.1:${PORT[$t.tls]}",
+          "tls": { "certificates": [ { "cert": "server.pem", "key": "server.key" } ],
+                   "client_auth": "require" } }
+    ],
+    "partners_dir": "partners.d",
+    $audit_line
+    "limits": { "max_connections": 20000 },
+    "routes": [
+        { "name": "plain", "path": "/plain/*", "upstream": "$up", "public": true },
+        { "name": "xml-none", "path": "/xml/none/*", "upstream": "$up", "public": true },
+        { "name": "xml-chain", "path": "/xml/chain/*", "upstream": "$up", "public": true,
+          "request": [
+            { "xml_to_json": $PAIN_TO_JSON, "when": { "content_type": "xml" } },
+            { "json_map": $PAIN_MAP }
+          ] }
+    ]
+}
+EOF
+    cat >"$B/post-pain.lua" <<EOF
+-- wrk: POST the pain.001 sample as XML
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/xml"
+local f = assert(io.open("$PAIN001", "rb"))
+wrk.body = f:read("*a")
+f:close()
+EOF
+    cat >"$d/partners.d/bench-partner/partner.json" <<EOF
+{
+    "id": "bench-partner",
+    "name": "Bench Partner",
+    "identity": { "ca": "ca.pem" },
+    "routes": [
+        { "name": "orders", "path": "/tls/*", "upstream": "$up" }
+    ]
+}
+EOF
+}
