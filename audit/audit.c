@@ -92,6 +92,22 @@ struct fill_arg {
     const struct au_event_text *ev;
 };
 
+/* `,"seq":N` at out (at most 27 bytes), without printf's parsing of a format per event. */
+static size_t
+seq_member(char *out, uint64_t seq)
+{
+    char digits[20], *d = digits + sizeof digits;
+    size_t n;
+
+    do
+        *--d = (char)('0' + seq % 10);
+    while ((seq /= 10) != 0);
+    n = (size_t)(digits + sizeof digits - d);
+    memcpy(out, ",\"seq\":", 7);
+    memcpy(out + 7, d, n);
+    return 7 + n;
+}
+
 /* The record: the key, then the event with its chain members in their sorted places. The hash
  * covers the previous hash and the event without "hash" (audit/README.md, "Canonical form"). */
 static size_t
@@ -109,7 +125,7 @@ fill(void *arg, uint64_t seq, const unsigned char prev[32], char *dst, unsigned 
     gw_hex_encode(prevf + 9, prev, 32);
     prevf[73] = '"';
     prevn = 74;
-    seqn = (size_t)snprintf(seqf, sizeof seqf, ",\"seq\":%" PRIu64, seq);
+    seqn = seq_member(seqf, seq);
     part[0].p = e->p, part[0].n = e->hash_at;
     part[1].p = e->p + e->hash_at, part[1].n = e->prev_at - e->hash_at;
     part[2].p = prevf, part[2].n = prevn;
@@ -453,6 +469,7 @@ shipper_main(void *arg)
     int64_t last_ack = now_ms(), last_sync = last_ack, deadline = 0, restart_at = 0;
     int dirty = 0;
 
+    pthread_setname_np(pthread_self(), "portico-ship");
     for (;;) {
         int64_t now = now_ms();
         if (atomic_load(&l->stopping)) {

@@ -142,8 +142,11 @@ static void *
 worker_main(void *arg)
 {
     struct gw_worker *w = arg;
+    char name[16];
 
     gw_log_worker = w->id;
+    snprintf(name, sizeof name, "portico-w%d", w->id);
+    pthread_setname_np(pthread_self(), name); /* top -H, perf and make bench tell the threads apart */
     event_base_dispatch(w->base);
     gw_log(GW_LOG_INFO, "stopped after %llu requests", (unsigned long long)w->requests);
     while (!TAILQ_EMPTY(&w->conns))
@@ -374,6 +377,13 @@ gw_server_run(const char *config_path, struct pt_snapshot *snap)
     if (workers == NULL)
         return 1;
     raise_fd_limit(snap->config);
+    /* Large blocks (librdkafka's batches and their compressed copies, large bodies) come from the
+     * heap and stay there when freed, instead of from new mappings given back at once: a page
+     * touched for the first time costs a fault, and the audit's producer took one every few
+     * events (BENCHMARKS.md, "Audit"). Setting both also stops glibc's own adjusting of them.
+     * malloc_trim (trim_cb) still gives pages back after idle connections shrank. */
+    mallopt(M_MMAP_THRESHOLD, 4 << 20);
+    mallopt(M_TRIM_THRESHOLD, 16 << 20);
     gw_tls_init_threads();
     if (snap->config->audit != NULL) {
         char err[512];

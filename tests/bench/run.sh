@@ -62,9 +62,9 @@ RAW=$B/raw.tsv
 # and haproxy_config in configs.sh.
 define_cases() {
     add_case plain "Plain HTTP/1.1, keep-alive" portico:plain:/plain/orders \
-        nginx:plain:/plain/orders,haproxy:plain:/plain/orders "rps>=1 p99<=1"
+        nginx:plain:/plain/orders,haproxy:plain:/plain/orders "rps>=1 cpu<=1"
     add_case mtls "HTTPS with client certificate (mTLS), keep-alive" portico:tls:/tls/orders \
-        nginx:tls:/tls/orders,haproxy:tls:/tls/orders "rps>=1 p99<=1"
+        nginx:tls:/tls/orders,haproxy:tls:/tls/orders "rps>=1 cpu<=1"
     add_case chain "pain.001 POST (7.6 KB): xml_to_json + json_map against the same route without" \
         portico:plain:/xml/chain/pain portico:plain:/xml/none/pain "rps>=0.7" -s "$B/post-pain.lua"
     add_case audit "mTLS partner route with audit on (digest capture, to portico kafka-dev) against off" \
