@@ -179,7 +179,7 @@ au_log_refusing(const struct au_log *l)
 {
     uint64_t max = au_wal_max(l->wal);
     return l->conf.when_full == AU_FULL_REJECT &&
-           au_wal_used(l->wal) + (max / 16 < REFUSE_HEADROOM ? max / 16 : REFUSE_HEADROOM) >= max;
+           au_wal_room(l->wal) <= (max / 16 < REFUSE_HEADROOM ? max / 16 : REFUSE_HEADROOM);
 }
 
 void
@@ -362,8 +362,11 @@ ship_some(struct au_log *l)
 
     while (l->head - l->tail < RING_SIZE && au_wal_read(l->wal, l->ship, &r) == 1) {
         struct flight *f = &l->ring[l->head % RING_SIZE];
-        if (rd_kafka_produce(l->rkt, RD_KAFKA_PARTITION_UA, 0, (void *)r.value, r.len, r.key,
-                             r.keylen, (void *)(uintptr_t)l->head) != 0)
+        /* a record still in the ring is copied (the ring is written over once the record is on
+         * disk); one on disk is pointed to, until Kafka has it */
+        if (rd_kafka_produce(l->rkt, RD_KAFKA_PARTITION_UA, r.in_ring ? RD_KAFKA_MSG_F_COPY : 0,
+                             (void *)r.value, r.len, r.key, r.keylen,
+                             (void *)(uintptr_t)l->head) != 0)
             break; /* queue full: later */
         f->next = r.next;
         f->seq = r.seq;
@@ -484,6 +487,7 @@ shipper_main(void *arg)
             restart_at = 0;
             restart_producer(l);
         }
+        au_wal_flush(l->wal);
         if (l->rk != NULL && restart_at == 0)
             ship_some(l);
         if (l->rk != NULL)
@@ -496,7 +500,6 @@ shipper_main(void *arg)
         if (now - last_ack >= ACK_EVERY_MS) {
             if (dirty)
                 au_wal_ack(l->wal, l->acked_lsn, l->acked_seq, l->acked_hash);
-            au_wal_unmap_written(l->wal);
             dirty = 0;
             last_ack = now;
         }
@@ -525,14 +528,17 @@ au_log_start(const struct au_conf *conf, const char *node, char *err, size_t err
     l->conf.brokers = strdup(conf->brokers);
     l->conf.topic = strdup(conf->topic);
     l->conf.dir = strdup(conf->dir);
+    l->conf.ring_dir = strdup(conf->ring_dir);
     l->conf.kafka = conf->kafka ? json_deep_copy(conf->kafka) : NULL;
     l->node = strdup(node);
     l->ring = calloc(RING_SIZE, sizeof *l->ring);
-    if (!l->conf.brokers || !l->conf.topic || !l->conf.dir || !l->node || !l->ring) {
+    if (!l->conf.brokers || !l->conf.topic || !l->conf.dir || !l->conf.ring_dir || !l->node ||
+        !l->ring) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
-    if ((l->wal = au_wal_open(l->conf.dir, l->conf.max_bytes, err, errlen)) == NULL)
+    if ((l->wal = au_wal_open(l->conf.dir, l->conf.max_bytes, l->conf.ring_dir,
+                              (size_t)l->conf.ring_bytes, err, errlen)) == NULL)
         goto fail;
     l->acked_lsn = l->ship = au_wal_acked(l->wal);
     au_wal_chain_tail(l->wal, &l->acked_seq, l->acked_hash); /* replaced by the first ack */

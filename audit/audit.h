@@ -26,6 +26,8 @@ struct au_conf {
     char *brokers;           /* "embedded", or a bootstrap list for librdkafka */
     char *topic;             /* default "portico.audit" */
     char *dir;               /* the write-ahead log's folder, resolved; default "<config dir>/audit" */
+    char *ring_dir;          /* where the log's memory ring is (a tmpfs folder), default /dev/shm */
+    uint64_t ring_bytes;     /* its size, default 64 MiB */
     uint64_t max_bytes;      /* the log's bound, default 1 GiB */
     int fsync_ms;            /* fdatasync period, default 1000; 0: after every shipper turn */
     enum au_full_policy when_full;

@@ -1,9 +1,11 @@
-/* wal.h: the audit write-ahead log: records on disk before the answer leaves, until Kafka has them.
+/* wal.h: the audit write-ahead log: records kept before the answer leaves, until Kafka has them.
  *
- * The log is a folder of segment files (`wal-<first position in hex>.seg`), each preallocated and
- * mapped: appending a record is a copy into the page cache under a lock, with no system call, so a
- * record is safe from a crash of the process (SIGKILL included) as soon as au_wal_append returns;
- * au_wal_sync() makes it safe from a crash of the machine (fdatasync, on a configured period).
+ * Writers append records to a ring in a memory file system (wal_ring.h): a copy under a lock, with
+ * no system call, and the record is safe from a crash of the process (SIGKILL included) as soon as
+ * au_wal_append returns. The shipper copies the ring into the log's segment files on disk
+ * (`wal-<first position in hex>.seg`, preallocated) every turn (au_wal_flush), and au_wal_sync()
+ * makes them safe from a crash of the machine (fdatasync, on a configured period). On open, the
+ * records the last run left in the ring and not on disk are copied there first.
  *
  * A record is a 56-byte header (magic, CRC-32 of the rest, payload length, key length, the event's
  * chain number and hash) and the payload: the Kafka key, then the event. Positions ("lsn") are
@@ -30,6 +32,8 @@ struct au_wal_rec {
     size_t keylen;
     const char *value;
     size_t len;
+    int in_ring;              /* key and value are in the ring, where they are written over once
+                                 copied to disk (au_wal_flush): copy them before that */
 };
 
 /* Fill a record's payload at `dst` (at most keylen + len bytes, as reserved; the key first), given
@@ -40,7 +44,8 @@ typedef size_t (*au_wal_fill_fn)(void *arg, uint64_t seq, const unsigned char pr
 
 /* Open (create) the log in `dir`, bounded to about max_bytes of records not yet acknowledged.
  * Returns NULL with a message in err. */
-struct au_wal *au_wal_open(const char *dir, uint64_t max_bytes, char *err, size_t errlen);
+struct au_wal *au_wal_open(const char *dir, uint64_t max_bytes, const char *ring_dir,
+                           size_t ring_bytes, char *err, size_t errlen);
 void au_wal_close(struct au_wal *w);
 
 /* Append one record of keylen + at most len payload bytes: `fill` runs under the log's lock with
@@ -49,6 +54,9 @@ int au_wal_append(struct au_wal *w, size_t keylen, size_t len, au_wal_fill_fn fi
 
 /* Used bytes (appended and not yet acknowledged) and the bound. */
 uint64_t au_wal_used(const struct au_wal *w);
+/* What may still be appended: the room in the log's bound, or in the ring while the shipper has
+ * not copied it to disk, whichever is less. */
+uint64_t au_wal_room(const struct au_wal *w);
 uint64_t au_wal_max(const struct au_wal *w);
 /* How many records the last run left to ship, found by au_wal_open(). */
 uint64_t au_wal_opened_records(const struct au_wal *w);
@@ -65,9 +73,8 @@ void au_wal_ack(struct au_wal *w, uint64_t lsn, uint64_t seq, const unsigned cha
 
 /* fdatasync what was appended since the last call (segments and checkpoint). */
 void au_wal_sync(struct au_wal *w);
-/* Unmap the writable view of the pages the writers are done with (see struct seg in wal.c): the
- * shipper calls it often, so that the kernel's own writeback finds few pages mapped for writing. */
-void au_wal_unmap_written(struct au_wal *w);
+/* Copy what the writers appended from the ring into the segments (shipper, every turn). */
+void au_wal_flush(struct au_wal *w);
 
 /* The last record's chain number and hash (0 and zeros for a new log). */
 void au_wal_chain_tail(struct au_wal *w, uint64_t *seq, unsigned char hash[32]);
