@@ -124,21 +124,29 @@ int
 wal_seg_push(struct au_wal *w, uint64_t base, int create, char *err, size_t errlen)
 {
     struct seg s = {.base = base, .fd = -1};
+    int rc = 0;
 
+    /* made outside the lock (a new file's blocks are allocated): the writers never wait for it */
+    if (wal_seg_map(w, &s, create, err, errlen) < 0)
+        return -1;
+    pthread_mutex_lock(&w->lock);
     if (w->nsegs == w->cap) {
         size_t cap = w->cap ? w->cap * 2 : 8;
         struct seg *p = realloc(w->segs, cap * sizeof *p);
         if (p == NULL) {
             snprintf(err, errlen, "out of memory");
-            return -1;
+            rc = -1;
+        } else {
+            w->segs = p;
+            w->cap = cap;
         }
-        w->segs = p;
-        w->cap = cap;
     }
-    if (wal_seg_map(w, &s, create, err, errlen) < 0)
-        return -1;
-    w->segs[w->nsegs++] = s;
-    return 0;
+    if (rc == 0)
+        w->segs[w->nsegs++] = s;
+    pthread_mutex_unlock(&w->lock);
+    if (rc < 0)
+        wal_seg_drop(w, &s, 0);
+    return rc;
 }
 
 /* The segment holding lsn, copied out under the lock (NULL when it is gone or not yet there). */
@@ -358,25 +366,25 @@ fail:
 static int
 seg_at(struct au_wal *w, uint64_t lsn, struct seg *out)
 {
-    char err[256];
-    int rc = 0;
+    char err[256] = "";
+    struct seg last;
 
     if (wal_seg_find(w, lsn, out) == 1)
         return 0;
     pthread_mutex_lock(&w->lock);
-    {
-        const struct seg *last = &w->segs[w->nsegs - 1];
-        if (lsn < last->base + last->size ||
-            wal_seg_push(w, last->base + last->size, 1, err, sizeof err) < 0)
-            rc = -1;
-        else
-            *out = w->segs[w->nsegs - 1];
-    }
+    last = w->segs[w->nsegs - 1];
     pthread_mutex_unlock(&w->lock);
-    if (rc < 0)
-        gw_log(GW_LOG_ERROR, "audit log: cannot add a segment at %" PRIu64 ": %s", lsn,
-               lsn < w->segs[w->nsegs - 1].base ? "before the log" : err);
-    return rc;
+    /* only this thread adds segments */
+    if (lsn >= last.base + last.size &&
+        wal_seg_push(w, last.base + last.size, 1, err, sizeof err) == 0) {
+        pthread_mutex_lock(&w->lock);
+        *out = w->segs[w->nsegs - 1];
+        pthread_mutex_unlock(&w->lock);
+        return 0;
+    }
+    gw_log(GW_LOG_ERROR, "audit log: cannot add a segment at %" PRIu64 ": %s", lsn,
+           lsn < last.base + last.size ? "before the log" : err);
+    return -1;
 }
 
 int
@@ -495,14 +503,18 @@ au_wal_sync(struct au_wal *w)
 uint64_t
 au_wal_used(const struct au_wal *w)
 {
-    return atomic_load(&w->end) - atomic_load(&w->acked);
+    uint64_t acked = atomic_load(&w->acked); /* first: it never passes the end read after it */
+
+    return atomic_load(&w->end) - acked;
 }
 
 uint64_t
 au_wal_room(const struct au_wal *w)
 {
-    uint64_t end = atomic_load(&w->end), used = end - atomic_load(&w->acked);
-    uint64_t ring = end - atomic_load(&w->copied), size = w->ring_size;
+    /* acked and copied first: read after the end, either may have passed the end read */
+    uint64_t acked = atomic_load(&w->acked), copied = atomic_load(&w->copied);
+    uint64_t end = atomic_load(&w->end), used = end - acked, ring = end - copied;
+    uint64_t size = w->ring_size;
     uint64_t a = used < w->max_bytes ? w->max_bytes - used : 0, b = ring < size ? size - ring : 0;
 
     return a < b ? a : b;
