@@ -487,9 +487,11 @@ shipper_main(void *arg)
             restart_at = 0;
             restart_producer(l);
         }
-        au_wal_flush(l->wal);
+        /* produce first, then copy to disk: what is not on disk yet is read from the ring, whose
+         * pages stay mapped, and not through the segment's mapping, new pages every time */
         if (l->rk != NULL && restart_at == 0)
             ship_some(l);
+        au_wal_flush(l->wal);
         if (l->rk != NULL)
             rd_kafka_poll(l->rk, 10);
         else
