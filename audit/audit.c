@@ -90,6 +90,7 @@ struct fill_arg {
     const char *key;
     size_t keylen;
     const struct au_event_text *ev;
+    char prevf[80], seqf[32], hashf[80]; /* the chain's members, pieces of the record */
 };
 
 /* `,"seq":N` at out (at most 27 bytes), without printf's parsing of a format per event. */
@@ -108,56 +109,50 @@ seq_member(char *out, uint64_t seq)
     return 7 + n;
 }
 
+/* `,"name":"<64 hex digits>"` at out (name: 4 letters), 74 bytes. */
+static void
+hash_member(char *out, const char *name, const unsigned char d[32])
+{
+    memcpy(out, ",\"", 2);
+    memcpy(out + 2, name, 4);
+    memcpy(out + 6, "\":\"", 3);
+    gw_hex_encode(out + 9, d, 32);
+    out[73] = '"';
+}
+
 /* The record: the key, then the event with its chain members in their sorted places. The hash
  * covers the previous hash and the event without "hash" (audit/README.md, "Canonical form"). */
 static size_t
-fill(void *arg, uint64_t seq, const unsigned char prev[32], char *dst, unsigned char hash[32])
+fill(void *arg, uint64_t seq, const unsigned char prev[32], struct au_wal_piece *part,
+     unsigned char hash[32])
 {
-    const struct fill_arg *a = arg;
+    struct fill_arg *a = arg;
     const struct au_event_text *e = a->ev;
-    char prevf[80], seqf[32], hashf[80];
-    size_t prevn, seqn, hashn;
-    struct { const char *p; size_t n; } part[7];
     struct gw_sha256 sha;
-    char *o = dst;
 
-    memcpy(prevf, ",\"prev\":\"", 9);
-    gw_hex_encode(prevf + 9, prev, 32);
-    prevf[73] = '"';
-    prevn = 74;
-    seqn = seq_member(seqf, seq);
-    part[0].p = e->p, part[0].n = e->hash_at;
-    part[1].p = e->p + e->hash_at, part[1].n = e->prev_at - e->hash_at;
-    part[2].p = prevf, part[2].n = prevn;
-    part[3].p = e->p + e->prev_at, part[3].n = e->seq_at - e->prev_at;
-    part[4].p = seqf, part[4].n = seqn;
-    part[5].p = e->p + e->seq_at, part[5].n = e->len - e->seq_at;
+    hash_member(a->prevf, "prev", prev);
+    part[0] = (struct au_wal_piece){a->key, a->keylen};
+    part[1] = (struct au_wal_piece){e->p, e->hash_at};
+    part[2] = (struct au_wal_piece){a->hashf, 74}; /* filled below */
+    part[3] = (struct au_wal_piece){e->p + e->hash_at, e->prev_at - e->hash_at};
+    part[4] = (struct au_wal_piece){a->prevf, 74};
+    part[5] = (struct au_wal_piece){e->p + e->prev_at, e->seq_at - e->prev_at};
+    part[6] = (struct au_wal_piece){a->seqf, seq_member(a->seqf, seq)};
+    part[7] = (struct au_wal_piece){e->p + e->seq_at, e->len - e->seq_at};
     gw_sha256_init(&sha);
     gw_sha256_update(&sha, prev, 32);
-    for (int i = 0; i < 6; i++)
-        gw_sha256_update(&sha, part[i].p, part[i].n);
+    for (int i = 1; i < 8; i++)
+        if (i != 2)
+            gw_sha256_update(&sha, part[i].p, part[i].n);
     gw_sha256_final(&sha, hash);
-    memcpy(hashf, ",\"hash\":\"", 9);
-    gw_hex_encode(hashf + 9, hash, 32);
-    hashf[73] = '"';
-    hashn = 74;
-    memcpy(o, a->key, a->keylen);
-    o += a->keylen;
-    for (int i = 0; i < 6; i++) {
-        memcpy(o, part[i].p, part[i].n);
-        o += part[i].n;
-        if (i == 0) {
-            memcpy(o, hashf, hashn);
-            o += hashn;
-        }
-    }
-    return (size_t)(o - dst);
+    hash_member(a->hashf, "hash", hash);
+    return 8;
 }
 
 int
 au_log_append(struct au_log *l, const char *key, size_t keylen, const struct au_event_text *ev)
 {
-    struct fill_arg a = {l, key, keylen, ev};
+    struct fill_arg a = {.l = l, .key = key, .keylen = keylen, .ev = ev};
     int64_t now, last;
 
     if (au_wal_append(l->wal, keylen, ev->len + CHAIN_FIELDS, fill, &a) == 0) {

@@ -317,9 +317,11 @@ au_wal_read(struct au_wal *w, uint64_t lsn, struct au_wal_rec *r)
 int
 au_wal_append(struct au_wal *w, size_t keylen, size_t len, au_wal_fill_fn fill, void *arg)
 {
-    size_t need = rec_size(keylen + len), size;
+    size_t need = rec_size(keylen + len), size, np, total = 0;
+    struct au_wal_piece piece[AU_WAL_PIECES];
+    struct rec_hdr h = {.magic = 0, .keylen = (uint16_t)keylen};
     uint64_t end, base;
-    struct rec_hdr *h;
+    char *o;
 
     if (keylen > UINT16_MAX || need > w->seg_size / 2 || need + HDR > w->ring_size / 2)
         return -1;
@@ -333,25 +335,34 @@ au_wal_append(struct au_wal *w, size_t keylen, size_t len, au_wal_fill_fn fill, 
     }
     /* the log's bound, and the ring's: the shipper has not copied what is within its size back */
     if (end + need - atomic_load(&w->acked) > w->max_bytes ||
-        end + need + HDR - atomic_load_explicit(&w->copied, memory_order_acquire) >
-            w->ring_size)
+        end + need + HDR - atomic_load_explicit(&w->copied, memory_order_acquire) > w->ring_size)
         goto fail;
-    h = (struct rec_hdr *)(void *)au_ring_at(w->ring, end);
-    h->magic = 0;
-    h->keylen = (uint16_t)keylen;
-    h->flags = 0;
-    h->seq = w->seq + 1;
-    h->len = (uint32_t)fill(arg, h->seq, w->hash, (char *)h + HDR, h->hash);
-    need = rec_size(h->len);
-    memset((char *)h + HDR + h->len, 0, need - HDR - h->len);
+    h.seq = w->seq + 1;
+    np = fill(arg, h.seq, w->hash, piece, h.hash);
+    for (size_t i = 0; i < np; i++)
+        total += piece[i].n;
+    if (np > AU_WAL_PIECES || total > keylen + len)
+        goto fail;
+    h.len = (uint32_t)total;
+    need = rec_size(total);
+    /* the checksum over the pieces where they are (this thread's, in its cache), not over the
+     * ring's lines after the copy, which are new to the cache each time round */
+    h.crc = crc32_gzip_refl(0, (const unsigned char *)&h + 8, HDR - 8);
+    for (size_t i = 0; i < np; i++)
+        h.crc = crc32_gzip_refl(h.crc, piece[i].p, piece[i].n);
+    o = au_ring_at(w->ring, end);
+    memcpy(o, &h, HDR);
+    for (size_t i = 0, at = HDR; i < np; at += piece[i].n, i++)
+        memcpy(o + at, piece[i].p, piece[i].n);
+    memset(o + HDR + total, 0, need - HDR - total);
     if (end - base + need + HDR <= size) /* the records end here */
-        memset((char *)h + need, 0, HDR);
-    h->crc = rec_crc(h);
-    h->magic = REC_MAGIC;
+        memset(o + need, 0, HDR);
+    /* whole: the magic last (a writer killed before it leaves no record, see recover_ring) */
+    atomic_store_explicit((_Atomic uint32_t *)(void *)o, REC_MAGIC, memory_order_release);
     w->wbase = base;
     w->wsize = size;
-    w->seq = h->seq;
-    memcpy(w->hash, h->hash, 32);
+    w->seq = h.seq;
+    memcpy(w->hash, h.hash, 32);
     atomic_store_explicit(&w->end, end + need, memory_order_release);
     pthread_mutex_unlock(&w->lock);
     return 0;

@@ -36,11 +36,18 @@ struct au_wal_rec {
                                  copied to disk (au_wal_flush): copy them before that */
 };
 
-/* Fill a record's payload at `dst` (at most keylen + len bytes, as reserved; the key first), given
- * its chain number and the previous record's hash; write the record's own hash into `hash`.
- * Returns the payload bytes written. */
-typedef size_t (*au_wal_fill_fn)(void *arg, uint64_t seq, const unsigned char prev[32], char *dst,
-                               unsigned char hash[32]);
+/* A record's payload in pieces, in order (the key first). */
+struct au_wal_piece {
+    const void *p;
+    size_t n;
+};
+#define AU_WAL_PIECES 8
+
+/* Give a record's payload as at most AU_WAL_PIECES pieces (at most keylen + len bytes in all, as
+ * reserved), given its chain number and the previous record's hash; write the record's own hash
+ * into `hash`. The pieces stay valid until au_wal_append returns. Returns how many there are. */
+typedef size_t (*au_wal_fill_fn)(void *arg, uint64_t seq, const unsigned char prev[32],
+                               struct au_wal_piece *pieces, unsigned char hash[32]);
 
 /* Open (create) the log in `dir`, bounded to about max_bytes of records not yet acknowledged.
  * Returns NULL with a message in err. */

@@ -41,7 +41,8 @@ unmap(struct au_ring *r)
     r->hdr = NULL;
 }
 
-/* The header page, then the data at [page, page + size) and again right after it. */
+/* The header page, then the data at [page, page + size) and again right after it, populated now
+ * (tmpfs pages, allocated by create): the writers never take a fault on the ring. */
 static int
 map(struct au_ring *r)
 {
@@ -51,10 +52,10 @@ map(struct au_ring *r)
         return -1;
     r->area = a;
     if (mmap(a, r->page, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, r->fd, 0) == MAP_FAILED ||
-        mmap(a + r->page, r->size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, r->fd,
-             (off_t)r->page) == MAP_FAILED ||
-        mmap(a + r->page + r->size, r->size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, r->fd,
-             (off_t)r->page) == MAP_FAILED) {
+        mmap(a + r->page, r->size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED | MAP_POPULATE,
+             r->fd, (off_t)r->page) == MAP_FAILED ||
+        mmap(a + r->page + r->size, r->size, PROT_READ | PROT_WRITE,
+             MAP_SHARED | MAP_FIXED | MAP_POPULATE, r->fd, (off_t)r->page) == MAP_FAILED) {
         int e = errno;
         unmap(r);
         errno = e;

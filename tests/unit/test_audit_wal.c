@@ -30,17 +30,17 @@ struct rec {
 /* The fill callback: the key, then the value; its hash is the previous one plus one in byte 0
  * (the log only carries the hash; the chain rule is audit.c's). */
 static size_t
-fill(void *arg, uint64_t seq, const unsigned char prev[32], char *dst, unsigned char hash[32])
+fill(void *arg, uint64_t seq, const unsigned char prev[32], struct au_wal_piece *pieces,
+     unsigned char hash[32])
 {
     const struct rec *r = arg;
-    size_t kl = strlen(r->key), vl = strlen(r->value);
 
-    memcpy(dst, r->key, kl);
-    memcpy(dst + kl, r->value, vl);
+    pieces[0] = (struct au_wal_piece){r->key, strlen(r->key)};
+    pieces[1] = (struct au_wal_piece){r->value, strlen(r->value)};
     memcpy(hash, prev, 32);
     hash[0] = (unsigned char)(prev[0] + 1);
     hash[31] = (unsigned char)seq;
-    return kl + vl;
+    return 2;
 }
 
 /* A record of about 200 bytes; `pad` more make it longer. */
