@@ -345,16 +345,14 @@ au_wal_append(struct au_wal *w, size_t keylen, size_t len, au_wal_fill_fn fill, 
         goto fail;
     h.len = (uint32_t)total;
     need = rec_size(total);
-    /* the checksum over the pieces where they are (this thread's, in its cache), not over the
-     * ring's lines after the copy, which are new to the cache each time round */
-    h.crc = crc32_gzip_refl(0, (const unsigned char *)&h + 8, HDR - 8);
-    for (size_t i = 0; i < np; i++)
-        h.crc = crc32_gzip_refl(h.crc, piece[i].p, piece[i].n);
     o = au_ring_at(w->ring, end);
     memcpy(o, &h, HDR);
     for (size_t i = 0, at = HDR; i < np; at += piece[i].n, i++)
         memcpy(o + at, piece[i].p, piece[i].n);
     memset(o + HDR + total, 0, need - HDR - total);
+    /* the checksum over the record as copied, one run in this core's cache (over the pieces, a
+     * call each, it took five times as long) */
+    ((struct rec_hdr *)(void *)o)->crc = rec_crc((const struct rec_hdr *)(const void *)o);
     if (end - base + need + HDR <= size) /* the records end here */
         memset(o + need, 0, HDR);
     /* whole: the magic last (a writer killed before it leaves no record, see recover_ring) */
