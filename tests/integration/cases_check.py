@@ -149,6 +149,26 @@ def check_missing_pem_file(ctx):
           "missing CA reported on line %s" % hits[0]["line"])
 
 
+@case
+def check_audit_ring_size(ctx):
+    """The audit's memory ring: a size that is not whole pages, or too small for two of the
+    largest records, is refused where it is written."""
+    for bad, words in ((5000000, "multiple of 4096"), (1048576, "4194304")):
+        s = scenario.build(ctx, start=False)
+        cfg = json.load(open(s.gw.config_path))
+        cfg["audit"] = {"brokers": "127.0.0.1:9", "ring_bytes": bad}
+        with open(s.gw.config_path, "w") as f:
+            json.dump(cfg, f, indent=2)
+        r = ctx.run([ctx.env.portico, "check", "-c", s.gw.config_path])
+        out = (r.stdout + r.stderr).decode(errors="replace")
+        check(r.returncode == 1, "check exited %d with ring_bytes %d" % (r.returncode, bad))
+        hits = [m for m in located(out) if m["path"] == "audit.ring_bytes"]
+        check(hits and words in hits[0]["msg"], "ring_bytes %d not refused at audit.ring_bytes "
+              "(%r): %s" % (bad, words, out[-400:]))
+        check(int(hits[0]["line"]) == key_line(s.gw.config_path, '"ring_bytes"'),
+              "ring_bytes reported on line %s" % hits[0]["line"])
+
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DOCS = ["README.md", "partners/README.md", "transforms/README.md"]
 # A problem as check prints it: its level, then where and what.
