@@ -169,12 +169,19 @@ au_log_append(struct au_log *l, const char *key, size_t keylen, const struct au_
     return -1;
 }
 
+/* Reject policy: the room kept for exchanges already under way. */
+static uint64_t
+headroom(const struct au_log *l)
+{
+    uint64_t max = au_wal_max(l->wal);
+    return max / 16 < REFUSE_HEADROOM ? max / 16 : REFUSE_HEADROOM;
+}
+
 int
 au_log_refusing(const struct au_log *l)
 {
-    uint64_t max = au_wal_max(l->wal);
-    return l->conf.when_full == AU_FULL_REJECT &&
-           au_wal_room(l->wal) <= (max / 16 < REFUSE_HEADROOM ? max / 16 : REFUSE_HEADROOM);
+    return l->conf.when_full == AU_FULL_REJECT && au_wal_tight(l->wal) &&
+           au_wal_room(l->wal) <= headroom(l);
 }
 
 void
@@ -537,6 +544,7 @@ au_log_start(const struct au_conf *conf, const char *node, char *err, size_t err
     if ((l->wal = au_wal_open(l->conf.dir, l->conf.max_bytes, l->conf.ring_dir,
                               (size_t)l->conf.ring_bytes, err, errlen)) == NULL)
         goto fail;
+    au_wal_watch(l->wal, 4 * headroom(l));
     l->acked_lsn = l->ship = au_wal_acked(l->wal);
     au_wal_chain_tail(l->wal, &l->acked_seq, l->acked_hash); /* replaced by the first ack */
     if (strcmp(l->conf.brokers, "embedded") == 0) {

@@ -363,6 +363,9 @@ au_wal_append(struct au_wal *w, size_t keylen, size_t len, au_wal_fill_fn fill, 
     memcpy(w->hash, h.hash, 32);
     atomic_store_explicit(&w->end, end + need, memory_order_release);
     pthread_mutex_unlock(&w->lock);
+    if (w->watch != 0 && !atomic_load_explicit(&w->tight, memory_order_relaxed) &&
+        au_wal_room(w) < w->watch)
+        atomic_store(&w->tight, 1);
     return 0;
 fail:
     pthread_mutex_unlock(&w->lock);
@@ -437,10 +440,32 @@ wal_copy_out(struct au_wal *w, uint64_t end)
     au_ring_set_copied(w->ring, p);
 }
 
+/* The shipper made room: clear tight once there is enough (an appender sets it again when not). */
+static void
+loosen(struct au_wal *w)
+{
+    if (atomic_load_explicit(&w->tight, memory_order_relaxed) && au_wal_room(w) >= w->watch)
+        atomic_store(&w->tight, 0);
+}
+
 void
 au_wal_flush(struct au_wal *w)
 {
     wal_copy_out(w, atomic_load_explicit(&w->end, memory_order_acquire));
+    loosen(w);
+}
+
+void
+au_wal_watch(struct au_wal *w, uint64_t bytes)
+{
+    w->watch = bytes;
+    atomic_store(&w->tight, au_wal_room(w) < bytes);
+}
+
+int
+au_wal_tight(const struct au_wal *w)
+{
+    return atomic_load_explicit(&w->tight, memory_order_relaxed);
 }
 
 /* ---- checkpoint, trimming, syncing ---- */
@@ -461,6 +486,7 @@ au_wal_ack(struct au_wal *w, uint64_t lsn, uint64_t seq, const unsigned char has
     if (lsn > atomic_load(&w->copied)) /* the checkpoint never points past what is on disk */
         au_wal_flush(w);
     atomic_store(&w->acked, lsn);
+    loosen(w);
     memcpy(c.hash, hash, 32);
     c.crc = wal_ckpt_crc(&c);
     if (pwrite(w->ckpt_fd, &c, sizeof c, 0) != (ssize_t)sizeof c)

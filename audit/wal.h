@@ -64,6 +64,11 @@ uint64_t au_wal_used(const struct au_wal *w);
 /* What may still be appended: the room in the log's bound, or in the ring while the shipper has
  * not copied it to disk, whichever is less. */
 uint64_t au_wal_room(const struct au_wal *w);
+/* Watch the room: au_wal_tight() is true from when it falls under `bytes` (an append sees it)
+ * until the shipper finds it above again. A cheap first look for every exchange: only when the
+ * log is tight is the room itself read (it is on lines the writers change all the time). */
+void au_wal_watch(struct au_wal *w, uint64_t bytes);
+int au_wal_tight(const struct au_wal *w);
 uint64_t au_wal_max(const struct au_wal *w);
 /* How many records the last run left to ship, found by au_wal_open(). */
 uint64_t au_wal_opened_records(const struct au_wal *w);

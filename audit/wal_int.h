@@ -73,6 +73,10 @@ struct au_wal {
     uint64_t rb_base;      /* shipper: the bounds of the segment it reads in the ring */
     size_t rb_size;
     size_t ring_size;
+    uint64_t watch;        /* tight is set when the room falls under this */
+    /* on a line of its own: read by every exchange (au_wal_tight), written seldom */
+    _Alignas(64) _Atomic int tight;
+    char tight_pad[64 - sizeof(int)];
 };
 
 static inline size_t

@@ -495,12 +495,19 @@ test_ring_full_until_flushed(void **state)
 
     (void)state;
     assert_non_null(w);
-    while (append_padded(w, "acme", i, 1500) == 0)
+    au_wal_watch(w, 1 << 20);
+    assert_false(au_wal_tight(w));
+    while (append_padded(w, "acme", i, 1500) == 0) {
+        /* tight from the append that left less than 1 MiB of the ring, not before */
+        assert_int_equal(au_wal_tight(w), au_wal_room(w) < (1 << 20));
         i++;
+    }
     assert_true(i > 4000 && i < 5000); /* 8 MiB of about 1.7 KB records */
     assert_true(au_wal_room(w) < 4096);
+    assert_true(au_wal_tight(w));
     au_wal_flush(w);
     assert_true(au_wal_room(w) > RING_BYTES - 4096);
+    assert_false(au_wal_tight(w));
     assert_int_equal(append_padded(w, "acme", i, 1500), 0);
     assert_int_equal(read_all(w, au_wal_acked(w), 0, NULL), i + 1);
     au_wal_close(w);
