@@ -54,7 +54,7 @@ seg_reuse(struct au_wal *w, struct seg *s, const char *path)
 }
 
 static int
-wal_seg_map(struct au_wal *w, struct seg *s, int create, char *err, size_t errlen)
+seg_map(struct au_wal *w, struct seg *s, int create, char *err, size_t errlen)
 {
     char path[4096];
     struct stat st;
@@ -127,7 +127,7 @@ wal_seg_push(struct au_wal *w, uint64_t base, int create, char *err, size_t errl
     int rc = 0;
 
     /* made outside the lock (a new file's blocks are allocated): the writers never wait for it */
-    if (wal_seg_map(w, &s, create, err, errlen) < 0)
+    if (seg_map(w, &s, create, err, errlen) < 0)
         return -1;
     pthread_mutex_lock(&w->lock);
     if (w->nsegs == w->cap) {
@@ -150,8 +150,8 @@ wal_seg_push(struct au_wal *w, uint64_t base, int create, char *err, size_t errl
 }
 
 /* The segment holding lsn, copied out under the lock (NULL when it is gone or not yet there). */
-int
-wal_seg_find(struct au_wal *w, uint64_t lsn, struct seg *out)
+static int
+seg_find(struct au_wal *w, uint64_t lsn, struct seg *out)
 {
     int found = 0;
 
@@ -188,15 +188,6 @@ wal_rec_valid(const struct seg *s, size_t off)
     return rec_whole(s, off, 1);
 }
 
-int
-wal_zeros(const char *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (p[i] != 0)
-            return 0;
-    return 1;
-}
-
 /* From a damaged place, the next intact record in the segment (its offset), or the segment's end. */
 size_t
 wal_resync(const struct seg *s, size_t off)
@@ -205,6 +196,21 @@ wal_resync(const struct seg *s, size_t off)
         if (wal_rec_valid(s, off))
             return off;
     return s->size;
+}
+
+/* What the reader gets of the record h at lsn (key and value point into h's memory). */
+static void
+rec_out(struct au_wal_rec *r, uint64_t lsn, const struct rec_hdr *h, int in_ring)
+{
+    r->lsn = lsn;
+    r->next = lsn + rec_size(h->len);
+    r->seq = h->seq;
+    memcpy(r->hash, h->hash, 32);
+    r->key = (const char *)h + HDR;
+    r->keylen = h->keylen;
+    r->value = r->key + h->keylen;
+    r->len = h->len - h->keylen;
+    r->in_ring = in_ring;
 }
 
 /* Where the segment that holds position lsn begins and how long it is: a segment on disk, or one
@@ -221,7 +227,7 @@ seg_bounds(struct au_wal *w, uint64_t lsn, uint64_t *base, size_t *size)
         *size = w->rb_size;
         return 0;
     }
-    if ((found = wal_seg_find(w, lsn, &s)) < 0)
+    if ((found = seg_find(w, lsn, &s)) < 0)
         return -1;
     if (found == 0) {
         pthread_mutex_lock(&w->lock);
@@ -252,15 +258,7 @@ read_ring(struct au_wal *w, uint64_t lsn, struct au_wal_rec *r)
             lsn = base + size; /* the writers went on in the next segment */
             continue;
         }
-        r->lsn = lsn;
-        r->next = lsn + rec_size(h->len);
-        r->seq = h->seq;
-        memcpy(r->hash, h->hash, 32);
-        r->key = (const char *)h + HDR;
-        r->keylen = h->keylen;
-        r->value = r->key + h->keylen;
-        r->len = h->len - h->keylen;
-        r->in_ring = 1;
+        rec_out(r, lsn, h, 1);
         return 1;
     }
     return 0;
@@ -281,7 +279,7 @@ au_wal_read(struct au_wal *w, uint64_t lsn, struct au_wal_rec *r)
         if (w->rseg.map != NULL && lsn >= w->rseg.base && lsn < w->rseg.base + w->rseg.size) {
             s = w->rseg;
         } else {
-            if ((found = wal_seg_find(w, lsn, &s)) == 0)
+            if ((found = seg_find(w, lsn, &s)) == 0)
                 return 0;
             if (found < 0)
                 lsn = s.base;
@@ -300,16 +298,7 @@ au_wal_read(struct au_wal *w, uint64_t lsn, struct au_wal_rec *r)
             lsn = s.base + next;
             continue;
         }
-        const struct rec_hdr *h = (const struct rec_hdr *)(s.map + off);
-        r->lsn = lsn;
-        r->next = lsn + rec_size(h->len);
-        r->seq = h->seq;
-        memcpy(r->hash, h->hash, 32);
-        r->key = s.map + off + HDR;
-        r->keylen = h->keylen;
-        r->value = r->key + h->keylen;
-        r->len = h->len - h->keylen;
-        r->in_ring = 0;
+        rec_out(r, lsn, (const struct rec_hdr *)(s.map + off), 0);
         return 1;
     }
 }
@@ -381,7 +370,7 @@ seg_at(struct au_wal *w, uint64_t lsn, struct seg *out)
     char err[256] = "";
     struct seg last;
 
-    if (wal_seg_find(w, lsn, out) == 1)
+    if (seg_find(w, lsn, out) == 1)
         return 0;
     pthread_mutex_lock(&w->lock);
     last = w->segs[w->nsegs - 1];

@@ -68,11 +68,10 @@ struct au_wal {
     uint64_t synced;       /* shipper: appended bytes before this are on disk */
     uint64_t opened_end;   /* the end of what the last run left: records after it are this run's */
     uint64_t opened_recs;  /* how many records the last run left to ship */
-    size_t page;
     struct seg rseg;       /* shipper: the segment it reads, copied once rather than per record */
     uint64_t rb_base;      /* shipper: the bounds of the segment it reads in the ring */
     size_t rb_size;
-    size_t ring_size;
+    size_t ring_size;      /* au_ring_size(ring), read on every append without a call */
     uint64_t watch;        /* tight is set when the room falls under this */
     /* on a line of its own: read by every exchange (au_wal_tight), written seldom */
     _Alignas(64) _Atomic int tight;
@@ -96,9 +95,7 @@ rec_crc(const struct rec_hdr *h)
 void wal_spare_path(const struct au_wal *w, char *path, size_t n);
 int wal_seg_push(struct au_wal *w, uint64_t base, int create, char *err, size_t errlen);
 void wal_seg_drop(struct au_wal *w, struct seg *s, int retire);
-int wal_seg_find(struct au_wal *w, uint64_t lsn, struct seg *out);
 int wal_rec_valid(const struct seg *s, size_t off);
-int wal_zeros(const char *p, size_t n);
 size_t wal_resync(const struct seg *s, size_t off);
 int wal_put(int fd, const char *p, size_t n, uint64_t off);
 void wal_copy_out(struct au_wal *w, uint64_t end);

@@ -87,6 +87,15 @@ out:
     return rc;
 }
 
+static int
+zeros(const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != 0)
+            return 0;
+    return 1;
+}
+
 /* Zero n bytes of a segment at off (recovery: where its records end). */
 static void
 clear(const struct seg *s, size_t off, size_t n)
@@ -138,7 +147,7 @@ recover(struct au_wal *w, const struct ckpt *c)
                 nrec++;
                 continue;
             }
-            if (wal_zeros(s->map + off, HDR))
+            if (zeros(s->map + off, HDR))
                 break; /* the segment's unused rest */
             size_t next = wal_resync(s, off);
             if (next < s->size && ((const struct rec_hdr *)(s->map + next))->seq <= w->seq)
@@ -309,7 +318,6 @@ au_wal_open(const char *dir, uint64_t max_bytes, const char *ring_dir, size_t ri
     pthread_mutexattr_destroy(&ma);
     w->ckpt_fd = -1;
     w->spare_fd = -1;
-    w->page = (size_t)sysconf(_SC_PAGESIZE);
     w->dir = strdup(dir);
     seg = seg < (4u << 20) ? (4u << 20) : seg > (64u << 20) ? (64u << 20) : seg;
     w->seg_size = seg & ~(size_t)4095;
