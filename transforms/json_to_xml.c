@@ -238,6 +238,9 @@ put_attr_name(struct jx *w, const struct jmem *m, const char *name, size_t n, in
             gw_buf_addc(&w->o, ':');
             put_encoded(w, name + 6, n - 6);
         }
+    } else if (n == 5 && memcmp(name, "xmlns", 5) == 0) {
+        /* stripping made it from p:xmlns; written as it is, it would declare a namespace */
+        gw_buf_adds(&w->o, "_x0078_mlns");
     } else {
         put_name(w, name, n);
     }

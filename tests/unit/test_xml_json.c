@@ -709,6 +709,31 @@ test_round_trip_json(void **state)
     tf_xj_free(c);
 }
 
+/* Stripping namespaces turns p:xmlns into "@xmlns": the way back writes it as an attribute,
+ * not as a namespace declaration, so XML -> JSON -> XML -> JSON gives the same JSON. */
+static void
+test_strip_xmlns_attribute(void **state)
+{
+    static const char xml[] = "<r xmlns:p=\"urn:p\" p:xmlns=\"v\"><p:a p:xmlns=\"w\">x</p:a></r>";
+    static const char want[] = "{\"r\":{\"@xmlns\":\"v\",\"a\":{\"@xmlns\":\"w\",\"#text\":\"x\"}}}";
+    struct tf_xj *c = conf_ok("{\"namespaces\": \"strip\"}");
+    size_t jlen, xlen, j2len;
+    struct env e;
+
+    (void)state;
+    env_init(&e);
+    char *json = x2j(c, xml, strlen(xml), &e, &jlen);
+    assert_int_equal(jlen, strlen(want));
+    assert_memory_equal(json, want, jlen);
+    char *back = j2x(c, json, jlen, &e, &xlen);
+    assert_null(strstr(back, " xmlns="));
+    char *json2 = x2j(c, back, xlen, &e, &j2len);
+    assert_int_equal(j2len, jlen);
+    assert_memory_equal(json2, json, jlen);
+    env_free(&e);
+    tf_xj_free(c);
+}
+
 /* ---- refusals ------------------------------------------------------------------------------ */
 
 static char *
@@ -1147,6 +1172,7 @@ main(void)
         cmocka_unit_test(test_goldens),
         cmocka_unit_test(test_round_trip_samples),
         cmocka_unit_test(test_round_trip_json),
+        cmocka_unit_test(test_strip_xmlns_attribute),
         cmocka_unit_test(test_json_to_xml_refusals),
         cmocka_unit_test(test_output_limit),
         cmocka_unit_test(test_apply),
