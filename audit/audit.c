@@ -490,10 +490,12 @@ shipper_main(void *arg)
             restart_producer(l);
         }
         /* produce first, then copy to disk: what is not on disk yet is read from the ring, whose
-         * pages stay mapped, and not through the segment's mapping, new pages every time */
+         * pages stay mapped, and not through the segment's mapping, new pages every time. What
+         * Kafka acknowledges before the next sync never goes to disk (au_wal_ack): between syncs
+         * the ring is copied out only when a quarter of it is in use */
         if (l->rk != NULL && restart_at == 0)
             ship_some(l);
-        au_wal_flush(l->wal);
+        au_wal_flush_some(l->wal);
         if (l->rk != NULL)
             rd_kafka_poll(l->rk, 10);
         else
@@ -501,13 +503,15 @@ shipper_main(void *arg)
         dirty |= advance(l);
         now = now_ms();
         watch_brokers(l, now);
-        if (now - last_ack >= ACK_EVERY_MS) {
+        int sync = now - last_sync >= l->conf.fsync_ms;
+        if (now - last_ack >= ACK_EVERY_MS || sync) {
             if (dirty)
                 au_wal_ack(l->wal, l->acked_lsn, l->acked_seq, l->acked_hash);
             dirty = 0;
             last_ack = now;
         }
-        if (now - last_sync >= l->conf.fsync_ms) {
+        if (sync) { /* what Kafka has not acknowledged yet goes to disk, and is synced */
+            au_wal_flush(l->wal);
             au_wal_sync(l->wal);
             last_sync = now;
         }

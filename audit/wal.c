@@ -445,6 +445,41 @@ au_wal_flush(struct au_wal *w)
 }
 
 void
+au_wal_flush_some(struct au_wal *w)
+{
+    uint64_t end = atomic_load_explicit(&w->end, memory_order_acquire);
+
+    if (end - atomic_load_explicit(&w->copied, memory_order_relaxed) > w->ring_size / 4)
+        au_wal_flush(w);
+}
+
+/* Before the checkpoint moves to lsn past what was copied to disk (the records between are in
+ * Kafka and never go to disk): the segments up to the one holding lsn are made, so that the next
+ * start finds the log's end there, and a zeroed header at lsn marks where the records on disk
+ * end (the segment may be a reused one that holds its past there). */
+static int
+skip_prepare(struct au_wal *w, uint64_t lsn)
+{
+    static const char zero[HDR];
+    uint64_t p = atomic_load_explicit(&w->copied, memory_order_relaxed);
+    struct seg s;
+
+    for (;;) {
+        if (seg_at(w, p, &s) < 0)
+            return -1;
+        if (lsn < s.base + s.size)
+            break;
+        p = s.base + s.size;
+    }
+    if (lsn - s.base + HDR <= s.size && wal_put(s.fd, zero, HDR, lsn - s.base) < 0) {
+        gw_log(GW_LOG_ERROR, "audit log: cannot write segment %" PRIx64 ": %s", s.base,
+               strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+void
 au_wal_watch(struct au_wal *w, uint64_t bytes)
 {
     w->watch = bytes;
@@ -470,17 +505,26 @@ au_wal_ack(struct au_wal *w, uint64_t lsn, uint64_t seq, const unsigned char has
 {
     struct ckpt c = {CKPT_MAGIC, 0, lsn, seq, {0}};
 
-    if (lsn <= atomic_load(&w->acked))
+    int skip = lsn > atomic_load(&w->copied);
+
+    if (lsn <= atomic_load(&w->acked) || (skip && skip_prepare(w, lsn) < 0))
         return;
-    if (lsn > atomic_load(&w->copied)) /* the checkpoint never points past what is on disk */
-        au_wal_flush(w);
-    atomic_store(&w->acked, lsn);
-    loosen(w);
     memcpy(c.hash, hash, 32);
     c.crc = wal_ckpt_crc(&c);
-    if (pwrite(w->ckpt_fd, &c, sizeof c, 0) != (ssize_t)sizeof c)
+    if (pwrite(w->ckpt_fd, &c, sizeof c, 0) != (ssize_t)sizeof c) {
         gw_log(GW_LOG_ERROR, "audit log: cannot write the checkpoint: %s", strerror(errno));
+        if (skip)
+            return; /* the records stay in the ring, and go to disk if Kafka is slow */
+    }
     w->ckpt_dirty = 1;
+    atomic_store(&w->acked, lsn);
+    /* the ring's room over the skipped records is freed only now: after a crash, the checkpoint
+     * on file is past them, and the start reads on from it in the ring */
+    if (skip) {
+        atomic_store_explicit(&w->copied, lsn, memory_order_release);
+        au_ring_set_copied(w->ring, lsn);
+    }
+    loosen(w);
     /* the segments wholly acknowledged go, never the one being written */
     for (;;) {
         struct seg gone;
@@ -506,6 +550,10 @@ au_wal_sync(struct au_wal *w)
     int fds[64];
     size_t n = 0;
 
+    if (w->ckpt_dirty) { /* first: past the records Kafka has, which are not written to disk */
+        w->ckpt_dirty = 0;
+        fdatasync(w->ckpt_fd);
+    }
     if (end != w->synced) {
         pthread_mutex_lock(&w->lock);
         for (size_t i = 0; i < w->nsegs && n < 64; i++)
@@ -517,10 +565,6 @@ au_wal_sync(struct au_wal *w)
             if (fdatasync(fds[i]) < 0)
                 gw_log(GW_LOG_ERROR, "audit log: fdatasync: %s", strerror(errno));
         w->synced = end;
-    }
-    if (w->ckpt_dirty) {
-        w->ckpt_dirty = 0;
-        fdatasync(w->ckpt_fd);
     }
 }
 

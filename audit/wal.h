@@ -3,9 +3,10 @@
  * Writers append records to a ring in a memory file system (wal_ring.h): a copy under a lock, with
  * no system call, and the record is safe from a crash of the process (SIGKILL included) as soon as
  * au_wal_append returns. The shipper copies the ring into the log's segment files on disk
- * (`wal-<first position in hex>.seg`, preallocated) every turn (au_wal_flush), and au_wal_sync()
- * makes them safe from a crash of the machine (fdatasync, on a configured period). On open, the
- * records the last run left in the ring and not on disk are copied there first.
+ * (`wal-<first position in hex>.seg`, preallocated) before each sync (au_wal_flush), and
+ * au_wal_sync() makes them safe from a crash of the machine (fdatasync, on a configured period);
+ * records Kafka acknowledged before then are not written at all (au_wal_ack). On open, the records
+ * the last run left in the ring and not on disk are copied there first.
  *
  * A record is a 56-byte header (magic, CRC-32 of the rest, payload length, key length, the event's
  * chain number and hash) and the payload: the Kafka key, then the event. Positions ("lsn") are
@@ -83,10 +84,13 @@ int au_wal_read(struct au_wal *w, uint64_t lsn, struct au_wal_rec *r);
  * Records the checkpoint and retires the segments wholly before it. */
 void au_wal_ack(struct au_wal *w, uint64_t lsn, uint64_t seq, const unsigned char hash[32]);
 
-/* fdatasync what was appended since the last call (segments and checkpoint). */
+/* fdatasync what was written since the last call (checkpoint, then segments). */
 void au_wal_sync(struct au_wal *w);
-/* Copy what the writers appended from the ring into the segments (shipper, every turn). */
+/* Copy what the writers appended from the ring into the segments, but for what Kafka has already
+ * acknowledged (au_wal_ack moved the checkpoint past it without writing it): before each sync. */
 void au_wal_flush(struct au_wal *w);
+/* The same, only when more than a quarter of the ring is in use (shipper, every turn). */
+void au_wal_flush_some(struct au_wal *w);
 
 /* The last record's chain number and hash (0 and zeros for a new log). */
 void au_wal_chain_tail(struct au_wal *w, uint64_t *seq, unsigned char hash[32]);

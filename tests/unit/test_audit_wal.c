@@ -545,6 +545,131 @@ test_ring_of_another_log_ignored(void **state)
     free(dir);
 }
 
+/* Does any segment file of dir hold the bytes s? */
+static int
+segments_hold(const char *dir, const char *s)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char path[512];
+    int found = 0;
+
+    while (d != NULL && (e = readdir(d)) != NULL && !found) {
+        struct stat st;
+        char *buf;
+        int fd;
+        if (strstr(e->d_name, ".seg") == NULL)
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        assert_true((fd = open(path, O_RDONLY)) >= 0);
+        assert_int_equal(fstat(fd, &st), 0);
+        assert_non_null(buf = malloc((size_t)st.st_size));
+        assert_int_equal(pread(fd, buf, (size_t)st.st_size, 0), st.st_size);
+        found = memmem(buf, (size_t)st.st_size, s, strlen(s)) != NULL;
+        free(buf);
+        close(fd);
+    }
+    closedir(d);
+    return found;
+}
+
+/* Acknowledge every record from lsn on, as the shipper does once Kafka has them. */
+static void
+ack_all(struct au_wal *w)
+{
+    struct au_wal_rec r;
+    uint64_t lsn = au_wal_acked(w), seq = 0;
+    unsigned char hash[32] = {0};
+
+    while (au_wal_read(w, lsn, &r) == 1) {
+        lsn = r.next;
+        seq = r.seq;
+        memcpy(hash, r.hash, 32);
+    }
+    au_wal_ack(w, lsn, seq, hash);
+}
+
+/* What Kafka acknowledged before the shipper's copy never goes to disk; what it has not goes at
+ * the copy; both survive a restart as they should (the acknowledged not shipped again, the chain
+ * going on after all of them). */
+static void
+test_acked_never_written(void **state)
+{
+    char *dir = tmpdir(), err[256];
+    struct au_wal *w = au_wal_open(dir, 64 << 20, dir, RING_BYTES, err, sizeof err);
+    uint64_t seq;
+    unsigned char hash[32];
+
+    (void)state;
+    assert_non_null(w);
+    for (int i = 0; i < 50; i++)
+        assert_int_equal(append(w, "acme", i), 0);
+    ack_all(w);
+    au_wal_flush(w);
+    for (int i = 50; i < 100; i++)
+        assert_int_equal(append(w, "acme", i), 0);
+    au_wal_flush(w);
+    assert_false(segments_hold(dir, "{\"event\":0,"));
+    assert_false(segments_hold(dir, "{\"event\":49,"));
+    assert_true(segments_hold(dir, "{\"event\":50,"));
+    assert_true(segments_hold(dir, "{\"event\":99,"));
+    assert_int_equal(read_all(w, au_wal_acked(w), 50, NULL), 50);
+    au_wal_close(w);
+    w = au_wal_open(dir, 64 << 20, dir, RING_BYTES, err, sizeof err);
+    assert_non_null(w);
+    assert_int_equal(read_all(w, au_wal_acked(w), 50, NULL), 50);
+    au_wal_chain_tail(w, &seq, hash);
+    assert_int_equal(seq, 100);
+    assert_int_equal(hash[0], 100);
+    au_wal_close(w);
+    rmdir_all(dir);
+    free(dir);
+}
+
+/* Killed after Kafka acknowledged records the shipper never copied to disk, with more appended
+ * after them (only in the ring): the next start reads on from the checkpoint in the ring, finds
+ * those, and the chain goes on from the last. */
+static void
+test_sigkill_after_acked_in_ring(void **state)
+{
+    char *dir = tmpdir(), err[256];
+    struct au_wal *w;
+    uint64_t seq;
+    unsigned char hash[32];
+    pid_t pid = fork();
+    int status;
+
+    (void)state;
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        w = au_wal_open(dir, 64 << 20, dir, RING_BYTES, err, sizeof err);
+        if (w == NULL)
+            _exit(2);
+        for (int i = 0; i < 3000; i++)
+            if (append_padded(w, "acme", i, 1500) != 0)
+                _exit(3);
+        ack_all(w); /* 5 MB the writers may now write over in the ring */
+        for (int i = 3000; i < 6000; i++)
+            if (append_padded(w, "acme", i, 1500) != 0)
+                _exit(3);
+        raise(SIGKILL);
+        _exit(4);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    assert_false(segments_hold(dir, "{\"event\":0,"));
+    w = au_wal_open(dir, 64 << 20, dir, RING_BYTES, err, sizeof err);
+    assert_non_null(w);
+    assert_int_equal(read_all(w, au_wal_acked(w), 3000, NULL), 3000);
+    au_wal_chain_tail(w, &seq, hash);
+    assert_int_equal(seq, 6000);
+    assert_int_equal(append(w, "acme", 6000), 0);
+    assert_int_equal(read_all(w, au_wal_acked(w), 3000, NULL), 3001);
+    au_wal_close(w);
+    rmdir_all(dir);
+    free(dir);
+}
+
 int
 main(void)
 {
@@ -559,6 +684,8 @@ main(void)
         cmocka_unit_test(test_ring_across_segments_after_sigkill),
         cmocka_unit_test(test_ring_full_until_flushed),
         cmocka_unit_test(test_ring_of_another_log_ignored),
+        cmocka_unit_test(test_acked_never_written),
+        cmocka_unit_test(test_sigkill_after_acked_in_ring),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
