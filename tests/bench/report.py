@@ -7,7 +7,14 @@ a, b or c.
   info KEY VALUE                       settings, versions, load average, start time
   case NAME TITLE A B GOALS [C]        A, B and C (a third side, when there is one) are
                                        TARGET:LISTENER:PATH; GOALS are checked on A/B and A/C
-  wrk NAME ROLE ROUND FILE             one measured wrk round (its full output)
+  wrk NAME ROLE ROUND FILE             one measured wrk round (its full output), at saturation
+  pace NAME MS SECONDS CONNS           the case has paced rounds: CONNS connections, each waiting
+                                       MS milliseconds after a response before its next request,
+                                       SECONDS per run
+  paced NAME ROLE ROUND FILE US TICKS REQUESTS
+                                       one paced wrk run (equal offered load), run after the
+                                       side's saturated run of that round, and its CPU as in cpu;
+                                       not part of the saturated figures
   cpu NAME ROLE ROUND US TICKS REQUESTS
                                        CPU of that round: the target's utime + stime over its
                                        process tree (TICKS, clock ticks) over the REQUESTS wrk
@@ -74,7 +81,8 @@ def read_raw(path):
     data = {"info": {}, "cases": [], "title": {}, "spec": {}, "goals": {},
             "wrk": defaultdict(list), "cpu": defaultdict(list), "hwm": {}, "pss": {},
             "hwm_reset": {}, "idle": {}, "tls": {}, "tf": defaultdict(list),
-            "threads": defaultdict(lambda: defaultdict(dict)), "access_log": {}}
+            "threads": defaultdict(lambda: defaultdict(dict)), "access_log": {},
+            "pace": {}, "paced": defaultdict(list)}
     for line in open(path, encoding="utf-8"):
         f = line.rstrip("\n").split("\t")
         kind = f[0]
@@ -91,6 +99,13 @@ def read_raw(path):
                 data["spec"][(name, "c")] = f[6]
         elif kind == "wrk":
             data["wrk"][(f[1], f[2])].append(parse_wrk(f[4]))
+        elif kind == "pace":
+            data["pace"][f[1]] = (int(f[2]), int(f[3]), int(f[4]))
+        elif kind == "paced":
+            run = parse_wrk(f[4])
+            run["round"] = int(f[3])
+            run["cpu"] = None if f[5] == "-" else float(f[5])
+            data["paced"][(f[1], f[2])].append(run)
         elif kind in ("hwm", "pss"):
             data[kind][(f[1], f[2])] = int(f[3])
         elif kind == "cpu":
@@ -240,6 +255,26 @@ def paired_diff(a, b):
     return median([us - bs[r] for r, us, _ in a if us is not None and bs.get(r) is not None])
 
 
+def equal_load_notes(name, roles, labels, med, paced):
+    """Whether the paced runs were what they are for: the same load on every side (requests/s
+    within 5 % of A's), well below each side's saturated requests/s (at most 90 %). Notes, not
+    problems: the figures stand, but their latencies then hold a queue again."""
+    out = []
+    for o in roles[1:]:
+        r = ratio(med["a"]["rpspaced"], med[o]["rpspaced"])
+        if r is not None and abs(r - 1) > 0.05:
+            out.append("- at equal load, %s did %.2f times the requests/s of %s: not the same "
+                       "load; a longer wait (BENCH_PACE_MS) evens it out" % (labels["a"], r,
+                                                                             labels[o]))
+    for role in roles:
+        r = ratio(med[role]["rpspaced"], med[role]["rps"])
+        if paced[role] and r is not None and r > 0.9:
+            out.append("- at equal load, %s did %.0f %% of its saturated requests/s: near "
+                       "saturation, its latency is still mostly queueing; a longer wait "
+                       "(BENCH_PACE_MS) lowers the load" % (labels[role], 100 * r))
+    return out + [""] if out else []
+
+
 def case_section(data, name, problems):
     roles = [role for role in "abc" if (name, role) in data["spec"]]
     spec = {role: data["spec"][(name, role)] for role in roles}
@@ -256,7 +291,13 @@ def case_section(data, name, problems):
     cpu = {role: sorted(data["cpu"].get((name, role), [])) for role in roles}
     for role in roles:
         med[role]["cpu"] = median([us for _, us, _ in cpu[role]])
+    paced = {role: sorted(data["paced"].get((name, role), []), key=lambda r: r["round"])
+             for role in roles}
+    for role in roles:
+        med[role].update({k + "paced": median([r[k] for r in paced[role]])
+                          for k in ("rps", "p50", "p99")})
     errors = {role: sum(r["errors"] for r in runs[role]) for role in roles}
+    paced_errors = {role: sum(r["errors"] for r in paced[role]) for role in roles}
     mib = {k: {role: None if data[k].get((name, role)) is None
                else data[k][(name, role)] / 1024 for role in roles} for k in ("hwm", "pss")}
     goals = data["goals"][name]
@@ -271,8 +312,19 @@ def case_section(data, name, problems):
     ratios = " | ".join("%s/%s" % (labels["a"], labels[o]) for o in others)
     out = ["## %s" % data["title"][name], "",
            "%s." % "; ".join("%s: %s (`%s`)" % (role.upper(), labels[role], spec[role])
-                              for role in roles), "",
-           "| figure | %s | %s | goal |" % (sides, ratios),
+                              for role in roles), ""]
+    pace = data["pace"].get(name)
+    if pace:
+        out += ["Equal load: in every round, after its saturated run, each side also gets a "
+                "paced run, `wrk -t1 -c%d -d%ds --latency -s pace.lua`: each connection waits "
+                "**%d ms** (BENCH_PACE_MS) after a response before it sends its next request, "
+                "so both sides are offered nearly the same load, below saturation, and their "
+                "latencies compare at that load; p99 at saturation is mostly the queue of the "
+                "closed loop (%d connections over the throughput). The paced runs are not "
+                "in the saturated figures (requests/s, CPU, p50, p99)."
+                % (pace[2], pace[1], pace[0], pace[2]),
+                ""]
+    out += ["| figure | %s | %s | goal |" % (sides, ratios),
            "|---|" + "---:|" * (len(roles) + len(others)) + "---|"]
 
     def row(title, cells, key, values):
@@ -292,14 +344,28 @@ def case_section(data, name, problems):
     values = [paired_diff(cpu["a"], cpu[o]) for o in others]
     row("CPU per request, %s, µs (median of the rounds' differences)" % names,
         [""] * len(roles) + [fmt_diff(v) for v in values], "cpudiff", values)
+    if pace:
+        npaced = max(len(v) for v in paced.values())
+        for title, kind, fig in (
+                ("requests/s at equal load (each connection waits %d ms between requests), "
+                 "median of %d" % (pace[0], npaced), "rps", "rpspaced"),
+                ("latency p50 at equal load, ms (median)", "ms", "p50paced"),
+                ("latency p99 at equal load, ms (median)", "ms", "p99paced")):
+            values = [ratio(med["a"][fig], med[o][fig]) for o in others]
+            row(title, [fmt(med[role][fig], kind) for role in roles] +
+                ["n/a" if r is None else "%.2f" % r for r in values], fig, values)
     for title, k, key in (("peak RSS, MiB (VmHWM)", "hwm", "rss"),
                           ("PSS after the case, MiB", "pss", "pss")):
         values = [ratio(mib[k]["a"], mib[k][o]) for o in others]
         row(title, [fmt(mib[k][role], "mib") for role in roles] +
             ["n/a" if r is None else "%.2f" % r for r in values], key, values)
-    out.append("| errors (socket + non-2xx, all rounds) | %s | must be 0 |" % " | ".join(
-        ["%d" % errors[role] for role in roles] + [""] * len(others)))
+    out.append("| errors (socket + non-2xx, all rounds%s) | %s | must be 0 |" % (
+        ", paced ones included" if pace else "",
+        " | ".join(["%d" % (errors[role] + paced_errors[role]) for role in roles] +
+                   [""] * len(others))))
     out.append("")
+    if pace:
+        out += equal_load_notes(name, roles, labels, med, paced)
     for role in roles:
         lab = labels[role]
         if runs[role]:
@@ -308,11 +374,19 @@ def case_section(data, name, problems):
         if cpu[role]:
             out.append("- %s, CPU µs/request by round: %s" % (lab, ", ".join(
                 fmt(us, "us") for _, us, _ in cpu[role])))
+        if paced[role]:
+            out.append("- %s, at equal load, requests/s by round: %s" % (lab, ", ".join(
+                fmt(r["rps"], "rps") for r in paced[role])))
+            out.append("- %s, at equal load, latency p99 by round, ms: %s" % (lab, ", ".join(
+                fmt(r["p99"], "ms") for r in paced[role])))
         if any(us is None or ticks <= 0 for _, us, ticks in cpu[role]):
             problems.append("%s, %s: CPU time not measured in every round"
                             % (data["title"][name], lab))
         if errors[role]:
             problems.append("%s, %s: %d errors" % (data["title"][name], lab, errors[role]))
+        if paced_errors[role]:
+            problems.append("%s, %s: %d errors in the paced runs"
+                            % (data["title"][name], lab, paced_errors[role]))
         if data["hwm_reset"].get((name, role)) == "no":
             out.append("- %s: peak RSS could not be reset; it covers the run so far" % lab)
         if (name, role) in data["access_log"]:

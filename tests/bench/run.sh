@@ -26,6 +26,11 @@
 #                       "nginx" alone for a dry run without the gateway
 #                       (portico-prev is added to them when BENCH_PREV is set)
 #   BENCH_TF_ROUNDS=5   rounds of the conversion micro-benchmark (0: skip it)
+# Env of the paced rounds (equal offered load), run only for a case whose GOALS name a *paced
+# figure (p99paced, p50paced, rpspaced):
+#   BENCH_PACE_MS=1     milliseconds each wrk connection waits after a response before its next
+#                       request (a whole number, at least 1: wrk's timers count milliseconds)
+#   BENCH_PACED_DURATION=BENCH_DURATION   seconds per paced wrk run
 # shellcheck source-path=SCRIPTDIR
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -euo pipefail
@@ -46,6 +51,8 @@ if [ -n "$PREV" ] && [[ " $TARGETS " != *" portico-prev "* ]]; then TARGETS+=" p
 IDLE_TOOL=$BUILD/tools/idle_conns
 TF_TOOL=$BUILD/tools/transform_bench
 TF_ROUNDS=${BENCH_TF_ROUNDS:-5}
+PACE_MS=${BENCH_PACE_MS:-1}
+PACED_DURATION=${BENCH_PACED_DURATION:-$DURATION}
 SAMPLES=$(cd "$HERE/../data/samples" && pwd)
 PAIN001=$SAMPLES/pain.001.001.03.ch.02-musterfile.xml
 RAW=$B/raw.tsv
@@ -58,8 +65,11 @@ RAW=$B/raw.tsv
 # is. Figures are given for every side and as A/B (and A/C). GOALS are the design targets checked
 # on each ratio of the medians: "rps>=1 p99<=1" (rps, p50, p99: requests/s and latency; cpu: CPU
 # time per request), or on each difference of the medians, A - B: "cpudiff<=4" (CPU per request,
-# microseconds). A case that needs its own routes adds them to portico_config, nginx_proxy_config
-# and haproxy_config in configs.sh.
+# microseconds). rpspaced, p50paced and p99paced are the same figures at equal offered load: a
+# case whose GOALS name one of them also gets a paced run of every side after its saturated run in
+# every round (pace.lua: each connection waits BENCH_PACE_MS after a response), recorded apart
+# from the saturated rounds. A case that needs its own routes adds them to portico_config,
+# nginx_proxy_config and haproxy_config in configs.sh.
 define_cases() {
     add_case plain "Plain HTTP/1.1, keep-alive" portico:plain:/plain/orders \
         nginx:plain:/plain/orders,haproxy:plain:/plain/orders "rps>=1 cpu<=1"
@@ -68,9 +78,10 @@ define_cases() {
     add_case chain "pain.001 POST (7.6 KB): xml_to_json + json_map against the same route without" \
         portico:plain:/xml/chain/pain portico:plain:/xml/none/pain "rps>=0.7" -s "$B/post-pain.lua"
     add_case audit "mTLS partner route with audit on (digest capture, to portico kafka-dev) against off" \
-        portico-audit:tls:/tls/orders portico:tls:/tls/orders "rps>=0.92 p99<=1.3 cpudiff<=5"
+        portico-audit:tls:/tls/orders portico:tls:/tls/orders "rps>=0.92 p99paced<=1.3 cpudiff<=5"
     add_case audit-plain "Plain HTTP with audit on (digest capture, to portico kafka-dev) against off" \
-        portico-audit:plain:/plain/orders portico:plain:/plain/orders "rps>=0.92 p99<=1.3 cpudiff<=4"
+        portico-audit:plain:/plain/orders portico:plain:/plain/orders \
+        "rps>=0.92 p99paced<=1.3 cpudiff<=4"
     # what a buffered access log costs nginx per request: the anchor for the audit's cost
     add_case log-plain "Plain HTTP: nginx with its buffered JSON access log against without" \
         nginx-log:plain:/plain/orders nginx:plain:/plain/orders ""
@@ -399,9 +410,11 @@ verify_target() {
 # Leaves the CPU time TARGET's process tree used meanwhile in WRK_TICKS (clock ticks), read just
 # before wrk starts and just after it ends, and for a Portico target the CPU time by thread group
 # in WRK_THREADS ("GROUP TICKS" lines, tab-separated; a thread that only the second reading
-# sees counts from 0).
+# sees counts from 0). WRK_ENV holds extra NAME=VALUE settings for wrk's environment (a caller
+# sets it local, as paced_run does).
 WRK_TICKS=0
 WRK_THREADS=""
+WRK_ENV=()
 wrk_run() {
     local spec=$1 secs=$2 out=$3 t ep path rc=0
     shift 3
@@ -415,7 +428,7 @@ wrk_run() {
     WRK_THREADS=""
     ! is_portico "$t" || thread_ticks "$t" >"$B/threads.before"
     WRK_TICKS=$(cpu_ticks "$t")
-    start_bg wrk env "${env[@]}" timeout $((secs + 30)) \
+    start_bg wrk env "${env[@]}" "${WRK_ENV[@]}" timeout $((secs + 30)) \
         wrk -t1 -c"$CONNS" -d"${secs}s" --latency "$@" "${URL[$t.$ep]}$path"
     wait "${PID[wrk]}" || rc=$?
     WRK_TICKS=$(($(cpu_ticks "$t") - WRK_TICKS))
@@ -442,6 +455,67 @@ cpu_per_request() {
     else
         printf -- '-\t%s\t%s\n' "$1" "${n:-0}"
     fi
+}
+
+# The paced rounds: the same figures at equal offered load. At saturation (a closed loop of
+# CONNS connections, each sending its next request as soon as it has the response) p99 is mostly
+# the queue: by Little's law latency = CONNS / throughput, so the side with 10% less throughput
+# has the longer tail on the two shared cores whatever a request costs it. In a paced run each
+# connection waits PACE_MS after a response before it sends the next request, the same wait for
+# both sides, so both are offered nearly the same load, below saturation, and their latencies
+# compare at that load (README.md: what they still hold).
+
+# pace.lua in $B: wrk's delay() returns BENCH_PACE_MS (milliseconds) for every request. wrk starts
+# a request's latency clock when it writes the request, after the wait, so the wait is not in the
+# latencies. wrk takes one script: BENCH_PACE_BASE, when set, is the case's own (e.g.
+# post-pain.lua), run first.
+pace_script() {
+    cat >"$B/pace.lua" <<'EOF'
+-- wrk: equal offered load for the paced rounds of tests/bench/run.sh
+local base = os.getenv("BENCH_PACE_BASE")
+if base and base ~= "" then dofile(base) end
+local ms = tonumber(os.getenv("BENCH_PACE_MS") or "")
+assert(ms and ms >= 1 and ms == math.floor(ms), "BENCH_PACE_MS: whole milliseconds, at least 1")
+function delay()
+    return ms
+end
+EOF
+}
+
+# Whether case NAME has paced rounds: its GOALS name a paced figure (p99paced<=1.3, ...).
+paced_case() { [[ " ${C_GOALS[$1]} " =~ [[:space:]](rps|p50|p99)paced(\<=|\>=) ]]; }
+
+# One paced run of a side (NAME ROLE SPEC ROUND [the case's wrk arguments...]): wrk with pace.lua
+# for PACED_DURATION seconds, its -s script, if any, passed on as pace.lua's base. Recorded as
+# "paced NAME ROLE ROUND FILE US TICKS REQUESTS", apart from the saturated rounds; leaves the
+# requests it completed in PACED_REQUESTS.
+PACED_REQUESTS=0
+paced_run() {
+    local name=$1 role=$2 spec=$3 r=$4 base="" out cpu
+    shift 4
+    local -a args=()
+    while [ $# -gt 0 ]; do
+        case $1 in
+        -s | --script)
+            base=$2
+            shift 2
+            ;;
+        *)
+            args+=("$1")
+            shift
+            ;;
+        esac
+    done
+    local -a WRK_ENV=(BENCH_PACE_MS="$PACE_MS" BENCH_PACE_BASE="$base")
+    out=$B/wrk/$name.$role.paced.$r.txt
+    wrk_run "$spec" "$PACED_DURATION" "$out" "${args[@]}" -s "$B/pace.lua"
+    # wrk reports a script that fails to load and runs on without it, i.e. saturated
+    ! grep -qF "$B/pace.lua" "$out" || { cat "$out" >&2; die "wrk: $B/pace.lua did not load"; }
+    cpu=$(cpu_per_request "$WRK_TICKS" "$out")
+    PACED_REQUESTS=${cpu##*$'\t'}
+    raw paced "$name" "$role" "$r" "$out" "$cpu"
+    say "  round $r $spec paced ($PACE_MS ms): $(awk '/^Requests\/sec/ { print $2 }' "$out")" \
+        "req/s, p99 $(awk '$1 == "99%" { print $2 }' "$out")"
 }
 
 # Lines in nginx-log's access log so far.
@@ -475,6 +549,7 @@ run_case() {
     raw case "$name" "${C_TITLE[$name]}" "${C_A[$name]}" "${C_B[$name]}" "${C_GOALS[$name]}" \
         "${C_C[$name]}"
     [ ${#roles[@]} -gt 0 ] || return 0
+    ! paced_case "$name" || raw pace "$name" "$PACE_MS" "$PACED_DURATION" "$CONNS"
     say "case $name: ${C_TITLE[$name]}"
     for role in "${roles[@]}"; do
         t=${spec_of[$role]%%:*}
@@ -501,6 +576,11 @@ run_case() {
             say "  round $r ${spec_of[$role]}: $(awk '/^Requests\/sec/ { print $2 }' \
                 "$B/wrk/$name.$role.$r.txt") req/s, ${cpu%%$'\t'*} CPU us/request"
             sleep 1
+            if paced_case "$name"; then
+                paced_run "$name" "$role" "${spec_of[$role]}" "$r" "${args[@]}"
+                requests[$role]=$((requests[$role] + PACED_REQUESTS))
+                sleep 1
+            fi
         done
     done
     for role in "${roles[@]}"; do
@@ -588,6 +668,9 @@ main() {
             die "BENCH_PREV=$PREV is not an executable file"
         fi
     fi
+    [[ $PACE_MS =~ ^[1-9][0-9]*$ ]] || die "BENCH_PACE_MS=$PACE_MS: whole milliseconds, at least 1"
+    [[ $PACED_DURATION =~ ^[1-9][0-9]*$ ]] ||
+        die "BENCH_PACED_DURATION=$PACED_DURATION: whole seconds, at least 1"
     HZ=$(getconf CLK_TCK)
     rm -rf "$B"
     mkdir -p "$B/wrk"
@@ -622,6 +705,7 @@ main() {
     nginx_proxy_config nginx-log
     haproxy_config
     portico_config
+    pace_script
 
     raw info started "$(date -u '+%Y-%m-%d %H:%M:%S UTC')"
     raw info load_before "$(cut -d' ' -f1-3 /proc/loadavg)"
