@@ -503,14 +503,14 @@ shipper_main(void *arg)
         dirty |= advance(l);
         now = now_ms();
         watch_brokers(l, now);
-        int sync = now - last_sync >= l->conf.fsync_ms;
-        if (now - last_ack >= ACK_EVERY_MS || sync) {
+        int sync_due = now - last_sync >= l->conf.fsync_ms;
+        if (now - last_ack >= ACK_EVERY_MS || sync_due) {
             if (dirty)
                 au_wal_ack(l->wal, l->acked_lsn, l->acked_seq, l->acked_hash);
             dirty = 0;
             last_ack = now;
         }
-        if (sync) { /* what Kafka has not acknowledged yet goes to disk, and is synced */
+        if (sync_due) { /* what Kafka has not acknowledged yet goes to disk, and is synced */
             au_wal_flush(l->wal);
             au_wal_sync(l->wal);
             last_sync = now;
