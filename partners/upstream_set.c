@@ -1,0 +1,198 @@
+/* upstream_set.c: upstream sets (see upstream_set.h). */
+#include "upstream_set.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bundle.h"
+
+/* One turn of smooth weighted round robin: each step every target gains its weight, the one
+ * ahead is picked and loses the sum. Over sum(weights) steps each target is picked weight times,
+ * the picks of a heavy target spread between the others'. */
+static int
+make_turn(struct pt_upset *s)
+{
+    long cur[PT_SET_MAX_TARGETS] = {0};
+    long total = 0;
+
+    for (size_t i = 0; i < s->ntargets; i++)
+        total += s->targets[i].weight;
+    if ((s->turn = malloc((size_t)total * sizeof *s->turn)) == NULL)
+        return -1;
+    s->nturn = (size_t)total;
+    for (size_t k = 0; k < s->nturn; k++) {
+        size_t best = 0;
+        for (size_t i = 0; i < s->ntargets; i++) {
+            cur[i] += s->targets[i].weight;
+            if (cur[i] > cur[best])
+                best = i;
+        }
+        cur[best] -= total;
+        s->turn[k] = (uint16_t)best;
+    }
+    return 0;
+}
+
+/* Target i of a set at tpath: a URL, or { "url": ..., "weight": ... }. */
+static int
+load_target(const struct gw_jctx *c, const json_t *v, const char *tpath, struct pt_target *t)
+{
+    static const char *const keys[] = { "url", "weight", NULL };
+    char upath[GW_JPATH_MAX], err[512];
+    const char *url;
+    long long w = 1;
+
+    if (json_is_string(v)) {
+        url = json_string_value(v);
+        snprintf(upath, sizeof upath, "%s", tpath);
+    } else if (json_is_object(v)) {
+        if (gw_jctx_check_keys(c, v, tpath, keys) > 0 ||
+            (url = gw_jctx_string(c, v, tpath, "url", 1)) == NULL ||
+            gw_jctx_int(c, v, tpath, "weight", 1, PT_SET_MAX_WEIGHT, &w) < 0)
+            return -1;
+        gw_jpath_key(upath, sizeof upath, tpath, "url");
+    } else {
+        gw_jctx_error(c, tpath, "expected a URL or an object with \"url\" and \"weight\", got %s",
+                      gw_json_type_name(v));
+        return -1;
+    }
+    if (pt_upstream_parse(url, &t->up, err, sizeof err) < 0) {
+        gw_jctx_error(c, upath, "%s", err);
+        return -1;
+    }
+    if (t->up.kind != PT_UP_HTTP && t->up.kind != PT_UP_HTTPS) {
+        gw_jctx_error(c, upath, "\"%s\": a set's targets are http:// or https:// URLs", url);
+        pt_upstream_clear(&t->up);
+        return -1;
+    }
+    t->weight = (unsigned)w;
+    return 0;
+}
+
+static void
+upset_free(struct pt_upset *s)
+{
+    if (s == NULL)
+        return;
+    for (size_t i = 0; i < s->ntargets; i++)
+        pt_upstream_clear(&s->targets[i].up);
+    free(s->targets);
+    free(s->turn);
+    free(s->name);
+    free(s);
+}
+
+/* The set `name` at path, or NULL after reporting. */
+static struct pt_upset *
+load_set(const struct gw_jctx *c, const char *name, const json_t *obj, const char *path)
+{
+    static const char *const keys[] = { "targets", "balance", NULL };
+    char tpath[GW_JPATH_MAX], apath[GW_JPATH_MAX];
+    struct pt_upset *s;
+    const char *balance;
+    json_t *arr;
+    size_t n;
+    int bad = 0;
+
+    if (!json_is_object(obj)) {
+        gw_jctx_error(c, path, "expected an object with \"targets\", got %s", gw_json_type_name(obj));
+        return NULL;
+    }
+    if (!pt_partner_id_valid(name)) {
+        gw_jctx_error(c, path, "\"%s\" is not a set name ([a-z0-9][a-z0-9._-]*, at most 64)", name);
+        return NULL;
+    }
+    bad |= gw_jctx_check_keys(c, obj, path, keys) > 0;
+    if ((balance = gw_jctx_string(c, obj, path, "balance", 0)) != NULL &&
+        strcmp(balance, "round_robin") != 0) {
+        gw_jctx_error(c, gw_jpath_key(apath, sizeof apath, path, "balance"),
+                      "expected \"round_robin\", got \"%s\"", balance);
+        bad = 1;
+    }
+    if ((arr = gw_jctx_get(c, obj, path, "targets", JSON_ARRAY, 1)) == NULL)
+        return NULL;
+    gw_jpath_key(apath, sizeof apath, path, "targets");
+    if ((n = json_array_size(arr)) == 0 || n > PT_SET_MAX_TARGETS) {
+        gw_jctx_error(c, apath, "a set has 1 to %d targets, not %zu", PT_SET_MAX_TARGETS, n);
+        return NULL;
+    }
+    if ((s = calloc(1, sizeof *s)) == NULL || (s->targets = calloc(n, sizeof *s->targets)) == NULL ||
+        (s->name = strdup(name)) == NULL) {
+        gw_jctx_error(c, path, "out of memory");
+        upset_free(s);
+        return NULL;
+    }
+    s->balance = PT_BALANCE_ROUND_ROBIN;
+    for (size_t i = 0; i < n; i++) {
+        gw_jpath_index(tpath, sizeof tpath, apath, i);
+        if (load_target(c, json_array_get(arr, i), tpath, &s->targets[s->ntargets]) < 0) {
+            bad = 1;
+            continue;
+        }
+        for (size_t j = 0; j < s->ntargets; j++)
+            if (strcmp(s->targets[j].up.url, s->targets[s->ntargets].up.url) == 0) {
+                gw_jctx_error(c, tpath, "\"%s\" is already target %zu of the set (give it a weight "
+                              "instead)", s->targets[j].up.url, j);
+                bad = 1;
+            }
+        s->ntargets++;
+    }
+    if (bad || make_turn(s) < 0) {
+        upset_free(s);
+        return NULL;
+    }
+    atomic_init(&s->next, 0);
+    return s;
+}
+
+int
+pt_upsets_load(const struct gw_jctx *c, const json_t *root, struct pt_upset ***sets, size_t *n)
+{
+    char path[GW_JPATH_MAX];
+    json_t *obj = gw_jctx_get(c, root, "", "upstreams", JSON_OBJECT, 0), *v;
+    const char *name;
+    int rc = 0;
+
+    *sets = NULL;
+    *n = 0;
+    if (obj == NULL)
+        return json_object_get(root, "upstreams") != NULL ? -1 : 0;
+    if ((*sets = calloc(json_object_size(obj) + 1, sizeof **sets)) == NULL) {
+        gw_jctx_error(c, "upstreams", "out of memory");
+        return -1;
+    }
+    json_object_foreach(obj, name, v) {
+        struct pt_upset *s = load_set(c, name, v, gw_jpath_key(path, sizeof path, "upstreams", name));
+        if (s == NULL)
+            rc = -1;
+        else
+            (*sets)[(*n)++] = s;
+    }
+    return rc;
+}
+
+void
+pt_upsets_free(struct pt_upset **sets, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        upset_free(sets[i]);
+    free(sets);
+}
+
+struct pt_upset *
+pt_upset_find(struct pt_upset *const *sets, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(sets[i]->name, name) == 0)
+            return sets[i];
+    return NULL;
+}
+
+const struct pt_upstream *
+pt_upset_pick(struct pt_upset *s)
+{
+    uint64_t k = atomic_fetch_add_explicit(&s->next, 1, memory_order_relaxed);
+
+    return &s->targets[s->turn[k % s->nturn]].up;
+}

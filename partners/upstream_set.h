@@ -1,0 +1,62 @@
+/* upstream_set.h: upstream sets, the named groups of http(s) targets a route's exchanges are
+ * spread over.
+ *
+ * Sets are read from an "upstreams" object, by name (to be declared in portico.json, shared by
+ * every route, and in a bundle's partner.json, for its own routes; not yet wired into either:
+ * routes name a URL until the next step):
+ *
+ *   "upstreams": { "orders": { "targets": [ { "url": "http://10.0.0.1:8080", "weight": 2 },
+ *                                           "http://10.0.0.2:8080" ],
+ *                              "balance": "round_robin" } }
+ *
+ * A target is an upstream URL (pt_upstream_parse: http or https, resolved at load) with a weight
+ * (1 to 1000, default 1). Round robin is smooth and weighted, as nginx's: over one turn of the sum
+ * of the weights each target gets its weight's share, spread out rather than in runs. The turn is
+ * worked out at load; the workers share one counter into it.
+ */
+#ifndef PT_UPSTREAM_SET_H
+#define PT_UPSTREAM_SET_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "json_loc.h"
+#include "partner.h"
+
+#define PT_SET_MAX_TARGETS 64
+#define PT_SET_MAX_WEIGHT 1000
+
+enum pt_balance { PT_BALANCE_ROUND_ROBIN };
+
+struct pt_target {
+    struct pt_upstream up;
+    unsigned weight;
+};
+
+struct pt_upset {
+    char *name;
+    struct pt_target *targets;
+    size_t ntargets;
+    enum pt_balance balance;
+    uint16_t *turn;            /* one turn of the round robin: target indexes, sum of weights long */
+    size_t nturn;
+    _Atomic uint64_t next;     /* the workers' shared place in the turn */
+};
+
+/* Read the "upstreams" object of root (absent: none) into *sets (*n of them, malloc'd). Every
+ * problem is reported at its JSON path; the sets without problems are kept, so that routes naming
+ * a bad one are not reported again. Returns 0, or -1 when something was reported. */
+int pt_upsets_load(const struct gw_jctx *c, const json_t *root, struct pt_upset ***sets,
+                   size_t *n);
+void pt_upsets_free(struct pt_upset **sets, size_t n);
+
+/* The set called name among sets[0..n), or NULL. */
+struct pt_upset *pt_upset_find(struct pt_upset *const *sets, size_t n, const char *name);
+
+/* The target the next exchange goes to. */
+const struct pt_upstream *pt_upset_pick(struct pt_upset *s);
+
+#endif

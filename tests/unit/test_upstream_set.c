@@ -1,0 +1,164 @@
+/* test_upstream_set.c: upstream sets (partners/upstream_set.c): reading "upstreams", the problems
+ * reported with their place, and the weighted round robin's spread. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "upstream_set.h"
+
+struct doc {
+    struct gw_diag d;
+    struct gw_jctx jc;
+    struct gw_jsonloc *loc;
+    json_t *root;
+    struct pt_upset **sets;
+    size_t n;
+    int rc;
+};
+
+static void
+doc_load(struct doc *x, const char *text)
+{
+    json_error_t e;
+
+    memset(x, 0, sizeof *x);
+    if ((x->root = json_loads(text, JSON_REJECT_DUPLICATES, &e)) == NULL)
+        fail_msg("bad test document (line %d): %s\n%s", e.line, e.text, text);
+    assert_non_null(x->loc = gw_jsonloc_build(text, strlen(text)));
+    x->jc = (struct gw_jctx){.file = "p.json", .dir = ".", .loc = x->loc, .d = &x->d};
+    x->rc = pt_upsets_load(&x->jc, x->root, &x->sets, &x->n);
+}
+
+static void
+doc_free(struct doc *x)
+{
+    pt_upsets_free(x->sets, x->n);
+    json_decref(x->root);
+    gw_jsonloc_free(x->loc);
+    gw_diag_free(&x->d);
+}
+
+/* Does one of the reported problems read exactly `want`? */
+static int
+reported(const struct doc *x, const char *want)
+{
+    for (size_t i = 0; i < x->d.n; i++)
+        if (strcmp(x->d.items[i].text, want) == 0)
+            return 1;
+    for (size_t i = 0; i < x->d.n; i++)
+        fprintf(stderr, "reported: %s\n", x->d.items[i].text);
+    return 0;
+}
+
+static void
+test_round_robin_follows_weights(void **state)
+{
+    struct doc x;
+    int counts[3] = {0};
+
+    (void)state;
+    doc_load(&x, "{\"upstreams\": {\"orders\": {\"targets\": ["
+                 "{\"url\": \"http://127.0.0.1:9001\", \"weight\": 1},"
+                 "{\"url\": \"http://127.0.0.1:9002\", \"weight\": 2},"
+                 "\"http://127.0.0.1:9003/base\"], \"balance\": \"round_robin\"}}}");
+    assert_int_equal(x.rc, 0);
+    assert_int_equal(x.d.errors, 0);
+    assert_int_equal(x.n, 1);
+    struct pt_upset *s = pt_upset_find(x.sets, x.n, "orders");
+    assert_non_null(s);
+    assert_null(pt_upset_find(x.sets, x.n, "other"));
+    assert_int_equal(s->ntargets, 3);
+    assert_int_equal(s->targets[2].weight, 1);
+    assert_string_equal(s->targets[2].up.path, "/base");
+    /* 3,000 picks: exactly 1:2:1, and never the weight-2 target three times in a row */
+    int run = 0;
+    const struct pt_upstream *last = NULL;
+    for (int i = 0; i < 3000; i++) {
+        const struct pt_upstream *u = pt_upset_pick(s);
+        run = u == last ? run + 1 : 1;
+        assert_true(run <= 2);
+        last = u;
+        counts[u->port - 9001]++;
+    }
+    assert_int_equal(counts[0], 750);
+    assert_int_equal(counts[1], 1500);
+    assert_int_equal(counts[2], 750);
+    doc_free(&x);
+}
+
+/* Heavy and light: the light one's picks fall between the heavy one's, not in a block. */
+static void
+test_round_robin_spreads(void **state)
+{
+    struct doc x;
+
+    (void)state;
+    doc_load(&x, "{\"upstreams\": {\"s\": {\"targets\": ["
+                 "{\"url\": \"http://127.0.0.1:9001\", \"weight\": 5},"
+                 "{\"url\": \"http://127.0.0.1:9002\", \"weight\": 1},"
+                 "{\"url\": \"http://127.0.0.1:9003\", \"weight\": 1}]}}}");
+    assert_int_equal(x.rc, 0);
+    struct pt_upset *s = x.sets[0];
+    assert_int_equal(s->nturn, 7);
+    int heavy_run = 0, longest = 0;
+    for (size_t k = 0; k < s->nturn; k++) {
+        heavy_run = s->turn[k] == 0 ? heavy_run + 1 : 0;
+        longest = heavy_run > longest ? heavy_run : longest;
+    }
+    assert_true(longest <= 3);
+    doc_free(&x);
+}
+
+static void
+test_problems_reported_where(void **state)
+{
+    struct doc x;
+
+    (void)state;
+    doc_load(&x, "{\"upstreams\": {\n"
+                 "\"a\": {\"targets\": []},\n"
+                 "\"b\": {\"targets\": [\"kafka://t\"]},\n"
+                 "\"c\": {\"targets\": [{\"url\": \"http://127.0.0.1:1\", \"weight\": 0}]},\n"
+                 "\"d\": {\"targets\": [\"http://127.0.0.1:1\", \"http://127.0.0.1:1\"]},\n"
+                 "\"e\": {\"targets\": [\"http://127.0.0.1:1\"], \"balance\": \"random\"},\n"
+                 "\"f\": {\"targets\": [\"http://127.0.0.1:1\"], \"health\": {}},\n"
+                 "\"Bad Name\": {\"targets\": [\"http://127.0.0.1:1\"]},\n"
+                 "\"g\": {\"targets\": [\"http://127.0.0.1:1\"]}\n"
+                 "}}");
+    assert_int_equal(x.rc, -1);
+    assert_true(reported(&x, "p.json:2:7: upstreams.a.targets: a set has 1 to 64 targets, not 0"));
+    assert_true(reported(&x, "p.json:3:19: upstreams.b.targets[0]: \"kafka://t\": a set's targets "
+                             "are http:// or https:// URLs"));
+    assert_true(reported(&x, "p.json:4:49: upstreams.c.targets[0].weight: 0 is out of range (1 to "
+                             "1000)"));
+    assert_true(reported(&x, "p.json:5:41: upstreams.d.targets[1]: \"http://127.0.0.1:1\" is "
+                             "already target 0 of the set (give it a weight instead)"));
+    assert_true(reported(&x, "p.json:6:42: upstreams.e.balance: expected \"round_robin\", got "
+                             "\"random\""));
+    assert_true(reported(&x, "p.json:7:42: upstreams.f.health: unknown key (expected one of: "
+                             "targets, balance)"));
+    assert_true(reported(&x, "p.json:8:1: upstreams.Bad Name: \"Bad Name\" is not a set name "
+                             "([a-z0-9][a-z0-9._-]*, at most 64)"));
+    /* only the good set is kept */
+    assert_int_equal(x.n, 1);
+    assert_string_equal(x.sets[0]->name, "g");
+    assert_int_equal(x.d.errors, 7);
+    doc_free(&x);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_round_robin_follows_weights),
+        cmocka_unit_test(test_round_robin_spreads),
+        cmocka_unit_test(test_problems_reported_where),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
