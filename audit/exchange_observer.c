@@ -319,8 +319,8 @@ finished(struct gw_exchange *ex, void *state, void *data, int complete)
     e.status = ex->status;
     e.outcome = outcome(ex, complete);
     e.reason = !complete ? "connection-lost" : ex->reason;
-    if (r != NULL && ex->m_forwarded && r->upstream.hostport != NULL) {
-        e.up_addr = r->upstream.hostport;
+    if (r != NULL && ex->m_forwarded && ex->target != NULL) {
+        e.up_addr = ex->target->hostport;
         e.up_status = ex->up_status;
         e.up_latency_us = ex->m_up_head ? ex->m_up_head - ex->m_forwarded : -1;
     }

@@ -92,6 +92,8 @@ struct gw_exchange {
     /* the connector's side */
     void *up;                        /* its state for this exchange (http: the pooled connection) */
     void *up_worker;                 /* its state for this worker (http: the pool) */
+    const struct pt_upstream *target;/* http: where this exchange went (the route's URL, or the
+                                      * target its set picked), NULL before */
     struct gw_http_parser up_hp;     /* http: the response head's parser */
     enum gw_resp_state resp_state;
     enum gw_http_body resp_body;     /* the response body's framing as the connector reads it */

@@ -25,6 +25,7 @@
 #include "http_pool.h"
 #include "log.h"
 #include "sockio.h"
+#include "upstream_set.h"
 
 static void up_read_cb(struct bufferevent *bev, void *arg);
 static void up_write_cb(struct bufferevent *bev, void *arg);
@@ -42,7 +43,7 @@ add_target(struct gw_buf *b, const struct gw_exchange *ex)
 {
     const struct pt_route *r = ex->route;
     const struct gw_http_message *q = &ex->req;
-    const char *base = r->upstream.path;
+    const char *base = ex->target->path;
 
     if (base == NULL || base[0] == '\0') {
         gw_buf_add(b, q->target, q->target_len);
@@ -105,7 +106,7 @@ write_request_head(struct gw_exchange *ex, struct evbuffer *out)
     gw_buf_addc(&b, ' ');
     add_target(&b, ex);
     gw_buf_adds(&b, " HTTP/1.1\r\nHost: ");
-    gw_buf_adds(&b, ex->route->upstream.hostport);
+    gw_buf_adds(&b, ex->target->hostport);
     gw_buf_add(&b, "\r\n", 2);
     for (size_t i = 0; i < q->nheaders; i++) {
         const struct gw_http_header *h = &q->headers[i];
@@ -177,7 +178,7 @@ http_cancel(struct gw_exchange *ex)
 static void
 bad_response(struct gw_exchange *ex, const char *detail)
 {
-    gw_log(GW_LOG_INFO, "upstream %s: %s", ex->route->upstream.hostport, detail);
+    gw_log(GW_LOG_INFO, "upstream %s: %s", ex->target->hostport, detail);
     http_cancel(ex);
     ex->api->problem(ex, 502, "bad-upstream-response", detail);
 }
@@ -242,7 +243,7 @@ relay_response(struct gw_exchange *ex)
                 done = 1;
             } else {
                 gw_log(GW_LOG_INFO, "malformed chunked body from upstream %s; aborted",
-                       ex->route->upstream.hostport);
+                       ex->target->hostport);
                 http_cancel(ex);
                 ex->api->abort(ex);
                 return -1;
@@ -384,7 +385,7 @@ up_write(struct bufferevent *bev, void *arg)
 {
     struct gw_exchange *ex = arg;
 
-    gw_bev_drained(bev, ex->route->upstream.kind != PT_UP_HTTPS);
+    gw_bev_drained(bev, ex->target->kind != PT_UP_HTTPS);
     if (ex->client_paused)
         ex->api->request_drained(ex);
 }
@@ -393,7 +394,7 @@ up_write(struct bufferevent *bev, void *arg)
 static void
 failure(struct gw_exchange *ex, struct bufferevent *bev, char *detail, size_t len)
 {
-    const struct pt_upstream *up = &ex->route->upstream;
+    const struct pt_upstream *up = ex->target;
     struct cn_upconn *u = ex->up;
 
     if (u->connected) {
@@ -421,7 +422,7 @@ up_event(struct bufferevent *bev, short what, void *arg)
 {
     struct gw_exchange *ex = arg;
     struct cn_upconn *u = ex->up;
-    const struct pt_upstream *up = &ex->route->upstream;
+    const struct pt_upstream *up = ex->target;
     char detail[384];
 
     if (what & BEV_EVENT_CONNECTED) {
@@ -488,11 +489,13 @@ up_event_cb(struct bufferevent *bev, short what, void *arg)
 static void
 http_start(struct gw_exchange *ex)
 {
-    const struct pt_upstream *up = &ex->route->upstream;
+    const struct pt_route *r = ex->route;
+    const struct pt_upstream *up = r->upset != NULL ? pt_upset_pick(r->upset) : &r->upstream;
     struct cn_upconn *u;
     int reused = 0;
     char detail[256];
 
+    ex->target = up;
     u = cn_pool_acquire(ex->up_worker, ex->snap, up, &reused);
     if (u == NULL) {
         snprintf(detail, sizeof detail, "cannot connect to %s: %s", up->hostport, strerror(errno));

@@ -591,6 +591,7 @@ load_top(const struct gw_jctx *c, const json_t *root, struct gw_config *cfg)
         { GW_KEY_OTHER("limits", NULL) },
         { GW_KEY_OTHER("timeouts", NULL) },
         { GW_KEY_OTHER("routes", NULL) },
+        { GW_KEY_OTHER("upstreams", NULL) }, /* partners/upstream_set.c, with the snapshot */
         { GW_KEY_OTHER("audit", NULL) },
         { GW_KEY_OTHER("plugins", NULL) },
         GW_KEY_END,

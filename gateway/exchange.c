@@ -157,9 +157,9 @@ gw_exchange_client_drained(struct gw_exchange *ex)
 static void
 bad_response(struct gw_exchange *ex, const char *detail)
 {
-    gw_log(GW_LOG_INFO, "upstream %s: %s",
-           ex->route->upstream.hostport ? ex->route->upstream.hostport : ex->route->upstream.url,
-           detail);
+    const struct pt_upstream *up = ex->target != NULL ? ex->target : &ex->route->upstream;
+
+    gw_log(GW_LOG_INFO, "upstream %s: %s", up->hostport ? up->hostport : up->url, detail);
     gw_exchange_cancel(ex);
     gw_exchange_problem(ex, 502, "bad-upstream-response", detail, NULL);
 }

@@ -15,6 +15,7 @@
 #include "connector.h"
 #include "json_loc.h"
 #include "tls.h"
+#include "upstream_set.h"
 
 /* The snapshot's destroy: the TLS state, the partners' part, the configuration. */
 static void
@@ -44,6 +45,7 @@ gw_snapshot_load(const char *config_path, struct gw_diag *d)
         goto fail;
     struct gw_config *cfg = s->config;
     const struct gw_jctx c = { .file = cfg->path, .dir = cfg->dir, .loc = cfg->loc, .d = d };
+    pt_upsets_load(&c, cfg->root, &s->upsets, &s->nupsets);
     const struct pt_load_conf lc = {
         .transforms = cfg->transforms,
         .tf_limits = &cfg->tf_limits,
@@ -51,6 +53,8 @@ gw_snapshot_load(const char *config_path, struct gw_diag *d)
         .capture_compile = au_capture_compile,
         .capture_free = au_capture_free,
         .upstream_compile = cn_route_compile,
+        .sets = s->upsets,
+        .nsets = s->nupsets,
     };
     /* the config's own digest covers it and its PEMs; the bundles' bytes follow */
     EVP_DigestUpdate(md, cfg->digest, sizeof cfg->digest);

@@ -2,6 +2,7 @@
  * identities a bundle holds are read by bundle_identity.c. */
 #include "bundle.h"
 #include "bundle_identity.h"
+#include "upstream_set.h"
 
 #include "chain.h"
 
@@ -339,6 +340,21 @@ route_upstream(const struct gw_jctx *c, const json_t *obj, const char *path, str
     if (url == NULL)
         return;
     gw_jpath_key(kpath, sizeof kpath, path, "upstream");
+    if (strchr(url, ':') == NULL) { /* no scheme: the name of a set */
+        struct pt_upset *s = pt_upset_find(lc->own_sets, lc->nown_sets, url);
+        if (s == NULL)
+            s = pt_upset_find(lc->sets, lc->nsets, url);
+        if (s == NULL) {
+            gw_jctx_error(c, kpath, "\"%s\" is neither a URL nor the name of an upstream set "
+                          "(\"upstreams\" of the bundle or of portico.json)", url);
+            return;
+        }
+        r->upset = s;
+        r->upstream.kind = s->targets[0].up.kind;
+        if ((r->upstream.url = strdup(url)) != NULL)
+            lc->upstream_compile(c, obj, path, r);
+        return;
+    }
     if (pt_upstream_parse(url, &r->upstream, err, sizeof err) < 0)
         gw_jctx_error(c, kpath, "%s", err);
     else
@@ -547,6 +563,7 @@ pt_partner_free(struct pt_partner *p)
     for (size_t i = 0; i < p->nroutes; i++)
         pt_route_free(p->routes[i]);
     free(p->routes);
+    pt_upsets_free(p->upsets, p->nupsets);
     tf_chain_free(p->default_request);
     tf_chain_free(p->default_response);
     free(p->id);
@@ -609,7 +626,7 @@ pt_bundle_load(const char *dir, const char *name, const struct pt_load_conf *lc,
                struct pt_partner *const *loaded, size_t nloaded, struct gw_diag *d, EVP_MD_CTX *md)
 {
     static const char *const keys[] = { "id", "name", "identity", "outbound", "limits", "routes",
-                                        "transforms", NULL };
+                                        "transforms", "upstreams", NULL };
     struct pt_partner *p = calloc(1, sizeof *p);
     struct gw_jdoc doc = { 0 };
     struct stat st;
@@ -632,12 +649,19 @@ pt_bundle_load(const char *dir, const char *name, const struct pt_load_conf *lc,
     pt_bundle_shared_cas(c, p, loaded, nloaded);
     pt_bundle_outbound(c, doc.root, p);
     load_limits(c, doc.root, lc, p);
-    load_routes(c, doc.root, lc, p);
+    pt_upsets_load(c, doc.root, &p->upsets, &p->nupsets);
+    struct pt_load_conf own = *lc; /* its routes may name its own sets */
+    own.own_sets = p->upsets;
+    own.nown_sets = p->nupsets;
+    load_routes(c, doc.root, &own, p);
     load_default_chains(c, doc.root, lc, p);
     if (json_object_get(doc.root, "outbound") != NULL) {
         size_t https = 0;
         for (size_t i = 0; i < p->nroutes; i++)
             https += p->routes[i]->upstream.kind == PT_UP_HTTPS;
+        for (size_t i = 0; i < p->nupsets; i++)
+            for (size_t j = 0; j < p->upsets[i]->ntargets; j++)
+                https += p->upsets[i]->targets[j].up.kind == PT_UP_HTTPS;
         if (https == 0)
             gw_jctx_warning(c, "outbound", "no https route of this partner uses it");
     }

@@ -36,6 +36,12 @@ struct pt_load_conf {
      * r->connector and what it compiled (connectors/connector.h: cn_route_compile) */
     int (*upstream_compile)(const struct gw_jctx *c, const json_t *route, const char *path,
                             struct pt_route *r);
+    /* the upstream sets a route may name: its bundle's own first (set by pt_bundle_load), then
+     * portico.json's */
+    struct pt_upset *const *own_sets;
+    size_t nown_sets;
+    struct pt_upset *const *sets;
+    size_t nsets;
 };
 
 /* Load the bundle in folder `dir` (whose own name is `name`): partner.json, its CAs, CRLs,

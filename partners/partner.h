@@ -18,6 +18,7 @@ struct pt_partner;
 struct tf_chain;
 struct au_capture;
 struct cn_ops;
+struct pt_upset;
 
 enum pt_upstream_kind { PT_UP_HTTP, PT_UP_HTTPS, PT_UP_KAFKA, PT_UP_MOCK };
 
@@ -51,7 +52,8 @@ struct pt_route {
     char *path;              /* without the trailing '*' of a prefix route */
     size_t path_len;
     enum pt_path_match match;
-    struct pt_upstream upstream;
+    struct pt_upstream upstream;   /* a URL; for a set, its name (kind: its first target's) */
+    struct pt_upset *upset;          /* the upstream set it names (upstream_set.h), or NULL */
     const struct cn_ops *connector;  /* what reaches the upstream (connectors/connector.h), set at
                                       * load by struct pt_load_conf's upstream_compile */
     void *cn_conf;                   /* what the connector compiled of the route, or NULL */
@@ -94,6 +96,8 @@ struct pt_partner {
     struct tf_chain *default_response;
     struct pt_route **routes;
     size_t nroutes;
+    struct pt_upset **upsets; /* "upstreams": its own sets, for its routes (upstream_set.h) */
+    size_t nupsets;
 };
 
 #endif

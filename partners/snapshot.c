@@ -19,6 +19,7 @@
 #include "conf_table.h"
 #include "json_loc.h"
 #include "router.h"
+#include "upstream_set.h"
 
 static int
 name_cmp(const void *a, const void *b)
@@ -174,16 +175,31 @@ pt_snapshot_collect_routes(struct pt_snapshot *s, const struct gw_jctx *c, const
     return 0;
 }
 
+/* The https targets of sets[0..n) get ctx. */
+static void
+set_contexts(struct pt_upset *const *sets, size_t n, SSL_CTX *ctx)
+{
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < sets[i]->ntargets; j++)
+            if (sets[i]->targets[j].up.kind == PT_UP_HTTPS)
+                sets[i]->targets[j].up.ssl_ctx = ctx;
+}
+
 void
 pt_snapshot_set_upstream_contexts(struct pt_snapshot *s)
 {
     for (size_t i = 0; i < s->nroutes; i++) {
         struct pt_route *r = s->routes[i];
-        if (r->upstream.kind != PT_UP_HTTPS)
+        if (r->upstream.kind != PT_UP_HTTPS || r->upset != NULL)
             continue;
         r->upstream.ssl_ctx = r->owner != NULL && r->owner->outbound_ctx != NULL
                                   ? r->owner->outbound_ctx
                                   : s->upstream_ctx;
+    }
+    set_contexts(s->upsets, s->nupsets, s->upstream_ctx);
+    for (size_t i = 0; i < s->npartners; i++) {
+        const struct pt_partner *p = s->partners[i];
+        set_contexts(p->upsets, p->nupsets, p->outbound_ctx ? p->outbound_ctx : s->upstream_ctx);
     }
 }
 
@@ -198,6 +214,7 @@ pt_snapshot_free_parts(struct pt_snapshot *s)
     for (size_t i = 0; i < s->npartners; i++)
         pt_partner_free(s->partners[i]);
     free(s->partners);
+    pt_upsets_free(s->upsets, s->nupsets);
 }
 
 struct pt_snapshot *

@@ -38,6 +38,8 @@ struct pt_snapshot {
     X509_STORE *trust;            /* union of every partner's CAs and CRLs */
     STACK_OF(X509_NAME) *ca_names;/* their subjects, sent in the CertificateRequest */
     SSL_CTX *upstream_ctx;        /* default client context for https upstreams (system CAs) */
+    struct pt_upset **upsets;     /* portico.json's "upstreams" (upstream_set.h) */
+    size_t nupsets;
     char version[17];             /* first 16 hex digits of SHA-256 over every file read */
 };
 
@@ -56,7 +58,8 @@ int pt_snapshot_collect_routes(struct pt_snapshot *s, const struct gw_jctx *c,
                                const json_t *shared, const char *partners_dir,
                                const struct pt_load_conf *lc);
 
-/* Give each https route its client context: its owner's outbound one, or s->upstream_ctx. */
+/* Give each https route its client context: its owner's outbound one, or s->upstream_ctx; and
+ * each https target of a set: its bundle's outbound one, or s->upstream_ctx (portico.json's sets). */
 void pt_snapshot_set_upstream_contexts(struct pt_snapshot *s);
 
 /* Free the partners' part: router, routes, partners (not the config, not the TLS state). */

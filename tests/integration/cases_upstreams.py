@@ -1,0 +1,80 @@
+"""Upstream sets (partners/upstream_set.c): a route naming a set spreads its exchanges over the
+set's targets by weight; a bundle's own sets serve its routes; `portico check` says what is wrong
+with a set, and where."""
+
+import client
+import scenario
+from client import check
+from cases_check import located
+from harness import case
+
+
+def spread(s, path, n):
+    """n GETs of path over 4 keep-alive connections; every answer must be the upstream's 200."""
+    conns = [client.Conn(s.plain) for _ in range(4)]
+    try:
+        for i in range(n):
+            c = conns[i % 4]
+            c.send(client.build_request("GET", "%s/%d" % (path, i)))
+            r = c.read_response()
+            check(r.status == 200, "request %d: status %d (%r)" % (i, r.status, r.body[:200]))
+    finally:
+        for c in conns:
+            c.close()
+
+
+@case
+def upstream_set_spreads_by_weight(ctx):
+    ups = [ctx.upstream("t%d" % i) for i in range(3)]
+    targets = [{"url": "http://127.0.0.1:%d/base" % u.port, "weight": w}
+               for u, w in zip(ups, (1, 2, 3))]
+    s = scenario.build(ctx, routes=[scenario.route("trio", "/trio/*", "trio", public=True)],
+                       config_extra={"upstreams": {"trio": {"targets": targets}}})
+    spread(s, "/trio/orders", 3000)
+    got = [len(u.requests) for u in ups]
+    for n, w, u in zip(got, (1, 2, 3), ups):
+        want = 3000 * w / 6
+        check(abs(n - want) <= 0.05 * want, "target of weight %d got %d of 3000 requests, "
+              "expected %d within 5 %% (all: %r)" % (w, n, want, got))
+    # each target's own path: the route's prefix is replaced by the target's base
+    doc = ups[2].requests[-1]
+    check(doc["target"].startswith("/base/orders/"), "the target saw %r, expected /base/orders/N"
+          % doc["target"])
+
+
+@case
+def upstream_set_of_a_bundle(ctx):
+    ups = [ctx.upstream("a%d" % i) for i in range(2)]
+    acme_set = {"acme-backends": {"targets": ["http://127.0.0.1:%d" % u.port for u in ups]}}
+    s = scenario.build(ctx, tls="require", acme_extra={"upstreams": acme_set},
+                       acme_routes=[scenario.route("set", "/acme/set/*", "acme-backends")])
+    for i in range(10):
+        r = s.tls_get("acme-client", "/acme/set/%d" % i)
+        s.echo(r)
+    got = [len(u.requests) for u in ups]
+    check(got == [5, 5], "two targets of weight 1 got %r of 10 requests, expected 5 each" % got)
+
+
+@case
+def check_upstream_set_problems(ctx):
+    s = scenario.build(ctx, start=False, routes=[
+        scenario.route("typo", "/typo/*", "tiro", public=True),
+        scenario.route("bundle-only", "/bo/*", "acme-backends", public=True),
+    ], config_extra={"upstreams": {"trio": {"targets": [
+        {"url": "http://127.0.0.1:1", "weight": 0}, "kafka://audit"]}}},
+        acme_extra={"upstreams": {"acme-backends": {"targets": ["http://127.0.0.1:2"]}}})
+    p = ctx.run([ctx.env.portico, "check", "-c", s.gw.config_path])
+    out = (p.stdout + p.stderr).decode(errors="replace")
+    check(p.returncode == 1, "check exited %d, expected 1: %s" % (p.returncode, out[-600:]))
+    found = {(m.group("path"), m.group("msg")) for m in located(out)}
+    want = [
+        ("upstreams.trio.targets[0].weight", "0 is out of range (1 to 1000)"),
+        ("upstreams.trio.targets[1]", "\"kafka://audit\": a set's targets are http:// or https:// "
+         "URLs"),
+        ("routes[5].upstream", "\"tiro\" is neither a URL nor the name of an upstream set "
+         "(\"upstreams\" of the bundle or of portico.json)"),
+        ("routes[6].upstream", "\"acme-backends\" is neither a URL nor the name of an upstream "
+         "set (\"upstreams\" of the bundle or of portico.json)"),
+    ]
+    for w in want:
+        check(w in found, "check did not say %r; it said:\n%s" % (w, out[-1500:]))
