@@ -165,12 +165,21 @@ set_up_timeouts(struct gw_exchange *ex, int connecting)
     cn_upconn_timeouts(ex->up, rms, wms);
 }
 
+/* The exchange is done with its target's connection (a set counts what is under way). */
+static void
+target_done(struct gw_exchange *ex)
+{
+    if (ex->route->upset != NULL)
+        pt_upset_done(ex->route->upset, ex->target);
+}
+
 static void
 http_cancel(struct gw_exchange *ex)
 {
     if (ex->up != NULL) {
         cn_pool_discard(ex->up);
         ex->up = NULL;
+        target_done(ex);
     }
 }
 
@@ -193,6 +202,7 @@ up_release(struct gw_exchange *ex)
 
     ex->resp_state = GW_RESP_DONE;
     ex->up = NULL;
+    target_done(ex);
     if (reusable) {
         u->connected = 1;
         cn_pool_release(u);
@@ -499,6 +509,7 @@ http_start(struct gw_exchange *ex)
     u = cn_pool_acquire(ex->up_worker, ex->snap, up, &reused);
     if (u == NULL) {
         snprintf(detail, sizeof detail, "cannot connect to %s: %s", up->hostport, strerror(errno));
+        target_done(ex);
         ex->api->problem(ex, 502, "upstream-unavailable", detail);
         return;
     }

@@ -105,9 +105,9 @@ load_set(const struct gw_jctx *c, const char *name, const json_t *obj, const cha
     }
     bad |= gw_jctx_check_keys(c, obj, path, keys) > 0;
     if ((balance = gw_jctx_string(c, obj, path, "balance", 0)) != NULL &&
-        strcmp(balance, "round_robin") != 0) {
+        strcmp(balance, "round_robin") != 0 && strcmp(balance, "least_outstanding") != 0) {
         gw_jctx_error(c, gw_jpath_key(apath, sizeof apath, path, "balance"),
-                      "expected \"round_robin\", got \"%s\"", balance);
+                      "expected \"round_robin\" or \"least_outstanding\", got \"%s\"", balance);
         bad = 1;
     }
     if ((arr = gw_jctx_get(c, obj, path, "targets", JSON_ARRAY, 1)) == NULL)
@@ -123,7 +123,9 @@ load_set(const struct gw_jctx *c, const char *name, const json_t *obj, const cha
         upset_free(s);
         return NULL;
     }
-    s->balance = PT_BALANCE_ROUND_ROBIN;
+    s->balance = balance != NULL && strcmp(balance, "least_outstanding") == 0
+                     ? PT_BALANCE_LEAST_OUTSTANDING
+                     : PT_BALANCE_ROUND_ROBIN;
     for (size_t i = 0; i < n; i++) {
         gw_jpath_index(tpath, sizeof tpath, apath, i);
         if (load_target(c, json_array_get(arr, i), tpath, &s->targets[s->ntargets]) < 0) {
@@ -189,10 +191,39 @@ pt_upset_find(struct pt_upset *const *sets, size_t n, const char *name)
     return NULL;
 }
 
+/* The target with the fewest exchanges under way for its weight (outstanding / weight, compared
+ * as products), looked at from the round robin's next place so that ties go round. */
+static struct pt_target *
+least_outstanding(struct pt_upset *s, uint64_t k)
+{
+    size_t first = s->turn[k % s->nturn], best = first;
+    long best_n = atomic_load_explicit(&s->targets[first].outstanding, memory_order_relaxed);
+
+    for (size_t j = 1; j < s->ntargets; j++) {
+        size_t i = (first + j) % s->ntargets;
+        long n = atomic_load_explicit(&s->targets[i].outstanding, memory_order_relaxed);
+        if (n * (long)s->targets[best].weight < best_n * (long)s->targets[i].weight)
+            best = i, best_n = n;
+    }
+    atomic_fetch_add_explicit(&s->targets[best].outstanding, 1, memory_order_relaxed);
+    return &s->targets[best];
+}
+
 const struct pt_upstream *
 pt_upset_pick(struct pt_upset *s)
 {
     uint64_t k = atomic_fetch_add_explicit(&s->next, 1, memory_order_relaxed);
 
+    if (s->balance == PT_BALANCE_LEAST_OUTSTANDING)
+        return &least_outstanding(s, k)->up;
     return &s->targets[s->turn[k % s->nturn]].up;
+}
+
+void
+pt_upset_done(struct pt_upset *s, const struct pt_upstream *target)
+{
+    struct pt_target *t = (struct pt_target *)(void *)target;
+
+    if (s->balance == PT_BALANCE_LEAST_OUTSTANDING)
+        atomic_fetch_sub_explicit(&t->outstanding, 1, memory_order_relaxed);
 }

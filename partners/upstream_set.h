@@ -1,9 +1,8 @@
 /* upstream_set.h: upstream sets, the named groups of http(s) targets a route's exchanges are
  * spread over.
  *
- * Sets are read from an "upstreams" object, by name (to be declared in portico.json, shared by
- * every route, and in a bundle's partner.json, for its own routes; not yet wired into either:
- * routes name a URL until the next step):
+ * A set is declared under "upstreams" by name, in portico.json (for every route) or in a bundle's
+ * partner.json (for its own routes, found first), and a route's "upstream" names it:
  *
  *   "upstreams": { "orders": { "targets": [ { "url": "http://10.0.0.1:8080", "weight": 2 },
  *                                           "http://10.0.0.2:8080" ],
@@ -12,7 +11,9 @@
  * A target is an upstream URL (pt_upstream_parse: http or https, resolved at load) with a weight
  * (1 to 1000, default 1). Round robin is smooth and weighted, as nginx's: over one turn of the sum
  * of the weights each target gets its weight's share, spread out rather than in runs. The turn is
- * worked out at load; the workers share one counter into it.
+ * worked out at load; the workers share one counter into it. Least outstanding sends each exchange
+ * to the target with the fewest exchanges under way for its weight (counted across the workers;
+ * ties go round the targets), so a slow target gets fewer.
  */
 #ifndef PT_UPSTREAM_SET_H
 #define PT_UPSTREAM_SET_H
@@ -29,11 +30,12 @@
 #define PT_SET_MAX_TARGETS 64
 #define PT_SET_MAX_WEIGHT 1000
 
-enum pt_balance { PT_BALANCE_ROUND_ROBIN };
+enum pt_balance { PT_BALANCE_ROUND_ROBIN, PT_BALANCE_LEAST_OUTSTANDING };
 
 struct pt_target {
-    struct pt_upstream up;
+    struct pt_upstream up;   /* first: a target is found from its upstream */
     unsigned weight;
+    _Atomic int outstanding; /* exchanges under way (least outstanding only) */
 };
 
 struct pt_upset {
@@ -56,7 +58,8 @@ void pt_upsets_free(struct pt_upset **sets, size_t n);
 /* The set called name among sets[0..n), or NULL. */
 struct pt_upset *pt_upset_find(struct pt_upset *const *sets, size_t n, const char *name);
 
-/* The target the next exchange goes to. */
+/* The target the next exchange goes to; pt_upset_done() when its exchange is over with it. */
 const struct pt_upstream *pt_upset_pick(struct pt_upset *s);
+void pt_upset_done(struct pt_upset *s, const struct pt_upstream *target);
 
 #endif

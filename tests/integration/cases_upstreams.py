@@ -2,6 +2,9 @@
 set's targets by weight; a bundle's own sets serve its routes; `portico check` says what is wrong
 with a set, and where."""
 
+import threading
+import time
+
 import client
 import scenario
 from client import check
@@ -40,6 +43,35 @@ def upstream_set_spreads_by_weight(ctx):
     doc = ups[2].requests[-1]
     check(doc["target"].startswith("/base/orders/"), "the target saw %r, expected /base/orders/N"
           % doc["target"])
+
+
+@case
+def upstream_set_least_outstanding_avoids_a_slow_target(ctx):
+    fast, slow = ctx.upstream("fast"), ctx.upstream("slow")
+    targets = ["http://127.0.0.1:%d" % fast.port, "http://127.0.0.1:%d/~slow/ms=300" % slow.port]
+    s = scenario.build(ctx, routes=[scenario.route("lor", "/lor/*", "lor", public=True)],
+                       config_extra={"upstreams": {"lor": {"balance": "least_outstanding",
+                                                           "targets": targets}}})
+    statuses, deadline = [], time.monotonic() + 2.0
+
+    def load():
+        with client.Conn(s.plain) as c:
+            while time.monotonic() < deadline:
+                c.send(client.build_request("GET", "/lor/x"))
+                statuses.append(c.read_response().status)
+
+    threads = [threading.Thread(target=load) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    check(statuses and all(st == 200 for st in statuses), "statuses other than 200: %r"
+          % sorted(set(statuses)))
+    n_fast, n_slow = len(fast.requests), len(slow.requests)
+    # round robin would give the slow target every other request (about 50 in 2 s); least
+    # outstanding only what comes while the fast one is busy too
+    check(n_fast > 200 and n_slow < 0.1 * (n_fast + n_slow), "fast target %d, slow target %d "
+          "requests: the slow one should get less than a tenth" % (n_fast, n_slow))
 
 
 @case

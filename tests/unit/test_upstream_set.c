@@ -115,6 +115,37 @@ test_round_robin_spreads(void **state)
     doc_free(&x);
 }
 
+/* Least outstanding: a target that holds its exchanges gets no more while another is free; with
+ * nothing ever done, the picks follow the weights. */
+static void
+test_least_outstanding(void **state)
+{
+    struct doc x;
+    int held = 0, counts[2] = {0};
+
+    (void)state;
+    doc_load(&x, "{\"upstreams\": {\"s\": {\"balance\": \"least_outstanding\", \"targets\": ["
+                 "\"http://127.0.0.1:9001\", \"http://127.0.0.1:9002\"]},"
+                 "\"w\": {\"balance\": \"least_outstanding\", \"targets\": ["
+                 "{\"url\": \"http://127.0.0.1:9001\", \"weight\": 3}, \"http://127.0.0.1:9002\"]}}}");
+    assert_int_equal(x.rc, 0);
+    struct pt_upset *s = pt_upset_find(x.sets, x.n, "s"), *w = pt_upset_find(x.sets, x.n, "w");
+    /* the first target is slow: what it gets, it keeps; the second answers at once */
+    for (int i = 0; i < 100; i++) {
+        const struct pt_upstream *t = pt_upset_pick(s);
+        if (t->port == 9001)
+            held++;
+        else
+            pt_upset_done(s, t);
+    }
+    assert_int_equal(held, 1);
+    for (int i = 0; i < 400; i++)
+        counts[pt_upset_pick(w)->port - 9001]++;
+    assert_int_equal(counts[0], 300);
+    assert_int_equal(counts[1], 100);
+    doc_free(&x);
+}
+
 static void
 test_problems_reported_where(void **state)
 {
@@ -139,8 +170,8 @@ test_problems_reported_where(void **state)
                              "1000)"));
     assert_true(reported(&x, "p.json:5:41: upstreams.d.targets[1]: \"http://127.0.0.1:1\" is "
                              "already target 0 of the set (give it a weight instead)"));
-    assert_true(reported(&x, "p.json:6:42: upstreams.e.balance: expected \"round_robin\", got "
-                             "\"random\""));
+    assert_true(reported(&x, "p.json:6:42: upstreams.e.balance: expected \"round_robin\" or "
+                             "\"least_outstanding\", got \"random\""));
     assert_true(reported(&x, "p.json:7:42: upstreams.f.health: unknown key (expected one of: "
                              "targets, balance)"));
     assert_true(reported(&x, "p.json:8:1: upstreams.Bad Name: \"Bad Name\" is not a set name "
@@ -158,6 +189,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_robin_follows_weights),
         cmocka_unit_test(test_round_robin_spreads),
+        cmocka_unit_test(test_least_outstanding),
         cmocka_unit_test(test_problems_reported_where),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
