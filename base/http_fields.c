@@ -23,6 +23,15 @@ gw_http_token_eq(const char *s, size_t len, const char *lower_lit)
     return lower_lit[len] == '\0';
 }
 
+int
+gw_http_token_valid(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (!IS(s[i], C_TCHAR))
+            return 0;
+    return len > 0;
+}
+
 /* 1 if one comma-separated element of value, OWS trimmed, equals the lowercase literal. */
 int
 gw_http_list_has(const char *value, size_t len, const char *lower_lit)

@@ -210,6 +210,9 @@ int gw_http_guarded_name(const char *name, size_t len);
 /* Case-insensitive compare of a (ptr,len) token with a NUL-terminated lowercase literal. */
 int gw_http_token_eq(const char *s, size_t len, const char *lower);
 
+/* Is s[0..len) a token (RFC 9110 5.6.2: one or more tchar), as a field name must be? */
+int gw_http_token_valid(const char *s, size_t len);
+
 /* Does the comma-separated list value contain `lower` as one element (case-insensitive, OWS
  * around elements ignored)? Used for Connection: close, keep-alive, and the like. */
 int gw_http_list_has(const char *value, size_t len, const char *lower);

@@ -496,11 +496,28 @@ up_event_cb(struct bufferevent *bev, short what, void *arg)
     GW_LOG_IN(&((struct gw_exchange *)arg)->log, up_event(bev, what, arg));
 }
 
+/* The target of the route's set for this exchange: a hash set hashes the partner's id or the
+ * configured request field's value (none: the set goes round robin). */
+static const struct pt_upstream *
+pick_target(const struct gw_exchange *ex, struct pt_upset *s)
+{
+    const struct gw_http_header *h;
+
+    if (s->balance != PT_BALANCE_HASH)
+        return pt_upset_pick(s, NULL, 0);
+    if (s->hash_field == NULL)
+        return ex->partner != NULL && ex->partner->id != NULL
+                   ? pt_upset_pick(s, ex->partner->id, strlen(ex->partner->id))
+                   : pt_upset_pick(s, NULL, 0);
+    h = gw_http_find_header(&ex->req, s->hash_field);
+    return pt_upset_pick(s, h != NULL ? h->value : NULL, h != NULL ? h->value_len : 0);
+}
+
 static void
 http_start(struct gw_exchange *ex)
 {
     const struct pt_route *r = ex->route;
-    const struct pt_upstream *up = r->upset != NULL ? pt_upset_pick(r->upset) : &r->upstream;
+    const struct pt_upstream *up = r->upset != NULL ? pick_target(ex, r->upset) : &r->upstream;
     struct cn_upconn *u;
     int reused = 0;
     char detail[256];

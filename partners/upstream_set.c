@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "bundle.h"
+#include "http_parser.h"
 
 /* One turn of smooth weighted round robin: each step every target gains its weight, the one
  * ahead is picked and loses the sum. Over sum(weights) steps each target is picked weight times,
@@ -32,6 +33,88 @@ make_turn(struct pt_upset *s)
         s->turn[k] = (uint16_t)best;
     }
     return 0;
+}
+
+/* 64-bit FNV-1a, then a finalizer that spreads every input bit over the result (MurmurHash3's). */
+static uint64_t
+hash64(const char *p, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)p[i]) * 0x100000001b3ULL;
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    return h ^ (h >> 33);
+}
+
+static int
+point_cmp(const void *a, const void *b)
+{
+    const struct pt_ring_point *x = a, *y = b;
+
+    return x->hash < y->hash ? -1 : x->hash > y->hash ? 1 : (int)x->target - (int)y->target;
+}
+
+/* The hash ring: 160 points per target of the mean weight, in proportion to the weights (at least
+ * one each); a point's hash is that of "URL#i", so a target's points do not depend on the others. */
+static int
+make_ring(struct pt_upset *s)
+{
+    unsigned long total = 0;
+    size_t n = 0, per;
+
+    for (size_t i = 0; i < s->ntargets; i++)
+        total += s->targets[i].weight;
+    for (size_t i = 0; i < s->ntargets; i++)
+        n += (160 * s->ntargets * s->targets[i].weight + total - 1) / total;
+    if ((s->ring = malloc(n * sizeof *s->ring)) == NULL)
+        return -1;
+    for (size_t i = 0; i < s->ntargets; i++) {
+        per = (160 * s->ntargets * s->targets[i].weight + total - 1) / total;
+        for (size_t k = 0; k < per; k++) {
+            char label[600];
+            int len = snprintf(label, sizeof label, "%s#%zu", s->targets[i].up.url, k);
+            s->ring[s->nring++] = (struct pt_ring_point){
+                hash64(label, len > 0 && (size_t)len < sizeof label ? (size_t)len : 0),
+                (uint16_t)i};
+        }
+    }
+    qsort(s->ring, s->nring, sizeof *s->ring, point_cmp);
+    return 0;
+}
+
+/* "hash_on": "partner" (the default) or "field:NAME". */
+static int
+load_hash_on(const struct gw_jctx *c, const json_t *obj, const char *path, struct pt_upset *s,
+             const char *balance)
+{
+    char hpath[GW_JPATH_MAX];
+    const char *on = gw_jctx_string(c, obj, path, "hash_on", 0);
+
+    gw_jpath_key(hpath, sizeof hpath, path, "hash_on");
+    if (on == NULL)
+        return json_object_get(obj, "hash_on") != NULL ? -1 : 0;
+    if (s->balance != PT_BALANCE_HASH) {
+        gw_jctx_error(c, hpath, "only \"balance\": \"hash\" takes \"hash_on\" (this set's is "
+                      "\"%s\")", balance != NULL ? balance : "round_robin");
+        return -1;
+    }
+    if (strcmp(on, "partner") == 0)
+        return 0;
+    if (strncmp(on, "field:", 6) == 0 && gw_http_token_valid(on + 6, strlen(on + 6))) {
+        if ((s->hash_field = strdup(on + 6)) == NULL)
+            return -1;
+        for (char *p = s->hash_field; *p; p++)
+            if (*p >= 'A' && *p <= 'Z')
+                *p = (char)(*p - 'A' + 'a');
+        return 0;
+    }
+    gw_jctx_error(c, hpath, "expected \"partner\" or \"field:NAME\" (NAME a request field's name), "
+                  "got \"%s\"", on);
+    return -1;
 }
 
 /* Target i of a set at tpath: a URL, or { "url": ..., "weight": ... }. */
@@ -79,6 +162,8 @@ upset_free(struct pt_upset *s)
         pt_upstream_clear(&s->targets[i].up);
     free(s->targets);
     free(s->turn);
+    free(s->ring);
+    free(s->hash_field);
     free(s->name);
     free(s);
 }
@@ -87,7 +172,7 @@ upset_free(struct pt_upset *s)
 static struct pt_upset *
 load_set(const struct gw_jctx *c, const char *name, const json_t *obj, const char *path)
 {
-    static const char *const keys[] = { "targets", "balance", NULL };
+    static const char *const keys[] = { "targets", "balance", "hash_on", NULL };
     char tpath[GW_JPATH_MAX], apath[GW_JPATH_MAX];
     struct pt_upset *s;
     const char *balance;
@@ -105,9 +190,11 @@ load_set(const struct gw_jctx *c, const char *name, const json_t *obj, const cha
     }
     bad |= gw_jctx_check_keys(c, obj, path, keys) > 0;
     if ((balance = gw_jctx_string(c, obj, path, "balance", 0)) != NULL &&
-        strcmp(balance, "round_robin") != 0 && strcmp(balance, "least_outstanding") != 0) {
+        strcmp(balance, "round_robin") != 0 && strcmp(balance, "least_outstanding") != 0 &&
+        strcmp(balance, "hash") != 0) {
         gw_jctx_error(c, gw_jpath_key(apath, sizeof apath, path, "balance"),
-                      "expected \"round_robin\" or \"least_outstanding\", got \"%s\"", balance);
+                      "expected \"round_robin\", \"least_outstanding\" or \"hash\", got \"%s\"",
+                      balance);
         bad = 1;
     }
     if ((arr = gw_jctx_get(c, obj, path, "targets", JSON_ARRAY, 1)) == NULL)
@@ -123,9 +210,11 @@ load_set(const struct gw_jctx *c, const char *name, const json_t *obj, const cha
         upset_free(s);
         return NULL;
     }
-    s->balance = balance != NULL && strcmp(balance, "least_outstanding") == 0
-                     ? PT_BALANCE_LEAST_OUTSTANDING
-                     : PT_BALANCE_ROUND_ROBIN;
+    s->balance = balance == NULL                             ? PT_BALANCE_ROUND_ROBIN
+                 : strcmp(balance, "least_outstanding") == 0 ? PT_BALANCE_LEAST_OUTSTANDING
+                 : strcmp(balance, "hash") == 0              ? PT_BALANCE_HASH
+                                                             : PT_BALANCE_ROUND_ROBIN;
+    bad |= load_hash_on(c, obj, path, s, balance) < 0;
     for (size_t i = 0; i < n; i++) {
         gw_jpath_index(tpath, sizeof tpath, apath, i);
         if (load_target(c, json_array_get(arr, i), tpath, &s->targets[s->ntargets]) < 0) {
@@ -140,7 +229,7 @@ load_set(const struct gw_jctx *c, const char *name, const json_t *obj, const cha
             }
         s->ntargets++;
     }
-    if (bad || make_turn(s) < 0) {
+    if (bad || make_turn(s) < 0 || (s->balance == PT_BALANCE_HASH && make_ring(s) < 0)) {
         upset_free(s);
         return NULL;
     }
@@ -209,9 +298,28 @@ least_outstanding(struct pt_upset *s, uint64_t k)
     return &s->targets[best];
 }
 
-const struct pt_upstream *
-pt_upset_pick(struct pt_upset *s)
+/* The first point of the ring at or after the key's hash (the ring goes round). */
+static const struct pt_upstream *
+on_ring(const struct pt_upset *s, const char *key, size_t keylen)
 {
+    uint64_t h = hash64(key, keylen);
+    size_t lo = 0, hi = s->nring;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s->ring[mid].hash < h)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return &s->targets[s->ring[lo == s->nring ? 0 : lo].target].up;
+}
+
+const struct pt_upstream *
+pt_upset_pick(struct pt_upset *s, const char *key, size_t keylen)
+{
+    if (s->balance == PT_BALANCE_HASH && key != NULL)
+        return on_ring(s, key, keylen);
     uint64_t k = atomic_fetch_add_explicit(&s->next, 1, memory_order_relaxed);
 
     if (s->balance == PT_BALANCE_LEAST_OUTSTANDING)

@@ -13,7 +13,11 @@
  * of the weights each target gets its weight's share, spread out rather than in runs. The turn is
  * worked out at load; the workers share one counter into it. Least outstanding sends each exchange
  * to the target with the fewest exchanges under way for its weight (counted across the workers;
- * ties go round the targets), so a slow target gets fewer.
+ * ties go round the targets), so a slow target gets fewer. Hash keeps the exchanges of one key (the
+ * partner's id, or a request field's value) on one target: each target has points on a ring (about
+ * 160 per target, as many more as its weight says), a key goes to the first point after its own
+ * hash, and a target taken off the ring moves only the keys it had (a set without it has the same
+ * points for the others). An exchange without the key goes round robin.
  */
 #ifndef PT_UPSTREAM_SET_H
 #define PT_UPSTREAM_SET_H
@@ -30,7 +34,13 @@
 #define PT_SET_MAX_TARGETS 64
 #define PT_SET_MAX_WEIGHT 1000
 
-enum pt_balance { PT_BALANCE_ROUND_ROBIN, PT_BALANCE_LEAST_OUTSTANDING };
+enum pt_balance { PT_BALANCE_ROUND_ROBIN, PT_BALANCE_LEAST_OUTSTANDING, PT_BALANCE_HASH };
+
+/* A point of the hash ring: a target's, where its hash falls. */
+struct pt_ring_point {
+    uint64_t hash;
+    uint16_t target;
+};
 
 struct pt_target {
     struct pt_upstream up;   /* first: a target is found from its upstream */
@@ -46,6 +56,10 @@ struct pt_upset {
     uint16_t *turn;            /* one turn of the round robin: target indexes, sum of weights long */
     size_t nturn;
     _Atomic uint64_t next;     /* the workers' shared place in the turn */
+    struct pt_ring_point *ring;/* hash: the targets' points, by hash */
+    size_t nring;
+    char *hash_field;          /* hash: the request field whose value is the key (lower case), or
+                                * NULL: the partner's id */
 };
 
 /* Read the "upstreams" object of root (absent: none) into *sets (*n of them, malloc'd). Every
@@ -58,8 +72,9 @@ void pt_upsets_free(struct pt_upset **sets, size_t n);
 /* The set called name among sets[0..n), or NULL. */
 struct pt_upset *pt_upset_find(struct pt_upset *const *sets, size_t n, const char *name);
 
-/* The target the next exchange goes to; pt_upset_done() when its exchange is over with it. */
-const struct pt_upstream *pt_upset_pick(struct pt_upset *s);
+/* The target the next exchange goes to (key: what a hash set hashes, NULL when the exchange has
+ * none); pt_upset_done() when its exchange is over with it. */
+const struct pt_upstream *pt_upset_pick(struct pt_upset *s, const char *key, size_t keylen);
 void pt_upset_done(struct pt_upset *s, const struct pt_upstream *target);
 
 #endif

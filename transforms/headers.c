@@ -18,6 +18,7 @@
 
 #include "alloc.h"
 #include "context.h"
+#include "http_parser.h"
 #include "template.h"
 
 enum hdr_kind { HDR_REMOVE, HDR_RENAME, HDR_SET, HDR_APPEND, HDR_ADD };
@@ -38,23 +39,6 @@ static const char *const hdr_keys[] = {"remove", "rename", "set", "append", "add
 
 /* ---- names and values ------------------------------------------------------------------------ */
 
-static int
-hdr_tchar(unsigned char c)
-{
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-           (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
-}
-
-static int
-hdr_valid_name(const char *s)
-{
-    if (*s == '\0')
-        return 0;
-    for (; *s != '\0'; s++)
-        if (!hdr_tchar((unsigned char)*s))
-            return 0;
-    return 1;
-}
 
 /* Offset of the first byte a field value may not hold (CTL other than HTAB, DEL), or -1. */
 static long
@@ -101,7 +85,7 @@ hdr_check_name(const struct tf_conf *cc, const char *sub, const char *name)
 {
     const char *why;
 
-    if (!hdr_valid_name(name)) {
+    if (!gw_http_token_valid(name, strlen(name))) {
         cc->error(cc, sub, "\"%s\" is not a valid header field name (RFC 9110 token)", name);
         return -1;
     }

@@ -75,6 +75,34 @@ def upstream_set_least_outstanding_avoids_a_slow_target(ctx):
 
 
 @case
+def upstream_set_hash_keeps_a_key_on_one_target(ctx):
+    ups = [ctx.upstream("h%d" % i) for i in range(3)]
+    targets = ["http://127.0.0.1:%d" % u.port for u in ups]
+    s = scenario.build(ctx, tls="require", routes=[
+        scenario.route("by-customer", "/cust/*", "by-customer", public=True),
+        scenario.route("by-partner", "/part/*", "by-partner", partners=["acme", "globex"]),
+    ], config_extra={"upstreams": {
+        "by-customer": {"balance": "hash", "hash_on": "field:X-Customer", "targets": targets},
+        "by-partner": {"balance": "hash", "targets": targets}}})
+    seen = {}
+    with client.Conn(s.plain) as c:
+        for rnd in range(4):
+            for cust in range(31):
+                c.send(client.build_request("GET", "/cust/%d" % rnd,
+                                            headers=[("X-Customer", "customer-%d" % cust)]))
+                seen.setdefault(cust, set()).add(s.echo(c.read_response())["server"])
+    split = {k: v for k, v in seen.items() if len(v) != 1}
+    check(not split, "customers sent to more than one target: %r" % split)
+    used = set().union(*seen.values())
+    check(len(used) >= 2, "31 customers all on %r: the hash does not spread" % used)
+    for partner in ("acme", "globex"):
+        servers = {s.echo(s.tls_get(partner + "-client", "/part/%d" % i))["server"]
+                   for i in range(8)}
+        check(len(servers) == 1, "%s's exchanges went to %r, expected one target" % (partner,
+                                                                                   servers))
+
+
+@case
 def upstream_set_of_a_bundle(ctx):
     ups = [ctx.upstream("a%d" % i) for i in range(2)]
     acme_set = {"acme-backends": {"targets": ["http://127.0.0.1:%d" % u.port for u in ups]}}

@@ -80,7 +80,7 @@ test_round_robin_follows_weights(void **state)
     int run = 0;
     const struct pt_upstream *last = NULL;
     for (int i = 0; i < 3000; i++) {
-        const struct pt_upstream *u = pt_upset_pick(s);
+        const struct pt_upstream *u = pt_upset_pick(s, NULL, 0);
         run = u == last ? run + 1 : 1;
         assert_true(run <= 2);
         last = u;
@@ -132,7 +132,7 @@ test_least_outstanding(void **state)
     struct pt_upset *s = pt_upset_find(x.sets, x.n, "s"), *w = pt_upset_find(x.sets, x.n, "w");
     /* the first target is slow: what it gets, it keeps; the second answers at once */
     for (int i = 0; i < 100; i++) {
-        const struct pt_upstream *t = pt_upset_pick(s);
+        const struct pt_upstream *t = pt_upset_pick(s, NULL, 0);
         if (t->port == 9001)
             held++;
         else
@@ -140,9 +140,53 @@ test_least_outstanding(void **state)
     }
     assert_int_equal(held, 1);
     for (int i = 0; i < 400; i++)
-        counts[pt_upset_pick(w)->port - 9001]++;
+        counts[pt_upset_pick(w, NULL, 0)->port - 9001]++;
     assert_int_equal(counts[0], 300);
     assert_int_equal(counts[1], 100);
+    doc_free(&x);
+}
+
+/* Hash: a key stays on one target; keys spread by weight; a target taken out of the set moves
+ * only the keys it had (the others keep theirs). */
+static void
+test_hash_ring(void **state)
+{
+    struct doc x;
+    int counts[3] = {0}, wcounts[2] = {0};
+    char key[32];
+
+    (void)state;
+    doc_load(&x, "{\"upstreams\": {"
+                 "\"three\": {\"balance\": \"hash\", \"targets\": [\"http://127.0.0.1:9001\","
+                 "\"http://127.0.0.1:9002\", \"http://127.0.0.1:9003\"]},"
+                 "\"two\": {\"balance\": \"hash\", \"hash_on\": \"partner\", \"targets\": ["
+                 "\"http://127.0.0.1:9001\", \"http://127.0.0.1:9002\"]},"
+                 "\"w\": {\"balance\": \"hash\", \"hash_on\": \"field:X-Customer\", \"targets\": ["
+                 "{\"url\": \"http://127.0.0.1:9001\", \"weight\": 3}, \"http://127.0.0.1:9002\"]}}}");
+    assert_int_equal(x.rc, 0);
+    struct pt_upset *three = pt_upset_find(x.sets, x.n, "three"), *two = pt_upset_find(x.sets, x.n, "two");
+    struct pt_upset *w = pt_upset_find(x.sets, x.n, "w");
+    assert_null(three->hash_field);
+    assert_string_equal(w->hash_field, "x-customer");
+    int moved = 0;
+    for (int i = 0; i < 3000; i++) {
+        int n = snprintf(key, sizeof key, "partner-%d", i);
+        const struct pt_upstream *a = pt_upset_pick(three, key, (size_t)n);
+        assert_ptr_equal(pt_upset_pick(three, key, (size_t)n), a); /* it stays */
+        counts[a->port - 9001]++;
+        const struct pt_upstream *b = pt_upset_pick(two, key, (size_t)n);
+        if (a->port != 9003)
+            assert_int_equal(b->port, a->port); /* kept where its target is still there */
+        else
+            moved++;
+        wcounts[pt_upset_pick(w, key, (size_t)n)->port - 9001]++;
+    }
+    for (int t = 0; t < 3; t++) /* a third each, within a fifth of it */
+        assert_true(counts[t] > 800 && counts[t] < 1200);
+    assert_int_equal(moved, counts[2]);
+    assert_true(wcounts[0] > 2000 && wcounts[0] < 2500); /* weight 3 of 4: 2,250 */
+    /* no key: round robin */
+    assert_int_not_equal(pt_upset_pick(two, NULL, 0), pt_upset_pick(two, NULL, 0));
     doc_free(&x);
 }
 
@@ -160,6 +204,9 @@ test_problems_reported_where(void **state)
                  "\"e\": {\"targets\": [\"http://127.0.0.1:1\"], \"balance\": \"random\"},\n"
                  "\"f\": {\"targets\": [\"http://127.0.0.1:1\"], \"health\": {}},\n"
                  "\"Bad Name\": {\"targets\": [\"http://127.0.0.1:1\"]},\n"
+                 "\"h\": {\"targets\": [\"http://127.0.0.1:1\"], \"hash_on\": \"partner\"},\n"
+                 "\"i\": {\"targets\": [\"http://127.0.0.1:1\"], \"balance\": \"hash\", "
+                 "\"hash_on\": \"field:a b\"},\n"
                  "\"g\": {\"targets\": [\"http://127.0.0.1:1\"]}\n"
                  "}}");
     assert_int_equal(x.rc, -1);
@@ -170,16 +217,20 @@ test_problems_reported_where(void **state)
                              "1000)"));
     assert_true(reported(&x, "p.json:5:41: upstreams.d.targets[1]: \"http://127.0.0.1:1\" is "
                              "already target 0 of the set (give it a weight instead)"));
-    assert_true(reported(&x, "p.json:6:42: upstreams.e.balance: expected \"round_robin\" or "
-                             "\"least_outstanding\", got \"random\""));
+    assert_true(reported(&x, "p.json:6:42: upstreams.e.balance: expected \"round_robin\", "
+                             "\"least_outstanding\" or \"hash\", got \"random\""));
     assert_true(reported(&x, "p.json:7:42: upstreams.f.health: unknown key (expected one of: "
-                             "targets, balance)"));
+                             "targets, balance, hash_on)"));
     assert_true(reported(&x, "p.json:8:1: upstreams.Bad Name: \"Bad Name\" is not a set name "
                              "([a-z0-9][a-z0-9._-]*, at most 64)"));
+    assert_true(reported(&x, "p.json:9:42: upstreams.h.hash_on: only \"balance\": \"hash\" takes "
+                             "\"hash_on\" (this set's is \"round_robin\")"));
+    assert_true(reported(&x, "p.json:10:61: upstreams.i.hash_on: expected \"partner\" or "
+                             "\"field:NAME\" (NAME a request field's name), got \"field:a b\""));
     /* only the good set is kept */
     assert_int_equal(x.n, 1);
     assert_string_equal(x.sets[0]->name, "g");
-    assert_int_equal(x.d.errors, 7);
+    assert_int_equal(x.d.errors, 9);
     doc_free(&x);
 }
 
@@ -190,6 +241,7 @@ main(void)
         cmocka_unit_test(test_round_robin_follows_weights),
         cmocka_unit_test(test_round_robin_spreads),
         cmocka_unit_test(test_least_outstanding),
+        cmocka_unit_test(test_hash_ring),
         cmocka_unit_test(test_problems_reported_where),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
