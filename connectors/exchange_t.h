@@ -181,9 +181,10 @@ struct ex_api {
     /* A complete response made by the connector itself (a mock's), then the exchange finishes. */
     void (*respond)(struct gw_exchange *ex, int status, const char *content_type,
                     const char *body, size_t body_len, const char *extra_headers);
-    /* An RFC 9457 problem answer ("urn:portico:problem:<code>"); once the response has started
-     * the client connection is cut instead. */
-    void (*problem)(struct gw_exchange *ex, int status, const char *code, const char *detail);
+    /* An RFC 9457 problem answer ("urn:portico:problem:<code>"), with extra_headers (complete
+     * lines, or NULL); once the response has started the client connection is cut instead. */
+    void (*problem)(struct gw_exchange *ex, int status, const char *code, const char *detail,
+                    const char *extra_headers);
     /* Something broke after the response started: the client connection closes now. */
     void (*abort)(struct gw_exchange *ex);
     /* The request head is on its way: the body (if any) goes into `sink`, re-framed, as it

@@ -173,6 +173,14 @@ target_done(struct gw_exchange *ex)
         pt_upset_done(ex->route->upset, ex->target);
 }
 
+/* How the exchange fared with its target, for the set's outlier ejection. */
+static void
+target_result(struct gw_exchange *ex, int ok)
+{
+    if (ex->route->upset != NULL)
+        pt_upset_result(ex->route->upset, ex->target, ok);
+}
+
 static void
 http_cancel(struct gw_exchange *ex)
 {
@@ -189,7 +197,7 @@ bad_response(struct gw_exchange *ex, const char *detail)
 {
     gw_log(GW_LOG_INFO, "upstream %s: %s", ex->target->hostport, detail);
     http_cancel(ex);
-    ex->api->problem(ex, 502, "bad-upstream-response", detail);
+    ex->api->problem(ex, 502, "bad-upstream-response", detail, NULL);
 }
 
 /* The upstream's response was read to its end: its connection goes back to the pool when it may
@@ -357,6 +365,7 @@ read_head(struct gw_exchange *ex, struct evbuffer *in)
             gw_http_parser_init(&ex->up_hp);
             continue;
         }
+        target_result(ex, ex->resp.status < 500);
         if (ex->resp.body == GW_BODY_CHUNKED && len > head_len &&
             !chunked_start_ok(in, head_len)) {
             bad_response(ex, "the upstream's chunked body is malformed");
@@ -450,6 +459,7 @@ up_event(struct bufferevent *bev, short what, void *arg)
     if (ex->resp_state != GW_RESP_HEAD) {
         gw_log(GW_LOG_INFO, "upstream %s closed in the middle of the response; aborted",
                up->hostport);
+        target_result(ex, 0);
         http_cancel(ex);
         ex->api->abort(ex);
         return;
@@ -468,14 +478,16 @@ up_event(struct bufferevent *bev, short what, void *arg)
             snprintf(detail, sizeof detail, "connecting to %s timed out", up->hostport);
         else
             snprintf(detail, sizeof detail, "%s did not answer in time", up->hostport);
+        target_result(ex, 0);
         http_cancel(ex);
-        ex->api->problem(ex, 504, "upstream-timeout", detail);
+        ex->api->problem(ex, 504, "upstream-timeout", detail, NULL);
         return;
     }
     failure(ex, bev, detail, sizeof detail);
+    target_result(ex, 0);
     gw_log(GW_LOG_INFO, "%s", detail);
     http_cancel(ex);
-    ex->api->problem(ex, 502, "upstream-unavailable", detail);
+    ex->api->problem(ex, 502, "upstream-unavailable", detail, NULL);
 }
 
 static void
@@ -520,14 +532,22 @@ http_start(struct gw_exchange *ex)
     const struct pt_upstream *up = r->upset != NULL ? pick_target(ex, r->upset) : &r->upstream;
     struct cn_upconn *u;
     int reused = 0;
-    char detail[256];
+    char detail[256], retry[48];
 
+    if (up == NULL) { /* every target of the set is out */
+        int64_t ms = pt_upset_back_in_ms(r->upset);
+        snprintf(detail, sizeof detail, "every target of upstream set \"%s\" failed and is out "
+                 "for now", r->upset->name);
+        snprintf(retry, sizeof retry, "Retry-After: %lld\r\n", (long long)((ms + 999) / 1000));
+        ex->api->problem(ex, 503, "upstream-unavailable", detail, retry);
+        return;
+    }
     ex->target = up;
     u = cn_pool_acquire(ex->up_worker, ex->snap, up, &reused);
     if (u == NULL) {
         snprintf(detail, sizeof detail, "cannot connect to %s: %s", up->hostport, strerror(errno));
         target_done(ex);
-        ex->api->problem(ex, 502, "upstream-unavailable", detail);
+        ex->api->problem(ex, 502, "upstream-unavailable", detail, NULL);
         return;
     }
     ex->up = u;

@@ -503,11 +503,6 @@ response_end(struct gw_exchange *ex)
     gw_exchange_finish(ex);
 }
 
-static void
-api_problem(struct gw_exchange *ex, int status, const char *code, const char *detail)
-{
-    gw_exchange_problem(ex, status, code, detail, NULL);
-}
 
 static const struct ex_cert *
 api_cert(struct gw_exchange *ex)
@@ -517,7 +512,7 @@ api_cert(struct gw_exchange *ex)
 
 const struct ex_api gw_exchange_api = {
     .respond = gw_exchange_respond,
-    .problem = api_problem,
+    .problem = gw_exchange_problem,
     .abort = gw_exchange_abort,
     .request_body = request_body,
     .request_drained = request_drained,

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "bundle.h"
+#include "clock.h"
 #include "http_parser.h"
 
 /* One turn of smooth weighted round robin: each step every target gains its weight, the one
@@ -117,6 +118,34 @@ load_hash_on(const struct gw_jctx *c, const json_t *obj, const char *path, struc
     return -1;
 }
 
+/* "outlier": { "consecutive_failures", "base_ejection_ms", "max_ejection_percent" }. */
+static int
+load_outlier(const struct gw_jctx *c, const json_t *obj, const char *path, struct pt_outlier *o)
+{
+    static const char *const keys[] = { "consecutive_failures", "base_ejection_ms",
+                                        "max_ejection_percent", NULL };
+    char opath[GW_JPATH_MAX];
+    json_t *v = gw_jctx_get(c, obj, path, "outlier", JSON_OBJECT, 0);
+    long long n;
+    int bad = 0, rc;
+
+    *o = (struct pt_outlier){5, 10000, 50};
+    if (v == NULL)
+        return json_object_get(obj, "outlier") != NULL ? -1 : 0;
+    gw_jpath_key(opath, sizeof opath, path, "outlier");
+    bad |= gw_jctx_check_keys(c, v, opath, keys) > 0;
+    if ((rc = gw_jctx_int(c, v, opath, "consecutive_failures", 0, 1000, &n)) > 0)
+        o->consecutive = (unsigned)n;
+    bad |= rc < 0;
+    if ((rc = gw_jctx_int(c, v, opath, "base_ejection_ms", 100, 3600000, &n)) > 0)
+        o->base_ms = n;
+    bad |= rc < 0;
+    if ((rc = gw_jctx_int(c, v, opath, "max_ejection_percent", 1, 100, &n)) > 0)
+        o->max_percent = (unsigned)n;
+    bad |= rc < 0;
+    return bad ? -1 : 0;
+}
+
 /* Target i of a set at tpath: a URL, or { "url": ..., "weight": ... }. */
 static int
 load_target(const struct gw_jctx *c, const json_t *v, const char *tpath, struct pt_target *t)
@@ -172,7 +201,7 @@ upset_free(struct pt_upset *s)
 static struct pt_upset *
 load_set(const struct gw_jctx *c, const char *name, const json_t *obj, const char *path)
 {
-    static const char *const keys[] = { "targets", "balance", "hash_on", NULL };
+    static const char *const keys[] = { "targets", "balance", "hash_on", "outlier", NULL };
     char tpath[GW_JPATH_MAX], apath[GW_JPATH_MAX];
     struct pt_upset *s;
     const char *balance;
@@ -215,6 +244,7 @@ load_set(const struct gw_jctx *c, const char *name, const json_t *obj, const cha
                  : strcmp(balance, "hash") == 0              ? PT_BALANCE_HASH
                                                              : PT_BALANCE_ROUND_ROBIN;
     bad |= load_hash_on(c, obj, path, s, balance) < 0;
+    bad |= load_outlier(c, obj, path, &s->outlier) < 0;
     for (size_t i = 0; i < n; i++) {
         gw_jpath_index(tpath, sizeof tpath, apath, i);
         if (load_target(c, json_array_get(arr, i), tpath, &s->targets[s->ntargets]) < 0) {
@@ -280,27 +310,37 @@ pt_upset_find(struct pt_upset *const *sets, size_t n, const char *name)
     return NULL;
 }
 
+/* Is target t out (ejected) at now (monotonic ms; 0 when the set ejects none)? */
+static int
+out(const struct pt_target *t, int64_t now)
+{
+    return now != 0 && atomic_load_explicit(&t->out_until, memory_order_relaxed) > now;
+}
+
 /* The target with the fewest exchanges under way for its weight (outstanding / weight, compared
  * as products), looked at from the round robin's next place so that ties go round. */
 static struct pt_target *
-least_outstanding(struct pt_upset *s, uint64_t k)
+least_outstanding(struct pt_upset *s, uint64_t k, int64_t now)
 {
-    size_t first = s->turn[k % s->nturn], best = first;
-    long best_n = atomic_load_explicit(&s->targets[first].outstanding, memory_order_relaxed);
+    size_t first = s->turn[k % s->nturn], best = SIZE_MAX;
+    long best_n = 0;
 
-    for (size_t j = 1; j < s->ntargets; j++) {
+    for (size_t j = 0; j < s->ntargets; j++) {
         size_t i = (first + j) % s->ntargets;
         long n = atomic_load_explicit(&s->targets[i].outstanding, memory_order_relaxed);
-        if (n * (long)s->targets[best].weight < best_n * (long)s->targets[i].weight)
+        if (out(&s->targets[i], now))
+            continue;
+        if (best == SIZE_MAX || n * (long)s->targets[best].weight < best_n * (long)s->targets[i].weight)
             best = i, best_n = n;
     }
     atomic_fetch_add_explicit(&s->targets[best].outstanding, 1, memory_order_relaxed);
     return &s->targets[best];
 }
 
-/* The first point of the ring at or after the key's hash (the ring goes round). */
+/* The first point of the ring at or after the key's hash (the ring goes round) whose target is
+ * in. */
 static const struct pt_upstream *
-on_ring(const struct pt_upset *s, const char *key, size_t keylen)
+on_ring(const struct pt_upset *s, const char *key, size_t keylen, int64_t now)
 {
     uint64_t h = hash64(key, keylen);
     size_t lo = 0, hi = s->nring;
@@ -312,19 +352,87 @@ on_ring(const struct pt_upset *s, const char *key, size_t keylen)
         else
             hi = mid;
     }
-    return &s->targets[s->ring[lo == s->nring ? 0 : lo].target].up;
+    for (size_t j = 0;; j++) {
+        const struct pt_target *t = &s->targets[s->ring[(lo + j) % s->nring].target];
+        if (!out(t, now))
+            return &t->up;
+    }
+}
+
+/* Monotonic milliseconds when the set ejects targets, else 0 (then none is ever out). */
+static int64_t
+ejecting_now(const struct pt_upset *s)
+{
+    return s->outlier.consecutive != 0 && s->ntargets > 1 ? gw_mono_us() / 1000 : 0;
 }
 
 const struct pt_upstream *
 pt_upset_pick(struct pt_upset *s, const char *key, size_t keylen)
 {
+    int64_t now = ejecting_now(s);
+    size_t in = 0;
+
+    for (size_t i = 0; i < s->ntargets && in == 0; i++)
+        in += !out(&s->targets[i], now);
+    if (in == 0)
+        return NULL;
     if (s->balance == PT_BALANCE_HASH && key != NULL)
-        return on_ring(s, key, keylen);
+        return on_ring(s, key, keylen, now);
     uint64_t k = atomic_fetch_add_explicit(&s->next, 1, memory_order_relaxed);
 
     if (s->balance == PT_BALANCE_LEAST_OUTSTANDING)
-        return &least_outstanding(s, k)->up;
-    return &s->targets[s->turn[k % s->nturn]].up;
+        return &least_outstanding(s, k, now)->up;
+    for (size_t j = 0;; j++) {
+        const struct pt_target *t = &s->targets[s->turn[(k + j) % s->nturn]];
+        if (!out(t, now))
+            return &t->up;
+    }
+}
+
+void
+pt_upset_result(struct pt_upset *s, const struct pt_upstream *target, int ok)
+{
+    struct pt_target *t = (struct pt_target *)(void *)target;
+    int64_t now = ejecting_now(s);
+    size_t nout = 0, cap;
+    int row, fails;
+
+    if (now == 0)
+        return;
+    if (ok) {
+        atomic_store_explicit(&t->fails, 0, memory_order_relaxed);
+        if (!out(t, now)) /* back: the next ejection is a first one again */
+            atomic_store_explicit(&t->ejections, 0, memory_order_relaxed);
+        return;
+    }
+    if (out(t, now))
+        return; /* what was under way when it went out */
+    fails = atomic_fetch_add_explicit(&t->fails, 1, memory_order_relaxed) + 1;
+    row = atomic_load_explicit(&t->ejections, memory_order_relaxed);
+    if (row == 0 && fails < (int)s->outlier.consecutive)
+        return; /* (after an ejection, its first answer decides) */
+    for (size_t i = 0; i < s->ntargets; i++)
+        nout += out(&s->targets[i], now);
+    cap = s->ntargets * s->outlier.max_percent / 100;
+    if (nout >= (cap > 0 ? cap : 1))
+        return;
+    atomic_store_explicit(&t->fails, 0, memory_order_relaxed);
+    atomic_store_explicit(&t->ejections, row + 1, memory_order_relaxed);
+    atomic_store_explicit(&t->out_until, now + s->outlier.base_ms * (row < 10 ? row + 1 : 10),
+                          memory_order_relaxed);
+}
+
+int64_t
+pt_upset_back_in_ms(const struct pt_upset *s)
+{
+    int64_t now = gw_mono_us() / 1000, first = INT64_MAX;
+
+    for (size_t i = 0; i < s->ntargets; i++) {
+        int64_t u = atomic_load_explicit(&s->targets[i].out_until, memory_order_relaxed);
+        if (u > now && u - now < first)
+            first = u - now;
+    }
+    return first == INT64_MAX ? 1 : first;
 }
 
 void

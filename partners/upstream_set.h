@@ -18,6 +18,13 @@
  * 160 per target, as many more as its weight says), a key goes to the first point after its own
  * hash, and a target taken off the ring moves only the keys it had (a set without it has the same
  * points for the others). An exchange without the key goes round robin.
+ *
+ * Outlier ejection (a circuit breaker per target, on by default in a set of two or more): after
+ * `consecutive_failures` failures in a row (cannot connect, closed or timed out before answering,
+ * or a 5xx) a target gets no exchanges for `base_ejection_ms` times the number of its ejections in
+ * a row (at most ten); then one exchange tries it (half-open): a success brings it back, a failure
+ * ejects it again, for longer. At most `max_ejection_percent` of the targets (at least one) are out
+ * at once. When every target is out, pick returns NULL.
  */
 #ifndef PT_UPSTREAM_SET_H
 #define PT_UPSTREAM_SET_H
@@ -46,6 +53,15 @@ struct pt_target {
     struct pt_upstream up;   /* first: a target is found from its upstream */
     unsigned weight;
     _Atomic int outstanding; /* exchanges under way (least outstanding only) */
+    _Atomic int fails;       /* failures in a row */
+    _Atomic int ejections;   /* ejections in a row (a success after one ends the row) */
+    _Atomic int64_t out_until; /* monotonic ms: ejected until then */
+};
+
+struct pt_outlier {
+    unsigned consecutive;    /* 0: no ejection */
+    int64_t base_ms;
+    unsigned max_percent;
 };
 
 struct pt_upset {
@@ -60,6 +76,7 @@ struct pt_upset {
     size_t nring;
     char *hash_field;          /* hash: the request field whose value is the key (lower case), or
                                 * NULL: the partner's id */
+    struct pt_outlier outlier;
 };
 
 /* Read the "upstreams" object of root (absent: none) into *sets (*n of them, malloc'd). Every
@@ -76,5 +93,11 @@ struct pt_upset *pt_upset_find(struct pt_upset *const *sets, size_t n, const cha
  * none); pt_upset_done() when its exchange is over with it. */
 const struct pt_upstream *pt_upset_pick(struct pt_upset *s, const char *key, size_t keylen);
 void pt_upset_done(struct pt_upset *s, const struct pt_upstream *target);
+
+/* How the exchange fared with its target: ok (an answer that is not 5xx) or not (see above). */
+void pt_upset_result(struct pt_upset *s, const struct pt_upstream *target, int ok);
+
+/* When pick found every target out: milliseconds until the first comes back (at least 1). */
+int64_t pt_upset_back_in_ms(const struct pt_upset *s);
 
 #endif

@@ -9,7 +9,7 @@ import client
 import scenario
 from client import check
 from cases_check import located
-from harness import case
+from harness import case, free_port
 
 
 def spread(s, path, n):
@@ -100,6 +100,44 @@ def upstream_set_hash_keeps_a_key_on_one_target(ctx):
                    for i in range(8)}
         check(len(servers) == 1, "%s's exchanges went to %r, expected one target" % (partner,
                                                                                    servers))
+
+
+@case
+def upstream_set_ejects_a_failing_target(ctx):
+    good = [ctx.upstream("g%d" % i) for i in range(2)]
+    bad = ctx.upstream("bad")
+    gone = free_port()  # nothing listens there: every connect is refused
+    targets = ["http://127.0.0.1:%d" % u.port for u in good] + [
+        "http://127.0.0.1:%d/~echo/status=500" % bad.port, "http://127.0.0.1:%d" % gone]
+    s = scenario.build(ctx, routes=[
+        scenario.route("ej", "/ej/*", "ej", public=True),
+        scenario.route("down", "/down/*", "down", public=True),
+    ], config_extra={"upstreams": {
+        "ej": {"targets": targets, "outlier": {"consecutive_failures": 3, "base_ejection_ms": 1500,
+                                                 "max_ejection_percent": 50}},
+        "down": {"targets": ["http://127.0.0.1:%d" % gone, "http://127.0.0.1:%d" % free_port()],
+                 "outlier": {"consecutive_failures": 2, "max_ejection_percent": 100}}}})
+    statuses = [s.get("/ej/%d" % i).status for i in range(60)]
+    # three answers each from the failing targets, then only the good ones answer
+    check(len(bad.requests) == 3, "the target answering 500 got %d requests, expected 3 before it "
+          "was ejected" % len(bad.requests))
+    check(statuses.count(500) == 3 and statuses.count(502) == 3 and statuses[-40:] == [200] * 40,
+          "statuses %r: expected three 500s and three 502s early, then only 200" % statuses)
+    time.sleep(1.7)  # the ejections end: each failing target is tried once more, and goes again
+    statuses = [s.get("/ej/%d" % i).status for i in range(20)]
+    check(len(bad.requests) == 4 and statuses.count(500) == 1 and statuses.count(502) == 1,
+          "after the base time: the 500 target got %d requests in all, statuses %r; expected one "
+          "more try each" % (len(bad.requests), statuses))
+    # every target of a set out: 503 with Retry-After and a problem body
+    for i in range(4):
+        s.get("/down/%d" % i)
+    r = s.get("/down/x")
+    check(r.status == 503 and r.get("retry-after") and int(r.get("retry-after")) >= 1,
+          "all targets out: %d, Retry-After %r (expected 503 with one)" % (r.status,
+                                                                       r.get("retry-after")))
+    doc = r.json()
+    check(doc.get("type", "").endswith(":upstream-unavailable") and "down" in doc.get("detail", ""),
+          "problem body %r" % doc)
 
 
 @case

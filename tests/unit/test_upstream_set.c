@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -191,6 +192,87 @@ test_hash_ring(void **state)
 }
 
 static void
+sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
+    nanosleep(&ts, NULL);
+}
+
+static int
+picks_of(struct pt_upset *s, const struct pt_upstream *t, int n)
+{
+    int k = 0;
+    for (int i = 0; i < n; i++)
+        k += pt_upset_pick(s, NULL, 0) == t;
+    return k;
+}
+
+static void
+fail_n(struct pt_upset *s, const struct pt_upstream *t, int n)
+{
+    for (int i = 0; i < n; i++)
+        pt_upset_result(s, t, 0);
+}
+
+/* Outlier ejection: out after the failures in a row, back after the base time, out again at
+ * once and for twice as long when its first answer fails; a success ends the row; the cap; every
+ * target out; ejection off. */
+static void
+test_outlier_ejection(void **state)
+{
+    struct doc x;
+
+    (void)state;
+    doc_load(&x, "{\"upstreams\": {"
+                 "\"e\": {\"outlier\": {\"consecutive_failures\": 3, \"base_ejection_ms\": 200, "
+                 "\"max_ejection_percent\": 100}, \"targets\": [\"http://127.0.0.1:9001\", "
+                 "\"http://127.0.0.1:9002\", \"http://127.0.0.1:9003\"]},"
+                 "\"cap\": {\"outlier\": {\"consecutive_failures\": 1}, \"targets\": ["
+                 "\"http://127.0.0.1:9001\", \"http://127.0.0.1:9002\"]},"
+                 "\"off\": {\"outlier\": {\"consecutive_failures\": 0}, \"targets\": ["
+                 "\"http://127.0.0.1:9001\", \"http://127.0.0.1:9002\"]}}}");
+    assert_int_equal(x.rc, 0);
+    struct pt_upset *e = pt_upset_find(x.sets, x.n, "e");
+    const struct pt_upstream *a = &e->targets[0].up, *b = &e->targets[1].up, *c = &e->targets[2].up;
+
+    fail_n(e, a, 2);
+    assert_int_equal(picks_of(e, a, 30), 10); /* two in a row: still in */
+    pt_upset_result(e, a, 1);
+    fail_n(e, a, 2);
+    assert_int_equal(picks_of(e, a, 30), 10); /* the success ended the row */
+    pt_upset_result(e, a, 0);
+    assert_int_equal(picks_of(e, a, 30), 0);  /* the third: out */
+    assert_true(pt_upset_back_in_ms(e) > 0 && pt_upset_back_in_ms(e) <= 200);
+    sleep_ms(250);
+    assert_int_equal(picks_of(e, a, 30), 10); /* back */
+    pt_upset_result(e, a, 0);                 /* its first answer fails: out again, 400 ms */
+    assert_int_equal(picks_of(e, a, 30), 0);
+    sleep_ms(250);
+    assert_int_equal(picks_of(e, a, 30), 0);
+    sleep_ms(200);
+    assert_int_equal(picks_of(e, a, 30), 10);
+    pt_upset_result(e, a, 1);                 /* back for good: the next row starts over */
+    fail_n(e, a, 2);
+    assert_int_equal(picks_of(e, a, 30), 10);
+    /* every target out: no pick, and when the first comes back */
+    fail_n(e, a, 1);
+    fail_n(e, b, 3);
+    fail_n(e, c, 3);
+    assert_null(pt_upset_pick(e, NULL, 0));
+    assert_true(pt_upset_back_in_ms(e) > 100 && pt_upset_back_in_ms(e) <= 200);
+    /* the default cap, half of two: one out at most */
+    struct pt_upset *cap = pt_upset_find(x.sets, x.n, "cap");
+    fail_n(cap, &cap->targets[0].up, 1);
+    fail_n(cap, &cap->targets[1].up, 5);
+    assert_int_equal(picks_of(cap, &cap->targets[1].up, 10), 10);
+    /* off */
+    struct pt_upset *off = pt_upset_find(x.sets, x.n, "off");
+    fail_n(off, &off->targets[0].up, 100);
+    assert_int_equal(picks_of(off, &off->targets[0].up, 10), 5);
+    doc_free(&x);
+}
+
+static void
 test_problems_reported_where(void **state)
 {
     struct doc x;
@@ -220,7 +302,7 @@ test_problems_reported_where(void **state)
     assert_true(reported(&x, "p.json:6:42: upstreams.e.balance: expected \"round_robin\", "
                              "\"least_outstanding\" or \"hash\", got \"random\""));
     assert_true(reported(&x, "p.json:7:42: upstreams.f.health: unknown key (expected one of: "
-                             "targets, balance, hash_on)"));
+                             "targets, balance, hash_on, outlier)"));
     assert_true(reported(&x, "p.json:8:1: upstreams.Bad Name: \"Bad Name\" is not a set name "
                              "([a-z0-9][a-z0-9._-]*, at most 64)"));
     assert_true(reported(&x, "p.json:9:42: upstreams.h.hash_on: only \"balance\": \"hash\" takes "
@@ -242,6 +324,7 @@ main(void)
         cmocka_unit_test(test_round_robin_spreads),
         cmocka_unit_test(test_least_outstanding),
         cmocka_unit_test(test_hash_ring),
+        cmocka_unit_test(test_outlier_ejection),
         cmocka_unit_test(test_problems_reported_where),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
