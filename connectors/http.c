@@ -534,10 +534,10 @@ http_start(struct gw_exchange *ex)
     int reused = 0;
     char detail[256], retry[48];
 
-    if (up == NULL) { /* every target of the set is out */
+    if (up == NULL) { /* every target of the set is out or full */
         int64_t ms = pt_upset_back_in_ms(r->upset);
-        snprintf(detail, sizeof detail, "every target of upstream set \"%s\" failed and is out "
-                 "for now", r->upset->name);
+        snprintf(detail, sizeof detail, "no target of upstream set \"%s\" can take an exchange "
+                 "now (each is out after failures, or at its max_connections)", r->upset->name);
         snprintf(retry, sizeof retry, "Retry-After: %lld\r\n", (long long)((ms + 999) / 1000));
         ex->api->problem(ex, 503, "upstream-unavailable", detail, retry);
         return;

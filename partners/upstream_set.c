@@ -150,10 +150,10 @@ load_outlier(const struct gw_jctx *c, const json_t *obj, const char *path, struc
 static int
 load_target(const struct gw_jctx *c, const json_t *v, const char *tpath, struct pt_target *t)
 {
-    static const char *const keys[] = { "url", "weight", NULL };
+    static const char *const keys[] = { "url", "weight", "max_connections", NULL };
     char upath[GW_JPATH_MAX], err[512];
     const char *url;
-    long long w = 1;
+    long long w = 1, max = 0;
 
     if (json_is_string(v)) {
         url = json_string_value(v);
@@ -161,7 +161,8 @@ load_target(const struct gw_jctx *c, const json_t *v, const char *tpath, struct 
     } else if (json_is_object(v)) {
         if (gw_jctx_check_keys(c, v, tpath, keys) > 0 ||
             (url = gw_jctx_string(c, v, tpath, "url", 1)) == NULL ||
-            gw_jctx_int(c, v, tpath, "weight", 1, PT_SET_MAX_WEIGHT, &w) < 0)
+            gw_jctx_int(c, v, tpath, "weight", 1, PT_SET_MAX_WEIGHT, &w) < 0 ||
+            gw_jctx_int(c, v, tpath, "max_connections", 1, 1000000, &max) < 0)
             return -1;
         gw_jpath_key(upath, sizeof upath, tpath, "url");
     } else {
@@ -179,6 +180,7 @@ load_target(const struct gw_jctx *c, const json_t *v, const char *tpath, struct 
         return -1;
     }
     t->weight = (unsigned)w;
+    t->max_conns = (int)max;
     return 0;
 }
 
@@ -245,12 +247,14 @@ load_set(const struct gw_jctx *c, const char *name, const json_t *obj, const cha
                                                              : PT_BALANCE_ROUND_ROBIN;
     bad |= load_hash_on(c, obj, path, s, balance) < 0;
     bad |= load_outlier(c, obj, path, &s->outlier) < 0;
+    s->counting = s->balance == PT_BALANCE_LEAST_OUTSTANDING;
     for (size_t i = 0; i < n; i++) {
         gw_jpath_index(tpath, sizeof tpath, apath, i);
         if (load_target(c, json_array_get(arr, i), tpath, &s->targets[s->ntargets]) < 0) {
             bad = 1;
             continue;
         }
+        s->counting |= s->targets[s->ntargets].max_conns > 0;
         for (size_t j = 0; j < s->ntargets; j++)
             if (strcmp(s->targets[j].up.url, s->targets[s->ntargets].up.url) == 0) {
                 gw_jctx_error(c, tpath, "\"%s\" is already target %zu of the set (give it a weight "
@@ -317,8 +321,31 @@ out(const struct pt_target *t, int64_t now)
     return now != 0 && atomic_load_explicit(&t->out_until, memory_order_relaxed) > now;
 }
 
-/* The target with the fewest exchanges under way for its weight (outstanding / weight, compared
- * as products), looked at from the round robin's next place so that ties go round. */
+/* May t take an exchange: not out, and under its max_connections? */
+static int
+usable(const struct pt_target *t, int64_t now)
+{
+    return !out(t, now) && (t->max_conns == 0 ||
+                            atomic_load_explicit(&t->outstanding, memory_order_relaxed) <
+                                t->max_conns);
+}
+
+/* Count an exchange on t, unless that would pass its max_connections (another worker was first). */
+static int
+reserve(struct pt_target *t)
+{
+    int n = atomic_load_explicit(&t->outstanding, memory_order_relaxed);
+
+    do {
+        if (t->max_conns > 0 && n >= t->max_conns)
+            return 0;
+    } while (!atomic_compare_exchange_weak_explicit(&t->outstanding, &n, n + 1,
+                                                    memory_order_relaxed, memory_order_relaxed));
+    return 1;
+}
+
+/* The usable target with the fewest exchanges under way for its weight (outstanding / weight,
+ * compared as products), looked at from the round robin's next place so that ties go round. */
 static struct pt_target *
 least_outstanding(struct pt_upset *s, uint64_t k, int64_t now)
 {
@@ -328,19 +355,18 @@ least_outstanding(struct pt_upset *s, uint64_t k, int64_t now)
     for (size_t j = 0; j < s->ntargets; j++) {
         size_t i = (first + j) % s->ntargets;
         long n = atomic_load_explicit(&s->targets[i].outstanding, memory_order_relaxed);
-        if (out(&s->targets[i], now))
+        if (!usable(&s->targets[i], now))
             continue;
         if (best == SIZE_MAX || n * (long)s->targets[best].weight < best_n * (long)s->targets[i].weight)
             best = i, best_n = n;
     }
-    atomic_fetch_add_explicit(&s->targets[best].outstanding, 1, memory_order_relaxed);
-    return &s->targets[best];
+    return best == SIZE_MAX ? NULL : &s->targets[best];
 }
 
 /* The first point of the ring at or after the key's hash (the ring goes round) whose target is
- * in. */
-static const struct pt_upstream *
-on_ring(const struct pt_upset *s, const char *key, size_t keylen, int64_t now)
+ * usable. */
+static struct pt_target *
+on_ring(struct pt_upset *s, const char *key, size_t keylen, int64_t now)
 {
     uint64_t h = hash64(key, keylen);
     size_t lo = 0, hi = s->nring;
@@ -352,11 +378,12 @@ on_ring(const struct pt_upset *s, const char *key, size_t keylen, int64_t now)
         else
             hi = mid;
     }
-    for (size_t j = 0;; j++) {
-        const struct pt_target *t = &s->targets[s->ring[(lo + j) % s->nring].target];
-        if (!out(t, now))
-            return &t->up;
+    for (size_t j = 0; j < s->nring; j++) {
+        struct pt_target *t = &s->targets[s->ring[(lo + j) % s->nring].target];
+        if (usable(t, now))
+            return t;
     }
+    return NULL;
 }
 
 /* Monotonic milliseconds when the set ejects targets, else 0 (then none is ever out). */
@@ -366,14 +393,14 @@ ejecting_now(const struct pt_upset *s)
     return s->outlier.consecutive != 0 && s->ntargets > 1 ? gw_mono_us() / 1000 : 0;
 }
 
-const struct pt_upstream *
-pt_upset_pick(struct pt_upset *s, const char *key, size_t keylen)
+/* A usable target by the set's balance, or NULL. */
+static struct pt_target *
+choose(struct pt_upset *s, const char *key, size_t keylen, int64_t now)
 {
-    int64_t now = ejecting_now(s);
     size_t in = 0;
 
     for (size_t i = 0; i < s->ntargets && in == 0; i++)
-        in += !out(&s->targets[i], now);
+        in += usable(&s->targets[i], now);
     if (in == 0)
         return NULL;
     if (s->balance == PT_BALANCE_HASH && key != NULL)
@@ -381,12 +408,29 @@ pt_upset_pick(struct pt_upset *s, const char *key, size_t keylen)
     uint64_t k = atomic_fetch_add_explicit(&s->next, 1, memory_order_relaxed);
 
     if (s->balance == PT_BALANCE_LEAST_OUTSTANDING)
-        return &least_outstanding(s, k, now)->up;
-    for (size_t j = 0;; j++) {
-        const struct pt_target *t = &s->targets[s->turn[(k + j) % s->nturn]];
-        if (!out(t, now))
+        return least_outstanding(s, k, now);
+    for (size_t j = 0; j < s->nturn; j++) {
+        struct pt_target *t = &s->targets[s->turn[(k + j) % s->nturn]];
+        if (usable(t, now))
+            return t;
+    }
+    return NULL;
+}
+
+const struct pt_upstream *
+pt_upset_pick(struct pt_upset *s, const char *key, size_t keylen)
+{
+    int64_t now = ejecting_now(s);
+
+    /* a few tries: another worker may take a target's last connection between choice and count */
+    for (int tries = 0; tries < 4; tries++) {
+        struct pt_target *t = choose(s, key, keylen, now);
+        if (t == NULL)
+            return NULL;
+        if (!s->counting || reserve(t))
             return &t->up;
     }
+    return NULL;
 }
 
 void
@@ -440,6 +484,6 @@ pt_upset_done(struct pt_upset *s, const struct pt_upstream *target)
 {
     struct pt_target *t = (struct pt_target *)(void *)target;
 
-    if (s->balance == PT_BALANCE_LEAST_OUTSTANDING)
+    if (s->counting)
         atomic_fetch_sub_explicit(&t->outstanding, 1, memory_order_relaxed);
 }

@@ -24,7 +24,9 @@
  * or a 5xx) a target gets no exchanges for `base_ejection_ms` times the number of its ejections in
  * a row (at most ten); then one exchange tries it (half-open): a success brings it back, a failure
  * ejects it again, for longer. At most `max_ejection_percent` of the targets (at least one) are out
- * at once. When every target is out, pick returns NULL.
+ * at once. A target with max_connections takes no more exchanges while it has that many under
+ * way (each holds one connection; idle pooled ones do not count). When no target can take the
+ * exchange (out, or at its maximum), pick returns NULL.
  */
 #ifndef PT_UPSTREAM_SET_H
 #define PT_UPSTREAM_SET_H
@@ -52,7 +54,8 @@ struct pt_ring_point {
 struct pt_target {
     struct pt_upstream up;   /* first: a target is found from its upstream */
     unsigned weight;
-    _Atomic int outstanding; /* exchanges under way (least outstanding only) */
+    int max_conns;           /* exchanges under way at most (each holds a connection); 0: any */
+    _Atomic int outstanding; /* exchanges under way (counted when the set counts) */
     _Atomic int fails;       /* failures in a row */
     _Atomic int ejections;   /* ejections in a row (a success after one ends the row) */
     _Atomic int64_t out_until; /* monotonic ms: ejected until then */
@@ -77,6 +80,7 @@ struct pt_upset {
     char *hash_field;          /* hash: the request field whose value is the key (lower case), or
                                 * NULL: the partner's id */
     struct pt_outlier outlier;
+    int counting;              /* outstanding is kept (least outstanding, or a max_connections) */
 };
 
 /* Read the "upstreams" object of root (absent: none) into *sets (*n of them, malloc'd). Every

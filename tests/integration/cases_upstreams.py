@@ -141,6 +141,33 @@ def upstream_set_ejects_a_failing_target(ctx):
 
 
 @case
+def upstream_set_max_connections(ctx):
+    slow = ctx.upstream("slow")
+    s = scenario.build(ctx, routes=[scenario.route("mc", "/mc/*", "mc", public=True)],
+                       config_extra={"upstreams": {"mc": {"targets": [
+                           {"url": "http://127.0.0.1:%d/~slow/ms=600" % slow.port,
+                            "max_connections": 2}]}}})
+    results = []
+
+    def one(i):
+        r = s.get("/mc/%d" % i)
+        results.append((r.status, r.get("retry-after")))
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+        time.sleep(0.05)
+    for t in threads:
+        t.join(10)
+    ok = [r for r in results if r[0] == 200]
+    full = [r for r in results if r[0] == 503 and r[1]]
+    check(len(ok) == 2 and len(full) == 2, "4 requests at once to a target of max_connections 2: "
+          "%r (expected two 200 and two 503 with Retry-After)" % results)
+    check(len(slow.requests) == 2, "the target got %d requests, expected 2" % len(slow.requests))
+    check(s.get("/mc/after").status == 200, "the target takes exchanges again once they are done")
+
+
+@case
 def upstream_set_of_a_bundle(ctx):
     ups = [ctx.upstream("a%d" % i) for i in range(2)]
     acme_set = {"acme-backends": {"targets": ["http://127.0.0.1:%d" % u.port for u in ups]}}

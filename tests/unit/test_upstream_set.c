@@ -272,6 +272,39 @@ test_outlier_ejection(void **state)
     doc_free(&x);
 }
 
+/* max_connections: a target at its maximum takes no more until one of its exchanges is done;
+ * with every target there, no pick. */
+static void
+test_max_connections(void **state)
+{
+    struct doc x;
+    int counts[2] = {0};
+
+    (void)state;
+    doc_load(&x, "{\"upstreams\": {"
+                 "\"m\": {\"targets\": [{\"url\": \"http://127.0.0.1:9001\", \"max_connections\": 2}, "
+                 "\"http://127.0.0.1:9002\"]},"
+                 "\"one\": {\"targets\": [{\"url\": \"http://127.0.0.1:9001\", \"max_connections\": 1}]}}}");
+    assert_int_equal(x.rc, 0);
+    struct pt_upset *m = pt_upset_find(x.sets, x.n, "m"), *one = pt_upset_find(x.sets, x.n, "one");
+    assert_true(m->counting);
+    for (int i = 0; i < 10; i++)
+        counts[pt_upset_pick(m, NULL, 0)->port - 9001]++;
+    assert_int_equal(counts[0], 2);
+    assert_int_equal(counts[1], 8);
+    pt_upset_done(m, &m->targets[0].up);
+    int again = 0;
+    for (int i = 0; i < 4; i++)
+        again += pt_upset_pick(m, NULL, 0) == &m->targets[0].up;
+    assert_int_equal(again, 1);
+    const struct pt_upstream *t = pt_upset_pick(one, NULL, 0);
+    assert_non_null(t);
+    assert_null(pt_upset_pick(one, NULL, 0));
+    pt_upset_done(one, t);
+    assert_ptr_equal(pt_upset_pick(one, NULL, 0), t);
+    doc_free(&x);
+}
+
 static void
 test_problems_reported_where(void **state)
 {
@@ -325,6 +358,7 @@ main(void)
         cmocka_unit_test(test_least_outstanding),
         cmocka_unit_test(test_hash_ring),
         cmocka_unit_test(test_outlier_ejection),
+        cmocka_unit_test(test_max_connections),
         cmocka_unit_test(test_problems_reported_where),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
