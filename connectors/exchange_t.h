@@ -86,7 +86,8 @@ struct gw_exchange {
     unsigned client_chunked : 1;     /* we chunk the response body for the client */
     unsigned close_delimited : 1;    /* the response body ends when we close */
     unsigned up_reused : 1;
-    unsigned retried : 1;
+    unsigned retried : 1;             /* a stale pooled connection was tried again */
+    unsigned char tries;             /* http: targets of a set tried after the first */
     unsigned client_paused : 1;      /* client reads paused for backpressure */
     unsigned up_paused : 1;          /* the connector's reads paused for backpressure */
     /* the connector's side */

@@ -191,6 +191,34 @@ http_cancel(struct gw_exchange *ex)
     }
 }
 
+/* May the failed try go to another target of the set? Nothing of the request may be lost (this
+ * version retries exchanges without a body only); if its bytes may have left (sent), only an
+ * idempotent method or a request with an Idempotency-Key; within the set's attempts and budget. */
+static int
+retry_elsewhere(struct gw_exchange *ex, int sent)
+{
+    enum gw_http_method m = ex->req.method;
+
+    if (ex->route->upset == NULL || ex->req.body != GW_BODY_NONE)
+        return 0;
+    if (sent && m != GW_METHOD_GET && m != GW_METHOD_HEAD && m != GW_METHOD_OPTIONS &&
+        m != GW_METHOD_PUT && m != GW_METHOD_DELETE &&
+        gw_http_find_header(&ex->req, "idempotency-key") == NULL)
+        return 0;
+    return pt_upset_may_retry(ex->route->upset, ex->tries);
+}
+
+/* Try the exchange again on another target, after the failure told in detail. */
+static void
+try_elsewhere(struct gw_exchange *ex, const char *detail)
+{
+    gw_log(GW_LOG_INFO, "%s; trying another target of upstream set \"%s\"", detail,
+           ex->route->upset->name);
+    http_cancel(ex);
+    ex->tries++;
+    http_start(ex);
+}
+
 /* Drop the upstream and answer 502 (the response is not one to relay). */
 static void
 bad_response(struct gw_exchange *ex, const char *detail)
@@ -479,12 +507,20 @@ up_event(struct bufferevent *bev, short what, void *arg)
         else
             snprintf(detail, sizeof detail, "%s did not answer in time", up->hostport);
         target_result(ex, 0);
+        if (retry_elsewhere(ex, u->connected)) {
+            try_elsewhere(ex, detail);
+            return;
+        }
         http_cancel(ex);
         ex->api->problem(ex, 504, "upstream-timeout", detail, NULL);
         return;
     }
     failure(ex, bev, detail, sizeof detail);
     target_result(ex, 0);
+    if (retry_elsewhere(ex, u->connected)) {
+        try_elsewhere(ex, detail);
+        return;
+    }
     gw_log(GW_LOG_INFO, "%s", detail);
     http_cancel(ex);
     ex->api->problem(ex, 502, "upstream-unavailable", detail, NULL);
@@ -515,6 +551,17 @@ pick_target(const struct gw_exchange *ex, struct pt_upset *s)
 {
     const struct gw_http_header *h;
 
+    if (ex->tries > 0) { /* a retry: round robin, away from the target that failed */
+        const struct pt_upstream *t = NULL;
+        for (size_t i = 0; i < s->ntargets && (t == NULL || t == ex->target); i++) {
+            if (t != NULL)
+                pt_upset_done(s, t);
+            t = pt_upset_pick(s, NULL, 0);
+        }
+        return t;
+    }
+    if (!ex->retried) /* (a stale pooled connection's second go is the same exchange) */
+        pt_upset_started(s);
     if (s->balance != PT_BALANCE_HASH)
         return pt_upset_pick(s, NULL, 0);
     if (s->hash_field == NULL)

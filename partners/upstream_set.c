@@ -146,6 +146,32 @@ load_outlier(const struct gw_jctx *c, const json_t *obj, const char *path, struc
     return bad ? -1 : 0;
 }
 
+/* "retries": { "attempts", "budget_percent" }; by default two tries in a set of two targets or
+ * more, one otherwise, and a budget of 20 %. */
+static int
+load_retries(const struct gw_jctx *c, const json_t *obj, const char *path, struct pt_upset *s)
+{
+    static const char *const keys[] = { "attempts", "budget_percent", NULL };
+    char rpath[GW_JPATH_MAX];
+    json_t *v = gw_jctx_get(c, obj, path, "retries", JSON_OBJECT, 0);
+    long long n;
+    int bad = 0, rc;
+
+    s->retry.attempts = s->ntargets > 1 ? 2 : 1;
+    s->retry.budget_percent = 20;
+    if (v == NULL)
+        return json_object_get(obj, "retries") != NULL ? -1 : 0;
+    gw_jpath_key(rpath, sizeof rpath, path, "retries");
+    bad |= gw_jctx_check_keys(c, v, rpath, keys) > 0;
+    if ((rc = gw_jctx_int(c, v, rpath, "attempts", 1, 5, &n)) > 0)
+        s->retry.attempts = (unsigned)n;
+    bad |= rc < 0;
+    if ((rc = gw_jctx_int(c, v, rpath, "budget_percent", 0, 100, &n)) > 0)
+        s->retry.budget_percent = (unsigned)n;
+    bad |= rc < 0;
+    return bad ? -1 : 0;
+}
+
 /* Target i of a set at tpath: a URL, or { "url": ..., "weight": ... }. */
 static int
 load_target(const struct gw_jctx *c, const json_t *v, const char *tpath, struct pt_target *t)
@@ -203,7 +229,8 @@ upset_free(struct pt_upset *s)
 static struct pt_upset *
 load_set(const struct gw_jctx *c, const char *name, const json_t *obj, const char *path)
 {
-    static const char *const keys[] = { "targets", "balance", "hash_on", "outlier", NULL };
+    static const char *const keys[] = { "targets", "balance", "hash_on", "outlier", "retries",
+                                        NULL };
     char tpath[GW_JPATH_MAX], apath[GW_JPATH_MAX];
     struct pt_upset *s;
     const char *balance;
@@ -263,6 +290,7 @@ load_set(const struct gw_jctx *c, const char *name, const json_t *obj, const cha
             }
         s->ntargets++;
     }
+    bad |= load_retries(c, obj, path, s) < 0;
     if (bad || make_turn(s) < 0 || (s->balance == PT_BALANCE_HASH && make_ring(s) < 0)) {
         upset_free(s);
         return NULL;
@@ -464,6 +492,48 @@ pt_upset_result(struct pt_upset *s, const struct pt_upstream *target, int ok)
     atomic_store_explicit(&t->ejections, row + 1, memory_order_relaxed);
     atomic_store_explicit(&t->out_until, now + s->outlier.base_ms * (row < 10 ? row + 1 : 10),
                           memory_order_relaxed);
+}
+
+/* The budget's counts, of the current 10 s window (a new window starts them over). */
+static void
+retry_window(struct pt_retry *r)
+{
+    int64_t w = gw_mono_us() / 10000000, old = atomic_load_explicit(&r->window, memory_order_relaxed);
+
+    if (old != w && atomic_compare_exchange_strong(&r->window, &old, w)) {
+        atomic_store_explicit(&r->requests, 0, memory_order_relaxed);
+        atomic_store_explicit(&r->retries, 0, memory_order_relaxed);
+    }
+}
+
+void
+pt_upset_started(struct pt_upset *s)
+{
+    if (s->retry.attempts < 2)
+        return;
+    retry_window(&s->retry);
+    atomic_fetch_add_explicit(&s->retry.requests, 1, memory_order_relaxed);
+}
+
+int
+pt_upset_may_retry(struct pt_upset *s, unsigned tries)
+{
+    struct pt_retry *r = &s->retry;
+    int allowed;
+
+    if (tries + 1 >= r->attempts)
+        return 0;
+    retry_window(r);
+    /* the budget's share of the window's exchanges, and always a few (a quiet set may retry) */
+    allowed = (int)((long)atomic_load_explicit(&r->requests, memory_order_relaxed) *
+                    r->budget_percent / 100);
+    if (allowed < 3 && r->budget_percent > 0)
+        allowed = 3;
+    if (atomic_fetch_add_explicit(&r->retries, 1, memory_order_relaxed) >= allowed) {
+        atomic_fetch_sub_explicit(&r->retries, 1, memory_order_relaxed);
+        return 0;
+    }
+    return 1;
 }
 
 int64_t

@@ -61,6 +61,14 @@ struct pt_target {
     _Atomic int64_t out_until; /* monotonic ms: ejected until then */
 };
 
+/* Retries on another target (the http connector decides when an exchange may be retried). */
+struct pt_retry {
+    unsigned attempts;       /* tries in all, the first included (1: no retry) */
+    unsigned budget_percent; /* retries at most this share of the exchanges of the last 10 s */
+    _Atomic int64_t window;  /* the 10 s window the counts are of (monotonic s / 10) */
+    _Atomic int requests, retries;
+};
+
 struct pt_outlier {
     unsigned consecutive;    /* 0: no ejection */
     int64_t base_ms;
@@ -80,6 +88,7 @@ struct pt_upset {
     char *hash_field;          /* hash: the request field whose value is the key (lower case), or
                                 * NULL: the partner's id */
     struct pt_outlier outlier;
+    struct pt_retry retry;
     int counting;              /* outstanding is kept (least outstanding, or a max_connections) */
 };
 
@@ -100,6 +109,12 @@ void pt_upset_done(struct pt_upset *s, const struct pt_upstream *target);
 
 /* How the exchange fared with its target: ok (an answer that is not 5xx) or not (see above). */
 void pt_upset_result(struct pt_upset *s, const struct pt_upstream *target, int ok);
+
+/* An exchange starts on the set (it counts in the retry budget's window). */
+void pt_upset_started(struct pt_upset *s);
+/* May an exchange that failed on its try `tries` (0: the first) be tried again, within the
+ * attempts and the budget? Counts the retry when it may. */
+int pt_upset_may_retry(struct pt_upset *s, unsigned tries);
 
 /* When pick found every target out: milliseconds until the first comes back (at least 1). */
 int64_t pt_upset_back_in_ms(const struct pt_upset *s);

@@ -114,7 +114,8 @@ def upstream_set_ejects_a_failing_target(ctx):
         scenario.route("down", "/down/*", "down", public=True),
     ], config_extra={"upstreams": {
         "ej": {"targets": targets, "outlier": {"consecutive_failures": 3, "base_ejection_ms": 1500,
-                                                 "max_ejection_percent": 50}},
+                                                 "max_ejection_percent": 50},
+               "retries": {"attempts": 1}},  # each failure seen as it is (retries: below)
         "down": {"targets": ["http://127.0.0.1:%d" % gone, "http://127.0.0.1:%d" % free_port()],
                  "outlier": {"consecutive_failures": 2, "max_ejection_percent": 100}}}})
     statuses = [s.get("/ej/%d" % i).status for i in range(60)]
@@ -165,6 +166,50 @@ def upstream_set_max_connections(ctx):
           "%r (expected two 200 and two 503 with Retry-After)" % results)
     check(len(slow.requests) == 2, "the target got %d requests, expected 2" % len(slow.requests))
     check(s.get("/mc/after").status == 200, "the target takes exchanges again once they are done")
+
+
+@case
+def upstream_set_retries_only_what_is_safe(ctx):
+    good = ctx.upstream("good")
+    closing = ctx.upstream("closing")  # reads the request, closes without a word
+    gone = free_port()
+    s = scenario.build(ctx, routes=[
+        scenario.route("safe", "/safe/*", "safe", public=True),
+        scenario.route("refused", "/refused/*", "refused", public=True),
+        scenario.route("storm", "/storm/*", "storm", public=True),
+    ], config_extra={"upstreams": {
+        "safe": {"targets": ["http://127.0.0.1:%d" % good.port,
+                             "http://127.0.0.1:%d/~close" % closing.port],
+                 "outlier": {"consecutive_failures": 0}, "retries": {"budget_percent": 100}},
+        "refused": {"targets": ["http://127.0.0.1:%d" % good.port, "http://127.0.0.1:%d" % gone],
+                    "outlier": {"consecutive_failures": 0}, "retries": {"budget_percent": 100}},
+        "storm": {"targets": ["http://127.0.0.1:%d/~close/n=%d" % (closing.port, i)
+                              for i in range(3)],
+                  "outlier": {"consecutive_failures": 0}, "retries": {"attempts": 3,
+                                                                      "budget_percent": 20}}}})
+    # GETs: a connection refused, or closed before the answer, is tried on the other target
+    for route in ("safe", "refused"):
+        statuses = [s.get("/%s/g%d" % (route, i)).status for i in range(30)]
+        check(statuses == [200] * 30, "GETs on %s: %r" % (route, statuses))
+    # POSTs with a body: the closing target got their bytes, so they are never tried again
+    before_good, before_closing = len(good.requests), len(closing.requests)
+    posts = []
+    for i in range(12):
+        r = client.request(s.plain, "POST", "/safe/p%d" % i, [("Content-Type", "application/json")],
+                           body=b'{"id": "post-%d"}' % i)
+        posts.append(r.status)
+    sent = (len(good.requests) - before_good) + (len(closing.requests) - before_closing)
+    check(sent == posts.count(200) + posts.count(502), "POSTs: %d reached an upstream for %r"
+          % (sent, posts))
+    check(posts.count(502) == len(closing.requests) - before_closing and posts.count(502) > 0,
+          "POSTs the closing target took must fail with 502, not go elsewhere: %r" % posts)
+    # every target failing: attempts stay within the budget (20 %% of the exchanges, a few more)
+    before = len(closing.requests)
+    for i in range(100):
+        s.get("/storm/%d" % i)
+    attempts = len(closing.requests) - before
+    check(100 <= attempts <= 123, "100 GETs against failing targets made %d attempts (at most "
+          "1.2 times, and 3)" % attempts)
 
 
 @case

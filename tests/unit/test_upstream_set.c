@@ -305,6 +305,38 @@ test_max_connections(void **state)
     doc_free(&x);
 }
 
+/* Retries: within the attempts, and at most the budget's share of the window's exchanges (but a
+ * few always). */
+static void
+test_retry_budget(void **state)
+{
+    struct doc x;
+    int yes = 0;
+
+    (void)state;
+    doc_load(&x, "{\"upstreams\": {"
+                 "\"r\": {\"retries\": {\"attempts\": 3, \"budget_percent\": 20}, \"targets\": ["
+                 "\"http://127.0.0.1:9001\", \"http://127.0.0.1:9002\"]},"
+                 "\"dflt\": {\"targets\": [\"http://127.0.0.1:9001\", \"http://127.0.0.1:9002\"]},"
+                 "\"single\": {\"targets\": [\"http://127.0.0.1:9001\"]}}}");
+    assert_int_equal(x.rc, 0);
+    struct pt_upset *r = pt_upset_find(x.sets, x.n, "r");
+    struct pt_upset *dflt = pt_upset_find(x.sets, x.n, "dflt");
+    struct pt_upset *single = pt_upset_find(x.sets, x.n, "single");
+    assert_false(pt_upset_may_retry(r, 2));      /* the third try was the last */
+    assert_true(pt_upset_may_retry(r, 0));       /* a quiet set may retry a few */
+    for (int i = 0; i < 100; i++)
+        pt_upset_started(r);
+    for (int i = 0; i < 50; i++)
+        yes += pt_upset_may_retry(r, i % 2);
+    assert_int_equal(yes, 19);                   /* 20 of 100, one already taken */
+    assert_int_equal(dflt->retry.attempts, 2);
+    assert_true(pt_upset_may_retry(dflt, 0));
+    assert_false(pt_upset_may_retry(dflt, 1));
+    assert_false(pt_upset_may_retry(single, 0)); /* one target: no retry by default */
+    doc_free(&x);
+}
+
 static void
 test_problems_reported_where(void **state)
 {
@@ -335,7 +367,7 @@ test_problems_reported_where(void **state)
     assert_true(reported(&x, "p.json:6:42: upstreams.e.balance: expected \"round_robin\", "
                              "\"least_outstanding\" or \"hash\", got \"random\""));
     assert_true(reported(&x, "p.json:7:42: upstreams.f.health: unknown key (expected one of: "
-                             "targets, balance, hash_on, outlier)"));
+                             "targets, balance, hash_on, outlier, retries)"));
     assert_true(reported(&x, "p.json:8:1: upstreams.Bad Name: \"Bad Name\" is not a set name "
                              "([a-z0-9][a-z0-9._-]*, at most 64)"));
     assert_true(reported(&x, "p.json:9:42: upstreams.h.hash_on: only \"balance\": \"hash\" takes "
@@ -359,6 +391,7 @@ main(void)
         cmocka_unit_test(test_hash_ring),
         cmocka_unit_test(test_outlier_ejection),
         cmocka_unit_test(test_max_connections),
+        cmocka_unit_test(test_retry_budget),
         cmocka_unit_test(test_problems_reported_where),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
