@@ -7,7 +7,22 @@
 
 #include "bundle.h"
 #include "clock.h"
+#include "conf_table.h"
 #include "http_parser.h"
+
+/* The names of enum pt_balance, for "balance". */
+static const char *const balances[] = { "round_robin", "least_outstanding", "hash", NULL };
+
+/* The sum of the targets' weights. */
+static unsigned long
+total_weight(const struct pt_upset *s)
+{
+    unsigned long total = 0;
+
+    for (size_t i = 0; i < s->ntargets; i++)
+        total += s->targets[i].weight;
+    return total;
+}
 
 /* One turn of smooth weighted round robin: each step every target gains its weight, the one
  * ahead is picked and loses the sum. Over sum(weights) steps each target is picked weight times,
@@ -16,10 +31,8 @@ static int
 make_turn(struct pt_upset *s)
 {
     long cur[PT_SET_MAX_TARGETS] = {0};
-    long total = 0;
+    long total = (long)total_weight(s);
 
-    for (size_t i = 0; i < s->ntargets; i++)
-        total += s->targets[i].weight;
     if ((s->turn = malloc((size_t)total * sizeof *s->turn)) == NULL)
         return -1;
     s->nturn = (size_t)total;
@@ -60,21 +73,17 @@ point_cmp(const void *a, const void *b)
 }
 
 /* The hash ring: 160 points per target of the mean weight, in proportion to the weights (at least
- * one each); a point's hash is that of "URL#i", so a target's points do not depend on the others. */
+ * one each: a target gets ceil(160 * n * weight / sum), at most 160 * n + n in all); a point's hash
+ * is that of "URL#i", so a target's points do not depend on the others. */
 static int
 make_ring(struct pt_upset *s)
 {
-    unsigned long total = 0;
-    size_t n = 0, per;
+    unsigned long total = total_weight(s);
 
-    for (size_t i = 0; i < s->ntargets; i++)
-        total += s->targets[i].weight;
-    for (size_t i = 0; i < s->ntargets; i++)
-        n += (160 * s->ntargets * s->targets[i].weight + total - 1) / total;
-    if ((s->ring = malloc(n * sizeof *s->ring)) == NULL)
+    if ((s->ring = malloc((161 * s->ntargets) * sizeof *s->ring)) == NULL)
         return -1;
     for (size_t i = 0; i < s->ntargets; i++) {
-        per = (160 * s->ntargets * s->targets[i].weight + total - 1) / total;
+        size_t per = (160 * s->ntargets * s->targets[i].weight + total - 1) / total;
         for (size_t k = 0; k < per; k++) {
             char label[600];
             int len = snprintf(label, sizeof label, "%s#%zu", s->targets[i].up.url, k);
@@ -89,8 +98,7 @@ make_ring(struct pt_upset *s)
 
 /* "hash_on": "partner" (the default) or "field:NAME". */
 static int
-load_hash_on(const struct gw_jctx *c, const json_t *obj, const char *path, struct pt_upset *s,
-             const char *balance)
+load_hash_on(const struct gw_jctx *c, const json_t *obj, const char *path, struct pt_upset *s)
 {
     char hpath[GW_JPATH_MAX];
     const char *on = gw_jctx_string(c, obj, path, "hash_on", 0);
@@ -100,76 +108,56 @@ load_hash_on(const struct gw_jctx *c, const json_t *obj, const char *path, struc
         return json_object_get(obj, "hash_on") != NULL ? -1 : 0;
     if (s->balance != PT_BALANCE_HASH) {
         gw_jctx_error(c, hpath, "only \"balance\": \"hash\" takes \"hash_on\" (this set's is "
-                      "\"%s\")", balance != NULL ? balance : "round_robin");
+                      "\"%s\")", balances[s->balance]);
         return -1;
     }
     if (strcmp(on, "partner") == 0)
         return 0;
     if (strncmp(on, "field:", 6) == 0 && gw_http_token_valid(on + 6, strlen(on + 6))) {
-        if ((s->hash_field = strdup(on + 6)) == NULL)
-            return -1;
-        for (char *p = s->hash_field; *p; p++)
-            if (*p >= 'A' && *p <= 'Z')
-                *p = (char)(*p - 'A' + 'a');
-        return 0;
+        return (s->hash_field = strdup(on + 6)) != NULL ? 0 : -1;
     }
     gw_jctx_error(c, hpath, "expected \"partner\" or \"field:NAME\" (NAME a request field's name), "
                   "got \"%s\"", on);
     return -1;
 }
 
-/* "outlier": { "consecutive_failures", "base_ejection_ms", "max_ejection_percent" }. */
-static int
-load_outlier(const struct gw_jctx *c, const json_t *obj, const char *path, struct pt_outlier *o)
+/* "outlier" and "retries": sections read through tables, as OTHER rows of the set's table. The
+ * retries' default attempts (two tries in a set of two targets or more) is set by the caller. */
+static void
+read_section(const struct gw_jctx *c, const json_t *obj, const char *path, const char *key,
+             const struct gw_conf_key *table, void *base)
 {
-    static const char *const keys[] = { "consecutive_failures", "base_ejection_ms",
-                                        "max_ejection_percent", NULL };
-    char opath[GW_JPATH_MAX];
-    json_t *v = gw_jctx_get(c, obj, path, "outlier", JSON_OBJECT, 0);
-    long long n;
-    int bad = 0, rc;
+    char spath[GW_JPATH_MAX];
+    json_t *v = gw_jctx_get(c, obj, path, key, JSON_OBJECT, 0);
 
-    *o = (struct pt_outlier){5, 10000, 50};
-    if (v == NULL)
-        return json_object_get(obj, "outlier") != NULL ? -1 : 0;
-    gw_jpath_key(opath, sizeof opath, path, "outlier");
-    bad |= gw_jctx_check_keys(c, v, opath, keys) > 0;
-    if ((rc = gw_jctx_int(c, v, opath, "consecutive_failures", 0, 1000, &n)) > 0)
-        o->consecutive = (unsigned)n;
-    bad |= rc < 0;
-    if ((rc = gw_jctx_int(c, v, opath, "base_ejection_ms", 100, 3600000, &n)) > 0)
-        o->base_ms = n;
-    bad |= rc < 0;
-    if ((rc = gw_jctx_int(c, v, opath, "max_ejection_percent", 1, 100, &n)) > 0)
-        o->max_percent = (unsigned)n;
-    bad |= rc < 0;
-    return bad ? -1 : 0;
+    gw_conf_read(c, v, gw_jpath_key(spath, sizeof spath, path, key), table, base, NULL);
 }
 
-/* "retries": { "attempts", "budget_percent" }; by default two tries in a set of two targets or
- * more, one otherwise, and a budget of 20 %. */
-static int
-load_retries(const struct gw_jctx *c, const json_t *obj, const char *path, struct pt_upset *s)
+static void
+read_outlier(const struct gw_jctx *c, const json_t *obj, const char *path,
+             const struct gw_conf_key *key, void *base)
 {
-    static const char *const keys[] = { "attempts", "budget_percent", NULL };
-    char rpath[GW_JPATH_MAX];
-    json_t *v = gw_jctx_get(c, obj, path, "retries", JSON_OBJECT, 0);
-    long long n;
-    int bad = 0, rc;
+    static const struct gw_conf_key table[] = {
+        { GW_KEY_INT(struct pt_outlier, consecutive_failures, 0, 1000, 5) },
+        { GW_KEY_INT(struct pt_outlier, base_ejection_ms, 100, 3600000, 10000) },
+        { GW_KEY_INT(struct pt_outlier, max_ejection_percent, 1, 100, 50) },
+        GW_KEY_END,
+    };
 
-    s->retry.attempts = s->ntargets > 1 ? 2 : 1;
-    s->retry.budget_percent = 20;
-    if (v == NULL)
-        return json_object_get(obj, "retries") != NULL ? -1 : 0;
-    gw_jpath_key(rpath, sizeof rpath, path, "retries");
-    bad |= gw_jctx_check_keys(c, v, rpath, keys) > 0;
-    if ((rc = gw_jctx_int(c, v, rpath, "attempts", 1, 5, &n)) > 0)
-        s->retry.attempts = (unsigned)n;
-    bad |= rc < 0;
-    if ((rc = gw_jctx_int(c, v, rpath, "budget_percent", 0, 100, &n)) > 0)
-        s->retry.budget_percent = (unsigned)n;
-    bad |= rc < 0;
-    return bad ? -1 : 0;
+    read_section(c, obj, path, key->name, table, &((struct pt_upset *)base)->outlier);
+}
+
+static void
+read_retries(const struct gw_jctx *c, const json_t *obj, const char *path,
+             const struct gw_conf_key *key, void *base)
+{
+    static const struct gw_conf_key table[] = {
+        { GW_KEY_INT(struct pt_retry, attempts, 1, 5, 1), .flags = GW_CONF_KEEP },
+        { GW_KEY_INT(struct pt_retry, budget_percent, 0, 100, 20) },
+        GW_KEY_END,
+    };
+
+    read_section(c, obj, path, key->name, table, &((struct pt_upset *)base)->retry);
 }
 
 /* Target i of a set at tpath: a URL, or { "url": ..., "weight": ... }. */
@@ -229,11 +217,17 @@ upset_free(struct pt_upset *s)
 static struct pt_upset *
 load_set(const struct gw_jctx *c, const char *name, const json_t *obj, const char *path)
 {
-    static const char *const keys[] = { "targets", "balance", "hash_on", "outlier", "retries",
-                                        NULL };
+    static const struct gw_conf_key keys[] = {
+        { GW_KEY_OTHER("targets", NULL) }, /* first: what the others' defaults depend on */
+        { GW_KEY_CHOICE(struct pt_upset, balance, balances, PT_BALANCE_ROUND_ROBIN),
+          .what = "a balance (round_robin, least_outstanding or hash)" },
+        { GW_KEY_OTHER("hash_on", NULL) },
+        { GW_KEY_OTHER("outlier", read_outlier) },
+        { GW_KEY_OTHER("retries", read_retries) },
+        GW_KEY_END,
+    };
     char tpath[GW_JPATH_MAX], apath[GW_JPATH_MAX];
     struct pt_upset *s;
-    const char *balance;
     json_t *arr;
     size_t n;
     int bad = 0;
@@ -245,15 +239,6 @@ load_set(const struct gw_jctx *c, const char *name, const json_t *obj, const cha
     if (!pt_partner_id_valid(name)) {
         gw_jctx_error(c, path, "\"%s\" is not a set name ([a-z0-9][a-z0-9._-]*, at most 64)", name);
         return NULL;
-    }
-    bad |= gw_jctx_check_keys(c, obj, path, keys) > 0;
-    if ((balance = gw_jctx_string(c, obj, path, "balance", 0)) != NULL &&
-        strcmp(balance, "round_robin") != 0 && strcmp(balance, "least_outstanding") != 0 &&
-        strcmp(balance, "hash") != 0) {
-        gw_jctx_error(c, gw_jpath_key(apath, sizeof apath, path, "balance"),
-                      "expected \"round_robin\", \"least_outstanding\" or \"hash\", got \"%s\"",
-                      balance);
-        bad = 1;
     }
     if ((arr = gw_jctx_get(c, obj, path, "targets", JSON_ARRAY, 1)) == NULL)
         return NULL;
@@ -268,13 +253,6 @@ load_set(const struct gw_jctx *c, const char *name, const json_t *obj, const cha
         upset_free(s);
         return NULL;
     }
-    s->balance = balance == NULL                             ? PT_BALANCE_ROUND_ROBIN
-                 : strcmp(balance, "least_outstanding") == 0 ? PT_BALANCE_LEAST_OUTSTANDING
-                 : strcmp(balance, "hash") == 0              ? PT_BALANCE_HASH
-                                                             : PT_BALANCE_ROUND_ROBIN;
-    bad |= load_hash_on(c, obj, path, s, balance) < 0;
-    bad |= load_outlier(c, obj, path, &s->outlier) < 0;
-    s->counting = s->balance == PT_BALANCE_LEAST_OUTSTANDING;
     for (size_t i = 0; i < n; i++) {
         gw_jpath_index(tpath, sizeof tpath, apath, i);
         if (load_target(c, json_array_get(arr, i), tpath, &s->targets[s->ntargets]) < 0) {
@@ -290,7 +268,10 @@ load_set(const struct gw_jctx *c, const char *name, const json_t *obj, const cha
             }
         s->ntargets++;
     }
-    bad |= load_retries(c, obj, path, s) < 0;
+    s->retry.attempts = n > 1 ? 2 : 1;
+    bad |= gw_conf_read(c, obj, path, keys, s, NULL) > 0;
+    bad |= load_hash_on(c, obj, path, s) < 0;
+    s->counting |= s->balance == PT_BALANCE_LEAST_OUTSTANDING;
     if (bad || make_turn(s) < 0 || (s->balance == PT_BALANCE_HASH && make_ring(s) < 0)) {
         upset_free(s);
         return NULL;
@@ -418,7 +399,7 @@ on_ring(struct pt_upset *s, const char *key, size_t keylen, int64_t now)
 static int64_t
 ejecting_now(const struct pt_upset *s)
 {
-    return s->outlier.consecutive != 0 && s->ntargets > 1 ? gw_mono_us() / 1000 : 0;
+    return s->outlier.consecutive_failures != 0 && s->ntargets > 1 ? gw_mono_us() / 1000 : 0;
 }
 
 /* A usable target by the set's balance, or NULL. */
@@ -481,16 +462,16 @@ pt_upset_result(struct pt_upset *s, const struct pt_upstream *target, int ok)
         return; /* what was under way when it went out */
     fails = atomic_fetch_add_explicit(&t->fails, 1, memory_order_relaxed) + 1;
     row = atomic_load_explicit(&t->ejections, memory_order_relaxed);
-    if (row == 0 && fails < (int)s->outlier.consecutive)
+    if (row == 0 && fails < (int)s->outlier.consecutive_failures)
         return; /* (after an ejection, its first answer decides) */
     for (size_t i = 0; i < s->ntargets; i++)
         nout += out(&s->targets[i], now);
-    cap = s->ntargets * s->outlier.max_percent / 100;
+    cap = s->ntargets * s->outlier.max_ejection_percent / 100;
     if (nout >= (cap > 0 ? cap : 1))
         return;
     atomic_store_explicit(&t->fails, 0, memory_order_relaxed);
     atomic_store_explicit(&t->ejections, row + 1, memory_order_relaxed);
-    atomic_store_explicit(&t->out_until, now + s->outlier.base_ms * (row < 10 ? row + 1 : 10),
+    atomic_store_explicit(&t->out_until, now + s->outlier.base_ejection_ms * (row < 10 ? row + 1 : 10),
                           memory_order_relaxed);
 }
 

@@ -62,17 +62,17 @@ struct pt_target {
 };
 
 /* Retries on another target (the http connector decides when an exchange may be retried). */
-struct pt_retry {
+struct pt_retry {             /* "retries" (its fields are named as its keys) */
     unsigned attempts;       /* tries in all, the first included (1: no retry) */
     unsigned budget_percent; /* retries at most this share of the exchanges of the last 10 s */
     _Atomic int64_t window;  /* the 10 s window the counts are of (monotonic s / 10) */
     _Atomic int requests, retries;
 };
 
-struct pt_outlier {
-    unsigned consecutive;    /* 0: no ejection */
-    int64_t base_ms;
-    unsigned max_percent;
+struct pt_outlier {           /* "outlier" (its fields are named as its keys) */
+    unsigned consecutive_failures; /* 0: no ejection */
+    int64_t base_ejection_ms;
+    unsigned max_ejection_percent;
 };
 
 struct pt_upset {
@@ -85,8 +85,8 @@ struct pt_upset {
     _Atomic uint64_t next;     /* the workers' shared place in the turn */
     struct pt_ring_point *ring;/* hash: the targets' points, by hash */
     size_t nring;
-    char *hash_field;          /* hash: the request field whose value is the key (lower case), or
-                                * NULL: the partner's id */
+    char *hash_field;          /* hash: the request field whose value is the key (looked up
+                                * without regard to case), or NULL: the partner's id */
     struct pt_outlier outlier;
     struct pt_retry retry;
     int counting;              /* outstanding is kept (least outstanding, or a max_connections) */

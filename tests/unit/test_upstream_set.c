@@ -168,7 +168,7 @@ test_hash_ring(void **state)
     struct pt_upset *three = pt_upset_find(x.sets, x.n, "three"), *two = pt_upset_find(x.sets, x.n, "two");
     struct pt_upset *w = pt_upset_find(x.sets, x.n, "w");
     assert_null(three->hash_field);
-    assert_string_equal(w->hash_field, "x-customer");
+    assert_string_equal(w->hash_field, "X-Customer");
     int moved = 0;
     for (int i = 0; i < 3000; i++) {
         int n = snprintf(key, sizeof key, "partner-%d", i);
@@ -364,8 +364,8 @@ test_problems_reported_where(void **state)
                              "1000)"));
     assert_true(reported(&x, "p.json:5:41: upstreams.d.targets[1]: \"http://127.0.0.1:1\" is "
                              "already target 0 of the set (give it a weight instead)"));
-    assert_true(reported(&x, "p.json:6:42: upstreams.e.balance: expected \"round_robin\", "
-                             "\"least_outstanding\" or \"hash\", got \"random\""));
+    assert_true(reported(&x, "p.json:6:42: upstreams.e.balance: \"random\" is not a balance "
+                             "(round_robin, least_outstanding or hash)"));
     assert_true(reported(&x, "p.json:7:42: upstreams.f.health: unknown key (expected one of: "
                              "targets, balance, hash_on, outlier, retries)"));
     assert_true(reported(&x, "p.json:8:1: upstreams.Bad Name: \"Bad Name\" is not a set name "
