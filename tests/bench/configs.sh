@@ -51,6 +51,10 @@ nginx_temp() { # prefix dir
     for t in client_body proxy fastcgi uwsgi scgi; do echo "    ${t}_temp_path $1/tmp/$t;"; done
 }
 
+# The upstream: one nginx worker, one server block answering BODY on UP_PORT and on the three
+# ports of SET_PORTS, the targets of Portico's upstream set (the upset case): the same server, so
+# that the set's route and the single one differ only by the balancing. /set/port answers the
+# port a request came in on (verify_target checks the set's spread with it; no case loads it).
 upstream_config() {
     local d=$B/upstream
     mkdir -p "$d/tmp"
@@ -66,8 +70,10 @@ $(nginx_temp "$d")
     keepalive_timeout 300s;
     server {
         listen 127.0.0.1:$UP_PORT reuseport;
+$(for p in "${SET_PORTS[@]}"; do echo "        listen 127.0.0.1:$p reuseport;"; done)
         default_type application/json;
         location / { return 200 '$BODY\n'; }
+        location = /set/port { return 200 '\$server_port'; }
     }
 }
 EOF
@@ -192,12 +198,21 @@ PAIN_MAP='{ "ops": [
                 { "delete": { "path": "/Document" } },
                 { "set": { "path": "/received_from", "value": "${request.id}" } } ] }'
 
-# portico_config [TARGET [AUDIT]]: TARGET's folder and ports (portico, portico-audit or
-# portico-prev); AUDIT is the "audit" section, when there is one.
+# portico_config [TARGET [AUDIT [SET]]]: TARGET's folder and ports (portico, portico-audit or
+# portico-prev); AUDIT is the "audit" section, when there is one. The upstream set "upset" (the
+# three targets of SET_PORTS, round robin, the set's other keys at their defaults) and its route
+# /set/* are in the configuration unless SET is "noset" (a previous build without upstream sets).
 portico_config() {
-    local t=${1:-portico} audit=${2:-}
-    local d=$B/$t up=http://127.0.0.1:$UP_PORT audit_line=""
+    local t=${1:-portico} audit=${2:-} set=${3:-set}
+    local d=$B/$t up=http://127.0.0.1:$UP_PORT audit_line="" set_lines="" set_route="" p
     [ -z "$audit" ] || audit_line="\"audit\": $audit,"
+    if [ "$set" != noset ]; then
+        set_lines='"upstreams": { "upset": { "targets": ['
+        for p in "${SET_PORTS[@]}"; do set_lines+=" \"http://127.0.0.1:$p\","; done
+        set_lines="${set_lines%,} ] } },"
+        set_route=',
+        { "name": "set", "path": "/set/*", "upstream": "upset", "public": true }'
+    fi
     mkdir -p "$d/partners.d/bench-partner"
     cp "$B/certs/server.pem" "$B/certs/server.key" "$d/"
     cp "$B/certs/ca.pem" "$d/partners.d/bench-partner/"
@@ -213,6 +228,7 @@ portico_config() {
     ],
     "partners_dir": "partners.d",
     $audit_line
+    $set_lines
     "limits": { "max_connections": 20000 },
     "routes": [
         { "name": "plain", "path": "/plain/*", "upstream": "$up", "public": true },
@@ -221,7 +237,7 @@ portico_config() {
           "request": [
             { "xml_to_json": $PAIN_TO_JSON, "when": { "content_type": "xml" } },
             { "json_map": $PAIN_MAP }
-          ] }
+          ] }$set_route
     ]
 }
 EOF

@@ -82,6 +82,11 @@ define_cases() {
     add_case audit-plain "Plain HTTP with audit on (digest capture, to portico kafka-dev) against off" \
         portico-audit:plain:/plain/orders portico:plain:/plain/orders \
         "rps>=0.92 p99paced<=1.3 cpudiff<=4"
+    # issue 14: a set of three targets (the upstream on three more ports, round robin) against
+    # the route to the single upstream, same listener, same server behind
+    add_case upset \
+        "Plain HTTP: an upstream set of 3 targets (round robin) against a single upstream" \
+        portico:plain:/set/orders portico:plain:/plain/orders "rps>=0.95 cpu<=1.05"
     # what a buffered access log costs nginx per request: the anchor for the audit's cost
     add_case log-plain "Plain HTTP: nginx with its buffered JSON access log against without" \
         nginx-log:plain:/plain/orders nginx:plain:/plain/orders ""
@@ -121,6 +126,7 @@ declare -A PORT=()     # target.listener -> port
 declare -A LOG=()      # name -> its log file
 declare -A TREE=()     # name -> "pid:start-time ..." of its process tree once it was ready
 declare -A STOPS=()    # name -> how many times this script asked it to stop
+SET_PORTS=()           # the upstream's three more ports: the targets of Portico's set "upset"
 CASES=()
 declare -A C_TITLE=() C_A=() C_B=() C_C=() C_GOALS=() C_ARGS=()
 IDLES=()
@@ -379,6 +385,10 @@ start_target() {
         ;;
     portico-prev)
         portico_config portico-prev
+        if ! "$PREV" check -c "$B/portico-prev/portico.json" >/dev/null 2>&1; then
+            portico_config portico-prev "" noset # a build before upstream sets
+            say "portico-prev: configured without the upstream set (BENCH_PREV does not take it)"
+        fi
         start_bg portico-prev "$PREV" serve -c "$B/portico-prev/portico.json"
         ;;
     esac
@@ -389,7 +399,9 @@ start_target() {
 }
 
 # Every proxy must pass the upstream's body through, and refuse the TLS listener to a client
-# without a certificate: otherwise they are not doing the same work.
+# without a certificate: otherwise they are not doing the same work. A Portico target with the
+# upstream set must pass the body through the set's route too, and spread requests over all three
+# of its targets.
 verify_target() {
     local t=$1 got
     got=$(curl -s --max-time 5 "${URL[$t.plain]}/plain/check")
@@ -400,6 +412,16 @@ verify_target() {
     got=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 --cacert "$B/certs/server-ca.pem" \
         "${URL[$t.tls]}/tls/check" || true)
     [ "$got" != 200 ] || die "$t tls: answers 200 to a client without a certificate"
+    is_portico "$t" && grep -q '"upset"' "$B/$t/portico.json" || return 0
+    got=$(curl -s --max-time 5 "${URL[$t.plain]}/set/check")
+    [ "$got" = "$BODY" ] || die "$t plain: body through the upstream set is '$got'"
+    # six requests through the set reach each of its three targets
+    got=$(for _ in 1 2 3 4 5 6; do
+        curl -s --max-time 5 "${URL[$t.plain]}/set/port"
+        echo
+    done | sort -u | xargs)
+    [ "$got" = "$(printf '%s\n' "${SET_PORTS[@]}" | sort -u | xargs)" ] ||
+        die "$t: the upstream set reached the ports '$got', not ${SET_PORTS[*]}"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -685,7 +707,7 @@ main() {
 
     define_cases
     define_idle
-    read -r UP_PORT ports <<<"$(free_ports 13)"
+    read -r UP_PORT "SET_PORTS[0]" "SET_PORTS[1]" "SET_PORTS[2]" ports <<<"$(free_ports 16)"
     for t in portico portico-audit portico-prev nginx nginx-log haproxy; do
         for c in plain tls; do
             n=$((n + 1))
