@@ -46,6 +46,16 @@ str_or_null(struct gw_buf *b, const char *key, const char *s)
 }
 
 static inline void
+int_or_null(struct gw_buf *b, const char *key, int64_t v, int present)
+{
+    au_buf_key(b, key);
+    if (present)
+        au_buf_i64(b, v);
+    else
+        gw_buf_adds(b, "null");
+}
+
+static inline void
 time_or_null(struct gw_buf *b, const char *key, uint64_t us)
 {
     char t[1 + 32];
@@ -190,11 +200,7 @@ au_event_write(const struct au_event *e, struct gw_buf *b, struct au_event_text 
     body(b, "response", &e->resp);
     str_or_null(b, "route", e->route);
     out->seq_at = b->len;
-    au_buf_key(b, "status");
-    if (e->status > 0)
-        au_buf_i64(b, e->status);
-    else
-        gw_buf_adds(b, "null");
+    int_or_null(b, "status", e->status, e->status > 0);
     au_buf_key(b, "time");
     gw_buf_add(b, "{", 1);
     time_or_null(b, "forwarded", e->forwarded_us);
@@ -202,19 +208,27 @@ au_event_write(const struct au_event *e, struct gw_buf *b, struct au_event_text 
     time_or_null(b, "responded", e->responded_us);
     gw_buf_add(b, "}", 1);
     au_buf_key(b, "upstream");
-    if (e->up_addr != NULL) {
+    if (e->up_addr != NULL || e->up_set != NULL) {
         gw_buf_add(b, "{", 1);
         str_or_null(b, "address", e->up_addr);
-        au_buf_key(b, "latency_us");
-        if (e->up_latency_us >= 0)
-            au_buf_i64(b, e->up_latency_us);
-        else
-            gw_buf_adds(b, "null");
-        au_buf_key(b, "status");
-        if (e->up_status > 0)
-            au_buf_i64(b, e->up_status);
-        else
-            gw_buf_adds(b, "null");
+        int_or_null(b, "latency_us", e->up_latency_us, e->up_latency_us >= 0);
+        if (e->up_set != NULL)
+            str_or_null(b, "set", e->up_set);
+        int_or_null(b, "status", e->up_status, e->up_status > 0);
+        if (e->tries != NULL) {
+            au_buf_key(b, "tries");
+            gw_buf_add(b, "[", 1);
+            for (size_t i = 0; i < e->ntries; i++) {
+                const struct au_try *t = &e->tries[i];
+                gw_buf_add(b, i > 0 ? ",{" : "{", i > 0 ? 2 : 1);
+                str_or_null(b, "address", t->addr);
+                str_or_null(b, "error", t->error);
+                int_or_null(b, "latency_us", t->latency_us, t->latency_us >= 0);
+                int_or_null(b, "status", t->status, t->status > 0);
+                gw_buf_add(b, "}", 1);
+            }
+            gw_buf_add(b, "]", 1);
+        }
         gw_buf_add(b, "}", 1);
     } else {
         gw_buf_adds(b, "null");

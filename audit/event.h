@@ -29,6 +29,14 @@ struct au_body {
     int truncated;
 };
 
+/* One try at the upstream (upstream.tries). */
+struct au_try {
+    const char *addr;
+    const char *error;           /* NULL: null */
+    int status;                  /* 0: null */
+    int64_t latency_us;          /* < 0: null */
+};
+
 struct au_event {
     const char *kind;            /* "exchange" or "handshake" */
     unsigned char id[16];
@@ -45,9 +53,12 @@ struct au_event {
     size_t path_len;
     int status;                  /* 0: null */
     const char *outcome, *reason;
-    const char *up_addr;         /* NULL: upstream null */
+    const char *up_addr;         /* the last try's; NULL: null (and upstream null without up_set) */
     int up_status;               /* 0: null */
     int64_t up_latency_us;       /* < 0: null */
+    const char *up_set;          /* the route's upstream set, or NULL (no "set") */
+    const struct au_try *tries;  /* upstream.tries; NULL: no "tries" (not an http upstream) */
+    size_t ntries;
     int64_t latency_us;
     struct au_body req, resp;
     const char *const *chain_req, *const *chain_resp;

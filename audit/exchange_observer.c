@@ -21,6 +21,7 @@
 #include "jsonw.h"
 #include "log.h"
 #include "partner.h"
+#include "upstream_set.h"
 
 /* A body as the audit sees it: its bytes before and after transforms, hashed as they pass. */
 struct body {
@@ -274,6 +275,26 @@ outcome(const struct gw_exchange *ex, int complete)
     return ex->status < 500 || ex->status == 503 ? "refused" : "error";
 }
 
+/* The exchange's tries at its upstream, for upstream.tries. */
+static const struct au_try *
+tries(struct gw_exchange *ex, size_t *n)
+{
+    struct au_try *t = gw_arena_alloc(&ex->arena, (ex->ntries + 1) * sizeof *t);
+
+    *n = 0;
+    if (t == NULL)
+        return NULL;
+    for (size_t i = 0; i < ex->ntries; i++) {
+        const struct ex_try *x = &ex->tries[i];
+        t[i].addr = x->addr;
+        t[i].error = x->error;
+        t[i].status = x->status;
+        t[i].latency_us = x->m_end ? x->m_end - x->m_start : -1;
+    }
+    *n = ex->ntries;
+    return t;
+}
+
 static void
 finished(struct gw_exchange *ex, void *state, void *data, int complete)
 {
@@ -319,11 +340,16 @@ finished(struct gw_exchange *ex, void *state, void *data, int complete)
     e.status = ex->status;
     e.outcome = outcome(ex, complete);
     e.reason = !complete ? "connection-lost" : ex->reason;
+    e.up_latency_us = -1;
     if (r != NULL && ex->m_forwarded && ex->target != NULL) {
         e.up_addr = ex->target->hostport;
         e.up_status = ex->up_status;
         e.up_latency_us = ex->m_up_head ? ex->m_up_head - ex->m_forwarded : -1;
     }
+    if (r != NULL && r->upset != NULL)
+        e.up_set = r->upset->name;
+    if (ex->tries != NULL || e.up_set != NULL)
+        e.tries = tries(ex, &e.ntries);
     e.latency_us = now - ex->m_received;
     mode = capture_mode(ex);
     finish_body(&a->req, mode, &e.req);

@@ -60,6 +60,18 @@ struct ex_client {
     unsigned trusted : 1; /* the peer address is a trusted proxy */
 };
 
+/* One try of an exchange at its backend (http: a target of its set, or the route's URL), as the
+ * audit event's upstream.tries tells it. */
+struct ex_try {
+    const char *addr;        /* host:port */
+    const char *error;       /* why it gave no answer, or broke off ("connect-failed", "tls-failed",
+                              * "closed", "timeout", "bad-response", "cut"); NULL: none */
+    int status;              /* its answer's status; 0: none */
+    int64_t m_start, m_end;  /* monotonic µs; m_end 0: no answer head */
+};
+/* The tries an exchange keeps (the set's attempts, and a stale pooled connection's second go). */
+#define EX_MAX_TRIES 8
+
 /* Where a response is, on the connector's side. */
 enum gw_resp_state { GW_RESP_NONE, GW_RESP_HEAD, GW_RESP_BODY, GW_RESP_DONE };
 
@@ -87,7 +99,9 @@ struct gw_exchange {
     unsigned close_delimited : 1;    /* the response body ends when we close */
     unsigned up_reused : 1;
     unsigned retried : 1;             /* a stale pooled connection was tried again */
-    unsigned char tries;             /* http: targets of a set tried after the first */
+    unsigned char retries;           /* http: targets of a set tried after the first */
+    unsigned char ntries;            /* tries[0..ntries): each try at the backend */
+    struct ex_try *tries;            /* (in the arena; NULL before the first) */
     unsigned client_paused : 1;      /* client reads paused for backpressure */
     unsigned up_paused : 1;          /* the connector's reads paused for backpressure */
     /* the connector's side */
@@ -115,6 +129,7 @@ struct gw_exchange {
     uint32_t req_applied;            /* bit per chain step that ran */
     uint32_t resp_applied;
     unsigned req_buffering : 1;      /* the request body goes to req_buf, not to the connector */
+    unsigned req_replay : 1;         /* ... kept as it is for a retry, not for a chain */
     unsigned resp_buffering : 1;
     /* what observers read (the audit's event, metrics, the access log) */
     uint64_t t_received;             /* UTC, µs since the epoch */

@@ -155,14 +155,60 @@ write_request_head(struct gw_exchange *ex, struct evbuffer *out)
     evbuffer_add(out, b.p, b.len);
 }
 
+/* The read timeout is the route's time to answer, or a try's (try_timeout_ms) within what is
+ * left of the route's since the first try. */
 static void
 set_up_timeouts(struct gw_exchange *ex, int connecting)
 {
+    const struct pt_route *r = ex->route;
     const struct ex_settings *s = ex->set;
-    int rms = ex->route->timeout_ms > 0 ? ex->route->timeout_ms : s->upstream_response_ms;
+    int rms = r->timeout_ms > 0 ? r->timeout_ms : s->upstream_response_ms;
     int wms = connecting ? s->upstream_connect_ms : s->send_ms;
 
+    if (r->try_timeout_ms > 0) {
+        int64_t left = rms;
+        if (ex->ntries > 1)
+            left -= (gw_mono_us() - ex->tries[0].m_start) / 1000;
+        rms = r->try_timeout_ms < left ? r->try_timeout_ms : left > 0 ? (int)left : 1;
+    }
     cn_upconn_timeouts(ex->up, rms, wms);
+}
+
+/* A try begins at the exchange's target (kept for the audit's upstream.tries). */
+static void
+try_begin(struct gw_exchange *ex, int64_t now)
+{
+    struct ex_try *t;
+
+    if (ex->tries == NULL &&
+        (ex->tries = gw_arena_alloc(&ex->arena, EX_MAX_TRIES * sizeof *ex->tries)) == NULL)
+        return;
+    if (ex->ntries == EX_MAX_TRIES)
+        return;
+    t = &ex->tries[ex->ntries++];
+    t->addr = ex->target->hostport;
+    t->error = NULL;
+    t->status = 0;
+    t->m_start = now;
+    t->m_end = 0;
+}
+
+/* The try under way ended: with an answer's status, or with an error (a code, see ex_try). */
+static void
+try_end(struct gw_exchange *ex, int status, const char *error)
+{
+    struct ex_try *t = ex->ntries > 0 ? &ex->tries[ex->ntries - 1] : NULL;
+
+    if (t == NULL || (t->error != NULL && error != NULL))
+        return;
+    if (status > 0) {
+        t->status = status;
+        t->m_end = ex->m_up_head;
+    } else if (t->m_end == 0) {
+        t->m_end = gw_mono_us();
+    }
+    if (error != NULL)
+        t->error = error;
 }
 
 /* The exchange is done with its target's connection (a set counts what is under way). */
@@ -191,21 +237,34 @@ http_cancel(struct gw_exchange *ex)
     }
 }
 
-/* May the failed try go to another target of the set? Nothing of the request may be lost (this
- * version retries exchanges without a body only); if its bytes may have left (sent), only an
- * idempotent method or a request with an Idempotency-Key; within the set's attempts and budget. */
+/* Is the whole request body at hand to be sent again: none, or kept (a chain's, or the route's
+ * replay buffer)? */
+static int
+body_at_hand(const struct gw_exchange *ex)
+{
+    const struct gw_http_message *q = &ex->req;
+
+    return q->body == GW_BODY_NONE || ex->req_body != NULL ||
+           (q->body == GW_BODY_LENGTH && q->content_length == 0);
+}
+
+/* May the failed try go to another target of the set? Nothing of the request may be lost (its
+ * body is at hand); if its bytes may have left (sent), only an idempotent method or a request
+ * with an Idempotency-Key; within the attempts (the route's, or the set's) and the budget. */
 static int
 retry_elsewhere(struct gw_exchange *ex, int sent)
 {
+    const struct pt_route *r = ex->route;
     enum gw_http_method m = ex->req.method;
 
-    if (ex->route->upset == NULL || ex->req.body != GW_BODY_NONE)
+    if (r->upset == NULL || !body_at_hand(ex))
         return 0;
     if (sent && m != GW_METHOD_GET && m != GW_METHOD_HEAD && m != GW_METHOD_OPTIONS &&
         m != GW_METHOD_PUT && m != GW_METHOD_DELETE &&
         gw_http_find_header(&ex->req, "idempotency-key") == NULL)
         return 0;
-    return pt_upset_may_retry(ex->route->upset, ex->tries);
+    return pt_upset_may_retry(r->upset, r->attempts ? r->attempts : r->upset->retry.attempts,
+                              ex->retries);
 }
 
 /* Try the exchange again on another target, after the failure told in detail. */
@@ -215,7 +274,7 @@ try_elsewhere(struct gw_exchange *ex, const char *detail)
     gw_log(GW_LOG_INFO, "%s; trying another target of upstream set \"%s\"", detail,
            ex->route->upset->name);
     http_cancel(ex);
-    ex->tries++;
+    ex->retries++;
     http_start(ex);
 }
 
@@ -224,6 +283,7 @@ static void
 bad_response(struct gw_exchange *ex, const char *detail)
 {
     gw_log(GW_LOG_INFO, "upstream %s: %s", ex->target->hostport, detail);
+    try_end(ex, 0, "bad-response");
     http_cancel(ex);
     ex->api->problem(ex, 502, "bad-upstream-response", detail, NULL);
 }
@@ -290,6 +350,7 @@ relay_response(struct gw_exchange *ex)
             } else {
                 gw_log(GW_LOG_INFO, "malformed chunked body from upstream %s; aborted",
                        ex->target->hostport);
+                try_end(ex, 0, "bad-response");
                 http_cancel(ex);
                 ex->api->abort(ex);
                 return -1;
@@ -394,6 +455,7 @@ read_head(struct gw_exchange *ex, struct evbuffer *in)
             continue;
         }
         target_result(ex, ex->resp.status < 500);
+        try_end(ex, ex->resp.status, NULL);
         if (ex->resp.body == GW_BODY_CHUNKED && len > head_len &&
             !chunked_start_ok(in, head_len)) {
             bad_response(ex, "the upstream's chunked body is malformed");
@@ -437,8 +499,9 @@ up_write(struct bufferevent *bev, void *arg)
         ex->api->request_drained(ex);
 }
 
-/* Why the connection failed before the response began, in words, into detail. */
-static void
+/* Why the connection failed before the response began, in words, into detail; returns it as a
+ * code (struct ex_try's error). */
+static const char *
 failure(struct gw_exchange *ex, struct bufferevent *bev, char *detail, size_t len)
 {
     const struct pt_upstream *up = ex->target;
@@ -446,7 +509,7 @@ failure(struct gw_exchange *ex, struct bufferevent *bev, char *detail, size_t le
 
     if (u->connected) {
         snprintf(detail, len, "%s closed the connection before answering", up->hostport);
-        return;
+        return "closed";
     }
     unsigned long e = up->kind == PT_UP_HTTPS ? bufferevent_get_openssl_error(bev) : 0;
     int err = EVUTIL_SOCKET_ERROR();
@@ -458,10 +521,11 @@ failure(struct gw_exchange *ex, struct bufferevent *bev, char *detail, size_t le
         snprintf(detail, len, "TLS with %s failed: %s%s%s", up->hostport, buf,
                  vr != X509_V_OK ? ": " : "",
                  vr != X509_V_OK ? X509_verify_cert_error_string(vr) : "");
-    } else {
-        snprintf(detail, len, "cannot connect to %s: %s", up->hostport,
-                 err ? strerror(err) : "connection closed");
+        return "tls-failed";
     }
+    snprintf(detail, len, "cannot connect to %s: %s", up->hostport,
+             err ? strerror(err) : "connection closed");
+    return "connect-failed";
 }
 
 static void
@@ -488,6 +552,7 @@ up_event(struct bufferevent *bev, short what, void *arg)
         gw_log(GW_LOG_INFO, "upstream %s closed in the middle of the response; aborted",
                up->hostport);
         target_result(ex, 0);
+        try_end(ex, 0, "cut");
         http_cancel(ex);
         ex->api->abort(ex);
         return;
@@ -495,7 +560,8 @@ up_event(struct bufferevent *bev, short what, void *arg)
     /* a pooled connection the upstream closed just as we reused it: try once more on a fresh one
      * when nothing of the request is lost (no body) */
     if (ex->up_reused && !ex->retried && !(what & BEV_EVENT_TIMEOUT) &&
-        ex->req.body == GW_BODY_NONE && evbuffer_get_length(bufferevent_get_input(bev)) == 0) {
+        body_at_hand(ex) && evbuffer_get_length(bufferevent_get_input(bev)) == 0) {
+        try_end(ex, 0, "closed");
         http_cancel(ex);
         ex->retried = 1;
         http_start(ex);
@@ -507,6 +573,7 @@ up_event(struct bufferevent *bev, short what, void *arg)
         else
             snprintf(detail, sizeof detail, "%s did not answer in time", up->hostport);
         target_result(ex, 0);
+        try_end(ex, 0, "timeout");
         if (retry_elsewhere(ex, u->connected)) {
             try_elsewhere(ex, detail);
             return;
@@ -515,7 +582,7 @@ up_event(struct bufferevent *bev, short what, void *arg)
         ex->api->problem(ex, 504, "upstream-timeout", detail, NULL);
         return;
     }
-    failure(ex, bev, detail, sizeof detail);
+    try_end(ex, 0, failure(ex, bev, detail, sizeof detail));
     target_result(ex, 0);
     if (retry_elsewhere(ex, u->connected)) {
         try_elsewhere(ex, detail);
@@ -551,7 +618,7 @@ pick_target(const struct gw_exchange *ex, struct pt_upset *s)
 {
     const struct gw_http_header *h;
 
-    if (ex->tries > 0) { /* a retry: round robin, away from the target that failed */
+    if (ex->retries > 0) { /* a retry: round robin, away from the target that failed */
         const struct pt_upstream *t = NULL;
         for (size_t i = 0; i < s->ntargets && (t == NULL || t == ex->target); i++) {
             if (t != NULL)
@@ -590,9 +657,12 @@ http_start(struct gw_exchange *ex)
         return;
     }
     ex->target = up;
+    ex->m_forwarded = gw_mono_us();
+    try_begin(ex, ex->m_forwarded);
     u = cn_pool_acquire(ex->up_worker, ex->snap, up, &reused);
     if (u == NULL) {
         snprintf(detail, sizeof detail, "cannot connect to %s: %s", up->hostport, strerror(errno));
+        try_end(ex, 0, "connect-failed");
         target_done(ex);
         ex->api->problem(ex, 502, "upstream-unavailable", detail, NULL);
         return;
@@ -605,7 +675,6 @@ http_start(struct gw_exchange *ex)
     bufferevent_setwatermark(u->bev, EV_WRITE, GW_OUT_LOW, 0);
     set_up_timeouts(ex, !u->connected);
     write_request_head(ex, bufferevent_get_output(u->bev));
-    ex->m_forwarded = gw_mono_us();
     if (ex->req_body_len > 0) /* transformed by the request chain */
         evbuffer_add(bufferevent_get_output(u->bev), ex->req_body, ex->req_body_len);
     if (u->connected)

@@ -297,8 +297,13 @@ gw_exchange_relay_request(struct gw_exchange *ex)
     if (ex->req_buffering) {
         if (ex->req_done) { /* the whole body is here: transform it, then on to the connector */
             ex->req_buffering = 0;
-            if (gw_pipeline_request(ex) == 0)
+            if (ex->req_replay) { /* kept as it came, for a retry (the chain ran before) */
+                ex->req_body_len = evbuffer_get_length(ex->req_buf);
+                ex->req_body = (const char *)evbuffer_pullup(ex->req_buf, -1);
                 gw_exchange_dispatch(ex);
+            } else if (gw_pipeline_request(ex) == 0) {
+                gw_exchange_dispatch(ex);
+            }
         }
         return 0;
     }

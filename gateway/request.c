@@ -184,6 +184,23 @@ buffer_request(struct gw_exchange *ex)
     gw_exchange_read_body(ex);
 }
 
+/* The route may retry the request on another target (its set's replay_bytes): a body of known
+ * length up to that size is read whole first and kept, so that a second try can send it again. */
+static int
+keep_for_retry(struct gw_exchange *ex)
+{
+    const struct gw_http_message *q = &ex->req;
+
+    if (q->body != GW_BODY_LENGTH || q->content_length > ex->route->replay_max ||
+        q->content_length > ex->c->snap->config->limits.max_buffered_body_bytes)
+        return 0;
+    ex->req_buf = gw_pipeline_buffer(ex);
+    ex->req_buffering = 1;
+    ex->req_replay = 1;
+    gw_exchange_read_body(ex);
+    return 1;
+}
+
 void
 gw_request_handle(struct gw_exchange *ex)
 {
@@ -243,6 +260,8 @@ gw_request_handle(struct gw_exchange *ex)
         return;
     }
     if (ex->req_chain != NULL && gw_pipeline_request(ex) < 0)
+        return;
+    if (!ex->req_done && keep_for_retry(ex))
         return;
     gw_exchange_dispatch(ex);
 }

@@ -361,6 +361,30 @@ route_upstream(const struct gw_jctx *c, const json_t *obj, const char *path, str
         lc->upstream_compile(c, obj, path, r);
 }
 
+/* "retries": { "attempts", "try_timeout_ms" }, the route's own tries on its set; and how much of
+ * a request body the route keeps for a retry. */
+static void
+route_retries(const struct gw_jctx *c, const json_t *obj, const char *path, struct pt_route *r)
+{
+    static const struct gw_conf_key table[] = {
+        { GW_KEY_INT(struct pt_route, attempts, 1, 5, 0), .flags = GW_CONF_KEEP },
+        { GW_KEY_INT(struct pt_route, try_timeout_ms, 1, MAX_ROUTE_TIMEOUT_MS, 0),
+          .flags = GW_CONF_KEEP },
+        GW_KEY_END,
+    };
+    char rpath[GW_JPATH_MAX];
+    json_t *v = gw_jctx_get(c, obj, path, "retries", JSON_OBJECT, 0);
+
+    gw_jpath_key(rpath, sizeof rpath, path, "retries");
+    if (v != NULL && r->upset == NULL && r->upstream.url != NULL)
+        gw_jctx_error(c, rpath, "a route to one URL has no other target to try: \"retries\" "
+                      "takes an upstream set (\"upstreams\")");
+    else if (v != NULL)
+        gw_conf_read(c, v, rpath, table, r, NULL);
+    if (r->upset != NULL && (r->attempts ? r->attempts : r->upset->retry.attempts) > 1)
+        r->replay_max = r->upset->retry.replay_bytes;
+}
+
 /* A chain member ("request" or "response") of obj at path, compiled. */
 static struct tf_chain *
 load_chain(const struct gw_jctx *c, const json_t *obj, const char *path, const char *key,
@@ -444,11 +468,11 @@ pt_route_load(const struct gw_jctx *c, const json_t *obj, const char *path, int 
               const struct pt_load_conf *lc)
 {
     static const char *const bundle_keys[] = { "name", "methods", "host", "path", "upstream",
-                                               "mock", "timeout_ms", "request", "response",
-                                               "audit", NULL };
+                                               "mock", "timeout_ms", "retries", "request",
+                                               "response", "audit", NULL };
     static const char *const shared_keys[] = { "name", "methods", "host", "path", "upstream",
-                                               "mock", "timeout_ms", "request", "response",
-                                               "audit", "partners", "public", NULL };
+                                               "mock", "timeout_ms", "retries", "request",
+                                               "response", "audit", "partners", "public", NULL };
     struct pt_route *r = calloc(1, sizeof *r);
     const char *name;
     long long t;
@@ -467,6 +491,7 @@ pt_route_load(const struct gw_jctx *c, const json_t *obj, const char *path, int 
     route_upstream(c, obj, path, r, lc);
     if (gw_jctx_int(c, obj, path, "timeout_ms", 1, MAX_ROUTE_TIMEOUT_MS, &t) > 0)
         r->timeout_ms = (int)t;
+    route_retries(c, obj, path, r);
     route_chains(c, obj, path, r, lc);
     r->access = PT_ACCESS_OWNER;
     if (shared)

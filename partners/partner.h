@@ -59,6 +59,10 @@ struct pt_route {
     void *cn_conf;                   /* what the connector compiled of the route, or NULL */
     void (*cn_conf_free)(void *);
     int timeout_ms;          /* 0: the gateway's upstream_response_ms */
+    /* "retries" of a route naming a set (its fields are named as its keys) */
+    unsigned attempts;       /* tries in all (0: the set's) */
+    int try_timeout_ms;      /* a try's time to answer before the next (0: timeout_ms) */
+    uint64_t replay_max;     /* a request body up to this size is kept for a retry (0: none) */
     enum pt_route_access access;
     const struct pt_partner *owner; /* PT_ACCESS_OWNER */
     char **partners;         /* PT_ACCESS_LIST: partner ids */

@@ -154,10 +154,89 @@ read_retries(const struct gw_jctx *c, const json_t *obj, const char *path,
     static const struct gw_conf_key table[] = {
         { GW_KEY_INT(struct pt_retry, attempts, 1, 5, 1), .flags = GW_CONF_KEEP },
         { GW_KEY_INT(struct pt_retry, budget_percent, 0, 100, 20) },
+        { GW_KEY_INT(struct pt_retry, replay_bytes, 0, PT_SET_MAX_REPLAY, 65536) },
         GW_KEY_END,
     };
 
     read_section(c, obj, path, key->name, table, &((struct pt_upset *)base)->retry);
+}
+
+/* "statuses": [200, 204, ...] into the health check's bits (absent: every 2xx and 3xx). */
+static void
+read_statuses(const struct gw_jctx *c, const json_t *obj, const char *path,
+              const struct gw_conf_key *key, void *base)
+{
+    struct pt_health *h = base;
+    char spath[GW_JPATH_MAX], ipath[GW_JPATH_MAX];
+    json_t *arr = gw_jctx_get(c, obj, path, key->name, JSON_ARRAY, 0), *v;
+    size_t i;
+
+    if (arr == NULL) {
+        for (int st = 200; st < 400; st++)
+            h->statuses[st / 64] |= 1ULL << (st % 64);
+        return;
+    }
+    gw_jpath_key(spath, sizeof spath, path, key->name);
+    if (json_array_size(arr) == 0)
+        gw_jctx_error(c, spath, "expected at least one status");
+    json_array_foreach(arr, i, v) {
+        json_int_t st = json_is_integer(v) ? json_integer_value(v) : 0;
+        gw_jpath_index(ipath, sizeof ipath, spath, i);
+        if (st < 100 || st > 599)
+            gw_jctx_error(c, ipath, "expected a status from 100 to 599");
+        else
+            h->statuses[st / 64] |= 1ULL << (st % 64);
+    }
+}
+
+/* A health check's request target: from "/", visible ASCII only. */
+static int
+path_valid(const char *p)
+{
+    if (p[0] != '/')
+        return 0;
+    for (; *p != '\0'; p++)
+        if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
+            return 0;
+    return 1;
+}
+
+static void
+read_health(const struct gw_jctx *c, const json_t *obj, const char *path,
+            const struct gw_conf_key *key, void *base)
+{
+    static const char *const methods[] = { "GET", "HEAD", "OPTIONS", NULL };
+    static const struct gw_conf_key table[] = {
+        { GW_KEY_STRING(struct pt_health, path, NULL), .flags = GW_CONF_REQUIRED },
+        { GW_KEY_CHOICE(struct pt_health, method, methods, 0), .what = "GET, HEAD or OPTIONS" },
+        { GW_KEY_OTHER("statuses", read_statuses) },
+        { GW_KEY_STRING(struct pt_health, body_contains, NULL) },
+        { GW_KEY_INT(struct pt_health, interval_ms, 100, 3600000, 5000) },
+        { GW_KEY_INT(struct pt_health, timeout_ms, 10, 60000, 2000) },
+        { GW_KEY_INT(struct pt_health, healthy_threshold, 1, 100, 2) },
+        { GW_KEY_INT(struct pt_health, unhealthy_threshold, 1, 100, 3) },
+        GW_KEY_END,
+    };
+    static const enum gw_http_method as_method[] = { GW_METHOD_GET, GW_METHOD_HEAD,
+                                                     GW_METHOD_OPTIONS };
+    struct pt_health *h = &((struct pt_upset *)base)->health;
+    char hpath[GW_JPATH_MAX];
+    json_t *v = gw_jctx_get(c, obj, path, key->name, JSON_OBJECT, 0);
+
+    if (v == NULL)
+        return;
+    gw_jpath_key(hpath, sizeof hpath, path, key->name);
+    if (gw_conf_read(c, v, hpath, table, h, NULL) > 0)
+        return;
+    h->on = 1;
+    h->method = as_method[h->method];
+    if (!path_valid(h->path))
+        gw_jctx_error(c, gw_jpath_key(hpath, sizeof hpath, hpath, "path"),
+                      "\"%s\" is not a request path (from \"/\", no spaces or controls)", h->path);
+    else if (h->timeout_ms >= h->interval_ms)
+        gw_jctx_error(c, gw_jpath_key(hpath, sizeof hpath, hpath, "timeout_ms"),
+                      "%lld is not below interval_ms (%lld): a check ends before the next",
+                      (long long)h->timeout_ms, (long long)h->interval_ms);
 }
 
 /* Target i of a set at tpath: a URL, or { "url": ..., "weight": ... }. */
@@ -209,6 +288,8 @@ upset_free(struct pt_upset *s)
     free(s->turn);
     free(s->ring);
     free(s->hash_field);
+    free(s->health.path);
+    free(s->health.body_contains);
     free(s->name);
     free(s);
 }
@@ -224,6 +305,7 @@ load_set(const struct gw_jctx *c, const char *name, const json_t *obj, const cha
         { GW_KEY_OTHER("hash_on", NULL) },
         { GW_KEY_OTHER("outlier", read_outlier) },
         { GW_KEY_OTHER("retries", read_retries) },
+        { GW_KEY_OTHER("health", read_health) },
         GW_KEY_END,
     };
     char tpath[GW_JPATH_MAX], apath[GW_JPATH_MAX];
@@ -277,6 +359,8 @@ load_set(const struct gw_jctx *c, const char *name, const json_t *obj, const cha
         return NULL;
     }
     atomic_init(&s->next, 0);
+    for (size_t i = 0; i < s->ntargets; i++)
+        atomic_init(&s->targets[i].healthy, 1);
     return s;
 }
 
@@ -334,7 +418,8 @@ out(const struct pt_target *t, int64_t now)
 static int
 usable(const struct pt_target *t, int64_t now)
 {
-    return !out(t, now) && (t->max_conns == 0 ||
+    return !out(t, now) && atomic_load_explicit(&t->healthy, memory_order_relaxed) &&
+           (t->max_conns == 0 ||
                             atomic_load_explicit(&t->outstanding, memory_order_relaxed) <
                                 t->max_conns);
 }
@@ -475,13 +560,22 @@ pt_upset_result(struct pt_upset *s, const struct pt_upstream *target, int ok)
                           memory_order_relaxed);
 }
 
-/* The budget's counts, of the current 10 s window (a new window starts them over). */
+/* The budget's counts move to a new 10 s window (the current one's become the previous one's,
+ * or nothing when a window passed without exchanges). At the turn two workers may count into the
+ * window being moved: the budget is a share over time, and a count lost there changes nothing. */
 static void
 retry_window(struct pt_retry *r)
 {
     int64_t w = gw_mono_us() / 10000000, old = atomic_load_explicit(&r->window, memory_order_relaxed);
 
     if (old != w && atomic_compare_exchange_strong(&r->window, &old, w)) {
+        int last = w == old + 1;
+        atomic_store_explicit(&r->prev_requests,
+                              last ? atomic_load_explicit(&r->requests, memory_order_relaxed) : 0,
+                              memory_order_relaxed);
+        atomic_store_explicit(&r->prev_retries,
+                              last ? atomic_load_explicit(&r->retries, memory_order_relaxed) : 0,
+                              memory_order_relaxed);
         atomic_store_explicit(&r->requests, 0, memory_order_relaxed);
         atomic_store_explicit(&r->retries, 0, memory_order_relaxed);
     }
@@ -490,31 +584,56 @@ retry_window(struct pt_retry *r)
 void
 pt_upset_started(struct pt_upset *s)
 {
-    if (s->retry.attempts < 2)
+    if (s->ntargets < 2)
         return;
     retry_window(&s->retry);
     atomic_fetch_add_explicit(&s->retry.requests, 1, memory_order_relaxed);
 }
 
 int
-pt_upset_may_retry(struct pt_upset *s, unsigned tries)
+pt_upset_may_retry(struct pt_upset *s, unsigned attempts, unsigned tries)
 {
     struct pt_retry *r = &s->retry;
-    int allowed;
+    long requests, before, allowed;
 
-    if (tries + 1 >= r->attempts)
+    if (tries + 1 >= attempts || s->ntargets < 2)
         return 0;
     retry_window(r);
-    /* the budget's share of the window's exchanges, and always a few (a quiet set may retry) */
-    allowed = (int)((long)atomic_load_explicit(&r->requests, memory_order_relaxed) *
-                    r->budget_percent / 100);
+    requests = atomic_load_explicit(&r->requests, memory_order_relaxed) +
+               atomic_load_explicit(&r->prev_requests, memory_order_relaxed);
+    before = atomic_load_explicit(&r->prev_retries, memory_order_relaxed);
+    /* the budget's share of the exchanges, and always a few (a quiet set may retry) */
+    allowed = requests * (long)r->budget_percent / 100;
     if (allowed < 3 && r->budget_percent > 0)
         allowed = 3;
-    if (atomic_fetch_add_explicit(&r->retries, 1, memory_order_relaxed) >= allowed) {
+    if (before + atomic_fetch_add_explicit(&r->retries, 1, memory_order_relaxed) >= allowed) {
         atomic_fetch_sub_explicit(&r->retries, 1, memory_order_relaxed);
         return 0;
     }
     return 1;
+}
+
+void
+pt_upset_set_health(struct pt_upset *s, size_t i, int healthy)
+{
+    struct pt_target *t = &s->targets[i];
+
+    atomic_store_explicit(&t->healthy, healthy, memory_order_relaxed);
+    if (healthy && atomic_load_explicit(&t->out_until, memory_order_relaxed) != 0) {
+        atomic_store_explicit(&t->fails, 0, memory_order_relaxed);
+        atomic_store_explicit(&t->out_until, 0, memory_order_relaxed);
+    }
+}
+
+int
+pt_upset_health_ok(const struct pt_upset *s, int status, const char *body, size_t len)
+{
+    const struct pt_health *h = &s->health;
+
+    if (status < 100 || status > 599 || !(h->statuses[status / 64] & (1ULL << (status % 64))))
+        return 0;
+    return h->body_contains == NULL ||
+           (body != NULL && memmem(body, len, h->body_contains, strlen(h->body_contains)) != NULL);
 }
 
 int64_t
@@ -527,7 +646,9 @@ pt_upset_back_in_ms(const struct pt_upset *s)
         if (u > now && u - now < first)
             first = u - now;
     }
-    return first == INT64_MAX ? 1 : first;
+    if (first == INT64_MAX) /* none is out: unhealthy (the next check), or full */
+        return s->health.on ? s->health.interval_ms : 1;
+    return first;
 }
 
 void

@@ -25,8 +25,10 @@
  * a row (at most ten); then one exchange tries it (half-open): a success brings it back, a failure
  * ejects it again, for longer. At most `max_ejection_percent` of the targets (at least one) are out
  * at once. A target with max_connections takes no more exchanges while it has that many under
- * way (each holds one connection; idle pooled ones do not count). When no target can take the
- * exchange (out, or at its maximum), pick returns NULL.
+ * way (each holds one connection; idle pooled ones do not count). With "health", a target whose
+ * checks fail unhealthy_threshold times in a row gets nothing until they pass healthy_threshold
+ * times (the http connector runs them, connectors/http_health.c). When no target can take the
+ * exchange (out, unhealthy, or at its maximum), pick returns NULL.
  */
 #ifndef PT_UPSTREAM_SET_H
 #define PT_UPSTREAM_SET_H
@@ -42,6 +44,7 @@
 
 #define PT_SET_MAX_TARGETS 64
 #define PT_SET_MAX_WEIGHT 1000
+#define PT_SET_MAX_REPLAY (1024 * 1024) /* retries' replay_bytes at most */
 
 enum pt_balance { PT_BALANCE_ROUND_ROBIN, PT_BALANCE_LEAST_OUTSTANDING, PT_BALANCE_HASH };
 
@@ -59,14 +62,30 @@ struct pt_target {
     _Atomic int fails;       /* failures in a row */
     _Atomic int ejections;   /* ejections in a row (a success after one ends the row) */
     _Atomic int64_t out_until; /* monotonic ms: ejected until then */
+    _Atomic int healthy;     /* the active health checks' verdict (1 without them) */
 };
 
 /* Retries on another target (the http connector decides when an exchange may be retried). */
 struct pt_retry {             /* "retries" (its fields are named as its keys) */
     unsigned attempts;       /* tries in all, the first included (1: no retry) */
     unsigned budget_percent; /* retries at most this share of the exchanges of the last 10 s */
-    _Atomic int64_t window;  /* the 10 s window the counts are of (monotonic s / 10) */
-    _Atomic int requests, retries;
+    uint64_t replay_bytes;   /* a request body up to this size is kept whole so that it can be
+                              * sent again (0: none) */
+    /* the budget's counts: of the current 10 s window, and of the one before (the share is of
+     * both, so that it does not start over at each turn) */
+    _Atomic int64_t window;  /* monotonic s / 10 */
+    _Atomic int requests, retries, prev_requests, prev_retries;
+};
+
+/* Active health checks ("health"): one worker sends each target a request every interval. */
+struct pt_health {
+    int on;                  /* "health" was given */
+    int method;              /* enum gw_http_method: GET, HEAD or OPTIONS */
+    char *path;              /* the request target, from "/" */
+    uint64_t statuses[10];   /* the healthy statuses, a bit each from 0 to 639 (default: 2xx, 3xx) */
+    char *body_contains;     /* the answer's body must hold this (NULL: any body) */
+    int64_t interval_ms, timeout_ms;
+    unsigned healthy_threshold, unhealthy_threshold; /* checks in a row that change the state */
 };
 
 struct pt_outlier {           /* "outlier" (its fields are named as its keys) */
@@ -89,6 +108,7 @@ struct pt_upset {
                                 * without regard to case), or NULL: the partner's id */
     struct pt_outlier outlier;
     struct pt_retry retry;
+    struct pt_health health;
     int counting;              /* outstanding is kept (least outstanding, or a max_connections) */
 };
 
@@ -112,9 +132,15 @@ void pt_upset_result(struct pt_upset *s, const struct pt_upstream *target, int o
 
 /* An exchange starts on the set (it counts in the retry budget's window). */
 void pt_upset_started(struct pt_upset *s);
-/* May an exchange that failed on its try `tries` (0: the first) be tried again, within the
- * attempts and the budget? Counts the retry when it may. */
-int pt_upset_may_retry(struct pt_upset *s, unsigned tries);
+/* May an exchange that failed on its try `tries` (0: the first) be tried again, within attempts
+ * (the route's, or the set's) and the budget? Counts the retry when it may. */
+int pt_upset_may_retry(struct pt_upset *s, unsigned attempts, unsigned tries);
+
+/* The active health checks' verdict on target i: healthy or not. A healthy verdict also ends an
+ * ejection (the target answered its check, as Envoy does by default). */
+void pt_upset_set_health(struct pt_upset *s, size_t i, int healthy);
+/* Does the answer (status, body) pass the set's health check? */
+int pt_upset_health_ok(const struct pt_upset *s, int status, const char *body, size_t len);
 
 /* When pick found every target out: milliseconds until the first comes back (at least 1). */
 int64_t pt_upset_back_in_ms(const struct pt_upset *s);

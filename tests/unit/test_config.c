@@ -581,7 +581,7 @@ test_bundle_problems(void **state)
                "      \"path\": \"/acme/stock\",\n"
                "      \"upstream\": \"http://127.0.0.1:9000\",\n"
                "      \"timeout_ms\": \"5s\",\n"
-               "      \"retries\": 3 },\n"
+               "      \"retry\": 3 },\n"
                "    { \"name\": \"bad\",\n"
                "      \"upstream\": \"http://user@127.0.0.1:9000/\" }\n"
                "  ]\n"
@@ -594,9 +594,9 @@ test_bundle_problems(void **state)
                 "not a method (GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS, TRACE)",
                 "error: partners.d/acme/partner.json:12:7: routes[0].upstream: \"htp://x\" is not "
                 "a URL (http, https, kafka or mock)",
-                "error: partners.d/acme/partner.json:17:7: routes[1].retries: unknown key "
-                "(expected one of: name, methods, host, path, upstream, mock, timeout_ms, request, "
-                "response, audit)",
+                "error: partners.d/acme/partner.json:17:7: routes[1].retry: unknown key "
+                "(expected one of: name, methods, host, path, upstream, mock, timeout_ms, retries, "
+                "request, response, audit)",
                 "error: partners.d/acme/partner.json:16:7: routes[1].timeout_ms: expected an "
                 "integer, got a string",
                 "error: partners.d/acme/partner.json:18:5: routes[2].path: required key \"path\" "

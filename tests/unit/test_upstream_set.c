@@ -323,17 +323,31 @@ test_retry_budget(void **state)
     struct pt_upset *r = pt_upset_find(x.sets, x.n, "r");
     struct pt_upset *dflt = pt_upset_find(x.sets, x.n, "dflt");
     struct pt_upset *single = pt_upset_find(x.sets, x.n, "single");
-    assert_false(pt_upset_may_retry(r, 2));      /* the third try was the last */
-    assert_true(pt_upset_may_retry(r, 0));       /* a quiet set may retry a few */
+    unsigned a = r->retry.attempts;
+    assert_false(pt_upset_may_retry(r, a, 2));   /* the third try was the last */
+    assert_true(pt_upset_may_retry(r, a, 0));    /* a quiet set may retry a few */
     for (int i = 0; i < 100; i++)
         pt_upset_started(r);
     for (int i = 0; i < 50; i++)
-        yes += pt_upset_may_retry(r, i % 2);
+        yes += pt_upset_may_retry(r, a, i % 2);
     assert_int_equal(yes, 19);                   /* 20 of 100, one already taken */
+    /* the next window: the last one's counts still weigh (no fresh start at the turn) */
+    atomic_store(&r->retry.window, atomic_load(&r->retry.window) - 1);
+    for (int i = 0; i < 10; i++)
+        pt_upset_started(r);
+    assert_true(pt_upset_may_retry(r, a, 0));    /* 22 of 110 */
+    assert_true(pt_upset_may_retry(r, a, 0));
+    assert_false(pt_upset_may_retry(r, a, 0));
+    /* two windows without an exchange: the counts are gone */
+    atomic_store(&r->retry.window, atomic_load(&r->retry.window) - 2);
+    assert_true(pt_upset_may_retry(r, a, 0));
+    assert_int_equal(atomic_load(&r->retry.prev_requests), 0);
     assert_int_equal(dflt->retry.attempts, 2);
-    assert_true(pt_upset_may_retry(dflt, 0));
-    assert_false(pt_upset_may_retry(dflt, 1));
-    assert_false(pt_upset_may_retry(single, 0)); /* one target: no retry by default */
+    assert_int_equal(dflt->retry.replay_bytes, 65536);
+    assert_true(pt_upset_may_retry(dflt, 2, 0));
+    assert_false(pt_upset_may_retry(dflt, 2, 1));
+    assert_true(pt_upset_may_retry(dflt, 3, 1));  /* a route's own attempts */
+    assert_false(pt_upset_may_retry(single, 3, 0)); /* one target: no other to try */
     doc_free(&x);
 }
 
@@ -354,7 +368,12 @@ test_problems_reported_where(void **state)
                  "\"h\": {\"targets\": [\"http://127.0.0.1:1\"], \"hash_on\": \"partner\"},\n"
                  "\"i\": {\"targets\": [\"http://127.0.0.1:1\"], \"balance\": \"hash\", "
                  "\"hash_on\": \"field:a b\"},\n"
-                 "\"g\": {\"targets\": [\"http://127.0.0.1:1\"]}\n"
+                 "\"g\": {\"targets\": [\"http://127.0.0.1:1\"]},\n"
+                 "\"k\": {\"targets\": [\"http://127.0.0.1:1\"], \"health\": {\"path\": \"/h\", "
+                 "\"statuses\": [200, 700], \"method\": \"POST\"}},\n"
+                 "\"l\": {\"targets\": [\"http://127.0.0.1:1\"], \"health\": {\"path\": \"/h\", "
+                 "\"timeout_ms\": 5000, \"interval_ms\": 1000}},\n"
+                 "\"m\": {\"targets\": [\"http://127.0.0.1:1\"], \"health\": {\"path\": \"/a b\"}}\n"
                  "}}");
     assert_int_equal(x.rc, -1);
     assert_true(reported(&x, "p.json:2:7: upstreams.a.targets: a set has 1 to 64 targets, not 0"));
@@ -366,8 +385,16 @@ test_problems_reported_where(void **state)
                              "already target 0 of the set (give it a weight instead)"));
     assert_true(reported(&x, "p.json:6:42: upstreams.e.balance: \"random\" is not a balance "
                              "(round_robin, least_outstanding or hash)"));
-    assert_true(reported(&x, "p.json:7:42: upstreams.f.health: unknown key (expected one of: "
-                             "targets, balance, hash_on, outlier, retries)"));
+    assert_true(reported(&x, "p.json:7:42: upstreams.f.health.path: required key \"path\" is "
+                             "missing"));
+    assert_true(reported(&x, "p.json:12:85: upstreams.k.health.statuses[1]: expected a status "
+                             "from 100 to 599"));
+    assert_true(reported(&x, "p.json:12:91: upstreams.k.health.method: \"POST\" is not GET, HEAD "
+                             "or OPTIONS"));
+    assert_true(reported(&x, "p.json:13:67: upstreams.l.health.timeout_ms: 5000 is not below "
+                             "interval_ms (1000): a check ends before the next"));
+    assert_true(reported(&x, "p.json:14:53: upstreams.m.health.path: \"/a b\" is not a request "
+                             "path (from \"/\", no spaces or controls)"));
     assert_true(reported(&x, "p.json:8:1: upstreams.Bad Name: \"Bad Name\" is not a set name "
                              "([a-z0-9][a-z0-9._-]*, at most 64)"));
     assert_true(reported(&x, "p.json:9:42: upstreams.h.hash_on: only \"balance\": \"hash\" takes "
@@ -377,7 +404,7 @@ test_problems_reported_where(void **state)
     /* only the good set is kept */
     assert_int_equal(x.n, 1);
     assert_string_equal(x.sets[0]->name, "g");
-    assert_int_equal(x.d.errors, 9);
+    assert_int_equal(x.d.errors, 13);
     doc_free(&x);
 }
 
