@@ -33,6 +33,11 @@ struct cn_ops {
     /* Per worker state (NULL: none), made on the worker's loop and freed when it stops. */
     void *(*worker_new)(struct event_base *base, size_t max_idle, int idle_ms);
     void (*worker_free)(void *state);
+    /* The worker's snapshot is snap now (at start, and after each reload; prev: the one before,
+     * still held, or NULL), on the worker's loop: what the connector runs for a snapshot moves
+     * to it (the http connector's health checks). worker: this worker's index, of n. NULL: none. */
+    void (*snapshot)(void *state, struct pt_snapshot *snap, const struct pt_snapshot *prev,
+                     int worker, int n);
     /* Take the admitted exchange to the backend (ex->up_worker is this worker's state). */
     void (*start)(struct gw_exchange *ex);
     /* Request body bytes were added to the sink given to ex->api->request_body. NULL: none. */

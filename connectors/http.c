@@ -22,10 +22,17 @@
 
 #include "buf.h"
 #include "clock.h"
+#include "http_health.h"
 #include "http_pool.h"
 #include "log.h"
 #include "sockio.h"
 #include "upstream_set.h"
+
+/* A worker's state: its connection pool, and the health checks that fall to it. */
+struct http_worker {
+    struct cn_pool *pool;
+    struct cn_checks *checks;
+};
 
 static void up_read_cb(struct bufferevent *bev, void *arg);
 static void up_write_cb(struct bufferevent *bev, void *arg);
@@ -659,7 +666,7 @@ http_start(struct gw_exchange *ex)
     ex->target = up;
     ex->m_forwarded = gw_mono_us();
     try_begin(ex, ex->m_forwarded);
-    u = cn_pool_acquire(ex->up_worker, ex->snap, up, &reused);
+    u = cn_pool_acquire(((struct http_worker *)ex->up_worker)->pool, ex->snap, up, &reused);
     if (u == NULL) {
         snprintf(detail, sizeof detail, "cannot connect to %s: %s", up->hostport, strerror(errno));
         try_end(ex, 0, "connect-failed");
@@ -687,13 +694,34 @@ http_start(struct gw_exchange *ex)
 static void *
 http_worker_new(struct event_base *base, size_t max_idle, int idle_ms)
 {
-    return cn_pool_new(base, max_idle, idle_ms);
+    struct http_worker *w = calloc(1, sizeof *w);
+
+    if (w != NULL && (w->pool = cn_pool_new(base, max_idle, idle_ms)) == NULL) {
+        free(w);
+        w = NULL;
+    }
+    return w;
 }
 
 static void
-http_worker_free(void *pool)
+http_worker_free(void *state)
 {
-    cn_pool_free(pool);
+    struct http_worker *w = state;
+
+    cn_checks_stop(w->checks);
+    cn_pool_free(w->pool);
+    free(w);
+}
+
+static void
+http_snapshot(void *state, struct pt_snapshot *snap, const struct pt_snapshot *prev, int worker,
+              int n)
+{
+    struct http_worker *w = state;
+    struct cn_checks *next = cn_checks_start(w->pool, snap, prev, worker, n);
+
+    cn_checks_stop(w->checks);
+    w->checks = next;
 }
 
 const struct cn_ops cn_http = {
@@ -701,6 +729,7 @@ const struct cn_ops cn_http = {
     .slot = 0,
     .worker_new = http_worker_new,
     .worker_free = http_worker_free,
+    .snapshot = http_snapshot,
     .start = http_start,
     .request_data = http_request_data,
     .drained = http_drained,

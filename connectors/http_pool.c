@@ -201,8 +201,14 @@ cn_upconn_timeouts(struct cn_upconn *u, int read_ms, int write_ms)
         event_add(&u->rev, read_ms > 0 ? &rtv : NULL);
 }
 
-static struct bufferevent *
-connect_new(struct cn_pool *p, const struct pt_upstream *up)
+struct event_base *
+cn_pool_base(const struct cn_pool *p)
+{
+    return p->base;
+}
+
+struct bufferevent *
+cn_pool_connect(struct cn_pool *p, const struct pt_upstream *up)
 {
     struct bufferevent *bev;
     int one = 1;
@@ -251,7 +257,7 @@ cn_pool_acquire(struct cn_pool *p, struct pt_snapshot *snap, const struct pt_ups
     u = calloc(1, sizeof *u);
     if (u == NULL)
         return NULL;
-    u->bev = connect_new(p, up);
+    u->bev = cn_pool_connect(p, up);
     if (u->bev == NULL) {
         int e = errno;
         free(u);

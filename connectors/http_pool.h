@@ -42,6 +42,13 @@ void cn_pool_free(struct cn_pool *p);
 struct cn_upconn *cn_pool_acquire(struct cn_pool *p, struct pt_snapshot *snap,
                                   const struct pt_upstream *up, int *reused);
 
+/* A new connection to `up` being made (TLS for https, through its client context), not pooled:
+ * for the health checks. NULL with errno set when it cannot be started. */
+struct bufferevent *cn_pool_connect(struct cn_pool *p, const struct pt_upstream *up);
+
+/* The loop the pool's connections are on. */
+struct event_base *cn_pool_base(const struct cn_pool *p);
+
 /* Give a connection back after a complete exchange; it is kept idle or closed if the pool is full. */
 void cn_pool_release(struct cn_upconn *u);
 

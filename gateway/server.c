@@ -94,6 +94,17 @@ stop_timer_cb(evutil_socket_t fd, short what, void *arg)
     event_base_loopexit(w->base, NULL);
 }
 
+/* Tell the connectors the worker's snapshot changed (prev: the one before, still held). */
+static void
+snapshot_to_connectors(struct gw_worker *w, const struct pt_snapshot *prev)
+{
+    int n = w->snap->config->workers > 0 ? w->snap->config->workers : 1;
+
+    for (size_t i = 0; cn_all[i] != NULL; i++)
+        if (w->cn_state[i] != NULL && cn_all[i]->snapshot != NULL)
+            cn_all[i]->snapshot(w->cn_state[i], w->snap, prev, w->id, n);
+}
+
 static void
 notify_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -106,8 +117,10 @@ notify_cb(evutil_socket_t fd, short what, void *arg)
         gw_log(GW_LOG_ERROR, "eventfd: %s", strerror(errno));
     next = atomic_exchange(&w->next_snap, NULL);
     if (next != NULL) {
-        pt_snapshot_unref(w->snap);
+        struct pt_snapshot *prev = w->snap;
         w->snap = next;
+        snapshot_to_connectors(w, prev);
+        pt_snapshot_unref(prev);
     }
     if (atomic_load(&w->stopping)) {
         struct timeval tv = {GW_STOP_GRACE_MS / 1000, (GW_STOP_GRACE_MS % 1000) * 1000};
@@ -147,6 +160,7 @@ worker_main(void *arg)
     gw_log_worker = w->id;
     snprintf(name, sizeof name, "portico-w%d", w->id);
     pthread_setname_np(pthread_self(), name); /* top -H, perf and make bench tell the threads apart */
+    snapshot_to_connectors(w, NULL);
     event_base_dispatch(w->base);
     gw_log(GW_LOG_INFO, "stopped after %llu requests", (unsigned long long)w->requests);
     while (!TAILQ_EMPTY(&w->conns))

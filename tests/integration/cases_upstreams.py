@@ -9,6 +9,7 @@ import time
 import cases_audit
 import client
 import scenario
+import upstream
 from client import check
 from cases_check import located
 from harness import case, free_port
@@ -295,6 +296,59 @@ def upstream_set_replays_bodies_and_audits_each_try(ctx):
     refused = [e for e in events if e["route"] == "none" and e["status"] == 502]
     check(refused and refused[0]["upstream"]["tries"][0]["error"] == "connect-failed",
           "the event of a refused connection: %r" % (refused[:1],))
+
+
+@case
+def upstream_set_health_checks(ctx):
+    """Active health checks: a target whose check fails (refused, or an answer without the text
+    asked for) gets no exchanges; one worker checks a set, not each; a set whose every target is
+    unhealthy answers 503 with Retry-After."""
+    good, wrong = ctx.upstream("good-one"), ctx.upstream("wrong-one")
+    gone = free_port()
+    check_conf = {"path": "/health", "body_contains": "good-one", "interval_ms": 200,
+                  "timeout_ms": 150, "healthy_threshold": 1, "unhealthy_threshold": 2}
+    s = scenario.build(ctx, workers=2, routes=[
+        scenario.route("hc", "/hc/*", "hc", public=True),
+        scenario.route("dead", "/dead-set/*", "dead", public=True)], config_extra={"upstreams": {
+            "hc": {"targets": ["http://127.0.0.1:%d" % u for u in (good.port, wrong.port, gone)],
+                   "outlier": {"consecutive_failures": 0}, "retries": {"attempts": 1},
+                   "health": check_conf},
+            "dead": {"targets": ["http://127.0.0.1:%d" % gone],
+                     "health": dict(check_conf, path="/health")}}})
+    t0 = time.time()
+    time.sleep(1.0)  # a first check, then two failures in a row at most 0.4 s later
+    before = len(good.requests)
+    for i in range(30):
+        r = s.get("/hc/%d" % i)
+        check(r.status == 200, "GET %d: %d %r" % (i, r.status, r.body[:200]))
+        check(s.echo(r)["server"] == "good-one", "GET %d went to %s" % (i, s.echo(r)["server"]))
+    served = [d for d in good.requests[before:] if d["target"] != "/health"]
+    check(len(served) == 30, "the healthy target served %d of 30" % len(served))
+    checks = [d for d in wrong.requests if d["target"] == "/health"]
+    others = [d for d in wrong.requests if d["target"] != "/health"]
+    check(not others, "the unhealthy target got %d exchanges" % len(others))
+    elapsed = time.time() - t0
+    # one worker checks the set: about one check per interval, not one per worker
+    want = elapsed / 0.2
+    check(0.6 * want <= len(checks) <= 1.3 * want + 1, "%d checks in %.1f s at 200 ms (one "
+          "worker: about %d)" % (len(checks), elapsed, want))
+    ua = upstream.hget(checks[0]["headers"], "user-agent")
+    check(ua == ["portico-health"] and checks[0]["method"] == "GET",
+          "a check: %s %r" % (checks[0]["method"], ua))
+    # a reload keeps what the checks found: right after it, still nothing to the unhealthy target
+    s.gw.reload()
+    end, i = time.time() + 1.0, 0
+    while time.time() < end:
+        r = s.get("/hc/after-reload-%d" % i)
+        check(r.status == 200 and s.echo(r)["server"] == "good-one",
+              "after the reload, GET %d: %d %r" % (i, r.status, r.body[:200]))
+        i += 1
+    others = [d for d in wrong.requests if d["target"] != "/health"]
+    check(not others, "after the reload the unhealthy target got %d exchanges" % len(others))
+    r = s.get("/dead-set/x")
+    check(r.status == 503 and r.get("retry-after") and
+          r.json().get("type", "").endswith("upstream-unavailable"),
+          "every target unhealthy: %d %r %r" % (r.status, r.headers, r.body[:200]))
 
 
 @case
