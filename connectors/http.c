@@ -32,6 +32,7 @@
 struct http_worker {
     struct cn_pool *pool;
     struct cn_checks *checks;
+    struct cn_dns *dns;        /* the resolver of the sets' names (made when first needed) */
 };
 
 static void up_read_cb(struct bufferevent *bev, void *arg);
@@ -255,20 +256,28 @@ body_at_hand(const struct gw_exchange *ex)
            (q->body == GW_BODY_LENGTH && q->content_length == 0);
 }
 
+/* May the request go again after its bytes may have left: nothing of it is lost (its body is at
+ * hand), and going twice is harmless (an idempotent method, or an Idempotency-Key)? */
+static int
+may_resend(const struct gw_exchange *ex)
+{
+    enum gw_http_method m = ex->req.method;
+
+    return body_at_hand(ex) &&
+           (m == GW_METHOD_GET || m == GW_METHOD_HEAD || m == GW_METHOD_OPTIONS ||
+            m == GW_METHOD_PUT || m == GW_METHOD_DELETE ||
+            gw_http_find_header(&ex->req, "idempotency-key") != NULL);
+}
+
 /* May the failed try go to another target of the set? Nothing of the request may be lost (its
- * body is at hand); if its bytes may have left (sent), only an idempotent method or a request
- * with an Idempotency-Key; within the attempts (the route's, or the set's) and the budget. */
+ * body is at hand); if its bytes may have left (sent), it must be safe to send again (above);
+ * within the attempts (the route's, or the set's) and the budget. */
 static int
 retry_elsewhere(struct gw_exchange *ex, int sent)
 {
     const struct pt_route *r = ex->route;
-    enum gw_http_method m = ex->req.method;
 
-    if (r->upset == NULL || !body_at_hand(ex))
-        return 0;
-    if (sent && m != GW_METHOD_GET && m != GW_METHOD_HEAD && m != GW_METHOD_OPTIONS &&
-        m != GW_METHOD_PUT && m != GW_METHOD_DELETE &&
-        gw_http_find_header(&ex->req, "idempotency-key") == NULL)
+    if (r->upset == NULL || !body_at_hand(ex) || (sent && !may_resend(ex)))
         return 0;
     return pt_upset_may_retry(r->upset, r->attempts ? r->attempts : r->upset->retry.attempts,
                               ex->retries);
@@ -565,9 +574,10 @@ up_event(struct bufferevent *bev, short what, void *arg)
         return;
     }
     /* a pooled connection the upstream closed just as we reused it: try once more on a fresh one
-     * when nothing of the request is lost (no body) */
-    if (ex->up_reused && !ex->retried && !(what & BEV_EVENT_TIMEOUT) &&
-        body_at_hand(ex) && evbuffer_get_length(bufferevent_get_input(bev)) == 0) {
+     * to the same target, when the request may go again (the upstream may have taken it before
+     * closing: a POST never goes twice) */
+    if (ex->up_reused && !ex->retried && !(what & BEV_EVENT_TIMEOUT) && may_resend(ex) &&
+        evbuffer_get_length(bufferevent_get_input(bev)) == 0) {
         try_end(ex, 0, "closed");
         http_cancel(ex);
         ex->retried = 1;
@@ -709,6 +719,7 @@ http_worker_free(void *state)
     struct http_worker *w = state;
 
     cn_checks_stop(w->checks);
+    cn_dns_free(w->dns);
     cn_pool_free(w->pool);
     free(w);
 }
@@ -718,7 +729,7 @@ http_snapshot(void *state, struct pt_snapshot *snap, const struct pt_snapshot *p
               int n)
 {
     struct http_worker *w = state;
-    struct cn_checks *next = cn_checks_start(w->pool, snap, prev, worker, n);
+    struct cn_checks *next = cn_checks_start(w->pool, &w->dns, snap, prev, worker, n);
 
     cn_checks_stop(w->checks);
     w->checks = next;

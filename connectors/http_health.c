@@ -8,15 +8,19 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/dns.h>
 #include <event2/event.h>
 
+#include "bundle.h"
 #include "http_parser.h"
 #include "log.h"
+#include "resolve.h"
 #include "upstream_set.h"
 
 #define HC_MAX_READ (64 * 1024) /* what of an answer is read: its head and its body's start */
 
 struct hc_set;
+struct hc_lookup;
 
 /* One target's checks. */
 struct hc_probe {
@@ -27,17 +31,38 @@ struct hc_probe {
     struct gw_http_message *resp;  /* (allocated with the check) */
     size_t head_len;               /* 0: the head is not read yet */
     unsigned passes, failures;     /* in a row */
+    struct hc_lookup *lookup;      /* its name's lookup under way, or NULL */
+    int lookup_failed;             /* the last one failed (told once) */
+};
+
+/* A lookup under way: it outlives its probe when the checks stop first (evdns calls back later,
+ * even when cancelled), and then only frees itself. */
+struct hc_lookup {
+    struct hc_probe *p;            /* NULL: the checks stopped */
+    struct cn_dns *dns;
+    struct evdns_getaddrinfo_request *req;
 };
 
 struct hc_set {
     struct cn_checks *owner;
     struct pt_upset *set;
-    struct event *tick;
+    struct event *tick;            /* the health checks' (NULL: none) */
+    struct event *resolve_tick;    /* the names' lookups (NULL: no named target) */
     struct hc_probe *probes;
+};
+
+struct cn_dns {
+    struct evdns_base *base;
+    struct event_base *loop;
+    char *ns;                      /* the nameservers it asks, joined ("": the system's) */
+    size_t pending;                /* lookups that have not called back */
 };
 
 struct cn_checks {
     struct cn_pool *pool;
+    struct cn_dns **dnsp;          /* the worker's resolver, made when a set first needs it */
+    const struct pt_snapshot *snap;
+    struct cn_dns *dns;            /* (NULL: not yet, or it cannot be made) */
     struct hc_set *sets;
     size_t n;
 };
@@ -194,6 +219,144 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
         probe_start(&hs->probes[i]);
 }
 
+/* ---- the targets' names ---- */
+
+static void
+looked_up(int err, struct evutil_addrinfo *res, void *arg)
+{
+    struct hc_lookup *l = arg;
+    struct hc_probe *p = l->p;
+    const struct evutil_addrinfo *a = gw_dns_first(err == 0 ? res : NULL);
+
+    if (p != NULL) {
+        struct pt_upset *s = p->hs->set;
+        struct pt_upstream *up = &s->targets[p->i].up;
+        struct sockaddr_storage was;
+        socklen_t len;
+        char ip[INET6_ADDRSTRLEN] = "?";
+        p->lookup = NULL;
+        if (a == NULL) {
+            if (!p->lookup_failed)
+                gw_log(GW_LOG_WARN, "upstream set \"%s\": cannot look up %s again (%s); it keeps "
+                       "the address it had", s->name, up->host,
+                       err != 0 ? evutil_gai_strerror(err) : "no address");
+            p->lookup_failed = 1;
+        } else {
+            p->lookup_failed = 0;
+            pt_upstream_addr(up, &was, &len);
+            if (len != a->ai_addrlen || memcmp(&was, a->ai_addr, len) != 0) {
+                pt_upstream_set_addr(up, a->ai_addr, (socklen_t)a->ai_addrlen);
+                evutil_inet_ntop(a->ai_family,
+                                 a->ai_family == AF_INET
+                                     ? (const void *)&((const struct sockaddr_in *)a->ai_addr)->sin_addr
+                                     : (const void *)&((const struct sockaddr_in6 *)a->ai_addr)->sin6_addr,
+                                 ip, sizeof ip);
+                gw_log(GW_LOG_INFO, "upstream set \"%s\": %s is at %s now", s->name, up->host, ip);
+            }
+        }
+    }
+    if (res != NULL)
+        evutil_freeaddrinfo(res);
+    l->dns->pending--;
+    free(l);
+}
+
+static void
+resolve_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct hc_set *hs = arg;
+    struct evutil_addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+    char port[8];
+
+    (void)fd;
+    (void)what;
+    for (size_t i = 0; i < hs->set->ntargets; i++) {
+        struct hc_probe *p = &hs->probes[i];
+        const struct pt_target *t = &hs->set->targets[i];
+        struct hc_lookup *l;
+        if (!t->named || p->lookup != NULL || (l = calloc(1, sizeof *l)) == NULL)
+            continue;
+        l->p = p;
+        l->dns = hs->owner->dns;
+        l->dns->pending++;
+        p->lookup = l;
+        snprintf(port, sizeof port, "%u", t->up.port);
+        /* (it may answer at once, from /etc/hosts: then l is gone on return) */
+        struct evdns_getaddrinfo_request *req =
+            evdns_getaddrinfo(hs->owner->dns->base, t->up.host, port, &hints, looked_up, l);
+        if (req != NULL)
+            l->req = req;
+    }
+}
+
+/* The nameservers of snap, joined ("": the system's). */
+static char *
+joined(const struct pt_snapshot *snap)
+{
+    size_t n = 1;
+    char *s;
+
+    for (size_t i = 0; i < snap->nnameservers; i++)
+        n += strlen(snap->nameservers[i]) + 1;
+    if ((s = calloc(1, n)) == NULL)
+        return NULL;
+    for (size_t i = 0; i < snap->nnameservers; i++) {
+        if (i > 0)
+            strcat(s, ",");
+        strcat(s, snap->nameservers[i]);
+    }
+    return s;
+}
+
+/* The worker's resolver, asking snap's nameservers: made, or told of new ones. */
+static struct cn_dns *
+dns_for(struct cn_dns **dp, struct event_base *base, const struct pt_snapshot *snap)
+{
+    struct cn_dns *d = *dp;
+    char *ns = joined(snap);
+
+    if (ns == NULL)
+        return NULL;
+    if (d != NULL && strcmp(d->ns, ns) == 0) {
+        free(ns);
+        return d;
+    }
+    if (d == NULL) {
+        if ((d = calloc(1, sizeof *d)) == NULL ||
+            (d->base = gw_dns_new(base, snap->nameservers, snap->nnameservers)) == NULL) {
+            free(d);
+            free(ns);
+            return NULL;
+        }
+        d->loop = base;
+        *dp = d;
+    } else if (gw_dns_reconfigure(d->base, snap->nameservers, snap->nnameservers) < 0) {
+        gw_log(GW_LOG_ERROR, "the resolver cannot take the new nameservers; it keeps %s",
+               d->ns[0] ? d->ns : "the system's");
+        free(ns);
+        return d;
+    }
+    free(d->ns);
+    d->ns = ns;
+    return d;
+}
+
+void
+cn_dns_free(struct cn_dns *d)
+{
+    if (d == NULL)
+        return;
+    /* lookups cancelled when the checks stopped call back from the loop, later: let them, so
+     * that nothing of theirs is left (the worker's other events are gone by now) */
+    for (int i = 0; i < 100 && d->pending > 0; i++)
+        event_base_loop(d->loop, EVLOOP_NONBLOCK);
+    evdns_base_free(d->base, 0);
+    free(d->ns);
+    free(d);
+}
+
+/* ---- the sets ---- */
+
 /* The set of prev that is s's earlier self: the same name, of the same bundle (owner) or of
  * portico.json (NULL). */
 static const struct pt_upset *
@@ -219,20 +382,62 @@ carry_over(struct pt_upset *s, const struct pt_upset *was)
                 atomic_store(&s->targets[i].healthy, atomic_load(&was->targets[j].healthy));
 }
 
+/* Does the set have a target known by name? */
+static int
+has_names(const struct pt_upset *s)
+{
+    for (size_t i = 0; i < s->ntargets; i++)
+        if (s->targets[i].named)
+            return 1;
+    return 0;
+}
+
+static struct event *
+every(struct event_base *base, int64_t ms, event_callback_fn fn, void *arg)
+{
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    struct event *ev = event_new(base, -1, EV_PERSIST, fn, arg);
+
+    if (ev != NULL && event_add(ev, &tv) < 0) {
+        event_free(ev);
+        ev = NULL;
+    }
+    return ev;
+}
+
+static void
+set_stop(struct hc_set *hs)
+{
+    for (size_t j = 0; hs->probes != NULL && j < hs->set->ntargets; j++) {
+        struct hc_probe *p = &hs->probes[j];
+        probe_close(p);
+        if (p->lookup != NULL) { /* it frees itself when evdns calls back */
+            p->lookup->p = NULL;
+            if (p->lookup->req != NULL)
+                evdns_getaddrinfo_cancel(p->lookup->req);
+        }
+    }
+    if (hs->tick != NULL)
+        event_free(hs->tick);
+    if (hs->resolve_tick != NULL)
+        event_free(hs->resolve_tick);
+    free(hs->probes);
+}
+
 static int
 set_start(struct cn_checks *c, struct pt_upset *s, const struct pt_upset *was)
 {
     struct hc_set *hs = &c->sets[c->n];
-    struct timeval tv = {s->health.interval_ms / 1000, (s->health.interval_ms % 1000) * 1000};
+    struct event_base *base = cn_pool_base(c->pool);
 
     hs->owner = c;
     hs->set = s;
-    hs->probes = calloc(s->ntargets, sizeof *hs->probes);
-    hs->tick = event_new(cn_pool_base(c->pool), -1, EV_PERSIST, tick_cb, hs);
-    if (hs->probes == NULL || hs->tick == NULL || event_add(hs->tick, &tv) < 0) {
-        free(hs->probes);
-        if (hs->tick != NULL)
-            event_free(hs->tick);
+    if ((hs->probes = calloc(s->ntargets, sizeof *hs->probes)) == NULL ||
+        (s->health.on && (hs->tick = every(base, s->health.interval_ms, tick_cb, hs)) == NULL) ||
+        (has_names(s) && (c->dns != NULL || (c->dns = dns_for(c->dnsp, base, c->snap)) != NULL) &&
+         (hs->resolve_tick = every(base, s->resolve_ms, resolve_tick_cb, hs)) == NULL)) {
+        set_stop(hs);
+        memset(hs, 0, sizeof *hs);
         return -1;
     }
     for (size_t i = 0; i < s->ntargets; i++) {
@@ -241,7 +446,8 @@ set_start(struct cn_checks *c, struct pt_upset *s, const struct pt_upset *was)
     }
     carry_over(s, was);
     c->n++;
-    event_active(hs->tick, EV_TIMEOUT, 0); /* the first checks now */
+    if (hs->tick != NULL)
+        event_active(hs->tick, EV_TIMEOUT, 0); /* the first checks now */
     return 0;
 }
 
@@ -252,18 +458,18 @@ deal(struct cn_checks *c, struct pt_upset **sets, size_t n, const struct pt_part
      const struct pt_snapshot *prev, size_t *k, int worker, int nworkers)
 {
     for (size_t i = 0; i < n; i++) {
-        if (!sets[i]->health.on)
+        if (!sets[i]->health.on && !has_names(sets[i]))
             continue;
         if ((*k)++ % (size_t)nworkers == (size_t)worker &&
             set_start(c, sets[i], earlier(prev, owner, sets[i]->name)) < 0)
-            gw_log(GW_LOG_ERROR, "upstream set \"%s\": cannot start its health checks (out of "
-                   "memory)", sets[i]->name);
+            gw_log(GW_LOG_ERROR, "upstream set \"%s\": cannot start its health checks or look "
+                   "its names up again (out of memory)", sets[i]->name);
     }
 }
 
 struct cn_checks *
-cn_checks_start(struct cn_pool *pool, struct pt_snapshot *snap, const struct pt_snapshot *prev,
-                int worker, int nworkers)
+cn_checks_start(struct cn_pool *pool, struct cn_dns **dns, struct pt_snapshot *snap,
+                const struct pt_snapshot *prev, int worker, int nworkers)
 {
     size_t total = snap->nupsets, k = 0;
     struct cn_checks *c;
@@ -277,6 +483,8 @@ cn_checks_start(struct cn_pool *pool, struct pt_snapshot *snap, const struct pt_
         return NULL;
     }
     c->pool = pool;
+    c->dnsp = dns;
+    c->snap = snap;
     deal(c, snap->upsets, snap->nupsets, NULL, prev, &k, worker, nworkers);
     for (size_t i = 0; i < snap->npartners; i++)
         deal(c, snap->partners[i]->upsets, snap->partners[i]->nupsets, snap->partners[i], prev, &k,
@@ -293,13 +501,8 @@ cn_checks_stop(struct cn_checks *c)
 {
     if (c == NULL)
         return;
-    for (size_t i = 0; i < c->n; i++) {
-        struct hc_set *hs = &c->sets[i];
-        for (size_t j = 0; j < hs->set->ntargets; j++)
-            probe_close(&hs->probes[j]);
-        event_free(hs->tick);
-        free(hs->probes);
-    }
+    for (size_t i = 0; i < c->n; i++)
+        set_stop(&c->sets[i]);
     free(c->sets);
     free(c);
 }

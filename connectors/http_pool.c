@@ -10,6 +10,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent_ssl.h>
 
+#include "bundle.h"
 #include "log.h"
 #include "sockio.h"
 #include "tls_client.h"
@@ -229,7 +230,10 @@ cn_pool_connect(struct cn_pool *p, const struct pt_upstream *up)
         if (bev == NULL)
             return NULL;
     }
-    if (bufferevent_socket_connect(bev, (const struct sockaddr *)&up->addr, (int)up->addrlen) < 0) {
+    struct sockaddr_storage addr;
+    socklen_t addrlen;
+    pt_upstream_addr(up, &addr, &addrlen);
+    if (bufferevent_socket_connect(bev, (const struct sockaddr *)&addr, (int)addrlen) < 0) {
         int e = errno;
         bufferevent_free(bev);
         errno = e;
@@ -247,11 +251,14 @@ cn_pool_acquire(struct cn_pool *p, struct pt_snapshot *snap, const struct pt_ups
     struct cn_bucket *b = bucket_for(p, up, 0);
     struct cn_upconn *u;
 
-    if (b != NULL && (u = TAILQ_FIRST(&b->idle)) != NULL) {
+    while (b != NULL && (u = TAILQ_FIRST(&b->idle)) != NULL) {
         TAILQ_REMOVE(&b->idle, u, link);
         b->n--;
-        *reused = 1;
-        return u;
+        if (u->addr_gen == atomic_load_explicit(&up->addr_gen, memory_order_relaxed)) {
+            *reused = 1;
+            return u;
+        }
+        cn_pool_discard(u); /* to the address the upstream had before */
     }
     *reused = 0;
     u = calloc(1, sizeof *u);
@@ -266,6 +273,7 @@ cn_pool_acquire(struct cn_pool *p, struct pt_snapshot *snap, const struct pt_ups
     }
     u->pool = p;
     u->up = up;
+    u->addr_gen = atomic_load_explicit(&up->addr_gen, memory_order_relaxed);
     u->own_read = up->kind != PT_UP_HTTPS;
     u->snap = pt_snapshot_ref(snap);
     return u;

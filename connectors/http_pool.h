@@ -24,6 +24,7 @@ struct cn_upconn {
     const struct pt_upstream *up;
     struct pt_snapshot *snap; /* keeps `up` alive */
     int connected;            /* connect (and TLS handshake) done */
+    unsigned addr_gen;        /* the upstream's address generation it was made for */
     /* a plain upstream is read by this event, not by its bufferevent (one readv, no FIONREAD);
      * it hands what it read to the bufferevent's callbacks as the bufferevent would */
     int own_read;

@@ -25,6 +25,7 @@
 #include "hostname.h"
 #include "http_parser.h"
 #include "json_loc.h"
+#include "resolve.h"
 #include "tls.h"
 #include "chain.h"
 #include "threat.h"
@@ -575,6 +576,32 @@ load_timeouts(const struct gw_jctx *c, const json_t *root, struct gw_timeouts *t
                  NULL);
 }
 
+/* "resolver": { "nameservers": ["ip" or "ip:port", ...] }: whom upstream names are asked of, at
+ * load and when upstream sets re-resolve them (base/resolve.h); absent: the system's. */
+static void
+load_resolver(const struct gw_jctx *c, const json_t *root, struct gw_config *cfg)
+{
+    static const char *const keys[] = { "nameservers", NULL };
+    char ipath[GW_JPATH_MAX];
+    json_t *r = gw_jctx_get(c, root, "", "resolver", JSON_OBJECT, 0), *list;
+    size_t n;
+
+    if (r == NULL || gw_jctx_check_keys(c, r, "resolver", keys) > 0 ||
+        (list = gw_jctx_string_list(c, r, "resolver", "nameservers", 0, 1)) == NULL)
+        return;
+    n = gw_jlist_size(list);
+    if ((cfg->nameservers = calloc(n, sizeof *cfg->nameservers)) == NULL)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        const char *ns = gw_jlist_at(list, i, "resolver.nameservers", ipath, sizeof ipath);
+        if (!gw_nameserver_valid(ns))
+            gw_jctx_error(c, ipath, "\"%s\" is not a nameserver address (an IP address, with "
+                          ":port if not 53)", ns);
+        else if ((cfg->nameservers[cfg->nnameservers] = strdup(ns)) != NULL)
+            cfg->nnameservers++;
+    }
+}
+
 /* ---- the document --------------------------------------------------------------------------- */
 
 /* Every key of the document, the settings read here; the sections are read by their own loaders,
@@ -592,6 +619,7 @@ load_top(const struct gw_jctx *c, const json_t *root, struct gw_config *cfg)
         { GW_KEY_OTHER("timeouts", NULL) },
         { GW_KEY_OTHER("routes", NULL) },
         { GW_KEY_OTHER("upstreams", NULL) }, /* partners/upstream_set.c, with the snapshot */
+        { GW_KEY_OTHER("resolver", NULL) },
         { GW_KEY_OTHER("audit", NULL) },
         { GW_KEY_OTHER("plugins", NULL) },
         GW_KEY_END,
@@ -655,6 +683,7 @@ gw_config_load(const char *path, struct gw_diag *d)
     else
         tf_registry_load_plugins(cfg->transforms, &c, cfg->plugins);
     load_timeouts(&c, cfg->root, &cfg->timeouts);
+    load_resolver(&c, cfg->root, cfg);
     au_conf_load(&c, cfg->audit, &cfg->audit_conf);
     EVP_DigestFinal_ex(md, cfg->digest, NULL);
 out:
@@ -683,6 +712,9 @@ gw_config_free(struct gw_config *c)
     }
     free(c->listeners);
     free(c->trusted_proxies);
+    for (size_t i = 0; i < c->nnameservers; i++)
+        free(c->nameservers[i]);
+    free(c->nameservers);
     free(c->partners_dir);
     free(c->node);
     json_decref(c->routes);

@@ -99,6 +99,8 @@ struct gw_config {
     struct gw_timeouts timeouts;
     struct gw_cidr *trusted_proxies;
     size_t ntrusted_proxies;
+    char **nameservers;     /* "resolver": whom names are asked of (none: the system's) */
+    size_t nnameservers;
     json_t *routes;         /* shared routes (compiled by the snapshot loader) */
     json_t *audit;          /* raw "audit" object, or NULL: audit off */
     struct au_conf audit_conf; /* the same, checked (audit/audit.h) */

@@ -180,18 +180,19 @@ worker_free(struct gw_worker *w)
         gw_arena_free(&ex->arena);
         free(ex);
     }
-    for (size_t i = 0; cn_all[i] != NULL; i++)
-        if (w->cn_state[i] != NULL && cn_all[i]->worker_free != NULL)
-            cn_all[i]->worker_free(w->cn_state[i]);
-    for (size_t i = 0; i < w->nconn_blocks; i++)
-        free(w->conn_blocks[i]);
-    free(w->conn_blocks);
+    /* the worker's own events first: a connector may run the loop once more as it goes */
     if (w->notify_ev)
         event_free(w->notify_ev);
     if (w->stop_timer)
         event_free(w->stop_timer);
     if (w->trim_timer)
         event_free(w->trim_timer);
+    for (size_t i = 0; cn_all[i] != NULL; i++)
+        if (w->cn_state[i] != NULL && cn_all[i]->worker_free != NULL)
+            cn_all[i]->worker_free(w->cn_state[i]);
+    for (size_t i = 0; i < w->nconn_blocks; i++)
+        free(w->conn_blocks[i]);
+    free(w->conn_blocks);
     if (w->notify_fd >= 0)
         close(w->notify_fd);
     gw_observers_free(&w->obs);

@@ -14,6 +14,7 @@
 #include "config.h"
 #include "connector.h"
 #include "json_loc.h"
+#include "resolve.h"
 #include "tls.h"
 #include "upstream_set.h"
 
@@ -45,6 +46,9 @@ gw_snapshot_load(const char *config_path, struct gw_diag *d)
         goto fail;
     struct gw_config *cfg = s->config;
     const struct gw_jctx c = { .file = cfg->path, .dir = cfg->dir, .loc = cfg->loc, .d = d };
+    s->nameservers = cfg->nameservers;
+    s->nnameservers = cfg->nnameservers;
+    gw_resolve_use(cfg->nameservers, cfg->nnameservers); /* for the upstreams' hosts */
     pt_upsets_load(&c, cfg->root, &s->upsets, &s->nupsets);
     const struct pt_load_conf lc = {
         .transforms = cfg->transforms,
@@ -61,8 +65,11 @@ gw_snapshot_load(const char *config_path, struct gw_diag *d)
     if (pt_snapshot_load_partners(s, &c, cfg->partners_dir,
                                   json_object_get(cfg->root, "partners_dir") != NULL, &lc,
                                   md) < 0 ||
-        pt_snapshot_collect_routes(s, &c, cfg->routes, cfg->partners_dir, &lc) < 0)
+        pt_snapshot_collect_routes(s, &c, cfg->routes, cfg->partners_dir, &lc) < 0) {
+        gw_resolve_use(NULL, 0);
         goto fail;
+    }
+    gw_resolve_use(NULL, 0);
     /* TLS contexts are built from fully valid parts only: with errors so far, the TLS layer
      * would only trip over what is already reported */
     if (d->errors > errors0 || gw_tls_snapshot_init(s, d) < 0)

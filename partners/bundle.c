@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 
 #include "conf_table.h"
+#include "resolve.h"
 #include "hostname.h"
 #include "http_parser.h"
 
@@ -120,26 +121,38 @@ bad:
 static int
 resolve(struct pt_upstream *u, char *err, size_t errlen)
 {
-    struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL;
-    unsigned char tmp[16];
-    char port[8];
-    int rc;
+    return gw_resolve(u->host, u->port, &u->addr, &u->addrlen, err, errlen);
+}
 
-    if (inet_pton(AF_INET, u->host, tmp) == 1 || inet_pton(AF_INET6, u->host, tmp) == 1)
-        hints.ai_flags = AI_NUMERICHOST;
-    snprintf(port, sizeof port, "%u", u->port);
-    rc = getaddrinfo(u->host, port, &hints, &res);
-    if (rc != 0 || res == NULL || res->ai_addrlen > sizeof u->addr) {
-        snprintf(err, errlen, "cannot resolve host \"%s\": %s", u->host,
-                 rc ? gai_strerror(rc) : "no address");
-        if (res != NULL)
-            freeaddrinfo(res);
-        return -1;
-    }
-    memcpy(&u->addr, res->ai_addr, res->ai_addrlen);
-    u->addrlen = res->ai_addrlen;
-    freeaddrinfo(res);
-    return 0;
+unsigned
+pt_upstream_addr(const struct pt_upstream *u, struct sockaddr_storage *out, socklen_t *len)
+{
+    struct pt_upstream *w = (struct pt_upstream *)u; /* (the counter is read, not changed) */
+    unsigned g1, g2;
+
+    do {
+        while ((g1 = atomic_load_explicit(&w->addr_gen, memory_order_acquire)) & 1)
+            ;
+        memcpy(out, &u->addr, sizeof *out);
+        *len = u->addrlen;
+        atomic_thread_fence(memory_order_acquire);
+        g2 = atomic_load_explicit(&w->addr_gen, memory_order_relaxed);
+    } while (g1 != g2);
+    return g1;
+}
+
+void
+pt_upstream_set_addr(struct pt_upstream *u, const struct sockaddr *sa, socklen_t len)
+{
+    unsigned g = atomic_load_explicit(&u->addr_gen, memory_order_relaxed);
+
+    if (len > sizeof u->addr)
+        return;
+    atomic_store_explicit(&u->addr_gen, g + 1, memory_order_relaxed);
+    atomic_thread_fence(memory_order_release);
+    memcpy(&u->addr, sa, len);
+    u->addrlen = len;
+    atomic_store_explicit(&u->addr_gen, g + 2, memory_order_release);
 }
 
 static int

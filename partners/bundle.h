@@ -82,4 +82,12 @@ int pt_route_name_taken(const struct gw_jctx *c, const struct pt_route *r, const
 int pt_upstream_parse(const char *url, struct pt_upstream *u, char *err, size_t errlen);
 void pt_upstream_clear(struct pt_upstream *u);
 
+/* The upstream's address now, into *out and *len; returns its generation (another one later means
+ * the address changed). Any thread. */
+unsigned pt_upstream_addr(const struct pt_upstream *u, struct sockaddr_storage *out,
+                          socklen_t *len);
+/* A new address for u (re-resolved): from the one thread that looks after u's set; readers never
+ * see half of it (a sequence lock). */
+void pt_upstream_set_addr(struct pt_upstream *u, const struct sockaddr *sa, socklen_t len);
+
 #endif

@@ -6,6 +6,7 @@
 #ifndef PT_PARTNER_H
 #define PT_PARTNER_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -29,8 +30,10 @@ struct pt_upstream {
     uint16_t port;
     char *hostport;          /* "host:port" or "host" when the port is the scheme default */
     char *path;              /* path part of the URL, "" when none (then the request path is kept) */
-    struct sockaddr_storage addr; /* resolved once at load */
+    struct sockaddr_storage addr; /* resolved at load; a set's named target again later: read it
+                                   * with pt_upstream_addr */
     socklen_t addrlen;
+    _Atomic unsigned addr_gen;    /* changes with addr (odd while it is being written) */
     SSL_CTX *ssl_ctx;        /* https: client context (borrowed: owned by the partner or snapshot) */
     char *target;            /* kafka: topic; mock: the rest after "mock:" */
 };

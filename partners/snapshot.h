@@ -40,6 +40,9 @@ struct pt_snapshot {
     SSL_CTX *upstream_ctx;        /* default client context for https upstreams (system CAs) */
     struct pt_upset **upsets;     /* portico.json's "upstreams" (upstream_set.h) */
     size_t nupsets;
+    char *const *nameservers;     /* whom the sets' names are asked of again (base/resolve.h;
+                                   * none: the system's), borrowed from the config */
+    size_t nnameservers;
     char version[17];             /* first 16 hex digits of SHA-256 over every file read */
 };
 

@@ -9,6 +9,7 @@
 #include "clock.h"
 #include "conf_table.h"
 #include "http_parser.h"
+#include "resolve.h"
 
 /* The names of enum pt_balance, for "balance". */
 static const char *const balances[] = { "round_robin", "least_outstanding", "hash", NULL };
@@ -274,6 +275,7 @@ load_target(const struct gw_jctx *c, const json_t *v, const char *tpath, struct 
     }
     t->weight = (unsigned)w;
     t->max_conns = (int)max;
+    t->named = !gw_host_is_ip(t->up.host);
     return 0;
 }
 
@@ -306,6 +308,7 @@ load_set(const struct gw_jctx *c, const char *name, const json_t *obj, const cha
         { GW_KEY_OTHER("outlier", read_outlier) },
         { GW_KEY_OTHER("retries", read_retries) },
         { GW_KEY_OTHER("health", read_health) },
+        { GW_KEY_INT(struct pt_upset, resolve_ms, 1000, 86400000, 30000) },
         GW_KEY_END,
     };
     char tpath[GW_JPATH_MAX], apath[GW_JPATH_MAX];

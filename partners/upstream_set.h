@@ -63,6 +63,7 @@ struct pt_target {
     _Atomic int ejections;   /* ejections in a row (a success after one ends the row) */
     _Atomic int64_t out_until; /* monotonic ms: ejected until then */
     _Atomic int healthy;     /* the active health checks' verdict (1 without them) */
+    int named;               /* its host is a name, not an address: looked up every resolve_ms */
 };
 
 /* Retries on another target (the http connector decides when an exchange may be retried). */
@@ -109,6 +110,7 @@ struct pt_upset {
     struct pt_outlier outlier;
     struct pt_retry retry;
     struct pt_health health;
+    int64_t resolve_ms;        /* how often the targets' names are looked up again */
     int counting;              /* outstanding is kept (least outstanding, or a max_connections) */
 };
 

@@ -8,6 +8,7 @@ import time
 
 import cases_audit
 import client
+import dns_server
 import scenario
 import upstream
 from client import check
@@ -85,7 +86,9 @@ def upstream_set_hash_keeps_a_key_on_one_target(ctx):
         scenario.route("by-customer", "/cust/*", "by-customer", public=True),
         scenario.route("by-partner", "/part/*", "by-partner", partners=["acme", "globex"]),
     ], config_extra={"upstreams": {
-        "by-customer": {"balance": "hash", "hash_on": "field:X-Customer", "targets": targets},
+        "by-customer": {"balance": "hash", "hash_on": "field:X-Customer", "targets": targets,
+                        "health": {"path": "/health", "interval_ms": 200, "timeout_ms": 150,
+                                   "healthy_threshold": 1, "unhealthy_threshold": 1}},
         "by-partner": {"balance": "hash", "targets": targets}}})
     seen = {}
     with client.Conn(s.plain) as c:
@@ -103,6 +106,28 @@ def upstream_set_hash_keeps_a_key_on_one_target(ctx):
                    for i in range(8)}
         check(len(servers) == 1, "%s's exchanges went to %r, expected one target" % (partner,
                                                                                    servers))
+    # a target leaves (down, found by its health check): only its customers move
+    before = {k: next(iter(v)) for k, v in seen.items()}
+    victim = before[0]
+    {u.name: u for u in ups}[victim].close()
+    time.sleep(0.8)
+    after = {}
+    with client.Conn(s.plain) as c:
+        for rnd in range(2):
+            for cust in range(31):
+                c.send(client.build_request("GET", "/cust/after-%d" % rnd,
+                                            headers=[("X-Customer", "customer-%d" % cust)]))
+                r = c.read_response()
+                check(r.status == 200, "customer %d after %s left: %d" % (cust, victim, r.status))
+                after.setdefault(cust, set()).add(s.echo(r)["server"])
+    for cust in range(31):
+        got = after[cust]
+        if before[cust] != victim:
+            check(got == {before[cust]}, "customer %d of %s moved to %r when %s left"
+                  % (cust, before[cust], got, victim))
+        else:
+            check(len(got) == 1 and victim not in got, "customer %d of the target that left "
+                  "went to %r" % (cust, got))
 
 
 @case
@@ -349,6 +374,66 @@ def upstream_set_health_checks(ctx):
     check(r.status == 503 and r.get("retry-after") and
           r.json().get("type", "").endswith("upstream-unavailable"),
           "every target unhealthy: %d %r %r" % (r.status, r.headers, r.body[:200]))
+
+
+@case
+def upstream_set_names_looked_up_again(ctx):
+    """A target known by name is resolved at load through the configured nameserver and looked up
+    again every resolve_ms: when the name moves, new exchanges follow it (pooled connections to
+    the old address are dropped), within two periods."""
+    dns = dns_server.DnsServer({"backend.test": "127.0.0.1"})
+    ctx.defer(dns.close)
+    first = ctx.upstream("first")
+    second = ctx.upstream("second", host="127.0.0.2", port=first.port)
+    s = scenario.build(ctx, routes=[scenario.route("named", "/named/*", "named", public=True)],
+                       config_extra={"resolver": {"nameservers": ["127.0.0.1:%d" % dns.port]},
+                                     "upstreams": {"named": {
+                                         "targets": ["http://backend.test:%d" % first.port],
+                                         "resolve_ms": 1000}}})
+    with client.Conn(s.plain) as c:
+        for i in range(5):
+            c.send(client.build_request("GET", "/named/a%d" % i))
+            doc = s.echo(c.read_response())
+            check(doc["server"] == "first", "before the move, GET %d went to %s" % (i, doc["server"]))
+        host = upstream.hget(doc["headers"], "host")
+        check(host == ["backend.test:%d" % first.port], "Host sent to the target: %r" % host)
+        dns.set("backend.test", "127.0.0.2")
+        moved, t0 = None, time.time()
+        while time.time() - t0 < 4.0:
+            c.send(client.build_request("GET", "/named/b"))
+            if s.echo(c.read_response())["server"] == "second":
+                moved = time.time() - t0
+                break
+            time.sleep(0.05)
+        check(moved is not None and moved <= 2.5, "the name moved; exchanges followed after %s s "
+              "(resolve_ms 1000)" % moved)
+        for i in range(10):
+            c.send(client.build_request("GET", "/named/c%d" % i))
+            doc = s.echo(c.read_response())
+            check(doc["server"] == "second", "after the move, GET %d went to %s" % (i, doc["server"]))
+    asked = [q for q in dns.questions if q[0] == "backend.test" and q[1] == 1]
+    check(len(asked) >= 2, "the nameserver was asked %d times for backend.test" % len(asked))
+
+
+@case
+def check_upstream_names(ctx):
+    dns = dns_server.DnsServer({})
+    ctx.defer(dns.close)
+    s = scenario.build(ctx, start=False, routes=[
+        scenario.route("nowhere", "/nowhere/*", "nowhere", public=True)], config_extra={
+            "resolver": {"nameservers": ["127.0.0.1:%d" % dns.port, "dns.example:53"]},
+            "upstreams": {"nowhere": {"targets": ["http://nowhere.test:8080"], "resolve_ms": 10}}})
+    p = ctx.run([ctx.env.portico, "check", "-c", s.gw.config_path])
+    out = (p.stdout + p.stderr).decode(errors="replace")
+    check(p.returncode == 1, "check exited %d, expected 1: %s" % (p.returncode, out[-600:]))
+    found = {(m.group("path"), m.group("msg")) for m in located(out)}
+    for w in [("resolver.nameservers[1]", "\"dns.example:53\" is not a nameserver address (an IP "
+               "address, with :port if not 53)"),
+              ("upstreams.nowhere.resolve_ms", "10 is out of range (1000 to 86400000)")]:
+        check(w in found, "check did not say %r; it said:\n%s" % (w, out[-1500:]))
+    check(any(path == "upstreams.nowhere.targets[0]" and msg.startswith(
+        "cannot resolve host \"nowhere.test\"") for path, msg in found),
+        "check did not say the name cannot be resolved; it said:\n%s" % out[-1500:])
 
 
 @case

@@ -83,8 +83,8 @@ class Ctx:
                 problems.append("cleanup: %s: %s" % (type(e).__name__, e))
         return problems
 
-    def upstream(self, name="up", tls=None, also_v6=False):
-        up = upstream.Upstream(name, tls=tls, also_v6=also_v6)
+    def upstream(self, name="up", tls=None, also_v6=False, host="127.0.0.1", port=0):
+        up = upstream.Upstream(name, tls=tls, also_v6=also_v6, host=host, port=port)
         self.defer(lambda: up.close())
         return up
 

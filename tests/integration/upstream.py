@@ -147,9 +147,10 @@ def chunk_sizes(total, seed):
 
 
 class Upstream:
-    """One scripted upstream on a free loopback port (127.0.0.1, and ::1 with also_v6)."""
+    """One scripted upstream on a free loopback port (127.0.0.1, and ::1 with also_v6), or on the
+    given loopback address and port."""
 
-    def __init__(self, name="up", tls=None, also_v6=False):
+    def __init__(self, name="up", tls=None, also_v6=False, host="127.0.0.1", port=0):
         self.name = name
         self.tls = tls
         self.lock = threading.Lock()
@@ -164,7 +165,7 @@ class Upstream:
         self.socks = []
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind(("127.0.0.1", 0))
+        s.bind((host, port))
         s.listen(128)
         self.port = s.getsockname()[1]
         self.socks.append(s)
@@ -187,6 +188,8 @@ class Upstream:
     # -- lifecycle ---------------------------------------------------------------------------
 
     def close(self):
+        if self.stopping:  # closed already (a test may close it early)
+            return
         self.stopping = True
         self.wake_w.send(b"x")
         self.acceptor.join(2)
