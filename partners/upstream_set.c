@@ -534,18 +534,20 @@ void
 pt_upset_result(struct pt_upset *s, const struct pt_upstream *target, int ok)
 {
     struct pt_target *t = (struct pt_target *)(void *)target;
-    int64_t now = ejecting_now(s);
+    int64_t now;
     size_t nout = 0, cap;
     int row, fails;
 
-    if (now == 0)
-        return;
-    if (ok) {
-        atomic_store_explicit(&t->fails, 0, memory_order_relaxed);
-        if (!out(t, now)) /* back: the next ejection is a first one again */
+    if (ok) { /* (written only when it changes: the workers share these lines) */
+        if (atomic_load_explicit(&t->fails, memory_order_relaxed) != 0)
+            atomic_store_explicit(&t->fails, 0, memory_order_relaxed);
+        if (atomic_load_explicit(&t->ejections, memory_order_relaxed) != 0 &&
+            !out(t, ejecting_now(s))) /* back: the next ejection is a first one again */
             atomic_store_explicit(&t->ejections, 0, memory_order_relaxed);
         return;
     }
+    if ((now = ejecting_now(s)) == 0)
+        return;
     if (out(t, now))
         return; /* what was under way when it went out */
     fails = atomic_fetch_add_explicit(&t->fails, 1, memory_order_relaxed) + 1;
