@@ -177,6 +177,12 @@ headroom(const struct au_log *l)
     return max / 16 < REFUSE_HEADROOM ? max / 16 : REFUSE_HEADROOM;
 }
 
+const char *
+au_log_brokers(const struct au_log *l)
+{
+    return l->bootstraps;
+}
+
 int
 au_log_refusing(const struct au_log *l)
 {

@@ -66,6 +66,9 @@ void au_log_stop(struct au_log *l, int flush_ms);
  * or -1 when it could not be written (the log is full): it is then counted as dropped. */
 int au_log_append(struct au_log *l, const char *key, size_t keylen, const struct au_event_text *ev);
 
+/* The bootstrap servers the log ships to (the embedded broker's address with "embedded"). */
+const char *au_log_brokers(const struct au_log *l);
+
 /* With the reject policy: is the log too full to take new exchanges? */
 int au_log_refusing(const struct au_log *l);
 

@@ -50,6 +50,25 @@ struct cn_ops {
 
 extern const struct cn_ops cn_http, cn_mock, cn_kafka;
 
+/* The kafka connector's settings: portico.json's "connectors.kafka" (kafka.c), or, without it,
+ * the audit section's brokers and properties. A reload cannot change them (the workers' producers
+ * keep theirs). */
+struct cn_kafka_conf {
+    int on;                  /* there are brokers to produce to */
+    char *brokers;           /* a bootstrap list, or "embedded" (the audit's development broker) */
+    int timeout_ms;          /* how long a message may take to be acknowledged (default 5000) */
+    json_t *props;           /* librdkafka properties passed through (strings), or NULL */
+};
+
+/* Read "connectors.kafka" (obj at path; NULL: absent, *out left as it is, returns 0). Returns 1,
+ * or -1 after reporting. */
+int cn_kafka_conf_load(const struct gw_jctx *c, const json_t *obj, const char *path,
+                       struct cn_kafka_conf *out);
+void cn_kafka_conf_free(struct cn_kafka_conf *k);
+int cn_kafka_conf_same(const struct cn_kafka_conf *a, const struct cn_kafka_conf *b);
+/* The embedded broker's bootstrap address, for brokers "embedded" (before the workers start). */
+void cn_kafka_use_embedded(const char *bootstrap);
+
 /* How many connectors there are (the slots of cn_all[]). */
 #define CN_MAX 3
 

@@ -31,6 +31,7 @@ struct pt_route;
 struct pt_snapshot;
 struct tf_chain;
 struct cn_ops;
+struct cn_kafka_conf;
 
 /* What of the gateway's configuration an exchange's connector and observers read; the gateway
  * fills it once per snapshot (gateway/config.h holds it). */
@@ -41,6 +42,7 @@ struct ex_settings {
     size_t max_header_bytes, max_target_bytes;
     uint64_t max_buffered_body_bytes;
     const struct tf_limits *tf_limits;
+    const struct cn_kafka_conf *kafka; /* the kafka connector's brokers (connector.h) */
 };
 
 /* The client certificate of a connection (its partner's, or the one its handshake was refused

@@ -22,6 +22,7 @@
 #include <openssl/err.h>
 
 #include "conf_table.h"
+#include "connector.h"
 #include "hostname.h"
 #include "http_parser.h"
 #include "json_loc.h"
@@ -602,6 +603,26 @@ load_resolver(const struct gw_jctx *c, const json_t *root, struct gw_config *cfg
     }
 }
 
+/* "connectors": { "kafka": {...} }: the kafka connector's brokers (connectors/kafka.c); without
+ * it, the audit section's brokers and properties serve kafka:// routes too. */
+static void
+load_connectors(const struct gw_jctx *c, const json_t *root, struct gw_config *cfg)
+{
+    static const char *const keys[] = { "kafka", NULL };
+    json_t *obj = gw_jctx_get(c, root, "", "connectors", JSON_OBJECT, 0);
+
+    if (obj != NULL && gw_jctx_check_keys(c, obj, "connectors", keys) == 0 &&
+        cn_kafka_conf_load(c, gw_jctx_get(c, obj, "connectors", "kafka", JSON_OBJECT, 0),
+                           "connectors.kafka", &cfg->kafka) != 0)
+        return;
+    if (cfg->audit_conf.brokers != NULL && cfg->audit_conf.brokers[0] != '\0') {
+        cfg->kafka.on = 1;
+        cfg->kafka.brokers = strdup(cfg->audit_conf.brokers);
+        cfg->kafka.timeout_ms = 5000;
+        cfg->kafka.props = json_incref(cfg->audit_conf.kafka);
+    }
+}
+
 /* ---- the document --------------------------------------------------------------------------- */
 
 /* Every key of the document, the settings read here; the sections are read by their own loaders,
@@ -620,6 +641,7 @@ load_top(const struct gw_jctx *c, const json_t *root, struct gw_config *cfg)
         { GW_KEY_OTHER("routes", NULL) },
         { GW_KEY_OTHER("upstreams", NULL) }, /* partners/upstream_set.c, with the snapshot */
         { GW_KEY_OTHER("resolver", NULL) },
+        { GW_KEY_OTHER("connectors", NULL) },
         { GW_KEY_OTHER("audit", NULL) },
         { GW_KEY_OTHER("plugins", NULL) },
         GW_KEY_END,
@@ -685,6 +707,7 @@ gw_config_load(const char *path, struct gw_diag *d)
     load_timeouts(&c, cfg->root, &cfg->timeouts);
     load_resolver(&c, cfg->root, cfg);
     au_conf_load(&c, cfg->audit, &cfg->audit_conf);
+    load_connectors(&c, cfg->root, cfg);
     EVP_DigestFinal_ex(md, cfg->digest, NULL);
 out:
     EVP_MD_CTX_free(md);
@@ -720,6 +743,7 @@ gw_config_free(struct gw_config *c)
     json_decref(c->routes);
     json_decref(c->audit);
     au_conf_free(&c->audit_conf);
+    cn_kafka_conf_free(&c->kafka);
     json_decref(c->plugins);
     tf_registry_free(c->transforms);
     json_decref(c->root);

@@ -16,6 +16,7 @@
 #include <openssl/x509.h>
 
 #include "audit.h"
+#include "connector.h"
 #include "diag.h"
 #include "exchange_t.h"
 #include "http_parser.h"
@@ -104,6 +105,7 @@ struct gw_config {
     json_t *routes;         /* shared routes (compiled by the snapshot loader) */
     json_t *audit;          /* raw "audit" object, or NULL: audit off */
     struct au_conf audit_conf; /* the same, checked (audit/audit.h) */
+    struct cn_kafka_conf kafka; /* "connectors.kafka", or the audit's brokers (connector.h) */
     json_t *plugins;        /* raw "plugins" array, or NULL */
     struct tf_registry *transforms; /* built-in transforms and those of the plugins */
     struct ex_settings ex;          /* what exchanges' connectors and observers read of it, set

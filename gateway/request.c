@@ -162,8 +162,8 @@ method_not_allowed(struct gw_exchange *ex, unsigned allowed)
     gw_exchange_problem(ex, 405, "method-not-allowed", "the route does not take this method", allow);
 }
 
-/* The request chain needs the whole body: read it into req_buf (bounded by the buffered body
- * limit), then run the chain and dispatch (gw_exchange_relay_request). */
+/* The request chain (or the connector: kafka) needs the whole body: read it into req_buf (bounded
+ * by the buffered body limit), then run the chain and dispatch (gw_exchange_relay_request). */
 static void
 buffer_request(struct gw_exchange *ex)
 {
@@ -174,7 +174,7 @@ buffer_request(struct gw_exchange *ex)
         ex->keep_alive = 0;
         gw_exchange_problem(ex, 413, "body-too-large",
                             "the body exceeds max_buffered_body_bytes, the most a route with "
-                            "transforms holds", NULL);
+                            "transforms (or to Kafka) holds", NULL);
         return;
     }
     if (max < ex->max_body)
@@ -255,7 +255,7 @@ gw_request_handle(struct gw_exchange *ex)
     if (admit(ex) < 0)
         return;
     gw_pipeline_select(ex);
-    if (tf_chain_needs_body(ex->req_chain) && !ex->req_done) {
+    if ((tf_chain_needs_body(ex->req_chain) || ex->route->whole_body) && !ex->req_done) {
         buffer_request(ex);
         return;
     }

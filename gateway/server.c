@@ -336,6 +336,12 @@ reload(const char *path, struct gw_worker *workers, int n, struct pt_snapshot **
         pt_snapshot_unref(next);
         return;
     }
+    if (!cn_kafka_conf_same(&(*current)->config->kafka, &next->config->kafka)) {
+        gw_log(GW_LOG_ERROR, "reload refused: the Kafka connector's brokers changed (a restart "
+               "applies them)");
+        pt_snapshot_unref(next);
+        return;
+    }
     if (!same_listeners((*current)->config, next->config)) {
         gw_log(GW_LOG_ERROR, "reload refused: listeners or workers changed (a restart applies them)");
         pt_snapshot_unref(next);
@@ -408,6 +414,7 @@ gw_server_run(const char *config_path, struct pt_snapshot *snap)
             rc = 1;
             goto out;
         }
+        cn_kafka_use_embedded(au_log_brokers(audit)); /* kafka:// routes on "embedded" */
     }
     for (int i = 0; i < n; i++) {
         if (worker_init(&workers[i], i, snap, audit) < 0) {

@@ -28,6 +28,23 @@ snapshot_destroy(struct pt_snapshot *s)
     free(s);
 }
 
+/* A kafka:// route needs brokers: connectors.kafka's, or the audit section's. */
+static void
+kafka_routes_have_brokers(const struct pt_snapshot *s, struct gw_diag *d)
+{
+    char path[GW_JPATH_MAX];
+
+    for (size_t i = 0; !s->config->kafka.on && i < s->nroutes; i++) {
+        const struct pt_route *r = s->routes[i];
+        if (r->connector != &cn_kafka)
+            continue;
+        gw_diag_add(d, GW_DIAG_ERROR, r->file, r->line, r->col,
+                    gw_jpath_key(path, sizeof path, r->jpath, "upstream"),
+                    "\"%s\": no brokers to produce to (say them in connectors.kafka, or turn "
+                    "the audit on: its brokers serve)", r->upstream.url);
+    }
+}
+
 struct pt_snapshot *
 gw_snapshot_load(const char *config_path, struct gw_diag *d)
 {
@@ -88,7 +105,9 @@ gw_snapshot_load(const char *config_path, struct gw_diag *d)
         .max_target_bytes = cfg->limits.max_target_bytes,
         .max_buffered_body_bytes = cfg->limits.max_buffered_body_bytes,
         .tf_limits = &cfg->tf_limits,
+        .kafka = &cfg->kafka,
     };
+    kafka_routes_have_brokers(s, d);
     if (d->errors > errors0)
         goto fail;
     EVP_MD_CTX_free(md);

@@ -481,11 +481,12 @@ pt_route_load(const struct gw_jctx *c, const json_t *obj, const char *path, int 
               const struct pt_load_conf *lc)
 {
     static const char *const bundle_keys[] = { "name", "methods", "host", "path", "upstream",
-                                               "mock", "timeout_ms", "retries", "request",
-                                               "response", "audit", NULL };
+                                               "mock", "kafka", "timeout_ms", "retries",
+                                               "request", "response", "audit", NULL };
     static const char *const shared_keys[] = { "name", "methods", "host", "path", "upstream",
-                                               "mock", "timeout_ms", "retries", "request",
-                                               "response", "audit", "partners", "public", NULL };
+                                               "mock", "kafka", "timeout_ms", "retries",
+                                               "request", "response", "audit", "partners",
+                                               "public", NULL };
     struct pt_route *r = calloc(1, sizeof *r);
     const char *name;
     long long t;

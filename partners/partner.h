@@ -60,6 +60,7 @@ struct pt_route {
     const struct cn_ops *connector;  /* what reaches the upstream (connectors/connector.h), set at
                                       * load by struct pt_load_conf's upstream_compile */
     void *cn_conf;                   /* what the connector compiled of the route, or NULL */
+    int whole_body;                  /* the connector takes the request body read whole (kafka) */
     void (*cn_conf_free)(void *);
     int timeout_ms;          /* 0: the gateway's upstream_response_ms */
     /* "retries" of a route naming a set (its fields are named as its keys) */

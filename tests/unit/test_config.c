@@ -373,7 +373,7 @@ test_config_problems(void **state)
     ASSERT_DIAG(&f->d,
                 "error: portico.json:4:3: listners: unknown key (expected one of: node, workers, "
                 "listeners, partners_dir, trusted_proxies, limits, timeouts, routes, upstreams, "
-                "resolver, audit, plugins)",
+                "resolver, connectors, audit, plugins)",
                 "error: portico.json:3:3: workers: expected an integer, got a string",
                 "error: portico.json:6:37: listeners[0].client_auth: client_auth needs \"tls\" on "
                 "this listener (a plain listener cannot ask for client certificates)",
@@ -499,10 +499,10 @@ test_expiry(void **state)
     pt_snapshot_unref(s);
 }
 
-/* A kafka:// upstream is a valid form that no connector delivers yet: check refuses the route
- * rather than the gateway answering 501 at run time. */
+/* A kafka:// route needs brokers (connectors.kafka, or the audit's), and its "kafka" object is
+ * checked: the acknowledgement, the key, the fields; its timeout is the connector's. */
 static void
-test_kafka_upstream_refused(void **state)
+test_kafka_route_problems(void **state)
 {
     struct fixture *f = *state;
 
@@ -514,8 +514,36 @@ test_kafka_upstream_refused(void **state)
                "}\n");
     assert_null(gw_snapshot_load("portico.json", &f->d));
     ASSERT_DIAG(&f->d,
-                "error: portico.json:4:17: routes[0].upstream: \"kafka://events\": Kafka upstreams "
-                "are not available in this version: no connector delivers requests to a topic yet");
+                "error: portico.json:3:15: routes[0].upstream: \"kafka://events\": no brokers to "
+                "produce to (say them in connectors.kafka, or turn the audit on: its brokers serve)");
+    gw_diag_free(&f->d);
+    memset(&f->d, 0, sizeof f->d);
+    write_file("portico.json",
+               "{\n"
+               "  \"listeners\": [ { \"address\": \"127.0.0.1:18080\" } ],\n"
+               "  \"connectors\": { \"kafka\": { \"brokers\": \"127.0.0.1:9092\", \"timeout_ms\": 5 } },\n"
+               "  \"routes\": [ { \"name\": \"a\", \"path\": \"/a\", \"public\": true, \"timeout_ms\": 9,\n"
+               "                \"upstream\": \"kafka://a\", \"kafka\": { \"ack\": \"local\" } },\n"
+               "              { \"name\": \"b\", \"path\": \"/b\", \"public\": true,\n"
+               "                \"upstream\": \"kafka://b\", \"kafka\": { \"key\": \"body\",\n"
+               "                \"fields\": [\"X-Ok\", \"bad field\"], \"acks\": 1 } } ]\n"
+               "}\n");
+    assert_null(gw_snapshot_load("portico.json", &f->d));
+    ASSERT_DIAG(&f->d,
+                "error: portico.json:3:59: connectors.kafka.timeout_ms: 5 is out of range (100 to "
+                "300000)",
+                "error: portico.json:5:53: routes[0].kafka.ack: \"local\" (store-and-forward "
+                "through the node's log) is not in this version: only \"kafka\" (202 once Kafka "
+                "has the message)",
+                "error: portico.json:4:60: routes[0].timeout_ms: a kafka:// route waits "
+                "connectors.kafka.timeout_ms for Kafka (the producer's delivery timeout, one per "
+                "topic)",
+                "error: portico.json:8:50: routes[1].kafka.acks: unknown key (expected one of: "
+                "ack, key, fields)",
+                "error: portico.json:7:53: routes[1].kafka.key: expected \"partner\", \"none\", "
+                "\"field:NAME\" or \"pointer:/json/pointer\", got \"body\"",
+                "error: portico.json:8:36: routes[1].kafka.fields[1]: \"bad field\" is not a field "
+                "name");
 }
 
 /* Certificates of a TLS listener: one default at most, one certificate per server name, valid
@@ -595,8 +623,8 @@ test_bundle_problems(void **state)
                 "error: partners.d/acme/partner.json:12:7: routes[0].upstream: \"htp://x\" is not "
                 "a URL (http, https, kafka or mock)",
                 "error: partners.d/acme/partner.json:17:7: routes[1].retry: unknown key "
-                "(expected one of: name, methods, host, path, upstream, mock, timeout_ms, retries, "
-                "request, response, audit)",
+                "(expected one of: name, methods, host, path, upstream, mock, kafka, timeout_ms, "
+                "retries, request, response, audit)",
                 "error: partners.d/acme/partner.json:16:7: routes[1].timeout_ms: expected an "
                 "integer, got a string",
                 "error: partners.d/acme/partner.json:18:5: routes[2].path: required key \"path\" "
@@ -1302,7 +1330,7 @@ main(void)
         cmocka_unit_test(test_jpath),
         cmocka_unit_test_setup_teardown(test_syntax_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_problems, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_kafka_upstream_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_kafka_route_problems, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_pem_and_key_mismatch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_expiry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_listener_tls_rules, setup, teardown),
