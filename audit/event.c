@@ -212,6 +212,10 @@ au_event_write(const struct au_event *e, struct gw_buf *b, struct au_event_text 
         gw_buf_add(b, "{", 1);
         str_or_null(b, "address", e->up_addr);
         int_or_null(b, "latency_us", e->up_latency_us, e->up_latency_us >= 0);
+        if (e->up_partition >= 0) {
+            int_or_null(b, "offset", e->up_offset, 1);
+            int_or_null(b, "partition", e->up_partition, 1);
+        }
         if (e->up_set != NULL)
             str_or_null(b, "set", e->up_set);
         int_or_null(b, "status", e->up_status, e->up_status > 0);

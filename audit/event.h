@@ -57,6 +57,8 @@ struct au_event {
     int up_status;               /* 0: null */
     int64_t up_latency_us;       /* < 0: null */
     const char *up_set;          /* the route's upstream set, or NULL (no "set") */
+    int up_partition;            /* kafka: the message's partition (< 0: no "partition", "offset") */
+    int64_t up_offset;
     const struct au_try *tries;  /* upstream.tries; NULL: no "tries" (not an http upstream) */
     size_t ntries;
     int64_t latency_us;

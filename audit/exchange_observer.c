@@ -341,8 +341,14 @@ finished(struct gw_exchange *ex, void *state, void *data, int complete)
     e.outcome = outcome(ex, complete);
     e.reason = !complete ? "connection-lost" : ex->reason;
     e.up_latency_us = -1;
+    e.up_partition = -1;
     if (r != NULL && ex->m_forwarded && ex->target != NULL) {
-        e.up_addr = ex->target->hostport;
+        /* an http target's host:port, or a kafka route's URL (then where the message went) */
+        e.up_addr = ex->target->hostport != NULL ? ex->target->hostport : ex->target->url;
+        if (ex->target->kind == PT_UP_KAFKA) {
+            e.up_partition = ex->up_partition;
+            e.up_offset = ex->up_offset;
+        }
         e.up_status = ex->up_status;
         e.up_latency_us = ex->m_up_head ? ex->m_up_head - ex->m_forwarded : -1;
     }

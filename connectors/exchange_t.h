@@ -139,6 +139,8 @@ struct gw_exchange {
     const char *reason;              /* the problem code of an answer made here */
     const char *local_type;          /* the Content-Type of an answer made here */
     int up_status;
+    int up_partition;                /* kafka: the partition the message went to; -1: none */
+    int64_t up_offset;               /* ... and its offset there */
     struct gw_log_ctx log;           /* its log lines' context: request id, partner, client */
     const struct ex_observers *obs;  /* the worker's observers */
     void *obs_data[EX_MAX_OBSERVERS];/* each one's state for this exchange */

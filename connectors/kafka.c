@@ -470,7 +470,8 @@ answer(struct gw_exchange *ex, const rd_kafka_message_t *m)
 
     ex->m_up_head = gw_mono_us();
     if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        ex->up_status = 202;
+        ex->up_partition = (int)m->partition;
+        ex->up_offset = m->offset;
         n = snprintf(body, sizeof body, "{\"topic\":\"%s\",\"partition\":%d,\"offset\":%lld,"
                      "\"request_id\":\"%s\"}", topic, (int)m->partition, (long long)m->offset,
                      ex->request_id);
@@ -513,6 +514,8 @@ kafka_start(struct gw_exchange *ex)
     }
     key = message_key(ex, k, &keylen);
     hs = message_headers(ex, k);
+    ex->target = &ex->route->upstream;
+    ex->up_partition = -1;
     ex->m_forwarded = gw_mono_us();
     err = rd_kafka_producev(w->rk, RD_KAFKA_V_TOPIC(ex->route->upstream.target),
                             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),

@@ -7,6 +7,7 @@ import json
 import subprocess
 import time
 
+import cases_audit
 import client
 import scenario
 from cases_audit import KafkaDev
@@ -46,7 +47,8 @@ def kafka_route_every_202_in_the_topic_once(ctx):
         scenario.route("by-body", "/by-body", "kafka://orders.in", methods=["POST"], public=True,
                        kafka={"key": "pointer:/order/id"}),
     ], acme_routes=[scenario.route("acme-in", "/acme/in", "kafka://partner.in", methods=["POST"])],
-        config_extra={"connectors": {"kafka": {"brokers": k.addr, "timeout_ms": 3000}}})
+        config_extra=dict(cases_audit.audit_config("embedded"),
+                          connectors={"kafka": {"brokers": k.addr, "timeout_ms": 3000}}))
     sent = {}
     for i in range(20):
         body = b'{"order": {"id": "o-%d", "lines": %d}}' % (i, i)
@@ -89,6 +91,15 @@ def kafka_route_every_202_in_the_topic_once(ctx):
                                                          doc["partition"], doc["offset"]))
     check(seen == set(sent) | {by_body["request_id"]}, "answers without their message: %r"
           % (set(sent) - seen))
+    # each exchange's audit event says where its message went
+    events = [m["event"] for m in cases_audit.wait_events(cases_audit.embedded_addr(s.gw), 22)]
+    cases_audit.valid(events)
+    by_rid = {e["request_id"]: e for e in events if e["kind"] == "exchange"}
+    for rid, (body, key, trace, doc) in sent.items():
+        up = by_rid[rid]["upstream"]
+        check(by_rid[rid]["status"] == 202 and up["address"] == "kafka://orders.in" and
+              (up["partition"], up["offset"]) == (doc["partition"], doc["offset"]) and
+              up["latency_us"] >= 0, "the event of %s: %r" % (rid, by_rid[rid]))
     pm = wait_topic(k.addr, "partner.in", 1)
     check(len(pm) == 1 and pm[0]["key"] == "acme" and headers_of(pm[0]).get("partner-id") == "acme"
           and pm[0]["payload"] == "<order id='x'/>",
