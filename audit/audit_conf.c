@@ -15,19 +15,9 @@ static void
 kafka_load(const struct gw_jctx *c, const json_t *obj, const char *path,
            const struct gw_conf_key *key, void *base)
 {
-    struct au_conf *out = base;
-    char kpath[GW_JPATH_MAX];
-    json_t *k = gw_jctx_get(c, obj, path, key->name, JSON_OBJECT, 0), *val;
-    const char *name;
+    json_t *k = gw_jctx_string_map(c, obj, path, key->name, "a librdkafka property");
 
-    if (k == NULL)
-        return;
-    json_object_foreach(k, name, val) {
-        if (!json_is_string(val))
-            gw_jctx_error(c, gw_jpath_key(kpath, sizeof kpath, "audit.kafka", name),
-                          "a librdkafka property is a string, not %s", gw_json_type_name(val));
-    }
-    out->kafka = json_incref(k);
+    ((struct au_conf *)base)->kafka = json_incref(k);
 }
 
 int

@@ -402,6 +402,28 @@ gw_jctx_bool(const struct gw_jctx *c, const json_t *obj, const char *path, const
 }
 
 json_t *
+gw_jctx_string_map(const struct gw_jctx *c, const json_t *obj, const char *path, const char *key,
+                   const char *what)
+{
+    char kpath[GW_JPATH_MAX], ipath[GW_JPATH_MAX];
+    json_t *v = gw_jctx_get(c, obj, path, key, JSON_OBJECT, 0), *val;
+    const char *name;
+    int bad = 0;
+
+    if (v == NULL)
+        return NULL;
+    gw_jpath_key(kpath, sizeof kpath, path, key);
+    json_object_foreach(v, name, val) {
+        if (!json_is_string(val)) {
+            gw_jctx_error(c, gw_jpath_key(ipath, sizeof ipath, kpath, name), "%s is a string, not %s",
+                          what, gw_json_type_name(val));
+            bad = 1;
+        }
+    }
+    return bad ? NULL : v;
+}
+
+json_t *
 gw_jctx_string_list(const struct gw_jctx *c, const json_t *obj, const char *path,
                     const char *key, int allow_single, int required)
 {

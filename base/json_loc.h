@@ -108,6 +108,11 @@ int gw_jctx_bool(const struct gw_jctx *c, const json_t *obj, const char *path, c
 json_t *gw_jctx_string_list(const struct gw_jctx *c, const json_t *obj, const char *path,
                             const char *key, int allow_single, int required);
 size_t gw_jlist_size(const json_t *list);
+/* A member that is an object of strings (what: what each value is, for the message: "a librdkafka
+ * property"). Every other value is reported. Returns the borrowed object when all of it is good
+ * (NULL: absent, or reported). */
+json_t *gw_jctx_string_map(const struct gw_jctx *c, const json_t *obj, const char *path,
+                           const char *key, const char *what);
 /* Element i of a list from gw_jctx_string_list, with its path ("path" for a single string,
  * "path[i]" for an array element) written to ipath. */
 const char *gw_jlist_at(const json_t *list, size_t i, const char *path, char *ipath, size_t ilen);

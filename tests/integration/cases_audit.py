@@ -83,24 +83,27 @@ def embedded_addr(gw, timeout=10):
         return f.read().strip()
 
 
-def kcat(addr, topic=TOPIC):
-    """Every message of the topic, read with kcat: [{key, partition, offset, payload, event}]."""
+def kcat(addr, topic=TOPIC, events=True):
+    """Every message of the topic, read with kcat: [{key, partition, offset, headers, payload}],
+    and with events the payload parsed as the audit event it is, in "event"."""
     p = subprocess.run(["kcat", "-b", addr, "-C", "-t", topic, "-e", "-q", "-J",
                         "-X", "topic.metadata.refresh.interval.ms=1000"],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
     out = []
     for line in p.stdout.decode().splitlines():
         m = json.loads(line)
-        m["event"] = json.loads(m["payload"])
+        if events:
+            m["event"] = json.loads(m["payload"])
         out.append(m)
     return out
 
 
-def wait_events(addr, want, timeout=30, topic=TOPIC):
-    """Read the topic until it holds at least `want` messages (or the time is up)."""
+def wait_events(addr, want, timeout=30, topic=TOPIC, events=True):
+    """Read the topic until it holds at least `want` messages (or the time is up); events: each
+    payload is an audit event (see kcat)."""
     end = time.time() + timeout
     while True:
-        msgs = kcat(addr, topic)
+        msgs = kcat(addr, topic, events)
         if len(msgs) >= want or time.time() > end:
             return msgs
         time.sleep(0.3)

@@ -3,8 +3,6 @@ Kafka acknowledged it, with the topic, partition and offset; the key, the header
 what the route says. `portico kafka-dev` runs in its own process and kcat reads the topic, neither
 of them the gateway's code path."""
 
-import json
-import subprocess
 import time
 
 import cases_audit
@@ -15,21 +13,9 @@ from client import check, check_problem
 from harness import case
 
 
-def kcat(addr, topic):
-    """Every message of the topic, read with kcat: [{key, partition, offset, headers, payload}]."""
-    p = subprocess.run(["kcat", "-b", addr, "-C", "-t", topic, "-e", "-q", "-J",
-                        "-X", "topic.metadata.refresh.interval.ms=1000"],
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
-    return [json.loads(line) for line in p.stdout.decode().splitlines()]
-
-
 def wait_topic(addr, topic, want, timeout=20):
-    end = time.time() + timeout
-    while True:
-        msgs = kcat(addr, topic)
-        if len(msgs) >= want or time.time() > end:
-            return msgs
-        time.sleep(0.3)
+    """The topic's messages (payloads as they are), once it holds `want` or the time is up."""
+    return cases_audit.wait_events(addr, want, timeout, topic, events=False)
 
 
 def headers_of(m):

@@ -90,13 +90,20 @@ def upstream_set_hash_keeps_a_key_on_one_target(ctx):
                         "health": {"path": "/health", "interval_ms": 200, "timeout_ms": 150,
                                    "healthy_threshold": 1, "unhealthy_threshold": 1}},
         "by-partner": {"balance": "hash", "targets": targets}}})
-    seen = {}
-    with client.Conn(s.plain) as c:
-        for rnd in range(4):
-            for cust in range(31):
-                c.send(client.build_request("GET", "/cust/%d" % rnd,
-                                            headers=[("X-Customer", "customer-%d" % cust)]))
-                seen.setdefault(cust, set()).add(s.echo(c.read_response())["server"])
+    def servers_by_customer(tag, rounds):
+        """31 customers, `rounds` GETs each: {customer: the targets that answered}."""
+        seen = {}
+        with client.Conn(s.plain) as c:
+            for rnd in range(rounds):
+                for cust in range(31):
+                    c.send(client.build_request("GET", "/cust/%s-%d" % (tag, rnd),
+                                                headers=[("X-Customer", "customer-%d" % cust)]))
+                    r = c.read_response()
+                    check(r.status == 200, "customer %d (%s): %d" % (cust, tag, r.status))
+                    seen.setdefault(cust, set()).add(s.echo(r)["server"])
+        return seen
+
+    seen = servers_by_customer("before", 4)
     split = {k: v for k, v in seen.items() if len(v) != 1}
     check(not split, "customers sent to more than one target: %r" % split)
     used = set().union(*seen.values())
@@ -111,15 +118,7 @@ def upstream_set_hash_keeps_a_key_on_one_target(ctx):
     victim = before[0]
     {u.name: u for u in ups}[victim].close()
     time.sleep(0.8)
-    after = {}
-    with client.Conn(s.plain) as c:
-        for rnd in range(2):
-            for cust in range(31):
-                c.send(client.build_request("GET", "/cust/after-%d" % rnd,
-                                            headers=[("X-Customer", "customer-%d" % cust)]))
-                r = c.read_response()
-                check(r.status == 200, "customer %d after %s left: %d" % (cust, victim, r.status))
-                after.setdefault(cust, set()).add(s.echo(r)["server"])
+    after = servers_by_customer("after", 2)
     for cust in range(31):
         got = after[cust]
         if before[cust] != victim:
