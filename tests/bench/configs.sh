@@ -198,14 +198,50 @@ PAIN_MAP='{ "ops": [
                 { "delete": { "path": "/Document" } },
                 { "set": { "path": "/received_from", "value": "${request.id}" } } ] }'
 
-# portico_config [TARGET [AUDIT [SET]]]: TARGET's folder and ports (portico, portico-audit or
-# portico-prev); AUDIT is the "audit" section, when there is one. The upstream set "upset" (the
-# three targets of SET_PORTS, round robin, the set's other keys at their defaults) and its route
-# /set/* are in the configuration unless SET is "noset" (a previous build without upstream sets).
+# The body of the kafka case: a JSON order of exactly 1024 bytes (no newline), the same bytes on
+# both of its routes. A fixed document, padded to size by its "note".
+ORDER_1K_HEAD='{"order":{"id":"PO-2024-0042","partner":"bench-partner","currency":"CHF",'
+ORDER_1K_HEAD+='"ship_to":{"name":"Bench Partner AG","street":"Bahnhofstrasse 1","city":"Zurich",'
+ORDER_1K_HEAD+='"country":"CH"},"lines":['
+for _i in 1 2 3 4 5 6 7 8; do
+    ORDER_1K_HEAD+="{\"line\":$_i,\"sku\":\"SKU-10$_i\",\"qty\":$_i,\"price\":\"12.50\"},"
+done
+unset _i
+ORDER_1K_HEAD="${ORDER_1K_HEAD%,}],\"total\":\"450.00\"},\"note\":\""
+
+# order_1k FILE: write that body to FILE.
+order_1k() {
+    local pad=$((1024 - ${#ORDER_1K_HEAD} - 2))
+    { printf '%s' "$ORDER_1K_HEAD"; printf "%${pad}s" "" | tr ' ' x; printf '"}'; } >"$1"
+    [ "$(wc -c <"$1")" = 1024 ] || die "$1: not 1024 bytes"
+}
+
+# portico_config [TARGET [AUDIT [SET [KAFKA]]]]: TARGET's folder and ports (portico,
+# portico-audit, portico-prev or portico-kafka); AUDIT is the "audit" section, when there is one.
+# The upstream set "upset" (the three targets of SET_PORTS, round robin, the set's other keys at
+# their defaults) and its route /set/* are in the configuration unless SET is "noset" (a previous
+# build without upstream sets). KAFKA, when given, is a broker's bootstrap address: it becomes
+# connectors.kafka's brokers, and the kafka case's two public POST routes are added, /kafka/orders
+# (kafka://bench.orders, ack kafka: 202 once Kafka has the message) and /mock/orders (mock:202).
+# A mock reads no request body and so closes the connection after answering a POST
+# (connectors/mock.c): wrk would then open a connection for every request of B. The mock route
+# therefore has a request chain whose one step never applies to the JSON order (xml_to_json, when
+# the content type is XML): a chain that needs the body reads it whole first, as the kafka route
+# does, and the connection stays open. verify_kafka checks that both routes keep it.
 portico_config() {
-    local t=${1:-portico} audit=${2:-} set=${3:-set}
+    local t=${1:-portico} audit=${2:-} set=${3:-set} kafka=${4:-}
     local d=$B/$t up=http://127.0.0.1:$UP_PORT audit_line="" set_lines="" set_route="" p
+    local kafka_line="" kafka_routes=""
     [ -z "$audit" ] || audit_line="\"audit\": $audit,"
+    if [ -n "$kafka" ]; then
+        kafka_line="\"connectors\": { \"kafka\": { \"brokers\": \"$kafka\" } },"
+        kafka_routes=',
+        { "name": "kafka-orders", "path": "/kafka/orders", "methods": ["POST"],
+          "upstream": "kafka://bench.orders", "public": true },
+        { "name": "mock-orders", "path": "/mock/orders", "methods": ["POST"],
+          "upstream": "mock:202", "public": true,
+          "request": [ { "xml_to_json": {}, "when": { "content_type": "xml" } } ] }'
+    fi
     if [ "$set" != noset ]; then
         set_lines='"upstreams": { "upset": { "targets": ['
         for p in "${SET_PORTS[@]}"; do set_lines+=" \"http://127.0.0.1:$p\","; done
@@ -228,6 +264,7 @@ portico_config() {
     ],
     "partners_dir": "partners.d",
     $audit_line
+    $kafka_line
     $set_lines
     "limits": { "max_connections": 20000 },
     "routes": [
@@ -237,7 +274,7 @@ portico_config() {
           "request": [
             { "xml_to_json": $PAIN_TO_JSON, "when": { "content_type": "xml" } },
             { "json_map": $PAIN_MAP }
-          ] }$set_route
+          ] }$set_route$kafka_routes
     ]
 }
 EOF
@@ -246,6 +283,15 @@ EOF
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/xml"
 local f = assert(io.open("$PAIN001", "rb"))
+wrk.body = f:read("*a")
+f:close()
+EOF
+    order_1k "$B/order-1k.json"
+    cat >"$B/post-order-1k.lua" <<EOF
+-- wrk: POST the kafka case's 1 KB JSON order
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+local f = assert(io.open("$B/order-1k.json", "rb"))
 wrk.body = f:read("*a")
 f:close()
 EOF

@@ -22,9 +22,10 @@ a, b or c.
   threads NAME ROLE ROUND GROUP TICKS REQUESTS
                                        for a Portico target, the CPU ticks of that round of one
                                        group of its threads (by thread name; "workers" for
-                                       portico-w0, portico-w1, ...; for portico-audit also
-                                       "kafka-dev (separate process)", the broker, not part of
-                                       the gateway), and the requests of the round
+                                       portico-w0, portico-w1, ...; for portico-audit and
+                                       portico-kafka also "kafka-dev (separate process)", the
+                                       broker, not part of the gateway), and the requests of
+                                       the round
   hwm_reset NAME ROLE yes|no           whether the peak RSS could be reset before the case
   hwm NAME ROLE KIB                    peak RSS (VmHWM, summed over the process tree)
   pss NAME ROLE KIB                    PSS at the end of the case (summed over the tree)
@@ -49,8 +50,8 @@ import sys
 from collections import defaultdict
 
 NAMES = {"portico": "Portico", "portico-audit": "Portico with audit",
-         "portico-prev": "previous Portico", "nginx": "nginx",
-         "nginx-log": "nginx with access log", "haproxy": "HAProxy"}
+         "portico-prev": "previous Portico", "portico-kafka": "Portico (kafka case)",
+         "nginx": "nginx", "nginx-log": "nginx with access log", "haproxy": "HAProxy"}
 KAFKA = "kafka-dev (separate process)"  # the broker's CPU: beside the gateway's, not in it
 UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0, "h": 3600000.0}
 
