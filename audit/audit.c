@@ -47,7 +47,7 @@ struct flight {
 struct au_log {
     struct au_conf conf;
     char *node;
-    struct au_wal *wal;
+    struct gw_wal *wal;
     struct au_dev_broker *broker;
     char *bootstraps;
     rd_kafka_t *rk;
@@ -123,7 +123,7 @@ hash_member(char *out, const char *name, const unsigned char d[32])
 /* The record: the key, then the event with its chain members in their sorted places. The hash
  * covers the previous hash and the event without "hash" (audit/README.md, "Canonical form"). */
 static size_t
-fill(void *arg, uint64_t seq, const unsigned char prev[32], struct au_wal_piece *part,
+fill(void *arg, uint64_t seq, const unsigned char prev[32], struct gw_wal_piece *part,
      unsigned char hash[32])
 {
     struct fill_arg *a = arg;
@@ -131,14 +131,14 @@ fill(void *arg, uint64_t seq, const unsigned char prev[32], struct au_wal_piece 
     struct gw_sha256 sha;
 
     hash_member(a->prevf, "prev", prev);
-    part[0] = (struct au_wal_piece){a->key, a->keylen};
-    part[1] = (struct au_wal_piece){e->p, e->hash_at};
-    part[2] = (struct au_wal_piece){a->hashf, 74}; /* filled below */
-    part[3] = (struct au_wal_piece){e->p + e->hash_at, e->prev_at - e->hash_at};
-    part[4] = (struct au_wal_piece){a->prevf, 74};
-    part[5] = (struct au_wal_piece){e->p + e->prev_at, e->seq_at - e->prev_at};
-    part[6] = (struct au_wal_piece){a->seqf, seq_member(a->seqf, seq)};
-    part[7] = (struct au_wal_piece){e->p + e->seq_at, e->len - e->seq_at};
+    part[0] = (struct gw_wal_piece){a->key, a->keylen};
+    part[1] = (struct gw_wal_piece){e->p, e->hash_at};
+    part[2] = (struct gw_wal_piece){a->hashf, 74}; /* filled below */
+    part[3] = (struct gw_wal_piece){e->p + e->hash_at, e->prev_at - e->hash_at};
+    part[4] = (struct gw_wal_piece){a->prevf, 74};
+    part[5] = (struct gw_wal_piece){e->p + e->prev_at, e->seq_at - e->prev_at};
+    part[6] = (struct gw_wal_piece){a->seqf, seq_member(a->seqf, seq)};
+    part[7] = (struct gw_wal_piece){e->p + e->seq_at, e->len - e->seq_at};
     gw_sha256_init(&sha);
     gw_sha256_update(&sha, prev, 32);
     for (int i = 1; i < 8; i++)
@@ -155,7 +155,7 @@ au_log_append(struct au_log *l, const char *key, size_t keylen, const struct au_
     struct fill_arg a = {.l = l, .key = key, .keylen = keylen, .ev = ev};
     int64_t now, last;
 
-    if (au_wal_append(l->wal, keylen, ev->len + CHAIN_FIELDS, fill, &a) == 0) {
+    if (gw_wal_append(l->wal, keylen, ev->len + CHAIN_FIELDS, fill, &a) == 0) {
         atomic_fetch_add(&l->appended, 1);
         return 0;
     }
@@ -165,7 +165,7 @@ au_log_append(struct au_log *l, const char *key, size_t keylen, const struct au_
     if (now - last >= 1000 && atomic_compare_exchange_strong(&l->last_drop_log, &last, now))
         gw_log(GW_LOG_ERROR, "audit: the write-ahead log is full (%" PRIu64 " of %" PRIu64
                " bytes not yet in Kafka): events dropped, %" PRIu64 " so far",
-               au_wal_used(l->wal), au_wal_max(l->wal), (uint64_t)atomic_load(&l->dropped));
+               gw_wal_used(l->wal), gw_wal_max(l->wal), (uint64_t)atomic_load(&l->dropped));
     return -1;
 }
 
@@ -173,7 +173,7 @@ au_log_append(struct au_log *l, const char *key, size_t keylen, const struct au_
 static uint64_t
 headroom(const struct au_log *l)
 {
-    uint64_t max = au_wal_max(l->wal);
+    uint64_t max = gw_wal_max(l->wal);
     return max / 16 < REFUSE_HEADROOM ? max / 16 : REFUSE_HEADROOM;
 }
 
@@ -186,8 +186,8 @@ au_log_brokers(const struct au_log *l)
 int
 au_log_refusing(const struct au_log *l)
 {
-    return l->conf.when_full == AU_FULL_REJECT && au_wal_tight(l->wal) &&
-           au_wal_room(l->wal) <= headroom(l);
+    return l->conf.when_full == AU_FULL_REJECT && gw_wal_tight(l->wal) &&
+           gw_wal_room(l->wal) <= headroom(l);
 }
 
 void
@@ -196,7 +196,7 @@ au_log_stats(const struct au_log *l, struct au_stats *s)
     s->appended = atomic_load(&l->appended);
     s->dropped = atomic_load(&l->dropped);
     s->shipped = atomic_load(&l->shipped);
-    s->wal_bytes = au_wal_used(l->wal);
+    s->wal_bytes = gw_wal_used(l->wal);
 }
 
 /* ---- the producer ---- */
@@ -205,7 +205,7 @@ au_log_stats(const struct au_log *l, struct au_stats *s)
 static uint64_t
 events_waiting(const struct au_log *l)
 {
-    uint64_t in = au_wal_opened_records(l->wal) + atomic_load(&l->appended);
+    uint64_t in = gw_wal_opened_records(l->wal) + atomic_load(&l->appended);
     uint64_t out = atomic_load(&l->shipped);
 
     return in > out ? in - out : 0;
@@ -278,7 +278,7 @@ kafka_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
         return; /* anything else that repeats: once per ten seconds is enough */
     last = now;
     gw_log(GW_LOG_WARN, "audit: kafka: %s (%" PRIu64 " bytes of events wait in the log)", reason,
-           au_wal_used(l->wal));
+           gw_wal_used(l->wal));
 }
 
 static int
@@ -366,9 +366,9 @@ producer_free(struct au_log *l)
 static void
 ship_some(struct au_log *l)
 {
-    struct au_wal_rec r;
+    struct gw_wal_rec r;
 
-    while (l->head - l->tail < RING_SIZE && au_wal_read(l->wal, l->ship, &r) == 1) {
+    while (l->head - l->tail < RING_SIZE && gw_wal_read(l->wal, l->ship, &r) == 1) {
         struct flight *f = &l->ring[l->head % RING_SIZE];
         /* a record still in the ring is copied (the ring is written over once the record is on
          * disk); one on disk is pointed to, until Kafka has it */
@@ -453,8 +453,8 @@ watch_brokers(struct au_log *l, int64_t now)
     } else if (l->down_told && now - l->last_note >= DOWN_NOTE_MS) {
         gw_log(GW_LOG_INFO, "audit: Kafka unreachable for %" PRId64 " s, %" PRIu64 " events "
                "waiting in the write-ahead log (%" PRIu64 " of %" PRIu64 " bytes)",
-               (now - l->down_since + 500) / 1000, events_waiting(l), au_wal_used(l->wal),
-               au_wal_max(l->wal));
+               (now - l->down_since + 500) / 1000, events_waiting(l), gw_wal_used(l->wal),
+               gw_wal_max(l->wal));
         l->last_note = now;
     }
 }
@@ -486,7 +486,7 @@ shipper_main(void *arg)
         if (atomic_load(&l->stopping)) {
             if (deadline == 0)
                 deadline = now + l->flush_ms;
-            if ((l->tail == l->head && l->ship >= au_wal_end(l->wal)) || now >= deadline)
+            if ((l->tail == l->head && l->ship >= gw_wal_end(l->wal)) || now >= deadline)
                 break;
         }
         if (l->restart && restart_at == 0)
@@ -497,11 +497,11 @@ shipper_main(void *arg)
         }
         /* produce first, then copy to disk: what is not on disk yet is read from the ring, whose
          * pages stay mapped, and not through the segment's mapping, new pages every time. What
-         * Kafka acknowledges before the next sync never goes to disk (au_wal_ack): between syncs
+         * Kafka acknowledges before the next sync never goes to disk (gw_wal_ack): between syncs
          * the ring is copied out only when a quarter of it is in use */
         if (l->rk != NULL && restart_at == 0)
             ship_some(l);
-        au_wal_flush_some(l->wal);
+        gw_wal_flush_some(l->wal);
         if (l->rk != NULL)
             rd_kafka_poll(l->rk, 10);
         else
@@ -512,19 +512,19 @@ shipper_main(void *arg)
         int sync_due = now - last_sync >= l->conf.fsync_ms;
         if (now - last_ack >= ACK_EVERY_MS || sync_due) {
             if (dirty)
-                au_wal_ack(l->wal, l->acked_lsn, l->acked_seq, l->acked_hash);
+                gw_wal_ack(l->wal, l->acked_lsn, l->acked_seq, l->acked_hash);
             dirty = 0;
             last_ack = now;
         }
         if (sync_due) { /* what Kafka has not acknowledged yet goes to disk, and is synced */
-            au_wal_flush(l->wal);
-            au_wal_sync(l->wal);
+            gw_wal_flush(l->wal);
+            gw_wal_sync(l->wal);
             last_sync = now;
         }
     }
     if (dirty)
-        au_wal_ack(l->wal, l->acked_lsn, l->acked_seq, l->acked_hash);
-    au_wal_sync(l->wal);
+        gw_wal_ack(l->wal, l->acked_lsn, l->acked_seq, l->acked_hash);
+    gw_wal_sync(l->wal);
     return NULL;
 }
 
@@ -551,12 +551,12 @@ au_log_start(const struct au_conf *conf, const char *node, char *err, size_t err
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
-    if ((l->wal = au_wal_open(l->conf.dir, l->conf.max_bytes, l->conf.ring_dir,
+    if ((l->wal = gw_wal_open("audit", l->conf.dir, l->conf.max_bytes, l->conf.ring_dir,
                               (size_t)l->conf.ring_bytes, err, errlen)) == NULL)
         goto fail;
-    au_wal_watch(l->wal, 4 * headroom(l));
-    l->acked_lsn = l->ship = au_wal_acked(l->wal);
-    au_wal_chain_tail(l->wal, &l->acked_seq, l->acked_hash); /* replaced by the first ack */
+    gw_wal_watch(l->wal, 4 * headroom(l));
+    l->acked_lsn = l->ship = gw_wal_acked(l->wal);
+    gw_wal_chain_tail(l->wal, &l->acked_seq, l->acked_hash); /* replaced by the first ack */
     if (strcmp(l->conf.brokers, "embedded") == 0) {
         const char *topics[] = {l->conf.topic, NULL};
         snprintf(addr_file, sizeof addr_file, "%s/broker.addr", l->conf.dir);
@@ -577,7 +577,7 @@ au_log_start(const struct au_conf *conf, const char *node, char *err, size_t err
     l->started = 1;
     gw_log(GW_LOG_INFO, "audit: node %s, topic %s on %s, write-ahead log %s (%" PRIu64
            " bytes waiting)", l->node, l->conf.topic, l->bootstraps, l->conf.dir,
-           au_wal_used(l->wal));
+           gw_wal_used(l->wal));
     return l;
 fail:
     au_log_stop(l, 0);
@@ -605,7 +605,7 @@ au_log_stop(struct au_log *l, int flush_ms)
                s.wal_bytes);
     }
     au_dev_broker_stop(l->broker);
-    au_wal_close(l->wal); /* after the producer: its messages pointed into the log */
+    gw_wal_close(l->wal); /* after the producer: its messages pointed into the log */
     free(l->ring);
     free(l->bootstraps);
     free(l->node);

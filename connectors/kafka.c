@@ -335,6 +335,10 @@ producer(struct kafka_worker *w, const struct cn_kafka_conf *conf)
     q = rd_kafka_queue_get_main(w->rk);
     rd_kafka_queue_io_event_enable(q, w->fds[1], "1", 1);
     rd_kafka_queue_destroy(q);
+    /* the pipe hears of a queue that was empty: serve what came before it was set (a broker
+     * down at once), or the loop would never be woken for this producer */
+    while (rd_kafka_poll(w->rk, 0) > 0)
+        ;
     return w->rk;
 fail:
     rd_kafka_conf_destroy(kc);

@@ -19,15 +19,14 @@
 #include "text.h"
 
 static int
-read_ckpt(struct au_wal *w, struct ckpt *c)
+read_ckpt(struct gw_wal *w, struct ckpt *c)
 {
     memset(c, 0, sizeof *c);
     if (pread(w->ckpt_fd, c, sizeof *c, 0) != (ssize_t)sizeof *c)
         return memset(c, 0, sizeof *c), 0; /* a new log */
     if (c->magic != CKPT_MAGIC || wal_ckpt_crc(c) != c->crc) {
-        gw_log(GW_LOG_WARN, "audit log: %s/checkpoint is damaged; shipping every record the log "
-               "still holds (Kafka may get some twice: `portico audit verify` counts them as "
-               "replays)", w->dir);
+        gw_log(GW_LOG_WARN, "%s log: %s/checkpoint is damaged; shipping every record the log "
+               "still holds (Kafka may get some twice)", w->name, w->dir);
         memset(c, 0, sizeof *c);
     }
     return 0;
@@ -42,7 +41,7 @@ base_cmp(const void *a, const void *b)
 
 /* The segments on disk, in order; those wholly before the checkpoint are removed. */
 static int
-load_segments(struct au_wal *w, uint64_t acked, char *err, size_t errlen)
+load_segments(struct gw_wal *w, uint64_t acked, char *err, size_t errlen)
 {
     DIR *d = opendir(w->dir);
     struct dirent *e;
@@ -98,14 +97,14 @@ zeros(const char *p, size_t n)
 
 /* Zero n bytes of a segment at off (recovery: where its records end). */
 static void
-clear(const struct seg *s, size_t off, size_t n)
+clear(const struct gw_wal *w, const struct seg *s, size_t off, size_t n)
 {
     static const char zero[4096];
 
     while (n > 0) {
         size_t k = n < sizeof zero ? n : sizeof zero;
         if (wal_put(s->fd, zero, k, off) < 0) {
-            gw_log(GW_LOG_ERROR, "audit log: cannot clear segment %" PRIx64 ": %s", s->base,
+            gw_log(GW_LOG_ERROR, "%s log: cannot clear segment %" PRIx64 ": %s", w->name, s->base,
                    strerror(errno));
             return;
         }
@@ -116,7 +115,7 @@ clear(const struct seg *s, size_t off, size_t n)
 /* Walk the records after the checkpoint: where the log ends, and the chain's tail. A torn record
  * at the end is reported and cleared, so that it is never read as one. */
 static void
-recover(struct au_wal *w, const struct ckpt *c)
+recover(struct gw_wal *w, const struct ckpt *c)
 {
     uint64_t lsn = c->acked, end = c->acked;
     size_t nrec = 0;
@@ -137,7 +136,7 @@ recover(struct au_wal *w, const struct ckpt *c)
                 if (h->seq <= w->seq) {
                     /* a record from before the segment was the spare: the records end here,
                      * and so the reader finds them from now on */
-                    clear(s, off, HDR);
+                    clear(w, s, off, HDR);
                     break;
                 }
                 w->seq = h->seq;
@@ -153,15 +152,15 @@ recover(struct au_wal *w, const struct ckpt *c)
             if (next < s->size && ((const struct rec_hdr *)(s->map + next))->seq <= w->seq)
                 next = s->size; /* what follows is the spare's past */
             if (next >= s->size)
-                gw_log(GW_LOG_WARN, "audit log: torn record at %" PRIu64 " (the process stopped "
-                       "while writing it): skipped, never shipped", s->base + off);
+                gw_log(GW_LOG_WARN, "%s log: torn record at %" PRIu64 " (the process stopped "
+                       "while writing it): skipped, never shipped", w->name, s->base + off);
             else
-                gw_log(GW_LOG_WARN, "audit log: damaged record at %" PRIu64 ": %zu bytes skipped, "
-                       "never shipped; the records after it are intact", s->base + off,
+                gw_log(GW_LOG_WARN, "%s log: damaged record at %" PRIu64 ": %zu bytes skipped, "
+                       "never shipped; the records after it are intact", w->name, s->base + off,
                        next - off);
             if (next >= s->size) {
                 /* clear it: the next record is written over it, and nothing of it stays after */
-                clear(s, off, s->size - off);
+                clear(w, s, off, s->size - off);
                 break;
             }
             off = next;
@@ -185,15 +184,15 @@ recover(struct au_wal *w, const struct ckpt *c)
     atomic_store(&w->acked, c->acked < w->segs[0].base ? w->segs[0].base : c->acked);
     w->synced = end;
     if (nrec > 0)
-        gw_log(GW_LOG_INFO, "audit log: %zu records from the last run to ship (chain at %" PRIu64
-               ")", nrec, w->seq);
+        gw_log(GW_LOG_INFO, "%s log: %zu records from the last run to ship (chain at %" PRIu64
+               ")", w->name, nrec, w->seq);
 }
 
 /* Is there a record at lsn in the ring that goes on from the chain's tail? */
 static const struct rec_hdr *
-ring_next(struct au_wal *w, uint64_t lsn, uint64_t base, size_t size)
+ring_next(struct gw_wal *w, uint64_t lsn, uint64_t base, size_t size)
 {
-    const struct rec_hdr *h = (const struct rec_hdr *)(void *)au_ring_at(w->ring, lsn);
+    const struct rec_hdr *h = (const struct rec_hdr *)(void *)gw_ring_at(w->ring, lsn);
 
     if (lsn - base + HDR > size || h->magic != REC_MAGIC || h->len > size - (lsn - base) - HDR ||
         h->len + HDR > w->ring_size / 2 || h->keylen > h->len || rec_crc(h) != h->crc ||
@@ -205,12 +204,12 @@ ring_next(struct au_wal *w, uint64_t lsn, uint64_t base, size_t size)
 /* The records the last run left in the ring and not on disk (it stopped, SIGKILL included, before
  * the shipper copied them): those that go on from the last record on disk, copied there now. */
 static void
-recover_ring(struct au_wal *w)
+recover_ring(struct gw_wal *w)
 {
     uint64_t start = atomic_load(&w->end), lsn = start, base = w->wbase;
     size_t size = w->wsize, nrec = 0;
 
-    if (!au_ring_found(w->ring))
+    if (!gw_ring_found(w->ring))
         return;
     while (lsn - start < w->ring_size) {
         const struct rec_hdr *h = ring_next(w, lsn, base, size);
@@ -233,14 +232,14 @@ recover_ring(struct au_wal *w)
     w->wsize = size;
     w->opened_end = lsn;
     w->opened_recs += nrec;
-    gw_log(GW_LOG_INFO, "audit log: %zu records the last run left in memory (%s) are in the log "
-           "now (chain at %" PRIu64 ")", nrec, w->ring_path, w->seq);
+    gw_log(GW_LOG_INFO, "%s log: %zu records the last run left in memory (%s) are in the log "
+           "now (chain at %" PRIu64 ")", w->name, nrec, w->ring_path, w->seq);
 }
 
 /* The log's identity: a random number kept in the checkpoint file after the checkpoint, made when
  * the file has none (a new log, or one from before the ring). 0 when it cannot be kept. */
 static uint64_t
-log_id(struct au_wal *w)
+log_id(struct gw_wal *w)
 {
     uint64_t v[2];
 
@@ -257,7 +256,7 @@ log_id(struct au_wal *w)
 
 /* The ring: a file in ring_dir named after the log's folder, owned by the log's identity. */
 static int
-open_ring(struct au_wal *w, const char *ring_dir, size_t ring_bytes, char *err, size_t errlen)
+open_ring(struct gw_wal *w, const char *ring_dir, size_t ring_bytes, char *err, size_t errlen)
 {
     char real[4096], name[40];
     unsigned char d[32];
@@ -270,18 +269,18 @@ open_ring(struct au_wal *w, const char *ring_dir, size_t ring_bytes, char *err, 
     gw_sha256_once(real, strlen(real), d);
     gw_hex_encode(name, d, 8);
     name[16] = '\0';
-    if (asprintf(&w->ring_path, "%s/portico-audit-%s.ring", ring_dir, name) < 0) {
+    if (asprintf(&w->ring_path, "%s/portico-%s-%s.ring", ring_dir, w->name, name) < 0) {
         w->ring_path = NULL;
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    w->ring = au_ring_open(w->ring_path, ring_bytes, id, err, errlen);
+    w->ring = gw_ring_open(w->ring_path, ring_bytes, id, err, errlen);
     return w->ring != NULL ? 0 : -1;
 }
 
 /* The spare the last run left, if it is of this run's segment size. */
 static void
-open_spare(struct au_wal *w)
+open_spare(struct gw_wal *w)
 {
     char path[4096];
     struct stat st;
@@ -298,11 +297,11 @@ open_spare(struct au_wal *w)
     unlink(path);
 }
 
-struct au_wal *
-au_wal_open(const char *dir, uint64_t max_bytes, const char *ring_dir, size_t ring_bytes,
-            char *err, size_t errlen)
+struct gw_wal *
+gw_wal_open(const char *name, const char *dir, uint64_t max_bytes, const char *ring_dir,
+            size_t ring_bytes, char *err, size_t errlen)
 {
-    struct au_wal *w = calloc(1, sizeof *w);
+    struct gw_wal *w = calloc(1, sizeof *w);
     char path[4096];
     struct ckpt c;
     size_t seg = (size_t)(max_bytes / 8);
@@ -318,6 +317,7 @@ au_wal_open(const char *dir, uint64_t max_bytes, const char *ring_dir, size_t ri
     pthread_mutexattr_destroy(&ma);
     w->ckpt_fd = -1;
     w->spare_fd = -1;
+    snprintf(w->name, sizeof w->name, "%s", name);
     w->dir = strdup(dir);
     seg = seg < (4u << 20) ? (4u << 20) : seg > (64u << 20) ? (64u << 20) : seg;
     w->seg_size = seg & ~(size_t)4095;
@@ -340,27 +340,27 @@ au_wal_open(const char *dir, uint64_t max_bytes, const char *ring_dir, size_t ri
     recover(w, &c);
     if (open_ring(w, ring_dir, ring_bytes, err, errlen) < 0)
         goto fail;
-    w->ring_size = au_ring_size(w->ring); /* the last run's, while its records are read */
+    w->ring_size = gw_ring_size(w->ring); /* the last run's, while its records are read */
     recover_ring(w);
-    if (au_ring_size(w->ring) != ring_bytes && au_ring_reset(&w->ring, ring_bytes, err, errlen) < 0)
+    if (gw_ring_size(w->ring) != ring_bytes && gw_ring_reset(&w->ring, ring_bytes, err, errlen) < 0)
         goto fail;
     w->ring_size = ring_bytes;
-    au_ring_set_copied(w->ring, atomic_load(&w->copied));
+    gw_ring_set_copied(w->ring, atomic_load(&w->copied));
     return w;
 fail:
-    au_wal_close(w);
+    gw_wal_close(w);
     return NULL;
 }
 
 void
-au_wal_close(struct au_wal *w)
+gw_wal_close(struct gw_wal *w)
 {
     if (w == NULL)
         return;
     if (w->ring != NULL && w->nsegs > 0)
-        au_wal_flush(w);
+        gw_wal_flush(w);
     /* every record on disk: the ring has nothing the next start needs */
-    au_ring_close(w->ring, w->ring != NULL && atomic_load(&w->copied) == atomic_load(&w->end));
+    gw_ring_close(w->ring, w->ring != NULL && atomic_load(&w->copied) == atomic_load(&w->end));
     free(w->ring_path);
     for (size_t i = 0; i < w->nsegs; i++)
         wal_seg_drop(w, &w->segs[i], 0);

@@ -1,7 +1,7 @@
 /* wal_int.h: the write-ahead log's insides, shared by wal.c (writing, reading, copying to disk,
  * trimming) and wal_open.c (what the last run left). Not for other files: wal.h is the log. */
-#ifndef AU_WAL_INT_H
-#define AU_WAL_INT_H
+#ifndef GW_WAL_INT_H
+#define GW_WAL_INT_H
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -46,12 +46,13 @@ struct seg {
     const char *map;
 };
 
-struct au_wal {
+struct gw_wal {
     pthread_mutex_t lock;  /* the writers' position and chain; changes to segs */
+    char name[16];         /* what the log is ("audit"), for messages and its ring's file name */
     char *dir;
     uint64_t max_bytes;
     size_t seg_size;
-    struct au_ring *ring;  /* where the writers' records are until they are on disk */
+    struct gw_ring *ring;  /* where the writers' records are until they are on disk */
     char *ring_path;
     struct seg *segs;      /* in order; added and trimmed by the shipper (under lock) */
     size_t nsegs, cap;
@@ -71,9 +72,9 @@ struct au_wal {
     struct seg rseg;       /* shipper: the segment it reads, copied once rather than per record */
     uint64_t rb_base;      /* shipper: the bounds of the segment it reads in the ring */
     size_t rb_size;
-    size_t ring_size;      /* au_ring_size(ring), read on every append without a call */
+    size_t ring_size;      /* gw_ring_size(ring), read on every append without a call */
     uint64_t watch;        /* tight is set when the room falls under this */
-    /* on a line of its own: read by every exchange (au_wal_tight), written seldom */
+    /* on a line of its own: read by every exchange (gw_wal_tight), written seldom */
     _Alignas(64) _Atomic int tight;
     char tight_pad[64 - sizeof(int)];
 };
@@ -92,13 +93,13 @@ rec_crc(const struct rec_hdr *h)
 }
 
 /* wal.c */
-void wal_spare_path(const struct au_wal *w, char *path, size_t n);
-int wal_seg_push(struct au_wal *w, uint64_t base, int create, char *err, size_t errlen);
-void wal_seg_drop(struct au_wal *w, struct seg *s, int retire);
+void wal_spare_path(const struct gw_wal *w, char *path, size_t n);
+int wal_seg_push(struct gw_wal *w, uint64_t base, int create, char *err, size_t errlen);
+void wal_seg_drop(struct gw_wal *w, struct seg *s, int retire);
 int wal_rec_valid(const struct seg *s, size_t off);
 size_t wal_resync(const struct seg *s, size_t off);
 int wal_put(int fd, const char *p, size_t n, uint64_t off);
-void wal_copy_out(struct au_wal *w, uint64_t end);
+void wal_copy_out(struct gw_wal *w, uint64_t end);
 uint32_t wal_ckpt_crc(const struct ckpt *c);
 
 #endif

@@ -17,13 +17,13 @@
 /* ---- segments ---- */
 
 static void
-seg_path(const struct au_wal *w, uint64_t base, char *path, size_t n)
+seg_path(const struct gw_wal *w, uint64_t base, char *path, size_t n)
 {
     snprintf(path, n, "%s/wal-%016" PRIx64 ".seg", w->dir, base);
 }
 
 void
-wal_spare_path(const struct au_wal *w, char *path, size_t n)
+wal_spare_path(const struct gw_wal *w, char *path, size_t n)
 {
     snprintf(path, n, "%s/spare.seg", w->dir);
 }
@@ -34,7 +34,7 @@ wal_spare_path(const struct au_wal *w, char *path, size_t n)
  * (where the records end), and recovery takes only records whose chain numbers go on from the
  * checkpoint's (see recover). */
 static int
-seg_reuse(struct au_wal *w, struct seg *s, const char *path)
+seg_reuse(struct gw_wal *w, struct seg *s, const char *path)
 {
     char spare[4096];
 
@@ -42,7 +42,7 @@ seg_reuse(struct au_wal *w, struct seg *s, const char *path)
         return -1;
     wal_spare_path(w, spare, sizeof spare);
     if (rename(spare, path) < 0) {
-        gw_log(GW_LOG_WARN, "audit log: cannot reuse %s: %s", spare, strerror(errno));
+        gw_log(GW_LOG_WARN, "%s log: cannot reuse %s: %s", w->name, spare, strerror(errno));
         unlink(spare);
         close(w->spare_fd);
         w->spare_fd = -1;
@@ -54,7 +54,7 @@ seg_reuse(struct au_wal *w, struct seg *s, const char *path)
 }
 
 static int
-seg_map(struct au_wal *w, struct seg *s, int create, char *err, size_t errlen)
+seg_map(struct gw_wal *w, struct seg *s, int create, char *err, size_t errlen)
 {
     char path[4096];
     struct stat st;
@@ -97,7 +97,7 @@ fail:
 /* Unmap and close a segment; `retire`: its records are no longer needed, and the file becomes the
  * spare if there is none (else it is deleted). */
 void
-wal_seg_drop(struct au_wal *w, struct seg *s, int retire)
+wal_seg_drop(struct gw_wal *w, struct seg *s, int retire)
 {
     char path[4096], spare[4096];
     int kept = 0;
@@ -114,14 +114,14 @@ wal_seg_drop(struct au_wal *w, struct seg *s, int retire)
         }
         pthread_mutex_unlock(&w->lock);
         if (!kept && unlink(path) < 0)
-            gw_log(GW_LOG_WARN, "audit log: cannot remove %s: %s", path, strerror(errno));
+            gw_log(GW_LOG_WARN, "%s log: cannot remove %s: %s", w->name, path, strerror(errno));
     }
     if (!kept && s->fd >= 0)
         close(s->fd);
 }
 
 int
-wal_seg_push(struct au_wal *w, uint64_t base, int create, char *err, size_t errlen)
+wal_seg_push(struct gw_wal *w, uint64_t base, int create, char *err, size_t errlen)
 {
     struct seg s = {.base = base, .fd = -1};
     int rc = 0;
@@ -151,7 +151,7 @@ wal_seg_push(struct au_wal *w, uint64_t base, int create, char *err, size_t errl
 
 /* The segment holding lsn, copied out under the lock (NULL when it is gone or not yet there). */
 static int
-seg_find(struct au_wal *w, uint64_t lsn, struct seg *out)
+seg_find(struct gw_wal *w, uint64_t lsn, struct seg *out)
 {
     int found = 0;
 
@@ -200,7 +200,7 @@ wal_resync(const struct seg *s, size_t off)
 
 /* What the reader gets of the record h at lsn (key and value point into h's memory). */
 static void
-rec_out(struct au_wal_rec *r, uint64_t lsn, const struct rec_hdr *h, int in_ring)
+rec_out(struct gw_wal_rec *r, uint64_t lsn, const struct rec_hdr *h, int in_ring)
 {
     r->lsn = lsn;
     r->next = lsn + rec_size(h->len);
@@ -217,7 +217,7 @@ rec_out(struct au_wal_rec *r, uint64_t lsn, const struct rec_hdr *h, int in_ring
  * the shipper has not made yet (they follow the last one, seg_size each). 0, or -1 before the
  * first segment. Shipper's thread. */
 static int
-seg_bounds(struct au_wal *w, uint64_t lsn, uint64_t *base, size_t *size)
+seg_bounds(struct gw_wal *w, uint64_t lsn, uint64_t *base, size_t *size)
 {
     struct seg s;
     int found;
@@ -243,15 +243,15 @@ seg_bounds(struct au_wal *w, uint64_t lsn, uint64_t *base, size_t *size)
 }
 
 /* A record at lsn not yet on disk: in the ring, where nothing overwrites it before the shipper
- * (this thread) has copied it (see au_wal_append). */
+ * (this thread) has copied it (see gw_wal_append). */
 static int
-read_ring(struct au_wal *w, uint64_t lsn, struct au_wal_rec *r)
+read_ring(struct gw_wal *w, uint64_t lsn, struct gw_wal_rec *r)
 {
     uint64_t end = atomic_load_explicit(&w->end, memory_order_acquire), base;
     size_t size;
 
     while (lsn < end) {
-        const struct rec_hdr *h = (const struct rec_hdr *)(void *)au_ring_at(w->ring, lsn);
+        const struct rec_hdr *h = (const struct rec_hdr *)(void *)gw_ring_at(w->ring, lsn);
         if (seg_bounds(w, lsn, &base, &size) < 0)
             return 0;
         if (lsn - base + HDR > size || h->magic != REC_MAGIC) {
@@ -265,7 +265,7 @@ read_ring(struct au_wal *w, uint64_t lsn, struct au_wal_rec *r)
 }
 
 int
-au_wal_read(struct au_wal *w, uint64_t lsn, struct au_wal_rec *r)
+gw_wal_read(struct gw_wal *w, uint64_t lsn, struct gw_wal_rec *r)
 {
     for (;;) {
         struct seg s;
@@ -293,8 +293,8 @@ au_wal_read(struct au_wal *w, uint64_t lsn, struct au_wal_rec *r)
         /* what this process appended went from memory to memory: its checksum is for later */
         if (!rec_whole(&s, off, lsn < w->opened_end)) {
             size_t next = wal_resync(&s, off);
-            gw_log(GW_LOG_WARN, "audit log: damaged record at %" PRIu64 ": %zu bytes skipped", lsn,
-                   next - off);
+            gw_log(GW_LOG_WARN, "%s log: damaged record at %" PRIu64 ": %zu bytes skipped",
+                   w->name, lsn, next - off);
             lsn = s.base + next;
             continue;
         }
@@ -304,10 +304,10 @@ au_wal_read(struct au_wal *w, uint64_t lsn, struct au_wal_rec *r)
 }
 
 int
-au_wal_append(struct au_wal *w, size_t keylen, size_t len, au_wal_fill_fn fill, void *arg)
+gw_wal_append(struct gw_wal *w, size_t keylen, size_t len, gw_wal_fill_fn fill, void *arg)
 {
     size_t need = rec_size(keylen + len), size, np, total = 0;
-    struct au_wal_piece piece[AU_WAL_PIECES];
+    struct gw_wal_piece piece[GW_WAL_PIECES];
     struct rec_hdr h = {.magic = 0, .keylen = (uint16_t)keylen};
     uint64_t end, base;
     char *o;
@@ -330,11 +330,11 @@ au_wal_append(struct au_wal *w, size_t keylen, size_t len, au_wal_fill_fn fill, 
     np = fill(arg, h.seq, w->hash, piece, h.hash);
     for (size_t i = 0; i < np; i++)
         total += piece[i].n;
-    if (np > AU_WAL_PIECES || total > keylen + len)
+    if (np > GW_WAL_PIECES || total > keylen + len)
         goto fail;
     h.len = (uint32_t)total;
     need = rec_size(total);
-    o = au_ring_at(w->ring, end);
+    o = gw_ring_at(w->ring, end);
     memcpy(o, &h, HDR);
     for (size_t i = 0, at = HDR; i < np; at += piece[i].n, i++)
         memcpy(o + at, piece[i].p, piece[i].n);
@@ -353,7 +353,7 @@ au_wal_append(struct au_wal *w, size_t keylen, size_t len, au_wal_fill_fn fill, 
     atomic_store_explicit(&w->end, end + need, memory_order_release);
     pthread_mutex_unlock(&w->lock);
     if (w->watch != 0 && !atomic_load_explicit(&w->tight, memory_order_relaxed) &&
-        au_wal_room(w) < w->watch)
+        gw_wal_room(w) < w->watch)
         atomic_store(&w->tight, 1);
     return 0;
 fail:
@@ -365,7 +365,7 @@ fail:
 
 /* The segment at base, made when it is not there yet (the one after the last). Shipper. */
 static int
-seg_at(struct au_wal *w, uint64_t lsn, struct seg *out)
+seg_at(struct gw_wal *w, uint64_t lsn, struct seg *out)
 {
     char err[256] = "";
     struct seg last;
@@ -383,7 +383,7 @@ seg_at(struct au_wal *w, uint64_t lsn, struct seg *out)
         pthread_mutex_unlock(&w->lock);
         return 0;
     }
-    gw_log(GW_LOG_ERROR, "audit log: cannot add a segment at %" PRIu64 ": %s", lsn,
+    gw_log(GW_LOG_ERROR, "%s log: cannot add a segment at %" PRIu64 ": %s", w->name, lsn,
            lsn < last.base + last.size ? "before the log" : err);
     return -1;
 }
@@ -405,7 +405,7 @@ wal_put(int fd, const char *p, size_t n, uint64_t off)
 /* Copy [copied, end) from the ring into the segments, and a zeroed header after the last record
  * (where the records end, in a reused segment that holds its past after them). */
 void
-wal_copy_out(struct au_wal *w, uint64_t end)
+wal_copy_out(struct gw_wal *w, uint64_t end)
 {
     static const char zero[HDR];
     uint64_t p = atomic_load_explicit(&w->copied, memory_order_relaxed);
@@ -416,41 +416,41 @@ wal_copy_out(struct au_wal *w, uint64_t end)
         if (seg_at(w, p, &s) < 0)
             return; /* logged; tried again on the next turn */
         stop = end < s.base + s.size ? end : s.base + s.size;
-        if (wal_put(s.fd, au_ring_at(w->ring, p), (size_t)(stop - p), p - s.base) < 0 ||
+        if (wal_put(s.fd, gw_ring_at(w->ring, p), (size_t)(stop - p), p - s.base) < 0 ||
             (stop == end && end - s.base + HDR <= s.size &&
              wal_put(s.fd, zero, HDR, end - s.base) < 0)) {
-            gw_log(GW_LOG_ERROR, "audit log: cannot write segment %" PRIx64 ": %s; the records "
-                   "wait in memory", s.base, strerror(errno));
+            gw_log(GW_LOG_ERROR, "%s log: cannot write segment %" PRIx64 ": %s; the records "
+                   "wait in memory", w->name, s.base, strerror(errno));
             return;
         }
         p = stop;
         atomic_store_explicit(&w->copied, p, memory_order_release);
     }
-    au_ring_set_copied(w->ring, p);
+    gw_ring_set_copied(w->ring, p);
 }
 
 /* The shipper made room: clear tight once there is enough (an appender sets it again when not). */
 static void
-loosen(struct au_wal *w)
+loosen(struct gw_wal *w)
 {
-    if (atomic_load_explicit(&w->tight, memory_order_relaxed) && au_wal_room(w) >= w->watch)
+    if (atomic_load_explicit(&w->tight, memory_order_relaxed) && gw_wal_room(w) >= w->watch)
         atomic_store(&w->tight, 0);
 }
 
 void
-au_wal_flush(struct au_wal *w)
+gw_wal_flush(struct gw_wal *w)
 {
     wal_copy_out(w, atomic_load_explicit(&w->end, memory_order_acquire));
     loosen(w);
 }
 
 void
-au_wal_flush_some(struct au_wal *w)
+gw_wal_flush_some(struct gw_wal *w)
 {
     uint64_t end = atomic_load_explicit(&w->end, memory_order_acquire);
 
     if (end - atomic_load_explicit(&w->copied, memory_order_relaxed) > w->ring_size / 4)
-        au_wal_flush(w);
+        gw_wal_flush(w);
 }
 
 /* Before the checkpoint moves to lsn past what was copied to disk (the records between are in
@@ -458,7 +458,7 @@ au_wal_flush_some(struct au_wal *w)
  * start finds the log's end there, and a zeroed header at lsn marks where the records on disk
  * end (the segment may be a reused one that holds its past there). */
 static int
-skip_prepare(struct au_wal *w, uint64_t lsn)
+skip_prepare(struct gw_wal *w, uint64_t lsn)
 {
     static const char zero[HDR];
     uint64_t p = atomic_load_explicit(&w->copied, memory_order_relaxed);
@@ -472,7 +472,7 @@ skip_prepare(struct au_wal *w, uint64_t lsn)
         p = s.base + s.size;
     }
     if (lsn - s.base + HDR <= s.size && wal_put(s.fd, zero, HDR, lsn - s.base) < 0) {
-        gw_log(GW_LOG_ERROR, "audit log: cannot write segment %" PRIx64 ": %s", s.base,
+        gw_log(GW_LOG_ERROR, "%s log: cannot write segment %" PRIx64 ": %s", w->name, s.base,
                strerror(errno));
         return -1;
     }
@@ -480,14 +480,14 @@ skip_prepare(struct au_wal *w, uint64_t lsn)
 }
 
 void
-au_wal_watch(struct au_wal *w, uint64_t bytes)
+gw_wal_watch(struct gw_wal *w, uint64_t bytes)
 {
     w->watch = bytes;
-    atomic_store(&w->tight, au_wal_room(w) < bytes);
+    atomic_store(&w->tight, gw_wal_room(w) < bytes);
 }
 
 int
-au_wal_tight(const struct au_wal *w)
+gw_wal_tight(const struct gw_wal *w)
 {
     return atomic_load_explicit(&w->tight, memory_order_relaxed);
 }
@@ -501,7 +501,7 @@ wal_ckpt_crc(const struct ckpt *c)
 }
 
 void
-au_wal_ack(struct au_wal *w, uint64_t lsn, uint64_t seq, const unsigned char hash[32])
+gw_wal_ack(struct gw_wal *w, uint64_t lsn, uint64_t seq, const unsigned char hash[32])
 {
     struct ckpt c = {CKPT_MAGIC, 0, lsn, seq, {0}};
 
@@ -512,7 +512,7 @@ au_wal_ack(struct au_wal *w, uint64_t lsn, uint64_t seq, const unsigned char has
     memcpy(c.hash, hash, 32);
     c.crc = wal_ckpt_crc(&c);
     if (pwrite(w->ckpt_fd, &c, sizeof c, 0) != (ssize_t)sizeof c) {
-        gw_log(GW_LOG_ERROR, "audit log: cannot write the checkpoint: %s", strerror(errno));
+        gw_log(GW_LOG_ERROR, "%s log: cannot write the checkpoint: %s", w->name, strerror(errno));
         if (skip)
             return; /* the records stay in the ring, and go to disk if Kafka is slow */
     }
@@ -522,7 +522,7 @@ au_wal_ack(struct au_wal *w, uint64_t lsn, uint64_t seq, const unsigned char has
      * on file is past them, and the start reads on from it in the ring */
     if (skip) {
         atomic_store_explicit(&w->copied, lsn, memory_order_release);
-        au_ring_set_copied(w->ring, lsn);
+        gw_ring_set_copied(w->ring, lsn);
     }
     loosen(w);
     /* the segments wholly acknowledged go, never the one being written */
@@ -544,7 +544,7 @@ au_wal_ack(struct au_wal *w, uint64_t lsn, uint64_t seq, const unsigned char has
 }
 
 void
-au_wal_sync(struct au_wal *w)
+gw_wal_sync(struct gw_wal *w)
 {
     uint64_t end = atomic_load(&w->copied);
     int fds[64];
@@ -563,13 +563,13 @@ au_wal_sync(struct au_wal *w)
         /* only this thread closes segments, so the descriptors stay valid */
         for (size_t i = 0; i < n; i++)
             if (fdatasync(fds[i]) < 0)
-                gw_log(GW_LOG_ERROR, "audit log: fdatasync: %s", strerror(errno));
+                gw_log(GW_LOG_ERROR, "%s log: fdatasync: %s", w->name, strerror(errno));
         w->synced = end;
     }
 }
 
 uint64_t
-au_wal_used(const struct au_wal *w)
+gw_wal_used(const struct gw_wal *w)
 {
     uint64_t acked = atomic_load(&w->acked); /* first: it never passes the end read after it */
 
@@ -577,7 +577,7 @@ au_wal_used(const struct au_wal *w)
 }
 
 uint64_t
-au_wal_room(const struct au_wal *w)
+gw_wal_room(const struct gw_wal *w)
 {
     /* acked and copied first: read after the end, either may have passed the end read */
     uint64_t acked = atomic_load(&w->acked), copied = atomic_load(&w->copied);
@@ -589,31 +589,31 @@ au_wal_room(const struct au_wal *w)
 }
 
 uint64_t
-au_wal_max(const struct au_wal *w)
+gw_wal_max(const struct gw_wal *w)
 {
     return w->max_bytes;
 }
 
 uint64_t
-au_wal_opened_records(const struct au_wal *w)
+gw_wal_opened_records(const struct gw_wal *w)
 {
     return w->opened_recs;
 }
 
 uint64_t
-au_wal_acked(const struct au_wal *w)
+gw_wal_acked(const struct gw_wal *w)
 {
     return atomic_load(&w->acked);
 }
 
 uint64_t
-au_wal_end(const struct au_wal *w)
+gw_wal_end(const struct gw_wal *w)
 {
     return atomic_load(&w->end);
 }
 
 void
-au_wal_chain_tail(struct au_wal *w, uint64_t *seq, unsigned char hash[32])
+gw_wal_chain_tail(struct gw_wal *w, uint64_t *seq, unsigned char hash[32])
 {
     pthread_mutex_lock(&w->lock);
     *seq = w->seq;

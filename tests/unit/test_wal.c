@@ -30,13 +30,13 @@ struct rec {
 /* The fill callback: the key, then the value; its hash is the previous one plus one in byte 0
  * (the log only carries the hash; the chain rule is audit.c's). */
 static size_t
-fill(void *arg, uint64_t seq, const unsigned char prev[32], struct au_wal_piece *pieces,
+fill(void *arg, uint64_t seq, const unsigned char prev[32], struct gw_wal_piece *pieces,
      unsigned char hash[32])
 {
     const struct rec *r = arg;
 
-    pieces[0] = (struct au_wal_piece){r->key, strlen(r->key)};
-    pieces[1] = (struct au_wal_piece){r->value, strlen(r->value)};
+    pieces[0] = (struct gw_wal_piece){r->key, strlen(r->key)};
+    pieces[1] = (struct gw_wal_piece){r->value, strlen(r->value)};
     memcpy(hash, prev, 32);
     hash[0] = (unsigned char)(prev[0] + 1);
     hash[31] = (unsigned char)seq;
@@ -45,16 +45,16 @@ fill(void *arg, uint64_t seq, const unsigned char prev[32], struct au_wal_piece 
 
 /* A record of about 200 bytes; `pad` more make it longer. */
 static int
-append_padded(struct au_wal *w, const char *key, int i, int pad)
+append_padded(struct gw_wal *w, const char *key, int i, int pad)
 {
     struct rec r = {key, ""};
 
     snprintf(r.value, sizeof r.value, "{\"event\":%d,\"pad\":\"%0*d\"}", i, 100 + pad, i);
-    return au_wal_append(w, strlen(key), strlen(r.value), fill, &r);
+    return gw_wal_append(w, strlen(key), strlen(r.value), fill, &r);
 }
 
 static int
-append(struct au_wal *w, const char *key, int i)
+append(struct gw_wal *w, const char *key, int i)
 {
     return append_padded(w, key, i, 0);
 }
@@ -89,12 +89,12 @@ rmdir_all(const char *dir)
 
 /* Read every record from lsn on; returns how many, checking values count up from first. */
 static int
-read_all(struct au_wal *w, uint64_t lsn, int first, uint64_t *end)
+read_all(struct gw_wal *w, uint64_t lsn, int first, uint64_t *end)
 {
-    struct au_wal_rec r;
+    struct gw_wal_rec r;
     int n = 0;
 
-    while (au_wal_read(w, lsn, &r) == 1) {
+    while (gw_wal_read(w, lsn, &r) == 1) {
         char want[64];
         int len = snprintf(want, sizeof want, "{\"event\":%d,", first + n);
         assert_int_equal(r.keylen, 4);
@@ -113,7 +113,7 @@ static void
 test_reopen_keeps_order(void **state)
 {
     char *dir = tmpdir(), err[256];
-    struct au_wal *w = au_wal_open(dir, 1 << 20, dir, RING_BYTES, err, sizeof err);
+    struct gw_wal *w = gw_wal_open("test", dir, 1 << 20, dir, RING_BYTES, err, sizeof err);
     uint64_t seq;
     unsigned char hash[32];
 
@@ -121,20 +121,20 @@ test_reopen_keeps_order(void **state)
     assert_non_null(w);
     for (int i = 0; i < 100; i++)
         assert_int_equal(append(w, "acme", i), 0);
-    assert_int_equal(read_all(w, au_wal_acked(w), 0, NULL), 100);
-    au_wal_close(w);
+    assert_int_equal(read_all(w, gw_wal_acked(w), 0, NULL), 100);
+    gw_wal_close(w);
 
-    w = au_wal_open(dir, 1 << 20, dir, RING_BYTES, err, sizeof err);
+    w = gw_wal_open("test", dir, 1 << 20, dir, RING_BYTES, err, sizeof err);
     assert_non_null(w);
-    assert_int_equal(read_all(w, au_wal_acked(w), 0, NULL), 100);
-    au_wal_chain_tail(w, &seq, hash);
+    assert_int_equal(read_all(w, gw_wal_acked(w), 0, NULL), 100);
+    gw_wal_chain_tail(w, &seq, hash);
     assert_int_equal(seq, 100);
     assert_int_equal(hash[0], 100);
     assert_int_equal(append(w, "acme", 100), 0); /* the chain goes on */
-    au_wal_chain_tail(w, &seq, hash);
+    gw_wal_chain_tail(w, &seq, hash);
     assert_int_equal(seq, 101);
-    assert_int_equal(read_all(w, au_wal_acked(w), 0, NULL), 101);
-    au_wal_close(w);
+    assert_int_equal(read_all(w, gw_wal_acked(w), 0, NULL), 101);
+    gw_wal_close(w);
     rmdir_all(dir);
     free(dir);
 }
@@ -143,8 +143,8 @@ static void
 test_ack_trims(void **state)
 {
     char *dir = tmpdir(), err[256];
-    struct au_wal *w = au_wal_open(dir, 1 << 20, dir, RING_BYTES, err, sizeof err);
-    struct au_wal_rec r;
+    struct gw_wal *w = gw_wal_open("test", dir, 1 << 20, dir, RING_BYTES, err, sizeof err);
+    struct gw_wal_rec r;
     uint64_t lsn, seq;
     unsigned char hash[32];
 
@@ -153,37 +153,37 @@ test_ack_trims(void **state)
     for (int i = 0; i < 10; i++)
         assert_int_equal(append(w, "acme", i), 0);
     /* Kafka has the first four */
-    lsn = au_wal_acked(w);
+    lsn = gw_wal_acked(w);
     for (int i = 0; i < 4; i++) {
-        assert_int_equal(au_wal_read(w, lsn, &r), 1);
+        assert_int_equal(gw_wal_read(w, lsn, &r), 1);
         lsn = r.next;
     }
-    au_wal_ack(w, lsn, r.seq, r.hash);
-    assert_int_equal(au_wal_acked(w), lsn);
-    au_wal_close(w);
+    gw_wal_ack(w, lsn, r.seq, r.hash);
+    assert_int_equal(gw_wal_acked(w), lsn);
+    gw_wal_close(w);
 
-    w = au_wal_open(dir, 1 << 20, dir, RING_BYTES, err, sizeof err);
+    w = gw_wal_open("test", dir, 1 << 20, dir, RING_BYTES, err, sizeof err);
     assert_non_null(w);
-    assert_int_equal(au_wal_acked(w), lsn);
-    assert_int_equal(read_all(w, au_wal_acked(w), 4, NULL), 6);
+    assert_int_equal(gw_wal_acked(w), lsn);
+    assert_int_equal(read_all(w, gw_wal_acked(w), 4, NULL), 6);
     /* everything acknowledged: the chain's tail still comes back from the checkpoint */
     uint64_t end;
     read_all(w, lsn, 4, &end);
-    au_wal_chain_tail(w, &seq, hash);
+    gw_wal_chain_tail(w, &seq, hash);
     assert_int_equal(seq, 10);
-    struct au_wal_rec last;
+    struct gw_wal_rec last;
     uint64_t at = lsn;
-    while (au_wal_read(w, at, &last) == 1 && last.next < end)
+    while (gw_wal_read(w, at, &last) == 1 && last.next < end)
         at = last.next;
-    au_wal_ack(w, end, last.seq, last.hash);
-    au_wal_close(w);
-    w = au_wal_open(dir, 1 << 20, dir, RING_BYTES, err, sizeof err);
+    gw_wal_ack(w, end, last.seq, last.hash);
+    gw_wal_close(w);
+    w = gw_wal_open("test", dir, 1 << 20, dir, RING_BYTES, err, sizeof err);
     assert_non_null(w);
-    assert_int_equal(read_all(w, au_wal_acked(w), 0, NULL), 0);
-    au_wal_chain_tail(w, &seq, hash);
+    assert_int_equal(read_all(w, gw_wal_acked(w), 0, NULL), 0);
+    gw_wal_chain_tail(w, &seq, hash);
     assert_int_equal(seq, 10);
     assert_int_equal(hash[0], 10);
-    au_wal_close(w);
+    gw_wal_close(w);
     rmdir_all(dir);
     free(dir);
 }
@@ -211,19 +211,19 @@ static void
 test_torn_last_record(void **state)
 {
     char *dir = tmpdir(), err[256];
-    struct au_wal *w = au_wal_open(dir, 1 << 20, dir, RING_BYTES, err, sizeof err);
+    struct gw_wal *w = gw_wal_open("test", dir, 1 << 20, dir, RING_BYTES, err, sizeof err);
     uint64_t end, last_start = 0;
-    struct au_wal_rec r;
+    struct gw_wal_rec r;
     int fd;
 
     (void)state;
     assert_non_null(w);
     for (int i = 0; i < 5; i++)
         assert_int_equal(append(w, "acme", i), 0);
-    for (uint64_t at = au_wal_acked(w); au_wal_read(w, at, &r) == 1; at = r.next)
+    for (uint64_t at = gw_wal_acked(w); gw_wal_read(w, at, &r) == 1; at = r.next)
         last_start = r.lsn;
-    end = au_wal_end(w);
-    au_wal_close(w);
+    end = gw_wal_end(w);
+    gw_wal_close(w);
 
     /* a crash in the middle of writing the last record: its second half never made it */
     fd = open_segment(dir);
@@ -232,25 +232,25 @@ test_torn_last_record(void **state)
     assert_int_equal(pwrite(fd, zeros, (size_t)(end - mid), (off_t)mid), (ssize_t)(end - mid));
     close(fd);
 
-    w = au_wal_open(dir, 1 << 20, dir, RING_BYTES, err, sizeof err);
+    w = gw_wal_open("test", dir, 1 << 20, dir, RING_BYTES, err, sizeof err);
     assert_non_null(w);
-    assert_int_equal(read_all(w, au_wal_acked(w), 0, NULL), 4); /* the torn one is not a record */
-    assert_int_equal(au_wal_end(w), last_start);                /* and is written over */
+    assert_int_equal(read_all(w, gw_wal_acked(w), 0, NULL), 4); /* the torn one is not a record */
+    assert_int_equal(gw_wal_end(w), last_start);                /* and is written over */
     assert_int_equal(append(w, "acme", 4), 0);
-    assert_int_equal(read_all(w, au_wal_acked(w), 0, NULL), 5);
-    au_wal_close(w);
+    assert_int_equal(read_all(w, gw_wal_acked(w), 0, NULL), 5);
+    gw_wal_close(w);
 
     /* garbage in the middle: the records after it are still found */
     fd = open_segment(dir);
     assert_int_equal(pwrite(fd, "garbage!", 8, 200), 8);
     close(fd);
-    w = au_wal_open(dir, 1 << 20, dir, RING_BYTES, err, sizeof err);
+    w = gw_wal_open("test", dir, 1 << 20, dir, RING_BYTES, err, sizeof err);
     assert_non_null(w);
     int n = 0;
-    for (uint64_t at = au_wal_acked(w); au_wal_read(w, at, &r) == 1; at = r.next)
+    for (uint64_t at = gw_wal_acked(w); gw_wal_read(w, at, &r) == 1; at = r.next)
         n++;
     assert_int_equal(n, 4); /* one damaged record skipped, the others intact */
-    au_wal_close(w);
+    gw_wal_close(w);
     rmdir_all(dir);
     free(dir);
 }
@@ -259,7 +259,7 @@ static void
 test_bound(void **state)
 {
     char *dir = tmpdir(), err[256];
-    struct au_wal *w = au_wal_open(dir, 1 << 20, dir, RING_BYTES, err, sizeof err);
+    struct gw_wal *w = gw_wal_open("test", dir, 1 << 20, dir, RING_BYTES, err, sizeof err);
     int n = 0;
 
     (void)state;
@@ -268,9 +268,9 @@ test_bound(void **state)
         n++;
     /* about 1 MiB of ~200-byte records, and not one more */
     assert_true(n > 4000 && n < 6000);
-    assert_true(au_wal_used(w) <= au_wal_max(w));
-    assert_int_equal(read_all(w, au_wal_acked(w), 0, NULL), n);
-    au_wal_close(w);
+    assert_true(gw_wal_used(w) <= gw_wal_max(w));
+    assert_int_equal(read_all(w, gw_wal_acked(w), 0, NULL), n);
+    gw_wal_close(w);
     rmdir_all(dir);
     free(dir);
 }
@@ -289,28 +289,28 @@ static void
 test_across_segments(void **state)
 {
     char *dir = tmpdir(), err[256];
-    struct au_wal *w = au_wal_open(dir, 64 << 20, dir, RING_BYTES, err, sizeof err); /* 8 MiB segments */
-    struct au_wal_rec r;
+    struct gw_wal *w = gw_wal_open("test", dir, 64 << 20, dir, RING_BYTES, err, sizeof err); /* 8 MiB segments */
+    struct gw_wal_rec r;
     uint64_t lsn;
     int total = 0;
 
     (void)state;
     assert_non_null(w);
     /* 120,000 records of about 200 bytes: three segments; ship and acknowledge as we go */
-    lsn = au_wal_acked(w);
+    lsn = gw_wal_acked(w);
     for (int i = 0; i < 120000; i++) {
         assert_int_equal(append(w, "acme", i), 0);
         if (i % 1000 == 999) {
-            while (au_wal_read(w, lsn, &r) == 1) {
+            while (gw_wal_read(w, lsn, &r) == 1) {
                 lsn = r.next;
                 total++;
             }
-            au_wal_ack(w, lsn, r.seq, r.hash);
+            gw_wal_ack(w, lsn, r.seq, r.hash);
         }
     }
     assert_int_equal(total, 120000);
-    assert_true(au_wal_used(w) < 4096);
-    au_wal_close(w);
+    assert_true(gw_wal_used(w) < 4096);
+    gw_wal_close(w);
     /* the segments Kafka had are gone, but for one kept as the spare */
     assert_true(inode_of(dir, "spare.seg") != 0);
     DIR *d = opendir(dir);
@@ -349,8 +349,8 @@ static void
 test_spare_reused(void **state)
 {
     char *dir = tmpdir(), err[256];
-    struct au_wal *w = au_wal_open(dir, 32 << 20, dir, RING_BYTES, err, sizeof err); /* 4 MiB segments */
-    struct au_wal_rec r;
+    struct gw_wal *w = gw_wal_open("test", dir, 32 << 20, dir, RING_BYTES, err, sizeof err); /* 4 MiB segments */
+    struct gw_wal_rec r;
     ino_t spares[64];
     size_t nspares = 0;
     uint64_t lsn;
@@ -361,17 +361,17 @@ test_spare_reused(void **state)
     /* 100,000 records: the first 60,000 of 190 to 240 bytes, the others of about 1,700, so that a
      * file's second life ends its segment where its first had records; the reader checks that
      * the values count up, so one old record read would fail it */
-    lsn = au_wal_acked(w);
+    lsn = gw_wal_acked(w);
     for (int i = 0; i < 100000; i++) {
         assert_int_equal(append_padded(w, "acme", i, (i < 60000 ? 0 : 1500) + i * 37 % 50), 0);
         if (i % 1000 == 999) {
             uint64_t next, at = lsn;
             n += read_all(w, lsn, n, &next);
-            while (au_wal_read(w, at, &r) == 1 && r.next < next) /* the last one read */
+            while (gw_wal_read(w, at, &r) == 1 && r.next < next) /* the last one read */
                 at = r.next;
             lsn = next;
-            au_wal_ack(w, lsn, r.seq, r.hash);
-            au_wal_flush(w); /* as the shipper does, every turn */
+            gw_wal_ack(w, lsn, r.seq, r.hash);
+            gw_wal_flush(w); /* as the shipper does, every turn */
             ino_t ino = inode_of(dir, "spare.seg");
             if (ino != 0 && (nspares == 0 || spares[nspares - 1] != ino) && nspares < 64)
                 spares[nspares++] = ino;
@@ -388,15 +388,15 @@ test_spare_reused(void **state)
     for (int i = 100000; i < 105000; i++) {
         assert_int_equal(append_padded(w, "acme", i, 1500 + i * 37 % 50), 0);
         if (i % 1000 == 999)
-            au_wal_flush(w); /* the shipper's copy to disk, which frees the ring */
+            gw_wal_flush(w); /* the shipper's copy to disk, which frees the ring */
     }
-    au_wal_close(w);
-    w = au_wal_open(dir, 32 << 20, dir, RING_BYTES, err, sizeof err);
+    gw_wal_close(w);
+    w = gw_wal_open("test", dir, 32 << 20, dir, RING_BYTES, err, sizeof err);
     assert_non_null(w);
-    assert_int_equal(read_all(w, au_wal_acked(w), 100000, NULL), 5000);
+    assert_int_equal(read_all(w, gw_wal_acked(w), 100000, NULL), 5000);
     assert_int_equal(append(w, "acme", 105000), 0);
-    assert_int_equal(read_all(w, au_wal_acked(w), 100000, NULL), 5001);
-    au_wal_close(w);
+    assert_int_equal(read_all(w, gw_wal_acked(w), 100000, NULL), 5001);
+    gw_wal_close(w);
     rmdir_all(dir);
     free(dir);
 }
@@ -412,7 +412,7 @@ append_then_die(const char *dir, int first, int n, int pad)
     assert_true(pid >= 0);
     if (pid == 0) {
         char err[256];
-        struct au_wal *w = au_wal_open(dir, 64 << 20, dir, RING_BYTES, err, sizeof err);
+        struct gw_wal *w = gw_wal_open("test", dir, 64 << 20, dir, RING_BYTES, err, sizeof err);
         if (w == NULL)
             _exit(2);
         for (int i = first; i < first + n; i++)
@@ -431,24 +431,24 @@ static void
 test_ring_survives_sigkill(void **state)
 {
     char *dir = tmpdir(), err[256];
-    struct au_wal *w;
+    struct gw_wal *w;
     uint64_t seq;
     unsigned char hash[32];
 
     (void)state;
     append_then_die(dir, 0, 300, 0);
-    w = au_wal_open(dir, 64 << 20, dir, RING_BYTES, err, sizeof err);
+    w = gw_wal_open("test", dir, 64 << 20, dir, RING_BYTES, err, sizeof err);
     assert_non_null(w);
-    assert_int_equal(read_all(w, au_wal_acked(w), 0, NULL), 300);
-    au_wal_chain_tail(w, &seq, hash);
+    assert_int_equal(read_all(w, gw_wal_acked(w), 0, NULL), 300);
+    gw_wal_chain_tail(w, &seq, hash);
     assert_int_equal(seq, 300);
     assert_int_equal(append(w, "acme", 300), 0);
-    au_wal_close(w);
+    gw_wal_close(w);
     /* the second run's records on disk, the first's too; the ring file is gone */
-    w = au_wal_open(dir, 64 << 20, dir, RING_BYTES, err, sizeof err);
+    w = gw_wal_open("test", dir, 64 << 20, dir, RING_BYTES, err, sizeof err);
     assert_non_null(w);
-    assert_int_equal(read_all(w, au_wal_acked(w), 0, NULL), 301);
-    au_wal_close(w);
+    assert_int_equal(read_all(w, gw_wal_acked(w), 0, NULL), 301);
+    gw_wal_close(w);
     DIR *d = opendir(dir);
     struct dirent *e;
     int rings = 0;
@@ -466,20 +466,20 @@ static void
 test_ring_across_segments_after_sigkill(void **state)
 {
     char *dir = tmpdir(), err[256];
-    struct au_wal *w = au_wal_open(dir, 64 << 20, dir, RING_BYTES, err, sizeof err);
+    struct gw_wal *w = gw_wal_open("test", dir, 64 << 20, dir, RING_BYTES, err, sizeof err);
 
     (void)state;
     assert_non_null(w);
     for (int i = 0; i < 2000; i++)
         assert_int_equal(append_padded(w, "acme", i, 1500), 0);
-    au_wal_flush(w);
+    gw_wal_flush(w);
     /* the child takes the log over where it stands: close without removing what is on disk */
-    au_wal_close(w);
+    gw_wal_close(w);
     append_then_die(dir, 2000, 4000, 1500);
-    w = au_wal_open(dir, 64 << 20, dir, RING_BYTES, err, sizeof err);
+    w = gw_wal_open("test", dir, 64 << 20, dir, RING_BYTES, err, sizeof err);
     assert_non_null(w);
-    assert_int_equal(read_all(w, au_wal_acked(w), 0, NULL), 6000);
-    au_wal_close(w);
+    assert_int_equal(read_all(w, gw_wal_acked(w), 0, NULL), 6000);
+    gw_wal_close(w);
     rmdir_all(dir);
     free(dir);
 }
@@ -490,27 +490,27 @@ static void
 test_ring_full_until_flushed(void **state)
 {
     char *dir = tmpdir(), err[256];
-    struct au_wal *w = au_wal_open(dir, 64 << 20, dir, RING_BYTES, err, sizeof err);
+    struct gw_wal *w = gw_wal_open("test", dir, 64 << 20, dir, RING_BYTES, err, sizeof err);
     int i = 0;
 
     (void)state;
     assert_non_null(w);
-    au_wal_watch(w, 1 << 20);
-    assert_false(au_wal_tight(w));
+    gw_wal_watch(w, 1 << 20);
+    assert_false(gw_wal_tight(w));
     while (append_padded(w, "acme", i, 1500) == 0) {
         /* tight from the append that left less than 1 MiB of the ring, not before */
-        assert_int_equal(au_wal_tight(w), au_wal_room(w) < (1 << 20));
+        assert_int_equal(gw_wal_tight(w), gw_wal_room(w) < (1 << 20));
         i++;
     }
     assert_true(i > 4000 && i < 5000); /* 8 MiB of about 1.7 KB records */
-    assert_true(au_wal_room(w) < 4096);
-    assert_true(au_wal_tight(w));
-    au_wal_flush(w);
-    assert_true(au_wal_room(w) > RING_BYTES - 4096);
-    assert_false(au_wal_tight(w));
+    assert_true(gw_wal_room(w) < 4096);
+    assert_true(gw_wal_tight(w));
+    gw_wal_flush(w);
+    assert_true(gw_wal_room(w) > RING_BYTES - 4096);
+    assert_false(gw_wal_tight(w));
     assert_int_equal(append_padded(w, "acme", i, 1500), 0);
-    assert_int_equal(read_all(w, au_wal_acked(w), 0, NULL), i + 1);
-    au_wal_close(w);
+    assert_int_equal(read_all(w, gw_wal_acked(w), 0, NULL), i + 1);
+    gw_wal_close(w);
     rmdir_all(dir);
     free(dir);
 }
@@ -521,7 +521,7 @@ static void
 test_ring_of_another_log_ignored(void **state)
 {
     char *dir = tmpdir(), err[256];
-    struct au_wal *w;
+    struct gw_wal *w;
 
     (void)state;
     append_then_die(dir, 0, 100, 0);
@@ -535,12 +535,12 @@ test_ring_of_another_log_ignored(void **state)
         unlink(path);
     }
     closedir(d);
-    w = au_wal_open(dir, 64 << 20, dir, RING_BYTES, err, sizeof err);
+    w = gw_wal_open("test", dir, 64 << 20, dir, RING_BYTES, err, sizeof err);
     assert_non_null(w);
-    assert_int_equal(read_all(w, au_wal_acked(w), 0, NULL), 0);
+    assert_int_equal(read_all(w, gw_wal_acked(w), 0, NULL), 0);
     assert_int_equal(append(w, "acme", 0), 0);
-    assert_int_equal(read_all(w, au_wal_acked(w), 0, NULL), 1);
-    au_wal_close(w);
+    assert_int_equal(read_all(w, gw_wal_acked(w), 0, NULL), 1);
+    gw_wal_close(w);
     rmdir_all(dir);
     free(dir);
 }
@@ -575,18 +575,18 @@ segments_hold(const char *dir, const char *s)
 
 /* Acknowledge every record from lsn on, as the shipper does once Kafka has them. */
 static void
-ack_all(struct au_wal *w)
+ack_all(struct gw_wal *w)
 {
-    struct au_wal_rec r;
-    uint64_t lsn = au_wal_acked(w), seq = 0;
+    struct gw_wal_rec r;
+    uint64_t lsn = gw_wal_acked(w), seq = 0;
     unsigned char hash[32] = {0};
 
-    while (au_wal_read(w, lsn, &r) == 1) {
+    while (gw_wal_read(w, lsn, &r) == 1) {
         lsn = r.next;
         seq = r.seq;
         memcpy(hash, r.hash, 32);
     }
-    au_wal_ack(w, lsn, seq, hash);
+    gw_wal_ack(w, lsn, seq, hash);
 }
 
 /* What Kafka acknowledged before the shipper's copy never goes to disk; what it has not goes at
@@ -596,7 +596,7 @@ static void
 test_acked_never_written(void **state)
 {
     char *dir = tmpdir(), err[256];
-    struct au_wal *w = au_wal_open(dir, 64 << 20, dir, RING_BYTES, err, sizeof err);
+    struct gw_wal *w = gw_wal_open("test", dir, 64 << 20, dir, RING_BYTES, err, sizeof err);
     uint64_t seq;
     unsigned char hash[32];
 
@@ -605,23 +605,23 @@ test_acked_never_written(void **state)
     for (int i = 0; i < 50; i++)
         assert_int_equal(append(w, "acme", i), 0);
     ack_all(w);
-    au_wal_flush(w);
+    gw_wal_flush(w);
     for (int i = 50; i < 100; i++)
         assert_int_equal(append(w, "acme", i), 0);
-    au_wal_flush(w);
+    gw_wal_flush(w);
     assert_false(segments_hold(dir, "{\"event\":0,"));
     assert_false(segments_hold(dir, "{\"event\":49,"));
     assert_true(segments_hold(dir, "{\"event\":50,"));
     assert_true(segments_hold(dir, "{\"event\":99,"));
-    assert_int_equal(read_all(w, au_wal_acked(w), 50, NULL), 50);
-    au_wal_close(w);
-    w = au_wal_open(dir, 64 << 20, dir, RING_BYTES, err, sizeof err);
+    assert_int_equal(read_all(w, gw_wal_acked(w), 50, NULL), 50);
+    gw_wal_close(w);
+    w = gw_wal_open("test", dir, 64 << 20, dir, RING_BYTES, err, sizeof err);
     assert_non_null(w);
-    assert_int_equal(read_all(w, au_wal_acked(w), 50, NULL), 50);
-    au_wal_chain_tail(w, &seq, hash);
+    assert_int_equal(read_all(w, gw_wal_acked(w), 50, NULL), 50);
+    gw_wal_chain_tail(w, &seq, hash);
     assert_int_equal(seq, 100);
     assert_int_equal(hash[0], 100);
-    au_wal_close(w);
+    gw_wal_close(w);
     rmdir_all(dir);
     free(dir);
 }
@@ -633,7 +633,7 @@ static void
 test_sigkill_after_acked_in_ring(void **state)
 {
     char *dir = tmpdir(), err[256];
-    struct au_wal *w;
+    struct gw_wal *w;
     uint64_t seq;
     unsigned char hash[32];
     pid_t pid = fork();
@@ -642,7 +642,7 @@ test_sigkill_after_acked_in_ring(void **state)
     (void)state;
     assert_true(pid >= 0);
     if (pid == 0) {
-        w = au_wal_open(dir, 64 << 20, dir, RING_BYTES, err, sizeof err);
+        w = gw_wal_open("test", dir, 64 << 20, dir, RING_BYTES, err, sizeof err);
         if (w == NULL)
             _exit(2);
         for (int i = 0; i < 3000; i++)
@@ -658,14 +658,14 @@ test_sigkill_after_acked_in_ring(void **state)
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
     assert_false(segments_hold(dir, "{\"event\":0,"));
-    w = au_wal_open(dir, 64 << 20, dir, RING_BYTES, err, sizeof err);
+    w = gw_wal_open("test", dir, 64 << 20, dir, RING_BYTES, err, sizeof err);
     assert_non_null(w);
-    assert_int_equal(read_all(w, au_wal_acked(w), 3000, NULL), 3000);
-    au_wal_chain_tail(w, &seq, hash);
+    assert_int_equal(read_all(w, gw_wal_acked(w), 3000, NULL), 3000);
+    gw_wal_chain_tail(w, &seq, hash);
     assert_int_equal(seq, 6000);
     assert_int_equal(append(w, "acme", 6000), 0);
-    assert_int_equal(read_all(w, au_wal_acked(w), 3000, NULL), 3001);
-    au_wal_close(w);
+    assert_int_equal(read_all(w, gw_wal_acked(w), 3000, NULL), 3001);
+    gw_wal_close(w);
     rmdir_all(dir);
     free(dir);
 }

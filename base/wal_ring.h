@@ -13,35 +13,35 @@
  * stay mapped and writable, and a record costs a copy.
  *
  * The ring's data is mapped twice, back to back, so a record that wraps past its end is still
- * one run of memory. Position `lsn` of the log is at au_ring_at(r, lsn): positions are the log's
+ * one run of memory. Position `lsn` of the log is at gw_ring_at(r, lsn): positions are the log's
  * own, the ring holds the last `size` bytes of them.
  */
-#ifndef AU_WAL_RING_H
-#define AU_WAL_RING_H
+#ifndef GW_WAL_RING_H
+#define GW_WAL_RING_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-struct au_ring;
+struct gw_ring;
 
 /* Open the ring at `path`, or make it of `size` bytes (a multiple of the page size). A ring the
- * last run left keeps its own size until au_ring_reset. `owner` says which log it belongs to (a
+ * last run left keeps its own size until gw_ring_reset. `owner` says which log it belongs to (a
  * ring of another log is found empty). Returns NULL with a message in err. */
-struct au_ring *au_ring_open(const char *path, size_t size, uint64_t owner, char *err,
+struct gw_ring *gw_ring_open(const char *path, size_t size, uint64_t owner, char *err,
                              size_t errlen);
 /* Unmap and close; `remove`: the ring's file too (every record is on disk). NULL is a no-op. */
-void au_ring_close(struct au_ring *r, int remove);
+void gw_ring_close(struct gw_ring *r, int remove);
 
 /* Did the ring come from the last run of this log (so that it may hold records not on disk)? */
-int au_ring_found(const struct au_ring *r);
-size_t au_ring_size(const struct au_ring *r);
-/* Where position lsn is: at least au_ring_size() bytes from there are one run of memory. */
-char *au_ring_at(const struct au_ring *r, uint64_t lsn);
+int gw_ring_found(const struct gw_ring *r);
+size_t gw_ring_size(const struct gw_ring *r);
+/* Where position lsn is: at least gw_ring_size() bytes from there are one run of memory. */
+char *gw_ring_at(const struct gw_ring *r, uint64_t lsn);
 /* How far the records are on disk, as kept in the ring's header (for the next start). */
-uint64_t au_ring_copied(const struct au_ring *r);
-void au_ring_set_copied(struct au_ring *r, uint64_t lsn);
+uint64_t gw_ring_copied(const struct gw_ring *r);
+void gw_ring_set_copied(struct gw_ring *r, uint64_t lsn);
 
 /* Make the ring anew at `size` bytes for this log (after its records were recovered). */
-int au_ring_reset(struct au_ring **r, size_t size, char *err, size_t errlen);
+int gw_ring_reset(struct gw_ring **r, size_t size, char *err, size_t errlen);
 
 #endif

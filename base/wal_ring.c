@@ -22,7 +22,7 @@ struct ring_hdr {
     _Atomic uint64_t copied;   /* records before this position are on disk */
 };
 
-struct au_ring {
+struct gw_ring {
     char *path;
     int fd;
     size_t page, size;
@@ -33,7 +33,7 @@ struct au_ring {
 };
 
 static void
-unmap(struct au_ring *r)
+unmap(struct gw_ring *r)
 {
     if (r->area != NULL)
         munmap(r->area, r->page + 2 * r->size);
@@ -44,7 +44,7 @@ unmap(struct au_ring *r)
 /* The header page, then the data at [page, page + size) and again right after it, populated now
  * (tmpfs pages, allocated by create): the writers never take a fault on the ring. */
 static int
-map(struct au_ring *r)
+map(struct gw_ring *r)
 {
     char *a = mmap(NULL, r->page + 2 * r->size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
@@ -67,7 +67,7 @@ map(struct au_ring *r)
 
 /* A new ring file of r->size bytes of data. */
 static int
-create(struct au_ring *r)
+create(struct gw_ring *r)
 {
     unlink(r->path);
     r->fd = open(r->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -87,7 +87,7 @@ create(struct au_ring *r)
 
 /* The ring the last run left, if it is whole and of this log. */
 static int
-reopen(struct au_ring *r)
+reopen(struct gw_ring *r)
 {
     struct ring_hdr h;
     struct stat st;
@@ -111,10 +111,10 @@ reopen(struct au_ring *r)
     return 0;
 }
 
-struct au_ring *
-au_ring_open(const char *path, size_t size, uint64_t owner, char *err, size_t errlen)
+struct gw_ring *
+gw_ring_open(const char *path, size_t size, uint64_t owner, char *err, size_t errlen)
 {
-    struct au_ring *r = calloc(1, sizeof *r);
+    struct gw_ring *r = calloc(1, sizeof *r);
 
     if (r == NULL || (r->path = strdup(path)) == NULL) {
         free(r);
@@ -129,14 +129,14 @@ au_ring_open(const char *path, size_t size, uint64_t owner, char *err, size_t er
     r->size = size;
     if (create(r) < 0) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        au_ring_close(r, 1);
+        gw_ring_close(r, 1);
         return NULL;
     }
     return r;
 }
 
 void
-au_ring_close(struct au_ring *r, int remove)
+gw_ring_close(struct gw_ring *r, int remove)
 {
     if (r == NULL)
         return;
@@ -150,9 +150,9 @@ au_ring_close(struct au_ring *r, int remove)
 }
 
 int
-au_ring_reset(struct au_ring **rp, size_t size, char *err, size_t errlen)
+gw_ring_reset(struct gw_ring **rp, size_t size, char *err, size_t errlen)
 {
-    struct au_ring *r = *rp;
+    struct gw_ring *r = *rp;
 
     unmap(r);
     if (r->fd >= 0)
@@ -167,31 +167,31 @@ au_ring_reset(struct au_ring **rp, size_t size, char *err, size_t errlen)
 }
 
 int
-au_ring_found(const struct au_ring *r)
+gw_ring_found(const struct gw_ring *r)
 {
     return r->found;
 }
 
 size_t
-au_ring_size(const struct au_ring *r)
+gw_ring_size(const struct gw_ring *r)
 {
     return r->size;
 }
 
 char *
-au_ring_at(const struct au_ring *r, uint64_t lsn)
+gw_ring_at(const struct gw_ring *r, uint64_t lsn)
 {
     return r->area + r->page + (size_t)(lsn % r->size);
 }
 
 uint64_t
-au_ring_copied(const struct au_ring *r)
+gw_ring_copied(const struct gw_ring *r)
 {
     return atomic_load(&r->hdr->copied);
 }
 
 void
-au_ring_set_copied(struct au_ring *r, uint64_t lsn)
+gw_ring_set_copied(struct gw_ring *r, uint64_t lsn)
 {
     atomic_store_explicit(&r->hdr->copied, lsn, memory_order_release);
 }
