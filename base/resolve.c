@@ -28,6 +28,23 @@ gw_host_is_ip(const char *host)
 }
 
 int
+gw_addr_text(const struct sockaddr *sa, char *ip, size_t len)
+{
+    ip[0] = '\0';
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *v4 = (const struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &v4->sin_addr, ip, (socklen_t)len);
+        return ntohs(v4->sin_port);
+    }
+    if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)sa;
+        inet_ntop(AF_INET6, &v6->sin6_addr, ip, (socklen_t)len);
+        return ntohs(v6->sin6_port);
+    }
+    return -1;
+}
+
+int
 gw_nameserver_valid(const char *s)
 {
     struct sockaddr_storage ss;

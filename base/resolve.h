@@ -42,6 +42,10 @@ int gw_dns_reconfigure(struct evdns_base *d, char *const *nameservers, size_t n)
 /* The address of a lookup's answers to use: the first IPv4 one, else the first (NULL: none). */
 const struct evutil_addrinfo *gw_dns_first(const struct evutil_addrinfo *res);
 
+/* An IPv4 or IPv6 address in text into ip[len] (INET6_ADDRSTRLEN is room enough); returns its
+ * port, or -1 (ip "") for another family. */
+int gw_addr_text(const struct sockaddr *sa, char *ip, size_t len);
+
 /* Is "ip" or "ip:port" a nameserver address? */
 int gw_nameserver_valid(const char *s);
 

@@ -233,7 +233,7 @@ looked_up(int err, struct evutil_addrinfo *res, void *arg)
         struct pt_upstream *up = &s->targets[p->i].up;
         struct sockaddr_storage was;
         socklen_t len;
-        char ip[INET6_ADDRSTRLEN] = "?";
+        char ip[INET6_ADDRSTRLEN];
         p->lookup = NULL;
         if (a == NULL) {
             if (!p->lookup_failed)
@@ -246,11 +246,7 @@ looked_up(int err, struct evutil_addrinfo *res, void *arg)
             pt_upstream_addr(up, &was, &len);
             if (len != a->ai_addrlen || memcmp(&was, a->ai_addr, len) != 0) {
                 pt_upstream_set_addr(up, a->ai_addr, (socklen_t)a->ai_addrlen);
-                evutil_inet_ntop(a->ai_family,
-                                 a->ai_family == AF_INET
-                                     ? (const void *)&((const struct sockaddr_in *)a->ai_addr)->sin_addr
-                                     : (const void *)&((const struct sockaddr_in6 *)a->ai_addr)->sin6_addr,
-                                 ip, sizeof ip);
+                gw_addr_text(a->ai_addr, ip, sizeof ip);
                 gw_log(GW_LOG_INFO, "upstream set \"%s\": %s is at %s now", s->name, up->host, ip);
             }
         }

@@ -27,6 +27,7 @@
 
 #include "alloc.h"
 #include "log.h"
+#include "resolve.h"
 
 #define MAX_CACHED_EXCHANGES 64
 #define LINGER_MS 2000
@@ -408,14 +409,9 @@ gw_conn_accept(struct gw_worker *w, size_t li, int fd, struct sockaddr *sa, int 
     c->w = w;
     c->snap = pt_snapshot_ref(snap);
     c->lconf = l;
-    if (sa->sa_family == AF_INET) {
-        inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, c->client.ip, sizeof c->client.ip);
-        c->client.port = ntohs(((struct sockaddr_in *)sa)->sin_port);
-    } else if (sa->sa_family == AF_INET6) {
-        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr, c->client.ip,
-                  sizeof c->client.ip);
-        c->client.port = ntohs(((struct sockaddr_in6 *)sa)->sin6_port);
-    }
+    c->client.port = gw_addr_text(sa, c->client.ip, sizeof c->client.ip);
+    if (c->client.port < 0)
+        c->client.port = 0;
     c->client.trusted = gw_config_trusted(snap->config, sa);
     c->log.client = c->client.ip;
     c->t_accept = gw_mono_us();
