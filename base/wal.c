@@ -620,3 +620,9 @@ gw_wal_chain_tail(struct gw_wal *w, uint64_t *seq, unsigned char hash[32])
     memcpy(hash, w->hash, 32);
     pthread_mutex_unlock(&w->lock);
 }
+
+uint64_t
+gw_wal_id(const struct gw_wal *w)
+{
+    return w->id;
+}

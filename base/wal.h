@@ -73,6 +73,8 @@ uint64_t gw_wal_room(const struct gw_wal *w);
 void gw_wal_watch(struct gw_wal *w, uint64_t bytes);
 int gw_wal_tight(const struct gw_wal *w);
 uint64_t gw_wal_max(const struct gw_wal *w);
+/* The log's identity: a random number made with the log and kept with it (never 0). */
+uint64_t gw_wal_id(const struct gw_wal *w);
 /* How many records the last run left to ship, found by gw_wal_open(). */
 uint64_t gw_wal_opened_records(const struct gw_wal *w);
 

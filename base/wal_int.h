@@ -50,6 +50,7 @@ struct gw_wal {
     pthread_mutex_t lock;  /* the writers' position and chain; changes to segs */
     char name[16];         /* what the log is ("audit"), for messages and its ring's file name */
     char *dir;
+    uint64_t id;           /* the log's identity (log_id in wal_open.c) */
     uint64_t max_bytes;
     size_t seg_size;
     struct gw_ring *ring;  /* where the writers' records are until they are on disk */

@@ -260,7 +260,7 @@ open_ring(struct gw_wal *w, const char *ring_dir, size_t ring_bytes, char *err, 
 {
     char real[4096], name[40];
     unsigned char d[32];
-    uint64_t id = log_id(w);
+    uint64_t id = w->id = log_id(w);
 
     if (realpath(w->dir, real) == NULL || id == 0) {
         snprintf(err, errlen, "%s: %s", w->dir, strerror(errno));

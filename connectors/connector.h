@@ -18,6 +18,7 @@
 
 #include "exchange_t.h"
 #include "json_loc.h"
+#include "kafka_outbox.h"
 #include "partner.h"
 
 struct event_base;
@@ -58,6 +59,7 @@ struct cn_kafka_conf {
     char *brokers;           /* a bootstrap list, or "embedded" (the audit's development broker) */
     int timeout_ms;          /* how long a message may take to be acknowledged (default 5000) */
     json_t *props;           /* librdkafka properties passed through (strings), or NULL */
+    struct cn_outbox_conf outbox; /* the store-and-forward log (ack "local") */
 };
 
 /* Read "connectors.kafka" (obj at path; NULL: absent, *out left as it is, returns 0). Returns 1,
@@ -68,6 +70,13 @@ void cn_kafka_conf_free(struct cn_kafka_conf *k);
 int cn_kafka_conf_same(const struct cn_kafka_conf *a, const struct cn_kafka_conf *b);
 /* The embedded broker's bootstrap address, for brokers "embedded" (before the workers start). */
 void cn_kafka_use_embedded(const char *bootstrap);
+/* Start the node's outbox (ack "local") when a route of snap needs it or an earlier run left one
+ * in its folder (to ship what waits there); once started it stays until cn_kafka_outbox_close.
+ * Before the workers see snap (at start and on each reload). 0, or -1 with a message in err. */
+int cn_kafka_outbox_open(const struct pt_snapshot *snap, const struct cn_kafka_conf *conf,
+                         char *err, size_t errlen);
+/* Ship what waits for up to flush_ms, then stop (after the workers). */
+void cn_kafka_outbox_close(int flush_ms);
 
 /* How many connectors there are (the slots of cn_all[]). */
 #define CN_MAX 3

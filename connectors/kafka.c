@@ -12,11 +12,15 @@
  * The producer's delivery reports come back on the worker's loop: librdkafka writes to a pipe
  * when its queue has events, the loop watches the pipe and serves the queue. A message whose
  * exchange ended first (the client went away) is still reported; only its answer is dropped.
+ *
+ * With ack "local" the message goes to the node's outbox instead (kafka_outbox.h) and the answer
+ * is 202 at once: the outbox's shipper brings it to the topic.
  */
 #include "connector.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,10 +34,12 @@
 #include "http_parser.h"
 #include "json_pointer.h"
 #include "log.h"
+#include "snapshot.h"
 
 #define KAFKA_MAX_FIELDS 32
 
 enum kafka_key { KEY_PARTNER, KEY_FIELD, KEY_POINTER, KEY_NONE };
+enum kafka_ack { ACK_KAFKA, ACK_LOCAL };
 
 /* A segment of a JSON pointer: an object member's name, and the array index it names (-1: none). */
 struct kafka_seg {
@@ -43,6 +49,7 @@ struct kafka_seg {
 
 /* A route's "kafka" object, compiled. */
 struct kafka_route {
+    enum kafka_ack ack;
     enum kafka_key key;
     char *key_field;          /* KEY_FIELD: the field's name */
     struct kafka_seg *pointer;/* KEY_POINTER: the pointer's segments (read at load) */
@@ -53,6 +60,8 @@ struct kafka_route {
 
 /* What portico.json's "connectors.kafka" says ("embedded": the audit's development broker). */
 static char *embedded_bootstrap; /* (set before the workers start, read by them) */
+/* The node's outbox for ack "local" (started before a snapshot that needs it reaches a worker). */
+static struct cn_outbox *_Atomic outbox;
 
 struct kafka_worker {
     struct event_base *base;
@@ -85,6 +94,18 @@ props_load(const struct gw_jctx *c, const json_t *obj, const char *path,
     ((struct cn_kafka_conf *)base)->props = json_incref(k);
 }
 
+/* "outbox": the store-and-forward log's settings (read, with their defaults, when absent too). */
+static void
+outbox_load(const struct gw_jctx *c, const json_t *obj, const char *path,
+            const struct gw_conf_key *key, void *base)
+{
+    char p[GW_JPATH_MAX];
+
+    cn_outbox_conf_load(c, gw_jctx_get(c, obj, path, key->name, JSON_OBJECT, 0),
+                        gw_jpath_key(p, sizeof p, path, key->name),
+                        &((struct cn_kafka_conf *)base)->outbox);
+}
+
 int
 cn_kafka_conf_load(const struct gw_jctx *c, const json_t *obj, const char *path,
                    struct cn_kafka_conf *out)
@@ -93,6 +114,7 @@ cn_kafka_conf_load(const struct gw_jctx *c, const json_t *obj, const char *path,
         { GW_KEY_STRING(struct cn_kafka_conf, brokers, NULL), .flags = GW_CONF_REQUIRED },
         { GW_KEY_INT(struct cn_kafka_conf, timeout_ms, 100, 300000, 5000) },
         { GW_KEY_OTHER("kafka", props_load) },
+        { GW_KEY_OTHER("outbox", outbox_load) },
         GW_KEY_END,
     };
 
@@ -109,6 +131,7 @@ cn_kafka_conf_free(struct cn_kafka_conf *k)
 {
     free(k->brokers);
     json_decref(k->props);
+    cn_outbox_conf_free(&k->outbox);
     memset(k, 0, sizeof *k);
 }
 
@@ -116,6 +139,7 @@ int
 cn_kafka_conf_same(const struct cn_kafka_conf *a, const struct cn_kafka_conf *b)
 {
     return a->on == b->on && a->timeout_ms == b->timeout_ms &&
+           cn_outbox_conf_same(&a->outbox, &b->outbox) &&
            ((a->brokers == NULL && b->brokers == NULL) ||
             (a->brokers != NULL && b->brokers != NULL && strcmp(a->brokers, b->brokers) == 0)) &&
            ((a->props == NULL && b->props == NULL) ||
@@ -194,14 +218,13 @@ kafka_compile(const struct gw_jctx *c, const json_t *route, const char *path, st
     gw_jpath_key(kpath, sizeof kpath, path, "kafka");
     if (obj != NULL && gw_jctx_check_keys(c, obj, kpath, keys) > 0)
         bad = 1;
-    if (obj != NULL && (ack = gw_jctx_string(c, obj, kpath, "ack", 0)) != NULL &&
-        strcmp(ack, "kafka") != 0) {
+    ack = obj != NULL ? gw_jctx_string(c, obj, kpath, "ack", 0) : NULL;
+    if (ack != NULL && strcmp(ack, "local") == 0) {
+        k->ack = ACK_LOCAL;
+    } else if (ack != NULL && strcmp(ack, "kafka") != 0) {
         gw_jctx_error(c, gw_jpath_key(ipath, sizeof ipath, kpath, "ack"),
-                      strcmp(ack, "local") == 0
-                          ? "\"local\" (store-and-forward through the node's log) is not in this "
-                            "version: only \"kafka\" (202 once Kafka has the message)"
-                          : "\"%s\" is not an acknowledgement (\"kafka\")",
-                      ack);
+                      "\"%s\" is not an acknowledgement (\"kafka\": 202 once Kafka has the "
+                      "message; \"local\": once the node's outbox has it)", ack);
         bad = 1;
     }
     key = obj != NULL ? gw_jctx_string(c, obj, kpath, "key", 0) : NULL;
@@ -439,30 +462,69 @@ message_key(struct gw_exchange *ex, const struct kafka_route *k, size_t *len)
     return NULL;
 }
 
+#define MAX_HEADERS (4 + KAFKA_MAX_FIELDS)
+
 static void
-add_header(rd_kafka_headers_t *hs, const char *name, const char *v, size_t len)
+add_header(struct cn_kafka_header *hs, size_t *n, const char *name, const char *v, size_t len)
 {
     if (v != NULL)
-        rd_kafka_header_add(hs, name, -1, v, (ssize_t)len);
+        hs[(*n)++] = (struct cn_kafka_header){name, v, len};
 }
 
-static rd_kafka_headers_t *
-message_headers(struct gw_exchange *ex, const struct kafka_route *k)
+/* The message's headers: the request's content type, id, partner and route, and the fields the
+ * route lists. Returns how many (at most MAX_HEADERS). */
+static size_t
+message_headers(struct gw_exchange *ex, const struct kafka_route *k, struct cn_kafka_header *hs)
 {
-    rd_kafka_headers_t *hs = rd_kafka_headers_new(8 + k->nfields);
     const struct gw_http_header *h = gw_http_find_header(&ex->req, "content-type");
+    size_t n = 0;
 
     if (h != NULL)
-        add_header(hs, "content-type", h->value, h->value_len);
-    add_header(hs, "request-id", ex->request_id, strlen(ex->request_id));
+        add_header(hs, &n, "content-type", h->value, h->value_len);
+    add_header(hs, &n, "request-id", ex->request_id, strlen(ex->request_id));
     if (ex->partner != NULL)
-        add_header(hs, "partner-id", ex->partner->id, strlen(ex->partner->id));
+        add_header(hs, &n, "partner-id", ex->partner->id, strlen(ex->partner->id));
     if (ex->route->name != NULL)
-        add_header(hs, "route", ex->route->name, strlen(ex->route->name));
+        add_header(hs, &n, "route", ex->route->name, strlen(ex->route->name));
     for (size_t i = 0; i < k->nfields; i++)
         if ((h = gw_http_find_header(&ex->req, k->fields[i])) != NULL)
-            add_header(hs, k->fields[i], h->value, h->value_len);
-    return hs;
+            add_header(hs, &n, k->fields[i], h->value, h->value_len);
+    return n;
+}
+
+/* ack "local": into the outbox, and 202 at once. */
+static void
+store(struct gw_exchange *ex, const char *key, size_t keylen, const struct cn_kafka_header *hs,
+      size_t nh)
+{
+    struct cn_outbox *o = atomic_load(&outbox);
+    const char *topic = ex->route->upstream.target;
+    struct cn_outbox_msg m = {topic, key, keylen, hs, nh, ex->req_body, ex->req_body_len};
+    char body[512];
+    int n, rc;
+
+    if (o == NULL) {
+        ex->api->problem(ex, 503, "upstream-unavailable", "the node's outbox is not open (see "
+                         "the gateway's log)", "Retry-After: 5\r\n");
+        return;
+    }
+    ex->m_forwarded = gw_mono_us();
+    rc = cn_outbox_put(o, &m);
+    ex->m_up_head = gw_mono_us();
+    if (rc == CN_OUTBOX_TOO_LARGE) {
+        ex->api->problem(ex, 413, "payload-too-large", "the message is larger than the node's "
+                         "outbox takes (half of connectors.kafka.outbox.ring_bytes), or a header "
+                         "or the key is longer than 65535 bytes", NULL);
+        return;
+    }
+    if (rc == CN_OUTBOX_FULL) {
+        ex->api->problem(ex, 503, "upstream-unavailable", "the node's outbox is full "
+                         "(connectors.kafka.outbox.max_bytes wait for Kafka)", "Retry-After: 5\r\n");
+        return;
+    }
+    n = snprintf(body, sizeof body, "{\"topic\":\"%s\",\"ack\":\"local\",\"request_id\":\"%s\"}",
+                 topic, ex->request_id);
+    ex->api->respond(ex, 202, "application/json", body, (size_t)n, NULL);
 }
 
 static void
@@ -499,14 +561,23 @@ kafka_start(struct gw_exchange *ex)
     struct kafka_worker *w = ex->up_worker;
     const struct kafka_route *k = ex->route->cn_conf;
     const struct cn_kafka_conf *conf = ex->set->kafka;
+    struct cn_kafka_header hv[MAX_HEADERS];
     struct kafka_msg *km;
     rd_kafka_headers_t *hs;
     rd_kafka_resp_err_t err;
     const char *key;
-    size_t keylen;
+    size_t keylen, nh;
     char detail[256];
 
     ex->api->request_body(ex, NULL); /* (read whole already: only watch the client) */
+    ex->target = &ex->route->upstream;
+    ex->up_partition = -1;
+    key = message_key(ex, k, &keylen);
+    nh = message_headers(ex, k, hv);
+    if (k->ack == ACK_LOCAL) {
+        store(ex, key, keylen, hv, nh);
+        return;
+    }
     if (conf == NULL || !conf->on || producer(w, conf) == NULL) {
         ex->api->problem(ex, 503, "upstream-unavailable", "the Kafka producer cannot be made "
                          "(see the gateway's log)", "Retry-After: 5\r\n");
@@ -516,10 +587,9 @@ kafka_start(struct gw_exchange *ex)
         ex->api->problem(ex, 503, "upstream-unavailable", "out of memory", "Retry-After: 1\r\n");
         return;
     }
-    key = message_key(ex, k, &keylen);
-    hs = message_headers(ex, k);
-    ex->target = &ex->route->upstream;
-    ex->up_partition = -1;
+    hs = rd_kafka_headers_new(nh);
+    for (size_t i = 0; i < nh; i++)
+        rd_kafka_header_add(hs, hv[i].name, -1, hv[i].value, (ssize_t)hv[i].len);
     ex->m_forwarded = gw_mono_us();
     err = rd_kafka_producev(w->rk, RD_KAFKA_V_TOPIC(ex->route->upstream.target),
                             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
@@ -557,3 +627,48 @@ const struct cn_ops cn_kafka = {
     .start = kafka_start,
     .cancel = kafka_cancel,
 };
+
+/* ---- the outbox ---- */
+
+/* Does a route of snap acknowledge from the outbox? */
+static int
+needs_outbox(const struct pt_snapshot *snap)
+{
+    for (size_t i = 0; i < snap->nroutes; i++) {
+        const struct pt_route *r = snap->routes[i];
+        if (r->connector == &cn_kafka && ((const struct kafka_route *)r->cn_conf)->ack == ACK_LOCAL)
+            return 1;
+    }
+    return 0;
+}
+
+int
+cn_kafka_outbox_open(const struct pt_snapshot *snap, const struct cn_kafka_conf *conf, char *err,
+                     size_t errlen)
+{
+    const char *brokers;
+    struct cn_outbox *o;
+    char path[4096];
+
+    if (atomic_load(&outbox) != NULL || !conf->on)
+        return 0;
+    snprintf(path, sizeof path, "%s/checkpoint", conf->outbox.dir);
+    if (!needs_outbox(snap) && access(path, F_OK) != 0)
+        return 0; /* no route needs it, and no earlier run left one to ship */
+    brokers = strcmp(conf->brokers, "embedded") == 0 ? embedded_bootstrap : conf->brokers;
+    if (brokers == NULL) {
+        snprintf(err, errlen, "kafka outbox: brokers \"embedded\" but no embedded broker runs "
+                 "(audit.brokers is not \"embedded\")");
+        return -1;
+    }
+    if ((o = cn_outbox_start(&conf->outbox, brokers, conf->props, err, errlen)) == NULL)
+        return -1;
+    atomic_store(&outbox, o);
+    return 0;
+}
+
+void
+cn_kafka_outbox_close(int flush_ms)
+{
+    cn_outbox_stop(atomic_exchange(&outbox, NULL), flush_ms);
+}

@@ -620,6 +620,7 @@ load_connectors(const struct gw_jctx *c, const json_t *root, struct gw_config *c
         cfg->kafka.brokers = strdup(cfg->audit_conf.brokers);
         cfg->kafka.timeout_ms = 5000;
         cfg->kafka.props = json_incref(cfg->audit_conf.kafka);
+        cn_outbox_conf_load(c, NULL, "connectors.kafka.outbox", &cfg->kafka.outbox);
     }
 }
 

@@ -322,6 +322,7 @@ reload(const char *path, struct gw_worker *workers, int n, struct pt_snapshot **
 {
     struct gw_diag d = {0};
     struct pt_snapshot *next = gw_snapshot_load(path, &d);
+    char err[512];
 
     for (size_t i = 0; i < d.n; i++)
         gw_log(d.items[i].level == GW_DIAG_ERROR ? GW_LOG_ERROR : GW_LOG_WARN, "reload: %s",
@@ -344,6 +345,11 @@ reload(const char *path, struct gw_worker *workers, int n, struct pt_snapshot **
     }
     if (!same_listeners((*current)->config, next->config)) {
         gw_log(GW_LOG_ERROR, "reload refused: listeners or workers changed (a restart applies them)");
+        pt_snapshot_unref(next);
+        return;
+    }
+    if (cn_kafka_outbox_open(next, &next->config->kafka, err, sizeof err) < 0) {
+        gw_log(GW_LOG_ERROR, "reload refused: %s", err);
         pt_snapshot_unref(next);
         return;
     }
@@ -416,6 +422,14 @@ gw_server_run(const char *config_path, struct pt_snapshot *snap)
         }
         cn_kafka_use_embedded(au_log_brokers(audit)); /* kafka:// routes on "embedded" */
     }
+    {
+        char err[512];
+        if (cn_kafka_outbox_open(snap, &snap->config->kafka, err, sizeof err) < 0) {
+            gw_log(GW_LOG_CRIT, "%s", err);
+            rc = 1;
+            goto out;
+        }
+    }
     for (int i = 0; i < n; i++) {
         if (worker_init(&workers[i], i, snap, audit) < 0) {
             rc = 1;
@@ -459,6 +473,7 @@ out:
     for (int i = 0; i < n; i++)
         worker_free(&workers[i]);
     free(workers);
+    cn_kafka_outbox_close(GW_AUDIT_FLUSH_MS); /* before the audit: its broker may be the one */
     au_log_stop(audit, GW_AUDIT_FLUSH_MS);
     pt_snapshot_unref(snap);
     gw_log(GW_LOG_INFO, "stopped");

@@ -222,7 +222,8 @@ order_1k() {
 # their defaults) and its route /set/* are in the configuration unless SET is "noset" (a previous
 # build without upstream sets). KAFKA, when given, is a broker's bootstrap address: it becomes
 # connectors.kafka's brokers, and the kafka case's two public POST routes are added, /kafka/orders
-# (kafka://bench.orders, ack kafka: 202 once Kafka has the message) and /mock/orders (mock:202).
+# (kafka://bench.orders, ack kafka: 202 once Kafka has the message), /local/orders
+# (kafka://bench.local, ack local: 202 once the node's outbox has it) and /mock/orders (mock:202).
 # A mock reads no request body and so closes the connection after answering a POST
 # (connectors/mock.c): wrk would then open a connection for every request of B. The mock route
 # therefore has a request chain whose one step never applies to the JSON order (xml_to_json, when
@@ -238,6 +239,8 @@ portico_config() {
         kafka_routes=',
         { "name": "kafka-orders", "path": "/kafka/orders", "methods": ["POST"],
           "upstream": "kafka://bench.orders", "public": true },
+        { "name": "local-orders", "path": "/local/orders", "methods": ["POST"],
+          "upstream": "kafka://bench.local", "kafka": { "ack": "local" }, "public": true },
         { "name": "mock-orders", "path": "/mock/orders", "methods": ["POST"],
           "upstream": "mock:202", "public": true,
           "request": [ { "xml_to_json": {}, "when": { "content_type": "xml" } } ] }'

@@ -88,10 +88,15 @@ define_cases() {
     add_case upset \
         "Plain HTTP: an upstream set of 3 targets (round robin) against a single upstream" \
         portico:plain:/set/orders portico:plain:/plain/orders "rps>=0.95 cpu<=1.05"
-    # issue 15: a kafka:// route (ack "kafka": 202 once Kafka has the message) against a mock:
-    # route answering 202 itself, the same 1 KB JSON POST, one gateway (portico-kafka, with its
-    # own kafka-dev), its plain listener. No goal: the issue's bar (>= 0.8x of mock) is for
-    # ack "local", not in this version yet; the table gives the ratios.
+    # issue 15: kafka:// routes against a mock: route answering 202 itself, the same 1 KB JSON
+    # POST, one gateway (portico-kafka, with its own kafka-dev), its plain listener. ack "local"
+    # (202 once the node's outbox has the message; its shipper produces it meanwhile, in the same
+    # process): the issue's bar, >= 0.8x the mock's requests/s. ack "kafka" (202 once Kafka has
+    # it): no goal, its p99 beside.
+    add_case outbox \
+        "Plain HTTP POST of a 1 KB JSON order: a kafka:// route (ack local) against a mock: route" \
+        portico-kafka:plain:/local/orders portico-kafka:plain:/mock/orders "rps>=0.8" \
+        -s "$B/post-order-1k.lua"
     add_case kafka \
         "Plain HTTP POST of a 1 KB JSON order: a kafka:// route (ack kafka) against a mock: route" \
         portico-kafka:plain:/kafka/orders portico-kafka:plain:/mock/orders "" \
@@ -459,7 +464,7 @@ verify_target() {
 # Kafka gave the message, and the message at that place (read back with kcat) is the body posted.
 verify_kafka() {
     local url=${URL[portico-kafka.plain]} got where path
-    for path in /mock/orders /kafka/orders; do
+    for path in /mock/orders /kafka/orders /local/orders; do
         got=$(curl -s -o /dev/null -o /dev/null -w '%{http_code}:%{num_connects} ' --max-time 10 \
             -H 'Content-Type: application/json' --data-binary "@$B/order-1k.json" \
             "$url$path" "$url$path" || true)

@@ -521,9 +521,10 @@ test_kafka_route_problems(void **state)
     write_file("portico.json",
                "{\n"
                "  \"listeners\": [ { \"address\": \"127.0.0.1:18080\" } ],\n"
-               "  \"connectors\": { \"kafka\": { \"brokers\": \"127.0.0.1:9092\", \"timeout_ms\": 5 } },\n"
+               "  \"connectors\": { \"kafka\": { \"brokers\": \"127.0.0.1:9092\", \"timeout_ms\": 5,\n"
+               "    \"outbox\": { \"ring_bytes\": 5000000, \"fsync_ms\": -1, \"folder\": \"x\" } } },\n"
                "  \"routes\": [ { \"name\": \"a\", \"path\": \"/a\", \"public\": true, \"timeout_ms\": 9,\n"
-               "                \"upstream\": \"kafka://a\", \"kafka\": { \"ack\": \"local\" } },\n"
+               "                \"upstream\": \"kafka://a\", \"kafka\": { \"ack\": \"later\" } },\n"
                "              { \"name\": \"b\", \"path\": \"/b\", \"public\": true,\n"
                "                \"upstream\": \"kafka://b\", \"kafka\": { \"key\": \"body\",\n"
                "                \"fields\": [\"X-Ok\", \"bad field\"], \"acks\": 1 } } ]\n"
@@ -532,17 +533,23 @@ test_kafka_route_problems(void **state)
     ASSERT_DIAG(&f->d,
                 "error: portico.json:3:59: connectors.kafka.timeout_ms: 5 is out of range (100 to "
                 "300000)",
-                "error: portico.json:5:53: routes[0].kafka.ack: \"local\" (store-and-forward "
-                "through the node's log) is not in this version: only \"kafka\" (202 once Kafka "
-                "has the message)",
-                "error: portico.json:4:60: routes[0].timeout_ms: a kafka:// route waits "
+                "error: portico.json:4:56: connectors.kafka.outbox.folder: unknown key (expected "
+                "one of: dir, ring_dir, ring_bytes, max_bytes, fsync_ms)",
+                "error: portico.json:4:40: connectors.kafka.outbox.fsync_ms: -1 is out of range (0 "
+                "to 3600000)",
+                "error: portico.json:4:17: connectors.kafka.outbox.ring_bytes: 5000000 is not a "
+                "multiple of 4096 (the page size)",
+                "error: portico.json:6:53: routes[0].kafka.ack: \"later\" is not an acknowledgement "
+                "(\"kafka\": 202 once Kafka has the message; \"local\": once the node's outbox has "
+                "it)",
+                "error: portico.json:5:60: routes[0].timeout_ms: a kafka:// route waits "
                 "connectors.kafka.timeout_ms for Kafka (the producer's delivery timeout, one per "
                 "topic)",
-                "error: portico.json:8:50: routes[1].kafka.acks: unknown key (expected one of: "
+                "error: portico.json:9:50: routes[1].kafka.acks: unknown key (expected one of: "
                 "ack, key, fields)",
-                "error: portico.json:7:53: routes[1].kafka.key: expected \"partner\", \"none\", "
+                "error: portico.json:8:53: routes[1].kafka.key: expected \"partner\", \"none\", "
                 "\"field:NAME\" or \"pointer:/json/pointer\", got \"body\"",
-                "error: portico.json:8:36: routes[1].kafka.fields[1]: \"bad field\" is not a field "
+                "error: portico.json:9:36: routes[1].kafka.fields[1]: \"bad field\" is not a field "
                 "name");
 }
 
