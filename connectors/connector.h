@@ -49,7 +49,7 @@ struct cn_ops {
     void (*cancel)(struct gw_exchange *ex);
 };
 
-extern const struct cn_ops cn_http, cn_mock, cn_kafka;
+extern const struct cn_ops cn_http, cn_mock, cn_kafka, cn_delivery, cn_deliveries;
 
 /* The kafka connector's settings: portico.json's "connectors.kafka" (kafka.c), or, without it,
  * the audit section's brokers and properties. A reload cannot change them (the workers' producers
@@ -77,9 +77,11 @@ int cn_kafka_outbox_open(const struct pt_snapshot *snap, const struct cn_kafka_c
                          char *err, size_t errlen);
 /* Ship what waits for up to flush_ms, then stop (after the workers). */
 void cn_kafka_outbox_close(int flush_ms);
+/* The node's outbox, or NULL when it is not open (dead letters go through it). */
+struct cn_outbox *cn_kafka_outbox(void);
 
 /* How many connectors there are (the slots of cn_all[]). */
-#define CN_MAX 3
+#define CN_MAX 5
 
 /* Every connector, for the gateway's per-worker state (NULL-terminated). */
 extern const struct cn_ops *const cn_all[];

@@ -102,7 +102,7 @@ outbox_load(const struct gw_jctx *c, const json_t *obj, const char *path,
     char p[GW_JPATH_MAX];
 
     cn_outbox_conf_load(c, gw_jctx_get(c, obj, path, key->name, JSON_OBJECT, 0),
-                        gw_jpath_key(p, sizeof p, path, key->name),
+                        gw_jpath_key(p, sizeof p, path, key->name), "outbox",
                         &((struct cn_kafka_conf *)base)->outbox);
 }
 
@@ -636,7 +636,9 @@ needs_outbox(const struct pt_snapshot *snap)
 {
     for (size_t i = 0; i < snap->nroutes; i++) {
         const struct pt_route *r = snap->routes[i];
-        if (r->connector == &cn_kafka && ((const struct kafka_route *)r->cn_conf)->ack == ACK_LOCAL)
+        if ((r->connector == &cn_kafka &&
+             ((const struct kafka_route *)r->cn_conf)->ack == ACK_LOCAL) ||
+            r->connector == &cn_delivery) /* (its dead letters) */
             return 1;
     }
     return 0;
@@ -665,6 +667,12 @@ cn_kafka_outbox_open(const struct pt_snapshot *snap, const struct cn_kafka_conf 
         return -1;
     atomic_store(&outbox, o);
     return 0;
+}
+
+struct cn_outbox *
+cn_kafka_outbox(void)
+{
+    return atomic_load(&outbox);
 }
 
 void

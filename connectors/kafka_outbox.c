@@ -39,10 +39,10 @@ ob_now_ms(void)
 
 int
 cn_outbox_conf_load(const struct gw_jctx *c, const json_t *obj, const char *path,
-                    struct cn_outbox_conf *out)
+                    const char *dir, struct cn_outbox_conf *out)
 {
-    static const struct gw_conf_key keys[] = {
-        { GW_KEY_PATH(struct cn_outbox_conf, dir, "outbox") },
+    struct gw_conf_key keys[] = {
+        { GW_KEY_PATH(struct cn_outbox_conf, dir, dir) },
         { GW_KEY_PATH(struct cn_outbox_conf, ring_dir, "/dev/shm") },
         { GW_KEY_INT(struct cn_outbox_conf, ring_bytes, MIN_RING_BYTES, 1ll << 32, 64ll << 20) },
         { GW_KEY_INT(struct cn_outbox_conf, max_bytes, MIN_LOG_BYTES, 1ll << 50, 1ll << 30) },

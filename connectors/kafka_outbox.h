@@ -31,9 +31,10 @@ struct cn_outbox_conf {
     int fsync_ms;         /* how often the log is synced to disk */
 };
 
-/* Read obj (at path; NULL: the defaults). Returns the number of errors reported. */
+/* Read obj (at path; NULL: the defaults; dir: the folder's default, beside the document). Returns
+ * the number of errors reported. The delivery log's settings are read the same way. */
 int cn_outbox_conf_load(const struct gw_jctx *c, const json_t *obj, const char *path,
-                        struct cn_outbox_conf *out);
+                        const char *dir, struct cn_outbox_conf *out);
 void cn_outbox_conf_free(struct cn_outbox_conf *o);
 int cn_outbox_conf_same(const struct cn_outbox_conf *a, const struct cn_outbox_conf *b);
 

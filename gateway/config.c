@@ -608,8 +608,13 @@ load_resolver(const struct gw_jctx *c, const json_t *root, struct gw_config *cfg
 static void
 load_connectors(const struct gw_jctx *c, const json_t *root, struct gw_config *cfg)
 {
-    static const char *const keys[] = { "kafka", NULL };
+    static const char *const keys[] = { "kafka", "delivery", NULL };
     json_t *obj = gw_jctx_get(c, root, "", "connectors", JSON_OBJECT, 0);
+
+    cn_delivery_conf_load(c, obj != NULL ? gw_jctx_get(c, obj, "connectors", "delivery",
+                                                       JSON_OBJECT, 0)
+                                         : NULL,
+                          "connectors.delivery", &cfg->delivery);
 
     if (obj != NULL && gw_jctx_check_keys(c, obj, "connectors", keys) == 0 &&
         cn_kafka_conf_load(c, gw_jctx_get(c, obj, "connectors", "kafka", JSON_OBJECT, 0),
@@ -620,7 +625,7 @@ load_connectors(const struct gw_jctx *c, const json_t *root, struct gw_config *c
         cfg->kafka.brokers = strdup(cfg->audit_conf.brokers);
         cfg->kafka.timeout_ms = 5000;
         cfg->kafka.props = json_incref(cfg->audit_conf.kafka);
-        cn_outbox_conf_load(c, NULL, "connectors.kafka.outbox", &cfg->kafka.outbox);
+        cn_outbox_conf_load(c, NULL, "connectors.kafka.outbox", "outbox", &cfg->kafka.outbox);
     }
 }
 
@@ -745,6 +750,7 @@ gw_config_free(struct gw_config *c)
     json_decref(c->audit);
     au_conf_free(&c->audit_conf);
     cn_kafka_conf_free(&c->kafka);
+    cn_delivery_conf_free(&c->delivery);
     json_decref(c->plugins);
     tf_registry_free(c->transforms);
     json_decref(c->root);

@@ -17,6 +17,7 @@
 
 #include "audit.h"
 #include "connector.h"
+#include "delivery.h"
 #include "diag.h"
 #include "exchange_t.h"
 #include "http_parser.h"
@@ -106,6 +107,7 @@ struct gw_config {
     json_t *audit;          /* raw "audit" object, or NULL: audit off */
     struct au_conf audit_conf; /* the same, checked (audit/audit.h) */
     struct cn_kafka_conf kafka; /* "connectors.kafka", or the audit's brokers (connector.h) */
+    struct cn_delivery_conf delivery; /* "connectors.delivery" (delivery.h) */
     json_t *plugins;        /* raw "plugins" array, or NULL */
     struct tf_registry *transforms; /* built-in transforms and those of the plugins */
     struct ex_settings ex;          /* what exchanges' connectors and observers read of it, set

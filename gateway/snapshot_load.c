@@ -36,6 +36,11 @@ kafka_routes_have_brokers(const struct pt_snapshot *s, struct gw_diag *d)
 
     for (size_t i = 0; !s->config->kafka.on && i < s->nroutes; i++) {
         const struct pt_route *r = s->routes[i];
+        if (r->connector == &cn_delivery)
+            gw_diag_add(d, GW_DIAG_ERROR, r->file, r->line, r->col,
+                        gw_jpath_key(path, sizeof path, r->jpath, "delivery"),
+                        "asynchronous delivery needs Kafka brokers for its dead letters (say "
+                        "them in connectors.kafka, or turn the audit on: its brokers serve)");
         if (r->connector != &cn_kafka)
             continue;
         gw_diag_add(d, GW_DIAG_ERROR, r->file, r->line, r->col,

@@ -46,8 +46,8 @@ pt_upstream_clear(struct pt_upstream *u)
     memset(u, 0, sizeof *u);
 }
 
-static int
-kafka_topic_valid(const char *t)
+int
+pt_kafka_topic_valid(const char *t)
 {
     size_t n = strlen(t);
 
@@ -217,17 +217,19 @@ pt_upstream_parse(const char *url, struct pt_upstream *u, char *err, size_t errl
             goto fail;
     } else if (strncasecmp(url, "kafka://", 8) == 0) {
         u->kind = PT_UP_KAFKA;
-        if (!kafka_topic_valid(url + 8)) {
+        if (!pt_kafka_topic_valid(url + 8)) {
             snprintf(err, errlen, "\"%s\": \"%s\" is not a Kafka topic (1 to 249 of "
                      "A-Z a-z 0-9 . _ -)", url, url + 8);
             goto fail;
         }
         u->target = strdup(url + 8);
+    } else if (strcasecmp(url, "deliveries:") == 0) {
+        u->kind = PT_UP_DELIVERIES;
     } else if (strncasecmp(url, "mock:", 5) == 0) {
         u->kind = PT_UP_MOCK;
         u->target = strdup(url + 5);
     } else {
-        snprintf(err, errlen, "\"%s\" is not a URL (http, https, kafka or mock)", url);
+        snprintf(err, errlen, "\"%s\" is not a URL (http, https, kafka, mock or deliveries:)", url);
         goto fail;
     }
     if ((u->kind == PT_UP_KAFKA || u->kind == PT_UP_MOCK) && u->target == NULL) {
@@ -481,10 +483,10 @@ pt_route_load(const struct gw_jctx *c, const json_t *obj, const char *path, int 
               const struct pt_load_conf *lc)
 {
     static const char *const bundle_keys[] = { "name", "methods", "host", "path", "upstream",
-                                               "mock", "kafka", "timeout_ms", "retries",
+                                               "mock", "kafka", "delivery", "async", "timeout_ms", "retries",
                                                "request", "response", "audit", NULL };
     static const char *const shared_keys[] = { "name", "methods", "host", "path", "upstream",
-                                               "mock", "kafka", "timeout_ms", "retries",
+                                               "mock", "kafka", "delivery", "async", "timeout_ms", "retries",
                                                "request", "response", "audit", "partners",
                                                "public", NULL };
     struct pt_route *r = calloc(1, sizeof *r);

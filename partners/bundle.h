@@ -59,6 +59,8 @@ void pt_partner_free(struct pt_partner *p);
 
 /* Is `id` a valid partner id: [a-z0-9][a-z0-9._-]{0,63}? */
 int pt_partner_id_valid(const char *id);
+/* A Kafka topic's name: 1 to 249 of A-Z a-z 0-9 . _ -, not "." or "..". */
+int pt_kafka_topic_valid(const char *t);
 
 /* Read the route object at `path` of c's document. shared = 0: a bundle's route (access
  * PT_ACCESS_OWNER, owner left for the caller to set); shared = 1: a shared route, which must carry

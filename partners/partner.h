@@ -21,7 +21,7 @@ struct au_capture;
 struct cn_ops;
 struct pt_upset;
 
-enum pt_upstream_kind { PT_UP_HTTP, PT_UP_HTTPS, PT_UP_KAFKA, PT_UP_MOCK };
+enum pt_upstream_kind { PT_UP_HTTP, PT_UP_HTTPS, PT_UP_KAFKA, PT_UP_MOCK, PT_UP_DELIVERIES };
 
 struct pt_upstream {
     char *url;               /* as configured */

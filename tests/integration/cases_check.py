@@ -227,8 +227,8 @@ def check_line_format_matches_docs(ctx):
     with open(pfile) as f:
         text = f.read().splitlines()
     n = key_line(pfile, '"htp://x"')  # located at its member's key
-    want = ('error: %s:%d:%d: routes[0].upstream: "htp://x" is not a URL (http, https, kafka or '
-            'mock)' % (pfile, n, text[n - 1].index('"upstream"') + 1))
+    want = ('error: %s:%d:%d: routes[0].upstream: "htp://x" is not a URL (http, https, kafka, '
+            'mock or deliveries:)' % (pfile, n, text[n - 1].index('"upstream"') + 1))
     check(want in lines, "no line %r in:\n%s" % (want, out[-1200:]))
     docs = doc_lines()
     check(len(docs) >= 8, "found %d problem lines in %s" % (len(docs), DOCS))

@@ -58,7 +58,7 @@ class UpstreamProc:
     """One upstream_proc.py process on 127.0.0.1:port, killed (SIGKILL) at the end of the test
     whatever happens. ready_at: time.monotonic() when it said it listens."""
 
-    def __init__(self, ctx, name, port, post_delay_ms=0, timeout=10.0):
+    def __init__(self, ctx, name, port, post_delay_ms=0, timeout=10.0, post_status=200):
         self.name = name
         self.port = port
         self.address = "127.0.0.1:%d" % port
@@ -66,7 +66,8 @@ class UpstreamProc:
         self.err = open(os.path.join(ctx.dir, name + ".stderr"), "wb")
         self.proc = subprocess.Popen([sys.executable, PROC, "--port", str(port), "--name", name,
                                       "--log", self.log_path,
-                                      "--post-delay-ms", str(post_delay_ms)],
+                                      "--post-delay-ms", str(post_delay_ms),
+                                      "--post-status", str(post_status)],
                                      stdout=subprocess.PIPE, stderr=self.err)
         ctx.defer(self.kill)
         end = time.monotonic() + timeout

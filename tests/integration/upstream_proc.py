@@ -2,7 +2,8 @@
 """A standalone upstream server, in its own process, for the tests that kill upstreams (SIGKILL)
 and start them again on the same port (cases_failover.py). Python standard library only.
 
-Usage: upstream_proc.py --port N --name NAME --log FILE [--post-delay-ms MS] [--host 127.0.0.1]
+Usage: upstream_proc.py --port N --name NAME --log FILE [--post-delay-ms MS] [--post-status N]
+                         [--host 127.0.0.1]
 
 A thread per connection, HTTP/1.1 keep-alive. It answers:
   GET /health   200 "ok" (text/plain)
@@ -12,6 +13,9 @@ A thread per connection, HTTP/1.1 keep-alive. It answers:
                 {"server": NAME, "method": "POST", "id": ...}, sent MS milliseconds after the
                 fsync (default 0; MS > 0 is a backend at work). A process killed at any moment
                 has logged every POST it answered, and maybe some it had not answered yet.
+                A POST with an Idempotency-Key field is logged as "ID<TAB>KEY<TAB>PARTNER" (the
+                X-Partner-Id field, or "-"). With --post-status N, every POST is logged and
+                answered N (a backend that fails).
   PUT, DELETE, PATCH, OPTIONS 405; a POST without an id 400.
 
 The listening socket takes SO_REUSEADDR, so that a new process can listen on the port of one
@@ -33,9 +37,10 @@ class Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 256
 
-    def __init__(self, addr, name, log_path, post_delay):
+    def __init__(self, addr, name, log_path, post_delay, post_status=200):
         self.name = name
         self.post_delay = post_delay
+        self.post_status = post_status
         self.log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         self.log_lock = threading.Lock()
         http.server.ThreadingHTTPServer.__init__(self, addr, Handler)
@@ -103,10 +108,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if not body_id or "\n" in body_id:
             self.answer(400, {"server": self.server.name, "error": "no id in the body"})
             return
+        key = self.headers.get("Idempotency-Key")
+        if key is not None:
+            body_id = "%s\t%s\t%s" % (body_id, key, self.headers.get("X-Partner-Id") or "-")
         self.server.record(body_id)
         if self.server.post_delay > 0:
             time.sleep(self.server.post_delay)
-        self.answer(200, {"server": self.server.name, "method": "POST", "id": body_id})
+        self.answer(self.server.post_status, {"server": self.server.name, "method": "POST",
+                                              "id": body_id})
 
     def do_other(self):
         self.read_body()
@@ -121,9 +130,10 @@ def main():
     p.add_argument("--name", required=True)
     p.add_argument("--log", required=True)
     p.add_argument("--post-delay-ms", type=int, default=0)
+    p.add_argument("--post-status", type=int, default=200)
     p.add_argument("--host", default="127.0.0.1")
     a = p.parse_args()
-    srv = Server((a.host, a.port), a.name, a.log, a.post_delay_ms / 1000.0)
+    srv = Server((a.host, a.port), a.name, a.log, a.post_delay_ms / 1000.0, a.post_status)
     sys.stdout.write("ready %d\n" % srv.server_address[1])
     sys.stdout.flush()
     srv.serve_forever(poll_interval=0.2)

@@ -553,6 +553,64 @@ test_kafka_route_problems(void **state)
                 "name");
 }
 
+/* Routes with "delivery": "async": the word, the upstream (http or a set), the "async" options,
+ * Kafka brokers for the dead letters; and connectors.delivery's keys. */
+static void
+test_delivery_route_problems(void **state)
+{
+    struct fixture *f = *state;
+
+    write_file("portico.json",
+               "{\n"
+               "  \"listeners\": [ { \"address\": \"127.0.0.1:18080\" } ],\n"
+               "  \"routes\": [ { \"name\": \"a\", \"path\": \"/a\", \"public\": true,\n"
+               "                \"upstream\": \"http://127.0.0.1:9\", \"delivery\": \"async\" } ]\n"
+               "}\n");
+    assert_null(gw_snapshot_load("portico.json", &f->d));
+    ASSERT_DIAG(&f->d,
+                "error: portico.json:3:15: routes[0].delivery: asynchronous delivery needs Kafka "
+                "brokers for its dead letters (say them in connectors.kafka, or turn the audit on: "
+                "its brokers serve)");
+    gw_diag_free(&f->d);
+    memset(&f->d, 0, sizeof f->d);
+    write_file("portico.json",
+               "{\n"
+               "  \"listeners\": [ { \"address\": \"127.0.0.1:18080\" } ],\n"
+               "  \"connectors\": { \"kafka\": { \"brokers\": \"127.0.0.1:9092\" },\n"
+               "    \"delivery\": { \"max_in_flight\": 0, \"log\": { \"ring_bytes\": 4096 } } },\n"
+               "  \"routes\": [\n"
+               "    { \"name\": \"a\", \"path\": \"/a\", \"public\": true, \"upstream\": \"http://127.0.0.1:9\",\n"
+               "      \"delivery\": \"later\" },\n"
+               "    { \"name\": \"b\", \"path\": \"/b\", \"public\": true, \"upstream\": \"kafka://b\",\n"
+               "      \"delivery\": \"async\" },\n"
+               "    { \"name\": \"c\", \"path\": \"/c\", \"public\": true, \"upstream\": \"http://127.0.0.1:9\",\n"
+               "      \"async\": { \"attempts\": 3 } },\n"
+               "    { \"name\": \"d\", \"path\": \"/d\", \"public\": true, \"upstream\": \"http://127.0.0.1:9\",\n"
+               "      \"delivery\": \"async\", \"async\": { \"attempts\": 0, \"order\": \"fifo\",\n"
+               "      \"dead_letter\": \"no such topic\", \"retry\": 1 } } ]\n"
+               "}\n");
+    assert_null(gw_snapshot_load("portico.json", &f->d));
+    ASSERT_DIAG(&f->d,
+                "error: portico.json:4:19: connectors.delivery.max_in_flight: 0 is out of range "
+                "(1 to 10000)",
+                "error: portico.json:4:48: connectors.delivery.log.ring_bytes: 4096 is out of "
+                "range (4194304 to 4294967296)",
+                "error: portico.json:7:7: routes[0].delivery: expected \"async\" "
+                "(store-and-forward to the upstream)",
+                "error: portico.json:9:7: routes[1].delivery: \"async\" delivery is to an "
+                "http(s) upstream or a set of them",
+                "error: portico.json:11:7: routes[2].async: \"async\" needs \"delivery\": "
+                "\"async\"",
+                "error: portico.json:14:39: routes[3].async.retry: unknown key (expected one of: "
+                "attempts, max_age_ms, backoff_ms, max_backoff_ms, order, dead_letter)",
+                "error: portico.json:13:39: routes[3].async.attempts: 0 is out of range (1 to "
+                "1000)",
+                "error: portico.json:13:54: routes[3].async.order: \"fifo\" is not one of none, "
+                "partner",
+                "error: portico.json:14:7: routes[3].async.dead_letter: \"no such topic\" is not "
+                "a Kafka topic (1 to 249 of A-Z a-z 0-9 . _ -)");
+}
+
 /* Certificates of a TLS listener: one default at most, one certificate per server name, valid
  * names; client_auth values and place. */
 static void
@@ -628,10 +686,10 @@ test_bundle_problems(void **state)
                 "error: partners.d/acme/partner.json:10:26: routes[0].methods[1]: \"FETCH\" is "
                 "not a method (GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS, TRACE)",
                 "error: partners.d/acme/partner.json:12:7: routes[0].upstream: \"htp://x\" is not "
-                "a URL (http, https, kafka or mock)",
+                "a URL (http, https, kafka, mock or deliveries:)",
                 "error: partners.d/acme/partner.json:17:7: routes[1].retry: unknown key "
-                "(expected one of: name, methods, host, path, upstream, mock, kafka, timeout_ms, "
-                "retries, request, response, audit)",
+                "(expected one of: name, methods, host, path, upstream, mock, kafka, delivery, "
+                "async, timeout_ms, retries, request, response, audit)",
                 "error: partners.d/acme/partner.json:16:7: routes[1].timeout_ms: expected an "
                 "integer, got a string",
                 "error: partners.d/acme/partner.json:18:5: routes[2].path: required key \"path\" "
@@ -1282,7 +1340,7 @@ test_upstream_urls(void **state)
         { "mock:echo", PT_UP_MOCK, NULL, NULL, NULL, "echo", 0 },
     };
     static const struct { const char *url, *err; } bad[] = {
-        { "htp://x", "\"htp://x\" is not a URL (http, https, kafka or mock)" },
+        { "htp://x", "\"htp://x\" is not a URL (http, https, kafka, mock or deliveries:)" },
         { "http://127.0.0.1:0", "\"http://127.0.0.1:0\" has a bad port (1 to 65535)" },
         { "http://127.0.0.1:65536", "\"http://127.0.0.1:65536\" has a bad port (1 to 65535)" },
         { "http://127.0.0.1:", "\"http://127.0.0.1:\" has a bad port (1 to 65535)" },
@@ -1338,6 +1396,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_syntax_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_problems, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kafka_route_problems, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delivery_route_problems, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_pem_and_key_mismatch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_expiry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_listener_tls_rules, setup, teardown),

@@ -1,0 +1,154 @@
+"""Routes with "delivery": "async" (connectors/delivery.c): 202 with a delivery id once the request
+is in the node's delivery log, then delivered to the upstream (an upstream_proc.py process that
+logs every POST with its Idempotency-Key before answering) with retries, in order per partner;
+after its attempts, to the dead-letter topic (kafka-dev in its own process, read with kcat);
+GET on a deliveries: route tells where a delivery stands."""
+
+import threading
+import time
+
+import client
+import scenario
+from cases_audit import KafkaDev
+from cases_failover import UpstreamProc
+from cases_kafka import headers_of, wait_topic
+from client import check, check_problem
+from harness import case, free_port
+
+DEAD = "dead.letters"
+
+
+def delivery_setup(ctx, k, port, workers=2, **async_opts):
+    opts = {"backoff_ms": 100, "max_backoff_ms": 400, "dead_letter": DEAD}
+    opts.update(async_opts)
+    return scenario.build(ctx, workers=workers, tls="optional", routes=[
+        scenario.route("async-in", "/async/*", "http://127.0.0.1:%d" % port, methods=["POST"],
+                       public=True, delivery="async", **{"async": opts}),
+        scenario.route("deliveries", "/deliveries/*", "deliveries:", methods=["GET"],
+                       public=True)],
+        acme_routes=[scenario.route("acme-async", "/acme/async", "http://127.0.0.1:%d" % port,
+                                    methods=["POST"], delivery="async", **{"async": opts})],
+        config_extra={"connectors": {"kafka": {"brokers": k.addr}}})
+
+
+def post(s, path, mid, ctx=None):
+    port = s.tls if ctx is not None else s.plain
+    r = client.request(port, "POST", path, [("Content-Type", "application/json")],
+                       body=b'{"id": "%s"}' % mid.encode(), ctx=ctx, timeout=5)
+    return r
+
+
+def accepted(r, what):
+    check(r.status == 202, "%s: %d %r" % (what, r.status, r.body[:300]))
+    doc = r.json()
+    check(doc == {"delivery_id": r.get("x-request-id"), "state": "pending"}, "202 body: %r" % doc)
+    return doc["delivery_id"]
+
+
+def wait_logged(up, n, within=30):
+    end = time.time() + within
+    while len(up.ids()) < n and time.time() < end:
+        time.sleep(0.1)
+    return [l.split("\t") for l in up.ids()]
+
+
+def status(s, did):
+    return client.request(s.plain, "GET", "/deliveries/" + did)
+
+
+@case
+def delivery_async_202_then_delivered_in_order(ctx):
+    k = KafkaDev(ctx)
+    port = free_port()
+    up = UpstreamProc(ctx, "backend", port)
+    s = delivery_setup(ctx, k, port)
+    ids = {}
+    for i in range(20):
+        ids["m-%d" % i] = accepted(post(s, "/async/orders", "m-%d" % i), "POST %d" % i)
+    acme = s.tls_ctx("acme-client")
+    pid = accepted(post(s, "/acme/async", "p-0", ctx=acme), "partner POST")
+    got = wait_logged(up, 21)
+    public = [g for g in got if g[2] == "-"]
+    check([g[0] for g in public] == ["m-%d" % i for i in range(20)],
+          "the upstream got %r, not m-0..m-19 in order" % [g[0] for g in public])
+    check(all(g[1] == ids[g[0]] for g in public), "Idempotency-Key is not the delivery id: %r"
+          % public[:3])
+    check(["p-0", pid, "acme"] in got, "the partner's delivery: %r" % got)
+    end = time.time() + 5
+    while time.time() < end:
+        r = status(s, ids["m-19"])
+        if r.status == 200 and r.json()["state"] == "delivered":
+            break
+        time.sleep(0.1)
+    doc = r.json()
+    check(r.status == 200 and doc["state"] == "delivered" and doc["status"] == 200 and
+          doc["attempts"] == 1 and doc["route"] == "async-in" and doc["delivery_id"] == ids["m-19"],
+          "GET the delivery: %d %r" % (r.status, doc))
+    # another partner's (or the public's) id is not told: the partner's delivery is acme's
+    check_problem(status(s, pid), 404, "not-found")
+    check_problem(status(s, "no-such-id"), 404, "not-found")
+    s.assert_alive()
+
+
+@case(timeout=150)
+def delivery_upstream_down_and_sigkill_every_202_delivered(ctx):
+    """The upstream is down while requests are accepted; the gateway is SIGKILLed in the middle
+    and started again; then the upstream comes: every request answered 202 reaches it, each with
+    its own Idempotency-Key, in the order accepted (a request sent twice has one key)."""
+    k = KafkaDev(ctx)
+    port = free_port()
+    s = delivery_setup(ctx, k, port, workers=1, attempts=1000)
+    ids = []
+    for i in range(30):
+        ids.append(("d-%d" % i, accepted(post(s, "/async/x", "d-%d" % i), "POST %d" % i)))
+    s.gw.proc.kill()
+    s.gw.proc.wait(10)
+    s.gw.stopped = True
+    s.gw.out.close()
+    s.gw.err.close()
+    gw2 = ctx.gateway(s.gw.read_config(), start=False)
+    gw2.ports = s.gw.ports
+    gw2.hosts = s.gw.hosts
+    gw2.start()
+    s.gw = gw2
+    for i in range(30, 40):
+        ids.append(("d-%d" % i, accepted(post(s, "/async/x", "d-%d" % i), "POST %d" % i)))
+    time.sleep(0.5)
+    up = UpstreamProc(ctx, "late", port)
+    got = wait_logged(up, 40, within=40)
+    keys = {}
+    for mid, key, _ in got:
+        check(keys.setdefault(mid, key) == key, "%s came with two keys: %s, %s"
+              % (mid, keys[mid], key))
+    check(all(keys.get(mid) == did for mid, did in ids),
+          "not every 202 delivered with its id as the key: missing %r"
+          % [mid for mid, did in ids if keys.get(mid) != did][:5])
+    first = []
+    for mid, _, _ in got:
+        if mid not in first:
+            first.append(mid)
+    check(first == [mid for mid, _ in ids], "delivered out of order: %r" % first)
+
+
+@case(timeout=120)
+def delivery_500_forever_dead_letter_after_attempts(ctx):
+    k = KafkaDev(ctx)
+    port = free_port()
+    up = UpstreamProc(ctx, "failing", port, post_status=500)
+    s = delivery_setup(ctx, k, port, attempts=3, order="none")
+    dids = [accepted(post(s, "/async/bad", "bad-%d" % i), "POST") for i in range(2)]
+    msgs = wait_topic(k.addr, DEAD, 2, timeout=30)
+    check(len(msgs) == 2, "%d dead letters for 2 deliveries" % len(msgs))
+    for m in msgs:
+        h = headers_of(m)
+        check(h.get("delivery-id") in dids and h.get("attempts") == "3" and
+              h.get("status") == "500" and "500" in h.get("error", "") and
+              h.get("route") == "async-in" and m["payload"].startswith('{"id": "bad-'),
+              "dead letter: %r %r" % (h, m["payload"][:80]))
+    got = wait_logged(up, 6)
+    for did in dids:
+        check(sum(1 for g in got if g[1] == did) == 3, "%s: %d attempts, not 3"
+              % (did, sum(1 for g in got if g[1] == did)))
+    doc = status(s, dids[0]).json()
+    check(doc["state"] == "dead" and doc["attempts"] == 3 and doc["status"] == 500 and
+          "500" in doc["last_error"], "GET the dead delivery: %r" % doc)
