@@ -133,6 +133,8 @@ struct gw_exchange {
     unsigned req_buffering : 1;      /* the request body goes to req_buf, not to the connector */
     unsigned req_replay : 1;         /* ... kept as it is for a retry, not for a chain */
     unsigned resp_buffering : 1;
+    void *idem;                      /* the gateway's: the exchange's part in its route's
+                                      * idempotent receiver (gateway/idempotency.c), or NULL */
     /* what observers read (the audit's event, metrics, the access log) */
     uint64_t t_received;             /* UTC, µs since the epoch */
     int64_t m_received, m_forwarded, m_up_head; /* monotonic µs; 0: not reached */

@@ -41,19 +41,12 @@
 enum kafka_key { KEY_PARTNER, KEY_FIELD, KEY_POINTER, KEY_NONE };
 enum kafka_ack { ACK_KAFKA, ACK_LOCAL };
 
-/* A segment of a JSON pointer: an object member's name, and the array index it names (-1: none). */
-struct kafka_seg {
-    char *key;
-    long index;
-};
-
 /* A route's "kafka" object, compiled. */
 struct kafka_route {
     enum kafka_ack ack;
     enum kafka_key key;
     char *key_field;          /* KEY_FIELD: the field's name */
-    struct kafka_seg *pointer;/* KEY_POINTER: the pointer's segments (read at load) */
-    size_t npointer;
+    struct gw_jptr pointer;   /* KEY_POINTER: the pointer (compiled at load) */
     char **fields;            /* request fields passed on as message headers */
     size_t nfields;
 };
@@ -154,51 +147,11 @@ route_free(void *p)
     struct kafka_route *k = p;
 
     free(k->key_field);
-    for (size_t i = 0; i < k->npointer; i++)
-        free(k->pointer[i].key);
-    free(k->pointer);
+    gw_jptr_free(&k->pointer);
     for (size_t i = 0; i < k->nfields; i++)
         free(k->fields[i]);
     free(k->fields);
     free(k);
-}
-
-/* "/a/b/0" into k's segments (gw_jptr_segment: names unescaped, indexes read once). Returns 0,
- * or -1 when it is not a pointer. */
-static int
-pointer_compile(struct kafka_route *k, const char *p)
-{
-    size_t n = 0;
-
-    if (p[0] != '/')
-        return -1;
-    for (const char *q = p; *q; q++)
-        n += *q == '/';
-    if ((k->pointer = calloc(n, sizeof *k->pointer)) == NULL)
-        return -1;
-    for (; k->npointer < n; k->npointer++) {
-        const char *start = p + 1, *end = strchr(start, '/');
-        size_t len = end != NULL ? (size_t)(end - start) : strlen(start);
-        struct kafka_seg *sg = &k->pointer[k->npointer];
-        if (gw_jptr_segment(start, len, &sg->key, &sg->index) < 0)
-            return -1; /* (route_free frees what there is) */
-        p = start + len;
-    }
-    return 0;
-}
-
-/* The value at k's pointer in doc, or NULL. */
-static json_t *
-pointer_get(const struct kafka_route *k, json_t *doc)
-{
-    json_t *v = doc;
-
-    for (size_t i = 0; v != NULL && i < k->npointer; i++)
-        v = json_is_object(v) ? json_object_get(v, k->pointer[i].key)
-            : json_is_array(v) && k->pointer[i].index >= 0
-                ? json_array_get(v, (size_t)k->pointer[i].index)
-                : NULL;
-    return v;
 }
 
 static int
@@ -235,7 +188,8 @@ kafka_compile(const struct gw_jctx *c, const json_t *route, const char *path, st
     } else if (strncmp(key, "field:", 6) == 0 && gw_http_token_valid(key + 6, strlen(key + 6))) {
         k->key = KEY_FIELD;
         k->key_field = strdup(key + 6);
-    } else if (strncmp(key, "pointer:", 8) == 0 && pointer_compile(k, key + 8) == 0) {
+    } else if (strncmp(key, "pointer:", 8) == 0 && key[8] == '/' &&
+               gw_jptr_compile(key + 8, &k->pointer) == 0) {
         k->key = KEY_POINTER;
     } else {
         gw_jctx_error(c, gw_jpath_key(ipath, sizeof ipath, kpath, "key"),
@@ -448,7 +402,7 @@ message_key(struct gw_exchange *ex, const struct kafka_route *k, size_t *len)
         if (ex->req_body == NULL ||
             (doc = json_loadb(ex->req_body, ex->req_body_len, JSON_DECODE_ANY, NULL)) == NULL)
             return NULL;
-        v = pointer_get(k, doc);
+        v = gw_jptr_get(&k->pointer, doc);
         if (json_is_string(v))
             s = gw_arena_strndup(&ex->arena, json_string_value(v), json_string_length(v));
         else if (json_is_integer(v))

@@ -9,6 +9,7 @@
  * leave.
  */
 #include "exchange.h"
+#include "idempotency.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +37,7 @@ gw_exchange_respond(struct gw_exchange *ex, int status, const char *content_type
     if (!ex->req_done)
         ex->keep_alive = 0; /* the rest of the request body is not read: close after */
     ex->status = status;
+    gw_idem_answer(ex, status, content_type, extra_headers, body, body_len);
     int send = ex->req.method == GW_METHOD_HEAD ? 0 : (int)body_len;
     /* head and body in one piece: one write, one TLS record */
     char *msg = gw_arena_printf(&ex->arena,
@@ -132,6 +134,14 @@ gw_exchange_abort(struct gw_exchange *ex)
 
 void
 gw_exchange_dispatch(struct gw_exchange *ex)
+{
+    if (ex->route->idem != NULL && gw_idem_begin(ex) != 0)
+        return; /* answered from a first request, or waits for it */
+    gw_exchange_start(ex);
+}
+
+void
+gw_exchange_start(struct gw_exchange *ex)
 {
     const struct cn_ops *ops = ex->route->connector;
 
@@ -405,6 +415,14 @@ response_head(struct gw_exchange *ex, struct evbuffer *in, size_t head_len, size
     struct tf_message m;
 
     *inline_body = 0;
+    if (gw_idem_owner(ex)) { /* its answer is kept whole for repeats: read it whole first */
+        char *head = gw_arena_strndup(&ex->arena, data, head_len);
+        gw_http_rebase(&ex->resp, data, head, head_len);
+        evbuffer_drain(in, head_len);
+        ex->resp_buf = gw_pipeline_buffer(ex);
+        ex->resp_buffering = 1;
+        return 1;
+    }
     if (ex->resp_chain != NULL) {
         /* a chain that needs the body holds the head until the body is read and transformed */
         if (tf_chain_needs_body(ex->resp_chain) && ex->resp.body != GW_BODY_NONE) {
@@ -482,6 +500,7 @@ transformed_response(struct gw_exchange *ex)
     }
     ex->resp.body = GW_BODY_LENGTH;
     ex->resp.content_length = m.body_len;
+    gw_idem_answer_msg(ex, &ex->resp, m.body != NULL ? m.body : "", m.body_len);
     gw_obs_body_out(ex, 1, m.body != NULL ? m.body : "", m.body_len);
     write_response_head(ex, NULL, 0, m.body != NULL ? m.body : "", m.body_len);
     gw_obs_finished(ex, 1); /* before the answer leaves */

@@ -111,6 +111,8 @@ void gw_exchange_read_body(struct gw_exchange *ex);
 int gw_exchange_relay_request(struct gw_exchange *ex);
 /* Hand the exchange to its route's connector. */
 void gw_exchange_dispatch(struct gw_exchange *ex);
+/* The connector starts (the idempotent receiver let the exchange go on). */
+void gw_exchange_start(struct gw_exchange *ex);
 /* Drop the connector's side, if it has one (the exchange ends or answers otherwise). */
 void gw_exchange_cancel(struct gw_exchange *ex);
 /* The client took its output: a connector paused for it goes on. */

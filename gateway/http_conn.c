@@ -7,6 +7,7 @@
  * keep-alive, closing, and the worker's caches of connections and exchanges.
  */
 #include "exchange.h"
+#include "idempotency.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -144,6 +145,7 @@ gw_conn_release_exchange(struct gw_exchange *ex)
 
     gw_obs_finished(ex, 0);
     gw_exchange_cancel(ex);
+    gw_idem_end(ex);
     gw_log_forget(&ex->log);
     ex->c->ex = NULL;
     if (w->nfree_ex < MAX_CACHED_EXCHANGES && !atomic_load(&w->stopping)) {

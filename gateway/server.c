@@ -337,6 +337,12 @@ reload(const char *path, struct gw_worker *workers, int n, struct pt_snapshot **
         pt_snapshot_unref(next);
         return;
     }
+    if (!gw_idem_conf_same(&(*current)->config->idem, &next->config->idem)) {
+        gw_log(GW_LOG_ERROR, "reload refused: the idempotency section changed (a restart "
+               "applies it)");
+        pt_snapshot_unref(next);
+        return;
+    }
     if (!cn_delivery_conf_same(&(*current)->config->delivery, &next->config->delivery)) {
         gw_log(GW_LOG_ERROR, "reload refused: connectors.delivery changed (a restart applies it)");
         pt_snapshot_unref(next);
@@ -354,7 +360,8 @@ reload(const char *path, struct gw_worker *workers, int n, struct pt_snapshot **
         return;
     }
     if (cn_kafka_outbox_open(next, &next->config->kafka, err, sizeof err) < 0 ||
-        cn_delivery_open(&next->config->delivery, next, &next->config->ex, err, sizeof err) < 0) {
+        cn_delivery_open(&next->config->delivery, next, &next->config->ex, err, sizeof err) < 0 ||
+        gw_idem_open(&next->config->idem, next, err, sizeof err) < 0) {
         gw_log(GW_LOG_ERROR, "reload refused: %s", err);
         pt_snapshot_unref(next);
         return;
@@ -432,7 +439,8 @@ gw_server_run(const char *config_path, struct pt_snapshot *snap)
         char err[512];
         if (cn_kafka_outbox_open(snap, &snap->config->kafka, err, sizeof err) < 0 ||
             cn_delivery_open(&snap->config->delivery, snap, &snap->config->ex, err,
-                             sizeof err) < 0) {
+                             sizeof err) < 0 ||
+            gw_idem_open(&snap->config->idem, snap, err, sizeof err) < 0) {
             gw_log(GW_LOG_CRIT, "%s", err);
             rc = 1;
             goto out;
@@ -481,6 +489,7 @@ out:
     for (int i = 0; i < n; i++)
         worker_free(&workers[i]);
     free(workers);
+    gw_idem_close();
     cn_delivery_close(GW_AUDIT_FLUSH_MS);     /* before the outbox: its dead letters go there */
     cn_kafka_outbox_close(GW_AUDIT_FLUSH_MS); /* before the audit: its broker may be the one */
     au_log_stop(audit, GW_AUDIT_FLUSH_MS);

@@ -257,6 +257,7 @@ pt_route_free(struct pt_route *r)
     for (size_t i = 0; i < r->npartners; i++)
         free(r->partners[i]);
     free(r->partners);
+    pt_idem_free(r->idem);
     tf_chain_free(r->request);
     tf_chain_free(r->response);
     if (r->capture != NULL)
@@ -482,13 +483,13 @@ struct pt_route *
 pt_route_load(const struct gw_jctx *c, const json_t *obj, const char *path, int shared,
               const struct pt_load_conf *lc)
 {
-    static const char *const bundle_keys[] = { "name", "methods", "host", "path", "upstream",
-                                               "mock", "kafka", "delivery", "async", "timeout_ms", "retries",
-                                               "request", "response", "audit", NULL };
-    static const char *const shared_keys[] = { "name", "methods", "host", "path", "upstream",
-                                               "mock", "kafka", "delivery", "async", "timeout_ms", "retries",
-                                               "request", "response", "audit", "partners",
-                                               "public", NULL };
+    static const char *const bundle_keys[] = {
+        "name", "methods", "host", "path", "upstream", "mock", "kafka", "delivery", "async",
+        "idempotency", "timeout_ms", "retries", "request", "response", "audit", NULL };
+    static const char *const shared_keys[] = {
+        "name", "methods", "host", "path", "upstream", "mock", "kafka", "delivery", "async",
+        "idempotency", "timeout_ms", "retries", "request", "response", "audit", "partners",
+        "public", NULL };
     struct pt_route *r = calloc(1, sizeof *r);
     const char *name;
     long long t;
@@ -508,6 +509,7 @@ pt_route_load(const struct gw_jctx *c, const json_t *obj, const char *path, int 
     if (gw_jctx_int(c, obj, path, "timeout_ms", 1, MAX_ROUTE_TIMEOUT_MS, &t) > 0)
         r->timeout_ms = (int)t;
     route_retries(c, obj, path, r);
+    pt_route_idempotency(c, obj, path, r);
     route_chains(c, obj, path, r, lc);
     r->access = PT_ACCESS_OWNER;
     if (shared)

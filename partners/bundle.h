@@ -61,6 +61,10 @@ void pt_partner_free(struct pt_partner *p);
 int pt_partner_id_valid(const char *id);
 /* A Kafka topic's name: 1 to 249 of A-Z a-z 0-9 . _ -, not "." or "..". */
 int pt_kafka_topic_valid(const char *t);
+/* A route's "idempotency" (obj: the route at path), into r->idem; reports what is wrong. */
+void pt_route_idempotency(const struct gw_jctx *c, const json_t *obj, const char *path,
+                          struct pt_route *r);
+void pt_idem_free(struct pt_idem *d);
 
 /* Read the route object at `path` of c's document. shared = 0: a bundle's route (access
  * PT_ACCESS_OWNER, owner left for the caller to set); shared = 1: a shared route, which must carry

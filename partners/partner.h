@@ -15,6 +15,8 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "json_pointer.h"
+
 struct pt_partner;
 struct tf_chain;
 struct au_capture;
@@ -48,6 +50,17 @@ enum pt_route_access {
     PT_ACCESS_PUBLIC,  /* a shared route with "public": true: no partner needed */
 };
 
+/* A route's "idempotency": its idempotent receiver (route_idempotency.c; the gateway keeps the
+ * answers, gateway/idempotency.c). */
+struct pt_idem {
+    char *key;               /* as written: "field:NAME" or "pointer:/json/pointer" */
+    char *field;             /* the id's request field, or NULL: */
+    struct gw_jptr pointer;  /* ... the place of a string (or integer) in the JSON body */
+    int64_t window_ms;       /* how long the first answer is given back to repeats */
+    int wait_ms;             /* a repeat while the first is under way waits this long, then 409 */
+    int64_t max_answer_bytes;/* an answer body larger than this is not kept (nor the id) */
+};
+
 struct pt_route {
     char *name;
     unsigned methods;        /* GW_METHOD_BIT set (base/http_parser.h); 0 = every method */
@@ -60,7 +73,9 @@ struct pt_route {
     const struct cn_ops *connector;  /* what reaches the upstream (connectors/connector.h), set at
                                       * load by struct pt_load_conf's upstream_compile */
     void *cn_conf;                   /* what the connector compiled of the route, or NULL */
-    int whole_body;                  /* the connector takes the request body read whole (kafka) */
+    int whole_body;                  /* the request body is read whole first (kafka, async,
+                                      * idempotency) */
+    struct pt_idem *idem;            /* "idempotency", or NULL */
     void (*cn_conf_free)(void *);
     int timeout_ms;          /* 0: the gateway's upstream_response_ms */
     /* "retries" of a route naming a set (its fields are named as its keys) */

@@ -373,7 +373,7 @@ test_config_problems(void **state)
     ASSERT_DIAG(&f->d,
                 "error: portico.json:4:3: listners: unknown key (expected one of: node, workers, "
                 "listeners, partners_dir, trusted_proxies, limits, timeouts, routes, upstreams, "
-                "resolver, connectors, audit, plugins)",
+                "resolver, connectors, idempotency, audit, plugins)",
                 "error: portico.json:3:3: workers: expected an integer, got a string",
                 "error: portico.json:6:37: listeners[0].client_auth: client_auth needs \"tls\" on "
                 "this listener (a plain listener cannot ask for client certificates)",
@@ -554,7 +554,8 @@ test_kafka_route_problems(void **state)
 }
 
 /* Routes with "delivery": "async": the word, the upstream (http or a set), the "async" options,
- * Kafka brokers for the dead letters; and connectors.delivery's keys. */
+ * Kafka brokers for the dead letters; connectors.delivery's keys; a route's "idempotency" and the
+ * "idempotency" section. */
 static void
 test_delivery_route_problems(void **state)
 {
@@ -587,7 +588,10 @@ test_delivery_route_problems(void **state)
                "      \"async\": { \"attempts\": 3 } },\n"
                "    { \"name\": \"d\", \"path\": \"/d\", \"public\": true, \"upstream\": \"http://127.0.0.1:9\",\n"
                "      \"delivery\": \"async\", \"async\": { \"attempts\": 0, \"order\": \"fifo\",\n"
-               "      \"dead_letter\": \"no such topic\", \"retry\": 1 } } ]\n"
+               "      \"dead_letter\": \"no such topic\", \"retry\": 1 } },\n"
+               "    { \"name\": \"e\", \"path\": \"/e\", \"public\": true, \"upstream\": \"http://127.0.0.1:9\",\n"
+               "      \"idempotency\": { \"key\": \"header:X\", \"window_ms\": 5, \"wait\": 1 } } ],\n"
+               "  \"idempotency\": { \"max_entries\": 0 }\n"
                "}\n");
     assert_null(gw_snapshot_load("portico.json", &f->d));
     ASSERT_DIAG(&f->d,
@@ -595,6 +599,8 @@ test_delivery_route_problems(void **state)
                 "(1 to 10000)",
                 "error: portico.json:4:48: connectors.delivery.log.ring_bytes: 4096 is out of "
                 "range (4194304 to 4294967296)",
+                "error: portico.json:17:20: idempotency.max_entries: 0 is out of range (1 to "
+                "100000000)",
                 "error: portico.json:7:7: routes[0].delivery: expected \"async\" "
                 "(store-and-forward to the upstream)",
                 "error: portico.json:9:7: routes[1].delivery: \"async\" delivery is to an "
@@ -608,7 +614,13 @@ test_delivery_route_problems(void **state)
                 "error: portico.json:13:54: routes[3].async.order: \"fifo\" is not one of none, "
                 "partner",
                 "error: portico.json:14:7: routes[3].async.dead_letter: \"no such topic\" is not "
-                "a Kafka topic (1 to 249 of A-Z a-z 0-9 . _ -)");
+                "a Kafka topic (1 to 249 of A-Z a-z 0-9 . _ -)",
+                "error: portico.json:16:59: routes[4].idempotency.wait: unknown key (expected "
+                "one of: key, window_ms, wait_ms, max_answer_bytes)",
+                "error: portico.json:16:43: routes[4].idempotency.window_ms: 5 is out of range "
+                "(1000 to 2592000000)",
+                "error: portico.json:16:24: routes[4].idempotency.key: expected \"field:NAME\" or "
+                "\"pointer:/json/pointer\", got \"header:X\"");
 }
 
 /* Certificates of a TLS listener: one default at most, one certificate per server name, valid
@@ -689,7 +701,7 @@ test_bundle_problems(void **state)
                 "a URL (http, https, kafka, mock or deliveries:)",
                 "error: partners.d/acme/partner.json:17:7: routes[1].retry: unknown key "
                 "(expected one of: name, methods, host, path, upstream, mock, kafka, delivery, "
-                "async, timeout_ms, retries, request, response, audit)",
+                "async, idempotency, timeout_ms, retries, request, response, audit)",
                 "error: partners.d/acme/partner.json:16:7: routes[1].timeout_ms: expected an "
                 "integer, got a string",
                 "error: partners.d/acme/partner.json:18:5: routes[2].path: required key \"path\" "
