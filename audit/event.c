@@ -178,6 +178,21 @@ au_event_write(const struct au_event *e, struct gw_buf *b, struct au_event_text 
     au_buf_i64(b, e->client_port);
     gw_buf_add(b, "}", 1);
     str_or_null(b, "config", e->config);
+    au_buf_key(b, "delivery");
+    if (e->delivery != NULL) {
+        const struct ex_delivery *d = e->delivery;
+        gw_buf_add(b, "{", 1);
+        time_or_null(b, "accepted", d->accepted_us);
+        au_buf_key(b, "attempt");
+        au_buf_i64(b, d->attempt);
+        str_or_null(b, "dead_letter", d->dead_letter);
+        str_or_null(b, "id", d->id);
+        time_or_null(b, "next_attempt", d->next_us);
+        str_or_null(b, "outcome", d->outcome);
+        gw_buf_add(b, "}", 1);
+    } else {
+        gw_buf_adds(b, "null");
+    }
     out->hash_at = b->len;
     au_buf_key(b, "id");
     au_buf_hex(b, e->id, 16);

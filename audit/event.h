@@ -12,9 +12,10 @@
 #include <stdint.h>
 
 #include "audit.h"
+#include "exchange_t.h"
 #include "jsonw.h"
 
-#define AU_EVENT_VERSION 1
+#define AU_EVENT_VERSION 2
 /* The largest event: under librdkafka's default message.max.bytes (1,000,000) with room for the
  * chain members and the record's framing. Larger ones go without their captured bodies. */
 #define AU_EVENT_MAX 900000
@@ -38,7 +39,8 @@ struct au_try {
 };
 
 struct au_event {
-    const char *kind;            /* "exchange" or "handshake" */
+    const char *kind;            /* "exchange", "delivery" or "handshake" */
+    const struct ex_delivery *delivery; /* NULL: null */
     unsigned char id[16];
     const char *node, *config;
     const char *request_id;      /* NULL: null */

@@ -313,7 +313,8 @@ finished(struct gw_exchange *ex, void *state, void *data, int complete)
         return;
     a->audited = 1;
     now = gw_mono_us();
-    e.kind = "exchange";
+    e.kind = ex->delivery != NULL && ex->delivery->attempt > 0 ? "delivery" : "exchange";
+    e.delivery = ex->delivery;
     event_id(w, e.id);
     e.node = ex->set->node;
     e.config = ex->set->config_version;

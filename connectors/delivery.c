@@ -73,6 +73,7 @@ struct dv {
     /* the thread's */
     struct pt_snapshot *snap;
     const struct ex_settings *set;
+    const struct ex_observers *obs; /* the delivery thread's (the audit) */
     struct item **ring;         /* [tail, head) in log order */
     uint64_t head, tail;
     uint64_t readpos, start_end;/* the next record to read; the log's end when opened */
@@ -321,8 +322,22 @@ make_due(struct dv *d, struct item *it, int64_t at)
     }
 }
 
+/* What the attempt's audit event says of the delivery. */
 static void
-attempt_done(void *arg, int status, const char *error)
+tell(struct gw_exchange *ex, const struct item *it, const char *outcome, int64_t next_ms,
+     const char *dead_letter)
+{
+    struct ex_delivery *x = gw_arena_alloc(&ex->arena, sizeof *x);
+
+    *x = (struct ex_delivery){.id = it->m.id, .attempt = it->attempts, .outcome = outcome,
+                              .accepted_us = it->m.accepted_us,
+                              .next_us = next_ms > 0 ? gw_wall_us() + (uint64_t)next_ms * 1000 : 0,
+                              .dead_letter = dead_letter};
+    ex->delivery = x;
+}
+
+static void
+attempt_done(void *arg, struct gw_exchange *ex, int status, const char *error)
 {
     struct item *it = arg;
     struct dv *d = atomic_load(&the);
@@ -337,6 +352,7 @@ attempt_done(void *arg, int status, const char *error)
     it->status = status;
     if (status >= 200 && status < 400) {
         it->error[0] = '\0';
+        tell(ex, it, "delivered", 0, NULL);
         finish(d, it, CN_DV_DELIVERED, 1);
         return;
     }
@@ -350,6 +366,7 @@ attempt_done(void *arg, int status, const char *error)
         it->dead = 1;
     }
     if (it->dead) {
+        tell(ex, it, "dead", 0, o->dead_letter);
         dead_letter(d, it);
         return;
     }
@@ -360,6 +377,7 @@ attempt_done(void *arg, int status, const char *error)
     if (getrandom(&r, sizeof r, 0) != sizeof r)
         r = (unsigned)rand();
     back = back / 2 + (int64_t)(r % (unsigned)(back / 2 + 1));
+    tell(ex, it, "retry", back, NULL);
     status_of(it, CN_DV_PENDING);
     make_due(d, it, now_ms() + back);
 }
@@ -387,7 +405,8 @@ start_one(struct dv *d, struct item *it)
         dead_letter(d, it);
         return;
     }
-    it->att = dv_attempt_start(d->base, d->snap, d->set, r, d->http, &it->m, attempt_done, it);
+    it->att = dv_attempt_start(d->base, d->snap, d->set, r, d->http, d->obs, &it->m,
+                               attempt_done, it);
     if (it->att == NULL) {
         make_due(d, it, now_ms() + 1000);
         return;
@@ -618,7 +637,8 @@ dv_free(struct dv *d)
 
 int
 cn_delivery_open(const struct cn_delivery_conf *conf, struct pt_snapshot *snap,
-                 const struct ex_settings *settings, char *err, size_t errlen)
+                 const struct ex_settings *settings, const struct ex_observers *obs, char *err,
+                 size_t errlen)
 {
     struct dv *d = atomic_load(&the);
     char path[4096];
@@ -645,6 +665,7 @@ cn_delivery_open(const struct cn_delivery_conf *conf, struct pt_snapshot *snap,
     d->start_end = gw_wal_end(d->wal);
     d->snap = pt_snapshot_ref(snap);
     d->set = settings;
+    d->obs = obs;
     d->last_ack = d->last_sync = now_ms();
     if ((d->base = event_base_new()) == NULL ||
         (d->http = cn_http.worker_new(d->base, 64, 60000)) == NULL ||

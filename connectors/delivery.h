@@ -37,10 +37,12 @@ int cn_delivery_conf_same(const struct cn_delivery_conf *a, const struct cn_deli
 
 /* Start the node's deliveries (once; later calls hand the snapshot over) when a route of snap
  * delivers asynchronously or an earlier run left deliveries in the log. settings: what an
- * exchange of snap reads (its ex_settings). Before the workers see snap, at start and on each
- * reload. 0, or -1 with a message in err. */
+ * exchange of snap reads (its ex_settings); obs: the observers of the attempts (the audit; made
+ * for the delivery thread, kept until cn_delivery_close). Before the workers see snap, at start
+ * and on each reload. 0, or -1 with a message in err. */
 int cn_delivery_open(const struct cn_delivery_conf *conf, struct pt_snapshot *snap,
-                     const struct ex_settings *settings, char *err, size_t errlen);
+                     const struct ex_settings *settings, const struct ex_observers *obs,
+                     char *err, size_t errlen);
 /* Stop after what is under way ended or flush_ms went by; what waits stays in the log. */
 void cn_delivery_close(int flush_ms);
 

@@ -45,11 +45,27 @@ static void
 fin_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct dv_attempt *a = arg;
+    struct gw_exchange *ex = &a->ex;
+    const struct ex_observers *o = ex->obs;
 
     (void)fd;
     (void)what;
-    a->done(a->arg, a->status, a->error[0] != '\0' ? a->error : NULL);
+    a->done(a->arg, ex, a->status, a->error[0] != '\0' ? a->error : NULL);
+    for (size_t i = 0; i < o->n; i++)
+        if (o->ops[i]->finished != NULL)
+            GW_LOG_IN(&ex->log, o->ops[i]->finished(ex, o->state[i], ex->obs_data[i], 1));
     attempt_free(a);
+}
+
+/* n body bytes at p to the observers that want them (resp: the response's). */
+static void
+publish_body(struct gw_exchange *ex, int resp, const void *p, size_t n)
+{
+    const struct ex_observers *o = ex->obs;
+
+    for (size_t i = 0; i < o->n; i++)
+        if (o->ops[i]->body_in != NULL)
+            o->ops[i]->body_in(ex, ex->obs_data[i], resp, p, n);
 }
 
 static void
@@ -76,6 +92,7 @@ api_respond(struct gw_exchange *ex, int status, const char *content_type, const 
     (void)body_len;
     (void)extra_headers;
     ATTEMPT(ex)->status = status;
+    ex->status = status;
     end(ex, NULL);
 }
 
@@ -89,12 +106,15 @@ api_problem(struct gw_exchange *ex, int status, const char *code, const char *de
     /* the connector's own answer (502, 503, 504): the upstream said nothing, or nothing whole */
     snprintf(e, sizeof e, "%s (%d): %s", code, status, detail);
     ATTEMPT(ex)->status = 0;
+    ex->status = status;
+    ex->reason = code;
     end(ex, e);
 }
 
 static void
 api_abort(struct gw_exchange *ex)
 {
+    ex->status = 0;
     end(ex, "the upstream's answer broke off");
 }
 
@@ -117,7 +137,12 @@ static int
 api_response_head(struct gw_exchange *ex, struct evbuffer *in, size_t head_len,
                   size_t *inline_body)
 {
-    ATTEMPT(ex)->status = ex->resp.status;
+    const struct ex_observers *o = ex->obs;
+
+    ATTEMPT(ex)->status = ex->status = ex->resp.status;
+    for (size_t i = 0; i < o->n; i++)
+        if (o->ops[i]->response_head != NULL)
+            o->ops[i]->response_head(ex, ex->obs_data[i]);
     evbuffer_drain(in, head_len);
     *inline_body = 0;
     return 1; /* the body is read to its end, and dropped */
@@ -126,7 +151,8 @@ api_response_head(struct gw_exchange *ex, struct evbuffer *in, size_t head_len,
 static void
 api_response_body(struct gw_exchange *ex, struct evbuffer *in, size_t n)
 {
-    (void)ex;
+    if (n > 0 && ex->obs->n > 0)
+        publish_body(ex, 1, evbuffer_pullup(in, (ssize_t)n), n);
     evbuffer_drain(in, n);
 }
 
@@ -168,7 +194,8 @@ static const struct ex_api dv_api = {
 struct dv_attempt *
 dv_attempt_start(struct event_base *base, struct pt_snapshot *snap,
                  const struct ex_settings *set, const struct pt_route *route, void *http,
-                 const struct dv_rec *m, dv_attempt_done_fn *done, void *arg)
+                 const struct ex_observers *obs, const struct dv_rec *m, dv_attempt_done_fn *done,
+                 void *arg)
 {
     struct dv_attempt *a = calloc(1, sizeof *a);
     struct gw_exchange *ex;
@@ -190,6 +217,7 @@ dv_attempt_start(struct event_base *base, struct pt_snapshot *snap,
     ex = &a->ex;
     gw_arena_init(&ex->arena);
     ex->api = &dv_api;
+    ex->obs = obs;
     ex->set = set;
     ex->snap = pt_snapshot_ref(snap);
     ex->route = route;
@@ -207,7 +235,9 @@ dv_attempt_start(struct event_base *base, struct pt_snapshot *snap,
     ex->head_len = m->head_len;
     gw_http_parser_init(&p);
     if (gw_http_parse_request(&p, ex->head, ex->head_len, &lim, &ex->req, &hl) != GW_HTTP_OK) {
+        static const struct ex_observers none;
         snprintf(a->error, sizeof a->error, "the stored request head does not parse");
+        ex->obs = &none; /* (nothing to audit: no request) */
         a->ended = 1;
         event_active(a->fin, EV_TIMEOUT, 0);
         return a;
@@ -218,8 +248,12 @@ dv_attempt_start(struct event_base *base, struct pt_snapshot *snap,
     ex->max_body = m->body_len;
     ex->up_worker = http;
     ex->up_partition = -1;
-    ex->t_received = m->accepted_us;
+    ex->t_received = gw_wall_us();
     ex->m_received = gw_mono_us();
+    for (size_t i = 0; i < obs->n; i++)
+        if (obs->ops[i]->received != NULL)
+            obs->ops[i]->received(ex, obs->state[i], &ex->obs_data[i]);
+    publish_body(ex, 0, m->body, m->body_len);
     GW_LOG_IN(&ex->log, cn_http.start(ex));
     return a;
 }

@@ -65,13 +65,16 @@ int dv_status_get(const char *id, const char *partner, struct dv_status *out);
 
 /* delivery_attempt.c: one attempt of a message at its upstream, on the delivery thread's loop. */
 struct dv_attempt;
-typedef void dv_attempt_done_fn(void *arg, int status, const char *error);
-/* Start it (route: where it goes now; http: the thread's http connector state). done is called
- * once, later, on the loop (never from within this call). NULL: out of memory. */
+/* The attempt ended: status (0: no answer) and error; the callee says how the delivery goes on in
+ * ex->delivery (in ex's arena), which the observers then publish (the audit's event). */
+typedef void dv_attempt_done_fn(void *arg, struct gw_exchange *ex, int status, const char *error);
+/* Start it (route: where it goes now; http: the thread's http connector state; obs: the delivery
+ * thread's observers). done is called once, later, on the loop (never from within this call).
+ * NULL: out of memory. */
 struct dv_attempt *dv_attempt_start(struct event_base *base, struct pt_snapshot *snap,
                                     const struct ex_settings *set, const struct pt_route *route,
-                                    void *http, const struct dv_rec *m, dv_attempt_done_fn *done,
-                                    void *arg);
+                                    void *http, const struct ex_observers *obs,
+                                    const struct dv_rec *m, dv_attempt_done_fn *done, void *arg);
 /* Give it up (stopping): done is not called. */
 void dv_attempt_cancel(struct dv_attempt *a);
 

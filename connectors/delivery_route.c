@@ -68,6 +68,7 @@ delivery_compile(const struct gw_jctx *c, const json_t *route, const char *path,
 static void
 delivery_start(struct gw_exchange *ex)
 {
+    struct ex_delivery *x;
     char body[384];
     int n, rc;
 
@@ -88,6 +89,10 @@ delivery_start(struct gw_exchange *ex)
                          "Retry-After: 5\r\n");
         return;
     }
+    x = gw_arena_alloc(&ex->arena, sizeof *x);
+    *x = (struct ex_delivery){.id = ex->request_id, .attempt = 0, .outcome = "accepted",
+                              .accepted_us = ex->t_received};
+    ex->delivery = x; /* (its audit event says so) */
     n = snprintf(body, sizeof body, "{\"delivery_id\":\"%s\",\"state\":\"pending\"}",
                  ex->request_id);
     ex->api->respond(ex, 202, "application/json", body, (size_t)n, NULL);

@@ -74,6 +74,17 @@ struct ex_try {
 /* The tries an exchange keeps (the set's attempts, and a stale pooled connection's second go). */
 #define EX_MAX_TRIES 8
 
+/* An exchange that is part of an asynchronous delivery (connectors/delivery.h): the request that
+ * was accepted (attempt 0), or an attempt of the delivery thread's. */
+struct ex_delivery {
+    const char *id;          /* the delivery's id (the accepted request's id) */
+    int attempt;             /* 0: the accepting exchange; 1, 2 ...: the attempts */
+    const char *outcome;     /* "accepted", "delivered", "retry" or "dead" */
+    uint64_t accepted_us;    /* UTC µs */
+    uint64_t next_us;        /* "retry": when the next attempt is due (UTC µs) */
+    const char *dead_letter; /* "dead": the topic it went to */
+};
+
 /* Where a response is, on the connector's side. */
 enum gw_resp_state { GW_RESP_NONE, GW_RESP_HEAD, GW_RESP_BODY, GW_RESP_DONE };
 
@@ -133,6 +144,7 @@ struct gw_exchange {
     unsigned req_buffering : 1;      /* the request body goes to req_buf, not to the connector */
     unsigned req_replay : 1;         /* ... kept as it is for a retry, not for a chain */
     unsigned resp_buffering : 1;
+    const struct ex_delivery *delivery; /* an asynchronous delivery's, or NULL */
     void *idem;                      /* the gateway's: the exchange's part in its route's
                                       * idempotent receiver (gateway/idempotency.c), or NULL */
     /* what observers read (the audit's event, metrics, the access log) */

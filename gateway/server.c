@@ -317,6 +317,9 @@ same_listeners(const struct gw_config *a, const struct gw_config *b)
     return 1;
 }
 
+/* The delivery thread's observers (the audit's), made at start (connectors/delivery.h). */
+static struct ex_observers delivery_obs;
+
 static void
 reload(const char *path, struct gw_worker *workers, int n, struct pt_snapshot **current)
 {
@@ -360,7 +363,8 @@ reload(const char *path, struct gw_worker *workers, int n, struct pt_snapshot **
         return;
     }
     if (cn_kafka_outbox_open(next, &next->config->kafka, err, sizeof err) < 0 ||
-        cn_delivery_open(&next->config->delivery, next, &next->config->ex, err, sizeof err) < 0 ||
+        cn_delivery_open(&next->config->delivery, next, &next->config->ex, &delivery_obs, err,
+                         sizeof err) < 0 ||
         gw_idem_open(&next->config->idem, next, err, sizeof err) < 0) {
         gw_log(GW_LOG_ERROR, "reload refused: %s", err);
         pt_snapshot_unref(next);
@@ -434,12 +438,17 @@ gw_server_run(const char *config_path, struct pt_snapshot *snap)
             goto out;
         }
         cn_kafka_use_embedded(au_log_brokers(audit)); /* kafka:// routes on "embedded" */
+        if (gw_observers_add(&delivery_obs, &au_exchange_observer, audit) < 0) {
+            gw_log(GW_LOG_CRIT, "audit: cannot make the delivery thread's observer");
+            rc = 1;
+            goto out;
+        }
     }
     {
         char err[512];
         if (cn_kafka_outbox_open(snap, &snap->config->kafka, err, sizeof err) < 0 ||
-            cn_delivery_open(&snap->config->delivery, snap, &snap->config->ex, err,
-                             sizeof err) < 0 ||
+            cn_delivery_open(&snap->config->delivery, snap, &snap->config->ex, &delivery_obs,
+                             err, sizeof err) < 0 ||
             gw_idem_open(&snap->config->idem, snap, err, sizeof err) < 0) {
             gw_log(GW_LOG_CRIT, "%s", err);
             rc = 1;
@@ -491,6 +500,7 @@ out:
     free(workers);
     gw_idem_close();
     cn_delivery_close(GW_AUDIT_FLUSH_MS);     /* before the outbox: its dead letters go there */
+    gw_observers_free(&delivery_obs);
     cn_kafka_outbox_close(GW_AUDIT_FLUSH_MS); /* before the audit: its broker may be the one */
     au_log_stop(audit, GW_AUDIT_FLUSH_MS);
     pt_snapshot_unref(snap);

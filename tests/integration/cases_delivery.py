@@ -7,6 +7,7 @@ GET on a deliveries: route tells where a delivery stands."""
 import threading
 import time
 
+import cases_audit
 import client
 import scenario
 from cases_audit import KafkaDev
@@ -28,7 +29,8 @@ def delivery_setup(ctx, k, port, workers=2, **async_opts):
                        public=True)],
         acme_routes=[scenario.route("acme-async", "/acme/async", "http://127.0.0.1:%d" % port,
                                     methods=["POST"], delivery="async", **{"async": opts})],
-        config_extra={"connectors": {"kafka": {"brokers": k.addr}}})
+        config_extra=dict(cases_audit.audit_config(k.addr),
+                          connectors={"kafka": {"brokers": k.addr}}))
 
 
 def post(s, path, mid, ctx=None):
@@ -152,3 +154,22 @@ def delivery_500_forever_dead_letter_after_attempts(ctx):
     doc = status(s, dids[0]).json()
     check(doc["state"] == "dead" and doc["attempts"] == 3 and doc["status"] == 500 and
           "500" in doc["last_error"], "GET the dead delivery: %r" % doc)
+    # the audit: each accepted request, each attempt, the dead letter
+    events = [m["event"] for m in cases_audit.wait_events(k.addr, 2 + 6 + 1, timeout=20)]
+    cases_audit.valid(events)
+    for did in dids:
+        acc = [e for e in events if e["request_id"] == did and e["kind"] == "exchange"]
+        att = sorted((e for e in events if e["kind"] == "delivery" and
+                      e["delivery"]["id"] == did), key=lambda e: e["delivery"]["attempt"])
+        check(len(acc) == 1 and acc[0]["status"] == 202 and
+              acc[0]["delivery"]["outcome"] == "accepted" and acc[0]["delivery"]["attempt"] == 0,
+              "the accepting event of %s: %r" % (did, acc))
+        check([(e["delivery"]["attempt"], e["delivery"]["outcome"], e["status"],
+                e["upstream"]["status"]) for e in att] ==
+              [(1, "retry", 500, 500), (2, "retry", 500, 500), (3, "dead", 500, 500)],
+              "the attempts of %s: %r" % (did, [e["delivery"] for e in att]))
+        check(att[0]["delivery"]["next_attempt"] is not None and
+              att[2]["delivery"]["next_attempt"] is None and
+              att[2]["delivery"]["dead_letter"] == DEAD and att[2]["route"] == "async-in" and
+              all(e["delivery"]["accepted"] == acc[0]["time"]["received"] for e in att),
+              "attempt events: %r" % [e["delivery"] for e in att])
