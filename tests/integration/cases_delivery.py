@@ -92,44 +92,94 @@ def delivery_async_202_then_delivered_in_order(ctx):
     s.assert_alive()
 
 
-@case(timeout=150)
+class Posters:
+    """Three threads POSTing numbered messages ("t<thread>-<n>") until stopped (bounded by count
+    and time); each records, in order, the messages answered 202 and their delivery ids."""
+
+    def __init__(self, s, limit=400, seconds=40):
+        self.s = s
+        self.limit = limit
+        self.deadline = time.time() + seconds
+        self.stop = threading.Event()
+        self.lock = threading.Lock()
+        self.accepted = {}  # thread -> [(message id, delivery id)]
+        self.threads = [threading.Thread(target=self.run, args=(i,)) for i in range(3)]
+
+    def run(self, i):
+        n = 0
+        while not self.stop.is_set() and time.time() < self.deadline and n < self.limit:
+            n += 1
+            mid = "t%d-%d" % (i, n)
+            try:
+                r = post(self.s, "/async/x", mid)
+            except (OSError, client.Closed, client.TestFailure):
+                time.sleep(0.02)  # the gateway is down (killed): nothing was answered
+                continue
+            if r.status == 202:
+                with self.lock:
+                    self.accepted.setdefault(i, []).append((mid, r.json()["delivery_id"]))
+
+    def count(self):
+        with self.lock:
+            return sum(len(v) for v in self.accepted.values())
+
+    def wait_for(self, n, within=20):
+        end = time.time() + within
+        while self.count() < n and time.time() < end:
+            time.sleep(0.05)
+        check(self.count() >= n, "only %d answers 202 of %d wanted" % (self.count(), n))
+
+    def __enter__(self):
+        for t in self.threads:
+            t.start()
+        return self
+
+    def __exit__(self, *a):
+        self.stop.set()
+        for t in self.threads:
+            t.join(30)
+
+
+@case(timeout=180)
 def delivery_upstream_down_and_sigkill_every_202_delivered(ctx):
-    """The upstream is down while requests are accepted; the gateway is SIGKILLed in the middle
-    and started again; then the upstream comes: every request answered 202 reaches it, each with
-    its own Idempotency-Key, in the order accepted (a request sent twice has one key)."""
+    """Three clients post while the upstream is down; the gateway is SIGKILLed in the middle of
+    it and started again; the upstream comes back while they go on: every request answered 202
+    reaches the upstream, with its delivery id as Idempotency-Key (a request sent twice has one
+    key), each client's in the order they were accepted."""
     k = KafkaDev(ctx)
     port = free_port()
-    s = delivery_setup(ctx, k, port, workers=1, attempts=1000)
-    ids = []
-    for i in range(30):
-        ids.append(("d-%d" % i, accepted(post(s, "/async/x", "d-%d" % i), "POST %d" % i)))
-    s.gw.proc.kill()
-    s.gw.proc.wait(10)
-    s.gw.stopped = True
-    s.gw.out.close()
-    s.gw.err.close()
-    gw2 = ctx.gateway(s.gw.read_config(), start=False)
-    gw2.ports = s.gw.ports
-    gw2.hosts = s.gw.hosts
-    gw2.start()
-    s.gw = gw2
-    for i in range(30, 40):
-        ids.append(("d-%d" % i, accepted(post(s, "/async/x", "d-%d" % i), "POST %d" % i)))
-    time.sleep(0.5)
-    up = UpstreamProc(ctx, "late", port)
-    got = wait_logged(up, 40, within=40)
+    s = delivery_setup(ctx, k, port, workers=2, attempts=1000)
+    with Posters(s) as load:
+        load.wait_for(60)
+        s.gw.proc.kill()
+        s.gw.proc.wait(10)
+        s.gw.stopped = True
+        s.gw.out.close()
+        s.gw.err.close()
+        gw2 = ctx.gateway(s.gw.read_config(), start=False)
+        gw2.ports = s.gw.ports
+        gw2.hosts = s.gw.hosts
+        gw2.start()
+        s.gw = gw2
+        load.wait_for(load.count() + 40)
+        up = UpstreamProc(ctx, "late", port)
+        load.wait_for(load.count() + 60)
+    accepted = [x for v in load.accepted.values() for x in v]
+    got = wait_logged(up, len(accepted), within=60)
     keys = {}
     for mid, key, _ in got:
         check(keys.setdefault(mid, key) == key, "%s came with two keys: %s, %s"
               % (mid, keys[mid], key))
-    check(all(keys.get(mid) == did for mid, did in ids),
-          "not every 202 delivered with its id as the key: missing %r"
-          % [mid for mid, did in ids if keys.get(mid) != did][:5])
+    missing = [mid for mid, did in accepted if keys.get(mid) != did]
+    check(not missing, "%d of %d answers 202 not delivered with their id as the key (e.g. %r)"
+          % (len(missing), len(accepted), missing[:5]))
     first = []
     for mid, _, _ in got:
         if mid not in first:
             first.append(mid)
-    check(first == [mid for mid, _ in ids], "delivered out of order: %r" % first)
+    for t, v in load.accepted.items():
+        mine = [m for m in first if m.startswith("t%d-" % t)]
+        check(mine == [mid for mid, _ in v], "client %d delivered out of order: %r" % (t, mine))
 
 
 @case(timeout=120)
