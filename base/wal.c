@@ -337,7 +337,8 @@ gw_wal_append(struct gw_wal *w, size_t keylen, size_t len, gw_wal_fill_fn fill, 
     o = gw_ring_at(w->ring, end);
     memcpy(o, &h, HDR);
     for (size_t i = 0, at = HDR; i < np; at += piece[i].n, i++)
-        memcpy(o + at, piece[i].p, piece[i].n);
+        if (piece[i].n > 0) /* (an empty piece may have no place: a message without a key) */
+            memcpy(o + at, piece[i].p, piece[i].n);
     memset(o + HDR + total, 0, need - HDR - total);
     /* the checksum over the record as copied, one run in this core's cache (over the pieces, a
      * call each, it took five times as long) */

@@ -423,6 +423,8 @@ start_ready(struct dv *d)
         struct item *it = d->ready[i++];
         start_one(d, it);
     }
+    if (i == 0)
+        return;
     memmove(d->ready, d->ready + i, (d->nready - i) * sizeof *d->ready);
     d->nready -= i;
 }
