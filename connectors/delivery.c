@@ -215,7 +215,8 @@ options(const struct pt_route *r)
     return r != NULL && r->connector == &cn_delivery ? r->cn_conf : &dflt;
 }
 
-static void status_of(const struct item *it, enum cn_delivery_state st)
+static void
+status_of(const struct item *it, enum cn_delivery_state st)
 {
     struct dv_status s = {.state = st, .status = it->status, .attempts = it->attempts};
 
@@ -307,19 +308,16 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
         start_one(d, it);
 }
 
-/* Due at `at` (monotonic ms; 0: now; -1: when its backoff ends, already set). */
+/* Due at `at` (monotonic ms; 0: now): its timer starts it then. */
 static void
 make_due(struct dv *d, struct item *it, int64_t at)
 {
-    int64_t wait;
+    int64_t wait = at == 0 ? 0 : at - now_ms();
+    struct timeval tv = {wait > 0 ? wait / 1000 : 0, wait > 0 ? (wait % 1000) * 1000 : 0};
 
-    if (at >= 0) {
-        wait = at == 0 ? 0 : at - now_ms();
-        if (it->timer == NULL)
-            it->timer = evtimer_new(d->base, timer_cb, it);
-        struct timeval tv = {wait > 0 ? wait / 1000 : 0, wait > 0 ? (wait % 1000) * 1000 : 0};
-        evtimer_add(it->timer, &tv);
-    }
+    if (it->timer == NULL)
+        it->timer = evtimer_new(d->base, timer_cb, it);
+    evtimer_add(it->timer, &tv);
 }
 
 /* What the attempt's audit event says of the delivery. */
