@@ -208,3 +208,13 @@ gw_json_number_ok(const char *s, size_t n)
     }
     return i == n;
 }
+
+size_t
+gw_str_hash(const char *s)
+{
+    size_t h = 5381;
+
+    while (*s)
+        h = h * 33 ^ (unsigned char)*s++;
+    return h;
+}

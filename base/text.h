@@ -42,6 +42,10 @@ size_t gw_utf8_len(const unsigned char *s, size_t n);
  * start valid UTF-8 '?'. For messages that quote their input (logs, problem bodies). */
 void gw_text_one_line(char *s);
 
+/* A string's hash for the tables of names and ids (Bernstein's, with xor): spread enough for
+ * keys that are not chosen against it (ids the gateway makes, names from the configuration). */
+size_t gw_str_hash(const char *s);
+
 enum {
     GW_JSON_FIX_UTF8 = 1, /* a byte that does not start valid UTF-8 is written U+FFFD */
 };

@@ -27,6 +27,7 @@
 #include "conf_table.h"
 #include "log.h"
 #include "snapshot.h"
+#include "text.h"
 #include "wal.h"
 
 #define MAX_ITEMS 65536         /* deliveries in memory, at most */
@@ -430,14 +431,12 @@ start_ready(struct dv *d)
 static struct queue *
 queue_of(struct dv *d, const struct dv_rec *m)
 {
-    size_t n = strlen(m->owner) + strlen(m->route) + strlen(m->partner) + 3, h = 5381;
+    size_t n = strlen(m->owner) + strlen(m->route) + strlen(m->partner) + 3;
     char *key = gw_xmalloc(n);
     struct queue **p;
 
     snprintf(key, n, "%s\x1f%s\x1f%s", m->owner, m->route, m->partner);
-    for (const char *s = key; *s; s++)
-        h = h * 33 ^ (unsigned char)*s;
-    for (p = &d->queues[h % QUEUES]; *p != NULL && strcmp((*p)->key, key) != 0; p = &(*p)->hnext)
+    for (p = &d->queues[gw_str_hash(key) % QUEUES]; *p != NULL && strcmp((*p)->key, key) != 0; p = &(*p)->hnext)
         ;
     if (*p == NULL) {
         *p = gw_xcalloc(1, sizeof **p);

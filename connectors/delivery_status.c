@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "text.h"
 
 #define BUCKETS 65536
 
@@ -25,15 +26,6 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct entry **buckets;
 static struct entry *oldest, *newest;
 static size_t nended, keep;
-
-static size_t
-hash(const char *s)
-{
-    size_t h = 5381;
-    while (*s)
-        h = h * 33 ^ (unsigned char)*s++;
-    return h % BUCKETS;
-}
 
 void
 dv_status_init(size_t k)
@@ -66,7 +58,7 @@ dv_status_free(void)
 static struct entry **
 find(const char *id)
 {
-    struct entry **p = &buckets[hash(id)];
+    struct entry **p = &buckets[gw_str_hash(id) % BUCKETS];
 
     while (*p != NULL && strcmp((*p)->id, id) != 0)
         p = &(*p)->hnext;

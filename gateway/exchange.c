@@ -415,7 +415,10 @@ response_head(struct gw_exchange *ex, struct evbuffer *in, size_t head_len, size
     struct tf_message m;
 
     *inline_body = 0;
-    if (gw_idem_owner(ex)) { /* its answer is kept whole for repeats: read it whole first */
+    /* the head is held until the body is read whole: for a chain that needs the body (it is
+     * transformed then), or for an answer kept for the repeats of its message (idempotency.h) */
+    if (gw_idem_owner(ex) || (ex->resp_chain != NULL && tf_chain_needs_body(ex->resp_chain) &&
+                              ex->resp.body != GW_BODY_NONE)) {
         char *head = gw_arena_strndup(&ex->arena, data, head_len);
         gw_http_rebase(&ex->resp, data, head, head_len);
         evbuffer_drain(in, head_len);
@@ -424,15 +427,6 @@ response_head(struct gw_exchange *ex, struct evbuffer *in, size_t head_len, size
         return 1;
     }
     if (ex->resp_chain != NULL) {
-        /* a chain that needs the body holds the head until the body is read and transformed */
-        if (tf_chain_needs_body(ex->resp_chain) && ex->resp.body != GW_BODY_NONE) {
-            char *head = gw_arena_strndup(&ex->arena, data, head_len);
-            gw_http_rebase(&ex->resp, data, head, head_len);
-            evbuffer_drain(in, head_len);
-            ex->resp_buf = gw_pipeline_buffer(ex);
-            ex->resp_buffering = 1;
-            return 1;
-        }
         /* a chain on the head alone runs now */
         if (gw_pipeline_response(ex, &m) < 0)
             return -1;

@@ -26,6 +26,7 @@
 #include "log.h"
 #include "sha256.h"
 #include "snapshot.h"
+#include "text.h"
 
 #define BUCKETS 65536
 #define POLL_MS 5
@@ -103,19 +104,10 @@ gw_idem_conf_same(const struct gw_idem_conf *a, const struct gw_idem_conf *b)
 
 /* ---- the table (under T.lock) ---- */
 
-static size_t
-hash(const char *s)
-{
-    size_t h = 5381;
-    while (*s)
-        h = h * 33 ^ (unsigned char)*s++;
-    return h % BUCKETS;
-}
-
 static struct entry **
 slot(const char *key)
 {
-    struct entry **p = &T.buckets[hash(key)];
+    struct entry **p = &T.buckets[gw_str_hash(key) % BUCKETS];
     while (*p != NULL && strcmp((*p)->key, key) != 0)
         p = &(*p)->hnext;
     return p;

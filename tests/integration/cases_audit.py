@@ -16,6 +16,7 @@ import time
 import jsonschema
 
 import client
+import loadgen
 import scenario
 from client import check
 from harness import case
@@ -260,23 +261,20 @@ def audit_every_outcome_once(ctx):
 
 # -- broker away under load -------------------------------------------------------------------------
 
-class Load:
-    """Requests from a few threads until told to stop (bounded by count and time). Records the
+class Load(loadgen.Clients):
+    """Requests from four threads until told to stop (bounded by count and time). Records the
     request id of every complete answer, in order per partner."""
 
     def __init__(self, s, limit, seconds=40):
         self.s = s
         self.limit = limit
-        self.deadline = time.time() + seconds
-        self.stop = threading.Event()
-        self.lock = threading.Lock()
         self.answered = []   # (request id, status)
         self.errors = 0
-        self.threads = [threading.Thread(target=self.run, args=(i,)) for i in range(4)]
+        loadgen.Clients.__init__(self, 4, seconds)
 
     def run(self, i):
         acme = self.s.tls_ctx("acme-client") if i % 2 == 0 else None
-        while not self.stop.is_set() and time.time() < self.deadline:
+        while self.going():
             with self.lock:
                 if len(self.answered) + self.errors >= self.limit:
                     return
@@ -294,28 +292,9 @@ class Load:
                     self.errors += 1
                 time.sleep(0.02)
 
-    def __enter__(self):
-        for t in self.threads:
-            t.start()
-        return self
-
-    def __exit__(self, *a):
-        self.stop.set()
-        for t in self.threads:
-            t.join(30)
-
     def count(self):
         with self.lock:
             return len(self.answered)
-
-    def wait_for(self, n, timeout=30):
-        """Until n exchanges were answered; fails when the load ends or the time is up first."""
-        end = time.time() + timeout
-        while self.count() < n:
-            check(time.time() < end and any(t.is_alive() for t in self.threads),
-                  "the load stopped at %d answers (%d errors), waiting for %d"
-                  % (self.count(), self.errors, n))
-            time.sleep(0.05)
 
 
 def per_partition_order(msgs):

@@ -4,11 +4,11 @@ logs every POST with its Idempotency-Key before answering) with retries, in orde
 after its attempts, to the dead-letter topic (kafka-dev in its own process, read with kcat);
 GET on a deliveries: route tells where a delivery stands."""
 
-import threading
 import time
 
 import cases_audit
 import client
+import loadgen
 import scenario
 from cases_audit import KafkaDev
 from cases_failover import UpstreamProc
@@ -92,22 +92,19 @@ def delivery_async_202_then_delivered_in_order(ctx):
     s.assert_alive()
 
 
-class Posters:
+class Posters(loadgen.Clients):
     """Three threads POSTing numbered messages ("t<thread>-<n>") until stopped (bounded by count
     and time); each records, in order, the messages answered 202 and their delivery ids."""
 
     def __init__(self, s, limit=400, seconds=40):
         self.s = s
         self.limit = limit
-        self.deadline = time.time() + seconds
-        self.stop = threading.Event()
-        self.lock = threading.Lock()
         self.accepted = {}  # thread -> [(message id, delivery id)]
-        self.threads = [threading.Thread(target=self.run, args=(i,)) for i in range(3)]
+        loadgen.Clients.__init__(self, 3, seconds)
 
     def run(self, i):
         n = 0
-        while not self.stop.is_set() and time.time() < self.deadline and n < self.limit:
+        while self.going() and n < self.limit:
             n += 1
             mid = "t%d-%d" % (i, n)
             try:
@@ -122,22 +119,6 @@ class Posters:
     def count(self):
         with self.lock:
             return sum(len(v) for v in self.accepted.values())
-
-    def wait_for(self, n, within=20):
-        end = time.time() + within
-        while self.count() < n and time.time() < end:
-            time.sleep(0.05)
-        check(self.count() >= n, "only %d answers 202 of %d wanted" % (self.count(), n))
-
-    def __enter__(self):
-        for t in self.threads:
-            t.start()
-        return self
-
-    def __exit__(self, *a):
-        self.stop.set()
-        for t in self.threads:
-            t.join(30)
 
 
 @case(timeout=180)

@@ -3,11 +3,11 @@ has the message, then shipped to the topic in order. Across a broker outage and 
 gateway, every message answered 202 is in the topic exactly once, in order per key. kafka-dev runs
 in its own process and kcat reads the topic."""
 
-import threading
 import time
 
 import cases_audit
 import client
+import loadgen
 import scenario
 from cases_audit import KafkaDev
 from cases_kafka import headers_of, wait_topic
@@ -24,23 +24,20 @@ def outbox_setup(ctx, k, **outbox):
         config_extra={"connectors": {"kafka": {"brokers": k.addr, "outbox": outbox}}})
 
 
-class Senders:
-    """Four threads, one key each, POSTing numbered messages until stopped (bounded by count and
-    time). Records, per key, the numbers answered 202."""
+class Senders(loadgen.Clients):
+    """Four threads, one key each ("k0" to "k3"), POSTing numbered messages until stopped
+    (bounded by count and time). Records, per key, the numbers answered 202."""
 
     def __init__(self, s, limit=4000, seconds=30):
         self.s = s
         self.limit = limit
-        self.deadline = time.time() + seconds
-        self.stop = threading.Event()
-        self.lock = threading.Lock()
         self.accepted = {}   # key -> [seq answered 202]
         self.other = []      # statuses other than 202 (with the gateway alive)
-        self.threads = [threading.Thread(target=self.run, args=("k%d" % i,)) for i in range(4)]
+        loadgen.Clients.__init__(self, 4, seconds)
 
-    def run(self, key):
-        seq = 0
-        while not self.stop.is_set() and time.time() < self.deadline and seq < self.limit:
+    def run(self, i):
+        key, seq = "k%d" % i, 0
+        while self.going() and seq < self.limit:
             seq += 1
             try:
                 r = client.request(self.s.plain, "POST", "/in",
@@ -59,22 +56,6 @@ class Senders:
     def count(self):
         with self.lock:
             return sum(len(v) for v in self.accepted.values())
-
-    def wait_for(self, n, within=20):
-        end = time.time() + within
-        while self.count() < n and time.time() < end:
-            time.sleep(0.05)
-        check(self.count() >= n, "only %d answers 202 of %d wanted" % (self.count(), n))
-
-    def __enter__(self):
-        for t in self.threads:
-            t.start()
-        return self
-
-    def __exit__(self, *a):
-        self.stop.set()
-        for t in self.threads:
-            t.join(30)
 
 
 def check_exactly_once_in_order(msgs, accepted):
