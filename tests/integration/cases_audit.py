@@ -391,17 +391,10 @@ def audit_sigkill_loses_nothing(ctx):
     k.down()  # what is written now reaches Kafka only through the log, after the restart
     with Load(s, limit=100000, seconds=20) as load:
         load.wait_for(300)
-        s.gw.proc.kill()
-        s.gw.proc.wait(10)
-    s.gw.stopped = True
-    s.gw.out.close()
-    s.gw.err.close()
+        s.kill()
     ids = {x[0] for x in load.answered}
     k.up()
-    gw2 = ctx.gateway(s.gw.read_config(), start=False)
-    gw2.ports = s.gw.ports
-    gw2.hosts = s.gw.hosts
-    gw2.start()
+    s.start_again()
     msgs = wait_events(k.addr, len(ids), timeout=60)
     got = {m["event"]["request_id"] for m in msgs}
     missing = ids - got
@@ -434,10 +427,7 @@ def audit_sigterm_keeps_the_rest(ctx):
           "the stop did not say that the events Kafka did not take stay in the log: %s"
           % s.gw.stderr_tail(4))
     k.up()
-    gw2 = ctx.gateway(s.gw.read_config(), start=False)
-    gw2.ports = s.gw.ports
-    gw2.hosts = s.gw.hosts
-    gw2.start()
+    s.start_again()
     msgs = wait_events(k.addr, len(rids), timeout=30)
     got = {m["event"]["request_id"] for m in msgs}
     check(set(rids) <= got, "events kept over SIGTERM did not arrive: %s" % (set(rids) - got))

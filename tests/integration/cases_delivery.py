@@ -132,16 +132,8 @@ def delivery_upstream_down_and_sigkill_every_202_delivered(ctx):
     s = delivery_setup(ctx, k, port, workers=2, attempts=1000)
     with Posters(s) as load:
         load.wait_for(60)
-        s.gw.proc.kill()
-        s.gw.proc.wait(10)
-        s.gw.stopped = True
-        s.gw.out.close()
-        s.gw.err.close()
-        gw2 = ctx.gateway(s.gw.read_config(), start=False)
-        gw2.ports = s.gw.ports
-        gw2.hosts = s.gw.hosts
-        gw2.start()
-        s.gw = gw2
+        s.kill()
+        s.start_again()
         load.wait_for(load.count() + 40)
         up = UpstreamProc(ctx, "late", port)
         load.wait_for(load.count() + 60)

@@ -82,11 +82,7 @@ def idempotency_restart_keeps_the_answers(ctx):
     check(first.status == 200, "first: %d" % first.status)
     msg = s.gw.stop()
     check(msg is None, msg or "")
-    gw2 = ctx.gateway(s.gw.read_config(), start=False)
-    gw2.ports = s.gw.ports
-    gw2.hosts = s.gw.hosts
-    gw2.start()
-    s.gw = gw2
+    s.start_again()
     again = post(s, "/idem", "key-9", body)
     check(again.status == 200 and again.body == first.body and
           again.get("idempotent-replayed") == "true",

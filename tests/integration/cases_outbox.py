@@ -133,16 +133,8 @@ def outbox_sigkill_and_outage_exactly_once(ctx):
         k.up()
         time.sleep(0.3)  # delivering again when the kill comes
         load.wait_for(load.count() + 300)
-        s.gw.proc.kill()
-        s.gw.proc.wait(10)
-        s.gw.stopped = True
-        s.gw.out.close()
-        s.gw.err.close()
-        gw2 = ctx.gateway(s.gw.read_config(), start=False)
-        gw2.ports = s.gw.ports
-        gw2.hosts = s.gw.hosts
-        gw2.start()
-        s.gw = gw2
+        s.kill()
+        gw2 = s.start_again()
         load.wait_for(load.count() + 200)
     check(not load.other, "answers other than 202 with the gateway up: %r" % load.other[:5])
     total = load.count()

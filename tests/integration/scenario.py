@@ -60,6 +60,24 @@ class Setup:
               % r.body[:200])
         return doc
 
+    def kill(self):
+        """SIGKILL the gateway (nothing it holds is flushed or closed) and reap it."""
+        self.gw.proc.kill()
+        self.gw.proc.wait(10)
+        self.gw.stopped = True
+        self.gw.out.close()
+        self.gw.err.close()
+
+    def start_again(self):
+        """A new gateway process with the same configuration, folders and ports (after kill()
+        or gw.stop()); self.gw is the new one, and returned."""
+        gw = self.ctx.gateway(self.gw.read_config(), start=False)
+        gw.ports = self.gw.ports
+        gw.hosts = self.gw.hosts
+        gw.start()
+        self.gw = gw
+        return gw
+
     def assert_alive(self, what="after the bad input"):
         """The gateway process runs and serves a normal request on a new connection."""
         check(self.gw.alive(), "gateway process gone %s: %s" % (what, self.gw.stderr_tail()))
