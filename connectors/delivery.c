@@ -244,13 +244,23 @@ finish(struct dv *d, struct item *it, enum cn_delivery_state st, int write)
                    "restart before the checkpoint passes it would deliver it again", it->m.id);
         free(rec);
     }
-    if (it->q != NULL && it->q->head == it) {
+    if (it->q != NULL && it->q->head == it) { /* the next of the queue may go */
         it->q->head = it->qnext;
         if (it->q->head == NULL)
             it->q->tail = NULL;
         else
             make_due(d, it->q->head, 0);
+    } else if (it->q != NULL) { /* ended before its turn (an outcome the last run wrote) */
+        struct item *p = it->q->head;
+        while (p != NULL && p->qnext != it)
+            p = p->qnext;
+        if (p != NULL) {
+            p->qnext = it->qnext;
+            if (it->q->tail == it)
+                it->q->tail = p;
+        }
     }
+    it->q = NULL;
 }
 
 /* The dead letter: the message to the route's dead-letter topic through the Kafka outbox. */

@@ -374,7 +374,8 @@ produce(struct cn_outbox *o, const struct gw_wal_rec *r, const struct ob_frame *
     err = rd_kafka_producev(o->rk, RD_KAFKA_V_RKT(t->rkt),
                             RD_KAFKA_V_MSGFLAGS(r->in_ring ? RD_KAFKA_MSG_F_COPY : 0),
                             RD_KAFKA_V_VALUE((void *)f->value, f->len),
-                            RD_KAFKA_V_KEY(f->has_key ? r->key : NULL, f->has_key ? r->keylen : 0),
+                            RD_KAFKA_V_KEY((f->has_key ? r->key : NULL), /* (the macro casts) */
+                                           (f->has_key ? r->keylen : 0)),
                             RD_KAFKA_V_HEADERS(hs), RD_KAFKA_V_OPAQUE((void *)(uintptr_t)slot),
                             RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
