@@ -15,9 +15,9 @@ TEST_PKGS := cmocka
 # Debian packages: libraries, test and benchmark tools.
 APT_PKGS  := pkg-config build-essential libevent-dev libssl-dev libxml2-dev libxslt1-dev \
              libjansson-dev librdkafka-dev libisal-dev libcmocka-dev openssl curl python3 \
-             python3-jsonschema nginx-light haproxy wrk kcat iproute2 \
+             python3-jsonschema nginx-light haproxy wrk kcat iproute2 prometheus \
              clang libclang-rt-14-dev
-TOOLS     := pkg-config cc openssl curl python3 nginx haproxy wrk kcat clang ss
+TOOLS     := pkg-config cc openssl curl python3 nginx haproxy wrk kcat clang ss promtool
 # Packages neither pkg-config nor a command on PATH reveals: libFuzzer's runtime for `make fuzz`.
 RUNTIME_PKGS := libclang-rt-14-dev
 

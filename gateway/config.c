@@ -649,6 +649,7 @@ load_top(const struct gw_jctx *c, const json_t *root, struct gw_config *cfg)
         { GW_KEY_OTHER("resolver", NULL) },
         { GW_KEY_OTHER("connectors", NULL) },
         { GW_KEY_OTHER("idempotency", NULL) },
+        { GW_KEY_OTHER("admin", NULL) },
         { GW_KEY_OTHER("audit", NULL) },
         { GW_KEY_OTHER("plugins", NULL) },
         GW_KEY_END,
@@ -717,6 +718,7 @@ gw_config_load(const char *path, struct gw_diag *d)
     load_connectors(&c, cfg->root, cfg);
     gw_idem_conf_load(&c, gw_jctx_get(&c, cfg->root, "", "idempotency", JSON_OBJECT, 0),
                       &cfg->idem);
+    gw_admin_conf_load(&c, gw_jctx_get(&c, cfg->root, "", "admin", JSON_OBJECT, 0), &cfg->admin);
     EVP_DigestFinal_ex(md, cfg->digest, NULL);
 out:
     EVP_MD_CTX_free(md);
@@ -755,6 +757,7 @@ gw_config_free(struct gw_config *c)
     cn_kafka_conf_free(&c->kafka);
     cn_delivery_conf_free(&c->delivery);
     gw_idem_conf_free(&c->idem);
+    gw_admin_conf_free(&c->admin);
     json_decref(c->plugins);
     tf_registry_free(c->transforms);
     json_decref(c->root);

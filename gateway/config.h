@@ -18,6 +18,7 @@
 #include "audit.h"
 #include "connector.h"
 #include "delivery.h"
+#include "admin.h"
 #include "idempotency.h"
 #include "diag.h"
 #include "exchange_t.h"
@@ -110,6 +111,7 @@ struct gw_config {
     struct cn_kafka_conf kafka; /* "connectors.kafka", or the audit's brokers (connector.h) */
     struct cn_delivery_conf delivery; /* "connectors.delivery" (delivery.h) */
     struct gw_idem_conf idem;       /* "idempotency" (idempotency.h) */
+    struct gw_admin_conf admin;     /* "admin" (admin.h) */
     json_t *plugins;        /* raw "plugins" array, or NULL */
     struct tf_registry *transforms; /* built-in transforms and those of the plugins */
     struct ex_settings ex;          /* what exchanges' connectors and observers read of it, set

@@ -16,11 +16,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "admin.h"
 #include "audit.h"
 #include "exchange_observer.h"
 #include "exchange.h"
 #include "jsonw.h"
 #include "log.h"
+#include "metrics.h"
 #include "snapshot_load.h"
 #include "tls.h"
 
@@ -320,7 +322,9 @@ same_listeners(const struct gw_config *a, const struct gw_config *b)
 /* The delivery thread's observers (the audit's), made at start (connectors/delivery.h). */
 static struct ex_observers delivery_obs;
 
-static void
+/* Load the configuration again and hand it to the workers, or refuse it whole. 1 when it was
+ * taken, 0 when refused. */
+static int
 reload(const char *path, struct gw_worker *workers, int n, struct pt_snapshot **current)
 {
     struct gw_diag d = {0};
@@ -333,34 +337,39 @@ reload(const char *path, struct gw_worker *workers, int n, struct pt_snapshot **
     gw_diag_free(&d);
     if (next == NULL) {
         gw_log(GW_LOG_ERROR, "reload refused; still serving configuration %s", (*current)->version);
-        return;
+        return 0;
     }
     if (!au_conf_same(&(*current)->config->audit_conf, &next->config->audit_conf)) {
         gw_log(GW_LOG_ERROR, "reload refused: the audit section changed (a restart applies it)");
         pt_snapshot_unref(next);
-        return;
+        return 0;
+    }
+    if (!gw_admin_conf_same(&(*current)->config->admin, &next->config->admin)) {
+        gw_log(GW_LOG_ERROR, "reload refused: the admin section changed (a restart applies it)");
+        pt_snapshot_unref(next);
+        return 0;
     }
     if (!gw_idem_conf_same(&(*current)->config->idem, &next->config->idem)) {
         gw_log(GW_LOG_ERROR, "reload refused: the idempotency section changed (a restart "
                "applies it)");
         pt_snapshot_unref(next);
-        return;
+        return 0;
     }
     if (!cn_delivery_conf_same(&(*current)->config->delivery, &next->config->delivery)) {
         gw_log(GW_LOG_ERROR, "reload refused: connectors.delivery changed (a restart applies it)");
         pt_snapshot_unref(next);
-        return;
+        return 0;
     }
     if (!cn_kafka_conf_same(&(*current)->config->kafka, &next->config->kafka)) {
         gw_log(GW_LOG_ERROR, "reload refused: the Kafka connector's brokers changed (a restart "
                "applies them)");
         pt_snapshot_unref(next);
-        return;
+        return 0;
     }
     if (!same_listeners((*current)->config, next->config)) {
         gw_log(GW_LOG_ERROR, "reload refused: listeners or workers changed (a restart applies them)");
         pt_snapshot_unref(next);
-        return;
+        return 0;
     }
     if (cn_kafka_outbox_open(next, &next->config->kafka, err, sizeof err) < 0 ||
         cn_delivery_open(&next->config->delivery, next, &next->config->ex, &delivery_obs, err,
@@ -368,7 +377,7 @@ reload(const char *path, struct gw_worker *workers, int n, struct pt_snapshot **
         gw_idem_open(&next->config->idem, next, err, sizeof err) < 0) {
         gw_log(GW_LOG_ERROR, "reload refused: %s", err);
         pt_snapshot_unref(next);
-        return;
+        return 0;
     }
     for (int i = 0; i < n; i++) {
         pt_snapshot_unref(atomic_exchange(&workers[i].next_snap, pt_snapshot_ref(next)));
@@ -378,6 +387,7 @@ reload(const char *path, struct gw_worker *workers, int n, struct pt_snapshot **
            next->npartners, next->nroutes);
     pt_snapshot_unref(*current);
     *current = next;
+    return 1;
 }
 
 /* Every connection is a descriptor (two when proxied): raise the soft limit to what the
@@ -409,8 +419,10 @@ gw_server_run(const char *config_path, struct pt_snapshot *snap)
     int n = snap->config->workers > 0 ? snap->config->workers : 1;
     struct gw_worker *workers = calloc((size_t)n, sizeof *workers);
     sigset_t set;
-    int started = 0, rc = 0, sig = 0;
+    int started = 0, rc = 0, sig = 0, ok;
     struct au_log *audit = NULL;
+    /* the metrics observer counts only when there is an admin listener to read them */
+    struct gw_metrics *metrics = snap->config->admin.on ? gw_metrics_new(n) : NULL;
 
     signal(SIGPIPE, SIG_IGN);
     sigemptyset(&set);
@@ -456,7 +468,18 @@ gw_server_run(const char *config_path, struct pt_snapshot *snap)
         }
     }
     for (int i = 0; i < n; i++) {
-        if (worker_init(&workers[i], i, snap, audit) < 0) {
+        if (worker_init(&workers[i], i, snap, audit) < 0 ||
+            (metrics != NULL && gw_observers_add(&workers[i].obs, &gw_metrics_observer,
+                                                 gw_metrics_worker(metrics, i)) < 0)) {
+            rc = 1;
+            goto out;
+        }
+    }
+    {
+        char err[512];
+        if (gw_admin_start(&snap->config->admin, snap, workers, n, metrics, audit, err,
+                           sizeof err) < 0) {
+            gw_log(GW_LOG_CRIT, "%s", err);
             rc = 1;
             goto out;
         }
@@ -478,14 +501,19 @@ gw_server_run(const char *config_path, struct pt_snapshot *snap)
     }
     gw_log(GW_LOG_INFO, "portico %s serving: node %s, %d workers, configuration %s, %zu partners",
            PORTICO_VERSION, snap->config->node, n, snap->version, snap->npartners);
+    gw_admin_ready(rc == 0 && started == n);
     while (rc == 0) {
         if (sigwait(&set, &sig) != 0)
             continue;
         if (sig == SIGHUP) {
-            reload(config_path, workers, n, &snap);
+            ok = reload(config_path, workers, n, &snap);
+            gw_admin_reloaded(ok);
+            if (ok)
+                gw_admin_snapshot(snap);
             continue;
         }
         gw_log(GW_LOG_INFO, "%s: stopping gracefully", sig == SIGINT ? "SIGINT" : "SIGTERM");
+        gw_admin_ready(0); /* draining */
         break;
     }
 out:
@@ -495,9 +523,11 @@ out:
     }
     for (int i = 0; i < started; i++)
         pthread_join(workers[i].thread, NULL);
+    gw_admin_stop(); /* (it reads the workers) */
     for (int i = 0; i < n; i++)
         worker_free(&workers[i]);
     free(workers);
+    gw_metrics_free(metrics);
     gw_idem_close();
     cn_delivery_close(GW_AUDIT_FLUSH_MS);     /* before the outbox: its dead letters go there */
     gw_observers_free(&delivery_obs);

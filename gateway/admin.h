@@ -1,0 +1,46 @@
+/* admin.h: the admin listener: a thread of its own with libevent's HTTP server (evhttp), on
+ * portico.json's "admin" address (loopback only in this version: off loopback the admin API needs
+ * client certificates, which are to come).
+ *
+ *   GET /health/live    200 while the process runs
+ *   GET /health/ready   200 once a snapshot is loaded, the listeners are bound and the audit log
+ *                       is open; 503 before, and while the node drains
+ *   GET /status         JSON: node, version, configuration (version, when loaded), uptime,
+ *                       workers, connections, the audit's backlog
+ *   GET /metrics        Prometheus text exposition (metrics.h)
+ *
+ * The main thread tells it what changes: the snapshot served, reloads, readiness.
+ */
+#ifndef GW_ADMIN_H
+#define GW_ADMIN_H
+
+#include <stdint.h>
+
+#include "json_loc.h"
+
+struct gw_worker;
+struct gw_metrics;
+struct au_log;
+struct pt_snapshot;
+
+struct gw_admin_conf {    /* portico.json's "admin" */
+    int on;
+    char *address;        /* default "127.0.0.1:9901" */
+};
+
+int gw_admin_conf_load(const struct gw_jctx *c, const json_t *obj, struct gw_admin_conf *out);
+void gw_admin_conf_free(struct gw_admin_conf *a);
+int gw_admin_conf_same(const struct gw_admin_conf *a, const struct gw_admin_conf *b);
+
+/* Bind and start the admin thread (before the workers take traffic). 0, or -1 with a message in
+ * err. */
+int gw_admin_start(const struct gw_admin_conf *conf, struct pt_snapshot *snap,
+                   struct gw_worker *workers, int n, struct gw_metrics *metrics,
+                   struct au_log *audit, char *err, size_t errlen);
+/* The snapshot served now (start, each reload), and a reload's result. */
+void gw_admin_snapshot(struct pt_snapshot *snap);
+void gw_admin_reloaded(int ok);
+void gw_admin_ready(int ready);
+void gw_admin_stop(void);
+
+#endif
