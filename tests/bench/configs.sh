@@ -216,8 +216,10 @@ order_1k() {
     [ "$(wc -c <"$1")" = 1024 ] || die "$1: not 1024 bytes"
 }
 
-# portico_config [TARGET [AUDIT [SET [KAFKA]]]]: TARGET's folder and ports (portico,
-# portico-audit, portico-prev or portico-kafka); AUDIT is the "audit" section, when there is one.
+# portico_config [TARGET [AUDIT [SET [KAFKA [ADMIN]]]]]: TARGET's folder and ports (portico,
+# portico-audit, portico-prev, portico-kafka or portico-metrics); AUDIT is the "audit" section,
+# when there is one; ADMIN, when given, the port of an admin listener on 127.0.0.1 (its metrics
+# on: portico-metrics).
 # The upstream set "upset" (the three targets of SET_PORTS, round robin, the set's other keys at
 # their defaults) and its route /set/* are in the configuration unless SET is "noset" (a previous
 # build without upstream sets). KAFKA, when given, is a broker's bootstrap address: it becomes
@@ -230,10 +232,11 @@ order_1k() {
 # the content type is XML): a chain that needs the body reads it whole first, as the kafka route
 # does, and the connection stays open. verify_kafka checks that both routes keep it.
 portico_config() {
-    local t=${1:-portico} audit=${2:-} set=${3:-set} kafka=${4:-}
+    local t=${1:-portico} audit=${2:-} set=${3:-set} kafka=${4:-} admin=${5:-}
     local d=$B/$t up=http://127.0.0.1:$UP_PORT audit_line="" set_lines="" set_route="" p
-    local kafka_line="" kafka_routes=""
+    local kafka_line="" kafka_routes="" admin_line=""
     [ -z "$audit" ] || audit_line="\"audit\": $audit,"
+    [ -z "$admin" ] || admin_line="\"admin\": { \"address\": \"127.0.0.1:$admin\" },"
     if [ -n "$kafka" ]; then
         kafka_line="\"connectors\": { \"kafka\": { \"brokers\": \"$kafka\" } },"
         kafka_routes=',
@@ -267,6 +270,7 @@ portico_config() {
     ],
     "partners_dir": "partners.d",
     $audit_line
+    $admin_line
     $kafka_line
     $set_lines
     "limits": { "max_connections": 20000 },

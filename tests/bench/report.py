@@ -51,6 +51,7 @@ from collections import defaultdict
 
 NAMES = {"portico": "Portico", "portico-audit": "Portico with audit",
          "portico-prev": "previous Portico", "portico-kafka": "Portico (kafka case)",
+         "portico-metrics": "Portico with metrics",
          "nginx": "nginx", "nginx-log": "nginx with access log", "haproxy": "HAProxy"}
 KAFKA = "kafka-dev (separate process)"  # the broker's CPU: beside the gateway's, not in it
 UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0, "h": 3600000.0}

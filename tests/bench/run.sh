@@ -23,7 +23,7 @@
 #   BENCH_DURATION=8    seconds per measured wrk round     BENCH_ROUNDS=9   rounds per proxy
 #   BENCH_WARMUP=3      seconds of warm-up per proxy        BENCH_CONNS=50   wrk connections
 #   BENCH_IDLE=5000     idle connections to weigh (0: skip) BENCH_CASES=     case names (all)
-#   BENCH_TARGETS="portico portico-audit portico-kafka nginx nginx-log haproxy"
+#   BENCH_TARGETS="portico portico-audit portico-kafka portico-metrics nginx nginx-log haproxy"
 #                       "nginx" alone for a dry run without the gateway
 #                       (portico-prev is added to them when BENCH_PREV is set)
 #   BENCH_TF_ROUNDS=5   rounds of the conversion micro-benchmark (0: skip it)
@@ -46,7 +46,7 @@ WARMUP=${BENCH_WARMUP:-3}
 CONNS=${BENCH_CONNS:-50}
 IDLE_N=${BENCH_IDLE:-5000}
 ONLY_CASES=${BENCH_CASES:-}
-TARGETS=${BENCH_TARGETS:-portico portico-audit portico-kafka nginx nginx-log haproxy}
+TARGETS=${BENCH_TARGETS:-portico portico-audit portico-kafka portico-metrics nginx nginx-log haproxy}
 PREV=${BENCH_PREV:-}
 if [ -n "$PREV" ] && [[ " $TARGETS " != *" portico-prev "* ]]; then TARGETS+=" portico-prev"; fi
 IDLE_TOOL=$BUILD/tools/idle_conns
@@ -101,6 +101,10 @@ define_cases() {
         "Plain HTTP POST of a 1 KB JSON order: a kafka:// route (ack kafka) against a mock: route" \
         portico-kafka:plain:/kafka/orders portico-kafka:plain:/mock/orders "" \
         -s "$B/post-order-1k.lua"
+    # issue 16: the metrics observer on (its admin listener scraped every second meanwhile)
+    # against the same gateway without an admin listener (nothing counted), same route
+    add_case metrics "Plain HTTP: Portico with metrics on (scraped every second) against off" \
+        portico-metrics:plain:/plain/orders portico:plain:/plain/orders "rps>=0.95 cpu<=1.05"
     # what a buffered access log costs nginx per request: the anchor for the audit's cost
     add_case log-plain "Plain HTTP: nginx with its buffered JSON access log against without" \
         nginx-log:plain:/plain/orders nginx:plain:/plain/orders ""
@@ -272,7 +276,7 @@ explain() {
         tail -n 10 "$B/$1/error.log" >&2
     fi
     case $1 in
-    portico | portico-audit | portico-prev | portico-kafka)
+    portico | portico-audit | portico-prev | portico-kafka | portico-metrics)
         stops=$(grep -c -E '(SIGTERM|SIGINT): stopping' "${LOG[$1]}" || true)
         [ "$stops" -le "${STOPS[$1]:-0}" ] ||
             say "$1 received a stop signal that this script did not send:" \
@@ -409,6 +413,13 @@ start_target() {
         [ -s "$B/kafka-dev.addr" ] || die "kafka-dev did not start"
         portico_config portico-audit "{ \"brokers\": \"$(cat "$B/kafka-dev.addr")\", \"dir\": \"audit\" }"
         start_bg portico-audit "$PORTICO" serve -c "$B/portico-audit/portico.json"
+        ;;
+    portico-metrics)
+        # the metrics case: the admin listener on, its /metrics scraped every second meanwhile
+        portico_config portico-metrics "" set "" "$ADMIN_PORT"
+        start_bg portico-metrics "$PORTICO" serve -c "$B/portico-metrics/portico.json"
+        alive scraper || start_bg scraper bash -c "while :; do curl -s -o /dev/null --max-time 2 \
+            http://127.0.0.1:$ADMIN_PORT/metrics; sleep 1; done"
         ;;
     portico-kafka)
         # the kafka case's brokers: a kafka-dev of its own, in its own process, as for the audit
@@ -690,7 +701,9 @@ run_idle() {
     for t in $TARGETS; do
         # audit or an access log change nothing on idle connections; the previous build is
         # compared under load
-        case $t in portico-audit | portico-prev | portico-kafka | nginx-log) continue ;; esac
+        case $t in portico-audit | portico-prev | portico-kafka | portico-metrics | nginx-log)
+            continue ;;
+        esac
         say "idle: $IDLE_N connections to $t $ep"
         stop_bg "$t"
         start_target "$t"
@@ -775,8 +788,10 @@ main() {
 
     define_cases
     define_idle
-    read -r UP_PORT "SET_PORTS[0]" "SET_PORTS[1]" "SET_PORTS[2]" ports <<<"$(free_ports 18)"
-    for t in portico portico-audit portico-prev portico-kafka nginx nginx-log haproxy; do
+    read -r UP_PORT "SET_PORTS[0]" "SET_PORTS[1]" "SET_PORTS[2]" ADMIN_PORT ports \
+        <<<"$(free_ports 21)"
+    for t in portico portico-audit portico-prev portico-kafka portico-metrics nginx nginx-log \
+        haproxy; do
         for c in plain tls; do
             n=$((n + 1))
             PORT[$t.$c]=$(echo "$ports" | cut -d' ' -f$n)
