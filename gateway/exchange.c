@@ -9,7 +9,6 @@
  * leave.
  */
 #include "exchange.h"
-#include "idempotency.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +19,7 @@
 
 #include "buf.h"
 #include "chain.h"
+#include "idempotency.h"
 #include "log.h"
 
 /* A small body that arrived with its head goes out with it, in one write (one TLS record). */

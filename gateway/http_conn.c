@@ -7,7 +7,6 @@
  * keep-alive, closing, and the worker's caches of connections and exchanges.
  */
 #include "exchange.h"
-#include "idempotency.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -27,6 +26,7 @@
 #include <openssl/err.h>
 
 #include "alloc.h"
+#include "idempotency.h"
 #include "log.h"
 #include "resolve.h"
 
