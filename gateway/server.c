@@ -322,6 +322,26 @@ same_listeners(const struct gw_config *a, const struct gw_config *b)
 /* The delivery thread's observers (the audit's), made at start (connectors/delivery.h). */
 static struct ex_observers delivery_obs;
 
+/* The section of the configuration that only a restart may change and that next changes, or
+ * NULL when there is none. */
+static const char *
+restart_only(const struct gw_config *cur, const struct gw_config *next)
+{
+    if (!au_conf_same(&cur->audit_conf, &next->audit_conf))
+        return "the audit section";
+    if (!gw_admin_conf_same(&cur->admin, &next->admin))
+        return "the admin section";
+    if (!gw_idem_conf_same(&cur->idem, &next->idem))
+        return "the idempotency section";
+    if (!cn_delivery_conf_same(&cur->delivery, &next->delivery))
+        return "connectors.delivery";
+    if (!cn_kafka_conf_same(&cur->kafka, &next->kafka))
+        return "connectors.kafka";
+    if (!same_listeners(cur, next))
+        return "listeners or workers";
+    return NULL;
+}
+
 /* Load the configuration again and hand it to the workers, or refuse it whole. 1 when it was
  * taken, 0 when refused. */
 static int
@@ -329,6 +349,8 @@ reload(const char *path, struct gw_worker *workers, int n, struct pt_snapshot **
 {
     struct gw_diag d = {0};
     struct pt_snapshot *next = gw_snapshot_load(path, &d);
+    const struct gw_config *cur = (*current)->config;
+    const char *what;
     char err[512];
 
     for (size_t i = 0; i < d.n; i++)
@@ -339,35 +361,8 @@ reload(const char *path, struct gw_worker *workers, int n, struct pt_snapshot **
         gw_log(GW_LOG_ERROR, "reload refused; still serving configuration %s", (*current)->version);
         return 0;
     }
-    if (!au_conf_same(&(*current)->config->audit_conf, &next->config->audit_conf)) {
-        gw_log(GW_LOG_ERROR, "reload refused: the audit section changed (a restart applies it)");
-        pt_snapshot_unref(next);
-        return 0;
-    }
-    if (!gw_admin_conf_same(&(*current)->config->admin, &next->config->admin)) {
-        gw_log(GW_LOG_ERROR, "reload refused: the admin section changed (a restart applies it)");
-        pt_snapshot_unref(next);
-        return 0;
-    }
-    if (!gw_idem_conf_same(&(*current)->config->idem, &next->config->idem)) {
-        gw_log(GW_LOG_ERROR, "reload refused: the idempotency section changed (a restart "
-               "applies it)");
-        pt_snapshot_unref(next);
-        return 0;
-    }
-    if (!cn_delivery_conf_same(&(*current)->config->delivery, &next->config->delivery)) {
-        gw_log(GW_LOG_ERROR, "reload refused: connectors.delivery changed (a restart applies it)");
-        pt_snapshot_unref(next);
-        return 0;
-    }
-    if (!cn_kafka_conf_same(&(*current)->config->kafka, &next->config->kafka)) {
-        gw_log(GW_LOG_ERROR, "reload refused: the Kafka connector's brokers changed (a restart "
-               "applies them)");
-        pt_snapshot_unref(next);
-        return 0;
-    }
-    if (!same_listeners((*current)->config, next->config)) {
-        gw_log(GW_LOG_ERROR, "reload refused: listeners or workers changed (a restart applies them)");
+    if ((what = restart_only(cur, next->config)) != NULL) {
+        gw_log(GW_LOG_ERROR, "reload refused: %s changed (a restart applies it)", what);
         pt_snapshot_unref(next);
         return 0;
     }
