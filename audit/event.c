@@ -139,6 +139,28 @@ captured(struct gw_buf *b, const char *key, const struct au_body *x)
     gw_buf_add(b, "}", 1);
 }
 
+/* "admin": {"accepted": bool, "action", "after", "before", "problems": [...], "via", "who"} or
+ * null */
+static void
+admin(struct gw_buf *b, const struct au_admin *a)
+{
+    au_buf_key(b, "admin");
+    if (a == NULL) {
+        gw_buf_adds(b, "null");
+        return;
+    }
+    gw_buf_add(b, "{", 1);
+    au_buf_key(b, "accepted");
+    gw_buf_adds(b, a->accepted ? "true" : "false");
+    str_or_null(b, "action", a->action);
+    str_or_null(b, "after", a->after);
+    str_or_null(b, "before", a->before);
+    names(b, "problems", a->problems, a->nproblems);
+    str_or_null(b, "via", a->via);
+    str_or_null(b, "who", a->who);
+    gw_buf_add(b, "}", 1);
+}
+
 int
 au_event_write(const struct au_event *e, struct gw_buf *b, struct au_event_text *out)
 {
@@ -146,6 +168,7 @@ au_event_write(const struct au_event *e, struct gw_buf *b, struct au_event_text 
     if (gw_buf_reserve(b, 2048) < 0) /* an event without captured bodies fits */
         return -1;
     gw_buf_add(b, "{", 1);
+    admin(b, e->admin);
     au_buf_key(b, "capture");
     if (e->capture_body) {
         gw_buf_add(b, "{", 1);

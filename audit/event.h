@@ -15,7 +15,7 @@
 #include "exchange_t.h"
 #include "jsonw.h"
 
-#define AU_EVENT_VERSION 2
+#define AU_EVENT_VERSION 3
 /* The largest event: under librdkafka's default message.max.bytes (1,000,000) with room for the
  * chain members and the record's framing. Larger ones go without their captured bodies. */
 #define AU_EVENT_MAX 900000
@@ -38,8 +38,21 @@ struct au_try {
     int64_t latency_us;          /* < 0: null */
 };
 
+/* A change an administrator made (kind "admin"): a reload, by the admin API, a signal or the
+ * configuration watch. */
+struct au_admin {
+    const char *action;          /* "reload" */
+    const char *via;             /* "api", "signal" or "watch" */
+    const char *who;             /* the admin identity's name, or "SIGHUP", "watch" */
+    const char *before, *after;  /* configuration versions; after NULL: refused */
+    int accepted;
+    const char *const *problems; /* why it was refused, as `portico check` prints them */
+    size_t nproblems;
+};
+
 struct au_event {
-    const char *kind;            /* "exchange", "delivery" or "handshake" */
+    const char *kind;            /* "exchange", "delivery", "handshake" or "admin" */
+    const struct au_admin *admin;/* kind "admin": what changed; else NULL (null) */
     const struct ex_delivery *delivery; /* NULL: null */
     unsigned char id[16];
     const char *node, *config;

@@ -15,18 +15,23 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
 #include "audit.h"
 #include "buf.h"
+#include "clock.h"
 #include "conf_table.h"
 #include "config.h"
+#include "control.h"
 #include "log.h"
 #include "metrics.h"
 #include "snapshot.h"
 #include "text.h"
+#include "tls.h"
 #include "worker.h"
 
 static struct {
@@ -41,6 +46,9 @@ static struct {
     int n;
     struct gw_metrics *metrics;
     struct au_log *audit;
+    struct pt_snapshot *first; /* the one the admin section (restart-only) was read from */
+    const struct gw_admin_conf *conf;
+    SSL_CTX *tls;              /* NULL: plain HTTP */
     struct event_base *base;
     struct evhttp *http;
     int stop_fd;              /* eventfd: the main thread writes to stop the loop */
@@ -55,60 +63,6 @@ utc_now(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* ---- settings ---- */
-
-static int
-loopback(const struct sockaddr_storage *ss)
-{
-    if (ss->ss_family == AF_INET)
-        return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >> 24) == 127;
-    return ss->ss_family == AF_INET6 &&
-           IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)ss)->sin6_addr);
-}
-
-int
-gw_admin_conf_load(const struct gw_jctx *c, const json_t *obj, struct gw_admin_conf *out)
-{
-    static const struct gw_conf_key keys[] = {
-        { GW_KEY_STRING(struct gw_admin_conf, address, "127.0.0.1:9901") },
-        GW_KEY_END,
-    };
-    struct sockaddr_storage ss;
-    socklen_t len;
-    char err[256];
-    int bad;
-
-    if (obj == NULL)
-        return 0;
-    bad = gw_conf_read(c, obj, "admin", keys, out, NULL);
-    if (out->address != NULL && gw_parse_address(out->address, &ss, &len, err, sizeof err) < 0) {
-        gw_jctx_error(c, "admin.address", "%s", err);
-        bad++;
-    } else if (out->address != NULL && !loopback(&ss)) {
-        gw_jctx_error(c, "admin.address", "\"%s\" is not a loopback address: off loopback the "
-                      "admin API needs TLS with client certificates, which this version does "
-                      "not have yet (reach it through an SSH tunnel meanwhile)", out->address);
-        bad++;
-    }
-    out->on = bad == 0;
-    return bad;
-}
-
-void
-gw_admin_conf_free(struct gw_admin_conf *a)
-{
-    free(a->address);
-    memset(a, 0, sizeof *a);
-}
-
-int
-gw_admin_conf_same(const struct gw_admin_conf *a, const struct gw_admin_conf *b)
-{
-    return a->on == b->on && ((a->address == NULL && b->address == NULL) ||
-                              (a->address != NULL && b->address != NULL &&
-                               strcmp(a->address, b->address) == 0));
 }
 
 /* ---- answers ---- */
@@ -211,15 +165,93 @@ metrics(struct evhttp_request *req)
 }
 
 static void
-route_cb(struct evhttp_request *req, void *arg)
+string_list(struct gw_buf *b, char *const *v, size_t n)
 {
-    const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+    gw_buf_addc(b, '[');
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0)
+            gw_buf_addc(b, ',');
+        gw_json_str(b, v[i], strlen(v[i]), 0);
+    }
+    gw_buf_addc(b, ']');
+}
+
+/* POST /reload: the main thread reloads (control.h) and says how it went. */
+static void
+reload(struct evhttp_request *req, const struct gw_admin_caller *caller)
+{
+    struct gw_reload_result r = {0};
+    struct gw_buf b = {0};
+
+    if (gw_control_reload(caller, &r) < 0) {
+        problem(req, 503, "stopping", "the node is stopping");
+        return;
+    }
+    if (r.accepted) {
+        gw_buf_printf(&b, "{\"accepted\":true,\"changed\":%s,\"config\":{\"version\":\"%s\","
+                      "\"previous\":\"%s\"},\"problems\":", r.changed ? "true" : "false",
+                      r.after, r.before);
+        string_list(&b, r.problems, r.nproblems);
+        gw_buf_addc(&b, '}');
+        send_text(req, 200, "application/json", b.p, b.len);
+    } else {
+        gw_buf_printf(&b, "{\"type\":\"urn:portico:problem:configuration-refused\",\"status\":422,"
+                      "\"title\":\"configuration refused\",\"detail\":\"the configuration was "
+                      "refused whole; the node still serves configuration %s\",\"accepted\":false,"
+                      "\"config\":{\"version\":\"%s\"},\"problems\":", r.before, r.before);
+        string_list(&b, r.problems, r.nproblems);
+        gw_buf_addc(&b, '}');
+        send_text(req, 422, "application/problem+json", b.p, b.len);
+    }
+    gw_buf_free(&b);
+    gw_reload_result_free(&r);
+}
+
+/* The caller of a request: its address and, on TLS, its certificate (into cert: the caller
+ * frees its subject and issuer) and admin name. Returns 0, or -1 when it is no admin's. */
+static int
+caller_of(struct evhttp_request *req, struct gw_admin_caller *c, char *addr, size_t addrlen,
+          struct ex_cert *cert)
+{
+    struct evhttp_connection *conn = evhttp_request_get_connection(req);
+    struct bufferevent *bev = conn != NULL ? evhttp_connection_get_bufferevent(conn) : NULL;
+    SSL *ssl = A.tls != NULL && bev != NULL ? bufferevent_openssl_get_ssl(bev) : NULL;
+    struct gw_tls_peer none = {0};
+    const char *host = NULL;
+    ev_uint16_t port = 0;
+
+    memset(c, 0, sizeof *c);
+    c->received_us = gw_wall_us();
+    if (conn != NULL)
+        evhttp_connection_get_peer(conn, (char **)&host, &port);
+    snprintf(addr, addrlen, "%s", host != NULL ? host : "");
+    c->addr = addr;
+    c->port = port;
+    if (A.tls == NULL) {
+        c->who = "loopback";
+        return 0;
+    }
+    c->cert = ssl != NULL ? gw_tls_cert_words(ssl, &none, cert) : NULL;
+    c->who = ssl != NULL ? gw_admin_identify(A.conf, ssl) : NULL;
+    return c->who != NULL ? 0 : -1;
+}
+
+static void
+serve(struct evhttp_request *req, const char *path, enum evhttp_cmd_type cmd,
+      const struct gw_admin_caller *caller)
+{
     int ready;
 
-    (void)arg;
-    if (path == NULL)
-        path = "/";
-    if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
+    if (strcmp(path, "/reload") == 0) {
+        if (cmd == EVHTTP_REQ_POST) {
+            reload(req, caller);
+        } else {
+            evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "POST");
+            problem(req, 405, "method-not-allowed", "POST /reload reloads the configuration");
+        }
+        return;
+    }
+    if (cmd != EVHTTP_REQ_GET) {
         evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET");
         problem(req, 405, "method-not-allowed", "the admin API answers GET here");
         return;
@@ -240,8 +272,29 @@ route_cb(struct evhttp_request *req, void *arg)
         metrics(req);
     } else {
         problem(req, 404, "not-found", "no such admin resource (health/live, health/ready, "
-                "status, metrics)");
+                "status, metrics, reload)");
     }
+}
+
+static void
+route_cb(struct evhttp_request *req, void *arg)
+{
+    const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+    enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+    struct gw_admin_caller caller;
+    struct ex_cert cert = {0};
+    char addr[64];
+
+    (void)arg;
+    if (caller_of(req, &caller, addr, sizeof addr, &cert) < 0) {
+        gw_log(GW_LOG_WARN, "admin: %s:%d refused: certificate \"%s\" is no admin's", addr,
+               caller.port, cert.subject != NULL ? cert.subject : "");
+        problem(req, 403, "not-an-admin", "this client certificate is no admin's");
+    } else {
+        serve(req, path != NULL ? path : "/", cmd, &caller);
+    }
+    free(cert.subject);
+    free(cert.issuer);
 }
 
 /* ---- the thread ---- */
@@ -253,6 +306,19 @@ stop_cb(evutil_socket_t fd, short what, void *arg)
     (void)what;
     (void)arg;
     event_base_loopbreak(A.base);
+}
+
+/* Each connection of a TLS admin listener: a TLS filter over its socket. */
+static struct bufferevent *
+tls_bev(struct event_base *base, void *arg)
+{
+    SSL *ssl = SSL_new(A.tls);
+
+    (void)arg;
+    if (ssl == NULL)
+        return NULL;
+    return bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                          BEV_OPT_CLOSE_ON_FREE);
 }
 
 static void *
@@ -295,6 +361,12 @@ gw_admin_start(const struct gw_admin_conf *conf, struct pt_snapshot *snap,
         return 0;
     if ((fd = listen_on(conf, err, errlen)) < 0)
         return -1;
+    if (conf->cert != NULL && (A.tls = gw_admin_tls_ctx(conf, err, errlen)) == NULL) {
+        close(fd);
+        return -1;
+    }
+    A.first = pt_snapshot_ref(snap);
+    A.conf = conf;
     A.started = utc_now();
     A.workers = workers;
     A.n = n;
@@ -312,6 +384,8 @@ gw_admin_start(const struct gw_admin_conf *conf, struct pt_snapshot *snap,
         return -1;
     }
     evhttp_set_gencb(A.http, route_cb, NULL);
+    if (A.tls != NULL)
+        evhttp_set_bevcb(A.http, tls_bev, NULL);
     evhttp_set_timeout(A.http, 10);
     evhttp_set_max_headers_size(A.http, 16384);
     evhttp_set_max_body_size(A.http, 1 << 20);
@@ -321,7 +395,8 @@ gw_admin_start(const struct gw_admin_conf *conf, struct pt_snapshot *snap,
         return -1;
     }
     A.running = 1;
-    gw_log(GW_LOG_INFO, "admin API on %s (http, loopback)", conf->address);
+    gw_log(GW_LOG_INFO, "admin API on %s (%s)", conf->address,
+           A.tls != NULL ? "https, admin client certificates" : "http, loopback");
     return 0;
 }
 
@@ -384,4 +459,9 @@ gw_admin_stop(void)
     pt_snapshot_unref(A.snap);
     A.snap = NULL;
     pthread_mutex_unlock(&A.lock);
+    SSL_CTX_free(A.tls);
+    A.tls = NULL;
+    A.conf = NULL;
+    pt_snapshot_unref(A.first);
+    A.first = NULL;
 }

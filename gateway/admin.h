@@ -23,14 +23,28 @@ struct gw_metrics;
 struct au_log;
 struct pt_snapshot;
 
-struct gw_admin_conf {    /* portico.json's "admin" */
+struct gw_tls_cert;
+struct pt_partner;
+typedef struct ssl_st SSL;
+typedef struct ssl_ctx_st SSL_CTX;
+
+struct gw_admin_conf {    /* portico.json's "admin" (admin_conf.c) */
     int on;
     char *address;        /* default "127.0.0.1:9901" */
+    char *text;           /* the section as compact JSON, sorted: a reload may not change it */
+    struct gw_tls_cert *cert; /* "tls": our certificate and key; NULL: plain HTTP (loopback) */
+    struct pt_partner **admins; /* "admins": who may call, matched as partners are (name: p->id) */
+    size_t nadmins;
 };
 
 int gw_admin_conf_load(const struct gw_jctx *c, const json_t *obj, struct gw_admin_conf *out);
 void gw_admin_conf_free(struct gw_admin_conf *a);
 int gw_admin_conf_same(const struct gw_admin_conf *a, const struct gw_admin_conf *b);
+/* The server context of a TLS admin listener: our certificate, client certificates required and
+ * verified against the admins' CAs. NULL with a message in err. */
+SSL_CTX *gw_admin_tls_ctx(const struct gw_admin_conf *a, char *err, size_t errlen);
+/* The admin that the verified client certificate of ssl belongs to (its name), or NULL. */
+const char *gw_admin_identify(const struct gw_admin_conf *a, SSL *ssl);
 
 /* Bind and start the admin thread (before the workers take traffic). 0, or -1 with a message in
  * err. */

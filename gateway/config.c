@@ -147,8 +147,8 @@ sni_valid(const char *s)
     return strlen(s) <= 253 && gw_host_name_valid(p, strlen(p));
 }
 
-static void
-tls_cert_clear(struct gw_tls_cert *tc)
+void
+gw_tls_cert_clear(struct gw_tls_cert *tc)
 {
     free(tc->sni);
     free(tc->cert_file);
@@ -160,17 +160,16 @@ tls_cert_clear(struct gw_tls_cert *tc)
 }
 
 
-/* Load the certificate (leaf, then the chain that follows it) and key of one "certificates"
- * entry into tc. */
-static void
-load_tls_cert(const struct gw_jctx *c, const json_t *obj, const char *path,
-              struct gw_tls_cert *tc)
+void
+gw_tls_cert_load(const struct gw_jctx *c, const json_t *obj, const char *path,
+                 struct gw_tls_cert *tc, int sni_too)
 {
     static const char *const keys[] = { "cert", "key", "sni", NULL };
+    static const char *const no_sni[] = { "cert", "key", NULL };
     char cpath[GW_JPATH_MAX], kpath[GW_JPATH_MAX], spath[GW_JPATH_MAX];
     STACK_OF(X509) *certs;
 
-    gw_jctx_check_keys(c, obj, path, keys);
+    gw_jctx_check_keys(c, obj, path, sni_too ? keys : no_sni);
     const char *cert = gw_jctx_string(c, obj, path, "cert", 1);
     const char *key = gw_jctx_string(c, obj, path, "key", 1);
     const char *sni = gw_jctx_string(c, obj, path, "sni", 0);
@@ -255,7 +254,7 @@ load_tls_certs(const struct gw_jctx *c, const json_t *tls, const char *path,
         return;
     for (size_t i = 0; i < json_array_size(arr); i++)
         if ((item = gw_conf_object_at(c, arr, apath, i, epath)) != NULL)
-            load_tls_cert(c, item, epath, &l->certs[l->ncerts++]);
+            gw_tls_cert_load(c, item, epath, &l->certs[l->ncerts++], 1);
     check_sni_unique(c, arr, apath);
     for (size_t j = 1; j < l->ncerts; j++) {
         if (l->certs[j].sni == NULL && l->certs[0].sni != NULL) {
@@ -650,6 +649,7 @@ load_top(const struct gw_jctx *c, const json_t *root, struct gw_config *cfg)
         { GW_KEY_OTHER("connectors", NULL) },
         { GW_KEY_OTHER("idempotency", NULL) },
         { GW_KEY_OTHER("admin", NULL) },
+        { GW_KEY_OTHER("reload", NULL) },
         { GW_KEY_OTHER("audit", NULL) },
         { GW_KEY_OTHER("plugins", NULL) },
         GW_KEY_END,
@@ -672,6 +672,19 @@ load_top(const struct gw_jctx *c, const json_t *root, struct gw_config *cfg)
         cfg->audit = json_incref(j);
     if ((j = gw_jctx_get(c, root, "", "plugins", JSON_ARRAY, 0)) != NULL)
         cfg->plugins = json_incref(j);
+}
+
+/* "reload": { "watch": bool, "debounce_ms": n } */
+static void
+load_reload(const struct gw_jctx *c, const json_t *root, struct gw_reload_conf *r)
+{
+    static const struct gw_conf_key keys[] = {
+        { GW_KEY_BOOL(struct gw_reload_conf, watch, 0) },
+        { GW_KEY_INT(struct gw_reload_conf, debounce_ms, 10, 60000, 500) },
+        GW_KEY_END,
+    };
+
+    gw_conf_read(c, gw_jctx_get(c, root, "", "reload", JSON_OBJECT, 0), "reload", keys, r, NULL);
 }
 
 struct gw_config *
@@ -719,6 +732,7 @@ gw_config_load(const char *path, struct gw_diag *d)
     gw_idem_conf_load(&c, gw_jctx_get(&c, cfg->root, "", "idempotency", JSON_OBJECT, 0),
                       &cfg->idem);
     gw_admin_conf_load(&c, gw_jctx_get(&c, cfg->root, "", "admin", JSON_OBJECT, 0), &cfg->admin);
+    load_reload(&c, cfg->root, &cfg->reload);
     EVP_DigestFinal_ex(md, cfg->digest, NULL);
 out:
     EVP_MD_CTX_free(md);
@@ -735,7 +749,7 @@ gw_config_free(struct gw_config *c)
         for (size_t j = 0; j < l->ncerts; j++) {
             if (l->ssl_ctx != NULL)
                 SSL_CTX_free(l->ssl_ctx[j]);
-            tls_cert_clear(&l->certs[j]);
+            gw_tls_cert_clear(&l->certs[j]);
         }
         free(l->ssl_ctx);
         free(l->certs);

@@ -91,6 +91,12 @@ struct gw_timeouts { /* milliseconds */
     int send_ms;              /* default 30000: a write to a client or upstream that makes no progress */
 };
 
+/* "reload": how the node follows its configuration files. */
+struct gw_reload_conf {
+    int watch;              /* reload when a file changes (inotify), default off */
+    int debounce_ms;        /* quiet time after the last change before reloading, default 500 */
+};
+
 struct gw_config {
     char *path;             /* the config file as given */
     char *dir;              /* its directory: base for relative paths */
@@ -112,6 +118,7 @@ struct gw_config {
     struct cn_delivery_conf delivery; /* "connectors.delivery" (delivery.h) */
     struct gw_idem_conf idem;       /* "idempotency" (idempotency.h) */
     struct gw_admin_conf admin;     /* "admin" (admin.h) */
+    struct gw_reload_conf reload;   /* "reload" */
     json_t *plugins;        /* raw "plugins" array, or NULL */
     struct tf_registry *transforms; /* built-in transforms and those of the plugins */
     struct ex_settings ex;          /* what exchanges' connectors and observers read of it, set
@@ -133,6 +140,12 @@ void gw_config_free(struct gw_config *c);
  * resolved once with getaddrinfo). Returns 0 or -1 with a message in err. */
 int gw_parse_address(const char *s, struct sockaddr_storage *ss, socklen_t *len, char *err,
                      size_t errlen);
+
+/* Load a certificate (leaf, then the chain that follows it in its file) and its key from obj at
+ * path ({"cert", "key"}, and "sni" when sni_too) into tc, which gw_tls_cert_clear frees. */
+void gw_tls_cert_load(const struct gw_jctx *c, const json_t *obj, const char *path,
+                      struct gw_tls_cert *tc, int sni_too);
+void gw_tls_cert_clear(struct gw_tls_cert *tc);
 
 /* Is the address in one of the trusted proxy blocks? */
 int gw_config_trusted(const struct gw_config *c, const struct sockaddr *sa);

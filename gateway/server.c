@@ -18,6 +18,7 @@
 
 #include "admin.h"
 #include "audit.h"
+#include "control.h"
 #include "exchange_observer.h"
 #include "exchange.h"
 #include "jsonw.h"
@@ -296,8 +297,8 @@ worker_init(struct gw_worker *w, int id, struct pt_snapshot *snap, struct au_log
     return 0;
 }
 
-static void
-notify(struct gw_worker *w)
+void
+gw_worker_wake(struct gw_worker *w)
 {
     uint64_t one = 1;
 
@@ -305,85 +306,8 @@ notify(struct gw_worker *w)
         gw_log(GW_LOG_ERROR, "worker %d: cannot wake it: %s", w->id, strerror(errno));
 }
 
-/* The listeners are bound once at start; a reload may change everything else. */
-static int
-same_listeners(const struct gw_config *a, const struct gw_config *b)
-{
-    if (a->nlisteners != b->nlisteners || a->workers != b->workers)
-        return 0;
-    for (size_t i = 0; i < a->nlisteners; i++)
-        if (a->listeners[i].addrlen != b->listeners[i].addrlen ||
-            memcmp(&a->listeners[i].addr, &b->listeners[i].addr, a->listeners[i].addrlen) != 0 ||
-            a->listeners[i].tls != b->listeners[i].tls)
-            return 0;
-    return 1;
-}
-
 /* The delivery thread's observers (the audit's), made at start (connectors/delivery.h). */
 static struct ex_observers delivery_obs;
-
-/* The section of the configuration that only a restart may change and that next changes, or
- * NULL when there is none. */
-static const char *
-restart_only(const struct gw_config *cur, const struct gw_config *next)
-{
-    if (!au_conf_same(&cur->audit_conf, &next->audit_conf))
-        return "the audit section";
-    if (!gw_admin_conf_same(&cur->admin, &next->admin))
-        return "the admin section";
-    if (!gw_idem_conf_same(&cur->idem, &next->idem))
-        return "the idempotency section";
-    if (!cn_delivery_conf_same(&cur->delivery, &next->delivery))
-        return "connectors.delivery";
-    if (!cn_kafka_conf_same(&cur->kafka, &next->kafka))
-        return "connectors.kafka";
-    if (!same_listeners(cur, next))
-        return "listeners or workers";
-    return NULL;
-}
-
-/* Load the configuration again and hand it to the workers, or refuse it whole. 1 when it was
- * taken, 0 when refused. */
-static int
-reload(const char *path, struct gw_worker *workers, int n, struct pt_snapshot **current)
-{
-    struct gw_diag d = {0};
-    struct pt_snapshot *next = gw_snapshot_load(path, &d);
-    const struct gw_config *cur = (*current)->config;
-    const char *what;
-    char err[512];
-
-    for (size_t i = 0; i < d.n; i++)
-        gw_log(d.items[i].level == GW_DIAG_ERROR ? GW_LOG_ERROR : GW_LOG_WARN, "reload: %s",
-               d.items[i].text);
-    gw_diag_free(&d);
-    if (next == NULL) {
-        gw_log(GW_LOG_ERROR, "reload refused; still serving configuration %s", (*current)->version);
-        return 0;
-    }
-    if ((what = restart_only(cur, next->config)) != NULL) {
-        gw_log(GW_LOG_ERROR, "reload refused: %s changed (a restart applies it)", what);
-        pt_snapshot_unref(next);
-        return 0;
-    }
-    if (cn_kafka_outbox_open(next, &next->config->kafka, err, sizeof err) < 0 ||
-        cn_delivery_open(&next->config->delivery, next, &next->config->ex, &delivery_obs, err,
-                         sizeof err) < 0 ||
-        gw_idem_open(&next->config->idem, next, err, sizeof err) < 0) {
-        gw_log(GW_LOG_ERROR, "reload refused: %s", err);
-        pt_snapshot_unref(next);
-        return 0;
-    }
-    for (int i = 0; i < n; i++) {
-        pt_snapshot_unref(atomic_exchange(&workers[i].next_snap, pt_snapshot_ref(next)));
-        notify(&workers[i]);
-    }
-    gw_log(GW_LOG_INFO, "reloaded: configuration %s (%zu partners, %zu routes)", next->version,
-           next->npartners, next->nroutes);
-    pt_snapshot_unref(*current);
-    *current = next;
-    return 1;
-}
 
 /* Every connection is a descriptor (two when proxied): raise the soft limit to what the
  * configured connections need, as far as the hard limit allows (nginx's worker_rlimit_nofile). */
@@ -414,7 +338,7 @@ gw_server_run(const char *config_path, struct pt_snapshot *snap)
     int n = snap->config->workers > 0 ? snap->config->workers : 1;
     struct gw_worker *workers = calloc((size_t)n, sizeof *workers);
     sigset_t set;
-    int started = 0, rc = 0, sig = 0, ok;
+    int started = 0, rc = 0;
     struct au_log *audit = NULL;
     /* the metrics observer counts only when there is an admin listener to read them */
     struct gw_metrics *metrics = snap->config->admin.on ? gw_metrics_new(n) : NULL;
@@ -424,6 +348,7 @@ gw_server_run(const char *config_path, struct pt_snapshot *snap)
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGUSR1);
     pthread_sigmask(SIG_BLOCK, &set, NULL); /* the workers inherit the mask */
     if (workers == NULL)
         return 1;
@@ -497,24 +422,17 @@ gw_server_run(const char *config_path, struct pt_snapshot *snap)
     gw_log(GW_LOG_INFO, "portico %s serving: node %s, %d workers, configuration %s, %zu partners",
            PORTICO_VERSION, snap->config->node, n, snap->version, snap->npartners);
     gw_admin_ready(rc == 0 && started == n);
-    while (rc == 0) {
-        if (sigwait(&set, &sig) != 0)
-            continue;
-        if (sig == SIGHUP) {
-            ok = reload(config_path, workers, n, &snap);
-            gw_admin_reloaded(ok);
-            if (ok)
-                gw_admin_snapshot(snap);
-            continue;
-        }
-        gw_log(GW_LOG_INFO, "%s: stopping gracefully", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    if (rc == 0) {
+        struct gw_control c = {.config_path = config_path, .workers = workers, .n = n,
+                               .snap = snap, .audit = audit, .delivery_obs = &delivery_obs};
+        gw_control_run(&c);
+        snap = c.snap;
         gw_admin_ready(0); /* draining */
-        break;
     }
 out:
     for (int i = 0; i < started; i++) {
         atomic_store(&workers[i].stopping, 1);
-        notify(&workers[i]);
+        gw_worker_wake(&workers[i]);
     }
     for (int i = 0; i < started; i++)
         pthread_join(workers[i].thread, NULL);

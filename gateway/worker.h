@@ -57,4 +57,7 @@ struct gw_worker {
     struct ex_observers obs;           /* what exchanges are published to (the audit) */
 };
 
+/* Wake the worker's loop (it then looks at stopping and next_snap); from any thread. */
+void gw_worker_wake(struct gw_worker *w);
+
 #endif

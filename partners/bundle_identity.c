@@ -22,17 +22,18 @@ is_ca(X509 *x)
 }
 
 static void
-identity_cas(const struct gw_jctx *c, const json_t *id, struct pt_partner *p)
+identity_cas(const struct gw_jctx *c, const json_t *id, const char *path, struct pt_partner *p)
 {
-    char ipath[GW_JPATH_MAX], subj[256];
-    json_t *list = gw_jctx_string_list(c, id, "identity", "ca", 1, 1);
+    char ipath[GW_JPATH_MAX], kpath[GW_JPATH_MAX], subj[256];
+    json_t *list = gw_jctx_string_list(c, id, path, "ca", 1, 1);
     char *file;
 
     p->cas = sk_X509_new_null();
     if (list == NULL || p->cas == NULL)
         return;
     for (size_t i = 0; i < gw_jlist_size(list); i++) {
-        const char *name = gw_jlist_at(list, i, "identity.ca", ipath, sizeof ipath);
+        const char *name = gw_jlist_at(list, i, gw_jpath_key(kpath, sizeof kpath, path, "ca"),
+                                       ipath, sizeof ipath);
         STACK_OF(X509) *certs = gw_jctx_load_certs(c, ipath, name, &file);
         X509 *x;
         if (certs == NULL)
@@ -111,15 +112,16 @@ out:
 }
 
 static void
-identity_crls(const struct gw_jctx *c, const json_t *id, struct pt_partner *p)
+identity_crls(const struct gw_jctx *c, const json_t *id, const char *path, struct pt_partner *p)
 {
-    char ipath[GW_JPATH_MAX];
-    json_t *list = gw_jctx_string_list(c, id, "identity", "crl", 1, 0);
+    char ipath[GW_JPATH_MAX], kpath[GW_JPATH_MAX];
+    json_t *list = gw_jctx_string_list(c, id, path, "crl", 1, 0);
 
     if (list == NULL || (p->crls = sk_X509_CRL_new_null()) == NULL)
         return;
     for (size_t i = 0; i < gw_jlist_size(list); i++) {
-        const char *name = gw_jlist_at(list, i, "identity.crl", ipath, sizeof ipath);
+        const char *name = gw_jlist_at(list, i, gw_jpath_key(kpath, sizeof kpath, path, "crl"),
+                                       ipath, sizeof ipath);
         load_crl_file(c, ipath, name, p);
     }
 }
@@ -144,21 +146,23 @@ parse_fingerprint(const char *s, unsigned char out[32])
 }
 
 static void
-identity_constraints(const struct gw_jctx *c, const json_t *id, struct pt_partner *p)
+identity_constraints(const struct gw_jctx *c, const json_t *id, const char *path,
+                     struct pt_partner *p)
 {
-    char ipath[GW_JPATH_MAX];
-    const char *subject = gw_jctx_string(c, id, "identity", "subject", 0);
-    json_t *san = gw_jctx_string_list(c, id, "identity", "san", 0, 0);
-    json_t *fps = gw_jctx_string_list(c, id, "identity", "fingerprints", 0, 0);
+    char ipath[GW_JPATH_MAX], kpath[GW_JPATH_MAX];
+    const char *subject = gw_jctx_string(c, id, path, "subject", 0);
+    json_t *san = gw_jctx_string_list(c, id, path, "san", 0, 0);
+    json_t *fps = gw_jctx_string_list(c, id, path, "fingerprints", 0, 0);
 
     if (subject != NULL && strchr(subject, '=') == NULL)
-        gw_jctx_error(c, "identity.subject", "\"%s\" is not a distinguished name "
+        gw_jctx_error(c, gw_jpath_key(kpath, sizeof kpath, path, "subject"), "\"%s\" is not a distinguished name "
                       "(RFC 2253, e.g. \"CN=client,O=Example\")", subject);
     else if (subject != NULL)
         p->subject = strdup(subject);
     if (san != NULL && (p->san = calloc(gw_jlist_size(san), sizeof *p->san)) != NULL) {
         for (size_t i = 0; i < gw_jlist_size(san); i++) {
-            const char *s = gw_jlist_at(san, i, "identity.san", ipath, sizeof ipath);
+            const char *s = gw_jlist_at(san, i, gw_jpath_key(kpath, sizeof kpath, path, "san"),
+                                        ipath, sizeof ipath);
             int bad = 0;
             for (const char *q = s; *q; q++)
                 bad |= (unsigned char)*q <= 0x20 || (unsigned char)*q >= 0x7f;
@@ -171,7 +175,9 @@ identity_constraints(const struct gw_jctx *c, const json_t *id, struct pt_partne
     size_t nf = gw_jlist_size(fps);
     if (fps != NULL && (p->fingerprints = calloc(nf, sizeof *p->fingerprints)) != NULL) {
         for (size_t i = 0; i < nf; i++) {
-            const char *s = gw_jlist_at(fps, i, "identity.fingerprints", ipath, sizeof ipath);
+            const char *s = gw_jlist_at(fps, i,
+                                        gw_jpath_key(kpath, sizeof kpath, path, "fingerprints"),
+                                        ipath, sizeof ipath);
             if (parse_fingerprint(s, p->fingerprints[p->nfingerprints]) < 0)
                 gw_jctx_error(c, ipath, "\"%s\" is not a SHA-256 fingerprint (64 hex digits, "
                               "colons between pairs allowed)", s);
@@ -182,17 +188,23 @@ identity_constraints(const struct gw_jctx *c, const json_t *id, struct pt_partne
 }
 
 void
-pt_bundle_identity(const struct gw_jctx *c, const json_t *root, struct pt_partner *p)
+pt_identity_read(const struct gw_jctx *c, const json_t *id, const char *path, struct pt_partner *p)
 {
     static const char *const keys[] = { "ca", "crl", "subject", "san", "fingerprints", NULL };
+
+    gw_jctx_check_keys(c, id, path, keys);
+    identity_cas(c, id, path, p);
+    identity_crls(c, id, path, p);
+    identity_constraints(c, id, path, p);
+}
+
+void
+pt_bundle_identity(const struct gw_jctx *c, const json_t *root, struct pt_partner *p)
+{
     json_t *id = gw_jctx_get(c, root, "", "identity", JSON_OBJECT, 1);
 
-    if (id == NULL)
-        return;
-    gw_jctx_check_keys(c, id, "identity", keys);
-    identity_cas(c, id, p);
-    identity_crls(c, id, p);
-    identity_constraints(c, id, p);
+    if (id != NULL)
+        pt_identity_read(c, id, "identity", p);
 }
 
 static int

@@ -16,6 +16,11 @@
  * fingerprints). */
 void pt_bundle_identity(const struct gw_jctx *c, const json_t *root, struct pt_partner *p);
 
+/* The same for an identity object id found at path (an admin's, gateway/admin.c): p's cas,
+ * ca_fps, crls, subject, san and fingerprints. */
+void pt_identity_read(const struct gw_jctx *c, const json_t *id, const char *path,
+                      struct pt_partner *p);
+
 /* Warn when one of p's CAs also anchors a bundle of loaded[0..nloaded) and one of the two
  * partners has no constraints: their clients could not be told apart. */
 void pt_bundle_shared_cas(const struct gw_jctx *c, const struct pt_partner *p,

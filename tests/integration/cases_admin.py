@@ -4,6 +4,7 @@ checked by promtool (Debian's prometheus package) and against the requests the t
 import json
 import re
 import subprocess
+import time
 
 import client
 import scenario
@@ -103,3 +104,139 @@ def admin_refuses_a_non_loopback_address(ctx):
     out = p.stdout.decode()
     check(p.returncode == 1 and "admin.address" in out and "not a loopback address" in out,
           "check with admin on 0.0.0.0: %d %s" % (p.returncode, out[-600:]))
+
+
+def audit_admin_events(addr, want, timeout=30):
+    """The admin events of the audit topic once there are `want` of them, checked by the schema."""
+    import cases_audit
+    end = time.time() + timeout
+    while True:
+        events = [m["event"] for m in cases_audit.kcat(addr)]
+        admin = [e for e in events if e["kind"] == "admin"]
+        if len(admin) >= want or time.time() > end:
+            break
+        time.sleep(0.3)
+    cases_audit.valid(events)
+    cases_audit.chain_ok(events)
+    return admin
+
+
+@case
+def admin_reload_answers_and_is_audited(ctx):
+    """POST /reload takes a new partner (200, the new version) and refuses a broken configuration
+    whole (422 with every problem as check prints it, the old version still served); each reload,
+    by the API or SIGHUP, is an audit event of kind admin in the node's chain."""
+    import cases_audit
+    port = free_port()
+    conf = {"admin": {"address": "127.0.0.1:%d" % port}}
+    conf.update(cases_audit.audit_config("embedded"))
+    s = scenario.build(ctx, tls="optional", config_extra=conf)
+    addr = cases_audit.embedded_addr(s.gw)
+    v0 = admin_get(port, "/status").json()["config"]["version"]
+    s.gw.write_partner("initech", {
+        "json": {"id": "initech", "name": "Initech", "identity": {"ca": "ca.pem"},
+                 "routes": [scenario.route("api", "/initech/*",
+                                           "http://127.0.0.1:%d" % s.up.port)]},
+        "files": {"ca.pem": ctx.certs.pem("rogue-ca")}})
+    r = client.request(port, "POST", "/reload")
+    doc = r.json()
+    check(r.status == 200 and doc["accepted"] is True and doc["changed"] is True and
+          doc["config"]["previous"] == v0 and doc["config"]["version"] != v0,
+          "POST /reload with a new partner: %d %r" % (r.status, r.body))
+    v1 = doc["config"]["version"]
+    check(admin_get(port, "/status").json()["config"]["version"] == v1, "status not on " + v1)
+    check(s.tls_get("rogue-client", "/initech/x").status == 200, "the new partner is not served")
+    r = client.request(port, "POST", "/reload")
+    check(r.status == 200 and r.json()["changed"] is False and r.json()["config"]["version"] == v1,
+          "a reload with nothing changed: %d %r" % (r.status, r.body))
+    pfile = s.gw.partner_file("acme")
+    text = open(pfile).read()
+    open(pfile, "w").write(text.replace("http://127.0.0.1:%d" % s.up.port, "htp://x", 1))
+    r = client.request(port, "POST", "/reload")
+    doc = r.json()
+    check(r.status == 422 and r.get("content-type") == "application/problem+json" and
+          doc["type"] == "urn:portico:problem:configuration-refused" and
+          doc["config"]["version"] == v1 and
+          any(p.startswith("error: ") and "routes[0].upstream" in p and "htp://x" in p
+              for p in doc["problems"]),
+          "POST /reload with a broken bundle: %d %r" % (r.status, r.body))
+    p = subprocess.run([ctx.env.portico, "check", "-c", s.gw.config_path], cwd=s.gw.dir,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=30)
+    said = [x for x in p.stdout.decode().splitlines() if x.startswith(("error: ", "warning: "))]
+    check(sorted(doc["problems"]) == sorted(said),
+          "the 422's problems %r are not check's %r" % (doc["problems"], p.stdout.decode()))
+    check(admin_get(port, "/status").json()["config"]["version"] == v1, "a refused reload "
+          "changed the version")
+    check(s.tls_get("acme-client", "/acme/orders").status == 200, "acme lost after a refusal")
+    r = client.request(port, "GET", "/reload")
+    check(r.status == 405 and r.get("allow") == "POST", "GET /reload: %d" % r.status)
+    open(pfile, "w").write(text)
+    s.gw.reload()
+    admin = audit_admin_events(addr, 5)
+    got = [(e["admin"]["via"], e["admin"]["who"], e["admin"]["accepted"], e["admin"]["before"],
+            e["admin"]["after"], e["status"], e["outcome"]) for e in admin]
+    want = [("api", "loopback", True, v0, v1, 200, "ok"), ("api", "loopback", True, v1, v1, 200, "ok"),
+            ("api", "loopback", False, v1, None, 422, "refused"),
+            ("signal", "SIGHUP", True, v1, v1, None, "ok")]
+    check(got[:2] == want[:2] and got[2] == want[2] and got[3] == want[3] and len(admin) == 4,
+          "admin events: %r" % got)
+    check(admin[2]["admin"]["problems"] == doc["problems"] and admin[0]["admin"]["problems"] == []
+          and admin[0]["client"]["address"] == "127.0.0.1" and admin[0]["method"] == "POST" and
+          admin[0]["path"] == "/reload" and admin[3]["client"]["address"] == "local",
+          "admin event details: %r" % admin)
+    samples = scrape(port)
+    check(samples[("portico_reloads_total", (("result", "ok"),))] == 3 and
+          samples[("portico_reloads_total", (("result", "refused"),))] == 1,
+          "reloads_total: %r" % {k: v for k, v in samples.items() if k[0] == "portico_reloads_total"})
+
+
+def admin_tls_conf(ctx, port, address=None):
+    c = ctx.certs
+    return {"address": address or "127.0.0.1:%d" % port,
+            "tls": {"cert": c.pem("server"), "key": c.key("server")},
+            "admins": [{"name": "ops", "identity": {"ca": c.pem("acme-ca"),
+                                                    "fingerprints": [c.sha256("acme-client")]}}]}
+
+
+@case
+def admin_tls_knows_its_admins(ctx):
+    """An admin listener with TLS: an admin's certificate is served; a certificate of the admins'
+    CA that is no admin's gets 403; another CA's, or none, fails the handshake. Off loopback,
+    check accepts it only with TLS."""
+    port = free_port()
+    s = scenario.build(ctx, config_extra={"admin": admin_tls_conf(ctx, port)})
+    ops = s.tls_ctx("acme-client")
+    r = client.request(port, "GET", "/status", ctx=ops)
+    check(r.status == 200 and r.json()["node"] == scenario.NODE, "admin: %d" % r.status)
+    r = client.request(port, "POST", "/reload", ctx=ops)
+    check(r.status == 200 and r.json()["accepted"] is True, "admin reload: %d" % r.status)
+    r = client.request(port, "GET", "/status", ctx=s.tls_ctx("acme-revoked"))
+    check(r.status == 403 and r.json()["type"] == "urn:portico:problem:not-an-admin",
+          "not an admin: %d %r" % (r.status, r.body))
+    check("is no admin's" in s.gw.stderr_text(), "the refusal was not logged")
+    for cert in ("globex-client", None):
+        try:
+            r = client.request(port, "GET", "/status", ctx=s.tls_ctx(cert))
+            failed = False
+        except (OSError, client.Closed):
+            failed = True
+        check(failed, "client certificate %s was let in: %d" % (cert, r.status))
+    try:
+        client.request(port, "GET", "/status")
+        plain = True
+    except (OSError, client.Closed):
+        plain = False
+    check(not plain, "plain HTTP answered on a TLS admin listener")
+    conf = s.gw.read_config()
+    for admin, ok in ((admin_tls_conf(ctx, port, "10.1.2.3:9901"), True),
+                      ({"address": "10.1.2.3:9901", "admins": admin_tls_conf(ctx, port)["admins"]},
+                       False)):
+        conf["admin"] = admin
+        path = s.gw.config_path + ".off.json"
+        with open(path, "w") as f:
+            json.dump(conf, f)
+        p = subprocess.run([ctx.env.portico, "check", "-c", path], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=30, cwd=s.gw.dir)
+        out = p.stdout.decode()
+        check((p.returncode == 0) == ok and (ok or "needs \"tls\"" in out),
+              "check, admin off loopback (tls: %s): %d %s" % (ok, p.returncode, out[-600:]))

@@ -373,7 +373,7 @@ test_config_problems(void **state)
     ASSERT_DIAG(&f->d,
                 "error: portico.json:4:3: listners: unknown key (expected one of: node, workers, "
                 "listeners, partners_dir, trusted_proxies, limits, timeouts, routes, upstreams, "
-                "resolver, connectors, idempotency, admin, audit, plugins)",
+                "resolver, connectors, idempotency, admin, reload, audit, plugins)",
                 "error: portico.json:3:3: workers: expected an integer, got a string",
                 "error: portico.json:6:37: listeners[0].client_auth: client_auth needs \"tls\" on "
                 "this listener (a plain listener cannot ask for client certificates)",
