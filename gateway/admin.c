@@ -21,6 +21,7 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
+#include "admin_views.h"
 #include "audit.h"
 #include "buf.h"
 #include "clock.h"
@@ -149,6 +150,7 @@ metrics(struct evhttp_request *req)
     p.ready = A.ready;
     pthread_mutex_unlock(&A.lock);
     p.config_version = s->version;
+    p.snap = s;
     p.connections = connections();
     if (A.audit != NULL) {
         au_log_stats(A.audit, &st);
@@ -174,6 +176,39 @@ string_list(struct gw_buf *b, char *const *v, size_t n)
         gw_json_str(b, v[i], strlen(v[i]), 0);
     }
     gw_buf_addc(b, ']');
+}
+
+/* GET /partners, /partners/{id}, /routes, /upstreams: the snapshot served now. */
+static void
+view(struct evhttp_request *req, const char *path)
+{
+    struct gw_buf b = {0};
+    struct pt_snapshot *s;
+    int found = 1;
+
+    pthread_mutex_lock(&A.lock);
+    s = pt_snapshot_ref(A.snap);
+    pthread_mutex_unlock(&A.lock);
+    if (strcmp(path, "/partners") == 0) {
+        gw_view_partners(s, &b);
+    } else if (strcmp(path, "/routes") == 0) {
+        gw_view_routes(s, &b);
+    } else if (strcmp(path, "/upstreams") == 0) {
+        gw_view_upstreams(s, &b);
+    } else if ((found = gw_view_partner(s, path + 10, &b) == 0)) {
+        gw_buf_adds(&b, ",\"counters\":");
+        if (A.metrics != NULL)
+            gw_metrics_partner(A.metrics, path + 10, &b);
+        else
+            gw_buf_adds(&b, "null");
+        gw_buf_addc(&b, '}');
+    }
+    pt_snapshot_unref(s);
+    if (found)
+        send_text(req, 200, "application/json", b.p, b.len);
+    else
+        problem(req, 404, "not-found", "no such partner");
+    gw_buf_free(&b);
 }
 
 /* POST /reload: the main thread reloads (control.h) and says how it went. */
@@ -256,7 +291,10 @@ serve(struct evhttp_request *req, const char *path, enum evhttp_cmd_type cmd,
         problem(req, 405, "method-not-allowed", "the admin API answers GET here");
         return;
     }
-    if (strcmp(path, "/health/live") == 0) {
+    if (strcmp(path, "/partners") == 0 || strcmp(path, "/routes") == 0 ||
+        strcmp(path, "/upstreams") == 0 || strncmp(path, "/partners/", 10) == 0) {
+        view(req, path);
+    } else if (strcmp(path, "/health/live") == 0) {
         send_text(req, 200, "application/json", "{\"status\":\"live\"}", 17);
     } else if (strcmp(path, "/health/ready") == 0) {
         pthread_mutex_lock(&A.lock);
@@ -272,7 +310,7 @@ serve(struct evhttp_request *req, const char *path, enum evhttp_cmd_type cmd,
         metrics(req);
     } else {
         problem(req, 404, "not-found", "no such admin resource (health/live, health/ready, "
-                "status, metrics, reload)");
+                "status, metrics, partners, partners/{id}, routes, upstreams, reload)");
     }
 }
 

@@ -12,9 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin_views.h"
 #include "alloc.h"
 #include "clock.h"
+#include "identity.h"
 #include "partner.h"
+#include "upstream_set.h"
 #include "text.h"
 
 #define SERIES 4096  /* (partner, route, status class, outcome) per worker */
@@ -460,6 +463,108 @@ write_reasons(struct gw_buf *b, const struct gw_metrics *m)
     }
 }
 
+void
+gw_metrics_partner(const struct gw_metrics *m, const char *id, struct gw_buf *b)
+{
+    struct row *rows;
+    size_t n = gather_series(m, &rows);
+    uint64_t cls[6] = {0}, out[3] = {0}, bytes[2] = {0};
+
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(rows[i].partner, id) != 0)
+            continue;
+        cls[rows[i].cls >= 1 && rows[i].cls <= 5 ? rows[i].cls : 0] += rows[i].v[0];
+        out[rows[i].outcome] += rows[i].v[0];
+        bytes[0] += rows[i].v[1];
+        bytes[1] += rows[i].v[2];
+    }
+    free(rows);
+    gw_buf_printf(b, "{\"requests\":%llu,\"by_status_class\":{\"1xx\":%llu,\"2xx\":%llu,"
+                  "\"3xx\":%llu,\"4xx\":%llu,\"5xx\":%llu,\"none\":%llu},\"by_outcome\":"
+                  "{\"ok\":%llu,\"refused\":%llu,\"error\":%llu},\"request_body_bytes\":%llu,"
+                  "\"response_body_bytes\":%llu}",
+                  (unsigned long long)(out[0] + out[1] + out[2]), (unsigned long long)cls[1],
+                  (unsigned long long)cls[2], (unsigned long long)cls[3],
+                  (unsigned long long)cls[4], (unsigned long long)cls[5],
+                  (unsigned long long)cls[0], (unsigned long long)out[0],
+                  (unsigned long long)out[1], (unsigned long long)out[2],
+                  (unsigned long long)bytes[0], (unsigned long long)bytes[1]);
+}
+
+/* ---- what the snapshot says: certificates, upstream targets ---- */
+
+static void
+cert_expiry(void *arg, const struct gw_cert_ref *c)
+{
+    struct gw_buf *b = arg;
+    char *subject = pt_name_rfc2253(X509_get_subject_name(c->cert));
+
+    gw_buf_adds(b, "portico_certificate_expiry_timestamp_seconds{");
+    label(b, "kind", c->kind, 1);
+    label(b, "owner", c->owner, 0);
+    label(b, "name", c->name, 0);
+    label(b, "subject", subject != NULL ? subject : "", 0);
+    gw_buf_printf(b, "} %.0f\n", gw_cert_not_after(c->cert));
+    free(subject);
+}
+
+struct target_metric {
+    struct gw_buf *b;
+    const char *name;
+    int what; /* 0 healthy, 1 ejected, 2 ejections, 3 the set's retries */
+};
+
+static void
+target_values(void *arg, const struct pt_upset *u, const char *owner)
+{
+    struct target_metric *t = arg;
+    int64_t now_ms = gw_mono_us() / 1000;
+
+    for (size_t i = 0; i < (t->what == 3 ? 1 : u->ntargets); i++) {
+        const struct pt_target *x = &u->targets[i];
+        uint64_t v = t->what == 0 ? (uint64_t)atomic_load_explicit(&x->healthy,
+                                                                    memory_order_relaxed)
+                   : t->what == 1 ? atomic_load_explicit(&x->out_until, memory_order_relaxed) >
+                                        now_ms
+                   : t->what == 2 ? atomic_load_explicit(&x->ejected_total, memory_order_relaxed)
+                                  : atomic_load_explicit(&u->retry.retried_total,
+                                                         memory_order_relaxed);
+        gw_buf_adds(t->b, t->name);
+        gw_buf_addc(t->b, '{');
+        label(t->b, "set", u->name, 1);
+        label(t->b, "owner", owner != NULL ? owner : "", 0);
+        if (t->what != 3)
+            label(t->b, "target", x->up.hostport, 0);
+        gw_buf_printf(t->b, "} %llu\n", (unsigned long long)v);
+    }
+}
+
+static void
+write_snapshot(struct gw_buf *b, const struct pt_snapshot *s)
+{
+    static const struct {
+        const char *name, *type, *help;
+    } targets[] = {
+        {"portico_upstream_target_healthy", "gauge",
+         "1 when the target passes its health checks (or has none), else 0."},
+        {"portico_upstream_target_ejected", "gauge",
+         "1 while outlier ejection keeps the target out, else 0."},
+        {"portico_upstream_target_ejections_total", "counter",
+         "Outlier ejections of the target since its set was loaded."},
+        {"portico_upstream_retries_total", "counter",
+         "Retries on another target of the set since it was loaded."},
+    };
+
+    head(b, "portico_certificate_expiry_timestamp_seconds", "gauge",
+         "When a certificate the configuration names expires (UTC): server, partner_ca, outbound.");
+    gw_certs_each(s, cert_expiry, b);
+    for (int i = 0; i < 4; i++) {
+        struct target_metric t = {b, targets[i].name, i};
+        head(b, targets[i].name, targets[i].type, targets[i].help);
+        gw_upsets_each(s, target_values, &t);
+    }
+}
+
 /* A metric of one value, without labels. */
 static void
 single(struct gw_buf *b, const char *name, const char *type, const char *help, double v)
@@ -507,6 +612,8 @@ gw_metrics_write(const struct gw_metrics *m, const struct gw_metrics_process *p,
     write_hists(b, m, 1, "portico_upstream_duration_seconds",
                 "Time from the request sent upstream to the response head, by route.");
     write_reasons(b, m);
+    if (p->snap != NULL)
+        write_snapshot(b, p->snap);
     if (p->audit) {
         single(b, "portico_audit_events_written_total", "counter",
               "Audit events written to the node's log.", (double)p->audit_written);

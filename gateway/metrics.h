@@ -17,6 +17,7 @@
 #include "exchange_t.h"
 
 struct gw_metrics;
+struct pt_snapshot;
 
 extern const struct ex_observer gw_metrics_observer;
 
@@ -29,6 +30,7 @@ void *gw_metrics_worker(struct gw_metrics *m, int i);
 struct gw_metrics_process {
     const char *version;          /* Portico's */
     const char *config_version;
+    const struct pt_snapshot *snap; /* served now: its certificates and upstream targets */
     double config_loaded;         /* UTC seconds */
     double started;               /* UTC seconds */
     uint64_t reloads_ok, reloads_refused;
@@ -37,6 +39,9 @@ struct gw_metrics_process {
     int audit;                    /* the audit is on: the next four say how it goes */
     uint64_t audit_written, audit_shipped, audit_dropped, audit_log_bytes;
 };
+
+/* One partner's exchanges, summed, as a JSON object into b (GET /partners/{id}). */
+void gw_metrics_partner(const struct gw_metrics *m, const char *id, struct gw_buf *b);
 
 /* The exposition of everything into b. */
 void gw_metrics_write(const struct gw_metrics *m, const struct gw_metrics_process *p,

@@ -561,6 +561,7 @@ pt_upset_result(struct pt_upset *s, const struct pt_upstream *target, int ok)
         return;
     atomic_store_explicit(&t->fails, 0, memory_order_relaxed);
     atomic_store_explicit(&t->ejections, row + 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&t->ejected_total, 1, memory_order_relaxed);
     atomic_store_explicit(&t->out_until, now + s->outlier.base_ejection_ms * (row < 10 ? row + 1 : 10),
                           memory_order_relaxed);
 }
@@ -615,6 +616,7 @@ pt_upset_may_retry(struct pt_upset *s, unsigned attempts, unsigned tries)
         atomic_fetch_sub_explicit(&r->retries, 1, memory_order_relaxed);
         return 0;
     }
+    atomic_fetch_add_explicit(&r->retried_total, 1, memory_order_relaxed);
     return 1;
 }
 

@@ -63,6 +63,7 @@ struct pt_target {
     _Atomic int ejections;   /* ejections in a row (a success after one ends the row) */
     _Atomic int64_t out_until; /* monotonic ms: ejected until then */
     _Atomic int healthy;     /* the active health checks' verdict (1 without them) */
+    _Atomic uint64_t ejected_total; /* ejections since the set was loaded (metrics) */
     int named;               /* its host is a name, not an address: looked up every resolve_ms */
 };
 
@@ -76,6 +77,7 @@ struct pt_retry {             /* "retries" (its fields are named as its keys) */
      * both, so that it does not start over at each turn) */
     _Atomic int64_t window;  /* monotonic s / 10 */
     _Atomic int requests, retries, prev_requests, prev_retries;
+    _Atomic uint64_t retried_total; /* retries since the set was loaded (metrics) */
 };
 
 /* Active health checks ("health"): one worker sends each target a request every interval. */

@@ -1,6 +1,7 @@
 """The admin listener (gateway/admin.c): health, readiness, status, and Prometheus metrics
 checked by promtool (Debian's prometheus package) and against the requests the test sent."""
 
+import calendar
 import json
 import re
 import subprocess
@@ -12,11 +13,19 @@ from client import check
 from harness import case, free_port
 
 
-def admin_setup(ctx, **kw):
+def admin_setup(ctx, extra=None, **kw):
     port = free_port()
-    s = scenario.build(ctx, tls="optional", config_extra={"admin": {"address": "127.0.0.1:%d"
-                                                                    % port}}, **kw)
+    conf = {"admin": {"address": "127.0.0.1:%d" % port}}
+    conf.update(extra or {})
+    s = scenario.build(ctx, tls="optional", config_extra=conf, **kw)
     return s, port
+
+
+def not_after(path):
+    """A certificate's notAfter, UTC seconds, as openssl reads it."""
+    out = subprocess.run(["openssl", "x509", "-in", path, "-noout", "-enddate"],
+                         stdout=subprocess.PIPE, check=True).stdout.decode().strip()
+    return calendar.timegm(time.strptime(out.split("=", 1)[1], "%b %d %H:%M:%S %Y GMT"))
 
 
 def admin_get(port, path):
@@ -240,3 +249,55 @@ def admin_tls_knows_its_admins(ctx):
         out = p.stdout.decode()
         check((p.returncode == 0) == ok and (ok or "needs \"tls\"" in out),
               "check, admin off loopback (tls: %s): %d %s" % (ok, p.returncode, out[-600:]))
+
+
+@case
+def admin_shows_partners_routes_upstreams(ctx):
+    """GET /partners, /partners/{id}, /routes and /upstreams show the snapshot served; the
+    certificates' expiry and the upstream targets' health are metrics too."""
+    up = ctx.upstream("echo")
+    sets = {"upstreams": {"pool": {"targets": ["http://127.0.0.1:%d" % up.port]}}}
+    s, port = admin_setup(ctx, extra=sets, up=up,
+                          routes=[scenario.route("pooled", "/pooled/*", "pool", public=True)])
+    acme = s.tls_ctx("acme-client")
+    for i in range(3):
+        check(client.request(s.tls, "GET", "/acme/orders", ctx=acme).status == 200, "acme GET")
+    check(client.request(s.tls, "GET", "/acme/nothing", ctx=acme).status == 404, "acme 404")
+    check(s.get("/pooled/x").status == 200, "pooled route")
+    doc = admin_get(port, "/partners").json()
+    check([p["id"] for p in doc["partners"]] == ["acme", "globex"] and
+          doc["partners"][0]["routes"] == 2 and len(doc["config"]) == 16,
+          "partners: %s" % json.dumps(doc))
+    r = admin_get(port, "/partners/acme")
+    a = r.json()
+    ca = a["identity"]["cas"][0]
+    check(r.status == 200 and [x["name"] for x in a["routes"]] == ["orders", "api"] and
+          a["identity"]["subject"] == ctx.certs.subject("acme-client") and
+          ca["not_after"] == not_after(ctx.certs.pem("acme-ca")) and a["outbound"] is None and
+          a["counters"]["requests"] == 4 and a["counters"]["by_status_class"]["2xx"] == 3 and
+          a["counters"]["by_status_class"]["4xx"] == 1 and a["identity"]["crls"] == 1,
+          "partner acme: %s" % json.dumps(a))
+    r = admin_get(port, "/partners/nobody")
+    check(r.status == 404 and r.json()["type"] == "urn:portico:problem:not-found",
+          "unknown partner: %d" % r.status)
+    routes = {x["name"]: x for x in admin_get(port, "/routes").json()["routes"]}
+    check(routes["pub"]["access"] == "public" and routes["pub"]["match"] == "prefix" and
+          routes["orders"]["owner"] == "acme" and routes["orders"]["methods"] == ["GET", "POST"]
+          and routes["shared"]["partners"] == ["acme", "globex"] and
+          routes["pooled"]["set"] == "pool",
+          "routes: %s" % json.dumps(routes)[:1500])
+    ups = admin_get(port, "/upstreams").json()["upstreams"]
+    check(len(ups) == 1 and ups[0]["name"] == "pool" and ups[0]["owner"] is None and
+          ups[0]["targets"][0]["url"] == "http://127.0.0.1:%d" % up.port and
+          ups[0]["targets"][0]["healthy"] is True and ups[0]["targets"][0]["ejected"] is False,
+          "upstreams: %s" % json.dumps(ups))
+    samples = scrape(port)
+    exp = {dict(k[1])["kind"] + ":" + dict(k[1])["owner"]: v for k, v in samples.items()
+           if k[0] == "portico_certificate_expiry_timestamp_seconds"}
+    check(exp.get("partner_ca:acme") == not_after(ctx.certs.pem("acme-ca")) and
+          exp.get("server:127.0.0.1:%d" % s.tls) == not_after(ctx.certs.pem("server")) and
+          "partner_ca:globex" in exp, "certificate expiry: %r" % exp)
+    key = ("portico_upstream_target_healthy", (("owner", ""), ("set", "pool"),
+                                               ("target", "127.0.0.1:%d" % up.port)))
+    check(samples.get(key) == 1, "target health: %r" % {k: v for k, v in samples.items()
+                                                       if "upstream_target" in k[0]})
