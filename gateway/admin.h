@@ -1,6 +1,6 @@
 /* admin.h: the admin listener: a thread of its own with libevent's HTTP server (evhttp), on
- * portico.json's "admin" address (loopback only in this version: off loopback the admin API needs
- * client certificates, which are to come).
+ * portico.json's "admin" address: plain HTTP on loopback, or TLS where only the admins' client
+ * certificates get in (admin_conf.c); README.md says the whole API.
  *
  *   GET /health/live    200 while the process runs
  *   GET /health/ready   200 once a snapshot is loaded, the listeners are bound and the audit log
@@ -8,6 +8,8 @@
  *   GET /status         JSON: node, version, configuration (version, when loaded), uptime,
  *                       workers, connections, the audit's backlog
  *   GET /metrics        Prometheus text exposition (metrics.h)
+ *   GET /partners, /partners/{id}, /routes, /upstreams   the snapshot served (admin_views.h)
+ *   POST /reload        the main thread reloads (control.h): 200 or 422 with the problems
  *
  * The main thread tells it what changes: the snapshot served, reloads, readiness.
  */
