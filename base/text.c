@@ -178,6 +178,14 @@ gw_json_str(struct gw_buf *b, const char *s, size_t n, unsigned flags)
     gw_buf_addc(b, '"');
 }
 
+void
+gw_line_json(struct gw_line *l, const char *s, size_t len, size_t max, unsigned flags)
+{
+    size_t room = l->end - l->n, used, need;
+
+    l->n += gw_json_escape(l->p + l->n, room < max ? room : max, s, len, flags, &used, &need);
+}
+
 int
 gw_json_number_ok(const char *s, size_t n)
 {
