@@ -28,18 +28,6 @@ gw_log_set_format(enum gw_log_format f)
     atomic_store_explicit(&log_format, (int)f, memory_order_relaxed);
 }
 
-/* ,"key":"value", the value in at most max bytes; bytes that are not UTF-8 become U+FFFD, so that
- * a collector always reads valid JSON */
-static void
-put_member(struct gw_line *l, const char *key, const char *v, size_t max)
-{
-    gw_line_put(l, ",\"", 2);
-    gw_line_put(l, key, strlen(key));
-    gw_line_put(l, "\":\"", 3);
-    gw_line_json(l, v, strlen(v), max, GW_JSON_FIX_UTF8);
-    gw_line_put(l, "\"", 1);
-}
-
 /* "2026-11-26T23:40:00.123Z" into out[0..room), room 32 at least; returns its length. */
 static size_t
 rfc3339(char *out, size_t room, uint64_t us)
@@ -125,12 +113,9 @@ gw_log_format_line(char *out, size_t room, enum gw_log_format format, const stru
         char w[32];
         gw_line_put(&l, w, (size_t)snprintf(w, sizeof w, ",\"worker\":%d", r->worker));
     }
-    if (f.rid != NULL)
-        put_member(&l, "request_id", f.rid, 128);
-    if (f.partner != NULL)
-        put_member(&l, "partner", f.partner, 64);
-    if (f.client != NULL)
-        put_member(&l, "client", f.client, 46);
+    gw_line_json_member(&l, "request_id", f.rid, f.rid ? strlen(f.rid) : 0, 128);
+    gw_line_json_member(&l, "partner", f.partner, f.partner ? strlen(f.partner) : 0, 64);
+    gw_line_json_member(&l, "client", f.client, f.client ? strlen(f.client) : 0, 46);
     gw_line_put(&l, ",\"message\":\"", 12);
     gw_line_json(&l, r->msg, r->msg_len, room, GW_JSON_FIX_UTF8);
     l.end = room;

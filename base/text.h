@@ -89,4 +89,9 @@ gw_line_put(struct gw_line *l, const char *s, size_t len)
  * much as fits, whole characters only). flags: GW_JSON_*. */
 void gw_line_json(struct gw_line *l, const char *s, size_t len, size_t max, unsigned flags);
 
+/* ,"key":"s" at the end of l, s in at most max bytes, bytes that are not UTF-8 as U+FFFD (a log
+ * collector always reads valid JSON); nothing when s is NULL. */
+void gw_line_json_member(struct gw_line *l, const char *key, const char *s, size_t len,
+                         size_t max);
+
 #endif

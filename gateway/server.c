@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "access_log.h"
 #include "admin.h"
 #include "audit.h"
 #include "exchange_observer.h"
@@ -378,6 +379,7 @@ reload(const char *path, struct gw_worker *workers, int n, struct pt_snapshot **
         pt_snapshot_unref(atomic_exchange(&workers[i].next_snap, pt_snapshot_ref(next)));
         notify(&workers[i]);
     }
+    gw_log_set_format(next->config->log_format);
     gw_log(GW_LOG_INFO, "reloaded: configuration %s (%zu partners, %zu routes)", next->version,
            next->npartners, next->nroutes);
     pt_snapshot_unref(*current);
@@ -424,6 +426,7 @@ gw_server_run(const char *config_path, struct pt_snapshot *snap)
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGUSR1); /* logrotate's: the access log is opened again */
     pthread_sigmask(SIG_BLOCK, &set, NULL); /* the workers inherit the mask */
     if (workers == NULL)
         return 1;
@@ -456,7 +459,8 @@ gw_server_run(const char *config_path, struct pt_snapshot *snap)
         if (cn_kafka_outbox_open(snap, &snap->config->kafka, err, sizeof err) < 0 ||
             cn_delivery_open(&snap->config->delivery, snap, &snap->config->ex, &delivery_obs,
                              err, sizeof err) < 0 ||
-            gw_idem_open(&snap->config->idem, snap, err, sizeof err) < 0) {
+            gw_idem_open(&snap->config->idem, snap, err, sizeof err) < 0 ||
+            gw_access_log_open(&snap->config->access_log, err, sizeof err) < 0) {
             gw_log(GW_LOG_CRIT, "%s", err);
             rc = 1;
             goto out;
@@ -465,7 +469,8 @@ gw_server_run(const char *config_path, struct pt_snapshot *snap)
     for (int i = 0; i < n; i++) {
         if (worker_init(&workers[i], i, snap, audit) < 0 ||
             (metrics != NULL && gw_observers_add(&workers[i].obs, &gw_metrics_observer,
-                                                 gw_metrics_worker(metrics, i)) < 0)) {
+                                                 gw_metrics_worker(metrics, i)) < 0) ||
+            gw_access_log_add(&workers[i].obs, workers[i].base) < 0) {
             rc = 1;
             goto out;
         }
@@ -507,6 +512,10 @@ gw_server_run(const char *config_path, struct pt_snapshot *snap)
                 gw_admin_snapshot(snap);
             continue;
         }
+        if (sig == SIGUSR1) {
+            gw_access_log_reopen();
+            continue;
+        }
         gw_log(GW_LOG_INFO, "%s: stopping gracefully", sig == SIGINT ? "SIGINT" : "SIGTERM");
         gw_admin_ready(0); /* draining */
         break;
@@ -523,6 +532,7 @@ out:
         worker_free(&workers[i]);
     free(workers);
     gw_metrics_free(metrics);
+    gw_access_log_close(); /* (the workers' observers wrote out what they held) */
     gw_idem_close();
     cn_delivery_close(GW_AUDIT_FLUSH_MS);     /* before the outbox: its dead letters go there */
     gw_observers_free(&delivery_obs);
