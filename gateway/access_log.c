@@ -73,7 +73,8 @@ struct entry {
     int status, up_status;                                 /* up_status 0: none */
     uint64_t bytes_in, bytes_out;
     int64_t total_us, up_us;                               /* up_us < 0: none */
-    int ms;                                                /* milliseconds of the time */
+    uint64_t us;                                           /* when it finished (UTC µs), as
+                                                            * nginx's time is */
 };
 
 /* ---- the configuration ---- */
@@ -195,16 +196,17 @@ static void
 flush(struct al_worker *w)
 {
     ssize_t n;
-    int64_t now;
 
     if (w->len == 0)
         return;
     n = write(al.fd, w->buf, w->len);
-    now = gw_mono_us();
-    if (n != (ssize_t)w->len && (w->complained == 0 || now - w->complained >= 60000000)) {
-        w->complained = now; /* (a full disk would say it for every flush) */
-        gw_log(GW_LOG_ERROR, "access log: %zu bytes for %s, %s; lines lost (said once a minute)",
-               w->len, al.path, n < 0 ? strerror(errno) : "written in part");
+    if (n != (ssize_t)w->len) {
+        int64_t now = gw_mono_us();
+        if (w->complained == 0 || now - w->complained >= 60000000) {
+            w->complained = now; /* (a full disk would say it at every flush) */
+            gw_log(GW_LOG_ERROR, "access log: %zu bytes for %s, %s; lines lost (said once a "
+                   "minute)", w->len, al.path, n < 0 ? strerror(errno) : "written in part");
+        }
     }
     w->len = 0;
 }
@@ -263,6 +265,7 @@ entry_of(struct entry *e, struct gw_exchange *ex, const struct al_exchange *a, i
     const struct gw_http_header *h;
 
     memset(e, 0, sizeof *e);
+    e->us = ex->t_received + (uint64_t)(now - ex->m_received);
     e->client = ex->client->ip;
     e->partner = ex->partner != NULL ? ex->partner->id : NULL;
     e->route = ex->route != NULL ? ex->route->name : NULL;
@@ -385,7 +388,7 @@ json_line(struct gw_line *l, const struct al_worker *w, const struct entry *e)
 
     gw_line_put(l, "{\"time\":\"", 9);
     gw_line_put(l, w->stamp, w->stamp_len);
-    k = snprintf(num, sizeof num, ".%03dZ\"", e->ms);
+    k = snprintf(num, sizeof num, ".%03dZ\"", (int)(e->us / 1000 % 1000));
     gw_line_put(l, num, (size_t)k);
     gw_line_json_member(l, "request_id", e->rid, e->rid ? strlen(e->rid) : 0, NAME_MAX_BYTES);
     gw_line_json_member(l, "client", e->client, strlen(e->client), NAME_MAX_BYTES);
@@ -461,17 +464,12 @@ finished(struct gw_exchange *ex, void *state, void *data, int complete)
     struct al_worker *w = state;
     struct al_exchange *a = data;
     struct entry e;
-    int64_t now;
-    uint64_t us;
 
     if (a == NULL || a->logged || ex->m_received == 0)
         return; /* (written already, or no request began) */
     a->logged = 1;
-    now = gw_mono_us();
-    entry_of(&e, ex, a, complete, now);
-    us = ex->t_received + (uint64_t)(now - ex->m_received); /* when it finished, as nginx says */
-    e.ms = (int)(us / 1000 % 1000);
-    stamp(w, (time_t)(us / 1000000));
+    entry_of(&e, ex, a, complete, gw_mono_us());
+    stamp(w, (time_t)(e.us / 1000000));
     /* room kept past end for what closes the line */
     struct gw_line l = {.p = w->buf, .n = w->len, .end = w->len + LINE_MAX_BYTES - 2};
     if (al.format == GW_LOG_JSON)
