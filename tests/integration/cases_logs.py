@@ -270,3 +270,18 @@ def logs_access_reopen_on_sigusr1(ctx):
              list(set(first + ids + last) - set(everything))[:3],
              list(set(everything) - set(first + ids + last))[:3]))
     check(len(ids) > 20, "the load sent only %d requests" % len(ids))
+
+
+@case
+def logs_check_refuses_bad_settings(ctx):
+    s = scenario.build(ctx, start=False, config_extra={
+        "log_format": "yaml", "access_log": {"path": "nowhere/access.log", "format": "xml"}})
+    r = ctx.run([ctx.env.portico, "check", "-c", s.gw.config_path])
+    out = (r.stdout + r.stderr).decode(errors="replace")
+    cfg = re.escape(s.gw.config_path)
+    for want in (r'log_format: "yaml" is not one of text, json',
+                 r'access_log\.format: "xml" is not one of text, json',
+                 r'access_log\.path: no folder \S*/nowhere for "\S*/nowhere/access\.log"'):
+        check(re.search(r"^error: %s:\d+:\d+: %s$" % (cfg, want), out, re.M),
+              "check does not say %r:\n%s" % (want, out[-800:]))
+    check(r.returncode == 1, "check exited %d" % r.returncode)
