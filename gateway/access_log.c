@@ -330,11 +330,14 @@ put_str(struct gw_line *l, const char *s)
     put_text(l, s, s != NULL ? strlen(s) : 0, NAME_MAX_BYTES);
 }
 
-/* "%.3f" of µs as milliseconds, or "-" */
-static int
+/* µs as milliseconds ("%.3f"), or "-" for none */
+static void
 ms(char *out, size_t room, int64_t us)
 {
-    return us < 0 ? snprintf(out, room, "-") : snprintf(out, room, "%.3f", (double)us / 1000);
+    if (us < 0)
+        snprintf(out, room, "-");
+    else
+        snprintf(out, room, "%.3f", (double)us / 1000);
 }
 
 static void
@@ -380,6 +383,13 @@ text_line(struct gw_line *l, const struct al_worker *w, const struct entry *e)
     gw_line_put(l, "\n", 1);
 }
 
+/* ,"key":"s" for a name or id (nothing for NULL) */
+static void
+json_name(struct gw_line *l, const char *key, const char *s)
+{
+    gw_line_json_member(l, key, s, s != NULL ? strlen(s) : 0, NAME_MAX_BYTES);
+}
+
 static void
 json_line(struct gw_line *l, const struct al_worker *w, const struct entry *e)
 {
@@ -390,15 +400,14 @@ json_line(struct gw_line *l, const struct al_worker *w, const struct entry *e)
     gw_line_put(l, w->stamp, w->stamp_len);
     k = snprintf(num, sizeof num, ".%03dZ\"", (int)(e->us / 1000 % 1000));
     gw_line_put(l, num, (size_t)k);
-    gw_line_json_member(l, "request_id", e->rid, e->rid ? strlen(e->rid) : 0, NAME_MAX_BYTES);
-    gw_line_json_member(l, "client", e->client, strlen(e->client), NAME_MAX_BYTES);
-    gw_line_json_member(l, "partner", e->partner, e->partner ? strlen(e->partner) : 0,
-                        NAME_MAX_BYTES);
+    json_name(l, "request_id", e->rid);
+    json_name(l, "client", e->client);
+    json_name(l, "partner", e->partner);
     gw_line_json_member(l, "method", e->method, e->method_len, NAME_MAX_BYTES);
     gw_line_json_member(l, "target", e->target, e->target_len, TARGET_MAX);
     if (e->method != NULL)
-        gw_line_json_member(l, "protocol", e->version_minor ? "HTTP/1.1" : "HTTP/1.0", 8, 8);
-    gw_line_json_member(l, "route", e->route, e->route ? strlen(e->route) : 0, NAME_MAX_BYTES);
+        json_name(l, "protocol", e->version_minor ? "HTTP/1.1" : "HTTP/1.0");
+    json_name(l, "route", e->route);
     k = snprintf(num, sizeof num, ",\"status\":%d", e->status);
     gw_line_put(l, num, (size_t)k);
     if (e->up_status > 0) {
