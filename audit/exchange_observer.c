@@ -265,8 +265,8 @@ applied(struct gw_exchange *ex, const struct tf_chain *ch, uint32_t bits, size_t
     return v;
 }
 
-static const char *
-outcome(const struct gw_exchange *ex, int complete)
+const char *
+au_outcome(const struct gw_exchange *ex, int complete)
 {
     if (ex->status == 0 || !complete)
         return "error";
@@ -339,7 +339,7 @@ finished(struct gw_exchange *ex, void *state, void *data, int complete)
         e.path_len = ex->req.path_len;
     }
     e.status = ex->status;
-    e.outcome = outcome(ex, complete);
+    e.outcome = au_outcome(ex, complete);
     e.reason = !complete ? "connection-lost" : ex->reason;
     e.up_latency_us = -1;
     e.up_partition = -1;

@@ -7,11 +7,16 @@
  * exchange, whose it is: the event callbacks of a connection, an exchange or a connector enter
  * its log context (nginx's log handler), so no message passes ids by hand:
  *   2026-11-26T23:40:00.123Z [info] w1 rid=4f3a9c0e12d4b7a1 partner=acme client=10.0.0.7: ...
+ *
+ * or, in the JSON format (portico.json's "log_format"), one object a line for a log collector:
+ *   {"time":"2026-11-26T23:40:00.123Z","level":"info","worker":1,"request_id":"4f3a9c0e12d4b7a1",
+ *    "partner":"acme","client":"10.0.0.7","message":"..."}
  */
 #ifndef GW_LOG_H
 #define GW_LOG_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 enum gw_log_level {
     GW_LOG_CRIT = 0, /* an internal error: a bug, or the process cannot go on */
@@ -22,6 +27,19 @@ enum gw_log_level {
 };
 
 extern int gw_log_level;
+
+/* How a line is written: "text" (the default) or "json". */
+enum gw_log_format {
+    GW_LOG_TEXT = 0,
+    GW_LOG_JSON,
+};
+
+/* The formats' names by value, NULL-terminated: the choices of portico.json's "log_format" (and
+ * of the access log's "format"). */
+extern const char *const gw_log_formats[];
+
+/* The format of the lines written from now on, by any thread (a reload may change it). */
+void gw_log_set_format(enum gw_log_format f);
 
 /* Whose a line is: an exchange's or a client connection's (fields NULL or "" are left out). */
 struct gw_log_ctx {
@@ -67,9 +85,26 @@ gw_log_forget(const struct gw_log_ctx *ctx)
             gw_log_write((level), __VA_ARGS__);                                                    \
     } while (0)
 
-/* Write one line: "2026-11-26T23:40:00.123Z [level] <context>: message\n" (one write(2),
- * thread-safe); the context is the worker and the current gw_log_ctx, when there are. */
+/* Write one line: "2026-11-26T23:40:00.123Z [level] <context>: message\n", or its JSON object
+ * (one write(2), thread-safe); the context is the worker and the current gw_log_ctx, when there
+ * are. */
 void gw_log_write(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* What one line says. */
+struct gw_log_rec {
+    uint64_t time_us;             /* UTC, µs since the epoch */
+    int level;                    /* GW_LOG_* */
+    int worker;                   /* -1: not a worker */
+    const struct gw_log_ctx *ctx; /* NULL: none */
+    const char *msg;
+    size_t msg_len;
+};
+
+/* The line r makes in format f, '\n' included, into out[0..room) (room: GW_LOG_LINE_MAX): a
+ * message too long for it is cut (in JSON, at a whole character, the object still closed).
+ * Returns its length. */
+#define GW_LOG_LINE_MAX 4096
+size_t gw_log_format_line(char *out, size_t room, enum gw_log_format f, const struct gw_log_rec *r);
 
 /* Parse "crit", "error", "warn", "info", "debug". Returns the level or -1. */
 int gw_log_level_from(const char *name);

@@ -178,6 +178,26 @@ gw_json_str(struct gw_buf *b, const char *s, size_t n, unsigned flags)
     gw_buf_addc(b, '"');
 }
 
+void
+gw_line_json(struct gw_line *l, const char *s, size_t len, size_t max, unsigned flags)
+{
+    size_t room = l->end - l->n, used, need;
+
+    l->n += gw_json_escape(l->p + l->n, room < max ? room : max, s, len, flags, &used, &need);
+}
+
+void
+gw_line_json_member(struct gw_line *l, const char *key, const char *s, size_t len, size_t max)
+{
+    if (s == NULL)
+        return;
+    gw_line_put(l, ",\"", 2);
+    gw_line_put(l, key, strlen(key));
+    gw_line_put(l, "\":\"", 3);
+    gw_line_json(l, s, len, max, GW_JSON_FIX_UTF8);
+    gw_line_put(l, "\"", 1);
+}
+
 int
 gw_json_number_ok(const char *s, size_t n)
 {

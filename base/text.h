@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "buf.h"
 
@@ -65,5 +66,32 @@ void gw_json_chars(struct gw_buf *b, const char *s, size_t n, unsigned flags);
 
 /* The same, quoted. */
 void gw_json_str(struct gw_buf *b, const char *s, size_t n, unsigned flags);
+
+/* A line written into a fixed block, p[0..end): what does not fit is cut, and writing never fails
+ * nor allocates (log lines). A writer keeps room past end for what closes its line, and moves end
+ * there to close it, so that a cut line still ends well. */
+struct gw_line {
+    char *p;
+    size_t n, end;
+};
+
+/* s[0..len) at the end of l, as much as fits. */
+static inline void
+gw_line_put(struct gw_line *l, const char *s, size_t len)
+{
+    if (len > l->end - l->n)
+        len = l->end - l->n;
+    memcpy(l->p + l->n, s, len);
+    l->n += len;
+}
+
+/* s[0..len) as the content of a JSON string (no quotes) at the end of l, in at most max bytes (as
+ * much as fits, whole characters only). flags: GW_JSON_*. */
+void gw_line_json(struct gw_line *l, const char *s, size_t len, size_t max, unsigned flags);
+
+/* ,"key":"s" at the end of l, s in at most max bytes, bytes that are not UTF-8 as U+FFFD (a log
+ * collector always reads valid JSON); nothing when s is NULL. */
+void gw_line_json_member(struct gw_line *l, const char *key, const char *s, size_t len,
+                         size_t max);
 
 #endif

@@ -650,6 +650,8 @@ load_top(const struct gw_jctx *c, const json_t *root, struct gw_config *cfg)
         { GW_KEY_OTHER("idempotency", NULL) },
         { GW_KEY_OTHER("admin", NULL) },
         { GW_KEY_OTHER("reload", NULL) },
+        { GW_KEY_CHOICE(struct gw_config, log_format, gw_log_formats, GW_LOG_TEXT) },
+        { GW_KEY_OTHER("access_log", NULL) },
         { GW_KEY_OTHER("audit", NULL) },
         { GW_KEY_OTHER("plugins", NULL) },
         GW_KEY_END,
@@ -733,6 +735,8 @@ gw_config_load(const char *path, struct gw_diag *d)
                       &cfg->idem);
     gw_admin_conf_load(&c, gw_jctx_get(&c, cfg->root, "", "admin", JSON_OBJECT, 0), &cfg->admin);
     load_reload(&c, cfg->root, &cfg->reload);
+    gw_access_log_conf_load(&c, gw_jctx_get(&c, cfg->root, "", "access_log", JSON_OBJECT, 0),
+                            &cfg->access_log);
     EVP_DigestFinal_ex(md, cfg->digest, NULL);
 out:
     EVP_MD_CTX_free(md);
@@ -772,6 +776,7 @@ gw_config_free(struct gw_config *c)
     cn_delivery_conf_free(&c->delivery);
     gw_idem_conf_free(&c->idem);
     gw_admin_conf_free(&c->admin);
+    gw_access_log_conf_free(&c->access_log);
     json_decref(c->plugins);
     tf_registry_free(c->transforms);
     json_decref(c->root);

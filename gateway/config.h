@@ -20,6 +20,7 @@
 #include "delivery.h"
 #include "admin.h"
 #include "idempotency.h"
+#include "access_log.h"
 #include "diag.h"
 #include "exchange_t.h"
 #include "http_parser.h"
@@ -119,6 +120,8 @@ struct gw_config {
     struct gw_idem_conf idem;       /* "idempotency" (idempotency.h) */
     struct gw_admin_conf admin;     /* "admin" (admin.h) */
     struct gw_reload_conf reload;   /* "reload" */
+    enum gw_log_format log_format;  /* "log_format": the process's log lines (base/log.h) */
+    struct gw_access_log_conf access_log; /* "access_log" (access_log.h) */
     json_t *plugins;        /* raw "plugins" array, or NULL */
     struct tf_registry *transforms; /* built-in transforms and those of the plugins */
     struct ex_settings ex;          /* what exchanges' connectors and observers read of it, set

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "admin.h"
+#include "access_log.h"
 #include "admin_event.h"
 #include "clock.h"
 #include "config_watch.h"
@@ -85,6 +86,8 @@ restart_only(const struct gw_config *cur, const struct gw_config *next)
         return "connectors.delivery";
     if (!cn_kafka_conf_same(&cur->kafka, &next->kafka))
         return "connectors.kafka";
+    if (!gw_access_log_conf_same(&cur->access_log, &next->access_log))
+        return "the access_log section";
     if (!same_listeners(cur, next))
         return "listeners or workers";
     return NULL;
@@ -131,6 +134,7 @@ reload(struct gw_control *c, struct gw_reload_result *r)
         pt_snapshot_unref(atomic_exchange(&c->workers[i].next_snap, pt_snapshot_ref(next)));
         gw_worker_wake(&c->workers[i]);
     }
+    gw_log_set_format(next->config->log_format);
     gw_log(GW_LOG_INFO, "reloaded: configuration %s (%zu partners, %zu routes)", next->version,
            next->npartners, next->nroutes);
     pt_snapshot_unref(c->snap);
@@ -286,7 +290,7 @@ gw_control_run(struct gw_control *c)
             if (watch_follow(&watch, c->snap))
                 due = gw_mono_us() + (int64_t)c->snap->config->reload.debounce_ms * 1000;
         } else if (sig == SIGUSR1) {
-            gw_log(GW_LOG_INFO, "SIGUSR1: reopening the log files");
+            gw_access_log_reopen();
         }
     }
     gw_log(GW_LOG_INFO, "%s: stopping gracefully", sig == SIGINT ? "SIGINT" : "SIGTERM");

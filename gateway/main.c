@@ -38,8 +38,8 @@ usage(FILE *out)
             "  help                                this text\n"
             "\n"
             "LEVEL is crit, error, warn, info (default) or debug. Signals to `serve`: SIGHUP reloads\n"
-            "the configuration (refused as a whole if anything is wrong), SIGTERM or SIGINT stop\n"
-            "gracefully.\n");
+            "the configuration (refused as a whole if anything is wrong), SIGUSR1 opens the access\n"
+            "log again (after logrotate moved it), SIGTERM or SIGINT stop gracefully.\n");
 }
 
 /* Parse -c FILE and --log-level for serve and check. Returns the config path or NULL. */
@@ -85,17 +85,26 @@ parse_options(int argc, char **argv)
     return config;
 }
 
+/* Load and validate the configuration, printing its problems. serving (`serve`): no "ok" line,
+ * and the process's log lines in the format it says from now on, its warnings among them. */
 static struct pt_snapshot *
-load(const char *config, int quiet_ok)
+load(const char *config, int serving)
 {
     struct gw_diag d = {0};
     struct pt_snapshot *s = gw_snapshot_load(config, &d);
 
-    gw_diag_print(&d, stderr);
+    if (s != NULL && serving)
+        gw_log_set_format(s->config->log_format);
+    if (s != NULL && serving && s->config->log_format == GW_LOG_JSON) {
+        for (size_t i = 0; i < d.n; i++) /* (a configuration that loads has warnings only) */
+            gw_log(GW_LOG_WARN, "%s", d.items[i].text);
+    } else {
+        gw_diag_print(&d, stderr);
+    }
     if (s == NULL)
         fprintf(stderr, "portico: %s: %zu error%s, %zu warning%s\n", config, d.errors,
                 d.errors == 1 ? "" : "s", d.warnings, d.warnings == 1 ? "" : "s");
-    else if (!quiet_ok)
+    else if (!serving)
         printf("portico: %s: ok (%zu partner%s, %zu route%s, %zu warning%s)\n", config,
                s->npartners, s->npartners == 1 ? "" : "s", s->nroutes, s->nroutes == 1 ? "" : "s",
                d.warnings, d.warnings == 1 ? "" : "s");

@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "access_log.h"
 #include "admin.h"
 #include "audit.h"
 #include "control.h"
@@ -348,7 +349,7 @@ gw_server_run(const char *config_path, struct pt_snapshot *snap)
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGHUP);
-    sigaddset(&set, SIGUSR1);
+    sigaddset(&set, SIGUSR1); /* logrotate's: the access log is opened again */
     pthread_sigmask(SIG_BLOCK, &set, NULL); /* the workers inherit the mask */
     if (workers == NULL)
         return 1;
@@ -381,7 +382,8 @@ gw_server_run(const char *config_path, struct pt_snapshot *snap)
         if (cn_kafka_outbox_open(snap, &snap->config->kafka, err, sizeof err) < 0 ||
             cn_delivery_open(&snap->config->delivery, snap, &snap->config->ex, &delivery_obs,
                              err, sizeof err) < 0 ||
-            gw_idem_open(&snap->config->idem, snap, err, sizeof err) < 0) {
+            gw_idem_open(&snap->config->idem, snap, err, sizeof err) < 0 ||
+            gw_access_log_open(&snap->config->access_log, err, sizeof err) < 0) {
             gw_log(GW_LOG_CRIT, "%s", err);
             rc = 1;
             goto out;
@@ -390,7 +392,8 @@ gw_server_run(const char *config_path, struct pt_snapshot *snap)
     for (int i = 0; i < n; i++) {
         if (worker_init(&workers[i], i, snap, audit) < 0 ||
             (metrics != NULL && gw_observers_add(&workers[i].obs, &gw_metrics_observer,
-                                                 gw_metrics_worker(metrics, i)) < 0)) {
+                                                 gw_metrics_worker(metrics, i)) < 0) ||
+            gw_access_log_add(&workers[i].obs, workers[i].base) < 0) {
             rc = 1;
             goto out;
         }
@@ -441,6 +444,7 @@ out:
         worker_free(&workers[i]);
     free(workers);
     gw_metrics_free(metrics);
+    gw_access_log_close(); /* (the workers' observers wrote out what they held) */
     gw_idem_close();
     cn_delivery_close(GW_AUDIT_FLUSH_MS);     /* before the outbox: its dead letters go there */
     gw_observers_free(&delivery_obs);

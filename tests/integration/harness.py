@@ -18,7 +18,8 @@ import time
 import client
 import upstream
 
-BAD_LOG_MARKS = ("[alert]", "[crit]", "AddressSanitizer", "LeakSanitizer", "runtime error")
+BAD_LOG_MARKS = ("[alert]", "[crit]", '"level":"crit"', "AddressSanitizer", "LeakSanitizer",
+                 "runtime error")
 
 
 def free_port():

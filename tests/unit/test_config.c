@@ -373,7 +373,7 @@ test_config_problems(void **state)
     ASSERT_DIAG(&f->d,
                 "error: portico.json:4:3: listners: unknown key (expected one of: node, workers, "
                 "listeners, partners_dir, trusted_proxies, limits, timeouts, routes, upstreams, "
-                "resolver, connectors, idempotency, admin, reload, audit, plugins)",
+                "resolver, connectors, idempotency, admin, reload, log_format, access_log, audit, plugins)",
                 "error: portico.json:3:3: workers: expected an integer, got a string",
                 "error: portico.json:6:37: listeners[0].client_auth: client_auth needs \"tls\" on "
                 "this listener (a plain listener cannot ask for client certificates)",
@@ -393,6 +393,69 @@ test_config_problems(void **state)
                 "client_header_ms, client_body_ms, keepalive_ms, upstream_connect_ms, "
                 "upstream_response_ms, send_ms)");
     assert_int_equal(f->d.errors, 11);
+}
+
+/* log_format and access_log: the choices, the access log's path (its folder must be there, the
+ * file need not), the defaults. */
+static void
+test_log_settings(void **state)
+{
+    struct fixture *f = *state;
+    struct gw_config *c;
+
+    write_file("portico.json", "{ \"listeners\": [ { \"address\": \":18080\" } ],\n"
+                               "  \"log_format\": \"yaml\",\n"
+                               "  \"access_log\": { \"format\": \"xml\", \"buffer\": 1 } }\n");
+    c = gw_config_load("portico.json", &f->d);
+    ASSERT_DIAG(&f->d,
+                "error: portico.json:2:3: log_format: \"yaml\" is not one of text, json",
+                "error: portico.json:3:36: access_log.buffer: unknown key (expected one of: path, "
+                "format)",
+                "error: portico.json:3:3: access_log.path: required key \"path\" is missing",
+                "error: portico.json:3:19: access_log.format: \"xml\" is not one of text, json");
+    assert_false(c->access_log.on);
+    gw_config_free(c);
+
+    mkdir("logs", 0755);
+    static const struct { const char *path, *want; } paths[] = {
+        { "no/such/access.log", "error: portico.json:2:19: access_log.path: no folder "
+                                "no/such for \"no/such/access.log\"" },
+        { "logs", "error: portico.json:2:19: access_log.path: \"logs\" is a folder, not a file" },
+    };
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        char doc[256];
+        gw_diag_free(&f->d);
+        snprintf(doc, sizeof doc, "{ \"listeners\": [ { \"address\": \":18080\" } ],\n"
+                                  "  \"access_log\": { \"path\": \"%s\" } }\n", paths[i].path);
+        write_file("portico.json", doc);
+        c = gw_config_load("portico.json", &f->d);
+        assert_diag(&f->d, &paths[i].want, 1);
+        assert_false(c->access_log.on);
+        gw_config_free(c);
+    }
+
+    /* the file need not be there; both in JSON */
+    gw_diag_free(&f->d);
+    write_file("portico.json", "{ \"listeners\": [ { \"address\": \":18080\" } ],\n"
+                               "  \"log_format\": \"json\",\n"
+                               "  \"access_log\": { \"path\": \"logs/access.log\", "
+                               "\"format\": \"json\" } }\n");
+    c = gw_config_load("portico.json", &f->d);
+    assert_int_equal(f->d.n, 0);
+    assert_int_equal(c->log_format, GW_LOG_JSON);
+    assert_true(c->access_log.on);
+    assert_int_equal(c->access_log.format, GW_LOG_JSON);
+    assert_string_equal(c->access_log.path, "logs/access.log");
+    gw_config_free(c);
+
+    /* the defaults: text lines, no access log */
+    write_file("portico.json", "{ \"listeners\": [ { \"address\": \":18080\" } ] }\n");
+    c = gw_config_load("portico.json", &f->d);
+    assert_int_equal(f->d.n, 0);
+    assert_int_equal(c->log_format, GW_LOG_TEXT);
+    assert_false(c->access_log.on);
+    assert_null(c->access_log.path);
+    gw_config_free(c);
 }
 
 static void
@@ -1407,6 +1470,7 @@ main(void)
         cmocka_unit_test(test_jpath),
         cmocka_unit_test_setup_teardown(test_syntax_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_problems, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_log_settings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kafka_route_problems, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delivery_route_problems, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_pem_and_key_mismatch, setup, teardown),
