@@ -389,20 +389,21 @@ gw_server_run(const char *config_path, struct pt_snapshot *snap)
             goto out;
         }
     }
-    for (int i = 0; i < n; i++) {
-        if (worker_init(&workers[i], i, snap, audit) < 0 ||
-            (metrics != NULL && gw_observers_add(&workers[i].obs, &gw_metrics_observer,
-                                                 gw_metrics_worker(metrics, i)) < 0) ||
-            gw_access_log_add(&workers[i].obs, workers[i].base) < 0) {
-            rc = 1;
-            goto out;
-        }
-    }
+    /* the admin listener first: once a client port answers, so does the admin's (not ready yet) */
     {
         char err[512];
         if (gw_admin_start(&snap->config->admin, snap, workers, n, metrics, audit, err,
                            sizeof err) < 0) {
             gw_log(GW_LOG_CRIT, "%s", err);
+            rc = 1;
+            goto out;
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        if (worker_init(&workers[i], i, snap, audit) < 0 ||
+            (metrics != NULL && gw_observers_add(&workers[i].obs, &gw_metrics_observer,
+                                                 gw_metrics_worker(metrics, i)) < 0) ||
+            gw_access_log_add(&workers[i].obs, workers[i].base) < 0) {
             rc = 1;
             goto out;
         }
