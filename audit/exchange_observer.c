@@ -265,16 +265,6 @@ applied(struct gw_exchange *ex, const struct tf_chain *ch, uint32_t bits, size_t
     return v;
 }
 
-const char *
-au_outcome(const struct gw_exchange *ex, int complete)
-{
-    if (ex->status == 0 || !complete)
-        return "error";
-    if (ex->reason == NULL)
-        return "ok";
-    return ex->status < 500 || ex->status == 503 ? "refused" : "error";
-}
-
 /* The exchange's tries at its upstream, for upstream.tries. */
 static const struct au_try *
 tries(struct gw_exchange *ex, size_t *n)
@@ -339,7 +329,7 @@ finished(struct gw_exchange *ex, void *state, void *data, int complete)
         e.path_len = ex->req.path_len;
     }
     e.status = ex->status;
-    e.outcome = au_outcome(ex, complete);
+    e.outcome = ex_outcome_name(ex_outcome(ex, complete));
     e.reason = !complete ? "connection-lost" : ex->reason;
     e.up_latency_us = -1;
     e.up_partition = -1;

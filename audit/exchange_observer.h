@@ -9,8 +9,4 @@
 
 extern const struct ex_observer au_exchange_observer;
 
-/* The exchange's outcome as its event says it (audit/README.md): "ok", "refused" or "error"
- * (complete: as the observers' finished says). The access log says the same. */
-const char *au_outcome(const struct gw_exchange *ex, int complete);
-
 #endif

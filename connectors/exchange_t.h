@@ -248,4 +248,25 @@ struct ex_api {
     const struct ex_cert *(*cert)(struct gw_exchange *ex);
 };
 
+/* How an exchange ended, as the audit, the metrics and the access log say it: ok (answered by
+ * the upstream or the gateway without a problem), refused (the gateway refused it: 4xx, 503) or
+ * error (the gateway or the upstream failed: 5xx, no answer, an answer cut short). */
+enum ex_outcome { EX_OUTCOME_OK, EX_OUTCOME_REFUSED, EX_OUTCOME_ERROR };
+
+static inline enum ex_outcome
+ex_outcome(const struct gw_exchange *ex, int complete)
+{
+    if (ex->status == 0 || !complete)
+        return EX_OUTCOME_ERROR;
+    if (ex->reason == NULL)
+        return EX_OUTCOME_OK;
+    return ex->status < 500 || ex->status == 503 ? EX_OUTCOME_REFUSED : EX_OUTCOME_ERROR;
+}
+
+static inline const char *
+ex_outcome_name(enum ex_outcome o)
+{
+    return o == EX_OUTCOME_OK ? "ok" : o == EX_OUTCOME_REFUSED ? "refused" : "error";
+}
+
 #endif

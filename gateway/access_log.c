@@ -29,7 +29,6 @@
 #include "clock.h"
 #include "conf_table.h"
 #include "exchange.h"
-#include "exchange_observer.h"
 #include "partner.h"
 #include "text.h"
 
@@ -270,7 +269,7 @@ entry_of(struct entry *e, struct gw_exchange *ex, const struct al_exchange *a, i
     e->partner = ex->partner != NULL ? ex->partner->id : NULL;
     e->route = ex->route != NULL ? ex->route->name : NULL;
     e->rid = ex->request_id[0] != '\0' ? ex->request_id : NULL;
-    e->outcome = au_outcome(ex, complete);
+    e->outcome = ex_outcome_name(ex_outcome(ex, complete));
     if (ex->head != NULL) { /* the head was parsed and kept: its fields point into it */
         e->method = ex->req.method_str;
         e->method_len = ex->req.method_len;

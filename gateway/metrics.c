@@ -27,7 +27,6 @@
 
 static const double bounds[NB] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                   0.1,    0.25,  0.5,    1,     2.5,  5,     10};
-static const char *const outcomes[] = {"ok", "refused", "error"};
 
 typedef _Atomic uint64_t counter;
 
@@ -187,16 +186,6 @@ observe(struct hist *h, int64_t us)
     bump(&h->sum_us, (uint64_t)(us > 0 ? us : 0));
 }
 
-static int
-outcome_of(const struct gw_exchange *ex, int complete)
-{
-    if (ex->status == 0 || !complete)
-        return 2;
-    if (ex->reason == NULL)
-        return 0;
-    return ex->status < 500 || ex->status == 503 ? 1 : 2;
-}
-
 static void *
 m_worker_new(void *conf)
 {
@@ -241,8 +230,8 @@ m_finished(struct gw_exchange *ex, void *state, void *data, int complete)
     if (b == NULL || b->counted || ex->m_received == 0)
         return; /* (counted already, or no request began) */
     b->counted = 1;
-    if ((s = series_at(t, partner, route, ex->status / 100, outcome_of(ex, complete))) == NULL &&
-        (s = series_at(t, "", "_other", ex->status / 100, outcome_of(ex, complete))) == NULL)
+    if ((s = series_at(t, partner, route, ex->status / 100, (int)ex_outcome(ex, complete))) == NULL &&
+        (s = series_at(t, "", "_other", ex->status / 100, (int)ex_outcome(ex, complete))) == NULL)
         return;
     bump(&s->requests, 1);
     bump(&s->bytes_in, b->in);
@@ -374,7 +363,7 @@ write_series(struct gw_buf *b, const struct row *rows, size_t n, int v, const ch
         label(b, "partner", rows[i].partner, 1);
         label(b, "route", rows[i].route, 0);
         label(b, "status_class", cls, 0);
-        label(b, "outcome", outcomes[rows[i].outcome], 0);
+        label(b, "outcome", ex_outcome_name((enum ex_outcome)rows[i].outcome), 0);
         gw_buf_printf(b, "} %llu\n", (unsigned long long)rows[i].v[v]);
     }
 }
