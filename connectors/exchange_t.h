@@ -131,6 +131,8 @@ struct gw_exchange {
     /* transforms (gateway/pipeline.c) */
     const struct tf_chain *req_chain;  /* the route's chains, else the partner's defaults */
     const struct tf_chain *resp_chain;
+    const char *tf_failed;           /* the step that failed the exchange, or NULL */
+    unsigned tf_failed_resp : 1;     /* ... in the response chain */
     struct evbuffer *req_buf;        /* a body buffered for a chain that needs it */
     struct evbuffer *resp_buf;
     /* the request's fields as the partner sent them, kept when the request chain is about to

@@ -8,6 +8,7 @@
 #include "metrics.h"
 
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 #define SERIES 4096  /* (partner, route, status class, outcome) per worker */
 #define ROUTES 1024  /* latency histograms per worker */
 #define REASONS 64   /* handshake refusals by reason */
+#define TFAILS 256   /* transform failures by route, chain and step */
 #define NB 14        /* histogram buckets, +Inf aside */
 
 static const double bounds[NB] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
@@ -47,16 +49,18 @@ struct route_hist {
     struct hist total, upstream;
 };
 
-struct reason {
+/* A count by up to three label values (the unused ones ""). */
+struct tally {
     _Atomic int used;
-    const char *reason;
+    const char *k[3];
     counter n;
 };
 
 struct worker_tables {
     struct series s[SERIES];
     struct route_hist r[ROUTES];
-    struct reason h[REASONS];
+    struct tally h[REASONS];
+    struct tally f[TFAILS];
 };
 
 struct gw_metrics {
@@ -110,7 +114,11 @@ gw_metrics_free(struct gw_metrics *m)
         for (size_t j = 0; j < ROUTES; j++)
             free((char *)t->r[j].route);
         for (size_t j = 0; j < REASONS; j++)
-            free((char *)t->h[j].reason);
+            for (int k = 0; k < 3; k++)
+                free((char *)t->h[j].k[k]);
+        for (size_t j = 0; j < TFAILS; j++)
+            for (int k = 0; k < 3; k++)
+                free((char *)t->f[j].k[k]);
         free(t);
     }
     free(m->w);
@@ -216,6 +224,28 @@ m_body_in(struct gw_exchange *ex, void *data, int resp, const void *p, size_t n)
         b->in += n;
 }
 
+/* Count one more of (a, b, c) in a worker's table of n tallies. */
+static void
+tally(struct tally *t, size_t n, const char *a, const char *b, const char *c)
+{
+    const char *k[3] = {a, b, c};
+    size_t at = mix(mix(gw_str_hash(a), gw_str_hash(b)), gw_str_hash(c));
+
+    for (size_t i = 0; i < n; i++) {
+        struct tally *x = &t[(at + i) % n];
+        if (!atomic_load_explicit(&x->used, memory_order_relaxed)) {
+            for (int j = 0; j < 3; j++)
+                x->k[j] = gw_xstrdup(k[j]);
+            atomic_store_explicit(&x->used, 1, memory_order_release);
+        } else if (strcmp(x->k[0], a) != 0 || strcmp(x->k[1], b) != 0 ||
+                   strcmp(x->k[2], c) != 0) {
+            continue;
+        }
+        bump(&x->n, 1);
+        return;
+    }
+}
+
 static void
 m_finished(struct gw_exchange *ex, void *state, void *data, int complete)
 {
@@ -230,6 +260,8 @@ m_finished(struct gw_exchange *ex, void *state, void *data, int complete)
     if (b == NULL || b->counted || ex->m_received == 0)
         return; /* (counted already, or no request began) */
     b->counted = 1;
+    if (ex->tf_failed != NULL)
+        tally(t->f, TFAILS, route, ex->tf_failed_resp ? "response" : "request", ex->tf_failed);
     if ((s = series_at(t, partner, route, ex->status / 100, (int)ex_outcome(ex, complete))) == NULL &&
         (s = series_at(t, "", "_other", ex->status / 100, (int)ex_outcome(ex, complete))) == NULL)
         return;
@@ -247,20 +279,8 @@ static void
 m_handshake(const struct ex_handshake *h, void *state)
 {
     struct worker_tables *t = state;
-    const char *why = h->reason != NULL ? h->reason : "unknown";
-    size_t at = gw_str_hash(why);
 
-    for (size_t k = 0; k < REASONS; k++) {
-        struct reason *r = &t->h[(at + k) % REASONS];
-        if (!atomic_load_explicit(&r->used, memory_order_relaxed)) {
-            r->reason = gw_xstrdup(why);
-            atomic_store_explicit(&r->used, 1, memory_order_release);
-        } else if (strcmp(r->reason, why) != 0) {
-            continue;
-        }
-        bump(&r->n, 1);
-        return;
-    }
+    tally(t->h, REASONS, h->reason != NULL ? h->reason : "unknown", "", "");
 }
 
 const struct ex_observer gw_metrics_observer = {
@@ -421,35 +441,40 @@ write_hists(struct gw_buf *b, const struct gw_metrics *m, int upstream, const ch
     free(routes);
 }
 
+/* The tallies of every worker's table (at is the table's offset in struct worker_tables),
+ * summed by their labels (names: the labels' names, NULL for those not used). */
 static void
-write_reasons(struct gw_buf *b, const struct gw_metrics *m)
+write_tallies(struct gw_buf *b, const struct gw_metrics *m, size_t at, size_t n,
+              const char *name, const char *help, const char *const names[3])
 {
-    const char *names[REASONS];
-    uint64_t counts[REASONS];
-    size_t nr = 0;
+    const struct tally **seen = gw_xmalloc((size_t)m->n * n * sizeof *seen);
+    uint64_t *sum = gw_xcalloc((size_t)m->n * n, sizeof *sum);
+    size_t ns = 0;
 
     for (int i = 0; i < m->n; i++)
-        for (size_t j = 0; j < REASONS; j++) {
-            const struct reason *r = &m->w[i]->h[j];
+        for (size_t j = 0; j < n; j++) {
+            const struct tally *x = (const struct tally *)((const char *)m->w[i] + at) + j;
             size_t k = 0;
-            if (!atomic_load_explicit((_Atomic int *)&r->used, memory_order_acquire))
+            if (!atomic_load_explicit((_Atomic int *)&x->used, memory_order_acquire))
                 continue;
-            while (k < nr && strcmp(names[k], r->reason) != 0)
+            while (k < ns && (strcmp(seen[k]->k[0], x->k[0]) != 0 ||
+                              strcmp(seen[k]->k[1], x->k[1]) != 0 ||
+                              strcmp(seen[k]->k[2], x->k[2]) != 0))
                 k++;
-            if (k == nr && nr < REASONS) {
-                names[nr] = r->reason;
-                counts[nr++] = 0;
-            }
-            if (k < nr)
-                counts[k] += read_c(&r->n);
+            if (k == ns)
+                seen[ns++] = x;
+            sum[k] += read_c(&x->n);
         }
-    head(b, "portico_tls_handshakes_refused_total", "counter",
-         "TLS handshakes refused for a certificate reason, by reason.");
-    for (size_t k = 0; k < nr; k++) {
-        gw_buf_adds(b, "portico_tls_handshakes_refused_total{");
-        label(b, "reason", names[k], 1);
-        gw_buf_printf(b, "} %llu\n", (unsigned long long)counts[k]);
+    head(b, name, "counter", help);
+    for (size_t k = 0; k < ns; k++) {
+        gw_buf_adds(b, name);
+        gw_buf_addc(b, '{');
+        for (int j = 0; j < 3 && names[j] != NULL; j++)
+            label(b, names[j], seen[k]->k[j], j == 0);
+        gw_buf_printf(b, "} %llu\n", (unsigned long long)sum[k]);
     }
+    free(seen);
+    free(sum);
 }
 
 void
@@ -600,7 +625,14 @@ gw_metrics_write(const struct gw_metrics *m, const struct gw_metrics_process *p,
                 "Time from the first byte of a request to its answer, by route.");
     write_hists(b, m, 1, "portico_upstream_duration_seconds",
                 "Time from the request sent upstream to the response head, by route.");
-    write_reasons(b, m);
+    write_tallies(b, m, offsetof(struct worker_tables, h), REASONS,
+                  "portico_tls_handshakes_refused_total",
+                  "TLS handshakes refused for a certificate reason, by reason.",
+                  (const char *const[3]){"reason", NULL, NULL});
+    write_tallies(b, m, offsetof(struct worker_tables, f), TFAILS,
+                  "portico_transform_failures_total",
+                  "Exchanges a transform step failed, by route, chain and step.",
+                  (const char *const[3]){"route", "chain", "step"});
     if (p->snap != NULL)
         write_snapshot(b, p->snap);
     if (p->audit) {

@@ -165,6 +165,8 @@ chain_failed(struct gw_exchange *ex, struct tf_ctx *x, const char *phase)
     json_t *errors = x->err_errors;
 
     x->err_errors = NULL;
+    ex->tf_failed = x->err_step != NULL ? x->err_step : "chain";
+    ex->tf_failed_resp = strcmp(phase, "response") == 0;
     gw_log(GW_LOG_DEBUG, "%s chain of route %s: %d %s: %s", phase,
            ex->route->name, x->err_status, x->err_code ? x->err_code : "transform-failed",
            x->err_detail ? x->err_detail : "");

@@ -347,6 +347,7 @@ tf_chain_run(const struct tf_chain *ch, struct tf_message *m, struct tf_ctx *x,
             if (x->err_status == 0) /* a plugin that failed without saying why */
                 x->fail(x, m->phase == TF_PHASE_REQUEST ? 500 : 502, "transform-failed", NULL,
                         "transform \"%s\" failed", s->ops->name);
+            x->err_step = s->ops->name;
             return -1;
         }
         if (rc > 0)

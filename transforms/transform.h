@@ -107,6 +107,7 @@ struct tf_ctx {
     char *err_detail;
     json_t *err_errors;
     void *host;                     /* the gateway's own state: not for transforms */
+    const char *err_step;           /* set by the chain runner: the name of the step that failed */
 };
 
 /* What create gets: the step's configuration and how to report problems in it. */

@@ -258,7 +258,13 @@ def admin_shows_partners_routes_upstreams(ctx):
     up = ctx.upstream("echo")
     sets = {"upstreams": {"pool": {"targets": ["http://127.0.0.1:%d" % up.port]}}}
     s, port = admin_setup(ctx, extra=sets, up=up,
-                          routes=[scenario.route("pooled", "/pooled/*", "pool", public=True)])
+                          routes=[scenario.route("pooled", "/pooled/*", "pool", public=True),
+                                  scenario.route("x2j", "/x2j", "mock:200", public=True,
+                                                 request=[{"xml_to_json": {}}])])
+    for i in range(2):
+        r = client.request(s.plain, "POST", "/x2j", [("Content-Type", "application/xml")],
+                           b"<a><b></a>")
+        check(r.status == 400, "bad XML: %d %r" % (r.status, r.body))
     acme = s.tls_ctx("acme-client")
     for i in range(3):
         check(client.request(s.tls, "GET", "/acme/orders", ctx=acme).status == 200, "acme GET")
@@ -297,6 +303,9 @@ def admin_shows_partners_routes_upstreams(ctx):
     check(exp.get("partner_ca:acme") == not_after(ctx.certs.pem("acme-ca")) and
           exp.get("server:127.0.0.1:%d" % s.tls) == not_after(ctx.certs.pem("server")) and
           "partner_ca:globex" in exp, "certificate expiry: %r" % exp)
+    fails = {k[1]: v for k, v in samples.items() if k[0] == "portico_transform_failures_total"}
+    check(fails == {(("chain", "request"), ("route", "x2j"), ("step", "xml_to_json")): 2},
+          "transform failures: %r" % fails)
     key = ("portico_upstream_target_healthy", (("owner", ""), ("set", "pool"),
                                                ("target", "127.0.0.1:%d" % up.port)))
     check(samples.get(key) == 1, "target health: %r" % {k: v for k, v in samples.items()
