@@ -125,7 +125,8 @@ gw_tls_peer_reason(const struct gw_tls_peer *peer)
 
     if (peer == NULL || peer->mode == GW_CLIENT_AUTH_NONE)
         return "no client certificate (this listener does not ask for one)";
-    if (peer->verify_error != 0) {
+    /* CERT_REJECTED is ours: a verified chain that fits no single partner, said below */
+    if (peer->verify_error != 0 && peer->verify_error != X509_V_ERR_CERT_REJECTED) {
         e = verify_error_name(peer->verify_error);
         return e != NULL ? e->text : X509_verify_cert_error_string(peer->verify_error);
     }
