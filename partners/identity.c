@@ -84,14 +84,10 @@ ascii_casecmp_n(const unsigned char *a, const char *b, size_t n)
     return 0;
 }
 
-/* Is this SAN entry (DNS or URI) one of the configured ones? An entry holding a NUL byte (a classic
- * way to smuggle "good.example\0.evil") never matches. */
-static int
-san_entry_matches(const struct pt_partner *p, const GENERAL_NAME *gn)
+int
+pt_san_text(const GENERAL_NAME *gn, const unsigned char **data, size_t *len)
 {
     const ASN1_IA5STRING *s;
-    const unsigned char *data;
-    size_t len;
 
     if (gn->type == GEN_DNS)
         s = gn->d.dNSName;
@@ -99,9 +95,20 @@ san_entry_matches(const struct pt_partner *p, const GENERAL_NAME *gn)
         s = gn->d.uniformResourceIdentifier;
     else
         return 0;
-    data = ASN1_STRING_get0_data(s);
-    len = (size_t)ASN1_STRING_length(s);
-    if (data == NULL || len == 0 || memchr(data, '\0', len) != NULL)
+    *data = ASN1_STRING_get0_data(s);
+    *len = (size_t)ASN1_STRING_length(s);
+    return *data != NULL;
+}
+
+/* Is this SAN entry (DNS or URI) one of the configured ones? An entry holding a NUL byte (a classic
+ * way to smuggle "good.example\0.evil") never matches. */
+static int
+san_entry_matches(const struct pt_partner *p, const GENERAL_NAME *gn)
+{
+    const unsigned char *data;
+    size_t len;
+
+    if (!pt_san_text(gn, &data, &len) || len == 0 || memchr(data, '\0', len) != NULL)
         return 0;
     for (size_t i = 0; i < p->nsan; i++) {
         if (strlen(p->san[i]) != len)
@@ -265,20 +272,6 @@ mismatch_subject(struct gw_buf *b, const struct pt_partner *p, X509 *leaf)
     free(got);
 }
 
-/* A DNS or URI entry of the certificate's SAN as "DNS:name" or "URI:uri", bytes outside printable
- * ASCII shown as '?'. */
-static void
-san_entry_words(struct gw_buf *b, const GENERAL_NAME *gn)
-{
-    const ASN1_IA5STRING *s = gn->type == GEN_DNS ? gn->d.dNSName : gn->d.uniformResourceIdentifier;
-    const unsigned char *data = ASN1_STRING_get0_data(s);
-    int len = ASN1_STRING_length(s);
-
-    gw_buf_adds(b, gn->type == GEN_DNS ? "DNS:" : "URI:");
-    for (int i = 0; data != NULL && i < len && i < 256; i++)
-        gw_buf_addc(b, data[i] > 0x20 && data[i] < 0x7f ? (char)data[i] : '?');
-}
-
 static void
 mismatch_san(struct gw_buf *b, const struct pt_partner *p, X509 *leaf)
 {
@@ -293,14 +286,19 @@ mismatch_san(struct gw_buf *b, const struct pt_partner *p, X509 *leaf)
     gw_buf_adds(b, " (the certificate has ");
     for (int i = 0; i < sk_GENERAL_NAME_num(names); i++) {
         const GENERAL_NAME *gn = sk_GENERAL_NAME_value(names, i);
-        if (gn->type != GEN_DNS && gn->type != GEN_URI)
+        const unsigned char *data;
+        size_t len;
+        if (!pt_san_text(gn, &data, &len))
             continue;
         if (shown == MISMATCH_LIST) {
             gw_buf_adds(b, ", ...");
             break;
         }
+        /* "DNS:name" or "URI:uri", bytes outside printable ASCII as '?' */
         gw_buf_adds(b, shown++ > 0 ? ", " : "");
-        san_entry_words(b, gn);
+        gw_buf_adds(b, gn->type == GEN_DNS ? "DNS:" : "URI:");
+        for (size_t k = 0; k < len && k < 256; k++)
+            gw_buf_addc(b, data[k] > 0x20 && data[k] < 0x7f ? (char)data[k] : '?');
     }
     gw_buf_adds(b, shown > 0 ? ")" : "no DNS name or URI)");
     GENERAL_NAMES_free(names);

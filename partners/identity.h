@@ -8,6 +8,7 @@
 #define PT_IDENTITY_H
 
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "snapshot.h"
 
@@ -31,6 +32,10 @@ int pt_identity_constraints_hold(const struct pt_partner *p, X509 *leaf);
  * failure path only: it does the resolver's work again, and more. One line of valid UTF-8,
  * malloc'd (free it); NULL when out of memory or the arguments are NULL. */
 char *pt_identity_mismatch(const struct pt_snapshot *s, X509 *leaf, X509 *anchor);
+
+/* The text of a subjectAltName entry of kind DNS or URI: 1 with *data (len bytes, not
+ * NUL-terminated, possibly holding a NUL) set; 0 for the other kinds. */
+int pt_san_text(const GENERAL_NAME *gn, const unsigned char **data, size_t *len);
 
 /* SHA-256 of the certificate's DER encoding. Returns 0 or -1. */
 int pt_cert_sha256(X509 *c, unsigned char out[32]);

@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include <jansson.h>
+#include <openssl/bio.h>
 #include <openssl/x509.h>
 
 /* The options every subcommand takes: where the bundles are. */
@@ -47,6 +48,9 @@ STACK_OF(X509) *pt_cli_load_certs(const struct pt_cli *c, const char *file);
  * excl (an existing file is left alone: -1 with errno EEXIST), else replacing one. 0, or -1 with
  * errno set (a partly written file is removed). */
 int pt_cli_write_file(const char *path, mode_t mode, int excl, const void *data, size_t len);
+
+/* What PEM writers put in the memory BIO, written as pt_cli_write_file does. */
+int pt_cli_write_bio(const char *path, mode_t mode, int excl, BIO *bio);
 
 /* The subcommands, on argv from the subcommand's name. Each returns the exit status. */
 int pt_cli_new(int argc, char **argv);

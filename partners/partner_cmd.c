@@ -215,3 +215,16 @@ fail:
     errno = saved;
     return -1;
 }
+
+int
+pt_cli_write_bio(const char *path, mode_t mode, int excl, BIO *bio)
+{
+    char *data;
+    long n = BIO_get_mem_data(bio, &data);
+
+    if (n <= 0) {
+        errno = ENOMEM;
+        return -1;
+    }
+    return pt_cli_write_file(path, mode, excl, data, (size_t)n);
+}

@@ -106,28 +106,6 @@ make_req(const char *cn, EVP_PKEY *key)
     return req;
 }
 
-/* What PEM_write_bio_xxx made of x, as a malloc'd buffer in *out. 0 or -1. */
-static int
-pem_of(int key, void *x, char **out, size_t *len)
-{
-    BIO *bio = BIO_new(BIO_s_mem());
-    char *data;
-    long n;
-    int rc = -1;
-
-    if (bio == NULL)
-        return -1;
-    if ((key ? PEM_write_bio_PrivateKey(bio, x, NULL, NULL, 0, NULL, NULL)
-             : PEM_write_bio_X509_REQ(bio, x)) == 1 &&
-        (n = BIO_get_mem_data(bio, &data)) > 0 && (*out = malloc((size_t)n)) != NULL) {
-        memcpy(*out, data, (size_t)n);
-        *len = (size_t)n;
-        rc = 0;
-    }
-    BIO_free(bio);
-    return rc;
-}
-
 /* The name "outbound".member has in partner.json, else def. */
 static const char *
 outbound_name(const json_t *doc, const char *member, const char *def)
@@ -178,8 +156,8 @@ pt_cli_csr(int argc, char **argv)
 {
     struct csr_opts o = {.cli.sub = "csr", .cn = "portico"};
     char *partners_dir = NULL, *bundle = NULL, *pj = NULL, *keyf = NULL, *csrn = NULL;
-    char *csrf = NULL, *kpem = NULL, *rpem = NULL;
-    size_t klen = 0, rlen = 0;
+    char *csrf = NULL;
+    BIO *kpem = NULL, *rpem = NULL;
     json_t *doc = NULL;
     EVP_PKEY *key = NULL;
     X509_REQ *req = NULL;
@@ -214,14 +192,17 @@ pt_cli_csr(int argc, char **argv)
     }
     key = o.rsa ? EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)3072)
                 : EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-    if (key == NULL || (req = make_req(o.cn, key)) == NULL || pem_of(1, key, &kpem, &klen) < 0 ||
-        pem_of(0, req, &rpem, &rlen) < 0)
+    kpem = BIO_new(BIO_s_secmem()); /* the key's PEM: cleared when freed */
+    rpem = BIO_new(BIO_s_mem());
+    if (key == NULL || (req = make_req(o.cn, key)) == NULL || kpem == NULL || rpem == NULL ||
+        PEM_write_bio_PrivateKey(kpem, key, NULL, NULL, 0, NULL, NULL) != 1 ||
+        PEM_write_bio_X509_REQ(rpem, req) != 1)
         goto oom;
-    if (pt_cli_write_file(keyf, 0600, 1, kpem, klen) < 0) {
+    if (pt_cli_write_bio(keyf, 0600, 1, kpem) < 0) {
         pt_cli_fail(&o.cli, "cannot write %s: %s", keyf, strerror(errno));
         goto out;
     }
-    if (pt_cli_write_file(csrf, 0644, 0, rpem, rlen) < 0) {
+    if (pt_cli_write_bio(csrf, 0644, 0, rpem) < 0) {
         pt_cli_fail(&o.cli, "cannot write %s: %s", csrf, strerror(errno));
         unlink(keyf);
         goto out;
@@ -233,10 +214,8 @@ oom:
     pt_cli_fail(&o.cli, "cannot make the key or the request (out of memory?)");
 out:
     ERR_clear_error();
-    if (kpem != NULL)
-        OPENSSL_cleanse(kpem, klen);
-    free(kpem);
-    free(rpem);
+    BIO_free(kpem);
+    BIO_free(rpem);
     EVP_PKEY_free(key);
     X509_REQ_free(req);
     json_decref(doc);

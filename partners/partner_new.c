@@ -164,18 +164,15 @@ sample_sans(X509 *x)
     json_t *out = json_array();
 
     for (int i = 0; i < sk_GENERAL_NAME_num(names); i++) {
-        const GENERAL_NAME *gn = sk_GENERAL_NAME_value(names, i);
-        const ASN1_IA5STRING *s;
-        int n, ok = 1;
-        if (gn->type != GEN_DNS && gn->type != GEN_URI)
+        const unsigned char *d;
+        size_t n;
+        int ok = 1;
+        if (!pt_san_text(sk_GENERAL_NAME_value(names, i), &d, &n))
             continue;
-        s = gn->type == GEN_DNS ? gn->d.dNSName : gn->d.uniformResourceIdentifier;
-        const unsigned char *d = ASN1_STRING_get0_data(s);
-        n = ASN1_STRING_length(s);
-        for (int k = 0; k < n; k++)
+        for (size_t k = 0; k < n; k++)
             ok &= d[k] > 0x20 && d[k] < 0x7f;
         if (ok && n > 0)
-            json_array_append_new(out, json_stringn((const char *)d, (size_t)n));
+            json_array_append_new(out, json_stringn((const char *)d, n));
     }
     GENERAL_NAMES_free(names);
     return out;
@@ -207,37 +204,15 @@ identity_from(const struct new_opts *o, X509 *sample)
     return id;
 }
 
-/* The CA certificates again as PEM (what else the file held, a key by mistake say, is left
- * behind), into a malloc'd string. */
-static char *
-cas_pem(STACK_OF(X509) *cas, size_t *len)
-{
-    BIO *bio = BIO_new(BIO_s_mem());
-    char *data, *out = NULL;
-    long n;
-
-    for (int i = 0; bio != NULL && i < sk_X509_num(cas); i++)
-        if (PEM_write_bio_X509(bio, sk_X509_value(cas, i)) != 1)
-            goto out;
-    if (bio == NULL || (n = BIO_get_mem_data(bio, &data)) <= 0 ||
-        (out = malloc((size_t)n)) == NULL)
-        goto out;
-    memcpy(out, data, (size_t)n);
-    *len = (size_t)n;
-out:
-    BIO_free(bio);
-    return out;
-}
-
 /* Write ca.pem and partner.json into a hidden folder of partners_dir, then rename it to dest
  * unless dest exists. 0, or -1 after saying why (nothing left behind). */
 static int
 write_bundle(const struct new_opts *o, const char *partners_dir, const char *dest,
              STACK_OF(X509) *cas, json_t *doc)
 {
-    char *tmp = NULL, *ca_path = NULL, *json_path = NULL, *pem = NULL, *text = NULL;
-    size_t pem_len = 0;
-    int rc = -1;
+    char *tmp = NULL, *ca_path = NULL, *json_path = NULL, *text = NULL;
+    BIO *pem = BIO_new(BIO_s_mem());
+    int rc = -1, ok = pem != NULL;
 
     if (asprintf(&tmp, "%s/.%s.new-XXXXXX", partners_dir, o->id) < 0 || mkdtemp(tmp) == NULL) {
         pt_cli_fail(&o->cli, "cannot make a folder in %s: %s", partners_dir, strerror(errno));
@@ -246,15 +221,17 @@ write_bundle(const struct new_opts *o, const char *partners_dir, const char *des
     }
     ca_path = gw_path_join(tmp, "ca.pem");
     json_path = gw_path_join(tmp, "partner.json");
-    pem = cas_pem(cas, &pem_len);
+    /* the CA certificates again: whatever else the file held (a key, by mistake) stays behind */
+    for (int i = 0; ok && i < sk_X509_num(cas); i++)
+        ok = PEM_write_bio_X509(pem, sk_X509_value(cas, i)) == 1;
     text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    if (ca_path == NULL || json_path == NULL || pem == NULL || text == NULL) {
+    if (ca_path == NULL || json_path == NULL || !ok || text == NULL) {
         pt_cli_fail(&o->cli, "out of memory");
         goto out;
     }
     size_t tlen = strlen(text);
     text[tlen] = '\n'; /* json_dumps' NUL becomes the last line's end */
-    if (chmod(tmp, 0755) < 0 || pt_cli_write_file(ca_path, 0644, 1, pem, pem_len) < 0 ||
+    if (chmod(tmp, 0755) < 0 || pt_cli_write_bio(ca_path, 0644, 1, pem) < 0 ||
         pt_cli_write_file(json_path, 0644, 1, text, tlen + 1) < 0) {
         pt_cli_fail(&o->cli, "cannot write in %s: %s", tmp, strerror(errno));
         goto out;
@@ -277,7 +254,7 @@ out:
     free(tmp);
     free(ca_path);
     free(json_path);
-    free(pem);
+    BIO_free(pem);
     free(text);
     return rc;
 }
