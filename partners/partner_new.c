@@ -211,14 +211,15 @@ write_bundle(const struct new_opts *o, const char *partners_dir, const char *des
              STACK_OF(X509) *cas, json_t *doc)
 {
     char *tmp = NULL, *ca_path = NULL, *json_path = NULL, *text = NULL;
-    BIO *pem = BIO_new(BIO_s_mem());
-    int rc = -1, ok = pem != NULL;
+    BIO *pem = NULL;
+    int rc = -1, ok;
 
     if (asprintf(&tmp, "%s/.%s.new-XXXXXX", partners_dir, o->id) < 0 || mkdtemp(tmp) == NULL) {
         pt_cli_fail(&o->cli, "cannot make a folder in %s: %s", partners_dir, strerror(errno));
         free(tmp);
         return -1;
     }
+    ok = (pem = BIO_new(BIO_s_mem())) != NULL;
     ca_path = gw_path_join(tmp, "ca.pem");
     json_path = gw_path_join(tmp, "partner.json");
     /* the CA certificates again: whatever else the file held (a key, by mistake) stays behind */
@@ -247,8 +248,10 @@ write_bundle(const struct new_opts *o, const char *partners_dir, const char *des
     rc = 0;
 out:
     if (rc < 0) {
-        unlink(ca_path);
-        unlink(json_path);
+        if (ca_path != NULL)
+            unlink(ca_path);
+        if (json_path != NULL)
+            unlink(json_path);
         rmdir(tmp);
     }
     free(tmp);
