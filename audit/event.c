@@ -216,6 +216,8 @@ au_event_write(const struct au_event *e, struct gw_buf *b, struct au_event_text 
     } else {
         gw_buf_adds(b, "null");
     }
+    if (e->detail != NULL)
+        str_or_null(b, "detail", e->detail);
     out->hash_at = b->len;
     au_buf_key(b, "id");
     au_buf_hex(b, e->id, 16);

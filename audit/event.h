@@ -68,6 +68,8 @@ struct au_event {
     size_t path_len;
     int status;                  /* 0: null */
     const char *outcome, *reason;
+    const char *detail;          /* more about reason (a handshake's failed constraint); NULL:
+                                  * no "detail" member */
     const char *up_addr;         /* the last try's; NULL: null (and upstream null without up_set) */
     int up_status;               /* 0: null */
     int64_t up_latency_us;       /* < 0: null */

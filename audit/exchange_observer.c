@@ -331,6 +331,7 @@ finished(struct gw_exchange *ex, void *state, void *data, int complete)
     e.status = ex->status;
     e.outcome = ex_outcome_name(ex_outcome(ex, complete));
     e.reason = !complete ? "connection-lost" : ex->reason;
+    e.detail = complete ? ex->reason_detail : NULL;
     e.up_latency_us = -1;
     e.up_partition = -1;
     if (r != NULL && ex->m_forwarded && ex->target != NULL) {
@@ -399,6 +400,7 @@ handshake(const struct ex_handshake *h, void *state)
     e.client_port = h->client->port;
     e.outcome = "refused";
     e.reason = h->reason;
+    e.detail = h->detail;
     e.latency_us = now - h->m_accept;
     if (au_event_write(&e, &w->text, &t) == 0)
         au_log_append(w->log, "-", 1, &t);

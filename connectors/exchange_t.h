@@ -153,6 +153,9 @@ struct gw_exchange {
     uint64_t t_received;             /* UTC, µs since the epoch */
     int64_t m_received, m_forwarded, m_up_head; /* monotonic µs; 0: not reached */
     const char *reason;              /* the problem code of an answer made here */
+    const char *reason_detail;       /* more about it for the log and the audit, never the client
+                                      * (a certificate that fits no partner: which constraint
+                                      * failed), or NULL; the connection's */
     const char *local_type;          /* the Content-Type of an answer made here */
     int up_status;
     int up_partition;                /* kafka: the partition the message went to; -1: none */
@@ -178,6 +181,8 @@ struct ex_handshake {
     const struct ex_settings *set;
     int64_t m_accept;                /* monotonic µs of the accept */
     const char *reason;              /* why, as a code ("certificate-expired", ...) */
+    const char *detail;              /* certificate-no-partner, certificate-ambiguous: which
+                                      * identity constraint failed, in words; else NULL */
 };
 
 struct ex_observer {

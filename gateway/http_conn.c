@@ -218,6 +218,7 @@ gw_conn_free(struct gw_conn *c)
     free(c->cert.subject);
     free(c->cert.issuer);
     X509_free(c->peer.refused);
+    free(c->peer.mismatch);
     gw_log_forget(&c->log);
     conn_release(w, c);
     if (atomic_load(&w->stopping) && w->nconns == 0)
@@ -621,9 +622,15 @@ client_event(struct bufferevent *bev, short what, void *arg)
         char buf[160] = "connection closed";
         if (e != 0)
             ERR_error_string_n(e, buf, sizeof buf);
-        gw_log(GW_LOG_DEBUG, "TLS handshake failed: %s%s%s", buf,
-               c->peer.verify_error ? ": " : "",
-               c->peer.verify_error ? gw_tls_peer_reason(&c->peer) : "");
+        /* a certificate of a partner's CA that fits no partner is worth an operator's look:
+         * which constraint failed is said here and in the audit, never in the alert */
+        if (c->peer.verify_error == X509_V_ERR_CERT_REJECTED && c->peer.mismatch != NULL)
+            gw_log(GW_LOG_INFO, "TLS handshake refused: %s: %s", gw_tls_peer_reason(&c->peer),
+                   c->peer.mismatch);
+        else
+            gw_log(GW_LOG_DEBUG, "TLS handshake failed: %s%s%s", buf,
+                   c->peer.verify_error ? ": " : "",
+                   c->peer.verify_error ? gw_tls_peer_reason(&c->peer) : "");
         if (gw_tls_peer_code(&c->peer, e) != NULL)
             gw_obs_handshake(c, e);
         /* the alert OpenSSL wrote is in the socket's output below the filter: send it */

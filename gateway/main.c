@@ -11,6 +11,7 @@
 #include "audit_cmd.h"
 #include "kafka_dev_cmd.h"
 #include "log.h"
+#include "partner_cmd.h"
 #include "server.h"
 #include "snapshot.h"
 #include "snapshot_load.h"
@@ -31,6 +32,9 @@ usage(FILE *out)
             "            [--status N] [-i] [FILE]\n"
             "                                      run the route's transform chain on FILE (or\n"
             "                                      standard input) and print the result\n"
+            "  partner new|csr|expiry [options]    onboard a partner: scaffold its bundle, make our\n"
+            "                                      outbound key and CSR, list certificates by\n"
+            "                                      expiry (portico partner help)\n"
             "  audit tail|report|verify [options]  read the audit topic (portico audit help)\n"
             "  kafka-dev [options]                 a Kafka broker for development and tests only\n"
             "                                      (in memory; portico kafka-dev --help)\n"
@@ -146,6 +150,8 @@ main(int argc, char **argv)
     }
     if (strcmp(cmd, "transform") == 0)
         return gw_cmd_transform(argc - 1, argv + 1);
+    if (strcmp(cmd, "partner") == 0)
+        return pt_cmd_partner(argc - 1, argv + 1);
     if (strcmp(cmd, "audit") == 0)
         return au_cmd_audit(argc - 1, argv + 1);
     if (strcmp(cmd, "kafka-dev") == 0)

@@ -128,6 +128,7 @@ gw_obs_handshake(struct gw_conn *c, unsigned long ssl_err)
         .set = &c->snap->config->ex,
         .m_accept = c->t_accept,
         .reason = gw_tls_peer_code(&c->peer, ssl_err),
+        .detail = c->peer.mismatch,
     };
 
     for (size_t i = 0; i < o->n; i++)

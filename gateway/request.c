@@ -129,6 +129,13 @@ admit(struct gw_exchange *ex)
     if (r->access == PT_ACCESS_PUBLIC)
         return 0;
     if (p == NULL) {
+        /* which constraint failed: the log and the audit are told, the client is not */
+        if (ex->client->tls && (ex->reason_detail = ex->c->peer.mismatch) != NULL) {
+            if (ex->request_id[0] == '\0')
+                gw_exchange_set_request_id(ex);
+            GW_LOG_IN(&ex->log, gw_log(GW_LOG_INFO, "%s: %s", gw_tls_peer_reason(&ex->c->peer),
+                                       ex->reason_detail));
+        }
         gw_exchange_problem(ex, 401, "partner-unidentified",
                             ex->client->tls ? gw_tls_peer_reason(&ex->c->peer)
                                           : "no client certificate (plain HTTP listener)",

@@ -76,6 +76,9 @@ verify_cb(int ok, X509_STORE_CTX *xctx)
 
     peer->id_status = anchor ? pt_identity_resolve(peer->snap, leaf, anchor, &p) : PT_ID_UNKNOWN;
     peer->partner = peer->id_status == PT_ID_OK ? p : NULL;
+    /* which constraint failed, worked out on this failure path only */
+    if (peer->partner == NULL && peer->mismatch == NULL)
+        peer->mismatch = pt_identity_mismatch(peer->snap, leaf, anchor);
     if (peer->partner == NULL && peer->mode == GW_CLIENT_AUTH_REQUIRE) {
         X509_STORE_CTX_set_error(xctx, X509_V_ERR_CERT_REJECTED);
         peer->verify_error = X509_V_ERR_CERT_REJECTED;
@@ -122,7 +125,8 @@ gw_tls_peer_reason(const struct gw_tls_peer *peer)
 
     if (peer == NULL || peer->mode == GW_CLIENT_AUTH_NONE)
         return "no client certificate (this listener does not ask for one)";
-    if (peer->verify_error != 0) {
+    /* CERT_REJECTED is ours: a verified chain that fits no single partner, said below */
+    if (peer->verify_error != 0 && peer->verify_error != X509_V_ERR_CERT_REJECTED) {
         e = verify_error_name(peer->verify_error);
         return e != NULL ? e->text : X509_verify_cert_error_string(peer->verify_error);
     }

@@ -51,6 +51,9 @@ struct gw_tls_peer {
     const struct pt_partner *partner;/* set when the certificate verified and resolved */
     X509 *refused;                   /* the client certificate that failed (a reference), for
                                       * the audit of a refused handshake */
+    char *mismatch;                  /* a verified certificate that is no single partner's: why
+                                      * (pt_identity_mismatch), malloc'd; for the log and the
+                                      * audit only, never the client */
     int handshake_done;              /* a ClientHello after this is a renegotiation: refused */
 };
 

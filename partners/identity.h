@@ -8,6 +8,7 @@
 #define PT_IDENTITY_H
 
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "snapshot.h"
 
@@ -22,6 +23,19 @@ int pt_identity_resolve(const struct pt_snapshot *s, X509 *leaf, X509 *anchor,
 
 /* Do all of partner p's configured constraints hold for leaf? (The anchor is not checked.) */
 int pt_identity_constraints_hold(const struct pt_partner *p, X509 *leaf);
+
+/* Why pt_identity_resolve() found no single partner for leaf (anchored at anchor), in words for
+ * the log and the audit, never for the client: each configured constraint that fails for each
+ * partner the anchor is a CA of, with what the certificate had (`partner initech: subject
+ * "O=Initech,CN=initech-client" is not "CN=initech-client,O=Initech" (...)`), or that no
+ * partner's CA anchored the chain, or the partners it matches when more than one does. For the
+ * failure path only: it does the resolver's work again, and more. One line of valid UTF-8,
+ * malloc'd (free it); NULL when out of memory or the arguments are NULL. */
+char *pt_identity_mismatch(const struct pt_snapshot *s, X509 *leaf, X509 *anchor);
+
+/* The text of a subjectAltName entry of kind DNS or URI: 1 with *data (len bytes, not
+ * NUL-terminated, possibly holding a NUL) set; 0 for the other kinds. */
+int pt_san_text(const GENERAL_NAME *gn, const unsigned char **data, size_t *len);
 
 /* SHA-256 of the certificate's DER encoding. Returns 0 or -1. */
 int pt_cert_sha256(X509 *c, unsigned char out[32]);

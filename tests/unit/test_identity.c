@@ -491,6 +491,93 @@ test_name_rfc2253(void **state)
     }
 }
 
+/* What pt_identity_mismatch says for a snapshot of the given partners. */
+static void
+expect_mismatch(struct test_partner **tps, size_t n, X509 *leaf, X509 *anchor, const char *want)
+{
+    struct pt_partner *list[8];
+    struct pt_snapshot s = {0};
+    char *got;
+
+    for (size_t i = 0; i < n; i++)
+        list[i] = &tps[i]->p;
+    s.partners = list;
+    s.npartners = n;
+    got = pt_identity_mismatch(&s, leaf, anchor);
+    assert_non_null(got);
+    if (strcmp(got, want) != 0)
+        fail_msg("mismatch:\n got  %s\n want %s", got, want);
+    free(got);
+}
+
+#define A_RFC2253 "CN=acme-client,O=ACME Bank\\, Ltd,C=CH"
+#define REVERSED_HINT                                                                              \
+    " (the same names in the opposite order: identity.subject is compared in RFC 2253 order, "    \
+    "the certificate's last RDN first, as `openssl x509 -noout -subject -nameopt RFC2253` "       \
+    "prints it)"
+
+/* Which constraint failed, and what the certificate had instead. */
+static void
+test_mismatch(void **state)
+{
+    struct test_partner a, c, d;
+    struct test_partner *one[] = {&a}, *two[] = {&c, &d};
+    char hex[65];
+    unsigned char fp[32];
+
+    /* the subject written in the order `openssl req -subj` takes it */
+    partner_init(&a, "acme", pki.ca_a, "C=CH,O=ACME Bank\\, Ltd,CN=acme-client");
+    expect_mismatch(one, 1, pki.leaf_a, pki.ca_a,
+                    "partner acme: subject \"" A_RFC2253 "\" is not "
+                    "\"C=CH,O=ACME Bank\\, Ltd,CN=acme-client\"" REVERSED_HINT);
+    /* another subject: no hint */
+    a.p.subject = "CN=acme-client";
+    expect_mismatch(one, 1, pki.leaf_a, pki.ca_a,
+                    "partner acme: subject \"" A_RFC2253 "\" is not \"CN=acme-client\"");
+    /* the SAN, with what the certificate has, or that it has none */
+    a.p.subject = NULL;
+    partner_san(&a, "other.acme.example");
+    expect_mismatch(one, 1, pki.leaf_a, pki.ca_a,
+                    "partner acme: SAN has none of \"other.acme.example\" (the certificate has "
+                    "DNS:client.acme.example, URI:spiffe://acme.example/client)");
+    expect_mismatch(one, 1, pki.leaf_nosan, pki.ca_a,
+                    "partner acme: SAN has none of \"other.acme.example\" (the certificate has no "
+                    "DNS name or URI)");
+    /* a fingerprint not pinned, and every failing constraint is said */
+    a.p.nsan = 0;
+    a.p.subject = "CN=x";
+    partner_pin(&a, pki.leaf_b);
+    assert_int_equal(pt_cert_sha256(pki.leaf_a, fp), 0);
+    for (int i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", fp[i]);
+    char want[512];
+    snprintf(want, sizeof want,
+             "partner acme: subject \"" A_RFC2253 "\" is not \"CN=x\"; partner acme: SHA-256 "
+             "fingerprint %s is not one of the 1 pinned", hex);
+    expect_mismatch(one, 1, pki.leaf_a, pki.ca_a, want);
+    /* no partner's CA: the anchor is named */
+    expect_mismatch(one, 1, pki.leaf_a, pki.shared,
+                    "no partner's CA anchored the chain (it ended at "
+                    "\"CN=Shared CA,O=Shared Trust,C=DE\")");
+    partner_done(&a);
+
+    /* a shared CA: each partner's failure; then two that both match */
+    partner_init(&c, "c", pki.shared, "CN=c");
+    partner_init(&d, "d", pki.shared, "CN=d");
+    expect_mismatch(two, 2, pki.shared_x, pki.shared,
+                    "partner c: subject \"CN=x\" is not \"CN=c\"; "
+                    "partner d: subject \"CN=x\" is not \"CN=d\"");
+    c.p.subject = d.p.subject = NULL;
+    expect_mismatch(two, 2, pki.shared_x, pki.shared, "matches partner c, partner d");
+    partner_done(&c);
+    partner_done(&d);
+
+    struct pt_snapshot s = {0};
+    assert_null(pt_identity_mismatch(NULL, pki.leaf_a, pki.ca_a));
+    assert_null(pt_identity_mismatch(&s, NULL, pki.ca_a));
+    assert_null(pt_identity_mismatch(&s, pki.leaf_a, NULL));
+}
+
 /* A multi-valued RDN: openssl reverses the values inside it too. */
 static void
 test_name_multivalued(void **state)
@@ -523,7 +610,7 @@ main(void)
         cmocka_unit_test(test_fingerprints),     cmocka_unit_test(test_all_constraints),
         cmocka_unit_test(test_shared_ca),        cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_sha256),           cmocka_unit_test(test_name_rfc2253),
-        cmocka_unit_test(test_name_multivalued),
+        cmocka_unit_test(test_name_multivalued), cmocka_unit_test(test_mismatch),
     };
     return cmocka_run_group_tests(tests, setup_pki, teardown_pki);
 }
