@@ -81,6 +81,11 @@ Try, from another terminal in this folder:
   curl -i $tls $acme \\
        $base/globex/shipments/42
 
+  # the admin API (loopback): status, partners, metrics; a new partner: README, "Onboarding"
+  curl http://127.0.0.1:9901/status
+  curl http://127.0.0.1:9901/partners
+  curl -s http://127.0.0.1:9901/metrics | grep portico_requests_total
+
 Ctrl-C stops the gateway and the upstream.
 
 EOF

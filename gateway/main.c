@@ -10,6 +10,7 @@
 
 #include "audit_cmd.h"
 #include "kafka_dev_cmd.h"
+#include "partner_diff.h"
 #include "log.h"
 #include "partner_cmd.h"
 #include "server.h"
@@ -32,9 +33,11 @@ usage(FILE *out)
             "            [--status N] [-i] [FILE]\n"
             "                                      run the route's transform chain on FILE (or\n"
             "                                      standard input) and print the result\n"
-            "  partner new|csr|expiry [options]    onboard a partner: scaffold its bundle, make our\n"
+            "  partner new|csr|expiry|diff [options]\n"
+            "                                      onboard a partner: scaffold its bundle, make our\n"
             "                                      outbound key and CSR, list certificates by\n"
-            "                                      expiry (portico partner help)\n"
+            "                                      expiry, show what a reload would change on the\n"
+            "                                      running node (portico partner help)\n"
             "  audit tail|report|verify [options]  read the audit topic (portico audit help)\n"
             "  kafka-dev [options]                 a Kafka broker for development and tests only\n"
             "                                      (in memory; portico kafka-dev --help)\n"
@@ -150,6 +153,8 @@ main(int argc, char **argv)
     }
     if (strcmp(cmd, "transform") == 0)
         return gw_cmd_transform(argc - 1, argv + 1);
+    if (strcmp(cmd, "partner") == 0 && argc > 2 && strcmp(argv[2], "diff") == 0)
+        return gw_cmd_partner_diff(argc - 2, argv + 2);
     if (strcmp(cmd, "partner") == 0)
         return pt_cmd_partner(argc - 1, argv + 1);
     if (strcmp(cmd, "audit") == 0)

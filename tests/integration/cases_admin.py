@@ -3,7 +3,9 @@ checked by promtool (Debian's prometheus package) and against the requests the t
 
 import calendar
 import json
+import os
 import re
+import shutil
 import subprocess
 import time
 
@@ -310,3 +312,56 @@ def admin_shows_partners_routes_upstreams(ctx):
                                                ("target", "127.0.0.1:%d" % up.port)))
     check(samples.get(key) == 1, "target health: %r" % {k: v for k, v in samples.items()
                                                        if "upstream_target" in k[0]})
+
+
+def partner_diff(ctx, s, *extra):
+    p = subprocess.run([ctx.env.portico, "partner", "diff", "-c", s.gw.config_path] + list(extra),
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=30, cwd=s.gw.dir)
+    return p.returncode, p.stdout.decode()
+
+
+@case
+def admin_partner_diff_shows_what_a_reload_would_change(ctx):
+    """`portico partner diff` asks the running node through its admin API and lists the partners
+    and routes a reload of the files would add, remove or change; after the reload, nothing. A
+    TLS admin listener is asked with an admin's certificate."""
+    s, port = admin_setup(ctx)
+    rc, out = partner_diff(ctx, s)
+    check(rc == 0 and "no partner or route would change" in out, "diff, same files: %d %s"
+          % (rc, out))
+    s.gw.write_partner("initech", {
+        "json": {"id": "initech", "name": "Initech", "identity": {"ca": "ca.pem"},
+                 "routes": [scenario.route("api", "/initech/*", "http://127.0.0.1:%d" % s.up.port)]},
+        "files": {"ca.pem": ctx.certs.pem("rogue-ca")}})
+    shutil.rmtree(os.path.join(s.gw.dir, "partners.d", "globex"))
+    pfile = s.gw.partner_file("acme")
+    acme = json.load(open(pfile))
+    acme["routes"][0]["timeout_ms"] = 3000
+    json.dump(acme, open(pfile, "w"))
+    cfg = s.gw.read_config()
+    cfg["routes"] = [r for r in cfg["routes"] if r["name"] != "shared"]
+    cfg["routes"].append(scenario.route("extra", "/extra", "mock:200", public=True))
+    s.gw.write_config(cfg)
+    rc, out = partner_diff(ctx, s)
+    lines = sorted(x for x in out.splitlines() if x[:2] in ("+ ", "- ", "~ "))
+    check(rc == 1 and lines == ["+ partner initech (Initech): 1 route", "+ shared route extra: "
+                                "/extra mock:200", "- partner globex", "- shared route shared",
+                                "~ partner acme: route orders changed"],
+          "diff: %d %s" % (rc, out))
+    r = client.request(port, "POST", "/reload")
+    check(r.status == 200, "reload: %d %r" % (r.status, r.body))
+    rc, out = partner_diff(ctx, s)
+    check(rc == 0, "diff after the reload: %d %s" % (rc, out))
+
+
+@case
+def admin_partner_diff_over_tls(ctx):
+    port = free_port()
+    s = scenario.build(ctx, config_extra={"admin": admin_tls_conf(ctx, port)})
+    c = ctx.certs
+    rc, out = partner_diff(ctx, s, "--cert", c.pem("acme-client"), "--key", c.key("acme-client"),
+                           "--cacert", c.pem("server-ca"))
+    check(rc == 0 and "no partner or route would change" in out, "diff over TLS: %d %s"
+          % (rc, out))
+    rc, out = partner_diff(ctx, s, "--cacert", c.pem("server-ca"))
+    check(rc == 2 and "TLS" in out, "diff over TLS without a certificate: %d %s" % (rc, out))
