@@ -44,6 +44,13 @@ struct flight {
     int done;
 };
 
+/* When an event was appended (oldest unshipped age, for metrics), in a ring by seq. */
+#define AGE_RING 4096
+struct appended_at {
+    _Atomic uint64_t seq;
+    _Atomic int64_t ms;         /* CLOCK_MONOTONIC_COARSE */
+};
+
 struct au_log {
     struct au_conf conf;
     char *node;
@@ -72,6 +79,9 @@ struct au_log {
     uint64_t purged;           /* events producer_free took back from librdkafka */
     /* counters */
     atomic_uint_fast64_t appended, dropped, shipped;
+    struct appended_at *ages;  /* AGE_RING of them */
+    _Atomic uint64_t last_seq, acked_seq_pub; /* the last appended; the last Kafka acknowledged */
+    int64_t started_ms;        /* CLOCK_MONOTONIC_COARSE */
     _Atomic int64_t last_drop_log;
 };
 
@@ -80,6 +90,14 @@ now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t
+coarse_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
@@ -128,7 +146,12 @@ fill(void *arg, uint64_t seq, const unsigned char prev[32], struct gw_wal_piece 
 {
     struct fill_arg *a = arg;
     const struct au_event_text *e = a->ev;
+    struct appended_at *at = &a->l->ages[seq % AGE_RING];
     struct gw_sha256 sha;
+
+    atomic_store_explicit(&at->ms, coarse_ms(), memory_order_relaxed);
+    atomic_store_explicit(&at->seq, seq, memory_order_release);
+    atomic_store_explicit(&a->l->last_seq, seq, memory_order_relaxed);
 
     hash_member(a->prevf, "prev", prev);
     part[0] = (struct gw_wal_piece){a->key, a->keylen};
@@ -190,6 +213,27 @@ au_log_refusing(const struct au_log *l)
            gw_wal_room(l->wal) <= headroom(l);
 }
 
+/* How long the oldest event Kafka has not acknowledged has waited (0: none waits). One older than
+ * the ring (or the last run's) counts from the oldest the ring still knows (or from the start):
+ * a lower bound. */
+static int64_t
+oldest_unshipped_ms(const struct au_log *l)
+{
+    uint64_t acked = atomic_load_explicit(&l->acked_seq_pub, memory_order_relaxed);
+    uint64_t last = atomic_load_explicit(&l->last_seq, memory_order_relaxed);
+    const struct appended_at *at = &l->ages[(acked + 1) % AGE_RING];
+    int64_t now = coarse_ms(), since = l->started_ms;
+
+    if (last <= acked)
+        return 0;
+    if (atomic_load_explicit((_Atomic uint64_t *)&at->seq, memory_order_acquire) != acked + 1 &&
+        last - acked >= AGE_RING)
+        at = &l->ages[(last + 1) % AGE_RING]; /* overwritten: the oldest recorded */
+    if (atomic_load_explicit((_Atomic uint64_t *)&at->seq, memory_order_acquire) > acked)
+        since = atomic_load_explicit((_Atomic int64_t *)&at->ms, memory_order_relaxed);
+    return now > since ? now - since : 0;
+}
+
 void
 au_log_stats(const struct au_log *l, struct au_stats *s)
 {
@@ -197,6 +241,7 @@ au_log_stats(const struct au_log *l, struct au_stats *s)
     s->dropped = atomic_load(&l->dropped);
     s->shipped = atomic_load(&l->shipped);
     s->wal_bytes = gw_wal_used(l->wal);
+    s->oldest_ms = oldest_unshipped_ms(l);
 }
 
 /* ---- the producer ---- */
@@ -399,6 +444,7 @@ advance(struct au_log *l)
         l->tail++;
         moved = 1;
         atomic_fetch_add(&l->shipped, 1);
+        atomic_store_explicit(&l->acked_seq_pub, f->seq, memory_order_relaxed);
     }
     return moved;
 }
@@ -546,8 +592,10 @@ au_log_start(const struct au_conf *conf, const char *node, char *err, size_t err
     l->conf.kafka = conf->kafka ? json_deep_copy(conf->kafka) : NULL;
     l->node = strdup(node);
     l->ring = calloc(RING_SIZE, sizeof *l->ring);
+    l->ages = calloc(AGE_RING, sizeof *l->ages);
+    l->started_ms = coarse_ms();
     if (!l->conf.brokers || !l->conf.topic || !l->conf.dir || !l->conf.ring_dir || !l->node ||
-        !l->ring) {
+        !l->ring || !l->ages) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
@@ -557,6 +605,9 @@ au_log_start(const struct au_conf *conf, const char *node, char *err, size_t err
     gw_wal_watch(l->wal, 4 * headroom(l));
     l->acked_lsn = l->ship = gw_wal_acked(l->wal);
     gw_wal_chain_tail(l->wal, &l->acked_seq, l->acked_hash); /* replaced by the first ack */
+    atomic_store(&l->last_seq, l->acked_seq);
+    atomic_store(&l->acked_seq_pub, l->acked_seq > gw_wal_opened_records(l->wal)
+                                        ? l->acked_seq - gw_wal_opened_records(l->wal) : 0);
     if (strcmp(l->conf.brokers, "embedded") == 0) {
         const char *topics[] = {l->conf.topic, NULL};
         snprintf(addr_file, sizeof addr_file, "%s/broker.addr", l->conf.dir);
@@ -607,6 +658,7 @@ au_log_stop(struct au_log *l, int flush_ms)
     au_dev_broker_stop(l->broker);
     gw_wal_close(l->wal); /* after the producer: its messages pointed into the log */
     free(l->ring);
+    free(l->ages);
     free(l->bootstraps);
     free(l->node);
     au_conf_free(&l->conf);

@@ -75,6 +75,7 @@ int au_log_refusing(const struct au_log *l);
 /* Counters for the log at exit and for metrics. */
 struct au_stats {
     uint64_t appended, dropped, shipped, wal_bytes;
+    int64_t oldest_ms;       /* how long the oldest event not yet in Kafka has waited; 0: none */
 };
 void au_log_stats(const struct au_log *l, struct au_stats *s);
 

@@ -123,9 +123,11 @@ status(struct evhttp_request *req)
                   (unsigned long long)connections(), s->npartners, s->nroutes);
     if (A.audit != NULL)
         gw_buf_printf(&b, ",\"audit\":{\"events_written\":%llu,\"events_shipped\":%llu,"
-                      "\"events_dropped\":%llu,\"log_bytes_waiting\":%llu}",
+                      "\"events_dropped\":%llu,\"log_bytes_waiting\":%llu,"
+                      "\"oldest_unshipped_seconds\":%.3f}",
                       (unsigned long long)st.appended, (unsigned long long)st.shipped,
-                      (unsigned long long)st.dropped, (unsigned long long)st.wal_bytes);
+                      (unsigned long long)st.dropped, (unsigned long long)st.wal_bytes,
+                      (double)st.oldest_ms / 1000.0);
     else
         gw_buf_adds(&b, ",\"audit\":null");
     gw_buf_addc(&b, '}');
@@ -159,6 +161,7 @@ metrics(struct evhttp_request *req)
         p.audit_shipped = st.shipped;
         p.audit_dropped = st.dropped;
         p.audit_log_bytes = st.wal_bytes;
+        p.audit_oldest = (double)st.oldest_ms / 1000.0;
     }
     gw_metrics_write(A.metrics, &p, &b);
     pt_snapshot_unref(s);

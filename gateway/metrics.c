@@ -645,5 +645,8 @@ gw_metrics_write(const struct gw_metrics *m, const struct gw_metrics_process *p,
         single(b, "portico_audit_log_bytes", "gauge",
               "Bytes of audit events in the log that Kafka has not acknowledged.",
               (double)p->audit_log_bytes);
+        single(b, "portico_audit_oldest_unshipped_seconds", "gauge",
+              "How long the oldest audit event Kafka has not acknowledged has waited (0: none).",
+              p->audit_oldest);
     }
 }

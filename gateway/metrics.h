@@ -38,6 +38,7 @@ struct gw_metrics_process {
     int ready;
     int audit;                    /* the audit is on: the next four say how it goes */
     uint64_t audit_written, audit_shipped, audit_dropped, audit_log_bytes;
+    double audit_oldest;          /* seconds the oldest event not yet in Kafka has waited */
 };
 
 /* One partner's exchanges, summed, as a JSON object into b (GET /partners/{id}). */

@@ -365,3 +365,38 @@ def admin_partner_diff_over_tls(ctx):
           % (rc, out))
     rc, out = partner_diff(ctx, s, "--cacert", c.pem("server-ca"))
     check(rc == 2 and "TLS" in out, "diff over TLS without a certificate: %d %s" % (rc, out))
+
+
+@case(timeout=120)
+def admin_audit_backlog_age(ctx):
+    """While Kafka is away the oldest unshipped audit event's age grows in the metrics and
+    /status; once Kafka is back and has everything, it is 0."""
+    import cases_audit
+    dev = cases_audit.KafkaDev(ctx)
+    port = free_port()
+    conf = {"admin": {"address": "127.0.0.1:%d" % port}}
+    conf.update(cases_audit.audit_config(dev.addr))
+    s = scenario.build(ctx, config_extra=conf)
+    check(s.get("/pub/a").status == 200, "first request")
+    cases_audit.wait_events(dev.addr, 1)
+    end = time.time() + 10
+    while scrape(port)[("portico_audit_oldest_unshipped_seconds", ())] != 0:
+        check(time.time() < end, "the age is not 0 with nothing waiting")
+        time.sleep(0.2)
+    dev.down()
+    time.sleep(0.5)
+    t0 = time.time()
+    for i in range(5):
+        check(s.get("/pub/b%d" % i).status == 200, "request while Kafka is away")
+    time.sleep(2.5)
+    age = scrape(port)[("portico_audit_oldest_unshipped_seconds", ())]
+    status = admin_get(port, "/status").json()["audit"]
+    check(2.0 <= age <= time.time() - t0 + 0.5 and status["oldest_unshipped_seconds"] >= 2.0 and
+          status["events_written"] - status["events_shipped"] >= 5,
+          "backlog age %r (status %r), %.1f s after the first unshipped event"
+          % (age, status, time.time() - t0))
+    dev.up()
+    end = time.time() + 60
+    while scrape(port)[("portico_audit_oldest_unshipped_seconds", ())] != 0:
+        check(time.time() < end, "the age did not come back to 0 once Kafka was back")
+        time.sleep(0.3)
