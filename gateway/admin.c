@@ -154,6 +154,10 @@ metrics(struct evhttp_request *req)
     p.config_version = s->version;
     p.snap = s;
     p.connections = connections();
+    for (int i = 0; i < A.n; i++) {
+        p.tls_full += __atomic_load_n(&A.workers[i].tls_done[0], __ATOMIC_RELAXED);
+        p.tls_resumed += __atomic_load_n(&A.workers[i].tls_done[1], __ATOMIC_RELAXED);
+    }
     if (A.audit != NULL) {
         au_log_stats(A.audit, &st);
         p.audit = 1;

@@ -603,6 +603,9 @@ client_event(struct bufferevent *bev, short what, void *arg)
     struct gw_conn *c = arg;
 
     if (what & BEV_EVENT_CONNECTED) {
+        SSL *ssl = bufferevent_openssl_get_ssl(bev);
+        uint64_t *done = &c->w->tls_done[ssl != NULL && SSL_session_reused(ssl)];
+        __atomic_store_n(done, *done + 1, __ATOMIC_RELAXED);
         c->state = GW_CONN_IDLE;
         c->log.partner = c->peer.partner != NULL ? c->peer.partner->id : NULL;
         gw_bev_flush(bev); /* the end of the handshake (session tickets); then EV_WRITE off */

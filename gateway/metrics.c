@@ -625,6 +625,11 @@ gw_metrics_write(const struct gw_metrics *m, const struct gw_metrics_process *p,
                 "Time from the first byte of a request to its answer, by route.");
     write_hists(b, m, 1, "portico_upstream_duration_seconds",
                 "Time from the request sent upstream to the response head, by route.");
+    head(b, "portico_tls_handshakes_total", "counter",
+         "TLS handshakes completed with clients, full or resumed (a session ticket).");
+    gw_buf_printf(b, "portico_tls_handshakes_total{resumed=\"false\"} %llu\n"
+                  "portico_tls_handshakes_total{resumed=\"true\"} %llu\n",
+                  (unsigned long long)p->tls_full, (unsigned long long)p->tls_resumed);
     write_tallies(b, m, offsetof(struct worker_tables, h), REASONS,
                   "portico_tls_handshakes_refused_total",
                   "TLS handshakes refused for a certificate reason, by reason.",

@@ -35,6 +35,7 @@ struct gw_metrics_process {
     double started;               /* UTC seconds */
     uint64_t reloads_ok, reloads_refused;
     uint64_t connections;
+    uint64_t tls_full, tls_resumed;   /* TLS handshakes completed */
     int ready;
     int audit;                    /* the audit is on: the next four say how it goes */
     uint64_t audit_written, audit_shipped, audit_dropped, audit_log_bytes;

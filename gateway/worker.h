@@ -49,6 +49,8 @@ struct gw_worker {
     size_t nfree_ex;
     uint64_t rng[2];                   /* request ids */
     uint64_t requests;                 /* served, for the log at exit */
+    uint64_t tls_done[2];              /* TLS handshakes completed: full [0], resumed [1] (the
+                                        * worker writes them, the admin thread reads: metrics) */
     size_t shrunk;                     /* idle connections shrunk since the last malloc_trim */
     struct gw_conn *free_conns;        /* connection structs come from blocks of their own, so */
     void **conn_blocks;                /* that freed buffers around them can go back to the system */

@@ -88,6 +88,8 @@ def admin_health_status_and_metrics(ctx):
     check(n == 5 and inf == 5 and up == 4, "histograms: pub count %r +Inf %r, orders upstream %r"
           % (n, inf, up))
     check(samples[("portico_ready", ())] == 1, "portico_ready is not 1")
+    check(samples[("portico_tls_handshakes_total", (("resumed", "false"),))] == 4,
+          "TLS handshakes: %r" % {k: v for k, v in samples.items() if "handshakes" in k[0]})
     doc = admin_get(port, "/status").json()
     check(doc["node"] == scenario.NODE and doc["workers"] >= 1 and doc["routes"] > 0 and
           doc["uptime_seconds"] >= 0 and len(doc["config"]["version"]) == 16 and
