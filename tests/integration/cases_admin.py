@@ -104,19 +104,24 @@ def admin_health_status_and_metrics(ctx):
     check(r.status == 405, "POST /status: %d" % r.status)
 
 
-@case
-def admin_refuses_a_non_loopback_address(ctx):
-    s, port = admin_setup(ctx)
+def check_admin(ctx, s, admin):
+    """`portico check` on the running configuration with another "admin": (exit code, output)."""
     conf = s.gw.read_config()
-    conf["admin"] = {"address": "0.0.0.0:%d" % port}
-    path = s.gw.config_path + ".bad.json"
+    conf["admin"] = admin
+    path = s.gw.config_path + ".admin.json"
     with open(path, "w") as f:
         json.dump(conf, f)
     p = subprocess.run([ctx.env.portico, "check", "-c", path], stdout=subprocess.PIPE,
                        stderr=subprocess.STDOUT, timeout=30, cwd=s.gw.dir)
-    out = p.stdout.decode()
-    check(p.returncode == 1 and "admin.address" in out and "not a loopback address" in out,
-          "check with admin on 0.0.0.0: %d %s" % (p.returncode, out[-600:]))
+    return p.returncode, p.stdout.decode()
+
+
+@case
+def admin_refuses_a_non_loopback_address(ctx):
+    s, port = admin_setup(ctx)
+    rc, out = check_admin(ctx, s, {"address": "0.0.0.0:%d" % port})
+    check(rc == 1 and "admin.address" in out and "not a loopback address" in out,
+          "check with admin on 0.0.0.0: %d %s" % (rc, out[-600:]))
 
 
 def audit_admin_events(addr, want, timeout=30):
@@ -240,19 +245,12 @@ def admin_tls_knows_its_admins(ctx):
     except (OSError, client.Closed):
         plain = False
     check(not plain, "plain HTTP answered on a TLS admin listener")
-    conf = s.gw.read_config()
     for admin, ok in ((admin_tls_conf(ctx, port, "10.1.2.3:9901"), True),
                       ({"address": "10.1.2.3:9901", "admins": admin_tls_conf(ctx, port)["admins"]},
                        False)):
-        conf["admin"] = admin
-        path = s.gw.config_path + ".off.json"
-        with open(path, "w") as f:
-            json.dump(conf, f)
-        p = subprocess.run([ctx.env.portico, "check", "-c", path], stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, timeout=30, cwd=s.gw.dir)
-        out = p.stdout.decode()
-        check((p.returncode == 0) == ok and (ok or "needs \"tls\"" in out),
-              "check, admin off loopback (tls: %s): %d %s" % (ok, p.returncode, out[-600:]))
+        rc, out = check_admin(ctx, s, admin)
+        check((rc == 0) == ok and (ok or "needs \"tls\"" in out),
+              "check, admin off loopback (tls: %s): %d %s" % (ok, rc, out[-600:]))
 
 
 @case

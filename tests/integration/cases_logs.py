@@ -11,7 +11,7 @@ import time
 
 import client
 import scenario
-from client import check
+from client import check, poll
 from harness import case, free_port
 
 RFC3339_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
@@ -26,15 +26,6 @@ TEXT_LINE = re.compile(
     r'outcome=(?P<outcome>ok|refused|error) bytes_in=(?P<bytes_in>\d+) '
     r'request_ms=(?P<request_ms>\d+\.\d{3}) upstream_ms=(?P<upstream_ms>\d+\.\d{3}|-)$')
 
-
-def poll(fn, timeout=5.0):
-    """Call fn until it returns true or timeout passes; returns its last value."""
-    end = time.time() + timeout
-    while True:
-        v = fn()
-        if v or time.time() > end:
-            return v
-        time.sleep(0.1)
 
 
 def lines_of(path):

@@ -20,7 +20,7 @@ import time
 import cases_audit
 import client
 import scenario
-from client import check, check_problem
+from client import check, check_problem, poll
 from harness import case
 from scenario import hvals
 
@@ -87,14 +87,6 @@ def sha256_hex(pem):
     with open(pem) as f:
         return hashlib.sha256(ssl.PEM_cert_to_DER_cert(f.read())).hexdigest()
 
-
-def poll(fn, timeout=5.0):
-    end = time.time() + timeout
-    while True:
-        v = fn()
-        if v or time.time() > end:
-            return v
-        time.sleep(0.1)
 
 
 # -- partner new ----------------------------------------------------------------------------------

@@ -10,19 +10,10 @@ import time
 import client
 import loadgen
 import scenario
-from client import Conn, build_request, check, check_problem
+from client import Conn, build_request, check, check_problem, poll
 from harness import case
 from scenario import hvals
 
-
-def poll(fn, timeout=5.0):
-    """Call fn until it returns true or timeout passes; returns its last value."""
-    end = time.time() + timeout
-    while True:
-        v = fn()
-        if v or time.time() > end:
-            return v
-        time.sleep(0.1)
 
 
 

@@ -287,3 +287,13 @@ def check_problem(r, statuses, codes=None, detail=None):
         check(any(d.lower() in doc["detail"].lower() for d in detail),
               "problem detail %r does not say %s" % (doc["detail"], " or ".join(map(repr, detail))))
     return doc
+
+
+def poll(fn, timeout=5.0):
+    """Call fn until it returns true or timeout passes; returns its last value."""
+    end = time.time() + timeout
+    while True:
+        v = fn()
+        if v or time.time() > end:
+            return v
+        time.sleep(0.1)
