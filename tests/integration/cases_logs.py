@@ -90,6 +90,7 @@ def logs_json_lines(ctx):
 @case
 def logs_format_follows_reload(ctx):
     s = scenario.build(ctx)
+    check(poll(lambda: " serving: node " in s.gw.stderr_text()), "no start line")
     before = s.gw.stderr_text().splitlines()
     check(before and all(re.match(r"^\S+Z \[\w+\] ", l) for l in before),
           "text lines first: %r" % before[:3])
