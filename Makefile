@@ -87,7 +87,8 @@ $(PORTICO): $(MAIN_OBJ) $(LIB_OBJS)
 $(BUILD)/version.stamp: FORCE
 	@mkdir -p $(@D)
 	@[ "$$(cat $@ 2>/dev/null)" = "$(VERSION)" ] || echo "$(VERSION)" > $@
-$(BUILD)/obj/gateway/main.o $(BUILD)/obj/gateway/server.o: $(BUILD)/version.stamp
+$(BUILD)/obj/gateway/main.o $(BUILD)/obj/gateway/server.o $(BUILD)/obj/gateway/admin.o: \
+    $(BUILD)/version.stamp
 FORCE:
 
 $(BUILD)/obj/%.o: %.c

@@ -31,7 +31,8 @@ static struct {
     int wake_fd;                         /* eventfd: a request waits */
     const struct gw_admin_caller *caller;/* the one waiting, or NULL */
     struct gw_reload_result *out;
-    int done, closed;
+    int done;
+    int running, closed;                 /* the loop serves requests; it is over */
 } Q = {.lock = PTHREAD_MUTEX_INITIALIZER, .done_cv = PTHREAD_COND_INITIALIZER, .wake_fd = -1};
 
 void
@@ -186,6 +187,8 @@ gw_control_reload(const struct gw_admin_caller *caller, struct gw_reload_result 
     int rc = -1;
 
     pthread_mutex_lock(&Q.lock);
+    while (!Q.running && !Q.closed) /* asked before the loop started (the workers start first) */
+        pthread_cond_wait(&Q.done_cv, &Q.lock);
     if (!Q.closed && Q.wake_fd >= 0) {
         Q.caller = caller;
         Q.out = out;
@@ -235,6 +238,19 @@ watch_follow(struct gw_watch **w, const struct pt_snapshot *s)
     return 0;
 }
 
+void
+gw_control_close(void)
+{
+    pthread_mutex_lock(&Q.lock);
+    Q.closed = 1;
+    Q.running = 0;
+    pthread_cond_broadcast(&Q.done_cv);
+    if (Q.wake_fd >= 0)
+        close(Q.wake_fd);
+    Q.wake_fd = -1;
+    pthread_mutex_unlock(&Q.lock);
+}
+
 int
 gw_control_run(struct gw_control *c)
 {
@@ -256,6 +272,10 @@ gw_control_run(struct gw_control *c)
         return SIGTERM;
     }
     watch_follow(&watch, c->snap);
+    pthread_mutex_lock(&Q.lock);
+    Q.running = 1;
+    pthread_cond_broadcast(&Q.done_cv);
+    pthread_mutex_unlock(&Q.lock);
     while (sig != SIGINT && sig != SIGTERM) {
         struct pollfd p[3] = {{.fd = sfd, .events = POLLIN}, {.fd = Q.wake_fd, .events = POLLIN},
                               {.fd = watch != NULL ? gw_watch_fd(watch) : -1, .events = POLLIN}};
@@ -294,12 +314,7 @@ gw_control_run(struct gw_control *c)
         }
     }
     gw_log(GW_LOG_INFO, "%s: stopping gracefully", sig == SIGINT ? "SIGINT" : "SIGTERM");
-    pthread_mutex_lock(&Q.lock);
-    Q.closed = 1;
-    pthread_cond_broadcast(&Q.done_cv);
-    close(Q.wake_fd);
-    Q.wake_fd = -1;
-    pthread_mutex_unlock(&Q.lock);
+    gw_control_close();
     gw_watch_free(watch);
     close(sfd);
     return sig;

@@ -49,9 +49,11 @@ void gw_reload_result_free(struct gw_reload_result *r);
 /* Serve until SIGINT or SIGTERM (returns the signal). */
 int gw_control_run(struct gw_control *c);
 
-/* From the admin thread: reload now, on the main thread, and wait for the result (status: the
- * HTTP status the admin API answers with, for the audit event). 0, or -1 when the node is
- * stopping. */
+/* The node stops (or never started its loop): reloads asked for from now on are refused. */
+void gw_control_close(void);
+
+/* From the admin thread: reload now, on the main thread, and wait for the result (a request
+ * made before the loop started waits for it). 0, or -1 when the node is stopping. */
 int gw_control_reload(const struct gw_admin_caller *caller, struct gw_reload_result *out);
 
 #endif

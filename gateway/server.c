@@ -440,6 +440,7 @@ out:
     }
     for (int i = 0; i < started; i++)
         pthread_join(workers[i].thread, NULL);
+    gw_control_close();  /* an admin request waiting for the loop gets its answer */
     gw_admin_stop(); /* (it reads the workers) */
     for (int i = 0; i < n; i++)
         worker_free(&workers[i]);
