@@ -133,6 +133,8 @@ struct gw_exchange {
     const struct tf_chain *resp_chain;
     const char *tf_failed;           /* the step that failed the exchange, or NULL */
     unsigned tf_failed_resp : 1;     /* ... in the response chain */
+    void *limits_held[2];            /* the gateway's: limit states it holds a request under way
+                                      * in (gateway/limiter.c) */
     struct evbuffer *req_buf;        /* a body buffered for a chain that needs it */
     struct evbuffer *resp_buf;
     /* the request's fields as the partner sent them, kept when the request chain is about to

@@ -27,6 +27,7 @@
 
 #include "alloc.h"
 #include "idempotency.h"
+#include "limiter.h"
 #include "log.h"
 #include "resolve.h"
 
@@ -144,6 +145,7 @@ gw_conn_release_exchange(struct gw_exchange *ex)
     struct gw_worker *w = ex->c->w;
 
     gw_obs_finished(ex, 0);
+    gw_limits_release(ex);
     gw_exchange_cancel(ex);
     gw_idem_end(ex);
     gw_log_forget(&ex->log);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "chain.h"
+#include "limiter.h"
 #include "log.h"
 #include "router.h"
 #include "text.h"
@@ -259,7 +260,7 @@ gw_request_handle(struct gw_exchange *ex)
         method_not_allowed(ex, allowed);
         return;
     }
-    if (admit(ex) < 0)
+    if (admit(ex) < 0 || gw_limits_admit(ex) < 0)
         return;
     gw_pipeline_select(ex);
     if ((tf_chain_needs_body(ex->req_chain) || ex->route->whole_body) && !ex->req_done) {

@@ -23,6 +23,7 @@
 #include "exchange_observer.h"
 #include "exchange.h"
 #include "jsonw.h"
+#include "limiter.h"
 #include "log.h"
 #include "metrics.h"
 #include "snapshot_load.h"
@@ -453,6 +454,7 @@ out:
     cn_kafka_outbox_close(GW_AUDIT_FLUSH_MS); /* before the audit: its broker may be the one */
     au_log_stop(audit, GW_AUDIT_FLUSH_MS);
     pt_snapshot_unref(snap);
+    gw_limits_free_all();
     gw_log(GW_LOG_INFO, "stopped");
     return rc;
 }

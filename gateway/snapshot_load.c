@@ -14,6 +14,7 @@
 #include "config.h"
 #include "connector.h"
 #include "json_loc.h"
+#include "limiter.h"
 #include "resolve.h"
 #include "tls.h"
 #include "upstream_set.h"
@@ -115,6 +116,7 @@ gw_snapshot_load(const char *config_path, struct gw_diag *d)
     kafka_routes_have_brokers(s, d);
     if (d->errors > errors0)
         goto fail;
+    gw_limits_attach(s);
     EVP_MD_CTX_free(md);
     return s;
 fail:

@@ -479,17 +479,31 @@ route_access(const struct gw_jctx *c, const json_t *obj, const char *path, struc
     }
 }
 
+/* "limits": the route's traffic, whoever calls it. */
+static void
+route_limits(const struct gw_jctx *c, const json_t *obj, const char *path, struct pt_route *r)
+{
+    char lpath[GW_JPATH_MAX];
+    json_t *l = gw_jctx_get(c, obj, path, "limits", JSON_OBJECT, 0);
+
+    if (l == NULL)
+        return;
+    gw_jpath_key(lpath, sizeof lpath, path, "limits");
+    gw_jctx_check_keys(c, l, lpath, pt_limits_keys);
+    pt_limits_read(c, l, lpath, &r->limits);
+}
+
 struct pt_route *
 pt_route_load(const struct gw_jctx *c, const json_t *obj, const char *path, int shared,
               const struct pt_load_conf *lc)
 {
     static const char *const bundle_keys[] = {
         "name", "methods", "host", "path", "upstream", "mock", "kafka", "delivery", "async",
-        "idempotency", "timeout_ms", "retries", "request", "response", "audit", NULL };
+        "idempotency", "timeout_ms", "retries", "request", "response", "audit", "limits", NULL };
     static const char *const shared_keys[] = {
         "name", "methods", "host", "path", "upstream", "mock", "kafka", "delivery", "async",
-        "idempotency", "timeout_ms", "retries", "request", "response", "audit", "partners",
-        "public", NULL };
+        "idempotency", "timeout_ms", "retries", "request", "response", "audit", "limits",
+        "partners", "public", NULL };
     struct pt_route *r = calloc(1, sizeof *r);
     const char *name;
     long long t;
@@ -510,6 +524,7 @@ pt_route_load(const struct gw_jctx *c, const json_t *obj, const char *path, int 
         r->timeout_ms = (int)t;
     route_retries(c, obj, path, r);
     pt_route_idempotency(c, obj, path, r);
+    route_limits(c, obj, path, r);
     route_chains(c, obj, path, r, lc);
     r->access = PT_ACCESS_OWNER;
     if (shared)
@@ -546,10 +561,17 @@ load_limits(const struct gw_jctx *c, const json_t *root, const struct pt_load_co
 {
     static const struct gw_conf_key keys[] = {
         { GW_KEY_INT(struct pt_partner, max_body_bytes, 1, 1LL << 40, 0), .flags = GW_CONF_KEEP },
+        { GW_KEY_OTHER("requests_per_s", NULL) }, /* pt_limits_read's */
+        { GW_KEY_OTHER("burst", NULL) },
+        { GW_KEY_OTHER("concurrent", NULL) },
+        { GW_KEY_OTHER("requests_per_day", NULL) },
+        { GW_KEY_OTHER("requests_per_month", NULL) },
         GW_KEY_END,
     };
+    json_t *obj = gw_jctx_get(c, root, "", "limits", JSON_OBJECT, 0);
 
-    gw_conf_read(c, gw_jctx_get(c, root, "", "limits", JSON_OBJECT, 0), "limits", keys, p, NULL);
+    gw_conf_read(c, obj, "limits", keys, p, NULL);
+    pt_limits_read(c, obj, "limits", &p->limits);
     if (p->max_body_bytes > lc->max_body_bytes) {
         gw_jctx_error(c, "limits.max_body_bytes", "%llu is above the gateway's max_body_bytes "
                       "(%llu): a partner may only lower it",

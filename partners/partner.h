@@ -16,6 +16,7 @@
 #include <openssl/x509.h>
 
 #include "json_pointer.h"
+#include "limit_spec.h"
 
 struct pt_partner;
 struct tf_chain;
@@ -76,6 +77,7 @@ struct pt_route {
     int whole_body;                  /* the request body is read whole first (kafka, async,
                                       * idempotency) */
     struct pt_idem *idem;            /* "idempotency", or NULL */
+    struct pt_limits limits;         /* "limits": the route's traffic, whoever calls it */
     void (*cn_conf_free)(void *);
     int timeout_ms;          /* 0: the gateway's upstream_response_ms */
     /* "retries" of a route naming a set (its fields are named as its keys) */
@@ -114,6 +116,7 @@ struct pt_partner {
     SSL_CTX *outbound_ctx;   /* NULL when no outbound section (then the snapshot's default ctx) */
     /* limits that override the gateway's */
     uint64_t max_body_bytes; /* 0 = gateway default */
+    struct pt_limits limits; /* its traffic, whatever route it calls ("limits") */
     /* "transforms": the chains for this partner's calls of routes that declare none */
     struct tf_chain *default_request;
     struct tf_chain *default_response;

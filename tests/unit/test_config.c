@@ -764,7 +764,7 @@ test_bundle_problems(void **state)
                 "a URL (http, https, kafka, mock or deliveries:)",
                 "error: partners.d/acme/partner.json:17:7: routes[1].retry: unknown key "
                 "(expected one of: name, methods, host, path, upstream, mock, kafka, delivery, "
-                "async, idempotency, timeout_ms, retries, request, response, audit)",
+                "async, idempotency, timeout_ms, retries, request, response, audit, limits)",
                 "error: partners.d/acme/partner.json:16:7: routes[1].timeout_ms: expected an "
                 "integer, got a string",
                 "error: partners.d/acme/partner.json:18:5: routes[2].path: required key \"path\" "

@@ -1,0 +1,278 @@
+/* limiter.c: traffic limits counted for the whole node (see limiter.h). */
+#include "limiter.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "alloc.h"
+#include "clock.h"
+#include "limit_spec.h"
+#include "log.h"
+
+struct gw_limit_state {
+    char *key;
+    _Atomic int64_t tat_us;        /* GCRA: when the next request is due (monotonic µs) */
+    _Atomic int inflight;          /* requests under way */
+    _Atomic int64_t day, month;    /* the periods counted (days since 1970, months since 1970) */
+    _Atomic uint64_t day_n, month_n;
+    struct gw_limit_state *next;
+};
+
+static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct gw_limit_state *reg;
+
+static struct gw_limit_state *
+state_for(const char *key)
+{
+    struct gw_limit_state *s;
+
+    pthread_mutex_lock(&reg_lock);
+    for (s = reg; s != NULL && strcmp(s->key, key) != 0; s = s->next)
+        ;
+    if (s == NULL) {
+        s = gw_xcalloc(1, sizeof *s);
+        s->key = gw_xstrdup(key);
+        s->next = reg;
+        reg = s;
+    }
+    pthread_mutex_unlock(&reg_lock);
+    return s;
+}
+
+void
+gw_limits_attach(struct pt_snapshot *s)
+{
+    char key[512];
+
+    for (size_t i = 0; i < s->npartners; i++) {
+        struct pt_partner *p = s->partners[i];
+        if (!pt_limits_any(&p->limits))
+            continue;
+        snprintf(key, sizeof key, "partner:%s", p->id);
+        p->limits.state = state_for(key);
+    }
+    for (size_t i = 0; i < s->nroutes; i++) {
+        struct pt_route *r = s->routes[i];
+        if (!pt_limits_any(&r->limits))
+            continue;
+        snprintf(key, sizeof key, "route:%s:%s", r->owner != NULL ? r->owner->id : "",
+                 r->name != NULL ? r->name : r->jpath);
+        r->limits.state = state_for(key);
+    }
+}
+
+void
+gw_limits_free_all(void)
+{
+    pthread_mutex_lock(&reg_lock);
+    while (reg != NULL) {
+        struct gw_limit_state *s = reg;
+        reg = s->next;
+        free(s->key);
+        free(s);
+    }
+    pthread_mutex_unlock(&reg_lock);
+}
+
+/* ---- admission ---- */
+
+/* Why a limit refused: its policy's name, its quota and window (s), when to come back (s). */
+struct refusal {
+    const char *code, *policy;
+    uint64_t quota;
+    int64_t window, retry;
+    char what[96];
+};
+
+/* Count one request in a calendar period's quota (the period's number now: `now`). 0, or -1
+ * when the quota is spent (nothing counted). */
+static int
+quota_take(_Atomic int64_t *period, _Atomic uint64_t *n, int64_t now, uint64_t max)
+{
+    int64_t was = atomic_load_explicit(period, memory_order_relaxed);
+
+    /* a new period: the first to see it starts the count again (a request of the old period
+     * counted at the turn is the error, one or two at most) */
+    if (was != now && atomic_compare_exchange_strong(period, &was, now))
+        atomic_store_explicit(n, 0, memory_order_relaxed);
+    if (atomic_fetch_add_explicit(n, 1, memory_order_relaxed) + 1 > max) {
+        atomic_fetch_sub_explicit(n, 1, memory_order_relaxed);
+        return -1;
+    }
+    return 0;
+}
+
+static void
+quota_give_back(_Atomic uint64_t *n)
+{
+    atomic_fetch_sub_explicit(n, 1, memory_order_relaxed);
+}
+
+/* GCRA: 0 when the request may come now (counted), else -1 with *wait_us. */
+static int
+rate_take(struct gw_limit_state *s, const struct pt_limits *l, int64_t now, int64_t *wait_us)
+{
+    int64_t t = 1000000 / l->rate, tau = t * (int64_t)l->burst;
+    int64_t tat = atomic_load_explicit(&s->tat_us, memory_order_relaxed), next;
+
+    do {
+        int64_t from = tat > now ? tat : now;
+        if (from - now > tau) {
+            *wait_us = from - now - tau;
+            return -1;
+        }
+        next = from + t;
+    } while (!atomic_compare_exchange_weak_explicit(&s->tat_us, &tat, next, memory_order_relaxed,
+                                                    memory_order_relaxed));
+    return 0;
+}
+
+/* The UTC day and month numbers of now, and the seconds to the next of each. */
+static void
+periods(int64_t *day, int64_t *month, int64_t *to_day, int64_t *to_month)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+
+    gmtime_r(&now, &tm);
+    *day = (int64_t)now / 86400;
+    *month = (int64_t)(tm.tm_year + 1900 - 1970) * 12 + tm.tm_mon;
+    *to_day = 86400 - (int64_t)now % 86400;
+    tm.tm_mday = 1;
+    tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+    tm.tm_mon++;
+    *to_month = (int64_t)timegm(&tm) - (int64_t)now;
+}
+
+/* One set of limits. 0 when the request may go on (its slot under way held), else -1 with r. */
+static int
+take(const struct pt_limits *l, struct refusal *r, int *held)
+{
+    struct gw_limit_state *s = l->state;
+    int64_t day, month, to_day, to_month, wait;
+    int day_taken = 0;
+
+    *held = 0;
+    if (s == NULL)
+        return 0;
+    if (l->concurrent > 0) {
+        if (atomic_fetch_add_explicit(&s->inflight, 1, memory_order_relaxed) + 1 >
+            (int)l->concurrent) {
+            atomic_fetch_sub_explicit(&s->inflight, 1, memory_order_relaxed);
+            *r = (struct refusal){"concurrency-limited", "concurrent", l->concurrent, 1, 1, ""};
+            snprintf(r->what, sizeof r->what, "%u requests under way at once", l->concurrent);
+            return -1;
+        }
+        *held = 1;
+    }
+    if (l->per_day > 0 || l->per_month > 0)
+        periods(&day, &month, &to_day, &to_month);
+    if (l->per_day > 0) {
+        if (quota_take(&s->day, &s->day_n, day, l->per_day) < 0) {
+            *r = (struct refusal){"quota-exceeded", "day", l->per_day, 86400, to_day, ""};
+            snprintf(r->what, sizeof r->what, "%llu requests a day (UTC)",
+                     (unsigned long long)l->per_day);
+            goto undo;
+        }
+        day_taken = 1;
+    }
+    if (l->per_month > 0 && quota_take(&s->month, &s->month_n, month, l->per_month) < 0) {
+        *r = (struct refusal){"quota-exceeded", "month", l->per_month, 31 * 86400, to_month, ""};
+        snprintf(r->what, sizeof r->what, "%llu requests a month (UTC)",
+                 (unsigned long long)l->per_month);
+        goto undo;
+    }
+    if (l->rate > 0 && rate_take(s, l, gw_mono_us(), &wait) < 0) {
+        *r = (struct refusal){"rate-limited", "rate", l->rate, 1, (wait + 999999) / 1000000, ""};
+        snprintf(r->what, sizeof r->what, "%u requests a second, burst %u", l->rate, l->burst);
+        if (l->per_month > 0)
+            quota_give_back(&s->month_n);
+        goto undo;
+    }
+    return 0;
+undo:
+    if (day_taken)
+        quota_give_back(&s->day_n);
+    if (*held)
+        atomic_fetch_sub_explicit(&s->inflight, 1, memory_order_relaxed);
+    *held = 0;
+    return -1;
+}
+
+/* Undo what take() counted for a request another set of limits then refused. */
+static void
+give_back(const struct pt_limits *l)
+{
+    struct gw_limit_state *s = l->state;
+
+    if (s == NULL)
+        return;
+    if (l->per_day > 0)
+        quota_give_back(&s->day_n);
+    if (l->per_month > 0)
+        quota_give_back(&s->month_n);
+    if (l->rate > 0)
+        atomic_fetch_sub_explicit(&s->tat_us, 1000000 / l->rate, memory_order_relaxed);
+}
+
+static void
+refuse(struct gw_exchange *ex, const char *whose, const struct refusal *r)
+{
+    char headers[256], detail[192];
+
+    snprintf(headers, sizeof headers,
+             "Retry-After: %lld\r\nRateLimit-Policy: \"%s\";q=%llu;w=%lld\r\n"
+             "RateLimit: \"%s\";r=0;t=%lld\r\n",
+             (long long)r->retry, r->policy, (unsigned long long)r->quota, (long long)r->window,
+             r->policy, (long long)r->retry);
+    snprintf(detail, sizeof detail, "%s allows %s", whose, r->what);
+    ex->reason_detail = gw_arena_strndup(&ex->arena, detail, strlen(detail));
+    gw_exchange_problem(ex, 429, r->code, detail, headers);
+}
+
+int
+gw_limits_admit(struct gw_exchange *ex)
+{
+    const struct pt_route *rt = ex->route;
+    const struct pt_partner *p = ex->partner;
+    struct refusal r;
+    char whose[160];
+    int held;
+
+    if (rt->limits.state == NULL && (p == NULL || p->limits.state == NULL))
+        return 0;
+    if (take(&rt->limits, &r, &held) < 0) {
+        snprintf(whose, sizeof whose, "route %s", rt->name);
+        refuse(ex, whose, &r);
+        return -1;
+    }
+    if (held)
+        ex->limits_held[0] = rt->limits.state;
+    if (p == NULL)
+        return 0;
+    if (take(&p->limits, &r, &held) < 0) {
+        gw_limits_release(ex);
+        give_back(&rt->limits); /* a refused request counts in no limit */
+        snprintf(whose, sizeof whose, "partner %s", p->id);
+        refuse(ex, whose, &r);
+        return -1;
+    }
+    if (held)
+        ex->limits_held[1] = p->limits.state;
+    return 0;
+}
+
+void
+gw_limits_release(struct gw_exchange *ex)
+{
+    for (int i = 0; i < 2; i++) {
+        struct gw_limit_state *s = ex->limits_held[i];
+        if (s != NULL)
+            atomic_fetch_sub_explicit(&s->inflight, 1, memory_order_relaxed);
+        ex->limits_held[i] = NULL;
+    }
+}
