@@ -234,7 +234,12 @@ order_1k() {
 portico_config() {
     local t=${1:-portico} audit=${2:-} set=${3:-set} kafka=${4:-} admin=${5:-}
     local d=$B/$t up=http://127.0.0.1:$UP_PORT audit_line="" set_lines="" set_route="" p
-    local kafka_line="" kafka_routes="" admin_line=""
+    local kafka_line="" kafka_routes="" admin_line="" limited_route=""
+    # the limits case's route, on portico only (a previous build may not know route limits)
+    [ "$t" != portico ] || limited_route='
+        { "name": "limited", "path": "/limited/*", "upstream": "'"$up"'", "public": true,
+          "limits": { "requests_per_s": 1000000, "burst": 1000000, "concurrent": 100000,
+                      "requests_per_day": 1000000000000, "requests_per_month": 1000000000000 } },'
     [ -z "$audit" ] || audit_line="\"audit\": $audit,"
     [ -z "$admin" ] || admin_line="\"admin\": { \"address\": \"127.0.0.1:$admin\" },"
     if [ -n "$kafka" ]; then
@@ -275,7 +280,7 @@ portico_config() {
     $set_lines
     "limits": { "max_connections": 20000 },
     "routes": [
-        { "name": "plain", "path": "/plain/*", "upstream": "$up", "public": true },
+        { "name": "plain", "path": "/plain/*", "upstream": "$up", "public": true },$limited_route
         { "name": "xml-none", "path": "/xml/none/*", "upstream": "$up", "public": true },
         { "name": "xml-chain", "path": "/xml/chain/*", "upstream": "$up", "public": true,
           "request": [

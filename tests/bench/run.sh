@@ -105,6 +105,11 @@ define_cases() {
     # against the same gateway without an admin listener (nothing counted), same route
     add_case metrics "Plain HTTP: Portico with metrics on (scraped every second) against off" \
         portico-metrics:plain:/plain/orders portico:plain:/plain/orders "rps>=0.95 cpu<=1.05"
+    # issue 17: a route with every local limit (rate with burst, requests under way, day and month
+    # quotas; none ever reached) against the same route without, same gateway
+    add_case limits \
+        "Plain HTTP: a route with local limits (none reached) against the same route without" \
+        portico:plain:/limited/orders portico:plain:/plain/orders "cpu<=1.03"
     # what a buffered access log costs nginx per request: the anchor for the audit's cost
     add_case log-plain "Plain HTTP: nginx with its buffered JSON access log against without" \
         nginx-log:plain:/plain/orders nginx:plain:/plain/orders ""
