@@ -107,13 +107,7 @@ static inline void
 names(struct gw_buf *b, const char *key, const char *const *v, size_t n)
 {
     au_buf_key(b, key);
-    gw_buf_add(b, "[", 1);
-    for (size_t i = 0; i < n; i++) {
-        if (i > 0)
-            gw_buf_add(b, ",", 1);
-        au_buf_jstr(b, v[i], strlen(v[i]));
-    }
-    gw_buf_add(b, "]", 1);
+    au_buf_strings(b, v, n);
 }
 
 /* {"body": text or null, "encoding": "utf-8", "base64" or null, "truncated": bool,

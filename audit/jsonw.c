@@ -13,6 +13,18 @@ au_buf_jstr(struct gw_buf *b, const char *s, size_t n)
 }
 
 void
+au_buf_strings(struct gw_buf *b, const char *const *v, size_t n)
+{
+    gw_buf_add(b, "[", 1);
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0)
+            gw_buf_add(b, ",", 1);
+        au_buf_jstr(b, v[i], strlen(v[i]));
+    }
+    gw_buf_add(b, "]", 1);
+}
+
+void
 au_buf_u64(struct gw_buf *b, uint64_t v)
 {
     char tmp[24], *e = tmp + sizeof tmp, *p = e;

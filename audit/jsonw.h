@@ -44,6 +44,8 @@ au_buf_key(struct gw_buf *b, const char *name)
 
 /* A JSON string: quoted, with the canonical escapes; bytes that are not UTF-8 become U+FFFD. */
 void au_buf_jstr(struct gw_buf *b, const char *s, size_t n);
+/* A JSON array of the n strings of v (as au_buf_jstr writes each). */
+void au_buf_strings(struct gw_buf *b, const char *const *v, size_t n);
 void au_buf_u64(struct gw_buf *b, uint64_t v);
 void au_buf_i64(struct gw_buf *b, int64_t v);
 /* 64 lowercase hex digits of a SHA-256 digest, quoted. */

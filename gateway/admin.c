@@ -23,6 +23,7 @@
 
 #include "admin_views.h"
 #include "audit.h"
+#include "jsonw.h"
 #include "buf.h"
 #include "clock.h"
 #include "conf_table.h"
@@ -173,18 +174,6 @@ metrics(struct evhttp_request *req)
     gw_buf_free(&b);
 }
 
-static void
-string_list(struct gw_buf *b, char *const *v, size_t n)
-{
-    gw_buf_addc(b, '[');
-    for (size_t i = 0; i < n; i++) {
-        if (i > 0)
-            gw_buf_addc(b, ',');
-        gw_json_str(b, v[i], strlen(v[i]), 0);
-    }
-    gw_buf_addc(b, ']');
-}
-
 /* GET /partners, /partners/{id}, /routes, /upstreams: the snapshot served now. */
 static void
 view(struct evhttp_request *req, const char *path)
@@ -233,7 +222,7 @@ reload(struct evhttp_request *req, const struct gw_admin_caller *caller)
         gw_buf_printf(&b, "{\"accepted\":true,\"changed\":%s,\"config\":{\"version\":\"%s\","
                       "\"previous\":\"%s\"},\"problems\":", r.changed ? "true" : "false",
                       r.after, r.before);
-        string_list(&b, r.problems, r.nproblems);
+        au_buf_strings(&b, (const char *const *)r.problems, r.nproblems);
         gw_buf_addc(&b, '}');
         send_text(req, 200, "application/json", b.p, b.len);
     } else {
@@ -241,7 +230,7 @@ reload(struct evhttp_request *req, const struct gw_admin_caller *caller)
                       "\"title\":\"configuration refused\",\"detail\":\"the configuration was "
                       "refused whole; the node still serves configuration %s\",\"accepted\":false,"
                       "\"config\":{\"version\":\"%s\"},\"problems\":", r.before, r.before);
-        string_list(&b, r.problems, r.nproblems);
+        au_buf_strings(&b, (const char *const *)r.problems, r.nproblems);
         gw_buf_addc(&b, '}');
         send_text(req, 422, "application/problem+json", b.p, b.len);
     }

@@ -13,6 +13,7 @@
 #include "config.h"
 #include "http_parser.h"
 #include "identity.h"
+#include "jsonw.h"
 #include "text.h"
 #include "upstream_set.h"
 
@@ -22,16 +23,7 @@ jstr(struct gw_buf *b, const char *s)
     if (s == NULL)
         gw_buf_adds(b, "null");
     else
-        gw_json_str(b, s, strlen(s), 0);
-}
-
-static void
-key(struct gw_buf *b, const char *k, int first)
-{
-    if (!first)
-        gw_buf_addc(b, ',');
-    jstr(b, k);
-    gw_buf_addc(b, ':');
+        au_buf_jstr(b, s, strlen(s));
 }
 
 double
@@ -56,7 +48,7 @@ cert(struct gw_buf *b, X509 *x)
         return;
     }
     gw_buf_addc(b, '{');
-    key(b, "subject", 1);
+    au_buf_key(b, "subject");
     jstr(b, subject);
     gw_buf_printf(b, ",\"not_after\":%.0f,\"days_left\":%.1f}", t,
                   (t - (double)gw_wall_us() / 1e6) / 86400.0);
@@ -113,41 +105,58 @@ steps(struct gw_buf *b, const struct tf_chain *ch)
     gw_buf_addc(b, ']');
 }
 
+/* "limits": the traffic limits that are set (partners/limit_spec.h), and a partner's
+ * max_body_bytes (0: none). */
+static void
+limits(struct gw_buf *b, const struct pt_limits *l, uint64_t max_body_bytes)
+{
+    const struct {
+        const char *key;
+        uint64_t v;
+    } kv[] = {{"max_body_bytes", max_body_bytes}, {"requests_per_s", l->rate},
+              {"burst", l->rate > 0 ? l->burst : 0}, {"concurrent", l->concurrent},
+              {"requests_per_day", l->per_day}, {"requests_per_month", l->per_month}};
+
+    au_buf_key(b, "limits");
+    gw_buf_addc(b, '{');
+    for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++)
+        if (kv[i].v > 0) {
+            au_buf_key(b, kv[i].key);
+            au_buf_u64(b, kv[i].v);
+        }
+    gw_buf_addc(b, '}');
+}
+
 static const char *const access_names[] = {"owner", "list", "any", "public"};
 
 static void
 route(struct gw_buf *b, const struct pt_route *r)
 {
     gw_buf_addc(b, '{');
-    key(b, "name", 1);
+    au_buf_key(b, "name");
     jstr(b, r->name);
-    key(b, "owner", 0);
+    au_buf_key(b, "owner");
     jstr(b, r->owner != NULL ? r->owner->id : NULL);
-    key(b, "access", 0);
+    au_buf_key(b, "access");
     jstr(b, access_names[r->access]);
-    key(b, "partners", 0);
-    gw_buf_addc(b, '[');
-    for (size_t i = 0; i < r->npartners; i++) {
-        if (i > 0)
-            gw_buf_addc(b, ',');
-        jstr(b, r->partners[i]);
-    }
-    gw_buf_addc(b, ']');
-    key(b, "methods", 0);
+    au_buf_key(b, "partners");
+    au_buf_strings(b, (const char *const *)r->partners, r->npartners);
+    au_buf_key(b, "methods");
     methods(b, r->methods);
-    key(b, "host", 0);
+    au_buf_key(b, "host");
     jstr(b, r->host);
-    key(b, "path", 0);
+    au_buf_key(b, "path");
     jstr(b, r->path);
-    key(b, "match", 0);
+    au_buf_key(b, "match");
     jstr(b, r->match == PT_PATH_PREFIX ? "prefix" : "exact");
-    key(b, "upstream", 0);
+    au_buf_key(b, "upstream");
     jstr(b, r->upstream.url);
-    key(b, "set", 0);
+    au_buf_key(b, "set");
     jstr(b, r->upset != NULL ? r->upset->name : NULL);
+    limits(b, &r->limits, 0);
     gw_buf_printf(b, ",\"timeout_ms\":%d,\"request\":", r->timeout_ms);
     steps(b, r->request);
-    key(b, "response", 0);
+    au_buf_key(b, "response");
     steps(b, r->response);
     gw_buf_addc(b, '}');
 }
@@ -168,22 +177,17 @@ static void
 partner(struct gw_buf *b, const struct pt_partner *p, int whole)
 {
     gw_buf_addc(b, '{');
-    key(b, "id", 1);
+    au_buf_key(b, "id");
     jstr(b, p->id);
-    key(b, "name", 0);
+    au_buf_key(b, "name");
     jstr(b, p->name);
-    key(b, "identity", 0);
+    au_buf_key(b, "identity");
     gw_buf_addc(b, '{');
-    key(b, "subject", 1);
+    au_buf_key(b, "subject");
     jstr(b, p->subject);
-    key(b, "san", 0);
-    gw_buf_addc(b, '[');
-    for (size_t i = 0; i < p->nsan; i++) {
-        if (i > 0)
-            gw_buf_addc(b, ',');
-        jstr(b, p->san[i]);
-    }
-    gw_buf_printf(b, "],\"fingerprints\":%zu,\"crls\":%d,\"cas\":[", p->nfingerprints,
+    au_buf_key(b, "san");
+    au_buf_strings(b, (const char *const *)p->san, p->nsan);
+    gw_buf_printf(b, ",\"fingerprints\":%zu,\"crls\":%d,\"cas\":[", p->nfingerprints,
                   p->crls != NULL ? sk_X509_CRL_num(p->crls) : 0);
     for (int i = 0; p->cas != NULL && i < sk_X509_num(p->cas); i++) {
         if (i > 0)
@@ -191,14 +195,14 @@ partner(struct gw_buf *b, const struct pt_partner *p, int whole)
         cert(b, sk_X509_value(p->cas, i));
     }
     gw_buf_adds(b, "]}");
-    key(b, "outbound", 0);
+    au_buf_key(b, "outbound");
     cert(b, p->outbound_ctx != NULL ? SSL_CTX_get0_certificate(p->outbound_ctx) : NULL);
     if (!whole) {
         gw_buf_printf(b, ",\"routes\":%zu}", p->nroutes);
         return;
     }
-    gw_buf_printf(b, ",\"limits\":{\"max_body_bytes\":%llu},\"routes\":[",
-                  (unsigned long long)p->max_body_bytes);
+    limits(b, &p->limits, p->max_body_bytes);
+    gw_buf_adds(b, ",\"routes\":[");
     for (size_t i = 0; i < p->nroutes; i++) {
         if (i > 0)
             gw_buf_addc(b, ',');
@@ -237,11 +241,11 @@ upset(struct gw_buf *b, const struct pt_upset *u, const char *owner)
     int64_t now_ms = gw_mono_us() / 1000;
 
     gw_buf_addc(b, '{');
-    key(b, "name", 1);
+    au_buf_key(b, "name");
     jstr(b, u->name);
-    key(b, "owner", 0);
+    au_buf_key(b, "owner");
     jstr(b, owner);
-    key(b, "balance", 0);
+    au_buf_key(b, "balance");
     jstr(b, balance[u->balance]);
     gw_buf_printf(b, ",\"health_checks\":%s,\"retries_total\":%llu,\"targets\":[",
                   u->health.on ? "true" : "false",
@@ -253,7 +257,7 @@ upset(struct gw_buf *b, const struct pt_upset *u, const char *owner)
         if (i > 0)
             gw_buf_addc(b, ',');
         gw_buf_addc(b, '{');
-        key(b, "url", 1);
+        au_buf_key(b, "url");
         jstr(b, t->up.url);
         gw_buf_printf(b, ",\"weight\":%u,\"healthy\":%s,\"ejected\":%s,\"ejections_total\":%llu,"
                       "\"outstanding\":%d}", t->weight,

@@ -150,7 +150,34 @@ refuse:
     pt_snapshot_unref(next);
 }
 
-/* Reload, count it, and audit it. */
+/* The configuration watch (the main thread's): NULL when off; when its debounce ends (monotonic
+ * µs), -1 when nothing was seen. */
+static struct gw_watch *watch;
+static int64_t due = -1;
+
+static void
+debounce(const struct pt_snapshot *s)
+{
+    due = gw_mono_us() + (int64_t)s->config->reload.debounce_ms * 1000;
+}
+
+/* A watch when the configuration asks for one and none runs, none when it does not; one that
+ * runs follows what the configuration is made of now (a folder that joined it is looked at
+ * again once quiet: what was written there before may not have been seen). */
+static void
+watch_follow(const struct pt_snapshot *s)
+{
+    if (s->config->reload.watch && watch == NULL) {
+        watch = gw_watch_new(s);
+    } else if (!s->config->reload.watch && watch != NULL) {
+        gw_watch_free(watch);
+        watch = NULL;
+    } else if (watch != NULL && gw_watch_follow(watch, s)) {
+        debounce(s);
+    }
+}
+
+/* Reload, count it, audit it, and let the watch follow. */
 static void
 reload_audited(struct gw_control *c, const char *via, const struct gw_admin_caller *caller,
                struct gw_reload_result *r)
@@ -178,6 +205,7 @@ reload_audited(struct gw_control *c, const char *via, const struct gw_admin_call
     }
     if (au_log_admin(c->audit, c->snap->config->node, c->snap->version, &a, &from) < 0)
         gw_log(GW_LOG_ERROR, "audit: the event of this reload could not be written");
+    watch_follow(c->snap);
 }
 
 int
@@ -222,21 +250,7 @@ serve_request(struct gw_control *c)
     pthread_mutex_unlock(&Q.lock);
 }
 
-/* A watch when the configuration asks for one and none runs, none when it does not. Returns 1
- * when a folder joined the watch (look at it again once quiet). */
-static int
-watch_follow(struct gw_watch **w, const struct pt_snapshot *s)
-{
-    if (s->config->reload.watch && *w == NULL) {
-        *w = gw_watch_new(s);
-    } else if (!s->config->reload.watch && *w != NULL) {
-        gw_watch_free(*w);
-        *w = NULL;
-    } else if (*w != NULL) {
-        return gw_watch_follow(*w, s);
-    }
-    return 0;
-}
+
 
 void
 gw_control_close(void)
@@ -256,8 +270,6 @@ gw_control_run(struct gw_control *c)
 {
     sigset_t set;
     int sfd, sig = 0;
-    struct gw_watch *watch = NULL;
-    int64_t due = -1; /* when the watch's debounce ends (monotonic µs), -1: nothing seen */
 
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
@@ -271,7 +283,7 @@ gw_control_run(struct gw_control *c)
             close(sfd);
         return SIGTERM;
     }
-    watch_follow(&watch, c->snap);
+    watch_follow(c->snap);
     pthread_mutex_lock(&Q.lock);
     Q.running = 1;
     pthread_cond_broadcast(&Q.done_cv);
@@ -292,14 +304,12 @@ gw_control_run(struct gw_control *c)
         if (p[1].revents & POLLIN)
             serve_request(c);
         if (p[2].revents & POLLIN && gw_watch_changed(watch))
-            due = gw_mono_us() + (int64_t)c->snap->config->reload.debounce_ms * 1000;
+            debounce(c->snap);
         if (due >= 0 && gw_mono_us() >= due) {
             due = -1;
             gw_log(GW_LOG_INFO, "watch: a configuration file changed; reloading");
             reload_audited(c, "watch", NULL, &r);
             gw_reload_result_free(&r);
-            if (watch_follow(&watch, c->snap))
-                due = gw_mono_us() + (int64_t)c->snap->config->reload.debounce_ms * 1000;
         }
         if (!(p[0].revents & POLLIN) || read(sfd, &si, sizeof si) != (ssize_t)sizeof si)
             continue;
@@ -307,8 +317,6 @@ gw_control_run(struct gw_control *c)
         if (sig == SIGHUP) {
             reload_audited(c, "signal", NULL, &r);
             gw_reload_result_free(&r);
-            if (watch_follow(&watch, c->snap))
-                due = gw_mono_us() + (int64_t)c->snap->config->reload.debounce_ms * 1000;
         } else if (sig == SIGUSR1) {
             gw_access_log_reopen();
         }
@@ -316,6 +324,7 @@ gw_control_run(struct gw_control *c)
     gw_log(GW_LOG_INFO, "%s: stopping gracefully", sig == SIGINT ? "SIGINT" : "SIGTERM");
     gw_control_close();
     gw_watch_free(watch);
+    watch = NULL;
     close(sfd);
     return sig;
 }
