@@ -27,6 +27,7 @@ struct evbuffer;
 struct gw_conn;
 struct gw_exchange;
 struct pt_partner;
+struct pt_consumer;
 struct pt_route;
 struct pt_snapshot;
 struct tf_chain;
@@ -95,6 +96,8 @@ struct gw_exchange {
     const struct ex_client *client;
     struct pt_snapshot *snap;        /* the connection's (it holds a reference) */
     const struct pt_partner *partner;/* the identified partner, or NULL */
+    const struct pt_consumer *consumer; /* the consumer its API key identified, or NULL */
+    const char *key_id;              /* that key's id (never the key), or NULL */
     struct gw_arena arena;           /* kept across exchanges of a worker's cache */
     char *head;                      /* the request head, copied into the arena */
     size_t head_len;

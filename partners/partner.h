@@ -23,6 +23,7 @@ struct tf_chain;
 struct au_capture;
 struct cn_ops;
 struct pt_upset;
+struct pt_plan;
 
 enum pt_upstream_kind { PT_UP_HTTP, PT_UP_HTTPS, PT_UP_KAFKA, PT_UP_MOCK, PT_UP_DELIVERIES };
 
@@ -116,7 +117,9 @@ struct pt_partner {
     SSL_CTX *outbound_ctx;   /* NULL when no outbound section (then the snapshot's default ctx) */
     /* limits that override the gateway's */
     uint64_t max_body_bytes; /* 0 = gateway default */
-    struct pt_limits limits; /* its traffic, whatever route it calls ("limits") */
+    struct pt_limits limits; /* its traffic, whatever route it calls: its plan's limits, with
+                              * its own "limits" over them */
+    const struct pt_plan *plan; /* "plan" (consumer.h), or NULL */
     /* "transforms": the chains for this partner's calls of routes that declare none */
     struct tf_chain *default_request;
     struct tf_chain *default_response;
