@@ -133,8 +133,8 @@ captured(struct gw_buf *b, const char *key, const struct au_body *x)
     gw_buf_add(b, "}", 1);
 }
 
-/* "admin": {"accepted": bool, "action", "after", "before", "problems": [...], "via", "who"} or
- * null */
+/* "admin": {"accepted": bool, "action", "after", "before", "problems": [...], "target", "via",
+ * "who"} or null */
 static void
 admin(struct gw_buf *b, const struct au_admin *a)
 {
@@ -150,6 +150,7 @@ admin(struct gw_buf *b, const struct au_admin *a)
     str_or_null(b, "after", a->after);
     str_or_null(b, "before", a->before);
     names(b, "problems", a->problems, a->nproblems);
+    str_or_null(b, "target", a->target);
     str_or_null(b, "via", a->via);
     str_or_null(b, "who", a->who);
     gw_buf_add(b, "}", 1);

@@ -41,7 +41,9 @@ struct au_try {
 /* A change an administrator made (kind "admin"): a reload, by the admin API, a signal or the
  * configuration watch. */
 struct au_admin {
-    const char *action;          /* "reload" */
+    const char *action;          /* "reload", "consumer-create", "key-create", "key-revoke" */
+    const char *target;          /* what the change was made to ("consumer jane", "key
+                                  * 0123456789ab of consumer jane"); NULL: null (a reload) */
     const char *via;             /* "api", "signal" or "watch" */
     const char *who;             /* the admin identity's name, or "SIGHUP", "watch" */
     const char *before, *after;  /* configuration versions; after NULL: refused */

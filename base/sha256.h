@@ -19,4 +19,14 @@ void gw_sha256_final(struct gw_sha256 *s, unsigned char out[32]);
 /* The digest of p[0..n) in one call. */
 void gw_sha256_once(const void *p, size_t n, unsigned char out[32]);
 
+/* HMAC-SHA-256 (RFC 2104) under a key whose padded blocks are hashed once, up front: a MAC is
+ * then two short hashes from copies of those states. */
+struct gw_hmac_sha256 {
+    SHA256_CTX inner, outer;
+};
+
+void gw_hmac_sha256_init(struct gw_hmac_sha256 *h, const void *key, size_t n);
+void gw_hmac_sha256(const struct gw_hmac_sha256 *h, const void *p, size_t n,
+                    unsigned char out[32]);
+
 #endif

@@ -28,6 +28,8 @@ struct gw_conn;
 struct gw_exchange;
 struct pt_partner;
 struct pt_consumer;
+struct pt_plan;
+struct pt_limits;
 struct pt_route;
 struct pt_snapshot;
 struct tf_chain;
@@ -98,6 +100,7 @@ struct gw_exchange {
     const struct pt_partner *partner;/* the identified partner, or NULL */
     const struct pt_consumer *consumer; /* the consumer its API key identified, or NULL */
     const char *key_id;              /* that key's id (never the key), or NULL */
+    const struct pt_plan *plan;      /* the caller's plan (the consumer's, or the partner's) */
     struct gw_arena arena;           /* kept across exchanges of a worker's cache */
     char *head;                      /* the request head, copied into the arena */
     size_t head_len;
@@ -138,6 +141,8 @@ struct gw_exchange {
     unsigned tf_failed_resp : 1;     /* ... in the response chain */
     void *limits_held[2];            /* the gateway's: limit states it holds a request under way
                                       * in (gateway/limiter.c) */
+    const struct pt_limits *caller_limits; /* the caller's limits (its partner's or consumer's),
+                                      * set when it was admitted, or NULL */
     struct evbuffer *req_buf;        /* a body buffered for a chain that needs it */
     struct evbuffer *resp_buf;
     /* the request's fields as the partner sent them, kept when the request chain is about to

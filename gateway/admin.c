@@ -21,6 +21,7 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
+#include "admin_consumers.h"
 #include "admin_views.h"
 #include "audit.h"
 #include "jsonw.h"
@@ -267,12 +268,45 @@ caller_of(struct evhttp_request *req, struct gw_admin_caller *c, char *addr, siz
     return c->who != NULL ? 0 : -1;
 }
 
+/* /consumers...: admin_consumers.c, on the snapshot served now. */
+static void
+consumers(struct evhttp_request *req, const char *path, enum evhttp_cmd_type cmd,
+          const struct gw_admin_caller *caller)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    size_t n = evbuffer_get_length(in);
+    struct gw_admin_answer a;
+    struct pt_snapshot *s;
+    const char *method = cmd == EVHTTP_REQ_GET ? "GET" : cmd == EVHTTP_REQ_POST ? "POST"
+                       : cmd == EVHTTP_REQ_DELETE ? "DELETE" : "OTHER";
+
+    if (n > 65536) {
+        problem(req, 413, "body-too-large", "an admin request body holds at most 64 KiB");
+        return;
+    }
+    pthread_mutex_lock(&A.lock);
+    s = pt_snapshot_ref(A.snap);
+    pthread_mutex_unlock(&A.lock);
+    gw_admin_consumers(s, A.audit, caller, method, path, (const char *)evbuffer_pullup(in, -1), n,
+                       &a);
+    pt_snapshot_unref(s);
+    if (a.allow != NULL)
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", a.allow);
+    send_text(req, a.status, a.status >= 400 ? "application/problem+json" : "application/json",
+              a.body.p != NULL ? a.body.p : "", a.body.len);
+    gw_buf_free(&a.body);
+}
+
 static void
 serve(struct evhttp_request *req, const char *path, enum evhttp_cmd_type cmd,
       const struct gw_admin_caller *caller)
 {
     int ready;
 
+    if (strcmp(path, "/consumers") == 0 || strncmp(path, "/consumers/", 11) == 0) {
+        consumers(req, path, cmd, caller);
+        return;
+    }
     if (strcmp(path, "/reload") == 0) {
         if (cmd == EVHTTP_REQ_POST) {
             reload(req, caller);
@@ -306,7 +340,7 @@ serve(struct evhttp_request *req, const char *path, enum evhttp_cmd_type cmd,
         metrics(req);
     } else {
         problem(req, 404, "not-found", "no such admin resource (health/live, health/ready, "
-                "status, metrics, partners, partners/{id}, routes, upstreams, reload)");
+                "status, metrics, partners, partners/{id}, routes, upstreams, reload, consumers)");
     }
 }
 

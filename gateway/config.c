@@ -640,6 +640,9 @@ load_top(const struct gw_jctx *c, const json_t *root, struct gw_config *cfg)
         { GW_KEY_INT(struct gw_config, workers, 1, 1024, 0), .flags = GW_CONF_KEEP }, /* CPUs */
         { GW_KEY_OTHER("listeners", NULL) },
         { GW_KEY_PATH(struct gw_config, partners_dir, "partners.d") },
+        { GW_KEY_PATH(struct gw_config, consumers_dir, "consumers.d") },
+        { GW_KEY_OTHER("plans", NULL) },     /* partners/plan.c, with the snapshot */
+        { GW_KEY_OTHER("api_keys", NULL) },
         { GW_KEY_OTHER("trusted_proxies", NULL) },
         { GW_KEY_OTHER("limits", NULL) },
         { GW_KEY_OTHER("timeouts", NULL) },
@@ -674,6 +677,23 @@ load_top(const struct gw_jctx *c, const json_t *root, struct gw_config *cfg)
         cfg->audit = json_incref(j);
     if ((j = gw_jctx_get(c, root, "", "plugins", JSON_ARRAY, 0)) != NULL)
         cfg->plugins = json_incref(j);
+}
+
+/* "api_keys": { "secret_file", "header", "store_file" } */
+static void
+load_api_keys(const struct gw_jctx *c, const json_t *root, struct gw_api_keys_conf *k)
+{
+    static const struct gw_conf_key keys[] = {
+        { GW_KEY_PATH(struct gw_api_keys_conf, secret_file, NULL) },
+        { GW_KEY_STRING(struct gw_api_keys_conf, header, "X-API-Key") },
+        { GW_KEY_PATH(struct gw_api_keys_conf, store_file, "consumers.store.jsonl") },
+        GW_KEY_END,
+    };
+
+    gw_conf_read(c, gw_jctx_get(c, root, "", "api_keys", JSON_OBJECT, 0), "api_keys", keys, k,
+                 NULL);
+    if (k->header != NULL && !gw_http_token_valid(k->header, strlen(k->header)))
+        gw_jctx_error(c, "api_keys.header", "\"%s\" is not a header field name", k->header);
 }
 
 /* "reload": { "watch": bool, "debounce_ms": n } */
@@ -735,6 +755,7 @@ gw_config_load(const char *path, struct gw_diag *d)
                       &cfg->idem);
     gw_admin_conf_load(&c, gw_jctx_get(&c, cfg->root, "", "admin", JSON_OBJECT, 0), &cfg->admin);
     load_reload(&c, cfg->root, &cfg->reload);
+    load_api_keys(&c, cfg->root, &cfg->api_keys);
     gw_access_log_conf_load(&c, gw_jctx_get(&c, cfg->root, "", "access_log", JSON_OBJECT, 0),
                             &cfg->access_log);
     EVP_DigestFinal_ex(md, cfg->digest, NULL);
@@ -768,6 +789,10 @@ gw_config_free(struct gw_config *c)
         free(c->nameservers[i]);
     free(c->nameservers);
     free(c->partners_dir);
+    free(c->consumers_dir);
+    free(c->api_keys.secret_file);
+    free(c->api_keys.header);
+    free(c->api_keys.store_file);
     free(c->node);
     json_decref(c->routes);
     json_decref(c->audit);

@@ -98,6 +98,14 @@ struct gw_reload_conf {
     int debounce_ms;        /* quiet time after the last change before reloading, default 500 */
 };
 
+/* "api_keys": how routes with "auth": "key" find and check keys (partners/consumer.h). */
+struct gw_api_keys_conf {
+    char *secret_file;      /* the HMAC secret keys are hashed under (resolved path), or NULL */
+    char *header;           /* the field a key comes in, besides Authorization: Bearer */
+    char *store_file;       /* where consumers and keys made at run time are kept (without
+                             * cluster.redis), resolved */
+};
+
 struct gw_config {
     char *path;             /* the config file as given */
     char *dir;              /* its directory: base for relative paths */
@@ -106,6 +114,8 @@ struct gw_config {
     struct gw_listener_conf *listeners;
     size_t nlisteners;
     char *partners_dir;     /* resolved path */
+    char *consumers_dir;    /* resolved path */
+    struct gw_api_keys_conf api_keys;
     struct gw_limits limits;
     struct gw_timeouts timeouts;
     struct gw_cidr *trusted_proxies;

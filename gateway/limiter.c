@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "alloc.h"
+#include "consumer.h"
 #include "clock.h"
 #include "limit_spec.h"
 #include "log.h"
@@ -26,8 +27,8 @@ struct __attribute__((aligned(64))) gw_limit_state {
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct gw_limit_state *reg;
 
-static struct gw_limit_state *
-state_for(const char *key)
+struct gw_limit_state *
+gw_limits_state(const char *key)
 {
     struct gw_limit_state *s;
 
@@ -56,7 +57,14 @@ gw_limits_attach(struct pt_snapshot *s)
         if (!pt_limits_any(&p->limits))
             continue;
         snprintf(key, sizeof key, "partner:%s", p->id);
-        p->limits.state = state_for(key);
+        p->limits.state = gw_limits_state(key);
+    }
+    for (size_t i = 0; i < s->consumers.n; i++) {
+        struct pt_consumer *co = s->consumers.all[i];
+        if (!pt_limits_any(&co->limits))
+            continue;
+        snprintf(key, sizeof key, "consumer:%s", co->id);
+        co->limits.state = gw_limits_state(key);
     }
     for (size_t i = 0; i < s->nroutes; i++) {
         struct pt_route *r = s->routes[i];
@@ -64,7 +72,7 @@ gw_limits_attach(struct pt_snapshot *s)
             continue;
         snprintf(key, sizeof key, "route:%s:%s", r->owner != NULL ? r->owner->id : "",
                  r->name != NULL ? r->name : r->jpath);
-        r->limits.state = state_for(key);
+        r->limits.state = gw_limits_state(key);
     }
 }
 
@@ -252,12 +260,12 @@ int
 gw_limits_admit(struct gw_exchange *ex)
 {
     const struct pt_route *rt = ex->route;
-    const struct pt_partner *p = ex->partner;
+    const struct pt_limits *cl = ex->caller_limits;
     struct refusal r;
     char whose[160];
     int held;
 
-    if (rt->limits.state == NULL && (p == NULL || p->limits.state == NULL))
+    if (rt->limits.state == NULL && (cl == NULL || cl->state == NULL))
         return 0;
     if (take(&rt->limits, &r, &held) < 0) {
         snprintf(whose, sizeof whose, "route %s", rt->name);
@@ -266,17 +274,20 @@ gw_limits_admit(struct gw_exchange *ex)
     }
     if (held)
         ex->limits_held[0] = rt->limits.state;
-    if (p == NULL)
+    if (cl == NULL)
         return 0;
-    if (take(&p->limits, &r, &held) < 0) {
+    if (take(cl, &r, &held) < 0) {
         gw_limits_release(ex);
         give_back(&rt->limits); /* a refused request counts in no limit */
-        snprintf(whose, sizeof whose, "partner %s", p->id);
+        if (ex->consumer != NULL)
+            snprintf(whose, sizeof whose, "consumer %s", ex->consumer->id);
+        else
+            snprintf(whose, sizeof whose, "partner %s", ex->partner->id);
         refuse(ex, whose, &r);
         return -1;
     }
     if (held)
-        ex->limits_held[1] = p->limits.state;
+        ex->limits_held[1] = cl->state;
     return 0;
 }
 

@@ -18,10 +18,13 @@
 #include "exchange.h"
 #include "snapshot.h"
 
+/* The counters kept under key ("consumer:jane"), made on first use, kept until exit. */
+struct gw_limit_state *gw_limits_state(const char *key);
+
 /* Find (or make) the states of every limit set in s. */
 void gw_limits_attach(struct pt_snapshot *s);
 
-/* The exchange's partner and route limits: 0 when it may go on (what it holds is released by
+/* The exchange's route limits and its caller's (ex->caller_limits): 0 when it may go on (what it holds is released by
  * gw_limits_release), or -1 after answering 429 with Retry-After, RateLimit-Policy and RateLimit
  * and a problem saying which limit refused it. */
 int gw_limits_admit(struct gw_exchange *ex);

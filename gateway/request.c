@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "chain.h"
+#include "key_auth.h"
 #include "limiter.h"
 #include "log.h"
 #include "router.h"
@@ -119,7 +120,16 @@ partner_listed(const struct pt_route *r, const struct pt_partner *p)
     return 0;
 }
 
-/* Is the connection's partner allowed on the route? Answers the problem itself when not. */
+/* The caller is the connection's partner: its limits and plan go with the exchange. */
+static void
+caller_partner(struct gw_exchange *ex, const struct pt_partner *p)
+{
+    ex->caller_limits = pt_limits_any(&p->limits) ? &p->limits : NULL;
+    ex->plan = p->plan;
+}
+
+/* Is the caller allowed on the route: its partner (a client certificate) or, on a route that
+ * takes keys, its consumer (an API key: key_auth.c)? Answers the problem itself when not. */
 static int
 admit(struct gw_exchange *ex)
 {
@@ -127,8 +137,13 @@ admit(struct gw_exchange *ex)
     const struct pt_partner *p = ex->partner;
     char detail[256];
 
-    if (r->access == PT_ACCESS_PUBLIC)
+    if (r->access == PT_ACCESS_PUBLIC) {
+        if (p != NULL)
+            caller_partner(ex, p);
         return 0;
+    }
+    if (r->auth & PT_AUTH_KEY && (p == NULL || !(r->auth & PT_AUTH_MTLS)))
+        return gw_key_admit(ex);
     if (p == NULL) {
         /* which constraint failed: the log and the audit are told, the client is not */
         if (ex->client->tls && (ex->reason_detail = ex->c->peer.mismatch) != NULL) {
@@ -149,6 +164,7 @@ admit(struct gw_exchange *ex)
         gw_exchange_problem(ex, 403, "partner-not-allowed", detail, NULL);
         return -1;
     }
+    caller_partner(ex, p);
     return 0;
 }
 

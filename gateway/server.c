@@ -19,6 +19,7 @@
 #include "access_log.h"
 #include "admin.h"
 #include "audit.h"
+#include "consumer_store.h"
 #include "control.h"
 #include "exchange_observer.h"
 #include "exchange.h"
@@ -384,6 +385,7 @@ gw_server_run(const char *config_path, struct pt_snapshot *snap)
             cn_delivery_open(&snap->config->delivery, snap, &snap->config->ex, &delivery_obs,
                              err, sizeof err) < 0 ||
             gw_idem_open(&snap->config->idem, snap, err, sizeof err) < 0 ||
+            gw_cstore_open(snap->config->api_keys.store_file, err, sizeof err) < 0 ||
             gw_access_log_open(&snap->config->access_log, err, sizeof err) < 0) {
             gw_log(GW_LOG_CRIT, "%s", err);
             rc = 1;
@@ -454,6 +456,7 @@ out:
     cn_kafka_outbox_close(GW_AUDIT_FLUSH_MS); /* before the audit: its broker may be the one */
     au_log_stop(audit, GW_AUDIT_FLUSH_MS);
     pt_snapshot_unref(snap);
+    gw_cstore_close();
     gw_limits_free_all();
     gw_log(GW_LOG_INFO, "stopped");
     return rc;

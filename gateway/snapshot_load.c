@@ -6,12 +6,15 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "bundle.h"
 #include "capture.h"
 #include "config.h"
+#include "consumer.h"
 #include "connector.h"
 #include "json_loc.h"
 #include "limiter.h"
@@ -51,6 +54,67 @@ kafka_routes_have_brokers(const struct pt_snapshot *s, struct gw_diag *d)
     }
 }
 
+/* api_keys.secret_file: what keys' hashes are made under; needed as soon as a route takes keys
+ * or a consumer has any. At least 32 bytes (a final newline is not part of it). */
+static void
+key_secret(struct pt_snapshot *s, const struct gw_jctx *c, EVP_MD_CTX *md)
+{
+    const char *file = s->config->api_keys.secret_file;
+    struct gw_jctx hashed = *c;
+    int needed = s->consumers.nkeys > 0;
+    char *buf;
+    size_t len;
+
+    for (size_t i = 0; !needed && i < s->nroutes; i++)
+        needed = (s->routes[i]->auth & PT_AUTH_KEY) != 0;
+    if (file == NULL) {
+        if (needed)
+            gw_jctx_error(c, "api_keys.secret_file", "routes take API keys (\"auth\": \"key\") or "
+                          "consumers have keys: name the file of the secret their hashes are "
+                          "made under (api_keys.secret_file)");
+        return;
+    }
+    hashed.md = md;
+    if (gw_jctx_read_file(&hashed, "api_keys.secret_file", file, &buf, &len, NULL) < 0)
+        return;
+    if (len > 0 && buf[len - 1] == '\n')
+        len--;
+    if (len < 32)
+        gw_jctx_error(c, "api_keys.secret_file", "%s holds %zu bytes: a secret needs at least 32 "
+                      "(openssl rand -hex 32 > %s)", file, len, file);
+    else {
+        gw_hmac_sha256_init(&s->key_mac, buf, len);
+        s->key_mac_set = 1;
+    }
+    OPENSSL_cleanse(buf, len);
+    free(buf);
+}
+
+/* A plan's routes are routes that take keys; a consumer's plan exists (consumer.c said so). */
+static void
+check_plans(const struct pt_snapshot *s, struct gw_diag *d)
+{
+    char path[GW_JPATH_MAX];
+    const struct gw_jctx c = { .file = s->config->path, .dir = s->config->dir,
+                               .loc = s->config->loc, .d = d };
+
+    for (size_t i = 0; i < s->nplans; i++) {
+        const struct pt_plan *p = s->plans[i];
+        for (size_t k = 0; k < p->nroutes; k++) {
+            const struct pt_route *r = NULL;
+            for (size_t j = 0; r == NULL && j < s->nroutes; j++)
+                if (s->routes[j]->name != NULL && strcmp(s->routes[j]->name, p->routes[k]) == 0)
+                    r = s->routes[j];
+            snprintf(path, sizeof path, "plans[%zu].routes[%zu]", i, k);
+            if (r == NULL)
+                gw_jctx_error(&c, path, "no route is named \"%s\"", p->routes[k]);
+            else if (!(r->auth & PT_AUTH_KEY))
+                gw_jctx_error(&c, path, "route %s does not take API keys (\"auth\": \"key\")",
+                              p->routes[k]);
+        }
+    }
+}
+
 struct pt_snapshot *
 gw_snapshot_load(const char *config_path, struct gw_diag *d)
 {
@@ -73,6 +137,8 @@ gw_snapshot_load(const char *config_path, struct gw_diag *d)
     s->nnameservers = cfg->nnameservers;
     gw_resolve_use(cfg->nameservers, cfg->nnameservers); /* for the upstreams' hosts */
     pt_upsets_load(&c, cfg->root, &s->upsets, &s->nupsets);
+    if (pt_plans_load(&c, cfg->root, &s->plans, &s->nplans) < 0)
+        goto fail;
     const struct pt_load_conf lc = {
         .transforms = cfg->transforms,
         .tf_limits = &cfg->tf_limits,
@@ -82,6 +148,8 @@ gw_snapshot_load(const char *config_path, struct gw_diag *d)
         .upstream_compile = cn_route_compile,
         .sets = s->upsets,
         .nsets = s->nupsets,
+        .plans = s->plans,
+        .nplans = s->nplans,
     };
     /* the config's own digest covers it and its PEMs; the bundles' bytes follow */
     EVP_DigestUpdate(md, cfg->digest, sizeof cfg->digest);
@@ -93,6 +161,13 @@ gw_snapshot_load(const char *config_path, struct gw_diag *d)
         goto fail;
     }
     gw_resolve_use(NULL, 0);
+    if (pt_consumers_load(&(struct gw_jctx){ .file = cfg->path, .dir = cfg->dir, .loc = cfg->loc,
+                                             .d = d, .md = md },
+                          cfg->consumers_dir, json_object_get(cfg->root, "consumers_dir") != NULL,
+                          s->plans, s->nplans, &s->consumers) < 0)
+        goto fail;
+    key_secret(s, &c, md);
+    check_plans(s, d);
     /* TLS contexts are built from fully valid parts only: with errors so far, the TLS layer
      * would only trip over what is already reported */
     if (d->errors > errors0 || gw_tls_snapshot_init(s, d) < 0)

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 
 #include "conf_table.h"
+#include "consumer.h"
 #include "resolve.h"
 #include "hostname.h"
 #include "http_parser.h"
@@ -432,7 +433,32 @@ route_chains(const struct gw_jctx *c, const json_t *obj, const char *path, struc
     r->capture_free = lc->capture_free;
 }
 
-/* A shared route's audience: exactly one of "partners" (ids or "*") and "public": true. */
+/* A shared route's "auth": "mtls" (the default), "key", or both in a list. */
+static void
+route_auth(const struct gw_jctx *c, const json_t *obj, const char *path, struct pt_route *r)
+{
+    char kpath[GW_JPATH_MAX], ipath[GW_JPATH_MAX];
+    json_t *list = gw_jctx_string_list(c, obj, path, "auth", 1, 0);
+
+    r->auth = PT_AUTH_MTLS;
+    if (list == NULL)
+        return;
+    r->auth = 0;
+    gw_jpath_key(kpath, sizeof kpath, path, "auth");
+    for (size_t i = 0; i < gw_jlist_size(list); i++) {
+        const char *a = gw_jlist_at(list, i, kpath, ipath, sizeof ipath);
+        if (strcmp(a, "mtls") == 0)
+            r->auth |= PT_AUTH_MTLS;
+        else if (strcmp(a, "key") == 0)
+            r->auth |= PT_AUTH_KEY;
+        else
+            gw_jctx_error(c, ipath, "\"%s\": expected \"mtls\" (a partner's client certificate) "
+                          "or \"key\" (a consumer's API key)", a);
+    }
+}
+
+/* A shared route's audience: exactly one of "partners" (ids or "*") and "public": true; a route
+ * only for keys ("auth": "key") has neither (its consumers' plans say who). */
 static void
 route_access(const struct gw_jctx *c, const json_t *obj, const char *path, struct pt_route *r)
 {
@@ -442,18 +468,30 @@ route_access(const struct gw_jctx *c, const json_t *obj, const char *path, struc
 
     if (has_pub < 0)
         return;
+    route_auth(c, obj, path, r);
     gw_jpath_key(kpath, sizeof kpath, path, "partners");
     if (partners != NULL && pub) {
         gw_jctx_error(c, kpath, "a route is either public or for partners, not both");
         return;
     }
     if (pub) {
+        if (json_object_get(obj, "auth") != NULL)
+            gw_jctx_error(c, gw_jpath_key(kpath, sizeof kpath, path, "auth"),
+                          "a public route has no caller to identify");
+        r->auth = 0;
         r->access = PT_ACCESS_PUBLIC;
+        return;
+    }
+    if (!(r->auth & PT_AUTH_MTLS)) {
+        if (partners != NULL)
+            gw_jctx_error(c, kpath, "a route only for API keys has no partners (its consumers' "
+                          "plans name it)");
+        r->access = PT_ACCESS_LIST; /* no partner */
         return;
     }
     if (partners == NULL) {
         gw_jctx_error(c, path, "a shared route needs \"partners\" (a list of ids, or \"*\") or "
-                      "\"public\": true");
+                      "\"public\": true, or \"auth\": \"key\"");
         return;
     }
     if (json_is_string(partners) && strcmp(json_string_value(partners), "*") == 0) {
@@ -503,7 +541,7 @@ pt_route_load(const struct gw_jctx *c, const json_t *obj, const char *path, int 
     static const char *const shared_keys[] = {
         "name", "methods", "host", "path", "upstream", "mock", "kafka", "delivery", "async",
         "idempotency", "timeout_ms", "retries", "request", "response", "audit", "limits",
-        "partners", "public", NULL };
+        "partners", "public", "auth", NULL };
     struct pt_route *r = calloc(1, sizeof *r);
     const char *name;
     long long t;
@@ -527,6 +565,7 @@ pt_route_load(const struct gw_jctx *c, const json_t *obj, const char *path, int 
     route_limits(c, obj, path, r);
     route_chains(c, obj, path, r, lc);
     r->access = PT_ACCESS_OWNER;
+    r->auth = PT_AUTH_MTLS;
     if (shared)
         route_access(c, obj, path, r);
     if (!path_ok) {
@@ -570,6 +609,8 @@ load_limits(const struct gw_jctx *c, const json_t *root, const struct pt_load_co
     };
     json_t *obj = gw_jctx_get(c, root, "", "limits", JSON_OBJECT, 0);
 
+    pt_plan_use(c, root, "", lc->plans, lc->nplans, &p->plan);
+    pt_limits_over(&p->limits, p->plan);
     gw_conf_read(c, obj, "limits", keys, p, NULL);
     pt_limits_read(c, obj, "limits", &p->limits);
     if (p->max_body_bytes > lc->max_body_bytes) {
@@ -690,8 +731,8 @@ struct pt_partner *
 pt_bundle_load(const char *dir, const char *name, const struct pt_load_conf *lc,
                struct pt_partner *const *loaded, size_t nloaded, struct gw_diag *d, EVP_MD_CTX *md)
 {
-    static const char *const keys[] = { "id", "name", "identity", "outbound", "limits", "routes",
-                                        "transforms", "upstreams", NULL };
+    static const char *const keys[] = { "id", "name", "identity", "outbound", "plan", "limits",
+                                        "routes", "transforms", "upstreams", NULL };
     struct pt_partner *p = calloc(1, sizeof *p);
     struct gw_jdoc doc = { 0 };
     struct stat st;

@@ -42,6 +42,8 @@ struct pt_load_conf {
     size_t nown_sets;
     struct pt_upset *const *sets;
     size_t nsets;
+    struct pt_plan *const *plans;         /* portico.json's "plans", which a partner may name */
+    size_t nplans;
 };
 
 /* Load the bundle in folder `dir` (whose own name is `name`): partner.json, its CAs, CRLs,

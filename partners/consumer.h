@@ -20,6 +20,7 @@
 
 #include "json_loc.h"
 #include "limit_spec.h"
+#include "sha256.h"
 
 #define PT_KID_LEN 12           /* hex digits of a key id */
 #define PT_KEY_SECRET_LEN 43    /* base64url characters of a key's 32 random bytes */
@@ -52,6 +53,57 @@ struct pt_consumer {
     const char *file;         /* where it was declared (NULL: made at run time) */
     int line, col;
 };
+
+/* A snapshot's consumers (consumers_dir's), and their keys by key id. */
+struct pt_key_ref {
+    struct pt_consumer *consumer;
+    struct pt_key *key;
+};
+
+struct pt_consumers {
+    struct pt_consumer **all;  /* in file name order */
+    size_t n;
+    struct pt_key_ref *keys;   /* sorted by kid */
+    size_t nkeys;
+};
+
+/* ---- plans (plan.c) ---- */
+
+/* portico.json's "plans" into *plans (n of them). Problems go through c; -1: out of memory. */
+int pt_plans_load(const struct gw_jctx *c, const json_t *root, struct pt_plan ***plans,
+                  size_t *n);
+void pt_plan_free(struct pt_plan *p);
+
+/* obj's (at path) "plan", when given, into *out: -1 after reporting an unknown plan, else 0. */
+int pt_plan_use(const struct gw_jctx *c, const json_t *obj, const char *path,
+                struct pt_plan *const *plans, size_t n, const struct pt_plan **out);
+
+/* l becomes the plan's limits (none without a plan), for pt_limits_read to put the holder's own
+ * "limits" over. */
+void pt_limits_over(struct pt_limits *l, const struct pt_plan *plan);
+
+/* ---- consumers and keys (consumer.c) ---- */
+
+/* Every <id>.json of dir (explicit_dir: named in the config, so it must exist) into out; files
+ * read are hashed into c->md. Problems go through c->d; -1: the folder cannot be listed. */
+int pt_consumers_load(const struct gw_jctx *c, const char *dir, int explicit_dir,
+                      struct pt_plan *const *plans, size_t nplans, struct pt_consumers *out);
+void pt_consumers_free(struct pt_consumers *cs);
+void pt_consumer_free(struct pt_consumer *c);
+const struct pt_key_ref *pt_consumers_key(const struct pt_consumers *cs, const char *kid);
+const struct pt_consumer *pt_consumers_find(const struct pt_consumers *cs, const char *id);
+
+/* The key id of a key of the right form ("ptk_" kid "_" secret) into kid: 0, or -1. */
+int pt_key_kid(const char *key, size_t n, char kid[PT_KID_LEN + 1]);
+/* Is s a key id (12 lowercase hex digits)? */
+int pt_kid_valid(const char *s);
+/* A new key into out (shown once, never kept) and k (its kid, hash under mac, created now). 0, or
+ * -1 when the random generator failed. */
+int pt_key_make(const struct gw_hmac_sha256 *mac, char out[PT_KEY_LEN + 1], struct pt_key *k);
+
+/* "2026-12-05T10:00:00Z" to s since the epoch: 0, or -1 when s is not that form. */
+int pt_time_parse(const char *s, int64_t *out);
+void pt_time_format(int64_t t, char out[32]);
 
 /* Is s a valid consumer id ([a-z0-9][a-z0-9._-]{0,63}, as partner ids)? */
 int pt_consumer_id_valid(const char *s);

@@ -26,7 +26,7 @@ int
 pt_limits_read(const struct gw_jctx *c, const json_t *obj, const char *path, struct pt_limits *l)
 {
     char kpath[GW_JPATH_MAX];
-    uint64_t rate = 0, burst = 0, conc = 0;
+    uint64_t rate = l->rate, burst = l->burst, conc = l->concurrent; /* given ones stay */
     int bad = 0;
 
     if (obj == NULL)

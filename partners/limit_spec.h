@@ -32,7 +32,7 @@ pt_limits_any(const struct pt_limits *l)
 /* The keys below, NULL-terminated (for a caller's unknown-key check). */
 extern const char *const pt_limits_keys[];
 
-/* The traffic keys of a "limits" object at path into l ("requests_per_s", "burst", "concurrent",
+/* The traffic keys of a "limits" object at path into l, over what l holds ("requests_per_s", "burst", "concurrent",
  * "requests_per_day", "requests_per_month"; the caller checks for unknown keys, as the object
  * may hold others). Returns the number of errors reported. */
 int pt_limits_read(const struct gw_jctx *c, const json_t *obj, const char *path,

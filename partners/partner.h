@@ -63,8 +63,12 @@ struct pt_idem {
     int64_t max_answer_bytes;/* an answer body larger than this is not kept (nor the id) */
 };
 
+/* How a route's caller is identified ("auth"): bits. */
+enum { PT_AUTH_MTLS = 1, PT_AUTH_KEY = 2 };
+
 struct pt_route {
     char *name;
+    unsigned auth;           /* PT_AUTH_* bits: who may be the caller (a public route: none) */
     unsigned methods;        /* GW_METHOD_BIT set (base/http_parser.h); 0 = every method */
     char *host;              /* lower-case host without port; NULL = any host */
     char *path;              /* without the trailing '*' of a prefix route */

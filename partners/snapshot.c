@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "bundle.h"
@@ -37,8 +38,8 @@ partner_cmp(const void *a, const void *b)
 }
 
 /* The bundle folders' names, sorted; NULL on error (reported). */
-static char **
-list_bundles(const struct gw_jctx *c, const char *dir, int explicit_dir, size_t *n)
+char **
+pt_list_dir(const struct gw_jctx *c, const char *dir, const char *key, int explicit_dir, size_t *n)
 {
     DIR *dp = opendir(dir);
     struct dirent *e;
@@ -49,8 +50,7 @@ list_bundles(const struct gw_jctx *c, const char *dir, int explicit_dir, size_t 
     if (dp == NULL) {
         if (errno == ENOENT && !explicit_dir)
             return calloc(1, sizeof *names); /* no partners.d: no partners, not an error */
-        gw_jctx_error(c, "partners_dir", "cannot open the partners folder %s: %s", dir,
-                      strerror(errno));
+        gw_jctx_error(c, key, "cannot open the folder %s: %s", dir, strerror(errno));
         return NULL;
     }
     while ((e = readdir(dp)) != NULL) {
@@ -77,7 +77,7 @@ fail:
     for (size_t i = 0; i < *n; i++)
         free(names[i]);
     free(names);
-    gw_jctx_error(c, "partners_dir", "out of memory listing %s", dir);
+    gw_jctx_error(c, key, "out of memory listing %s", dir);
     return NULL;
 }
 
@@ -87,7 +87,7 @@ pt_snapshot_load_partners(struct pt_snapshot *s, const struct gw_jctx *c,
                           const struct pt_load_conf *lc, EVP_MD_CTX *md)
 {
     size_t n;
-    char **names = list_bundles(c, partners_dir, explicit_dir, &n);
+    char **names = pt_list_dir(c, partners_dir, "partners_dir", explicit_dir, &n);
     int rc = -1;
 
     if (names == NULL)
@@ -215,6 +215,11 @@ pt_snapshot_free_parts(struct pt_snapshot *s)
         pt_partner_free(s->partners[i]);
     free(s->partners);
     pt_upsets_free(s->upsets, s->nupsets);
+    pt_consumers_free(&s->consumers);
+    for (size_t i = 0; i < s->nplans; i++)
+        pt_plan_free(s->plans[i]);
+    free(s->plans);
+    OPENSSL_cleanse(&s->key_mac, sizeof s->key_mac);
 }
 
 struct pt_snapshot *

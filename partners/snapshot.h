@@ -18,6 +18,7 @@
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 
+#include "consumer.h"
 #include "diag.h"
 #include "json_loc.h"
 #include "partner.h"
@@ -43,10 +44,20 @@ struct pt_snapshot {
     char *const *nameservers;     /* whom the sets' names are asked of again (base/resolve.h;
                                    * none: the system's), borrowed from the config */
     size_t nnameservers;
+    struct pt_plan **plans;       /* portico.json's "plans" */
+    size_t nplans;
+    struct pt_consumers consumers;/* consumers_dir's */
+    struct gw_hmac_sha256 key_mac;/* API keys' hashes are made under api_keys.secret_file's */
+    int key_mac_set;              /* ... when there is one */
     char version[17];             /* first 16 hex digits of SHA-256 over every file read */
 };
 
 /* ---- building one (for gateway/snapshot_load.c) ---- */
+
+/* The names in dir but dot-files, sorted (no such dir and not explicit_dir: none); NULL after
+ * reporting at key when it cannot be listed. */
+char **pt_list_dir(const struct gw_jctx *c, const char *dir, const char *key, int explicit_dir,
+                   size_t *n);
 
 /* Load every bundle folder of partners_dir, in name order, into s->partners; every file read is hashed into md. explicit_dir: the folder was named in the config (then
  * its absence is an error). Problems go through c. 0, or -1 when the folder cannot be listed. */

@@ -49,11 +49,40 @@ test_known_digests(void **state)
     }
 }
 
+/* RFC 4231's cases 1, 2 and 6 (a key longer than a block is hashed first) */
+static void
+test_hmac(void **state)
+{
+    unsigned char k1[20], k6[131], d[32];
+    struct gw_hmac_sha256 h;
+    char hex[65];
+
+    (void)state;
+    memset(k1, 0x0b, sizeof k1);
+    memset(k6, 0xaa, sizeof k6);
+    gw_hmac_sha256_init(&h, k1, sizeof k1);
+    gw_hmac_sha256(&h, "Hi There", 8, d);
+    hex_of(d, hex);
+    assert_string_equal(hex, "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+    gw_hmac_sha256_init(&h, "Jefe", 4);
+    gw_hmac_sha256(&h, "what do ya want for nothing?", 28, d);
+    hex_of(d, hex);
+    assert_string_equal(hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    gw_hmac_sha256(&h, "what do ya want for nothing?", 28, d); /* the key's states are reused */
+    hex_of(d, hex);
+    assert_string_equal(hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    gw_hmac_sha256_init(&h, k6, sizeof k6);
+    gw_hmac_sha256(&h, "Test Using Larger Than Block-Size Key - Hash Key First", 54, d);
+    hex_of(d, hex);
+    assert_string_equal(hex, "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_known_digests),
+        cmocka_unit_test(test_hmac),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
