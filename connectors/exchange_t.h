@@ -143,6 +143,7 @@ struct gw_exchange {
                                       * in (gateway/limiter.c) */
     const struct pt_limits *caller_limits; /* the caller's limits (its partner's or consumer's),
                                       * set when it was admitted, or NULL */
+    void *limits_call;               /* the gateway's: the question to Redis it waits on */
     struct evbuffer *req_buf;        /* a body buffered for a chain that needs it */
     struct evbuffer *resp_buf;
     /* the request's fields as the partner sent them, kept when the request chain is about to

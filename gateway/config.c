@@ -643,6 +643,7 @@ load_top(const struct gw_jctx *c, const json_t *root, struct gw_config *cfg)
         { GW_KEY_PATH(struct gw_config, consumers_dir, "consumers.d") },
         { GW_KEY_OTHER("plans", NULL) },     /* partners/plan.c, with the snapshot */
         { GW_KEY_OTHER("api_keys", NULL) },
+        { GW_KEY_OTHER("cluster", NULL) },
         { GW_KEY_OTHER("trusted_proxies", NULL) },
         { GW_KEY_OTHER("limits", NULL) },
         { GW_KEY_OTHER("timeouts", NULL) },
@@ -694,6 +695,19 @@ load_api_keys(const struct gw_jctx *c, const json_t *root, struct gw_api_keys_co
                  NULL);
     if (k->header != NULL && !gw_http_token_valid(k->header, strlen(k->header)))
         gw_jctx_error(c, "api_keys.header", "\"%s\" is not a header field name", k->header);
+}
+
+/* "cluster": { "redis": {...} } */
+static void
+load_cluster(const struct gw_jctx *c, const json_t *root, struct gw_redis_conf *r)
+{
+    static const char *const keys[] = { "redis", NULL };
+    json_t *obj = gw_jctx_get(c, root, "", "cluster", JSON_OBJECT, 0);
+
+    if (obj == NULL || gw_jctx_check_keys(c, obj, "cluster", keys) > 0)
+        return;
+    gw_redis_conf_load(c, gw_jctx_get(c, obj, "cluster", "redis", JSON_OBJECT, 1), "cluster.redis",
+                       r);
 }
 
 /* "reload": { "watch": bool, "debounce_ms": n } */
@@ -756,6 +770,7 @@ gw_config_load(const char *path, struct gw_diag *d)
     gw_admin_conf_load(&c, gw_jctx_get(&c, cfg->root, "", "admin", JSON_OBJECT, 0), &cfg->admin);
     load_reload(&c, cfg->root, &cfg->reload);
     load_api_keys(&c, cfg->root, &cfg->api_keys);
+    load_cluster(&c, cfg->root, &cfg->redis);
     gw_access_log_conf_load(&c, gw_jctx_get(&c, cfg->root, "", "access_log", JSON_OBJECT, 0),
                             &cfg->access_log);
     EVP_DigestFinal_ex(md, cfg->digest, NULL);
@@ -793,6 +808,7 @@ gw_config_free(struct gw_config *c)
     free(c->api_keys.secret_file);
     free(c->api_keys.header);
     free(c->api_keys.store_file);
+    gw_redis_conf_free(&c->redis);
     free(c->node);
     json_decref(c->routes);
     json_decref(c->audit);

@@ -16,6 +16,7 @@
 #include <openssl/x509.h>
 
 #include "audit.h"
+#include "cluster_conf.h"
 #include "connector.h"
 #include "delivery.h"
 #include "admin.h"
@@ -116,6 +117,7 @@ struct gw_config {
     char *partners_dir;     /* resolved path */
     char *consumers_dir;    /* resolved path */
     struct gw_api_keys_conf api_keys;
+    struct gw_redis_conf redis;  /* "cluster": { "redis" } (cluster_conf.h) */
     struct gw_limits limits;
     struct gw_timeouts timeouts;
     struct gw_cidr *trusted_proxies;

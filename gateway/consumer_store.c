@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "alloc.h"
+#include "cluster.h"
 #include "limiter.h"
 #include "log.h"
 #include "text.h"
@@ -80,6 +81,9 @@ put_consumer(const char *id, const char *name, const char *plan)
     rc->state = gw_limits_state(key);
     consumers = gw_xrealloc(consumers, (nconsumers + 1) * sizeof *consumers);
     consumers[nconsumers++] = rc;
+    for (size_t i = 0; i < nkeys; i++) /* keys read before their consumer (from Redis) */
+        if (keys[i].rt == NULL && strcmp(keys[i].consumer, id) == 0)
+            keys[i].rt = rc;
 }
 
 static void
@@ -118,7 +122,7 @@ hash_of(const char *hex, unsigned char out[32])
     return 0;
 }
 
-/* Apply one journal line (at start). 0, or -1 when it is not one. */
+/* Apply one record (with the lock held). 0, or -1 when it is not one. */
 static int
 replay(const char *line)
 {
@@ -133,9 +137,11 @@ replay(const char *line)
         goto out;
     if (strcmp(op, "consumer") == 0) {
         const char *plan = json_string_value(json_object_get(j, "plan"));
-        if (plan == NULL || find_consumer(consumer) != NULL)
+        if (plan == NULL)
             goto out;
-        put_consumer(consumer, json_string_value(json_object_get(j, "name")), plan);
+        if (find_consumer(consumer) == NULL) /* (a record seen twice: from Redis, once published
+                                              * and once read whole) */
+            put_consumer(consumer, json_string_value(json_object_get(j, "name")), plan);
         rc = 0;
         goto out;
     }
@@ -156,6 +162,17 @@ out:
 }
 
 int
+gw_cstore_apply(const char *record)
+{
+    int rc;
+
+    pthread_rwlock_wrlock(&lock);
+    rc = replay(record);
+    pthread_rwlock_unlock(&lock);
+    return rc;
+}
+
+int
 gw_cstore_open(const char *file, char *err, size_t errlen)
 {
     FILE *f;
@@ -163,6 +180,8 @@ gw_cstore_open(const char *file, char *err, size_t errlen)
     size_t cap = 0, n = 0, bad = 0;
     ssize_t len;
 
+    if (gw_cluster_on())
+        return 0; /* the store is in Redis (cluster.c reads it) */
     if ((f = fopen(file, "r")) == NULL && errno != ENOENT) {
         snprintf(err, errlen, "cannot read %s: %s", file, strerror(errno));
         return -1;
@@ -207,9 +226,10 @@ gw_cstore_close(void)
     nconsumers = nkeys = keys_cap = 0;
 }
 
-/* Append one record and sync it (with the lock held). */
+/* Keep one record: in Redis (field: its name in the store's hash), else
+ * appended to the journal and synced. */
 static int
-journal_write(json_t *rec, char *err, size_t errlen)
+journal_write(json_t *rec, const char *field, char *err, size_t errlen)
 {
     char *s = json_dumps(rec, JSON_COMPACT);
     size_t n, off = 0;
@@ -218,6 +238,10 @@ journal_write(json_t *rec, char *err, size_t errlen)
     if (s == NULL) {
         snprintf(err, errlen, "out of memory");
         return -1;
+    }
+    if (gw_cluster_on()) {
+        rc = gw_cluster_store_write(field, s, err, errlen);
+        goto out;
     }
     if (journal < 0 && journal_path != NULL)
         journal = open(journal_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
@@ -262,40 +286,48 @@ key_json(const char *op, const char *consumer, const struct pt_key *k)
                      (json_int_t)k->expires, "revoked", k->revoked);
 }
 
-int
-gw_cstore_add_consumer(const char *id, const char *name, const char *plan, char *err,
-                       size_t errlen)
+/* Keep the record, then apply it: the lock is held only to apply it, never while Redis or the
+ * disk is waited for (the workers read under it). Changes come from the admin thread alone. */
+static int
+change(json_t *rec, const char *field, char *err, size_t errlen)
 {
-    json_t *rec = json_pack("{s:s, s:s, s:s*, s:s}", "op", "consumer", "consumer", id, "name",
-                            name, "plan", plan);
+    char *line;
     int rc = -1;
 
-    pthread_rwlock_wrlock(&lock);
-    if (find_consumer(id) != NULL)
-        snprintf(err, errlen, "consumer %s exists", id);
-    else if (journal_write(rec, err, errlen) == 0) {
-        put_consumer(id, name, plan);
-        rc = 0;
+    if (rec != NULL && journal_write(rec, field, err, errlen) == 0 &&
+        (line = json_dumps(rec, JSON_COMPACT)) != NULL) {
+        rc = gw_cstore_apply(line);
+        free(line);
+    } else if (rec == NULL) {
+        snprintf(err, errlen, "out of memory");
     }
-    pthread_rwlock_unlock(&lock);
     json_decref(rec);
     return rc;
 }
 
 int
+gw_cstore_add_consumer(const char *id, const char *name, const char *plan, char *err,
+                       size_t errlen)
+{
+    char field[80];
+
+    if (gw_cstore_consumer(id) != NULL) {
+        snprintf(err, errlen, "consumer %s exists", id);
+        return -1;
+    }
+    snprintf(field, sizeof field, "c:%s", id);
+    return change(json_pack("{s:s, s:s, s:s*, s:s}", "op", "consumer", "consumer", id, "name",
+                            name, "plan", plan),
+                  field, err, errlen);
+}
+
+int
 gw_cstore_add_key(const char *consumer, const struct pt_key *k, char *err, size_t errlen)
 {
-    json_t *rec = key_json("key", consumer, k);
-    int rc = -1;
+    char field[32];
 
-    pthread_rwlock_wrlock(&lock);
-    if (journal_write(rec, err, errlen) == 0) {
-        put_key(consumer, k);
-        rc = 0;
-    }
-    pthread_rwlock_unlock(&lock);
-    json_decref(rec);
-    return rc;
+    snprintf(field, sizeof field, "k:%s", k->kid);
+    return change(key_json("key", consumer, k), field, err, errlen);
 }
 
 int
@@ -303,22 +335,14 @@ gw_cstore_revoke(const char *consumer, const struct pt_key *k, int64_t at, char 
                  size_t errlen)
 {
     struct pt_key r = *k;
-    json_t *rec;
-    int rc = -1;
+    char field[32];
 
     if (at <= (int64_t)time(NULL))
         r.revoked = 1;
     if (r.expires == 0 || at < r.expires)
         r.expires = at;
-    rec = key_json("revoke", consumer, &r);
-    pthread_rwlock_wrlock(&lock);
-    if (journal_write(rec, err, errlen) == 0) {
-        put_key(consumer, &r);
-        rc = 0;
-    }
-    pthread_rwlock_unlock(&lock);
-    json_decref(rec);
-    return rc;
+    snprintf(field, sizeof field, "k:%s", k->kid);
+    return change(key_json("revoke", consumer, &r), field, err, errlen);
 }
 
 int

@@ -6,7 +6,7 @@
  * revocations (of either kind of key). A key the store knows is decided by the store's record,
  * any other by the snapshot's. Without cluster.redis the store is kept in api_keys.store_file,
  * a JSON-lines journal written (and synced) before an admin call is answered, read again at
- * start.
+ * start; with it, in Redis (cluster.h), whence every node applies each change.
  *
  * Run-time consumers are never freed before exit: an exchange may hold one without a reference.
  */
@@ -37,6 +37,9 @@ struct gw_key_record {
 /* Read the journal (creating nothing yet). 0, or -1 with a message in err. */
 int gw_cstore_open(const char *file, char *err, size_t errlen);
 void gw_cstore_close(void);
+
+/* Apply a record (a journal line; one read from Redis): 0, or -1 when it is not one. */
+int gw_cstore_apply(const char *record);
 
 /* The store's record of kid into *out: 1, or 0 when the store does not know it. */
 int gw_cstore_key(const char *kid, struct gw_key_record *out);

@@ -72,6 +72,12 @@ same_listeners(const struct gw_config *a, const struct gw_config *b)
     return 1;
 }
 
+static int
+same_text(const char *a, const char *b)
+{
+    return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
 /* The section of the configuration that only a restart may change and that next changes, or
  * NULL when there is none. */
 static const char *
@@ -91,6 +97,10 @@ restart_only(const struct gw_config *cur, const struct gw_config *next)
         return "the access_log section";
     if (!same_listeners(cur, next))
         return "listeners or workers";
+    if (!same_text(cur->redis.text, next->redis.text))
+        return "cluster.redis";
+    if (!same_text(cur->api_keys.store_file, next->api_keys.store_file))
+        return "api_keys.store_file";
     return NULL;
 }
 

@@ -122,6 +122,8 @@ const struct ex_cert *gw_conn_cert(struct gw_conn *c);
 
 /* request.c: a request head read: checked, routed, admitted, its chains run, dispatched */
 void gw_request_handle(struct gw_exchange *ex);
+/* ... admitted (its limits said yes): its chain, its body, its connector. */
+void gw_request_admitted(struct gw_exchange *ex);
 /* A head the parser refused (rc: GW_HTTP_E_*), answered. */
 void gw_request_refused(struct gw_exchange *ex, int rc);
 /* Remove the fields that claim an identity (X-Partner-*, X-Client-Cert*). */

@@ -11,6 +11,7 @@
 #include "alloc.h"
 #include "consumer.h"
 #include "clock.h"
+#include "cluster.h"
 #include "limit_spec.h"
 #include "log.h"
 
@@ -91,18 +92,12 @@ gw_limits_free_all(void)
 
 /* ---- admission ---- */
 
-/* Why a limit refused: its policy's name, its quota and window (s), when to come back (s). */
-struct refusal {
-    const char *code, *policy;
-    uint64_t quota;
-    int64_t window, retry;
-    char what[96];
-};
-
-/* Count one request in a calendar period's quota (the period's number now: `now`). 0, or -1
+/* Count one request in a calendar period's quota (the period's number now: `now`) as `cost`
+ * (the local share: a node on its own counts each request as its share of the nodes). 0, or -1
  * when the quota is spent (nothing counted). */
 static int
-quota_take(_Atomic int64_t *period, _Atomic uint64_t *n, int64_t now, uint64_t max)
+quota_take(_Atomic int64_t *period, _Atomic uint64_t *n, int64_t now, uint64_t max,
+           uint64_t cost)
 {
     int64_t was = atomic_load_explicit(period, memory_order_relaxed);
 
@@ -110,24 +105,20 @@ quota_take(_Atomic int64_t *period, _Atomic uint64_t *n, int64_t now, uint64_t m
      * counted at the turn is the error, one or two at most) */
     if (was != now && atomic_compare_exchange_strong(period, &was, now))
         atomic_store_explicit(n, 0, memory_order_relaxed);
-    if (atomic_fetch_add_explicit(n, 1, memory_order_relaxed) + 1 > max) {
-        atomic_fetch_sub_explicit(n, 1, memory_order_relaxed);
+    if (atomic_fetch_add_explicit(n, cost, memory_order_relaxed) + cost > max) {
+        atomic_fetch_sub_explicit(n, cost, memory_order_relaxed);
         return -1;
     }
     return 0;
 }
 
-static void
-quota_give_back(_Atomic uint64_t *n)
-{
-    atomic_fetch_sub_explicit(n, 1, memory_order_relaxed);
-}
-
-/* GCRA: 0 when the request may come now (counted), else -1 with *wait_us. */
+/* GCRA: 0 when the request may come now (counted), else -1 with *wait_us. A share of n nodes
+ * spaces requests n times wider, with the same tolerance in time (so 1/n of the burst). */
 static int
-rate_take(struct gw_limit_state *s, const struct pt_limits *l, int64_t now, int64_t *wait_us)
+rate_take(struct gw_limit_state *s, const struct pt_limits *l, int share, int64_t now,
+          int64_t *wait_us)
 {
-    int64_t t = 1000000 / l->rate, tau = t * (int64_t)l->burst;
+    int64_t t = 1000000LL * share / l->rate, tau = 1000000LL * l->burst / l->rate;
     int64_t tat = atomic_load_explicit(&s->tat_us, memory_order_relaxed), next;
 
     do {
@@ -144,8 +135,8 @@ rate_take(struct gw_limit_state *s, const struct pt_limits *l, int64_t now, int6
 
 /* The UTC day and month numbers of now, and the seconds to the next of each. The month's bounds
  * are worked out (gmtime_r, timegm: the costly part) once a month per thread. */
-static void
-periods(int64_t *day, int64_t *month, int64_t *to_day, int64_t *to_month)
+void
+gw_limits_periods(int64_t *day, int64_t *month, int64_t *to_day, int64_t *to_month)
 {
     static _Thread_local int64_t from = 1, to = 0, number;
     struct timespec ts;
@@ -170,9 +161,43 @@ periods(int64_t *day, int64_t *month, int64_t *to_day, int64_t *to_month)
     *to_month = to - now;
 }
 
-/* One set of limits. 0 when the request may go on (its slot under way held), else -1 with r. */
+void
+gw_limits_refusal(const struct pt_limits *l, enum gw_limit_kind kind, int64_t wait_us,
+                  struct gw_refusal *r)
+{
+    int64_t day, month, to_day, to_month;
+
+    switch (kind) {
+    case GW_LIMIT_CONCURRENT:
+        *r = (struct gw_refusal){"concurrency-limited", "concurrent", l->concurrent, 1, 1, ""};
+        snprintf(r->what, sizeof r->what, "%u requests under way at once", l->concurrent);
+        break;
+    case GW_LIMIT_DAY:
+        gw_limits_periods(&day, &month, &to_day, &to_month);
+        *r = (struct gw_refusal){"quota-exceeded", "day", l->per_day, 86400, to_day, ""};
+        snprintf(r->what, sizeof r->what, "%llu requests a day (UTC)",
+                 (unsigned long long)l->per_day);
+        break;
+    case GW_LIMIT_MONTH:
+        gw_limits_periods(&day, &month, &to_day, &to_month);
+        *r = (struct gw_refusal){"quota-exceeded", "month", l->per_month, 31 * 86400, to_month, ""};
+        snprintf(r->what, sizeof r->what, "%llu requests a month (UTC)",
+                 (unsigned long long)l->per_month);
+        break;
+    case GW_LIMIT_RATE:
+        *r = (struct gw_refusal){"rate-limited", "rate", l->rate, 1, (wait_us + 999999) / 1000000,
+                                 ""};
+        if (r->retry < 1)
+            r->retry = 1;
+        snprintf(r->what, sizeof r->what, "%u requests a second, burst %u", l->rate, l->burst);
+        break;
+    }
+}
+
+/* One set of limits, the parts in `what` (GW_TAKE_*), each request counted as `share`. 0 when the
+ * request may go on (its slot under way held: *held), else -1 with r. */
 static int
-take(const struct pt_limits *l, struct refusal *r, int *held)
+take(const struct pt_limits *l, unsigned what, int share, struct gw_refusal *r, int *held)
 {
     struct gw_limit_state *s = l->state;
     int64_t day, month, to_day, to_month, wait;
@@ -181,71 +206,75 @@ take(const struct pt_limits *l, struct refusal *r, int *held)
     *held = 0;
     if (s == NULL)
         return 0;
-    if (l->concurrent > 0) {
-        if (atomic_fetch_add_explicit(&s->inflight, 1, memory_order_relaxed) + 1 >
-            (int)l->concurrent) {
+    if (what & GW_TAKE_CONCURRENT && l->concurrent > 0) {
+        int most = ((int)l->concurrent + share - 1) / share;
+        if (atomic_fetch_add_explicit(&s->inflight, 1, memory_order_relaxed) + 1 > most) {
             atomic_fetch_sub_explicit(&s->inflight, 1, memory_order_relaxed);
-            *r = (struct refusal){"concurrency-limited", "concurrent", l->concurrent, 1, 1, ""};
-            snprintf(r->what, sizeof r->what, "%u requests under way at once", l->concurrent);
+            gw_limits_refusal(l, GW_LIMIT_CONCURRENT, 0, r);
             return -1;
         }
         *held = 1;
     }
+    if (!(what & GW_TAKE_SHARED))
+        return 0;
     if (l->per_day > 0 || l->per_month > 0)
-        periods(&day, &month, &to_day, &to_month);
+        gw_limits_periods(&day, &month, &to_day, &to_month);
     if (l->per_day > 0) {
-        if (quota_take(&s->day, &s->day_n, day, l->per_day) < 0) {
-            *r = (struct refusal){"quota-exceeded", "day", l->per_day, 86400, to_day, ""};
-            snprintf(r->what, sizeof r->what, "%llu requests a day (UTC)",
-                     (unsigned long long)l->per_day);
+        if (quota_take(&s->day, &s->day_n, day, l->per_day, (uint64_t)share) < 0) {
+            gw_limits_refusal(l, GW_LIMIT_DAY, 0, r);
             goto undo;
         }
         day_taken = 1;
     }
-    if (l->per_month > 0 && quota_take(&s->month, &s->month_n, month, l->per_month) < 0) {
-        *r = (struct refusal){"quota-exceeded", "month", l->per_month, 31 * 86400, to_month, ""};
-        snprintf(r->what, sizeof r->what, "%llu requests a month (UTC)",
-                 (unsigned long long)l->per_month);
+    if (l->per_month > 0 &&
+        quota_take(&s->month, &s->month_n, month, l->per_month, (uint64_t)share) < 0) {
+        gw_limits_refusal(l, GW_LIMIT_MONTH, 0, r);
         goto undo;
     }
-    if (l->rate > 0 && rate_take(s, l, gw_mono_us(), &wait) < 0) {
-        *r = (struct refusal){"rate-limited", "rate", l->rate, 1, (wait + 999999) / 1000000, ""};
-        snprintf(r->what, sizeof r->what, "%u requests a second, burst %u", l->rate, l->burst);
+    if (l->rate > 0 && rate_take(s, l, share, gw_mono_us(), &wait) < 0) {
+        gw_limits_refusal(l, GW_LIMIT_RATE, wait, r);
         if (l->per_month > 0)
-            quota_give_back(&s->month_n);
+            atomic_fetch_sub_explicit(&s->month_n, (uint64_t)share, memory_order_relaxed);
         goto undo;
     }
     return 0;
 undo:
     if (day_taken)
-        quota_give_back(&s->day_n);
+        atomic_fetch_sub_explicit(&s->day_n, (uint64_t)share, memory_order_relaxed);
     if (*held)
         atomic_fetch_sub_explicit(&s->inflight, 1, memory_order_relaxed);
     *held = 0;
     return -1;
 }
 
-/* Undo what take() counted for a request another set of limits then refused. */
+/* Undo what take() counted of the shared parts for a request another set then refused. */
 static void
-give_back(const struct pt_limits *l)
+give_back(const struct pt_limits *l, int share)
 {
     struct gw_limit_state *s = l->state;
 
     if (s == NULL)
         return;
     if (l->per_day > 0)
-        quota_give_back(&s->day_n);
+        atomic_fetch_sub_explicit(&s->day_n, (uint64_t)share, memory_order_relaxed);
     if (l->per_month > 0)
-        quota_give_back(&s->month_n);
+        atomic_fetch_sub_explicit(&s->month_n, (uint64_t)share, memory_order_relaxed);
     if (l->rate > 0)
-        atomic_fetch_sub_explicit(&s->tat_us, 1000000 / l->rate, memory_order_relaxed);
+        atomic_fetch_sub_explicit(&s->tat_us, 1000000LL * share / l->rate, memory_order_relaxed);
 }
 
-static void
-refuse(struct gw_exchange *ex, const char *whose, const struct refusal *r)
+void
+gw_limits_refuse(struct gw_exchange *ex, int caller, const struct gw_refusal *r)
 {
-    char headers[256], detail[192];
+    char headers[256], detail[288], whose[160];
 
+    gw_limits_release(ex);
+    if (!caller)
+        snprintf(whose, sizeof whose, "route %s", ex->route->name);
+    else if (ex->consumer != NULL)
+        snprintf(whose, sizeof whose, "consumer %s", ex->consumer->id);
+    else
+        snprintf(whose, sizeof whose, "partner %s", ex->partner->id);
     snprintf(headers, sizeof headers,
              "Retry-After: %lld\r\nRateLimit-Policy: \"%s\";q=%llu;w=%lld\r\n"
              "RateLimit: \"%s\";r=0;t=%lld\r\n",
@@ -257,38 +286,57 @@ refuse(struct gw_exchange *ex, const char *whose, const struct refusal *r)
 }
 
 int
-gw_limits_admit(struct gw_exchange *ex)
+gw_limits_take(struct gw_exchange *ex, unsigned what, int share)
 {
-    const struct pt_route *rt = ex->route;
-    const struct pt_limits *cl = ex->caller_limits;
-    struct refusal r;
-    char whose[160];
+    const struct pt_limits *rl = &ex->route->limits, *cl = ex->caller_limits;
+    struct gw_refusal r;
     int held;
 
-    if (rt->limits.state == NULL && (cl == NULL || cl->state == NULL))
-        return 0;
-    if (take(&rt->limits, &r, &held) < 0) {
-        snprintf(whose, sizeof whose, "route %s", rt->name);
-        refuse(ex, whose, &r);
+    if (take(rl, what, share, &r, &held) < 0) {
+        gw_limits_refuse(ex, 0, &r);
         return -1;
     }
     if (held)
-        ex->limits_held[0] = rt->limits.state;
+        ex->limits_held[0] = rl->state;
     if (cl == NULL)
         return 0;
-    if (take(cl, &r, &held) < 0) {
-        gw_limits_release(ex);
-        give_back(&rt->limits); /* a refused request counts in no limit */
-        if (ex->consumer != NULL)
-            snprintf(whose, sizeof whose, "consumer %s", ex->consumer->id);
-        else
-            snprintf(whose, sizeof whose, "partner %s", ex->partner->id);
-        refuse(ex, whose, &r);
+    if (take(cl, what, share, &r, &held) < 0) {
+        if (what & GW_TAKE_SHARED)
+            give_back(rl, share); /* a refused request counts in no limit */
+        gw_limits_refuse(ex, 1, &r);
         return -1;
     }
     if (held)
         ex->limits_held[1] = cl->state;
     return 0;
+}
+
+int
+gw_limits_admit(struct gw_exchange *ex)
+{
+    const struct pt_limits *rl = &ex->route->limits, *cl = ex->caller_limits;
+    int share;
+
+    if (rl->state == NULL && (cl == NULL || cl->state == NULL))
+        return 0;
+    if (!gw_cluster_on())
+        return gw_limits_take(ex, GW_TAKE_ALL, 1);
+    /* across nodes: requests under way are counted by each node, for its share; the rest in
+     * Redis (limiter_redis.c) */
+    share = gw_limits_share();
+    if (gw_limits_take(ex, GW_TAKE_CONCURRENT, share) < 0)
+        return -1;
+    if (!gw_limits_shared(rl) && (cl == NULL || !gw_limits_shared(cl)))
+        return 0;
+    return gw_limits_redis(ex);
+}
+
+int
+gw_limits_share(void)
+{
+    const struct gw_redis_conf *rc = gw_cluster_conf();
+
+    return rc != NULL && rc->fallback_nodes > 0 ? rc->fallback_nodes : gw_cluster_nodes();
 }
 
 void
@@ -300,4 +348,23 @@ gw_limits_release(struct gw_exchange *ex)
             atomic_fetch_sub_explicit(&s->inflight, 1, memory_order_relaxed);
         ex->limits_held[i] = NULL;
     }
+    gw_limits_redis_cancel(ex);
+}
+
+void
+gw_limits_seen(struct gw_limit_state *s, uint64_t day_n, uint64_t month_n)
+{
+    int64_t day, month, to_day, to_month;
+
+    gw_limits_periods(&day, &month, &to_day, &to_month);
+    atomic_store_explicit(&s->day, day, memory_order_relaxed);
+    atomic_store_explicit(&s->month, month, memory_order_relaxed);
+    atomic_store_explicit(&s->day_n, day_n, memory_order_relaxed);
+    atomic_store_explicit(&s->month_n, month_n, memory_order_relaxed);
+}
+
+const char *
+gw_limits_key(const struct gw_limit_state *s)
+{
+    return s->key;
 }

@@ -10,7 +10,7 @@
  * come at most requests_per_s a second on average, burst more at once. A refused request is not
  * counted in any quota (Tyk counted them: tyk#1876). Quotas are per UTC calendar day and month;
  * the counters live in memory (a restart starts them again; across nodes and restarts: Redis,
- * to come).
+ * the cluster's: limiter_redis.c).
  */
 #ifndef GW_LIMITER_H
 #define GW_LIMITER_H
@@ -20,19 +20,66 @@
 
 /* The counters kept under key ("consumer:jane"), made on first use, kept until exit. */
 struct gw_limit_state *gw_limits_state(const char *key);
+const char *gw_limits_key(const struct gw_limit_state *s);
 
 /* Find (or make) the states of every limit set in s. */
 void gw_limits_attach(struct pt_snapshot *s);
 
-/* The exchange's route limits and its caller's (ex->caller_limits): 0 when it may go on (what it holds is released by
- * gw_limits_release), or -1 after answering 429 with Retry-After, RateLimit-Policy and RateLimit
- * and a problem saying which limit refused it. */
+/* The exchange's route limits and its caller's (ex->caller_limits): 0 when it may go on (what it
+ * holds is released by gw_limits_release), -1 after answering 429 with Retry-After,
+ * RateLimit-Policy and RateLimit and a problem saying which limit refused it, or 1 when Redis
+ * is asked (cluster.redis): the exchange then waits (limiter_redis.c goes on with it). */
 int gw_limits_admit(struct gw_exchange *ex);
 
-/* The exchange ends: its requests under way are no more. */
+/* The exchange ends: its requests under way are no more, an answer Redis owes it is dropped. */
 void gw_limits_release(struct gw_exchange *ex);
 
 /* Free every state (at exit, after the workers). */
 void gw_limits_free_all(void);
+
+/* ---- for limiter_redis.c ---- */
+
+enum gw_limit_kind { GW_LIMIT_CONCURRENT, GW_LIMIT_RATE, GW_LIMIT_DAY, GW_LIMIT_MONTH };
+enum { GW_TAKE_CONCURRENT = 1, GW_TAKE_SHARED = 2, GW_TAKE_ALL = 3 }; /* shared: rate, quotas */
+
+/* Why a limit refused: its policy's name, its quota and window (s), when to come back (s). */
+struct gw_refusal {
+    const char *code, *policy;
+    uint64_t quota;
+    int64_t window, retry;
+    char what[96];
+};
+
+/* Does the set hold limits counted across nodes (a rate, quotas)? */
+static inline int
+gw_limits_shared(const struct pt_limits *l)
+{
+    return l->state != NULL && (l->rate > 0 || l->per_day > 0 || l->per_month > 0);
+}
+
+/* Count the parts `what` of both sets on this node, each request as `share`: 0, or -1 after
+ * answering 429. */
+int gw_limits_take(struct gw_exchange *ex, unsigned what, int share);
+/* The local share: a limit over this many nodes (cluster.redis.fallback_nodes, or the live nodes
+ * last seen). */
+int gw_limits_share(void);
+/* Why kind of l refused (wait_us: the rate's), and the 429 that says it (caller: the caller's
+ * set, else the route's); what the exchange holds is released. */
+void gw_limits_refusal(const struct pt_limits *l, enum gw_limit_kind kind, int64_t wait_us,
+                       struct gw_refusal *r);
+void gw_limits_refuse(struct gw_exchange *ex, int caller, const struct gw_refusal *r);
+/* The UTC day and month numbers now, and the seconds to the next of each. */
+void gw_limits_periods(int64_t *day, int64_t *month, int64_t *to_day, int64_t *to_month);
+/* Redis's counts of a set's quotas, kept for the local share to go on from. */
+void gw_limits_seen(struct gw_limit_state *s, uint64_t day_n, uint64_t month_n);
+
+/* limiter_redis.c: ask Redis for the shared parts (1: the exchange waits; or 0 / -1 decided on
+ * the node's share when Redis is away); drop the answer an ending exchange waits for; a worker's
+ * connection freed. */
+int gw_limits_redis(struct gw_exchange *ex);
+void gw_limits_redis_cancel(struct gw_exchange *ex);
+void gw_limits_redis_free(struct gw_worker *w);
+/* For the metrics: requests decided on the local share, and whether a worker finds Redis away. */
+void gw_limits_redis_stats(uint64_t *decided_locally, int *away);
 
 #endif

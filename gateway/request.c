@@ -276,8 +276,18 @@ gw_request_handle(struct gw_exchange *ex)
         method_not_allowed(ex, allowed);
         return;
     }
-    if (admit(ex) < 0 || gw_limits_admit(ex) < 0)
+    if (admit(ex) < 0 || (rc = gw_limits_admit(ex)) < 0)
         return;
+    if (rc > 0) { /* Redis is asked (limiter_redis.c goes on with it) */
+        c->state = GW_CONN_WAIT;
+        return;
+    }
+    gw_request_admitted(ex);
+}
+
+void
+gw_request_admitted(struct gw_exchange *ex)
+{
     gw_pipeline_select(ex);
     if ((tf_chain_needs_body(ex->req_chain) || ex->route->whole_body) && !ex->req_done) {
         buffer_request(ex);

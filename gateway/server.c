@@ -19,6 +19,7 @@
 #include "access_log.h"
 #include "admin.h"
 #include "audit.h"
+#include "cluster.h"
 #include "consumer_store.h"
 #include "control.h"
 #include "exchange_observer.h"
@@ -196,6 +197,7 @@ worker_free(struct gw_worker *w)
     for (size_t i = 0; cn_all[i] != NULL; i++)
         if (w->cn_state[i] != NULL && cn_all[i]->worker_free != NULL)
             cn_all[i]->worker_free(w->cn_state[i]);
+    gw_limits_redis_free(w);
     for (size_t i = 0; i < w->nconn_blocks; i++)
         free(w->conn_blocks[i]);
     free(w->conn_blocks);
@@ -385,6 +387,7 @@ gw_server_run(const char *config_path, struct pt_snapshot *snap)
             cn_delivery_open(&snap->config->delivery, snap, &snap->config->ex, &delivery_obs,
                              err, sizeof err) < 0 ||
             gw_idem_open(&snap->config->idem, snap, err, sizeof err) < 0 ||
+            gw_cluster_start(&snap->config->redis, snap->config->node, err, sizeof err) < 0 ||
             gw_cstore_open(snap->config->api_keys.store_file, err, sizeof err) < 0 ||
             gw_access_log_open(&snap->config->access_log, err, sizeof err) < 0) {
             gw_log(GW_LOG_CRIT, "%s", err);
@@ -455,6 +458,7 @@ out:
     gw_observers_free(&delivery_obs);
     cn_kafka_outbox_close(GW_AUDIT_FLUSH_MS); /* before the audit: its broker may be the one */
     au_log_stop(audit, GW_AUDIT_FLUSH_MS);
+    gw_cluster_stop(); /* (before the snapshot whose configuration it reads) */
     pt_snapshot_unref(snap);
     gw_cstore_close();
     gw_limits_free_all();

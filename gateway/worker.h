@@ -57,6 +57,8 @@ struct gw_worker {
     size_t nconn_blocks;
     struct event *trim_timer;
     struct ex_observers obs;           /* what exchanges are published to (the audit) */
+    struct gw_limits_redis *redis;     /* its connection to the cluster's Redis (limiter_redis.c),
+                                        * NULL until first used */
 };
 
 /* Wake the worker's loop (it then looks at stopping and next_snap); from any thread. */
