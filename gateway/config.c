@@ -680,36 +680,6 @@ load_top(const struct gw_jctx *c, const json_t *root, struct gw_config *cfg)
         cfg->plugins = json_incref(j);
 }
 
-/* "api_keys": { "secret_file", "header", "store_file" } */
-static void
-load_api_keys(const struct gw_jctx *c, const json_t *root, struct gw_api_keys_conf *k)
-{
-    static const struct gw_conf_key keys[] = {
-        { GW_KEY_PATH(struct gw_api_keys_conf, secret_file, NULL) },
-        { GW_KEY_STRING(struct gw_api_keys_conf, header, "X-API-Key") },
-        { GW_KEY_PATH(struct gw_api_keys_conf, store_file, "consumers.store.jsonl") },
-        GW_KEY_END,
-    };
-
-    gw_conf_read(c, gw_jctx_get(c, root, "", "api_keys", JSON_OBJECT, 0), "api_keys", keys, k,
-                 NULL);
-    if (k->header != NULL && !gw_http_token_valid(k->header, strlen(k->header)))
-        gw_jctx_error(c, "api_keys.header", "\"%s\" is not a header field name", k->header);
-}
-
-/* "cluster": { "redis": {...} } */
-static void
-load_cluster(const struct gw_jctx *c, const json_t *root, struct gw_redis_conf *r)
-{
-    static const char *const keys[] = { "redis", NULL };
-    json_t *obj = gw_jctx_get(c, root, "", "cluster", JSON_OBJECT, 0);
-
-    if (obj == NULL || gw_jctx_check_keys(c, obj, "cluster", keys) > 0)
-        return;
-    gw_redis_conf_load(c, gw_jctx_get(c, obj, "cluster", "redis", JSON_OBJECT, 1), "cluster.redis",
-                       r);
-}
-
 /* "reload": { "watch": bool, "debounce_ms": n } */
 static void
 load_reload(const struct gw_jctx *c, const json_t *root, struct gw_reload_conf *r)
@@ -769,8 +739,8 @@ gw_config_load(const char *path, struct gw_diag *d)
                       &cfg->idem);
     gw_admin_conf_load(&c, gw_jctx_get(&c, cfg->root, "", "admin", JSON_OBJECT, 0), &cfg->admin);
     load_reload(&c, cfg->root, &cfg->reload);
-    load_api_keys(&c, cfg->root, &cfg->api_keys);
-    load_cluster(&c, cfg->root, &cfg->redis);
+    gw_api_keys_conf_load(&c, cfg->root, &cfg->api_keys);
+    gw_cluster_conf_load(&c, cfg->root, &cfg->redis);
     gw_access_log_conf_load(&c, gw_jctx_get(&c, cfg->root, "", "access_log", JSON_OBJECT, 0),
                             &cfg->access_log);
     EVP_DigestFinal_ex(md, cfg->digest, NULL);
@@ -805,9 +775,7 @@ gw_config_free(struct gw_config *c)
     free(c->nameservers);
     free(c->partners_dir);
     free(c->consumers_dir);
-    free(c->api_keys.secret_file);
-    free(c->api_keys.header);
-    free(c->api_keys.store_file);
+    gw_api_keys_conf_free(&c->api_keys);
     gw_redis_conf_free(&c->redis);
     free(c->node);
     json_decref(c->routes);
