@@ -1,7 +1,7 @@
 /* audit_cli.h: what the three files of `portico audit tail | report | verify` share, and nothing
  * else includes: audit_cmd.c reads the command line and runs the subcommand, audit_cmd_conf.c finds
  * the topic (brokers, name, librdkafka properties: the options over portico.json), audit_cmd_run.c
- * reads it for tail, report and verify.
+ * reads it for tail, report (and report --usage) and verify.
  */
 #ifndef AU_AUDIT_CLI_H
 #define AU_AUDIT_CLI_H
@@ -24,6 +24,11 @@ struct au_cli {
     int timeout_s, follow, table, json;
     int64_t since_ms;
     struct au_filter filter;
+    const char *format;          /* --format as given (checked once every option is read) */
+    /* report --usage: the period's usage per caller (usage.h), as CSV or JSON */
+    int usage, csv;
+    const char *period;          /* as given: "2026-12" or "2026-12-05" */
+    int64_t period_from_ms, period_to_ms;
     /* resolved (au_cli_resolve), freed by au_cmd_audit */
     char *brokers, *topic;
     json_t *props;
@@ -42,6 +47,7 @@ int au_cli_resolve(struct au_cli *c);
 /* The subcommands, once resolved. Each returns the exit status (audit_cmd.h). */
 int au_cli_tail(struct au_cli *c);
 int au_cli_report(struct au_cli *c);
+int au_cli_usage(struct au_cli *c);
 int au_cli_verify(struct au_cli *c);
 
 #endif

@@ -17,6 +17,7 @@
 
 #include "audit_cli.h"
 #include "clock.h"
+#include "usage.h"
 
 volatile sig_atomic_t au_cli_stop;
 
@@ -47,10 +48,12 @@ usage(FILE *out)
         "usage: portico audit tail   [OPTIONS] [--group G | --since TIME] [-f] [FILTERS]\n"
         "                            [--format json|table]\n"
         "       portico audit report [OPTIONS] [--since TIME] [--until TIME] [FILTERS] [--json]\n"
+        "       portico audit report [OPTIONS] --usage --period PERIOD [--format csv|json]\n"
         "       portico audit verify [OPTIONS] [--json]\n"
         "\n"
         "Read the audit topic: print its events (tail), count them per partner and route\n"
-        "(report), or check every node's hash chain for missing, altered, duplicated and\n"
+        "(report), count a month's or a day's exchanges per caller for billing (report\n"
+        "--usage), or check every node's hash chain for missing, altered, duplicated and\n"
         "reordered events (verify).\n"
         "\n"
         "OPTIONS\n"
@@ -78,6 +81,13 @@ usage(FILE *out)
         "  --since TIME, --until TIME\n"
         "                   count the events received from since (included) to until\n"
         "  --json           the report as JSON\n"
+        "report --usage (audit/README.md, \"Usage report\")\n"
+        "  --usage          per caller (consumer, partner, or anonymous), the exchanges\n"
+        "                   received in the period: requests, accepted, refused by a limit,\n"
+        "                   refused otherwise, errors, request and response bytes, and the\n"
+        "                   caller's plan; no FILTERS, --since or --until\n"
+        "  --period PERIOD  a UTC calendar month (2026-12) or a UTC day (2026-12-05)\n"
+        "  --format F       json (default; --json too) or csv (RFC 4180, a header line)\n"
         "verify\n"
         "  --json           the report as JSON\n"
         "\n"
@@ -129,6 +139,8 @@ enum {
     O_OUTCOME,
     O_FORMAT,
     O_JSON,
+    O_USAGE,
+    O_PERIOD,
 };
 
 /* The options that belong to some subcommands only. */
@@ -139,7 +151,9 @@ static const struct {
 } only[] = {
     {O_GROUP, AU_CLI_TAIL, "--group"},
     {'f', AU_CLI_TAIL, "--follow"},
-    {O_FORMAT, AU_CLI_TAIL, "--format"},
+    {O_FORMAT, AU_CLI_TAIL | AU_CLI_REPORT, "--format"},
+    {O_USAGE, AU_CLI_REPORT, "--usage"},
+    {O_PERIOD, AU_CLI_REPORT, "--period"},
     {O_SINCE, AU_CLI_TAIL | AU_CLI_REPORT, "--since"},
     {O_UNTIL, AU_CLI_REPORT, "--until"},
     {O_PARTNER, AU_CLI_TAIL | AU_CLI_REPORT, "--partner"},
@@ -194,12 +208,12 @@ checked_option(struct au_cli *c, int ch, const char *arg)
         }
         au_cli_fail("--outcome is ok, refused or error, not \"%s\"", arg);
         return -1;
-    case O_FORMAT:
-        if (strcmp(arg, "json") == 0 || strcmp(arg, "table") == 0) {
-            c->table = strcmp(arg, "table") == 0;
+    case O_PERIOD:
+        if (au_period_parse(arg, &c->period_from_ms, &c->period_to_ms) == 0) {
+            c->period = arg;
             return 0;
         }
-        au_cli_fail("--format is json or table, not \"%s\"", arg);
+        au_cli_fail("--period \"%s\": not a UTC month (2026-12) nor a UTC day (2026-12-05)", arg);
         return -1;
     default:
         au_cli_fail("option %d is not handled", ch); /* a longs[] entry without a case */
@@ -242,12 +256,73 @@ option(struct au_cli *c, int ch, const char *arg)
     case O_JSON:
         c->json = 1;
         return 0;
+    case O_FORMAT:
+        c->format = arg;
+        return 0;
+    case O_USAGE:
+        c->usage = 1;
+        return 0;
     case 'h':
         usage(stdout);
         return 1;
     default:
         return checked_option(c, ch, arg);
     }
+}
+
+/* tail's --format. Returns 0, or -1 (reported). */
+static int
+check_format(struct au_cli *c)
+{
+    if (c->format == NULL || strcmp(c->format, "json") == 0)
+        return 0;
+    if (strcmp(c->format, "table") == 0) {
+        c->table = 1;
+        return 0;
+    }
+    au_cli_fail("--format is json or table, not \"%s\"", c->format);
+    return -1;
+}
+
+/* report's options that go with --usage, and those that do not. Returns 0, or -1 (reported). */
+static int
+check_report(struct au_cli *c)
+{
+    const struct au_filter *f = &c->filter;
+    const char *other = f->partner                 ? "--partner"
+                        : f->route                 ? "--route"
+                        : f->outcome               ? "--outcome"
+                        : f->status_max            ? "--status"
+                        : f->since_ms != INT64_MIN ? "--since"
+                        : f->until_ms != INT64_MAX ? "--until"
+                                                   : NULL;
+
+    if (!c->usage) {
+        if (c->period != NULL || c->format != NULL) {
+            au_cli_fail("%s goes with --usage", c->period != NULL ? "--period" : "--format");
+            return -1;
+        }
+        return 0;
+    }
+    if (c->period == NULL) {
+        au_cli_fail("--usage needs --period: a UTC month (2026-12) or a UTC day (2026-12-05)");
+        return -1;
+    }
+    if (other != NULL) {
+        au_cli_fail("--usage counts every exchange of the period: %s is not an option with it",
+                    other);
+        return -1;
+    }
+    if (c->format != NULL && strcmp(c->format, "csv") != 0 && strcmp(c->format, "json") != 0) {
+        au_cli_fail("--format is csv or json with --usage, not \"%s\"", c->format);
+        return -1;
+    }
+    c->csv = c->format != NULL && strcmp(c->format, "csv") == 0;
+    if (c->csv && c->json) {
+        au_cli_fail("--json and --format csv: one format");
+        return -1;
+    }
+    return 0;
 }
 
 /* argv[0] is the subcommand. Returns 0, 1 after --help, or -1 on a usage error (reported). */
@@ -269,6 +344,8 @@ parse(int argc, char **argv, struct au_cli *c)
         {"outcome", required_argument, NULL, O_OUTCOME},
         {"format", required_argument, NULL, O_FORMAT},
         {"json", no_argument, NULL, O_JSON},
+        {"usage", no_argument, NULL, O_USAGE},
+        {"period", required_argument, NULL, O_PERIOD},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -289,6 +366,8 @@ parse(int argc, char **argv, struct au_cli *c)
         au_cli_fail("unexpected argument \"%s\"", argv[optind]);
         return -1;
     }
+    if (c->sub == AU_CLI_REPORT ? check_report(c) < 0 : check_format(c) < 0)
+        return -1;
     if (c->group != NULL && c->filter.since_ms != INT64_MIN) {
         au_cli_fail("--group goes on from the group's offsets: it cannot start --since a time");
         return -1;
@@ -342,7 +421,7 @@ au_cmd_audit(int argc, char **argv)
     if (c.sub == AU_CLI_TAIL)
         signal(SIGPIPE, SIG_IGN);
     rc = c.sub == AU_CLI_TAIL     ? au_cli_tail(&c)
-         : c.sub == AU_CLI_REPORT ? au_cli_report(&c)
+         : c.sub == AU_CLI_REPORT ? (c.usage ? au_cli_usage(&c) : au_cli_report(&c))
                                   : au_cli_verify(&c);
 
 out:

@@ -1,6 +1,7 @@
 /* audit_cmd_run.c: `portico audit tail | report | verify` reading the topic (audit_cli.h): tail
  * prints the events that pass the filters as they come, report counts them to the end of the
- * topic, verify checks every node's hash chain (verify.h).
+ * topic (report --usage: a period's exchanges per caller, usage.h), verify checks every node's
+ * hash chain (verify.h).
  */
 #include "audit_cli.h"
 
@@ -10,6 +11,7 @@
 #include <string.h>
 
 #include "report.h"
+#include "usage.h"
 #include "verify.h"
 
 static void
@@ -265,6 +267,65 @@ au_cli_report(struct au_cli *c)
 out:
     json_decref(doc);
     au_report_free(rp.r);
+    return rc;
+}
+
+struct usage {
+    struct au_usage *u;
+    struct skipped skipped;
+};
+
+static int
+usage_one(void *arg, const struct au_msg *m)
+{
+    struct usage *us = arg;
+    json_t *ev = parse_msg(m, &us->skipped);
+    int rc = 0;
+
+    if (ev != NULL && au_usage_add(us->u, ev) < 0) {
+        au_cli_fail("out of memory");
+        rc = -1;
+    }
+    json_decref(ev);
+    return rc;
+}
+
+/* Where the brokers look offsets up by time, reading starts this long before the period: a
+ * message's timestamp is when it was produced (never before its event was received, on the
+ * node's clock), or when a broker appended it, on a clock that may lag the node's. */
+#define USAGE_LOOKBACK_MS (3600 * 1000)
+
+int
+au_cli_usage(struct au_cli *c)
+{
+    struct usage us = {.u = au_usage_new(c->period_from_ms, c->period_to_ms)};
+    json_t *doc = NULL;
+    int rc = 2, wrc;
+
+    if (us.u == NULL ||
+        read_whole(c, c->period_from_ms - USAGE_LOOKBACK_MS, usage_one, &us, "no usage report") < 0)
+        goto out;
+    report_skipped(&us.skipped);
+    if (au_usage_replays(us.u) > 0)
+        au_cli_fail("%llu event%s shipped twice (after a restart of a node) counted once",
+                    (unsigned long long)au_usage_replays(us.u),
+                    au_usage_replays(us.u) == 1 ? "" : "s");
+    if ((doc = au_usage_json(us.u, c->period)) == NULL) {
+        au_cli_fail("out of memory");
+        goto out;
+    }
+    if (c->csv)
+        wrc = au_usage_csv(doc, stdout) < 0;
+    else
+        wrc = put_json(doc, 0) < 0 || fflush(stdout) != 0;
+    if (wrc)
+        au_cli_fail("standard output: %s", strerror(errno));
+    else
+        rc = 0;
+
+out:
+    json_decref(doc);
+    au_usage_free(us.u);
     return rc;
 }
 

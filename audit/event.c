@@ -196,6 +196,15 @@ au_event_write(const struct au_event *e, struct gw_buf *b, struct au_event_text 
     au_buf_i64(b, e->client_port);
     gw_buf_add(b, "}", 1);
     str_or_null(b, "config", e->config);
+    au_buf_key(b, "consumer");
+    if (e->consumer != NULL) {
+        gw_buf_add(b, "{", 1);
+        str_or_null(b, "id", e->consumer);
+        str_or_null(b, "key", e->key_id);
+        gw_buf_add(b, "}", 1);
+    } else {
+        gw_buf_adds(b, "null");
+    }
     au_buf_key(b, "delivery");
     if (e->delivery != NULL) {
         const struct ex_delivery *d = e->delivery;
@@ -228,6 +237,7 @@ au_event_write(const struct au_event *e, struct gw_buf *b, struct au_event_text 
         au_buf_jstr(b, e->path, e->path_len);
     else
         gw_buf_adds(b, "null");
+    str_or_null(b, "plan", e->plan);
     out->prev_at = b->len;
     str_or_null(b, "reason", e->reason);
     body(b, "request", &e->req);

@@ -15,7 +15,7 @@
 #include "exchange_t.h"
 #include "jsonw.h"
 
-#define AU_EVENT_VERSION 3
+#define AU_EVENT_VERSION 4
 /* The largest event: under librdkafka's default message.max.bytes (1,000,000) with room for the
  * chain members and the record's framing. Larger ones go without their captured bodies. */
 #define AU_EVENT_MAX 900000
@@ -61,6 +61,10 @@ struct au_event {
     const char *request_id;      /* NULL: null */
     uint64_t received_us, forwarded_us, responded_us; /* UTC, µs since the epoch; 0: null */
     const char *partner;
+    const char *consumer;        /* the consumer its API key identified: id, or NULL (null) */
+    const char *key_id;          /* that key's id (kid, never the key); NULL: null */
+    const char *plan;            /* the caller's plan (the consumer's, else the partner's); NULL:
+                                  * null */
     /* the client certificate: subject NULL means none */
     const char *subject, *issuer, *serial, *fingerprint;
     const char *client_addr;

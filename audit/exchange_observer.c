@@ -17,6 +17,7 @@
 #include "capture.h"
 #include "chain.h"
 #include "clock.h"
+#include "consumer.h"
 #include "event.h"
 #include "jsonw.h"
 #include "log.h"
@@ -285,6 +286,24 @@ tries(struct gw_exchange *ex, size_t *n)
     return t;
 }
 
+/* Who called, for billing: the consumer its API key identified (id and key id, never the key) and
+ * the caller's plan, the consumer's before the partner's. */
+static void
+caller(const struct gw_exchange *ex, struct au_event *e)
+{
+    const struct pt_consumer *c = ex->consumer;
+    const struct pt_partner *p = ex->partner;
+
+    if (c != NULL) {
+        e->consumer = c->id;
+        e->key_id = ex->key_id;
+    }
+    if (c != NULL && c->plan != NULL)
+        e->plan = c->plan->name;
+    else if (p != NULL && p->plan != NULL)
+        e->plan = p->plan->name;
+}
+
 static void
 finished(struct gw_exchange *ex, void *state, void *data, int complete)
 {
@@ -314,6 +333,7 @@ finished(struct gw_exchange *ex, void *state, void *data, int complete)
                                      : 0;
     e.responded_us = ex->t_received + (uint64_t)(now - ex->m_received);
     e.partner = p != NULL ? p->id : NULL;
+    caller(ex, &e);
     if ((cert = ex->api->cert(ex)) != NULL) {
         e.subject = cert->subject;
         e.issuer = cert->issuer;
@@ -371,7 +391,9 @@ finished(struct gw_exchange *ex, void *state, void *data, int complete)
         if (au_event_write(&e, &w->text, &t) < 0)
             return;
     }
-    key = e.partner != NULL ? e.partner : "-";
+    /* one caller's events in one partition, in order: a partner's as before, a consumer's when
+     * it came without a partner */
+    key = e.partner != NULL ? e.partner : e.consumer != NULL ? e.consumer : "-";
     au_log_append(w->log, key, strlen(key), &t);
 }
 

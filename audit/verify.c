@@ -221,8 +221,8 @@ check_event(const json_t *ev, struct parsed *p)
     j = json_object_get(ev, "v");
     if (!json_is_integer(j))
         return "no \"v\" (the schema version)";
-    if (json_integer_value(j) < 1 || json_integer_value(j) > 3)
-        return "\"v\" is not 1, 2 or 3: a schema version this verifier does not know";
+    if (json_integer_value(j) < 1 || json_integer_value(j) > 4)
+        return "\"v\" is not 1 to 4: a schema version this verifier does not know";
     j = json_object_get(ev, "node");
     if (!json_is_string(j) || json_string_length(j) == 0 ||
         strlen(json_string_value(j)) != json_string_length(j))

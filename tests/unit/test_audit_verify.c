@@ -456,6 +456,34 @@ test_text_safe(void **state)
     topic_free(&t);
 }
 
+/* Events of every schema version verify (version 4 with its consumer and plan); a version this
+ * verifier does not know is unreadable. */
+static void
+test_versions(void **state)
+{
+    static const char zeros[] = "0000000000000000000000000000000000000000000000000000000000000000";
+
+    (void)state;
+    for (int v = 1; v <= 5; v++) {
+        struct topic t = {0};
+        json_t *ev = event("gw-a", 1, zeros), *r;
+        json_object_set_new(ev, "v", json_integer(v));
+        if (v >= 4) {
+            json_object_set_new(ev, "consumer",
+                                json_pack("{s:s,s:s}", "id", "app-1", "key", "0123456789ab"));
+            json_object_set_new(ev, "plan", json_string("pro"));
+        }
+        seal(ev);
+        push(&t, ev, NULL, 0);
+        r = verify(&t);
+        if (json_is_true(json_object_get(r, "clean")) != (v <= 4) ||
+            json_array_size(json_object_get(r, "unreadable")) != (v <= 4 ? 0u : 1u))
+            fail_msg("version %d: %s", v, json_dumps(r, JSON_COMPACT));
+        json_decref(r);
+        topic_free(&t);
+    }
+}
+
 static void
 test_time_parse(void **state)
 {
@@ -698,6 +726,7 @@ main(void)
         cmocka_unit_test(test_text_safe),  cmocka_unit_test(test_time_parse),
         cmocka_unit_test(test_time_arg),   cmocka_unit_test(test_percentile),
         cmocka_unit_test(test_filter),     cmocka_unit_test(test_report),
+        cmocka_unit_test(test_versions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
