@@ -298,9 +298,10 @@ caller(const struct gw_exchange *ex, struct au_event *e)
         e->consumer = c->id;
         e->key_id = ex->key_id;
     }
-    if (c != NULL && c->plan != NULL)
-        e->plan = c->plan->name;
-    else if (p != NULL && p->plan != NULL)
+    if (ex->plan != NULL) /* the plan it was admitted with (a run-time consumer's is found by
+                           * name in the snapshot, its own plan member stays NULL) */
+        e->plan = ex->plan->name;
+    else if (p != NULL && p->plan != NULL) /* refused before admission */
         e->plan = p->plan->name;
 }
 

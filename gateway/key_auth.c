@@ -133,6 +133,7 @@ gw_key_admit(struct gw_exchange *ex)
     ex->consumer = co;
     ex->key_id = gw_arena_strndup(&ex->arena, kid, PT_KID_LEN);
     plan = rec.rt != NULL ? pt_plan_find(s->plans, s->nplans, co->plan_name) : co->plan;
+    ex->plan = plan;
     if (plan == NULL || !pt_plan_allows(plan, ex->route->name)) {
         if (plan == NULL)
             snprintf(detail, sizeof detail, "consumer %s's plan %s does not exist", co->id,
@@ -142,7 +143,6 @@ gw_key_admit(struct gw_exchange *ex)
                      co->id, plan->name, ex->route->name);
         return refuse(ex, 403, "plan-not-allowed", detail, detail);
     }
-    ex->plan = plan;
     ex->caller_limits = limits_of(ex, &rec, co, plan);
     return 0;
 }
