@@ -89,8 +89,8 @@ class Ctx:
         self.defer(lambda: up.close())
         return up
 
-    def gateway(self, config, partners=None, start=True):
-        gw = Gateway(self, config, partners or {})
+    def gateway(self, config, partners=None, start=True, folder="gw"):
+        gw = Gateway(self, config, partners or {}, folder)
         if start:
             gw.start()
         return gw
@@ -109,9 +109,9 @@ class Gateway:
     Other files to copy next to portico.json: config["_files"] = {name: source path}.
     """
 
-    def __init__(self, ctx, config, partners):
+    def __init__(self, ctx, config, partners, folder="gw"):
         self.ctx = ctx
-        self.dir = os.path.join(ctx.dir, "gw")
+        self.dir = os.path.join(ctx.dir, folder)
         os.makedirs(self.dir, exist_ok=True)
         self.ports = {}
         self.hosts = {}
@@ -135,8 +135,9 @@ class Gateway:
         os.makedirs(self.partners_dir, exist_ok=True)
         for pid, bundle in partners.items():
             self.write_partner(pid, bundle)
-        self.stdout_path = os.path.join(ctx.dir, "gateway.stdout")
-        self.stderr_path = os.path.join(ctx.dir, "gateway.stderr")
+        tag = "" if folder == "gw" else "-" + folder
+        self.stdout_path = os.path.join(ctx.dir, "gateway%s.stdout" % tag)
+        self.stderr_path = os.path.join(ctx.dir, "gateway%s.stderr" % tag)
 
     def write_partner(self, pid, bundle):
         """(Re)write the bundle partners_dir/pid: {"json": document, "files": {name: source}}."""

@@ -27,7 +27,10 @@ MODULES = ["cases_http", "cases_proxy", "cases_tls", "cases_reload", "cases_chec
            "cases_transform", "cases_audit", "cases_connectors", "cases_upstreams",
            "cases_failover", "cases_kafka", "cases_outbox", "cases_delivery",
            "cases_idempotency", "cases_admin", "cases_logs", "cases_partner_cmd", "cases_limits",
-           "cases_usage"]
+           "cases_usage", "cases_cluster"]
+
+
+NOTES = []
 
 
 class TestTimeout(Exception):
@@ -43,7 +46,8 @@ def one_line(s):
 
 
 def run_one(env, name, fn, timeout):
-    """Run one test. Returns None on success or the reason it failed."""
+    """Run one test. Returns None on success or the reason it failed; what it noted (figures
+    worth seeing, ctx.note) goes to NOTES."""
     reason = None
     ctx = None
     trace = ""
@@ -75,6 +79,7 @@ def run_one(env, name, fn, timeout):
         if reason:
             with open(os.path.join(ctx.dir, "failure.txt"), "w") as f:
                 f.write(reason + "\n\n" + trace + "\n" + "\n".join(ctx.notes) + "\n")
+        NOTES[:] = ctx.notes
     return reason
 
 
@@ -103,6 +108,8 @@ def main():
         if reason is None:
             passed += 1
             print("ok %s" % name, flush=True)
+            for n in NOTES:
+                print("   %s" % n, flush=True)
         else:
             failed += 1
             print("FAIL %s: %s" % (name, one_line(reason)), flush=True)
