@@ -25,8 +25,10 @@
 #include "admin_views.h"
 #include "audit.h"
 #include "jsonw.h"
+#include "limiter.h"
 #include "buf.h"
 #include "clock.h"
+#include "cluster.h"
 #include "conf_table.h"
 #include "config.h"
 #include "control.h"
@@ -168,6 +170,10 @@ metrics(struct evhttp_request *req)
         p.audit_dropped = st.dropped;
         p.audit_log_bytes = st.wal_bytes;
         p.audit_oldest = (double)st.oldest_ms / 1000.0;
+    }
+    if ((p.cluster = gw_cluster_on())) {
+        gw_limits_redis_stats(&p.limits_local, &p.redis_away);
+        p.cluster_nodes = gw_cluster_nodes();
     }
     gw_metrics_write(A.metrics, &p, &b);
     pt_snapshot_unref(s);

@@ -654,4 +654,15 @@ gw_metrics_write(const struct gw_metrics *m, const struct gw_metrics_process *p,
               "How long the oldest audit event Kafka has not acknowledged has waited (0: none).",
               p->audit_oldest);
     }
+    if (p->cluster) {
+        single(b, "portico_cluster_redis_up", "gauge",
+               "1 when every worker reaches the cluster's Redis, 0 while one decides limits on "
+               "its share.", p->redis_away ? 0.0 : 1.0);
+        single(b, "portico_cluster_nodes", "gauge",
+               "The live nodes last counted in Redis (a limit's local share divides by it).",
+               (double)p->cluster_nodes);
+        single(b, "portico_limits_local_decisions_total", "counter",
+               "Requests whose rate and quotas the node decided alone, on its share (Redis away "
+               "or late).", (double)p->limits_local);
+    }
 }

@@ -40,6 +40,10 @@ struct gw_metrics_process {
     int audit;                    /* the audit is on: the next four say how it goes */
     uint64_t audit_written, audit_shipped, audit_dropped, audit_log_bytes;
     double audit_oldest;          /* seconds the oldest event not yet in Kafka has waited */
+    int cluster;                  /* cluster.redis is on: the next three say how it goes */
+    int redis_away;               /* a worker finds Redis away now */
+    int cluster_nodes;            /* the live nodes last counted */
+    uint64_t limits_local;        /* requests whose shared limits the node decided alone */
 };
 
 /* One partner's exchanges, summed, as a JSON object into b (GET /partners/{id}). */

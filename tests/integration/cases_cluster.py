@@ -13,6 +13,7 @@ import time
 
 import client
 from client import Conn, build_request, check, poll
+from cases_admin import scrape
 from harness import case, free_port, wait_port
 
 ROUTE = {"name": "weather", "path": "/weather", "upstream": "mock:", "auth": "key"}
@@ -284,6 +285,12 @@ def cluster_redis_away_local_share(ctx):
     check(190 <= got <= 212, "back: %d accepted in 2 s (limit 100/s, burst 10)" % got)
     check(poll(lambda: redis.cli("EXISTS", "{portico}:l:consumer:metered-app:r") == "1",
                timeout=3), "Redis does not count again")
+    m = scrape(nodes[0].admin)
+    check(m[("portico_limits_local_decisions_total", ())] > 0 and
+          m[("portico_cluster_nodes", ())] == 3, "metrics: %r"
+          % {k: v for k, v in m.items() if "cluster" in k[0] or "limits" in k[0]})
+    check(poll(lambda: scrape(nodes[0].admin)[("portico_cluster_redis_up", ())] == 1, timeout=3),
+          "portico_cluster_redis_up is not 1 again")
     logs = nodes[0].gw.stderr_text()
     check("Redis away" in logs and "counted across nodes again" in logs,
           "the node did not say Redis went and came back: %s" % nodes[0].gw.stderr_tail(5))
