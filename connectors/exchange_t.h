@@ -144,6 +144,10 @@ struct gw_exchange {
     const struct pt_limits *caller_limits; /* the caller's limits (its partner's or consumer's),
                                       * set when it was admitted, or NULL */
     void *limits_call;               /* the gateway's: the question to Redis it waits on */
+    unsigned limits_admitted : 1;    /* its limits said yes: its body bytes count in them */
+    unsigned resp_made_set : 1;      /* a chain (or the gateway) made the response body */
+    uint64_t body_bytes[2];          /* body bytes as they came: request [0], response [1] */
+    uint64_t resp_made;              /* the size of the response body made */
     struct evbuffer *req_buf;        /* a body buffered for a chain that needs it */
     struct evbuffer *resp_buf;
     /* the request's fields as the partner sent them, kept when the request chain is about to

@@ -15,13 +15,19 @@
 #include "limit_spec.h"
 #include "log.h"
 
+/* A count in a calendar period (its number: days or months since 1970). */
+struct gw_count {
+    _Atomic int64_t period;
+    _Atomic uint64_t n;
+};
+
 /* On a cache line of its own: every worker writes it, nothing else should pay for that. */
 struct __attribute__((aligned(64))) gw_limit_state {
     char *key;
     _Atomic int64_t tat_us;        /* GCRA: when the next request is due (monotonic µs) */
     _Atomic int inflight;          /* requests under way */
-    _Atomic int64_t day, month;    /* the periods counted (days since 1970, months since 1970) */
-    _Atomic uint64_t day_n, month_n;
+    struct gw_count day, month;    /* requests in the UTC day and month counted */
+    struct gw_count bday, bmonth;  /* body bytes in them */
     struct gw_limit_state *next;
 };
 
@@ -95,21 +101,34 @@ gw_limits_free_all(void)
 /* Count one request in a calendar period's quota (the period's number now: `now`) as `cost`
  * (the local share: a node on its own counts each request as its share of the nodes). 0, or -1
  * when the quota is spent (nothing counted). */
-static int
-quota_take(_Atomic int64_t *period, _Atomic uint64_t *n, int64_t now, uint64_t max,
-           uint64_t cost)
+static void
+period_turn(struct gw_count *c, int64_t now)
 {
-    int64_t was = atomic_load_explicit(period, memory_order_relaxed);
+    int64_t was = atomic_load_explicit(&c->period, memory_order_relaxed);
 
     /* a new period: the first to see it starts the count again (a request of the old period
      * counted at the turn is the error, one or two at most) */
-    if (was != now && atomic_compare_exchange_strong(period, &was, now))
-        atomic_store_explicit(n, 0, memory_order_relaxed);
-    if (atomic_fetch_add_explicit(n, cost, memory_order_relaxed) + cost > max) {
-        atomic_fetch_sub_explicit(n, cost, memory_order_relaxed);
+    if (was != now && atomic_compare_exchange_strong(&c->period, &was, now))
+        atomic_store_explicit(&c->n, 0, memory_order_relaxed);
+}
+
+static int
+quota_take(struct gw_count *c, int64_t now, uint64_t max, uint64_t cost)
+{
+    period_turn(c, now);
+    if (atomic_fetch_add_explicit(&c->n, cost, memory_order_relaxed) + cost > max) {
+        atomic_fetch_sub_explicit(&c->n, cost, memory_order_relaxed);
         return -1;
     }
     return 0;
+}
+
+/* Bytes are counted once the exchange is over: a period's are spent when they reach max. */
+static int
+bytes_left(struct gw_count *c, int64_t now, uint64_t max)
+{
+    period_turn(c, now);
+    return atomic_load_explicit(&c->n, memory_order_relaxed) < max;
 }
 
 /* GCRA: 0 when the request may come now (counted), else -1 with *wait_us. A share of n nodes
@@ -184,6 +203,20 @@ gw_limits_refusal(const struct pt_limits *l, enum gw_limit_kind kind, int64_t wa
         snprintf(r->what, sizeof r->what, "%llu requests a month (UTC)",
                  (unsigned long long)l->per_month);
         break;
+    case GW_LIMIT_BYTES_DAY:
+        gw_limits_periods(&day, &month, &to_day, &to_month);
+        *r = (struct gw_refusal){"quota-exceeded", "bytes-day", l->bytes_per_day, 86400, to_day,
+                                 ""};
+        snprintf(r->what, sizeof r->what, "%llu body bytes a day (UTC)",
+                 (unsigned long long)l->bytes_per_day);
+        break;
+    case GW_LIMIT_BYTES_MONTH:
+        gw_limits_periods(&day, &month, &to_day, &to_month);
+        *r = (struct gw_refusal){"quota-exceeded", "bytes-month", l->bytes_per_month, 31 * 86400,
+                                 to_month, ""};
+        snprintf(r->what, sizeof r->what, "%llu body bytes a month (UTC)",
+                 (unsigned long long)l->bytes_per_month);
+        break;
     case GW_LIMIT_RATE:
         *r = (struct gw_refusal){"rate-limited", "rate", l->rate, 1, (wait_us + 999999) / 1000000,
                                  ""};
@@ -217,30 +250,38 @@ take(const struct pt_limits *l, unsigned what, int share, struct gw_refusal *r, 
     }
     if (!(what & GW_TAKE_SHARED))
         return 0;
-    if (l->per_day > 0 || l->per_month > 0)
+    if (l->per_day > 0 || l->per_month > 0 || l->bytes_per_day > 0 || l->bytes_per_month > 0)
         gw_limits_periods(&day, &month, &to_day, &to_month);
+    if (l->bytes_per_day > 0 && !bytes_left(&s->bday, day, l->bytes_per_day)) {
+        gw_limits_refusal(l, GW_LIMIT_BYTES_DAY, 0, r);
+        goto undo;
+    }
+    if (l->bytes_per_month > 0 && !bytes_left(&s->bmonth, month, l->bytes_per_month)) {
+        gw_limits_refusal(l, GW_LIMIT_BYTES_MONTH, 0, r);
+        goto undo;
+    }
     if (l->per_day > 0) {
-        if (quota_take(&s->day, &s->day_n, day, l->per_day, (uint64_t)share) < 0) {
+        if (quota_take(&s->day, day, l->per_day, (uint64_t)share) < 0) {
             gw_limits_refusal(l, GW_LIMIT_DAY, 0, r);
             goto undo;
         }
         day_taken = 1;
     }
     if (l->per_month > 0 &&
-        quota_take(&s->month, &s->month_n, month, l->per_month, (uint64_t)share) < 0) {
+        quota_take(&s->month, month, l->per_month, (uint64_t)share) < 0) {
         gw_limits_refusal(l, GW_LIMIT_MONTH, 0, r);
         goto undo;
     }
     if (l->rate > 0 && rate_take(s, l, share, gw_mono_us(), &wait) < 0) {
         gw_limits_refusal(l, GW_LIMIT_RATE, wait, r);
         if (l->per_month > 0)
-            atomic_fetch_sub_explicit(&s->month_n, (uint64_t)share, memory_order_relaxed);
+            atomic_fetch_sub_explicit(&s->month.n, (uint64_t)share, memory_order_relaxed);
         goto undo;
     }
     return 0;
 undo:
     if (day_taken)
-        atomic_fetch_sub_explicit(&s->day_n, (uint64_t)share, memory_order_relaxed);
+        atomic_fetch_sub_explicit(&s->day.n, (uint64_t)share, memory_order_relaxed);
     if (*held)
         atomic_fetch_sub_explicit(&s->inflight, 1, memory_order_relaxed);
     *held = 0;
@@ -256,9 +297,9 @@ give_back(const struct pt_limits *l, int share)
     if (s == NULL)
         return;
     if (l->per_day > 0)
-        atomic_fetch_sub_explicit(&s->day_n, (uint64_t)share, memory_order_relaxed);
+        atomic_fetch_sub_explicit(&s->day.n, (uint64_t)share, memory_order_relaxed);
     if (l->per_month > 0)
-        atomic_fetch_sub_explicit(&s->month_n, (uint64_t)share, memory_order_relaxed);
+        atomic_fetch_sub_explicit(&s->month.n, (uint64_t)share, memory_order_relaxed);
     if (l->rate > 0)
         atomic_fetch_sub_explicit(&s->tat_us, 1000000LL * share / l->rate, memory_order_relaxed);
 }
@@ -285,6 +326,18 @@ gw_limits_refuse(struct gw_exchange *ex, int caller, const struct gw_refusal *r)
     gw_exchange_problem(ex, 429, r->code, detail, headers);
 }
 
+static int
+has_bytes(const struct pt_limits *l)
+{
+    return l != NULL && l->state != NULL && (l->bytes_per_day > 0 || l->bytes_per_month > 0);
+}
+
+void
+gw_limits_admitted(struct gw_exchange *ex)
+{
+    ex->limits_admitted = has_bytes(&ex->route->limits) || has_bytes(ex->caller_limits);
+}
+
 int
 gw_limits_take(struct gw_exchange *ex, unsigned what, int share)
 {
@@ -298,8 +351,11 @@ gw_limits_take(struct gw_exchange *ex, unsigned what, int share)
     }
     if (held)
         ex->limits_held[0] = rl->state;
-    if (cl == NULL)
+    if (cl == NULL) {
+        if (what & GW_TAKE_SHARED)
+            gw_limits_admitted(ex);
         return 0;
+    }
     if (take(cl, what, share, &r, &held) < 0) {
         if (what & GW_TAKE_SHARED)
             give_back(rl, share); /* a refused request counts in no limit */
@@ -308,6 +364,8 @@ gw_limits_take(struct gw_exchange *ex, unsigned what, int share)
     }
     if (held)
         ex->limits_held[1] = cl->state;
+    if (what & GW_TAKE_SHARED)
+        gw_limits_admitted(ex);
     return 0;
 }
 
@@ -339,9 +397,66 @@ gw_limits_share(void)
     return rc != NULL && rc->fallback_nodes > 0 ? rc->fallback_nodes : gw_cluster_nodes();
 }
 
+
+static void
+seen(struct gw_count *c, int64_t period, uint64_t n)
+{
+    atomic_store_explicit(&c->period, period, memory_order_relaxed);
+    atomic_store_explicit(&c->n, n, memory_order_relaxed);
+}
+
+void
+gw_limits_seen(struct gw_limit_state *s, const uint64_t counts[4])
+{
+    int64_t day, month, to_day, to_month;
+
+    gw_limits_periods(&day, &month, &to_day, &to_month);
+    seen(&s->day, day, counts[0]);
+    seen(&s->month, month, counts[1]);
+    seen(&s->bday, day, counts[2]);
+    seen(&s->bmonth, month, counts[3]);
+}
+
+/* One set's body bytes of an exchange that is over, counted on the node (times share). */
+static void
+charge(const struct pt_limits *l, uint64_t bytes, int share)
+{
+    int64_t day, month, to_day, to_month;
+    struct gw_limit_state *s = l->state;
+
+    if (s == NULL || (l->bytes_per_day == 0 && l->bytes_per_month == 0) || bytes == 0)
+        return;
+    gw_limits_periods(&day, &month, &to_day, &to_month);
+    period_turn(&s->bday, day);
+    period_turn(&s->bmonth, month);
+    atomic_fetch_add_explicit(&s->bday.n, bytes * (uint64_t)share, memory_order_relaxed);
+    atomic_fetch_add_explicit(&s->bmonth.n, bytes * (uint64_t)share, memory_order_relaxed);
+}
+
+uint64_t
+gw_limits_bytes(const struct gw_exchange *ex)
+{
+    return ex->body_bytes[0] + (ex->resp_made_set ? ex->resp_made : ex->body_bytes[1]);
+}
+
+const char *
+gw_limits_key(const struct gw_limit_state *s)
+{
+    return s->key;
+}
+
 void
 gw_limits_release(struct gw_exchange *ex)
 {
+    if (ex->limits_admitted) {
+        const struct pt_limits *sets[2] = {&ex->route->limits, ex->caller_limits};
+        uint64_t bytes = gw_limits_bytes(ex);
+        ex->limits_admitted = 0;
+        if (!gw_cluster_on() || gw_limits_redis_charge(ex, sets, bytes) < 0)
+            for (int i = 0; i < 2; i++)
+                if (sets[i] != NULL)
+                    charge(sets[i], bytes, gw_cluster_on() ? gw_limits_share() : 1);
+    }
     for (int i = 0; i < 2; i++) {
         struct gw_limit_state *s = ex->limits_held[i];
         if (s != NULL)
@@ -349,22 +464,4 @@ gw_limits_release(struct gw_exchange *ex)
         ex->limits_held[i] = NULL;
     }
     gw_limits_redis_cancel(ex);
-}
-
-void
-gw_limits_seen(struct gw_limit_state *s, uint64_t day_n, uint64_t month_n)
-{
-    int64_t day, month, to_day, to_month;
-
-    gw_limits_periods(&day, &month, &to_day, &to_month);
-    atomic_store_explicit(&s->day, day, memory_order_relaxed);
-    atomic_store_explicit(&s->month, month, memory_order_relaxed);
-    atomic_store_explicit(&s->day_n, day_n, memory_order_relaxed);
-    atomic_store_explicit(&s->month_n, month_n, memory_order_relaxed);
-}
-
-const char *
-gw_limits_key(const struct gw_limit_state *s)
-{
-    return s->key;
 }

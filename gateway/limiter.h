@@ -39,7 +39,10 @@ void gw_limits_free_all(void);
 
 /* ---- for limiter_redis.c ---- */
 
-enum gw_limit_kind { GW_LIMIT_CONCURRENT, GW_LIMIT_RATE, GW_LIMIT_DAY, GW_LIMIT_MONTH };
+enum gw_limit_kind {
+    GW_LIMIT_CONCURRENT, GW_LIMIT_RATE, GW_LIMIT_DAY, GW_LIMIT_MONTH, GW_LIMIT_BYTES_DAY,
+    GW_LIMIT_BYTES_MONTH,
+};
 enum { GW_TAKE_CONCURRENT = 1, GW_TAKE_SHARED = 2, GW_TAKE_ALL = 3 }; /* shared: rate, quotas */
 
 /* Why a limit refused: its policy's name, its quota and window (s), when to come back (s). */
@@ -54,7 +57,8 @@ struct gw_refusal {
 static inline int
 gw_limits_shared(const struct pt_limits *l)
 {
-    return l->state != NULL && (l->rate > 0 || l->per_day > 0 || l->per_month > 0);
+    return l->state != NULL && (l->rate > 0 || l->per_day > 0 || l->per_month > 0 ||
+                                l->bytes_per_day > 0 || l->bytes_per_month > 0);
 }
 
 /* Count the parts `what` of both sets on this node, each request as `share`: 0, or -1 after
@@ -70,14 +74,24 @@ void gw_limits_refusal(const struct pt_limits *l, enum gw_limit_kind kind, int64
 void gw_limits_refuse(struct gw_exchange *ex, int caller, const struct gw_refusal *r);
 /* The UTC day and month numbers now, and the seconds to the next of each. */
 void gw_limits_periods(int64_t *day, int64_t *month, int64_t *to_day, int64_t *to_month);
-/* Redis's counts of a set's quotas, kept for the local share to go on from. */
-void gw_limits_seen(struct gw_limit_state *s, uint64_t day_n, uint64_t month_n);
+/* Redis's counts of a set's quotas (requests a day, a month, bytes a day, a month), kept for the
+ * local share to go on from. */
+void gw_limits_seen(struct gw_limit_state *s, const uint64_t counts[4]);
+/* The exchange's shared limits said yes: its body bytes will count in the bytes quotas. */
+void gw_limits_admitted(struct gw_exchange *ex);
+/* The body bytes an exchange counts in bytes quotas: the request's as received, the response's
+ * as sent. */
+uint64_t gw_limits_bytes(const struct gw_exchange *ex);
 
 /* limiter_redis.c: ask Redis for the shared parts (1: the exchange waits; or 0 / -1 decided on
  * the node's share when Redis is away); drop the answer an ending exchange waits for; a worker's
  * connection freed. */
 int gw_limits_redis(struct gw_exchange *ex);
 void gw_limits_redis_cancel(struct gw_exchange *ex);
+/* Count an exchange's body bytes in Redis (the sets with bytes quotas): 0, or -1 when Redis is
+ * away (the node counts them, on its share). */
+int gw_limits_redis_charge(const struct gw_exchange *ex, const struct pt_limits *const sets[2],
+                           uint64_t bytes);
 void gw_limits_redis_free(struct gw_worker *w);
 /* For the metrics: requests decided on the local share, and whether a worker finds Redis away. */
 void gw_limits_redis_stats(uint64_t *decided_locally, int *away);

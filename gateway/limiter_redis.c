@@ -34,36 +34,37 @@
 #include "text.h"
 
 /* KEYS: each set's key prefix. ARGV: the day's and the month's numbers, then per set: the rate's
- * emission interval and tolerance (µs; 0: no rate), the day's and the month's quota (0: none).
- * Returns {0, day count, month count, ...per set} or {1, set (1-based), kind (1 rate, 2 day,
- * 3 month), the rate's wait in µs or the count}. */
+ * emission interval and tolerance (µs; 0: no rate), the day's and the month's request quotas and
+ * the day's and the month's bytes quotas (0: none). Returns {0, then per set the day's and the
+ * month's request counts and bytes} or {1, set (1-based), kind (1 rate, 2 day, 3 month, 4 bytes a
+ * day, 5 bytes a month), the rate's wait in µs or the count}. Bytes are added when an exchange
+ * is over (INCRBY, limiter's charge), so they are only read here. */
 static const char script[] =
     "local t = redis.call('TIME')\n"
     "local now = tonumber(t[1]) * 1000000 + tonumber(t[2])\n"
     "local day, month = ARGV[1], ARGV[2]\n"
+    "local function count(k) return tonumber(redis.call('GET', k) or '0') end\n"
     "for i = 1, #KEYS do\n"
-    "  local a, k = 3 + (i - 1) * 4, KEYS[i]\n"
-    "  local T, tau, pd, pm = tonumber(ARGV[a]), tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]),"
-    " tonumber(ARGV[a + 3])\n"
-    "  if pd > 0 then\n"
-    "    local c = tonumber(redis.call('GET', k .. ':d:' .. day) or '0')\n"
-    "    if c >= pd then return {1, i, 2, c} end\n"
-    "  end\n"
-    "  if pm > 0 then\n"
-    "    local c = tonumber(redis.call('GET', k .. ':m:' .. month) or '0')\n"
-    "    if c >= pm then return {1, i, 3, c} end\n"
-    "  end\n"
+    "  local a, k = 3 + (i - 1) * 6, KEYS[i]\n"
+    "  local T, tau = tonumber(ARGV[a]), tonumber(ARGV[a + 1])\n"
+    "  local pd, pm = tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])\n"
+    "  local bd, bm = tonumber(ARGV[a + 4]), tonumber(ARGV[a + 5])\n"
+    "  if bd > 0 then local c = count(k .. ':bd:' .. day) if c >= bd then return {1, i, 4, c} end end\n"
+    "  if bm > 0 then local c = count(k .. ':bm:' .. month) if c >= bm then return {1, i, 5, c} end end\n"
+    "  if pd > 0 then local c = count(k .. ':d:' .. day) if c >= pd then return {1, i, 2, c} end end\n"
+    "  if pm > 0 then local c = count(k .. ':m:' .. month) if c >= pm then return {1, i, 3, c} end end\n"
     "  if T > 0 then\n"
-    "    local tat = tonumber(redis.call('GET', k .. ':r') or '0')\n"
+    "    local tat = count(k .. ':r')\n"
     "    if tat < now then tat = now end\n"
     "    if tat - now > tau then return {1, i, 1, tat - now - tau} end\n"
     "  end\n"
     "end\n"
     "local out = {0}\n"
     "for i = 1, #KEYS do\n"
-    "  local a, k = 3 + (i - 1) * 4, KEYS[i]\n"
+    "  local a, k = 3 + (i - 1) * 6, KEYS[i]\n"
     "  local T, pd, pm = tonumber(ARGV[a]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])\n"
-    "  local d, m = 0, 0\n"
+    "  local bd, bm = tonumber(ARGV[a + 4]), tonumber(ARGV[a + 5])\n"
+    "  local d, m, xd, xm = 0, 0, 0, 0\n"
     "  if pd > 0 then\n"
     "    d = redis.call('INCR', k .. ':d:' .. day)\n"
     "    if d == 1 then redis.call('EXPIRE', k .. ':d:' .. day, 172800) end\n"
@@ -72,8 +73,10 @@ static const char script[] =
     "    m = redis.call('INCR', k .. ':m:' .. month)\n"
     "    if m == 1 then redis.call('EXPIRE', k .. ':m:' .. month, 2764800) end\n"
     "  end\n"
+    "  if bd > 0 then xd = count(k .. ':bd:' .. day) end\n"
+    "  if bm > 0 then xm = count(k .. ':bm:' .. month) end\n"
     "  if T > 0 then\n"
-    "    local tat = tonumber(redis.call('GET', k .. ':r') or '0')\n"
+    "    local tat = count(k .. ':r')\n"
     "    if tat < now then tat = now end\n"
     "    tat = tat + T\n"
     "    redis.call('SET', k .. ':r', string.format('%.0f', tat), 'PX',"
@@ -81,6 +84,8 @@ static const char script[] =
     "  end\n"
     "  out[#out + 1] = d\n"
     "  out[#out + 1] = m\n"
+    "  out[#out + 1] = xd\n"
+    "  out[#out + 1] = xm\n"
     "end\n"
     "return out\n";
 
@@ -214,22 +219,26 @@ reply_cb(redisAsyncContext *ac, void *reply, void *priv)
     TAILQ_REMOVE(&c->rl->waiting, c, q);
     if (r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements >= 1 &&
         r->element[0]->type == REDIS_REPLY_INTEGER) {
-        if (r->element[0]->integer == 0 && r->elements == 1 + 2 * (size_t)c->n) {
-            for (int i = 0; i < c->n; i++)
-                if (c->sets[i]->per_day > 0 || c->sets[i]->per_month > 0)
-                    gw_limits_seen(c->sets[i]->state,
-                                   (uint64_t)r->element[1 + 2 * i]->integer,
-                                   (uint64_t)r->element[2 + 2 * i]->integer);
+        if (r->element[0]->integer == 0 && r->elements == 1 + 4 * (size_t)c->n) {
+            for (int i = 0; i < c->n; i++) {
+                uint64_t counts[4];
+                for (int j = 0; j < 4; j++)
+                    counts[j] = (uint64_t)r->element[1 + 4 * i + j]->integer;
+                gw_limits_seen(c->sets[i]->state, counts);
+            }
             free(c);
+            gw_limits_admitted(ex);
             go_on(ex);
             return;
         }
         if (r->element[0]->integer == 1 && r->elements == 4 && r->element[1]->integer >= 1 &&
-            r->element[1]->integer <= c->n) {
+            r->element[1]->integer <= c->n && r->element[2]->integer >= 1 &&
+            r->element[2]->integer <= 5) {
+            static const enum gw_limit_kind kinds[] = {GW_LIMIT_RATE, GW_LIMIT_DAY, GW_LIMIT_MONTH,
+                                                       GW_LIMIT_BYTES_DAY,
+                                                       GW_LIMIT_BYTES_MONTH};
             int i = (int)r->element[1]->integer - 1;
-            long long kind = r->element[2]->integer;
-            gw_limits_refusal(c->sets[i], kind == 1 ? GW_LIMIT_RATE : kind == 2 ? GW_LIMIT_DAY
-                                                                                : GW_LIMIT_MONTH,
+            gw_limits_refusal(c->sets[i], kinds[r->element[2]->integer - 1],
                               r->element[3]->integer, &why);
             ex->limits_call = NULL;
             ex->c->state = GW_CONN_HEAD;
@@ -344,9 +353,9 @@ gw_limits_redis(struct gw_exchange *ex)
     struct gw_limits_redis *rl;
     redisAsyncContext *ac;
     struct call *c;
-    const char *argv[3 + 2 + 2 + 8];
+    const char *argv[3 + 2 + 2 + 12];
     size_t lens[sizeof argv / sizeof argv[0]];
-    char keys[2][320], nums[3 + 8][24];
+    char keys[2][320], nums[3 + 12][24];
     int64_t day, month, to_day, to_month;
     int argc = 0, nk;
 
@@ -379,12 +388,14 @@ gw_limits_redis(struct gw_exchange *ex)
     argv[argc++] = nums[2];
     for (int i = 0; i < nk; i++) {
         const struct pt_limits *l = c->sets[i];
-        char *n = nums[3 + 4 * i];
+        char *n = nums[3 + 6 * i];
         snprintf(n, 24, "%lld", l->rate > 0 ? 1000000LL / l->rate : 0LL);
         snprintf(n + 24, 24, "%lld", l->rate > 0 ? 1000000LL * l->burst / l->rate : 0LL);
         snprintf(n + 48, 24, "%llu", (unsigned long long)l->per_day);
         snprintf(n + 72, 24, "%llu", (unsigned long long)l->per_month);
-        for (int j = 0; j < 4; j++)
+        snprintf(n + 96, 24, "%llu", (unsigned long long)l->bytes_per_day);
+        snprintf(n + 120, 24, "%llu", (unsigned long long)l->bytes_per_month);
+        for (int j = 0; j < 6; j++)
             argv[argc++] = n + 24 * j;
     }
     for (int i = 0; i < argc; i++)
@@ -405,6 +416,41 @@ gw_limits_redis(struct gw_exchange *ex)
         TAILQ_INSERT_TAIL(&rl->waiting, c, q);
     }
     return 1;
+}
+
+int
+gw_limits_redis_charge(const struct gw_exchange *ex, const struct pt_limits *const sets[2],
+                       uint64_t bytes)
+{
+    struct gw_limits_redis *rl = ex->c->w->redis;
+    int64_t day, month, to_day, to_month;
+    char key[360];
+
+    if (rl == NULL || rl->ac == NULL || rl->away)
+        return -1;
+    if (bytes == 0)
+        return 0;
+    gw_limits_periods(&day, &month, &to_day, &to_month);
+    for (int i = 0; i < 2; i++) {
+        const struct pt_limits *l = sets[i];
+        if (l == NULL || l->state == NULL)
+            continue;
+        if (l->bytes_per_day > 0) {
+            snprintf(key, sizeof key, "%s:l:%s:bd:%lld", gw_cluster_conf()->prefix,
+                     gw_limits_key(l->state), (long long)day);
+            redisAsyncCommand(rl->ac, NULL, NULL, "INCRBY %s %llu", key,
+                              (unsigned long long)bytes);
+            redisAsyncCommand(rl->ac, NULL, NULL, "EXPIRE %s 172800", key);
+        }
+        if (l->bytes_per_month > 0) {
+            snprintf(key, sizeof key, "%s:l:%s:bm:%lld", gw_cluster_conf()->prefix,
+                     gw_limits_key(l->state), (long long)month);
+            redisAsyncCommand(rl->ac, NULL, NULL, "INCRBY %s %llu", key,
+                              (unsigned long long)bytes);
+            redisAsyncCommand(rl->ac, NULL, NULL, "EXPIRE %s 2764800", key);
+        }
+    }
+    return 0;
 }
 
 void

@@ -67,6 +67,7 @@ publish_body(struct gw_exchange *ex, int out, int resp, const void *p, size_t n)
 void
 gw_obs_body_in_mem(struct gw_exchange *ex, int resp, const void *p, size_t n)
 {
+    ex->body_bytes[resp != 0] += n;
     publish_body(ex, 0, resp, p, n);
 }
 
@@ -76,6 +77,7 @@ gw_obs_body_in(struct gw_exchange *ex, int resp, struct evbuffer *src, size_t n)
     struct evbuffer_iovec v[16];
     struct evbuffer_ptr at;
 
+    ex->body_bytes[resp != 0] += n;
     if (ex->obs->n == 0 || n == 0)
         return;
     evbuffer_ptr_set(src, &at, 0, EVBUFFER_PTR_SET);
@@ -85,7 +87,7 @@ gw_obs_body_in(struct gw_exchange *ex, int resp, struct evbuffer *src, size_t n)
             break;
         for (int i = 0; i < nv && i < 16 && n > 0; i++) {
             size_t k = v[i].iov_len < n ? v[i].iov_len : n;
-            gw_obs_body_in_mem(ex, resp, v[i].iov_base, k);
+            publish_body(ex, 0, resp, v[i].iov_base, k);
             n -= k;
             evbuffer_ptr_set(src, &at, k, EVBUFFER_PTR_ADD);
         }
@@ -95,6 +97,10 @@ gw_obs_body_in(struct gw_exchange *ex, int resp, struct evbuffer *src, size_t n)
 void
 gw_obs_body_out(struct gw_exchange *ex, int resp, const void *p, size_t n)
 {
+    if (resp) {
+        ex->resp_made_set = 1;
+        ex->resp_made = n;
+    }
     publish_body(ex, 1, resp, p, n);
 }
 

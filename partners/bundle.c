@@ -605,6 +605,8 @@ load_limits(const struct gw_jctx *c, const json_t *root, const struct pt_load_co
         { GW_KEY_OTHER("concurrent", NULL) },
         { GW_KEY_OTHER("requests_per_day", NULL) },
         { GW_KEY_OTHER("requests_per_month", NULL) },
+        { GW_KEY_OTHER("bytes_per_day", NULL) },
+        { GW_KEY_OTHER("bytes_per_month", NULL) },
         GW_KEY_END,
     };
     json_t *obj = gw_jctx_get(c, root, "", "limits", JSON_OBJECT, 0);

@@ -7,7 +7,8 @@
 #include "conf_table.h"
 
 const char *const pt_limits_keys[] = { "requests_per_s", "burst", "concurrent",
-                                       "requests_per_day", "requests_per_month", NULL };
+                                       "requests_per_day", "requests_per_month",
+                                       "bytes_per_day", "bytes_per_month", NULL };
 
 /* One integer key into *out when given. Returns 1 when it was reported, else 0. */
 static int
@@ -36,6 +37,8 @@ pt_limits_read(const struct gw_jctx *c, const json_t *obj, const char *path, str
     bad += one(c, obj, path, "concurrent", 10000000, &conc);
     bad += one(c, obj, path, "requests_per_day", 1LL << 50, &l->per_day);
     bad += one(c, obj, path, "requests_per_month", 1LL << 50, &l->per_month);
+    bad += one(c, obj, path, "bytes_per_day", 1LL << 60, &l->bytes_per_day);
+    bad += one(c, obj, path, "bytes_per_month", 1LL << 60, &l->bytes_per_month);
     l->rate = (unsigned)rate;
     l->burst = (unsigned)burst;
     l->concurrent = (unsigned)conc;

@@ -328,3 +328,36 @@ def cluster_keys_made_and_revoked_everywhere_within_a_second(ctx):
     gw.start()
     check(poll(lambda: call(nodes[2].port, d["key"]).status == 200, timeout=3),
           "a node started later does not know the consumer made while it was down")
+
+
+@case(timeout=90)
+def cluster_bytes_quota_across_nodes(ctx):
+    """A plan's 2,000 body bytes a day, counted in Redis once each exchange is over: calls
+    spread over three nodes are served while the day's bytes are not spent (one more per node
+    at most: one whose bytes were still on their way), then 429 quota-exceeded bytes-day."""
+    redis = Redis(ctx)
+    nodes = cluster(ctx, redis, [{"name": "bytes", "limits": {"bytes_per_day": 2000},
+                                  "routes": ["weather"]}])
+    c = make_consumer(nodes[0], "bytes", "bytes-app")
+    spent, served, refused = 0, 0, None
+    for i in range(60):
+        r = call(nodes[i % 3].port, c["key"])
+        if r.status == 200:
+            check(spent < 2000 + 3 * len(r.body), "served with %d bytes spent" % spent)
+            spent += len(r.body)
+            served += 1
+        else:
+            refused = r
+            break
+        time.sleep(0.01)
+    check(refused is not None and spent >= 2000, "never refused (%d bytes, %d served)"
+          % (spent, served))
+    doc = refused.json()
+    check(refused.status == 429 and doc["type"].endswith(":quota-exceeded") and
+          refused.get("ratelimit-policy") == '"bytes-day";q=2000;w=86400',
+          "%d %r %r" % (refused.status, doc, refused.headers))
+    day = int(time.time()) // 86400
+    check(poll(lambda: int(redis.cli("GET", "{portico}:l:consumer:bytes-app:bd:%d" % day) or 0)
+               == spent, timeout=2), "Redis counts %s bytes, the responses %d"
+          % (redis.cli("GET", "{portico}:l:consumer:bytes-app:bd:%d" % day), spent))
+    ctx.note("bytes_per_day 2000: %d served (%d bytes) before the refusal" % (served, spent))

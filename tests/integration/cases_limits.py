@@ -129,3 +129,27 @@ def limits_check_refuses_bad_settings(ctx):
                  "limits.rate: unknown key"):
         check(what in out, "check does not say %r: %s" % (what, out))
     check(p.returncode == 1, "check exit %d" % p.returncode)
+
+
+@case
+def limits_route_bytes_per_day(ctx):
+    """A route's 3,000 body bytes a day: the bytes of an exchange (the request's as received,
+    the response's as sent) count once it is over; posts of 1,000 bytes are served while the
+    day's bytes are not spent, then get 429 quota-exceeded (policy bytes-day); a refused one
+    counts nothing."""
+    up = ctx.upstream("echo")
+    route = scenario.route("metered", "/metered/*", "http://127.0.0.1:%d" % up.port,
+                           public=True, limits={"bytes_per_day": 3000})
+    s = scenario.build(ctx, routes=[route], up=up)
+    spent, want, got = 0, [], []
+    for i in range(5):
+        want.append(200 if spent < 3000 else 429)
+        r = client.request(s.plain, "POST", "/metered/%d" % i, body=b"x" * 1000)
+        got.append(r.status)
+        if r.status == 200:
+            spent += 1000 + len(r.body)
+    check(got == want and got.count(429) >= 2, "statuses %r, want %r (spent %d)"
+          % (got, want, spent))
+    r = client.request(s.plain, "POST", "/metered/last", body=b"x" * 1000)
+    doc = check_429(r, "quota-exceeded", "bytes-day", 3000, 86400)
+    check("route metered allows 3000 body bytes a day" in doc["detail"], "detail: %r" % doc)
