@@ -104,6 +104,7 @@ int
 gw_http_identity_claim(const char *name, size_t len)
 {
     return (name[0] | 0x20) == 'x' && ((len >= 10 && strncasecmp(name, "x-partner-", 10) == 0) ||
+                                       (len >= 11 && strncasecmp(name, "x-consumer-", 11) == 0) ||
                                        (len >= 13 && strncasecmp(name, "x-client-cert", 13) == 0));
 }
 

@@ -190,7 +190,7 @@ int gw_http_hop_by_hop(const struct gw_http_header *h);
 /* Is h named in one of m's Connection fields (so hop-by-hop too)? */
 int gw_http_connection_listed(const struct gw_http_message *m, const struct gw_http_header *h);
 
-/* Does the field name claim an identity (X-Partner-*, X-Client-Cert*, any case)? Only the gateway
+/* Does the field name claim an identity (X-Partner-*, X-Consumer-*, X-Client-Cert*, any case)? Only the gateway
  * writes those, from the verified certificate. */
 int gw_http_identity_claim(const char *name, size_t len);
 

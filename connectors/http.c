@@ -9,6 +9,7 @@
  * messages ended cleanly.
  */
 #include "connector.h"
+#include "consumer.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -152,6 +153,11 @@ write_request_head(struct gw_exchange *ex, struct evbuffer *out)
             add_field(&b, "X-Partner-Subject", cert->subject);
             add_field(&b, "X-Partner-Fingerprint", cert->fingerprint);
         }
+    }
+    if (ex->consumer != NULL) { /* the API key's consumer (never the key: it left the request) */
+        add_field(&b, "X-Consumer-Id", ex->consumer->id);
+        if (ex->plan != NULL)
+            add_field(&b, "X-Consumer-Plan", ex->plan->name);
     }
     if (q->body == GW_BODY_LENGTH) {
         snprintf(num, sizeof num, "%llu", (unsigned long long)q->content_length);

@@ -95,6 +95,12 @@ make_leaf() { # cert key ca ca_key subject(-subj form) kind san
 cp "$here/portico.json" "$dir/portico.json"
 chmod 644 "$dir/portico.json"
 
+# The secret API keys are hashed under (api_keys.secret_file): made once, kept, never shown.
+if [ ! -s "$dir/api-keys.secret" ]; then
+    (umask 077 && openssl rand -hex 32 >"$dir/api-keys.secret")
+    echo "gen-certs: new API key secret $dir/api-keys.secret" >&2
+fi
+
 # The listener: a server CA and a certificate for localhost.
 make_ca "$dir/server-ca.pem" "$dir/private/server-ca.key" "/O=Portico Demo/CN=Portico Demo Server CA"
 if ! cert_ok "$dir/server.pem" "$dir/server.key" "$dir/server-ca.pem" "CN=localhost,O=Portico Demo"

@@ -81,6 +81,14 @@ Try, from another terminal in this folder:
   curl -i $tls $acme \\
        $base/globex/shipments/42
 
+  # the public use: a developer gets an API key (shown once), calls, hits the free plan's
+  # 2 requests a second (429 with Retry-After and RateLimit fields); README, "The public use"
+  curl -s -X POST http://127.0.0.1:9901/consumers -d '{"plan": "free", "id": "jane-app"}'
+  curl $tls -H "X-API-Key: ptk_..." $base/public/weather/zurich
+  for i in 1 2 3 4 5 6; do curl -s -o /dev/null -w '%{http_code} ' $tls \
+       -H "X-API-Key: ptk_..." $base/public/weather/zurich; done; echo
+  bin/portico audit report -c $demo/portico.json --usage --period \$(date -u +%Y-%m) --format csv
+
   # the admin API (loopback): status, partners, metrics; a new partner: README, "Onboarding"
   curl http://127.0.0.1:9901/status
   curl http://127.0.0.1:9901/partners

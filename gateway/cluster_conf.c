@@ -115,9 +115,11 @@ gw_redis_conf_load(const struct gw_jctx *c, const json_t *obj, const char *path,
         gw_jctx_error(c, gw_jpath_key(kpath, sizeof kpath, path, "master"),
                       "sentinel mode needs the master's name");
     if (raw.password_file != NULL) {
+        struct gw_jctx resolved = *c; /* (the path is resolved already) */
         char *buf;
         size_t len;
-        if (gw_jctx_read_file(c, gw_jpath_key(kpath, sizeof kpath, path, "password_file"),
+        resolved.dir = NULL;
+        if (gw_jctx_read_file(&resolved, gw_jpath_key(kpath, sizeof kpath, path, "password_file"),
                               raw.password_file, &buf, &len, NULL) == 0) {
             while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
                 buf[--len] = '\0';

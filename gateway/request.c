@@ -300,7 +300,7 @@ gw_request_admitted(struct gw_exchange *ex)
     gw_exchange_dispatch(ex);
 }
 
-/* Fields that claim an identity from outside (X-Partner-*, X-Client-Cert*, any case) leave the
+/* Fields that claim an identity from outside (X-Partner-*, X-Consumer-*, X-Client-Cert*, any case) leave the
  * request before anything reads it, routes, transforms and templates included: the only identity
  * is the verified certificate's, which the gateway writes itself (DESIGN, security rules). */
 void

@@ -75,6 +75,7 @@ key_secret(struct pt_snapshot *s, const struct gw_jctx *c, EVP_MD_CTX *md)
         return;
     }
     hashed.md = md;
+    hashed.dir = NULL; /* (the path is resolved already) */
     if (gw_jctx_read_file(&hashed, "api_keys.secret_file", file, &buf, &len, NULL) < 0)
         return;
     if (len > 0 && buf[len - 1] == '\n')

@@ -234,9 +234,11 @@ order_1k() {
 portico_config() {
     local t=${1:-portico} audit=${2:-} set=${3:-set} kafka=${4:-} admin=${5:-}
     local d=$B/$t up=http://127.0.0.1:$UP_PORT audit_line="" set_lines="" set_route="" p
-    local kafka_line="" kafka_routes="" admin_line="" limited_route=""
-    # the limits case's route, on portico only (a previous build may not know route limits)
-    [ "$t" != portico ] || limited_route='
+    local kafka_line="" kafka_routes="" admin_line="" limited_route="" cluster_line=""
+    # the limits cases' route, on portico and portico-redis only (a previous build may not know
+    # route limits); portico-redis counts them in Redis
+    [ "$t" = portico-redis ] && cluster_line="\"cluster\": { \"redis\": { \"addresses\": [ \"127.0.0.1:$REDIS_PORT\" ] } },"
+    [ "$t" != portico ] && [ "$t" != portico-redis ] || limited_route='
         { "name": "limited", "path": "/limited/*", "upstream": "'"$up"'", "public": true,
           "limits": { "requests_per_s": 1000000, "burst": 1000000, "concurrent": 100000,
                       "requests_per_day": 1000000000000, "requests_per_month": 1000000000000 } },'
@@ -276,6 +278,7 @@ portico_config() {
     "partners_dir": "partners.d",
     $audit_line
     $admin_line
+    $cluster_line
     $kafka_line
     $set_lines
     "limits": { "max_connections": 20000 },

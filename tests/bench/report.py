@@ -51,9 +51,11 @@ from collections import defaultdict
 
 NAMES = {"portico": "Portico", "portico-audit": "Portico with audit",
          "portico-prev": "previous Portico", "portico-kafka": "Portico (kafka case)",
-         "portico-metrics": "Portico with metrics",
+         "portico-metrics": "Portico with metrics", "portico-redis": "Portico (limits in Redis)",
          "nginx": "nginx", "nginx-log": "nginx with access log", "haproxy": "HAProxy"}
 KAFKA = "kafka-dev (separate process)"  # the broker's CPU: beside the gateway's, not in it
+REDIS = "redis-server (separate process)"  # the same for the cluster's Redis
+SEPARATE = (KAFKA, REDIS)
 UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0, "h": 3600000.0}
 
 
@@ -220,7 +222,7 @@ def thread_medians(data, name, role, hz):
 
 def thread_order(group):
     return {"workers": (0, ""), "portico": (1, ""), "portico-ship": (2, ""),
-            KAFKA: (4, ""), None: (5, "")}.get(group, (3, group))
+            KAFKA: (4, ""), REDIS: (4, ""), None: (5, "")}.get(group, (3, group))
 
 
 THREAD_LABELS = {"workers": "workers (portico-w0, portico-w1, ...)",
@@ -244,8 +246,8 @@ def thread_section(data, name, roles, labels, hz):
         cells = [fmt(med[role].get(g), "us2") if g in med[role] else "–" for role in sides]
         cells += [fmt_diff(diff(med["a"].get(g, 0), med[o].get(g, 0)), 2) for o in others]
         title = THREAD_LABELS.get(g, g)
-        if g is None and KAFKA in groups:
-            title += " (the broker not counted)"
+        if g is None and any(x in groups for x in SEPARATE):
+            title += " (the separate processes not counted)"
         out.append("| %s | %s |" % (title, " | ".join(cells)))
     out.append("")
     return out

@@ -23,7 +23,8 @@
 #   BENCH_DURATION=8    seconds per measured wrk round     BENCH_ROUNDS=9   rounds per proxy
 #   BENCH_WARMUP=3      seconds of warm-up per proxy        BENCH_CONNS=50   wrk connections
 #   BENCH_IDLE=5000     idle connections to weigh (0: skip) BENCH_CASES=     case names (all)
-#   BENCH_TARGETS="portico portico-audit portico-kafka portico-metrics nginx nginx-log haproxy"
+#   BENCH_TARGETS="portico portico-audit portico-kafka portico-metrics portico-redis nginx nginx-log
+#   haproxy"
 #                       "nginx" alone for a dry run without the gateway
 #                       (portico-prev is added to them when BENCH_PREV is set)
 #   BENCH_TF_ROUNDS=5   rounds of the conversion micro-benchmark (0: skip it)
@@ -46,7 +47,7 @@ WARMUP=${BENCH_WARMUP:-3}
 CONNS=${BENCH_CONNS:-50}
 IDLE_N=${BENCH_IDLE:-5000}
 ONLY_CASES=${BENCH_CASES:-}
-TARGETS=${BENCH_TARGETS:-portico portico-audit portico-kafka portico-metrics nginx nginx-log haproxy}
+TARGETS=${BENCH_TARGETS:-portico portico-audit portico-kafka portico-metrics portico-redis nginx nginx-log haproxy}
 PREV=${BENCH_PREV:-}
 if [ -n "$PREV" ] && [[ " $TARGETS " != *" portico-prev "* ]]; then TARGETS+=" portico-prev"; fi
 IDLE_TOOL=$BUILD/tools/idle_conns
@@ -110,6 +111,11 @@ define_cases() {
     add_case limits \
         "Plain HTTP: a route with local limits (none reached) against the same route without" \
         portico:plain:/limited/orders portico:plain:/plain/orders "cpu<=1.03"
+    # the same limits counted across nodes in Redis (portico-redis: cluster.redis, a redis-server
+    # the bench starts, its CPU beside the gateway's) against the route without, on portico
+    add_case limits-redis \
+        "Plain HTTP: a route with limits counted in Redis (none reached) against the same route without" \
+        portico-redis:plain:/limited/orders portico:plain:/plain/orders "cpu<=1.10"
     # what a buffered access log costs nginx per request: the anchor for the audit's cost
     add_case log-plain "Plain HTTP: nginx with its buffered JSON access log against without" \
         nginx-log:plain:/plain/orders nginx:plain:/plain/orders ""
@@ -253,6 +259,9 @@ thread_ticks() {
     if [ "$1" = portico-kafka ] && alive kafka-orders; then
         printf 'kafka-orders\tkafka-dev (separate process)\t%s\n' "$(cpu_ticks kafka-orders)"
     fi
+    if [ "$1" = portico-redis ] && alive redis; then
+        printf 'redis\tredis-server (separate process)\t%s\n' "$(cpu_ticks redis)"
+    fi
 }
 
 is_portico() { [[ $1 == portico || $1 == portico-* ]]; }
@@ -281,7 +290,7 @@ explain() {
         tail -n 10 "$B/$1/error.log" >&2
     fi
     case $1 in
-    portico | portico-audit | portico-prev | portico-kafka | portico-metrics)
+    portico | portico-audit | portico-prev | portico-kafka | portico-metrics | portico-redis)
         stops=$(grep -c -E '(SIGTERM|SIGINT): stopping' "${LOG[$1]}" || true)
         [ "$stops" -le "${STOPS[$1]:-0}" ] ||
             say "$1 received a stop signal that this script did not send:" \
@@ -431,6 +440,14 @@ start_target() {
         alive kafka-orders || start_broker kafka-orders
         portico_config portico-kafka "" set "$(cat "$B/kafka-orders.addr")"
         start_bg portico-kafka "$PORTICO" serve -c "$B/portico-kafka/portico.json"
+        ;;
+    portico-redis)
+        # the limits counted in Redis: a redis-server of its own, as the cluster would have
+        alive redis || start_bg redis redis-server --port "$REDIS_PORT" --bind 127.0.0.1 \
+            --save "" --appendonly no --dir "$B"
+        for _ in $(seq 50); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
+        portico_config portico-redis
+        start_bg portico-redis "$PORTICO" serve -c "$B/portico-redis/portico.json"
         ;;
     portico-prev)
         portico_config portico-prev
@@ -706,7 +723,8 @@ run_idle() {
     for t in $TARGETS; do
         # audit or an access log change nothing on idle connections; the previous build is
         # compared under load
-        case $t in portico-audit | portico-prev | portico-kafka | portico-metrics | nginx-log)
+        case $t in portico-audit | portico-prev | portico-kafka | portico-metrics | portico-redis | \
+            nginx-log)
             continue ;;
         esac
         say "idle: $IDLE_N connections to $t $ep"
@@ -793,10 +811,10 @@ main() {
 
     define_cases
     define_idle
-    read -r UP_PORT "SET_PORTS[0]" "SET_PORTS[1]" "SET_PORTS[2]" ADMIN_PORT ports \
-        <<<"$(free_ports 21)"
-    for t in portico portico-audit portico-prev portico-kafka portico-metrics nginx nginx-log \
-        haproxy; do
+    read -r UP_PORT "SET_PORTS[0]" "SET_PORTS[1]" "SET_PORTS[2]" ADMIN_PORT REDIS_PORT ports \
+        <<<"$(free_ports 24)"
+    for t in portico portico-audit portico-prev portico-kafka portico-metrics portico-redis nginx \
+        nginx-log haproxy; do
         for c in plain tls; do
             n=$((n + 1))
             PORT[$t.$c]=$(echo "$ports" | cut -d' ' -f$n)
