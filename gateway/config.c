@@ -26,6 +26,7 @@
 #include "hostname.h"
 #include "http_parser.h"
 #include "json_loc.h"
+#include "key_auth.h"
 #include "resolve.h"
 #include "tls.h"
 #include "chain.h"
@@ -679,23 +680,6 @@ load_top(const struct gw_jctx *c, const json_t *root, struct gw_config *cfg)
         cfg->plugins = json_incref(j);
 }
 
-/* "api_keys": { "secret_file", "header", "store_file" } */
-static void
-load_api_keys(const struct gw_jctx *c, const json_t *root, struct gw_api_keys_conf *k)
-{
-    static const struct gw_conf_key keys[] = {
-        { GW_KEY_PATH(struct gw_api_keys_conf, secret_file, NULL) },
-        { GW_KEY_STRING(struct gw_api_keys_conf, header, "X-API-Key") },
-        { GW_KEY_PATH(struct gw_api_keys_conf, store_file, "consumers.store.jsonl") },
-        GW_KEY_END,
-    };
-
-    gw_conf_read(c, gw_jctx_get(c, root, "", "api_keys", JSON_OBJECT, 0), "api_keys", keys, k,
-                 NULL);
-    if (k->header != NULL && !gw_http_token_valid(k->header, strlen(k->header)))
-        gw_jctx_error(c, "api_keys.header", "\"%s\" is not a header field name", k->header);
-}
-
 /* "reload": { "watch": bool, "debounce_ms": n } */
 static void
 load_reload(const struct gw_jctx *c, const json_t *root, struct gw_reload_conf *r)
@@ -755,7 +739,8 @@ gw_config_load(const char *path, struct gw_diag *d)
                       &cfg->idem);
     gw_admin_conf_load(&c, gw_jctx_get(&c, cfg->root, "", "admin", JSON_OBJECT, 0), &cfg->admin);
     load_reload(&c, cfg->root, &cfg->reload);
-    load_api_keys(&c, cfg->root, &cfg->api_keys);
+    gw_api_keys_conf_load(&c, gw_jctx_get(&c, cfg->root, "", "api_keys", JSON_OBJECT, 0),
+                          &cfg->api_keys);
     gw_access_log_conf_load(&c, gw_jctx_get(&c, cfg->root, "", "access_log", JSON_OBJECT, 0),
                             &cfg->access_log);
     EVP_DigestFinal_ex(md, cfg->digest, NULL);

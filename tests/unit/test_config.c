@@ -372,8 +372,9 @@ test_config_problems(void **state)
     assert_null(gw_snapshot_load("portico.json", &f->d));
     ASSERT_DIAG(&f->d,
                 "error: portico.json:4:3: listners: unknown key (expected one of: node, workers, "
-                "listeners, partners_dir, trusted_proxies, limits, timeouts, routes, upstreams, "
-                "resolver, connectors, idempotency, admin, reload, log_format, access_log, audit, plugins)",
+                "listeners, partners_dir, consumers_dir, plans, api_keys, trusted_proxies, limits, "
+                "timeouts, routes, upstreams, resolver, connectors, idempotency, admin, reload, "
+                "log_format, access_log, audit, plugins)",
                 "error: portico.json:3:3: workers: expected an integer, got a string",
                 "error: portico.json:6:37: listeners[0].client_auth: client_auth needs \"tls\" on "
                 "this listener (a plain listener cannot ask for client certificates)",
@@ -1090,7 +1091,7 @@ test_shared_routes(void **state)
                 "error: portico.json:4:77: routes[0].partners[1]: no partner \"nobody\" (no "
                 "bundle with this id in partners.d)",
                 "error: portico.json:5:5: routes[1]: a shared route needs \"partners\" (a list of "
-                "ids, or \"*\") or \"public\": true",
+                "ids, or \"*\") or \"public\": true, or \"auth\": \"key\"",
                 "error: portico.json:6:56: routes[2].partners: a route is either public or for "
                 "partners, not both",
                 "error: portico.json:7:7: routes[3].name: \"a\" is already the name of another "
