@@ -23,4 +23,9 @@ void gw_api_keys_conf_load(const struct gw_jctx *c, const json_t *obj,
  * (key-missing, key-invalid, key-revoked, key-expired) or 403 (plan-not-allowed). */
 int gw_key_admit(struct gw_exchange *ex);
 
+/* Take every field holding a key out of the request (api_keys.header, and Authorization: Bearer
+ * with a token of a key's form): after a consumer's admission, and for a partner its certificate
+ * admitted on a route that takes keys too, whose key then goes no further than a consumer's. */
+void gw_key_strip(struct gw_exchange *ex);
+
 #endif

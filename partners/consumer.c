@@ -315,7 +315,8 @@ pt_consumers_load(const struct gw_jctx *c, const char *dir, int explicit_dir,
     for (size_t i = 0; i < out->n; i++)
         for (size_t k = 0; k < out->all[i]->nkeys; k++)
             out->keys[out->nkeys++] = (struct pt_key_ref){out->all[i], &out->all[i]->keys[k]};
-    qsort(out->keys, out->nkeys, sizeof *out->keys, kid_cmp);
+    if (out->nkeys > 1) /* (no keys: out->keys is NULL, which qsort may not be given) */
+        qsort(out->keys, out->nkeys, sizeof *out->keys, kid_cmp);
     for (size_t i = 1; i < out->nkeys; i++)
         if (strcmp(out->keys[i - 1].key->kid, out->keys[i].key->kid) == 0)
             gw_diag_add(c->d, GW_DIAG_ERROR, out->keys[i].consumer->file, 0, 0, "keys",

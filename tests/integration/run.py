@@ -26,7 +26,8 @@ import harness  # noqa: E402
 MODULES = ["cases_http", "cases_proxy", "cases_tls", "cases_reload", "cases_check",
            "cases_transform", "cases_audit", "cases_connectors", "cases_upstreams",
            "cases_failover", "cases_kafka", "cases_outbox", "cases_delivery",
-           "cases_idempotency", "cases_admin", "cases_logs", "cases_partner_cmd", "cases_limits"]
+           "cases_idempotency", "cases_admin", "cases_logs", "cases_partner_cmd", "cases_limits",
+           "cases_keys"]
 
 
 class TestTimeout(Exception):
