@@ -81,16 +81,28 @@ struct keys_walk {
     int n;
 };
 
+/* co's own record of the key kid (consumers_dir's), or NULL. */
+static const struct pt_key *
+file_key(const struct pt_consumer *co, const char *kid)
+{
+    for (size_t i = 0; co != NULL && i < co->nkeys; i++)
+        if (strcmp(co->keys[i].kid, kid) == 0)
+            return &co->keys[i];
+    return NULL;
+}
+
 static void
 store_key(const struct gw_key_record *r, void *arg)
 {
     struct keys_walk *w = arg;
+    struct pt_key k = r->key;
 
     if (strcmp(r->consumer, w->id) != 0)
         return;
+    gw_key_stricter(&k, file_key(w->co, k.kid));
     if (w->n++ > 0)
         gw_buf_addc(w->b, ',');
-    key_view(w->b, &r->key, "api", w->now);
+    key_view(w->b, &k, "api", w->now);
 }
 
 static void
@@ -343,20 +355,20 @@ create(const struct change *ch, const json_t *j, struct gw_admin_answer *a)
 static const char *
 key_of(const struct pt_consumer *co, const char *id, const char *kid, struct pt_key *out)
 {
+    const struct pt_key *f = file_key(co, kid);
     struct gw_key_record r;
 
     if (gw_cstore_key(kid, &r)) {
         if (strcmp(r.consumer, id) != 0)
             return "no such key";
         *out = r.key;
+        gw_key_stricter(out, f);
         return NULL;
     }
-    for (size_t i = 0; co != NULL && i < co->nkeys; i++)
-        if (strcmp(co->keys[i].kid, kid) == 0) {
-            *out = co->keys[i];
-            return NULL;
-        }
-    return "no such key";
+    if (f == NULL)
+        return "no such key";
+    *out = *f;
+    return NULL;
 }
 
 static void

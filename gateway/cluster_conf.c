@@ -1,4 +1,4 @@
-/* cluster_conf.c: api_keys and cluster.redis (see cluster_conf.h). */
+/* cluster_conf.c: cluster.redis (see cluster_conf.h). */
 #include "cluster_conf.h"
 
 #include <arpa/inet.h>
@@ -9,7 +9,6 @@
 
 #include "conf_table.h"
 #include "config.h"
-#include "http_parser.h"
 
 static const char *const modes[] = {"standalone", "sentinel", "cluster", NULL};
 
@@ -143,23 +142,6 @@ gw_redis_conf_free(struct gw_redis_conf *r)
     memset(r, 0, sizeof *r);
 }
 
-/* "api_keys": { "secret_file", "header", "store_file" } */
-void
-gw_api_keys_conf_load(const struct gw_jctx *c, const json_t *root, struct gw_api_keys_conf *k)
-{
-    static const struct gw_conf_key keys[] = {
-        { GW_KEY_PATH(struct gw_api_keys_conf, secret_file, NULL) },
-        { GW_KEY_STRING(struct gw_api_keys_conf, header, "X-API-Key") },
-        { GW_KEY_PATH(struct gw_api_keys_conf, store_file, "consumers.store.jsonl") },
-        GW_KEY_END,
-    };
-
-    gw_conf_read(c, gw_jctx_get(c, root, "", "api_keys", JSON_OBJECT, 0), "api_keys", keys, k,
-                 NULL);
-    if (k->header != NULL && !gw_http_token_valid(k->header, strlen(k->header)))
-        gw_jctx_error(c, "api_keys.header", "\"%s\" is not a header field name", k->header);
-}
-
 /* "cluster": { "redis": {...} } */
 void
 gw_cluster_conf_load(const struct gw_jctx *c, const json_t *root, struct gw_redis_conf *r)
@@ -171,12 +153,4 @@ gw_cluster_conf_load(const struct gw_jctx *c, const json_t *root, struct gw_redi
         return;
     gw_redis_conf_load(c, gw_jctx_get(c, obj, "cluster", "redis", JSON_OBJECT, 1), "cluster.redis",
                        r);
-}
-
-void
-gw_api_keys_conf_free(struct gw_api_keys_conf *k)
-{
-    free(k->secret_file);
-    free(k->header);
-    free(k->store_file);
 }

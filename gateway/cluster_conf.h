@@ -1,21 +1,11 @@
-/* cluster_conf.h: portico.json's sections of the public use: "api_keys" (how key routes find
- * and check keys, key_auth.h) and "cluster": { "redis": {...} }, where nodes share their
- * limits' counters and the consumers made at run time (cluster.h; without it everything is
- * local). */
+/* cluster_conf.h: portico.json's "cluster": { "redis": {...} }, where nodes share their limits'
+ * counters and the consumers made at run time (cluster.h). Without it everything is local. */
 #ifndef GW_CLUSTER_CONF_H
 #define GW_CLUSTER_CONF_H
 
 #include <jansson.h>
 
 #include "json_loc.h"
-
-/* "api_keys": how routes with "auth": "key" find and check keys (partners/consumer.h). */
-struct gw_api_keys_conf {
-    char *secret_file;      /* the HMAC secret keys are hashed under (resolved path), or NULL */
-    char *header;           /* the field a key comes in, besides Authorization: Bearer */
-    char *store_file;       /* where consumers and keys made at run time are kept (without
-                             * cluster.redis), resolved */
-};
 
 enum gw_redis_mode { GW_REDIS_STANDALONE, GW_REDIS_SENTINEL, GW_REDIS_CLUSTER };
 
@@ -39,10 +29,7 @@ void gw_redis_conf_load(const struct gw_jctx *c, const json_t *obj, const char *
                         struct gw_redis_conf *r);
 void gw_redis_conf_free(struct gw_redis_conf *r);
 
-/* "api_keys" and "cluster" of the document root. */
-void gw_api_keys_conf_load(const struct gw_jctx *c, const json_t *root,
-                           struct gw_api_keys_conf *k);
-void gw_api_keys_conf_free(struct gw_api_keys_conf *k);
+/* "cluster" of the document root. */
 void gw_cluster_conf_load(const struct gw_jctx *c, const json_t *root, struct gw_redis_conf *r);
 
 /* "ip:port" into ip (46 bytes) and *port: 0, or -1. */

@@ -26,6 +26,7 @@
 #include "hostname.h"
 #include "http_parser.h"
 #include "json_loc.h"
+#include "key_auth.h"
 #include "resolve.h"
 #include "tls.h"
 #include "chain.h"
@@ -739,7 +740,8 @@ gw_config_load(const char *path, struct gw_diag *d)
                       &cfg->idem);
     gw_admin_conf_load(&c, gw_jctx_get(&c, cfg->root, "", "admin", JSON_OBJECT, 0), &cfg->admin);
     load_reload(&c, cfg->root, &cfg->reload);
-    gw_api_keys_conf_load(&c, cfg->root, &cfg->api_keys);
+    gw_api_keys_conf_load(&c, gw_jctx_get(&c, cfg->root, "", "api_keys", JSON_OBJECT, 0),
+                          &cfg->api_keys);
     gw_cluster_conf_load(&c, cfg->root, &cfg->redis);
     gw_access_log_conf_load(&c, gw_jctx_get(&c, cfg->root, "", "access_log", JSON_OBJECT, 0),
                             &cfg->access_log);
@@ -775,7 +777,9 @@ gw_config_free(struct gw_config *c)
     free(c->nameservers);
     free(c->partners_dir);
     free(c->consumers_dir);
-    gw_api_keys_conf_free(&c->api_keys);
+    free(c->api_keys.secret_file);
+    free(c->api_keys.header);
+    free(c->api_keys.store_file);
     gw_redis_conf_free(&c->redis);
     free(c->node);
     json_decref(c->routes);

@@ -99,6 +99,14 @@ struct gw_reload_conf {
     int debounce_ms;        /* quiet time after the last change before reloading, default 500 */
 };
 
+/* "api_keys": how routes with "auth": "key" find and check keys (partners/consumer.h). */
+struct gw_api_keys_conf {
+    char *secret_file;      /* the HMAC secret keys are hashed under (resolved path), or NULL */
+    char *header;           /* the field a key comes in, besides Authorization: Bearer */
+    char *store_file;       /* where consumers and keys made at run time are kept (without
+                             * cluster.redis), resolved */
+};
+
 struct gw_config {
     char *path;             /* the config file as given */
     char *dir;              /* its directory: base for relative paths */

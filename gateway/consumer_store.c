@@ -36,6 +36,16 @@ gw_key_state(const struct pt_key *k, int64_t now)
     return NULL;
 }
 
+void
+gw_key_stricter(struct pt_key *k, const struct pt_key *f)
+{
+    if (f == NULL)
+        return;
+    k->revoked |= f->revoked;
+    if (f->expires > 0 && (k->expires == 0 || f->expires < k->expires))
+        k->expires = f->expires;
+}
+
 /* ---- the tables (writers hold the lock) ---- */
 
 static size_t

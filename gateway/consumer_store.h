@@ -61,6 +61,11 @@ int gw_cstore_revoke(const char *consumer, const struct pt_key *k, int64_t at, c
 void gw_cstore_each(void (*consumer)(const struct gw_rt_consumer *, void *),
                     void (*key)(const struct gw_key_record *, void *), void *arg);
 
+/* k, the store's record of a key consumers_dir's file holds too (f; NULL: none), with the file's
+ * word over it where that is stricter: revoked there, or expiring sooner. (A key revoked in the
+ * file by `portico consumer revoke` stays revoked after the admin API rotated it.) */
+void gw_key_stricter(struct pt_key *k, const struct pt_key *f);
+
 /* Is the key usable at now: 0, or the problem code ("key-revoked", "key-expired"). */
 const char *gw_key_state(const struct pt_key *k, int64_t now);
 

@@ -9,6 +9,7 @@
 #include <openssl/ssl.h>
 
 #include "audit_cmd.h"
+#include "consumer_cmd.h"
 #include "kafka_dev_cmd.h"
 #include "partner_diff.h"
 #include "log.h"
@@ -38,6 +39,9 @@ usage(FILE *out)
             "                                      outbound key and CSR, list certificates by\n"
             "                                      expiry, show what a reload would change on the\n"
             "                                      running node (portico partner help)\n"
+            "  consumer new|key|revoke [options]   the public use: a consumer of consumers_dir\n"
+            "                                      and its API keys, each shown once (portico\n"
+            "                                      consumer help)\n"
             "  audit tail|report|verify [options]  read the audit topic (portico audit help)\n"
             "  kafka-dev [options]                 a Kafka broker for development and tests only\n"
             "                                      (in memory; portico kafka-dev --help)\n"
@@ -157,6 +161,8 @@ main(int argc, char **argv)
         return gw_cmd_partner_diff(argc - 2, argv + 2);
     if (strcmp(cmd, "partner") == 0)
         return pt_cmd_partner(argc - 1, argv + 1);
+    if (strcmp(cmd, "consumer") == 0)
+        return gw_cmd_consumer(argc - 1, argv + 1);
     if (strcmp(cmd, "audit") == 0)
         return au_cmd_audit(argc - 1, argv + 1);
     if (strcmp(cmd, "kafka-dev") == 0)

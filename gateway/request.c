@@ -164,6 +164,8 @@ admit(struct gw_exchange *ex)
         gw_exchange_problem(ex, 403, "partner-not-allowed", detail, NULL);
         return -1;
     }
+    if (r->auth & PT_AUTH_KEY)
+        gw_key_strip(ex); /* a key beside the certificate is not the upstream's either */
     caller_partner(ex, p);
     return 0;
 }

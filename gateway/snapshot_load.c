@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "bundle.h"
@@ -55,15 +54,13 @@ kafka_routes_have_brokers(const struct pt_snapshot *s, struct gw_diag *d)
 }
 
 /* api_keys.secret_file: what keys' hashes are made under; needed as soon as a route takes keys
- * or a consumer has any. At least 32 bytes (a final newline is not part of it). */
+ * or a consumer has any (pt_key_secret_load reads it, as `portico consumer` does). */
 static void
 key_secret(struct pt_snapshot *s, const struct gw_jctx *c, EVP_MD_CTX *md)
 {
     const char *file = s->config->api_keys.secret_file;
-    struct gw_jctx hashed = *c;
     int needed = s->consumers.nkeys > 0;
-    char *buf;
-    size_t len;
+    char err[512];
 
     for (size_t i = 0; !needed && i < s->nroutes; i++)
         needed = (s->routes[i]->auth & PT_AUTH_KEY) != 0;
@@ -74,21 +71,11 @@ key_secret(struct pt_snapshot *s, const struct gw_jctx *c, EVP_MD_CTX *md)
                           "made under (api_keys.secret_file)");
         return;
     }
-    hashed.md = md;
-    hashed.dir = NULL; /* (the path is resolved already) */
-    if (gw_jctx_read_file(&hashed, "api_keys.secret_file", file, &buf, &len, NULL) < 0)
-        return;
-    if (len > 0 && buf[len - 1] == '\n')
-        len--;
-    if (len < 32)
-        gw_jctx_error(c, "api_keys.secret_file", "%s holds %zu bytes: a secret needs at least 32 "
-                      "(openssl rand -hex 32 > %s)", file, len, file);
-    else {
-        gw_hmac_sha256_init(&s->key_mac, buf, len);
+    /* (file is resolved already: read as it is, not against the config's folder again) */
+    if (pt_key_secret_load(file, md, &s->key_mac, err, sizeof err) < 0)
+        gw_jctx_error(c, "api_keys.secret_file", "%s", err);
+    else
         s->key_mac_set = 1;
-    }
-    OPENSSL_cleanse(buf, len);
-    free(buf);
 }
 
 /* A plan's routes are routes that take keys; a consumer's plan exists (consumer.c said so). */

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include "bundle.h"
@@ -81,6 +83,33 @@ pt_key_make(const struct gw_hmac_sha256 *mac, char out[PT_KEY_LEN + 1], struct p
     gw_hmac_sha256(mac, out, o, k->hash);
     k->created = (int64_t)time(NULL);
     return 0;
+}
+
+int
+pt_key_secret_load(const char *file, EVP_MD_CTX *md, struct gw_hmac_sha256 *mac, char *err,
+                   size_t errlen)
+{
+    char *buf = NULL;
+    size_t len = 0, n;
+    int rc = -1;
+
+    if (gw_read_file(file, &buf, &len) < 0) {
+        snprintf(err, errlen, "cannot read %s: %s", file, strerror(errno));
+        return -1;
+    }
+    if (md != NULL)
+        EVP_DigestUpdate(md, buf, len);
+    n = len > 0 && buf[len - 1] == '\n' ? len - 1 : len;
+    if (n < PT_SECRET_MIN) {
+        snprintf(err, errlen, "%s holds %zu bytes: a secret needs at least %d (openssl rand -hex "
+                 "32 > %s)", file, n, PT_SECRET_MIN, file);
+    } else {
+        gw_hmac_sha256_init(mac, buf, n);
+        rc = 0;
+    }
+    OPENSSL_cleanse(buf, len);
+    free(buf);
+    return rc;
 }
 
 int
@@ -286,7 +315,8 @@ pt_consumers_load(const struct gw_jctx *c, const char *dir, int explicit_dir,
     for (size_t i = 0; i < out->n; i++)
         for (size_t k = 0; k < out->all[i]->nkeys; k++)
             out->keys[out->nkeys++] = (struct pt_key_ref){out->all[i], &out->all[i]->keys[k]};
-    qsort(out->keys, out->nkeys, sizeof *out->keys, kid_cmp);
+    if (out->nkeys > 1) /* (no keys: out->keys is NULL, which qsort may not be given) */
+        qsort(out->keys, out->nkeys, sizeof *out->keys, kid_cmp);
     for (size_t i = 1; i < out->nkeys; i++)
         if (strcmp(out->keys[i - 1].key->kid, out->keys[i].key->kid) == 0)
             gw_diag_add(c->d, GW_DIAG_ERROR, out->keys[i].consumer->file, 0, 0, "keys",

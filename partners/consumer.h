@@ -25,6 +25,7 @@
 #define PT_KID_LEN 12           /* hex digits of a key id */
 #define PT_KEY_SECRET_LEN 43    /* base64url characters of a key's 32 random bytes */
 #define PT_KEY_LEN (4 + PT_KID_LEN + 1 + PT_KEY_SECRET_LEN) /* "ptk_" kid "_" secret */
+#define PT_SECRET_MIN 32        /* bytes of api_keys.secret_file's secret, at least */
 
 struct pt_plan {
     char *name;
@@ -100,6 +101,13 @@ int pt_kid_valid(const char *s);
 /* A new key into out (shown once, never kept) and k (its kid, hash under mac, created now). 0, or
  * -1 when the random generator failed. */
 int pt_key_make(const struct gw_hmac_sha256 *mac, char out[PT_KEY_LEN + 1], struct pt_key *k);
+
+/* api_keys.secret_file's secret into *mac, what keys' hashes are made under; file is the path
+ * as resolved (gateway/config.h). The secret is the file's bytes but one final newline, at least
+ * PT_SECRET_MIN of them; those read are hashed into md when it is not NULL. The gateway's snapshot
+ * and `portico consumer` read it here alike. 0, or -1 with why in err (unreadable, too short). */
+int pt_key_secret_load(const char *file, EVP_MD_CTX *md, struct gw_hmac_sha256 *mac, char *err,
+                       size_t errlen);
 
 /* "2026-12-05T10:00:00Z" to s since the epoch: 0, or -1 when s is not that form. */
 int pt_time_parse(const char *s, int64_t *out);
