@@ -1,5 +1,6 @@
 /* main.c: the `portico` command line. One binary, subcommands in the habit of `nginx -t`. */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,6 +132,9 @@ main(int argc, char **argv)
     struct pt_snapshot *s;
 
     xmlInitParser(); /* libxml2's global state, once, before any worker or loader thread */
+    /* a peer that closes (a TLS handshake the admin listener refuses to partner diff, a broker
+     * going away) is an error to report, never a signal that kills the command */
+    signal(SIGPIPE, SIG_IGN);
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
         usage(stdout);
         return 0;
