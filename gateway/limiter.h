@@ -1,4 +1,4 @@
-/* limiter.h: the node's counters of the traffic limits partners and routes set
+/* limiter.h: the node's counters of the traffic limits partners, consumers, plans and routes set
  * (partners/limit_spec.h), and the admission they decide.
  *
  * Each set of limits has one state for the whole node (every worker counts into it with atomic
@@ -8,9 +8,10 @@
  *
  * The rate is GCRA (the generic cell rate algorithm, a token bucket counted by time): requests
  * come at most requests_per_s a second on average, burst more at once. A refused request is not
- * counted in any quota (Tyk counted them: tyk#1876). Quotas are per UTC calendar day and month;
- * the counters live in memory (a restart starts them again; across nodes and restarts: Redis,
- * the cluster's: limiter_redis.c).
+ * counted in any quota (Tyk counted them: tyk#1876). Quotas of requests and of body bytes are
+ * per UTC calendar day and month. Without cluster.redis the counters live in memory (a restart
+ * starts them again); with it, the rate and quotas are counted in Redis (limiter_redis.c), and
+ * requests under way by each node for its share.
  */
 #ifndef GW_LIMITER_H
 #define GW_LIMITER_H
