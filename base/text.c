@@ -26,6 +26,18 @@ gw_hex_encode(char *out, const unsigned char *d, size_t n)
     }
 }
 
+int
+gw_hex_decode(const char *s, unsigned char *out, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int hi = gw_hexval(s[2 * i]), lo = hi < 0 ? -1 : gw_hexval(s[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return -1;
+        out[i] = (unsigned char)(hi << 4 | lo);
+    }
+    return 0;
+}
+
 size_t
 gw_utf8_put(uint32_t cp, char *out)
 {

@@ -31,6 +31,9 @@ int gw_hexval(int c);
 
 /* 2n lowercase hex digits of d[0..n) into out (no NUL). */
 void gw_hex_encode(char *out, const unsigned char *d, size_t n);
+/* The n bytes whose 2n hex digits (either case) are s[0..2n) into out: 0, or -1 when one is not
+ * a hex digit. */
+int gw_hex_decode(const char *s, unsigned char *out, size_t n);
 
 /* The UTF-8 bytes of code point cp (at most U+10FFFF; not checked) into out; returns 1 to 4. */
 size_t gw_utf8_put(uint32_t cp, char *out);

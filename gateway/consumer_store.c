@@ -121,15 +121,7 @@ put_key(const char *consumer, const struct pt_key *k)
 static int
 hash_of(const char *hex, unsigned char out[32])
 {
-    if (hex == NULL || strlen(hex) != 64)
-        return -1;
-    for (int i = 0; i < 32; i++) {
-        int hi = gw_hexval(hex[2 * i]), lo = gw_hexval(hex[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return -1;
-        out[i] = (unsigned char)(hi << 4 | lo);
-    }
-    return 0;
+    return hex != NULL && strlen(hex) == 64 ? gw_hex_decode(hex, out, 32) : -1;
 }
 
 /* Apply one record (with the lock held). 0, or -1 when it is not one. */

@@ -433,21 +433,14 @@ gw_limits_redis_charge(const struct gw_exchange *ex, const struct pt_limits *con
     gw_limits_periods(&day, &month, &to_day, &to_month);
     for (int i = 0; i < 2; i++) {
         const struct pt_limits *l = sets[i];
-        if (l == NULL || l->state == NULL)
-            continue;
-        if (l->bytes_per_day > 0) {
-            snprintf(key, sizeof key, "%s:l:%s:bd:%lld", gw_cluster_conf()->prefix,
-                     gw_limits_key(l->state), (long long)day);
+        for (int m = 0; l != NULL && l->state != NULL && m < 2; m++) {
+            if ((m ? l->bytes_per_month : l->bytes_per_day) == 0)
+                continue;
+            snprintf(key, sizeof key, "%s:l:%s:%s:%lld", gw_cluster_conf()->prefix,
+                     gw_limits_key(l->state), m ? "bm" : "bd", (long long)(m ? month : day));
             redisAsyncCommand(rl->ac, NULL, NULL, "INCRBY %s %llu", key,
                               (unsigned long long)bytes);
-            redisAsyncCommand(rl->ac, NULL, NULL, "EXPIRE %s 172800", key);
-        }
-        if (l->bytes_per_month > 0) {
-            snprintf(key, sizeof key, "%s:l:%s:bm:%lld", gw_cluster_conf()->prefix,
-                     gw_limits_key(l->state), (long long)month);
-            redisAsyncCommand(rl->ac, NULL, NULL, "INCRBY %s %llu", key,
-                              (unsigned long long)bytes);
-            redisAsyncCommand(rl->ac, NULL, NULL, "EXPIRE %s 2764800", key);
+            redisAsyncCommand(rl->ac, NULL, NULL, "EXPIRE %s %d", key, m ? 2764800 : 172800);
         }
     }
     return 0;

@@ -155,18 +155,6 @@ pt_consumer_free(struct pt_consumer *c)
     free(c);
 }
 
-static int
-unhex32(const char *s, unsigned char out[32])
-{
-    for (int i = 0; i < 32; i++) {
-        int hi = gw_hexval(s[2 * i]), lo = gw_hexval(s[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return -1;
-        out[i] = (unsigned char)(hi << 4 | lo);
-    }
-    return 0;
-}
-
 /* A time member ("created", "expires") of a key, into *out when given. */
 static void
 key_time(const struct gw_jctx *c, const json_t *obj, const char *path, const char *key,
@@ -197,7 +185,7 @@ key_load(const struct gw_jctx *c, const json_t *obj, const char *path, struct pt
                       "\"%s\" is not a key id (12 lowercase hex digits)", kid);
         kid = NULL;
     }
-    if (hash != NULL && (strlen(hash) != 64 || unhex32(hash, k->hash) < 0)) {
+    if (hash != NULL && (strlen(hash) != 64 || gw_hex_decode(hash, k->hash, 32) < 0)) {
         gw_jctx_error(c, gw_jpath_key(kpath, sizeof kpath, path, "hash"),
                       "expected the key's HMAC-SHA-256 as 64 hex digits (portico consumer key "
                       "writes it)");
@@ -324,9 +312,7 @@ pt_consumers_load(const struct gw_jctx *c, const char *dir, int explicit_dir,
                         out->keys[i - 1].consumer->file);
     rc = 0;
 done:
-    for (size_t i = 0; i < n; i++)
-        free(names[i]);
-    free(names);
+    pt_list_free(names, n);
     return rc;
 }
 

@@ -38,6 +38,14 @@ partner_cmp(const void *a, const void *b)
 }
 
 /* The bundle folders' names, sorted; NULL on error (reported). */
+void
+pt_list_free(char **names, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+}
+
 char **
 pt_list_dir(const struct gw_jctx *c, const char *dir, const char *key, int explicit_dir, size_t *n)
 {
@@ -110,9 +118,7 @@ pt_snapshot_load_partners(struct pt_snapshot *s, const struct gw_jctx *c,
     }
     rc = 0;
 out:
-    for (size_t i = 0; i < n; i++)
-        free(names[i]);
-    free(names);
+    pt_list_free(names, n);
     return rc;
 }
 

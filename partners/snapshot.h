@@ -58,6 +58,7 @@ struct pt_snapshot {
  * reporting at key when it cannot be listed. */
 char **pt_list_dir(const struct gw_jctx *c, const char *dir, const char *key, int explicit_dir,
                    size_t *n);
+void pt_list_free(char **names, size_t n);
 
 /* Load every bundle folder of partners_dir, in name order, into s->partners; every file read is hashed into md. explicit_dir: the folder was named in the config (then
  * its absence is an error). Problems go through c. 0, or -1 when the folder cannot be listed. */
