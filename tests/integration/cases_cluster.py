@@ -22,10 +22,11 @@ ROUTE = {"name": "weather", "path": "/weather", "upstream": "mock:", "auth": "ke
 class Redis:
     """A redis-server of the test's own, on a free port; stopped with the test."""
 
-    def __init__(self, ctx):
+    def __init__(self, ctx, cluster=False):
         self.ctx = ctx
         self.port = free_port()
-        self.dir = os.path.join(ctx.dir, "redis")
+        self.cluster = cluster
+        self.dir = os.path.join(ctx.dir, "redis-%d" % self.port)
         os.makedirs(self.dir, exist_ok=True)
         self.proc = None
         ctx.defer(self.kill)
@@ -33,9 +34,12 @@ class Redis:
 
     def start(self):
         self.log = open(os.path.join(self.dir, "redis.log"), "ab")
-        self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", self.dir], stdout=self.log, stderr=self.log)
+        args = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                "--appendonly", "no", "--dir", self.dir]
+        if self.cluster:
+            args += ["--cluster-enabled", "yes", "--cluster-config-file",
+                     os.path.join(self.dir, "nodes.conf")]
+        self.proc = subprocess.Popen(args, stdout=self.log, stderr=self.log)
         check(wait_port("127.0.0.1", self.port, self.proc, 10), "redis-server did not start")
 
     def kill(self):
@@ -69,6 +73,12 @@ class Node:
 
 def cluster(ctx, redis, plans, n=3, timeout_ms=50, routes=(ROUTE,)):
     """n nodes sharing redis, one worker each, the same secret and plans."""
+    return cluster_with(ctx, redis, plans, {"addresses": ["127.0.0.1:%d" % redis.port],
+                                            "timeout_ms": timeout_ms}, n, routes)
+
+
+def cluster_with(ctx, redis, plans, conf, n=3, routes=(ROUTE,)):
+    """n nodes with cluster.redis conf (redis: where their beats land), one worker each."""
     secret = os.path.join(ctx.dir, "keys.secret")
     if not os.path.exists(secret):
         with open(secret, "w") as f:
@@ -81,8 +91,7 @@ def cluster(ctx, redis, plans, n=3, timeout_ms=50, routes=(ROUTE,)):
             "listeners": [{"address": "127.0.0.1:{plain}"}],
             "admin": {"address": "127.0.0.1:%d" % admin},
             "api_keys": {"secret_file": secret},
-            "cluster": {"redis": {"addresses": ["127.0.0.1:%d" % redis.port],
-                                  "timeout_ms": timeout_ms}},
+            "cluster": {"redis": conf},
             "plans": plans,
             "routes": list(routes),
         }
@@ -361,3 +370,75 @@ def cluster_bytes_quota_across_nodes(ctx):
                == spent, timeout=2), "Redis counts %s bytes, the responses %d"
           % (redis.cli("GET", "{portico}:l:consumer:bytes-app:bd:%d" % day), spent))
     ctx.note("bytes_per_day 2000: %d served (%d bytes) before the refusal" % (served, spent))
+
+
+def consumer_counts(ctx, nodes, key_of, wait_key):
+    """A consumer on plan "metered" (5 a second, burst 4) made on n0: it is served on n1, and of
+    8 requests in a row over both nodes 5 are served (the counts are shared); wait_key() says
+    Redis holds them."""
+    c = make_consumer(nodes[0], "metered", "metered-app")
+    works_everywhere(nodes, c["key"], 200, 1.0)
+    time.sleep(1.1)
+    got = [call(nodes[i % 2].port, c["key"]).status for i in range(8)]
+    check(5 <= got.count(200) <= 6 and got[-1] == 429, "8 in a row over two nodes: %s" % got)
+    check(poll(wait_key, timeout=3), "Redis does not hold the rate's counter")
+
+
+@case(timeout=90)
+def cluster_through_sentinel(ctx):
+    """mode sentinel: the nodes ask the sentinel (redis-server --sentinel) for the master's
+    address and count there."""
+    redis = Redis(ctx)
+    sport = free_port()
+    sdir = os.path.join(ctx.dir, "sentinel")
+    os.makedirs(sdir, exist_ok=True)
+    conf = os.path.join(sdir, "sentinel.conf")
+    with open(conf, "w") as f:
+        f.write("port %d\nbind 127.0.0.1\ndir %s\nsentinel monitor main 127.0.0.1 %d 1\n"
+                % (sport, sdir, redis.port))
+    log = open(os.path.join(sdir, "sentinel.log"), "wb")
+    proc = subprocess.Popen(["redis-server", conf, "--sentinel"], stdout=log, stderr=log)
+
+    def stop():
+        proc.kill()
+        proc.wait(10)
+        log.close()
+    ctx.defer(stop)
+    check(wait_port("127.0.0.1", sport, proc, 10), "the sentinel did not start")
+    plans = [{"name": "metered", "limits": {"requests_per_s": 5, "burst": 4},
+              "routes": ["weather"]}]
+    nodes = cluster_with(ctx, redis, plans, {"mode": "sentinel", "master": "main",
+                                             "addresses": ["127.0.0.1:%d" % sport]}, n=2)
+    consumer_counts(ctx, nodes, None, lambda: redis.cli(
+        "EXISTS", "{portico}:l:consumer:metered-app:r") == "1")
+    check("Redis master at 127.0.0.1:%d" % redis.port in nodes[0].gw.stderr_text(),
+          "the node did not say where the sentinel put the master: %s"
+          % nodes[0].gw.stderr_tail(5))
+
+
+@case(timeout=90)
+def cluster_through_redis_cluster(ctx):
+    """mode cluster: two Redis cluster nodes share the slots; the nodes are given the one that
+    does not own the prefix's hash slot, follow its MOVED answer to the one that does, and count
+    there (the store's channel too)."""
+    a, b = Redis(ctx, cluster=True), Redis(ctx, cluster=True)
+    slot = int(a.cli("CLUSTER", "KEYSLOT", "{portico}"))
+    owner, other = (b, a)
+    lo, hi = (0, slot - 1) if slot > 0 else (1, 16383)
+    check(other.cli("CLUSTER", "ADDSLOTSRANGE", str(lo), str(hi)) == "OK", "ADDSLOTSRANGE")
+    rest = [(0, lo - 1)] if lo > 0 else []
+    rest += [(hi + 1, 16383)] if hi < 16383 else []
+    for x, y in rest:
+        check(owner.cli("CLUSTER", "ADDSLOTSRANGE", str(x), str(y)) == "OK", "ADDSLOTSRANGE")
+    other.cli("CLUSTER", "MEET", "127.0.0.1", str(owner.port))
+    check(poll(lambda: "cluster_state:ok" in a.cli("CLUSTER", "INFO") and
+               "cluster_state:ok" in b.cli("CLUSTER", "INFO"), timeout=15),
+          "the Redis cluster is not ok: %s" % a.cli("CLUSTER", "INFO"))
+    plans = [{"name": "metered", "limits": {"requests_per_s": 5, "burst": 4},
+              "routes": ["weather"]}]
+    nodes = cluster_with(ctx, owner, plans, {"mode": "cluster",
+                                             "addresses": ["127.0.0.1:%d" % other.port]}, n=2)
+    consumer_counts(ctx, nodes, None, lambda: owner.cli(
+        "EXISTS", "{portico}:l:consumer:metered-app:r") == "1")
+    check("Redis master at 127.0.0.1:%d" % owner.port in nodes[0].gw.stderr_text(),
+          "the node did not follow MOVED: %s" % nodes[0].gw.stderr_tail(5))
