@@ -9,7 +9,8 @@
  *
  * A request waits for the answer at most cluster.redis.timeout_ms (one timer per worker over its
  * questions, which all wait as long, in the order asked). Without an answer in time, or with
- * Redis away, the node decides alone on its share: each request counts as many times as there
+ * Redis away, the node decides alone on its share (and once a question went unanswered past its
+ * time, the worker asks no more until an answer comes: the requests meanwhile wait for nothing): each request counts as many times as there
  * are nodes (the live ones it last saw, or fallback_nodes), over the counts Redis last gave it, so
  * the nodes together stay within about the limit while Redis is away (limits.md: the bound).
  */
@@ -111,6 +112,10 @@ struct gw_limits_redis {
     unsigned gen;                  /* the master's generation it was made for */
     int64_t retry_us;              /* no new connection before */
     int away;                      /* said in the log */
+    int stalled;                   /* a question went unanswered past its time: until an answer
+                                    * comes, no more are asked (a hung Redis would have them pile
+                                    * up, and count them all when it woke) */
+    int outstanding;               /* questions asked, not yet answered */
     struct call_q waiting;         /* in the order asked: the order of their deadlines */
     struct event *timer;
 };
@@ -198,6 +203,10 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
         struct gw_exchange *ex = c->ex;
         TAILQ_REMOVE(&rl->waiting, c, q);
         c->ex = NULL;
+        if (!rl->stalled) {
+            rl->stalled = 1;
+            set_away(rl, 1, "no answer within timeout_ms");
+        }
         alone(ex);
     }
     arm(rl);
@@ -212,6 +221,11 @@ reply_cb(redisAsyncContext *ac, void *reply, void *priv)
     struct gw_refusal why;
 
     (void)ac;
+    c->rl->outstanding--;
+    if (r != NULL && c->rl->stalled) { /* it answers again */
+        c->rl->stalled = 0;
+        set_away(c->rl, 0, "");
+    }
     if (ex == NULL) {
         free(c);
         return;
@@ -361,7 +375,7 @@ gw_limits_redis(struct gw_exchange *ex)
 
     pthread_once(&sha_once, sha_init);
     if ((rl = worker_state(ex->c->w)) == NULL || (ac = connection(rl)) == NULL ||
-        (c = calloc(1, sizeof *c)) == NULL) {
+        (rl->stalled && rl->outstanding > 0) || (c = calloc(1, sizeof *c)) == NULL) {
         atomic_fetch_add_explicit(&fallbacks, 1, memory_order_relaxed);
         return gw_limits_take(ex, GW_TAKE_SHARED, gw_limits_share());
     }
@@ -409,6 +423,7 @@ gw_limits_redis(struct gw_exchange *ex)
         return gw_limits_take(ex, GW_TAKE_SHARED, gw_limits_share());
     }
     ex->limits_call = c;
+    rl->outstanding++;
     if (TAILQ_EMPTY(&rl->waiting)) {
         TAILQ_INSERT_TAIL(&rl->waiting, c, q);
         arm(rl);

@@ -281,15 +281,17 @@ def cluster_redis_away_local_share(ctx):
     check(0 not in load.statuses(), "requests failed: %s" % load.statuses())
     check(slow < 0.2 + 0.3, "an answer took %.3f s with timeout_ms 200" % slow)
     # while away (2.5 s windows inside each phase): the shares add up to the limit, plus the
-    # bound: the shares of the burst (10) and one request per node. Hung, each request waits
-    # timeout_ms: the six clients offer about 30 a second, under the limit
+    # bound: the shares of the burst (10) and one request per node. Hung, a worker's first
+    # question past timeout_ms marks its connection stalled: until Redis answers, it decides
+    # alone at once
     for name, a, b in (("hung", 3.5, 6.0), ("killed", 6.5, 9.0)):
         got = load.accepted(a, b)
-        check(got <= 100 * (b - a) + 10 + 3, "%s: %d accepted in %.1f s (limit 100/s)"
+        check(0.9 * 100 * (b - a) <= got <= 100 * (b - a) + 10 + 3,
+              "%s: %d accepted in %.1f s (limit 100/s over three nodes' shares)"
               % (name, got, b - a))
-    got = load.accepted(6.5, 9.0)
-    check(got >= 0.9 * 100 * 2.5, "killed: only %d accepted in 2.5 s: the shares do not add up "
-          "to the limit" % got)
+    hung = [lat for t, lat, _ in load.results if 3.5 <= t < 6.0]
+    check(sorted(hung)[len(hung) // 2] < 0.05, "hung: the median answer took %.3f s: the "
+          "workers still wait for Redis" % sorted(hung)[len(hung) // 2])
     got = load.accepted(11.0, 13.0)
     check(190 <= got <= 212, "back: %d accepted in 2 s (limit 100/s, burst 10)" % got)
     check(poll(lambda: redis.cli("EXISTS", "{portico}:l:consumer:metered-app:r") == "1",
