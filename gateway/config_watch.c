@@ -99,15 +99,20 @@ want_file(struct wdir **v, size_t *n, const char *file)
     }
 }
 
-/* What s is made of: its files' folders, partners_dir and every bundle folder. */
+/* What s is made of: its files' folders, consumers_dir, partners_dir and every bundle folder. */
 static void
 wanted(const struct pt_snapshot *s, struct wdir **v, size_t *n)
 {
     const struct gw_config *c = s->config;
+    struct stat cst;
     DIR *dp;
     struct dirent *e;
 
     want_file(v, n, c->path);
+    if (c->api_keys.secret_file != NULL)
+        want_file(v, n, c->api_keys.secret_file);
+    if (stat(c->consumers_dir, &cst) == 0 && S_ISDIR(cst.st_mode))
+        want(v, n, c->consumers_dir, NULL);
     for (size_t i = 0; i < c->nlisteners; i++)
         for (size_t j = 0; j < c->listeners[i].ncerts; j++) {
             want_file(v, n, c->listeners[i].certs[j].cert_file);

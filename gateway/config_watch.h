@@ -2,8 +2,9 @@
  * what the configuration is made of, so that a changed file reloads the node without a signal.
  *
  * Watched: portico.json's folder (for portico.json itself and the listeners' certificates and
- * keys there), the folder of each listener certificate and key, partners_dir (a bundle added or
- * removed) and every bundle folder (anything in it). Replacing a file by a rename (what
+ * keys there), the folder of each listener certificate and key and of the API keys' secret,
+ * consumers_dir (anything in it), partners_dir (a bundle added or removed) and every bundle
+ * folder (anything in it). Replacing a file by a rename (what
  * certificate tools do), writing it in place, or swapping a Kubernetes-style "..data" link all
  * count. The caller debounces: many writes make one reload, once they have been quiet a while.
  */

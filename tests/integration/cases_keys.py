@@ -525,3 +525,21 @@ def keys_mtls_or_key_route(ctx):
     check_refused(key_get(s, "/both/n"), 401, "key-missing")
     # a key-only route is not opened by a certificate
     check_refused(s.tls_get("acme-client", "/k/orders/x"), 401, "key-missing")
+
+
+@case
+def keys_watch_sees_consumers_dir(ctx):
+    """With "reload": {"watch": true}, a consumer written into consumers_dir by `portico consumer
+    new` is served without a signal, and its key revoked in the file stops working."""
+    s, keys = keys_setup(ctx, start=False)
+    cfg = s.gw.read_config()
+    cfg["reload"] = {"watch": True, "debounce_ms": 100}
+    s.gw.write_config(cfg)
+    s.gw.start()
+    key = cli_new(ctx, s, "watched", "basic")
+    check(poll(lambda: key_get(s, "/k/orders/1", key).status == 200, timeout=5),
+          "the consumer written into consumers_dir is not served: %s" % s.gw.stderr_tail(3))
+    rc, out, err = cli(ctx, s, "revoke", "watched", kid_of(key))
+    check(rc == 0, "revoke: %d %s %s" % (rc, out, err))
+    check(poll(lambda: key_get(s, "/k/orders/2", key).status == 401, timeout=5),
+          "the key revoked in the file still works")
