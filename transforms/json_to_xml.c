@@ -311,11 +311,13 @@ static void write_elem(struct jx *w, const char *key, size_t kn, int how, const 
 static void write_content(struct jx *w, const struct jv *obj, const struct tf_xj_path *t,
                           unsigned flags, int doc);
 
+/* Would xml_to_json with these knobs read string v back as something else: a number or a
+ * boolean where a path types it, or null for "" with "empty": "null"? (types marks it) */
 static int
-typed_string(const struct jv *v, unsigned flags)
+typed_string(const struct tf_xj *c, const struct jv *v, unsigned flags)
 {
     return ((flags & TF_XJ_NUMBER) && tf_xj_number_ok(v->s, v->n)) ||
-           ((flags & TF_XJ_BOOLEAN) && tf_xj_is_bool(v->s, v->n));
+           ((flags & TF_XJ_BOOLEAN) && tf_xj_is_bool(v->s, v->n)) || (v->n == 0 && c->empty_null);
 }
 
 /* Everything of an element after its name: attributes, then the content and the end tag. Returns
@@ -373,7 +375,7 @@ write_body(struct jx *w, const struct jv *v, const struct tf_xj_path *t, unsigne
     default:
         if (w->c->types && v->t != J_STR)
             put_marker(w, "type", type_name[v->t]);
-        if (w->c->types && v->t == J_STR && typed_string(v, flags))
+        if (w->c->types && v->t == J_STR && typed_string(w->c, v, flags))
             put_marker(w, "type", "string");
         if (v->t == J_STR && v->n == 0) {
             gw_buf_add(&w->o, "/>", 2);

@@ -170,10 +170,10 @@ tf_jx_prewalk(struct jx *w, const struct jv *v, int elem)
         break;
     default:
         /* a type marker goes on numbers and booleans, and on strings that read as one (where a
-         * path types them): plain strings need none, so that {"a": {"#text": null}} and the
-         * {"a": ""} it comes back as are written alike */
+         * path types them, or "" where "empty" is "null"): plain strings need none, so that
+         * {"a": {"#text": null}} and the {"a": ""} it comes back as are written alike */
         w->need_pj |= w->c->types && (v->t != J_STR || tf_xj_number_ok(v->s, v->n) ||
-                                      tf_xj_is_bool(v->s, v->n));
+                                      tf_xj_is_bool(v->s, v->n) || (v->n == 0 && w->c->empty_null));
         break;
     }
 }

@@ -15,7 +15,9 @@
  *     "strip" (local names only), or an object mapping namespace URIs to prefixes;
  *   - keys that are not XML names are escaped as _xHHHH_ (HHHH: the character's code point in
  *     uppercase hexadecimal; 8 digits above U+FFFF; "_x_" is the empty key; a "_" that would
- *     read as the start of an escape is itself written _x005F_), and unescaped on the way back;
+ *     read as the start of an escape is itself written _x005F_), and unescaped on the way back
+ *     (not where the key would then read as another kind of member, a declaration among
+ *     them: <_x0023_text> is the key "_x0023_text"; elements of one key are one member);
  *   - what JSON has and XML has not travels in attributes of the namespace TF_XJ_NS
  *     ("urn:portico:json", prefix "pj"): pj:array (an array of one item, "empty": an empty array),
  *     pj:type (object, array, number, boolean, string) and pj:wrapper on a root element json_to_xml

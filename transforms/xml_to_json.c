@@ -133,22 +133,57 @@ ns_prefix(struct xj *w, xmlNsPtr ns)
     return w->last_prefix;
 }
 
-/* Build lead + [prefix ":"] name (each unescaped) in w->kbuf; returns it. */
+/* Is s "xmlns" or "xmlns:..." (an attribute key json_to_xml reads as a declaration)? */
+static int
+xmlns_name(const char *s)
+{
+    return strncmp(s, "xmlns", 5) == 0 && (s[5] == '\0' || s[5] == ':');
+}
+
+/* A namespace prefix as keys write it, at b (room for n + 1): unescaped, unless unescaped it
+ * would be xml or xmlns, which json_to_xml would not declare (xmlns:_x0078_ml): then as written
+ * (json_to_xml escapes its '_' and it comes back the same). Elements, attributes and
+ * declarations all write a prefix this way, so that json_to_xml finds it bound. */
+static size_t
+put_prefix(char *b, const char *p, size_t n)
+{
+    size_t k = tf_xj_name_decode(p, n, b, n + 1);
+
+    if (strcmp(b, "xml") == 0 || strcmp(b, "xmlns") == 0) {
+        memcpy(b, p, n);
+        k = n;
+    }
+    return k;
+}
+
+/* Build lead + [prefix ":"] name in w->kbuf (name NULL: lead + prefix, a declaration's key);
+ * the prefix as put_prefix writes it, the name unescaped. Returns it. */
 static const char *
 make_key(struct xj *w, const char *lead, const char *prefix, const char *name)
 {
-    size_t ll = strlen(lead), pl = prefix ? strlen(prefix) : 0, nl = strlen(name), k;
+    size_t ll = strlen(lead), pl = prefix ? strlen(prefix) : 0, nl = name ? strlen(name) : 0, k;
     char *b = key_room(w, ll + pl + nl + 3);
 
     memcpy(b, lead, ll);
     k = ll;
     if (prefix != NULL) {
-        k += tf_xj_name_decode(prefix, pl, b + k, pl + 1);
-        b[k++] = ':';
+        k += put_prefix(b + k, prefix, pl);
+        if (name != NULL)
+            b[k++] = ':';
     }
-    k += tf_xj_name_decode(name, nl, b + k, nl + 1);
+    if (name != NULL)
+        k += tf_xj_name_decode(name, nl, b + k, nl + 1);
     b[k] = '\0';
     return b;
+}
+
+/* Would json_to_xml read member key k as an element (not as an attribute, the text, a comment
+ * or "#order")? */
+static int
+names_element(const struct tf_xj *c, const char *k)
+{
+    return strncmp(k, c->attr_prefix, c->attr_prefix_len) != 0 && strcmp(k, c->text_key) != 0 &&
+           strcmp(k, "#comment") != 0 && strcmp(k, "#order") != 0;
 }
 
 static void
@@ -304,6 +339,7 @@ struct grouping {
     struct group *groups;
     size_t ngroups;
     int contiguous;
+    int escapes;        /* an element's name or prefix has "_x": two groups may share a key */
 };
 
 static int
@@ -390,6 +426,9 @@ add_group(struct frame *f, struct grouping *gr, int kind, const char *prefix, xm
         .first = n, .prefix = prefix, .name = kind == IT_ELEM ? n->name : NULL,
         .kind = kind, .first_item = gr->nitems,
     };
+    if (kind == IT_ELEM && (strstr((const char *)n->name, "_x") != NULL ||
+                            (prefix != NULL && strstr(prefix, "_x") != NULL)))
+        gr->escapes = 1;
     if (gr->ngroups == LINEAR_GROUPS + 1)
         hash_rebuild(f, gr->groups, gr->ngroups);
     else if (gr->ngroups > LINEAR_GROUPS + 1) {
@@ -444,6 +483,65 @@ array_mark(const xmlNode *e)
     return mark;
 }
 
+static const char *group_key(struct xj *w, const struct group *g);
+
+struct keyed {
+    char *key;
+    size_t group;
+};
+
+static int
+keyed_cmp(const void *a, const void *b)
+{
+    const struct keyed *x = a, *y = b;
+    int c = strcmp(x->key, y->key);
+
+    return c != 0 ? c : (x->group > y->group) - (x->group < y->group);
+}
+
+/* Groups of different names with one key (<A/> and <_x0041_/>, p:a and p_x003A_a, <_x0023_text>
+ * and <_x005F_x0023_text>) would write that key twice: they become one group, the first's
+ * (items keep their document order; "#order" follows when they were apart). */
+static void
+merge_same_keys(struct xj *w, struct grouping *gr)
+{
+    struct keyed *k = gw_xmalloc(gr->ngroups * sizeof *k);
+    size_t *into = gw_xmalloc(gr->ngroups * sizeof *into), n = 0;
+    unsigned char *seen;
+
+    for (size_t i = 0; i < gr->ngroups; i++) {
+        into[i] = i;
+        if (gr->groups[i].kind == IT_ELEM)
+            k[n++] = (struct keyed){ gw_xstrdup(group_key(w, &gr->groups[i])), i };
+    }
+    qsort(k, n, sizeof *k, keyed_cmp);
+    for (size_t i = 1; i < n; i++) {
+        if (strcmp(k[i].key, k[i - 1].key) != 0)
+            continue;
+        struct group *to = &gr->groups[into[k[i - 1].group]], *from = &gr->groups[k[i].group];
+        into[k[i].group] = into[k[i - 1].group];
+        to->count += from->count;
+        to->array_mark = from->array_mark > to->array_mark ? from->array_mark : to->array_mark;
+        from->count = 0;
+    }
+    /* one group's items must follow each other, else "#order" */
+    seen = gw_xcalloc(gr->ngroups, 1);
+    gr->contiguous = 1;
+    for (size_t i = 0; i < gr->nitems; i++) {
+        size_t g = gr->items[i].group = (uint32_t)into[gr->items[i].group];
+        if (i > 0 && gr->items[i - 1].group == g)
+            continue;
+        if (seen[g])
+            gr->contiguous = 0;
+        seen[g] = 1;
+    }
+    for (size_t i = 0; i < n; i++)
+        free(k[i].key);
+    free(seen);
+    free(into);
+    free(k);
+}
+
 /* Collect the children of one element (or the document) into items and groups. */
 static void
 collect(struct xj *w, size_t d, xmlNodePtr first, int elem_content, struct grouping *gr)
@@ -474,6 +572,8 @@ collect(struct xj *w, size_t d, xmlNodePtr first, int elem_content, struct group
             n = n->next;
         }
     }
+    if (gr->escapes && gr->ngroups > 1)
+        merge_same_keys(w, gr);
 }
 
 /* ---- values ---- */
@@ -497,11 +597,24 @@ write_item(struct xj *w, const struct item *it, int kind, const struct tf_xj_pat
 static const char *
 group_key(struct xj *w, const struct group *g)
 {
+    const char *key;
+
     if (g->kind == IT_TEXT)
         return w->c->text_key;
     if (g->kind == IT_COMMENT)
         return "#comment";
-    return make_key(w, "", g->prefix, (const char *)g->name);
+    key = make_key(w, "", g->prefix, (const char *)g->name);
+    /* a name that unescapes to what json_to_xml would not read as an element (<_x0023_text>,
+     * <_x0040_a>, <_x0040_p:a>) is the key as written: json_to_xml escapes its '_' (and the
+     * colon, the prefix as written not being bound) and it comes back the same */
+    if (!names_element(w->c, key)) {
+        char *b = w->kbuf;
+        if (g->prefix != NULL)
+            b = stpcpy(stpcpy(b, g->prefix), ":");
+        strcpy(b, (const char *)g->name);
+        key = w->kbuf;
+    }
+    return key;
 }
 
 /* One group as a member: its key, then its value or the array of its values. */
@@ -570,7 +683,8 @@ write_children(struct xj *w, xmlNodePtr first_child, const struct tf_xj_path *t,
     /* the items and groups live in this level's frame: deeper levels use their own */
     collect(w, w->level++, first_child, elem_content, &gr);
     for (size_t gi = 0; gi < gr.ngroups && !w->o.over; gi++)
-        write_group(w, &gr, gi, t, own_flags, doc, first);
+        if (gr.groups[gi].count > 0) /* 0: merged into an earlier group of the same key */
+            write_group(w, &gr, gi, t, own_flags, doc, first);
     if (!gr.contiguous)
         write_order(w, &gr, first);
     w->level--;
@@ -595,14 +709,16 @@ write_href(struct xj *w, const char *href)
 static void
 write_decls(struct xj *w, xmlNodePtr e, int *first)
 {
-    char lead[64];
+    char lead[64], plead[64];
 
     snprintf(lead, sizeof lead, "%sxmlns", w->c->attr_prefix);
+    snprintf(plead, sizeof plead, "%sxmlns:", w->c->attr_prefix);
     for (xmlNsPtr ns = e->nsDef; ns != NULL; ns = ns->next) {
         if (!decl_kept(w, ns))
             continue;
-        /* "@xmlns" + ":" + prefix, the prefix unescaped as in names */
-        write_key(w, ns->prefix ? make_key(w, lead, "", (const char *)ns->prefix) : lead, first);
+        /* "@xmlns:" + prefix, the prefix as keys write it */
+        write_key(w, ns->prefix ? make_key(w, plead, (const char *)ns->prefix, NULL) : lead,
+                  first);
         write_href(w, (const char *)ns->href);
     }
 }
@@ -630,8 +746,13 @@ write_attrs(struct xj *w, xmlNodePtr e, const struct tf_xj_path *t, int *first)
     for (xmlAttrPtr a = e->properties; a != NULL && !w->o.over; a = a->next) {
         if (is_ns(a->ns, TF_XJ_NS))
             continue;
-        const char *key = make_key(w, w->c->attr_prefix, attr_prefix_of(w, e, a),
-                                   (const char *)a->name);
+        const char *prefix = attr_prefix_of(w, e, a);
+        const char *key = make_key(w, w->c->attr_prefix, prefix, (const char *)a->name);
+        /* a name that unescapes to xmlns or xmlns:p would read as a declaration: it keeps its
+         * escapes (with "strip", json_to_xml reads no declaration) */
+        if (prefix == NULL && w->c->ns != TF_XJ_NS_STRIP &&
+            xmlns_name(key + w->c->attr_prefix_len))
+            strcpy(w->kbuf + w->c->attr_prefix_len, (const char *)a->name);
         unsigned flags = tf_xj_key_flags(w->c, t, key, strlen(key), NULL);
         const char *v = attr_value(a);
         xmlChar *owned = NULL;

@@ -5,6 +5,7 @@
  *   compared byte for byte (PORTICO_UPDATE_GOLDEN=1 rewrites them: review the diff);
  * - the round trip XML -> JSON -> XML keeps the infoset on every sample (tests/data/samples),
  *   with the default knobs and each namespace mode, and JSON -> XML -> JSON gives the same JSON;
+ * - XML -> JSON -> XML -> JSON gives the same JSON on inputs that failed the fuzz target;
  * - refusals (threat limits, what XML cannot carry) and the transforms through a tf_ctx;
  * - config errors with their positions.
  * Runs with the repository root as the working directory.
@@ -690,6 +691,8 @@ test_round_trip_json(void **state)
         "{\"r\":{\"@xmlns:xsi\":\"urn:other\",\"@xsi:a\":\"1\",\"n\":null}}",
         "{\"r\":{\"@xsi:schemaLocation\":\"urn:x x.xsd\",\"s\":{\"@xmlns:xsi\":\"urn:o\","
         "\"@xsi1:type\":\"t\",\"n\":null}}}",
+        /* prefixes that are not names: escaped both ways, in declarations, elements, attributes */
+        "{\"r\":{\"@xmlns:#p\":\"urn:p\",\"@xmlns:@q\":\"urn:q\",\"@@q:c\":\"2\",\"#p:a\":\"1\"}}",
     };
     struct tf_xj *c = conf_ok("{\"types\": true, \"comments\": true}");
     size_t xlen, jlen;
@@ -707,6 +710,72 @@ test_round_trip_json(void **state)
         env_free(&e);
     }
     tf_xj_free(c);
+}
+
+/* XML -> JSON -> XML -> JSON gives the first JSON again on inputs that failed fuzz_xml_parse's
+ * check: names whose escapes unescape to another kind of member (the text, an attribute, a
+ * declaration), elements of one key, and pj:type markers (json_to_xml writes them with types). */
+static void
+test_round_trip_xml(void **state)
+{
+    static const struct {
+        const char *cfg, *back, *xml, *json;
+    } cases[] = {
+        /* escapes that would read as the text, a comment, "#order" or an attribute stay */
+        { NULL, NULL, "<r><_x0023_text>1</_x0023_text></r>", "{\"r\":{\"_x0023_text\":\"1\"}}" },
+        { NULL, NULL, "<r><_x0023_comment>c</_x0023_comment><_x0023_order/></r>",
+          "{\"r\":{\"_x0023_comment\":\"c\",\"_x0023_order\":\"\"}}" },
+        { NULL, NULL, "<r><b/><_x0040_a>1</_x0040_a></r>",
+          "{\"r\":{\"b\":\"\",\"_x0040_a\":\"1\"}}" },
+        { "{\"attribute_prefix\": \"-\", \"text_key\": \"#t\"}", NULL,
+          "<r a=\"1\"><_x002D_a>2</_x002D_a><_x0023_t>3</_x0023_t><_x0023_text>4</_x0023_text></r>",
+          "{\"r\":{\"-a\":\"1\",\"_x002D_a\":\"2\",\"_x0023_t\":\"3\",\"#text\":\"4\"}}" },
+        { NULL, NULL, "<_x0023_text>1</_x0023_text>", "{\"_x0023_text\":\"1\"}" },
+        { NULL, NULL, "<r xmlns:_x0040_p=\"urn:p\"><_x0040_p:a _x0040_p:b=\"1\"/></r>",
+          "{\"r\":{\"@xmlns:@p\":\"urn:p\",\"_x0040_p:a\":{\"@@p:b\":\"1\"}}}" },
+        /* escapes that would read as a declaration, or declare xml or xmlns, stay */
+        { NULL, NULL, "<r _x0078_mlns_x003A_p=\"\" xmlns:_x0078_ml=\"urn:u\"><_x0078_ml:a/></r>",
+          "{\"r\":{\"@xmlns:_x0078_ml\":\"urn:u\",\"@_x0078_mlns_x003A_p\":\"\","
+          "\"_x0078_ml:a\":\"\"}}" },
+        { NULL, NULL, "<r a=\"q\" xmlns_x003A_p=\"urn:c\"/>",
+          "{\"r\":{\"@a\":\"q\",\"@xmlns_x003A_p\":\"urn:c\"}}" },
+        /* names of one key are one member */
+        { NULL, NULL, "<r><A/><b/><_x0041_/></r>",
+          "{\"r\":{\"A\":[\"\",\"\"],\"b\":\"\",\"#order\":[\"A\",\"b\",\"A\"]}}" },
+        { NULL, NULL, "<r><_x0023_text/><_x005F_x0023_text/></r>",
+          "{\"r\":{\"_x0023_text\":[\"\",\"\"]}}" },
+        { NULL, NULL, "<r xmlns:p=\"urn:p\"><p:a/><p_x003A_a/></r>",
+          "{\"r\":{\"@xmlns:p\":\"urn:p\",\"p:a\":[\"\",\"\"]}}" },
+        /* pj:type markers come back with types (and "" with "empty": "null" is marked) */
+        { NULL, "{\"types\": true}",
+          "<a xmlns:pj=\"urn:portico:json\" pj:type=\"number\">1</a>", "{\"a\":1}" },
+        { "{\"numbers\": [\"n\"]}", "{\"numbers\": [\"n\"], \"types\": true}",
+          "<r xmlns:pj=\"urn:portico:json\"><n>1</n><n pj:type=\"string\">2</n></r>",
+          "{\"r\":{\"n\":[1,\"2\"]}}" },
+        { "{\"empty\": \"null\"}", "{\"empty\": \"null\", \"types\": true}",
+          "<r xmlns:pj=\"urn:portico:json\"><a pj:type=\"string\"/><b/></r>",
+          "{\"r\":{\"a\":\"\",\"b\":null}}" },
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct tf_xj *c = conf_ok(cases[i].cfg);
+        struct tf_xj *back = conf_ok(cases[i].back ? cases[i].back : cases[i].cfg);
+        size_t jlen, xlen, j2len;
+        struct env e;
+
+        env_init(&e);
+        char *json = x2j(c, cases[i].xml, strlen(cases[i].xml), &e, &jlen);
+        char *xml = j2x(back, json, jlen, &e, &xlen);
+        char *json2 = x2j(c, xml, xlen, &e, &j2len);
+        if (strcmp(json, cases[i].json) != 0 || strcmp(json2, json) != 0)
+            fprintf(stderr, "XML %s\n  -> %s\n  -> %s\n  -> %s\n", cases[i].xml, json, xml, json2);
+        assert_string_equal(json, cases[i].json);
+        assert_string_equal(json2, json);
+        env_free(&e);
+        tf_xj_free(back);
+        tf_xj_free(c);
+    }
 }
 
 /* Stripping namespaces turns p:xmlns into "@xmlns": the way back writes it as an attribute,
@@ -1172,6 +1241,7 @@ main(void)
         cmocka_unit_test(test_goldens),
         cmocka_unit_test(test_round_trip_samples),
         cmocka_unit_test(test_round_trip_json),
+        cmocka_unit_test(test_round_trip_xml),
         cmocka_unit_test(test_strip_xmlns_attribute),
         cmocka_unit_test(test_json_to_xml_refusals),
         cmocka_unit_test(test_output_limit),
