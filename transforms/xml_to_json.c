@@ -264,11 +264,31 @@ pj_type_of(const char *v)
 /* Would this namespace declaration go to JSON? Not those json_to_xml adds by itself (pj, xsi
  * under its usual prefix), nor mapped ones (the map declares them again), nor any when
  * stripping. */
+/* Do two names (NULL: none) unescape to the same? */
 static int
-decl_kept(const struct xj *w, const xmlNs *ns)
+same_unescaped(const char *x, const char *y)
+{
+    char bx[256], by[256];
+
+    if (x == NULL || y == NULL)
+        return x == y;
+    if (tf_xj_name_decode(x, strlen(x), bx, sizeof bx) >= sizeof bx ||
+        tf_xj_name_decode(y, strlen(y), by, sizeof by) >= sizeof by)
+        return strcmp(x, y) == 0;
+    return strcmp(bx, by) == 0;
+}
+
+/* Is a declaration written: not for stripping, not Portico's own nor a mapped one, and not a
+ * second one of e whose prefix unescapes as an earlier one's (xmlns:A and xmlns:_x0041_ would
+ * make one key twice: the first is kept). */
+static int
+decl_kept(const struct xj *w, const xmlNode *e, const xmlNs *ns)
 {
     if (w->c->ns == TF_XJ_NS_STRIP || is_ns(ns, TF_XJ_NS))
         return 0;
+    for (const xmlNs *o = e->nsDef; o != NULL && o != ns; o = o->next)
+        if (same_unescaped((const char *)o->prefix, (const char *)ns->prefix) && decl_kept(w, e, o))
+            return 0;
     if (ns->prefix != NULL && is_ns(ns, TF_XJ_XSI) &&
         tf_xj_prefix_index("xsi", (const char *)ns->prefix, strlen((const char *)ns->prefix)) >= 0)
         return 0;
@@ -303,7 +323,7 @@ scan_attrs(const struct xj *w, xmlNodePtr e, struct einfo *in)
         in->nattrs++;
     }
     for (xmlNsPtr ns = e->nsDef; ns != NULL; ns = ns->next)
-        in->ndecls += decl_kept(w, ns);
+        in->ndecls += decl_kept(w, e, ns);
 }
 
 static void
@@ -714,7 +734,7 @@ write_decls(struct xj *w, xmlNodePtr e, int *first)
     snprintf(lead, sizeof lead, "%sxmlns", w->c->attr_prefix);
     snprintf(plead, sizeof plead, "%sxmlns:", w->c->attr_prefix);
     for (xmlNsPtr ns = e->nsDef; ns != NULL; ns = ns->next) {
-        if (!decl_kept(w, ns))
+        if (!decl_kept(w, e, ns))
             continue;
         /* "@xmlns:" + prefix, the prefix as keys write it */
         write_key(w, ns->prefix ? make_key(w, plead, (const char *)ns->prefix, NULL) : lead,
@@ -740,6 +760,37 @@ attr_prefix_of(struct xj *w, xmlNodePtr e, xmlAttrPtr a)
     return p != NULL ? p : (const char *)a->ns->prefix; /* an attribute needs its prefix */
 }
 
+/* Does a's name, holding an escape, unescape as another attribute's of e, with the same prefix? */
+static int
+attr_clash(struct xj *w, xmlNodePtr e, xmlAttrPtr a, const char *prefix)
+{
+    if (strstr((const char *)a->name, "_x") == NULL)
+        return 0;
+    for (xmlAttrPtr b = e->properties; b != NULL; b = b->next)
+        if (b != a && !is_ns(b->ns, TF_XJ_NS) &&
+            same_unescaped((const char *)b->name, (const char *)a->name) &&
+            same_unescaped(attr_prefix_of(w, e, b), prefix))
+            return 1;
+    return 0;
+}
+
+/* The attribute key with its name as written (escapes kept): json_to_xml escapes the '_' of
+ * each, and it comes back the same. */
+static void
+make_raw_key(struct xj *w, const char *prefix, const char *name)
+{
+    size_t ll = w->c->attr_prefix_len, k = ll;
+    size_t pl = prefix != NULL ? strlen(prefix) : 0, nl = strlen(name);
+    char *b = key_room(w, ll + pl + nl + 3);
+
+    memcpy(b, w->c->attr_prefix, ll);
+    if (prefix != NULL) {
+        k += put_prefix(b + k, prefix, pl);
+        b[k++] = ':';
+    }
+    memcpy(b + k, name, nl + 1);
+}
+
 static void
 write_attrs(struct xj *w, xmlNodePtr e, const struct tf_xj_path *t, int *first)
 {
@@ -749,10 +800,12 @@ write_attrs(struct xj *w, xmlNodePtr e, const struct tf_xj_path *t, int *first)
         const char *prefix = attr_prefix_of(w, e, a);
         const char *key = make_key(w, w->c->attr_prefix, prefix, (const char *)a->name);
         /* a name that unescapes to xmlns or xmlns:p would read as a declaration: it keeps its
-         * escapes (with "strip", json_to_xml reads no declaration) */
-        if (prefix == NULL && w->c->ns != TF_XJ_NS_STRIP &&
-            xmlns_name(key + w->c->attr_prefix_len))
-            strcpy(w->kbuf + w->c->attr_prefix_len, (const char *)a->name);
+         * escapes (with "strip", json_to_xml reads no declaration); so does one that unescapes
+         * as another attribute's of e (A and _x0041_ would make one key twice) */
+        if ((prefix == NULL && w->c->ns != TF_XJ_NS_STRIP &&
+             xmlns_name(key + w->c->attr_prefix_len)) ||
+            attr_clash(w, e, a, prefix))
+            make_raw_key(w, prefix, (const char *)a->name);
         unsigned flags = tf_xj_key_flags(w->c, t, key, strlen(key), NULL);
         const char *v = attr_value(a);
         xmlChar *owned = NULL;

@@ -746,6 +746,12 @@ test_round_trip_xml(void **state)
           "{\"r\":{\"_x0023_text\":[\"\",\"\"]}}" },
         { NULL, NULL, "<r xmlns:p=\"urn:p\"><p:a/><p_x003A_a/></r>",
           "{\"r\":{\"@xmlns:p\":\"urn:p\",\"p:a\":[\"\",\"\"]}}" },
+        /* attributes of one key: the escaped one keeps its escapes; declarations of one key:
+         * the first is kept */
+        { NULL, NULL, "<r A=\"1\" _x0041_=\"2\"/>", "{\"r\":{\"@A\":\"1\",\"@_x0041_\":\"2\"}}" },
+        { NULL, NULL, "<r _x0041_=\"2\" A=\"1\"/>", "{\"r\":{\"@_x0041_\":\"2\",\"@A\":\"1\"}}" },
+        { NULL, NULL, "<r xmlns:A=\"urn:a\" xmlns:_x0041_=\"urn:b\"><A:x/></r>",
+          "{\"r\":{\"@xmlns:A\":\"urn:a\",\"A:x\":\"\"}}" },
         /* pj:type markers come back with types (and "" with "empty": "null" is marked) */
         { NULL, "{\"types\": true}",
           "<a xmlns:pj=\"urn:portico:json\" pj:type=\"number\">1</a>", "{\"a\":1}" },
