@@ -28,6 +28,8 @@ struct __attribute__((aligned(64))) gw_limit_state {
     _Atomic int inflight;          /* requests under way */
     struct gw_count day, month;    /* requests in the UTC day and month counted */
     struct gw_count bday, bmonth;  /* body bytes in them */
+    _Atomic(struct gw_limits_args *) args; /* its part of a Redis question, written once */
+    struct gw_limits_args *retired;        /* earlier ones (the figures changed), freed at exit */
     struct gw_limit_state *next;
 };
 
@@ -83,6 +85,49 @@ gw_limits_attach(struct pt_snapshot *s)
     }
 }
 
+/* RESP bulk strings: "$<len>\r\n<s>\r\n" into p. Returns the length written. */
+static size_t
+bulk(char *p, const char *str)
+{
+    size_t n = strlen(str);
+    int k = sprintf(p, "$%zu\r\n", n);
+
+    memcpy(p + k, str, n);
+    memcpy(p + k + n, "\r\n", 2);
+    return (size_t)k + n + 2;
+}
+
+const struct gw_limits_args *
+gw_limits_args(const struct pt_limits *l, const char *prefix)
+{
+    struct gw_limit_state *s = l->state;
+    struct gw_limits_args *a = atomic_load_explicit(&s->args, memory_order_acquire), *was;
+    const uint64_t figs[6] = {l->rate > 0 ? 1000000ULL / l->rate : 0,
+                              l->rate > 0 ? 1000000ULL * l->burst / l->rate : 0,
+                              l->per_day, l->per_month, l->bytes_per_day, l->bytes_per_month};
+    char key[400], num[24];
+
+    if (a != NULL && memcmp(a->figs, figs, sizeof figs) == 0)
+        return a;
+    /* the first question with these figures: its parts written once */
+    a = gw_xcalloc(1, sizeof *a);
+    memcpy(a->figs, figs, sizeof figs);
+    snprintf(key, sizeof key, "%s:l:%s", prefix, s->key);
+    a->key_len = bulk(a->key, key);
+    for (int i = 0; i < 6; i++) {
+        snprintf(num, sizeof num, "%llu", (unsigned long long)figs[i]);
+        a->figs_len += bulk(a->figs_resp + a->figs_len, num);
+    }
+    was = atomic_exchange_explicit(&s->args, a, memory_order_acq_rel);
+    if (was != NULL) { /* a worker may still read it: kept until exit */
+        pthread_mutex_lock(&reg_lock);
+        was->retired = s->retired;
+        s->retired = was;
+        pthread_mutex_unlock(&reg_lock);
+    }
+    return a;
+}
+
 void
 gw_limits_free_all(void)
 {
@@ -90,6 +135,12 @@ gw_limits_free_all(void)
     while (reg != NULL) {
         struct gw_limit_state *s = reg;
         reg = s->next;
+        free(atomic_load(&s->args));
+        while (s->retired != NULL) {
+            struct gw_limits_args *a = s->retired;
+            s->retired = a->retired;
+            free(a);
+        }
         free(s->key);
         free(s);
     }

@@ -84,6 +84,18 @@ void gw_limits_admitted(struct gw_exchange *ex);
  * as sent. */
 uint64_t gw_limits_bytes(const struct gw_exchange *ex);
 
+/* A set's part of a Redis question, as RESP bulk strings: its key, and its six figures (the
+ * rate's interval and tolerance in µs, the quotas of requests and bytes a day and a month).
+ * Written at its state's first question (again when the figures change), kept until exit. */
+struct gw_limits_args {
+    uint64_t figs[6];
+    size_t key_len, figs_len;
+    char key[420];
+    char figs_resp[6 * 28];
+    struct gw_limits_args *retired;
+};
+const struct gw_limits_args *gw_limits_args(const struct pt_limits *l, const char *prefix);
+
 /* limiter_redis.c: ask Redis for the shared parts (1: the exchange waits; or 0 / -1 decided on
  * the node's share when Redis is away); drop the answer an ending exchange waits for; a worker's
  * connection freed. */

@@ -24,7 +24,6 @@
 #include <sys/queue.h>
 
 #include <event2/event.h>
-#include <hiredis/adapters/libevent.h>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 #include <openssl/evp.h>
@@ -34,19 +33,20 @@
 #include "log.h"
 #include "text.h"
 
-/* KEYS: each set's key prefix. ARGV: the day's and the month's numbers, then per set: the rate's
- * emission interval and tolerance (µs; 0: no rate), the day's and the month's request quotas and
- * the day's and the month's bytes quotas (0: none). Returns {0, then per set the day's and the
- * month's request counts and bytes} or {1, set (1-based), kind (1 rate, 2 day, 3 month, 4 bytes a
- * day, 5 bytes a month), the rate's wait in µs or the count}. Bytes are added when an exchange
+/* KEYS: each set's key prefix. ARGV: the day's and the month's numbers, whether the counts are
+ * wanted ("1") or not ("0"), then per set: the rate's emission interval and tolerance (µs; 0: no
+ * rate), the day's and the month's request quotas and the day's and the month's bytes quotas (0:
+ * none). Returns 0 (counted; the counts not wanted), {0, then per set the day's and the month's
+ * request counts and bytes}, or {1, set (1-based), kind (1 rate, 2 day, 3 month, 4 bytes a day,
+ * 5 bytes a month), the rate's wait in µs or the count}. Bytes are added when an exchange
  * is over (INCRBY, limiter's charge), so they are only read here. */
 static const char script[] =
     "local t = redis.call('TIME')\n"
     "local now = tonumber(t[1]) * 1000000 + tonumber(t[2])\n"
-    "local day, month = ARGV[1], ARGV[2]\n"
+    "local day, month, want = ARGV[1], ARGV[2], ARGV[3]\n"
     "local function count(k) return tonumber(redis.call('GET', k) or '0') end\n"
     "for i = 1, #KEYS do\n"
-    "  local a, k = 3 + (i - 1) * 6, KEYS[i]\n"
+    "  local a, k = 4 + (i - 1) * 6, KEYS[i]\n"
     "  local T, tau = tonumber(ARGV[a]), tonumber(ARGV[a + 1])\n"
     "  local pd, pm = tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])\n"
     "  local bd, bm = tonumber(ARGV[a + 4]), tonumber(ARGV[a + 5])\n"
@@ -62,7 +62,7 @@ static const char script[] =
     "end\n"
     "local out = {0}\n"
     "for i = 1, #KEYS do\n"
-    "  local a, k = 3 + (i - 1) * 6, KEYS[i]\n"
+    "  local a, k = 4 + (i - 1) * 6, KEYS[i]\n"
     "  local T, pd, pm = tonumber(ARGV[a]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])\n"
     "  local bd, bm = tonumber(ARGV[a + 4]), tonumber(ARGV[a + 5])\n"
     "  local d, m, xd, xm = 0, 0, 0, 0\n"
@@ -88,6 +88,7 @@ static const char script[] =
     "  out[#out + 1] = xd\n"
     "  out[#out + 1] = xm\n"
     "end\n"
+    "if want == '0' then return 0 end\n"
     "return out\n";
 
 static char script_sha[41];
@@ -116,6 +117,8 @@ struct gw_limits_redis {
                                     * comes, no more are asked (a hung Redis would have them pile
                                     * up, and count them all when it woke) */
     int outstanding;               /* questions asked, not yet answered */
+    int64_t counts_at;             /* when Redis's counts were last asked for (once a second:
+                                    * the local share goes on from them) */
     struct call_q waiting;         /* in the order asked: the order of their deadlines */
     struct event *timer;
 };
@@ -231,6 +234,12 @@ reply_cb(redisAsyncContext *ac, void *reply, void *priv)
         return;
     }
     TAILQ_REMOVE(&c->rl->waiting, c, q);
+    if (r != NULL && r->type == REDIS_REPLY_INTEGER && r->integer == 0) { /* counted */
+        free(c);
+        gw_limits_admitted(ex);
+        go_on(ex);
+        return;
+    }
     if (r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements >= 1 &&
         r->element[0]->type == REDIS_REPLY_INTEGER) {
         if (r->element[0]->integer == 0 && r->elements == 1 + 4 * (size_t)c->n) {
@@ -265,6 +274,118 @@ reply_cb(redisAsyncContext *ac, void *reply, void *priv)
         gw_log(GW_LOG_ERROR, "limits: Redis: %s", r->str);
     free(c);
     alone(ex);
+}
+
+/* ---- the connection's events ----
+ *
+ * hiredis's async API on the worker's loop, through an adapter of its own rather than hiredis's
+ * libevent one: that one re-arms a one-shot read event after every read and adds and removes a
+ * write event for every batch of commands, four epoll_ctl calls a round trip. Here the read event
+ * persists, and a command queued while connected is written once the loop has run what is ready
+ * (a deferred event): the questions of one turn of the loop leave in one write. Only a write that
+ * would block waits for a write event. */
+
+struct rl_events {
+    redisAsyncContext *ac;
+    struct event *rd, *wr, *flush;
+};
+
+static _Thread_local int flushing; /* inside on_flush: a write that could not finish waits */
+
+static void
+on_read(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    redisAsyncHandleRead(((struct rl_events *)arg)->ac); /* (it may free arg) */
+}
+
+static void
+on_write(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    redisAsyncHandleWrite(((struct rl_events *)arg)->ac);
+}
+
+static void
+on_flush(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    flushing = 1;
+    redisAsyncHandleWrite(((struct rl_events *)arg)->ac);
+    flushing = 0;
+}
+
+static void
+ev_add_read(void *arg)
+{
+    event_add(((struct rl_events *)arg)->rd, NULL); /* (pending already: nothing) */
+}
+
+static void
+ev_del_read(void *arg)
+{
+    event_del(((struct rl_events *)arg)->rd);
+}
+
+static void
+ev_add_write(void *arg)
+{
+    struct rl_events *e = arg;
+
+    if (!flushing && (e->ac->c.flags & REDIS_CONNECTED))
+        event_active(e->flush, EV_TIMEOUT, 0);
+    else /* connecting (the write event says when it is done), or the socket is full */
+        event_add(e->wr, NULL);
+}
+
+static void
+ev_del_write(void *arg)
+{
+    event_del(((struct rl_events *)arg)->wr);
+}
+
+static void
+ev_cleanup(void *arg)
+{
+    struct rl_events *e = arg;
+
+    event_free(e->rd);
+    event_free(e->wr);
+    event_free(e->flush);
+    free(e);
+}
+
+static int
+attach(redisAsyncContext *ac, struct event_base *base)
+{
+    struct rl_events *e = calloc(1, sizeof *e);
+
+    if (e == NULL ||
+        (e->rd = event_new(base, ac->c.fd, EV_READ | EV_PERSIST, on_read, e)) == NULL ||
+        (e->wr = event_new(base, ac->c.fd, EV_WRITE, on_write, e)) == NULL ||
+        (e->flush = event_new(base, -1, 0, on_flush, e)) == NULL) {
+        if (e != NULL) {
+            if (e->rd != NULL)
+                event_free(e->rd);
+            if (e->wr != NULL)
+                event_free(e->wr);
+            free(e);
+        }
+        return -1;
+    }
+    e->ac = ac;
+    ac->ev.addRead = ev_add_read;
+    ac->ev.delRead = ev_del_read;
+    ac->ev.addWrite = ev_add_write;
+    ac->ev.delWrite = ev_del_write;
+    ac->ev.cleanup = ev_cleanup;
+    ac->ev.data = e;
+    event_add(e->rd, NULL);
+    event_add(e->wr, NULL); /* the connection's end is known when it is writable */
+    return 0;
 }
 
 /* ---- the connection ---- */
@@ -331,7 +452,12 @@ connection(struct gw_limits_redis *rl)
         return NULL;
     }
     rl->ac->data = rl;
-    redisLibeventAttach(rl->ac, rl->w->base);
+    if (attach(rl->ac, rl->w->base) < 0) {
+        redisAsyncFree(rl->ac);
+        rl->ac = NULL;
+        rl->retry_us = gw_mono_us() + 1000000;
+        return NULL;
+    }
     redisAsyncSetConnectCallback(rl->ac, connected);
     redisAsyncSetDisconnectCallback(rl->ac, disconnected);
     if (gw_cluster_conf()->password != NULL)
@@ -367,11 +493,14 @@ gw_limits_redis(struct gw_exchange *ex)
     struct gw_limits_redis *rl;
     redisAsyncContext *ac;
     struct call *c;
-    const char *argv[3 + 2 + 2 + 12];
-    size_t lens[sizeof argv / sizeof argv[0]];
-    char keys[2][320], nums[3 + 12][24];
-    int64_t day, month, to_day, to_month;
-    int argc = 0, nk;
+    const struct gw_limits_args *args[2];
+    char cmd[2 * (420 + 6 * 28) + 256];
+    static _Thread_local char periods_resp[64];
+    static _Thread_local size_t periods_len;
+    static _Thread_local int64_t periods_day = -1, periods_month = -1;
+    int64_t day, month, to_day, to_month, now;
+    int nk, quotas = 0;
+    size_t o;
 
     pthread_once(&sha_once, sha_init);
     if ((rl = worker_state(ex->c->w)) == NULL || (ac = connection(rl)) == NULL ||
@@ -385,39 +514,46 @@ gw_limits_redis(struct gw_exchange *ex)
         c->caller[c->n] = 1;
         c->sets[c->n++] = cl;
     }
-    gw_limits_periods(&day, &month, &to_day, &to_month);
     nk = c->n;
-    argv[argc++] = "EVALSHA";
-    argv[argc++] = script_sha;
-    snprintf(nums[0], sizeof nums[0], "%d", nk);
-    argv[argc++] = nums[0];
-    for (int i = 0; i < nk; i++) {
-        snprintf(keys[i], sizeof keys[i], "%s:l:%s", gw_cluster_conf()->prefix,
-                 gw_limits_key(c->sets[i]->state));
-        argv[argc++] = keys[i];
-    }
-    snprintf(nums[1], sizeof nums[1], "%lld", (long long)day);
-    snprintf(nums[2], sizeof nums[2], "%lld", (long long)month);
-    argv[argc++] = nums[1];
-    argv[argc++] = nums[2];
+    /* EVALSHA sha numkeys key... day month want figures...: RESP written from parts made once */
+    o = (size_t)sprintf(cmd, "*%d\r\n$7\r\nEVALSHA\r\n$40\r\n%s\r\n$1\r\n%d\r\n",
+                        3 + nk + 3 + 6 * nk, script_sha, nk);
     for (int i = 0; i < nk; i++) {
         const struct pt_limits *l = c->sets[i];
-        char *n = nums[3 + 6 * i];
-        snprintf(n, 24, "%lld", l->rate > 0 ? 1000000LL / l->rate : 0LL);
-        snprintf(n + 24, 24, "%lld", l->rate > 0 ? 1000000LL * l->burst / l->rate : 0LL);
-        snprintf(n + 48, 24, "%llu", (unsigned long long)l->per_day);
-        snprintf(n + 72, 24, "%llu", (unsigned long long)l->per_month);
-        snprintf(n + 96, 24, "%llu", (unsigned long long)l->bytes_per_day);
-        snprintf(n + 120, 24, "%llu", (unsigned long long)l->bytes_per_month);
-        for (int j = 0; j < 6; j++)
-            argv[argc++] = n + 24 * j;
+        args[i] = gw_limits_args(l, gw_cluster_conf()->prefix);
+        memcpy(cmd + o, args[i]->key, args[i]->key_len);
+        o += args[i]->key_len;
+        quotas |= l->per_day > 0 || l->per_month > 0 || l->bytes_per_day > 0 ||
+                  l->bytes_per_month > 0;
     }
-    for (int i = 0; i < argc; i++)
-        lens[i] = strlen(argv[i]);
+    gw_limits_periods(&day, &month, &to_day, &to_month);
+    if (day != periods_day || month != periods_month) {
+        char d[24], m[24];
+        int dl = snprintf(d, sizeof d, "%lld", (long long)day);
+        int ml = snprintf(m, sizeof m, "%lld", (long long)month);
+        periods_len = (size_t)snprintf(periods_resp, sizeof periods_resp,
+                                       "$%d\r\n%s\r\n$%d\r\n%s\r\n", dl, d, ml, m);
+        periods_day = day;
+        periods_month = month;
+    }
+    memcpy(cmd + o, periods_resp, periods_len);
+    o += periods_len;
+    now = gw_mono_us();
+    if (quotas && now - rl->counts_at >= 1000000) {
+        rl->counts_at = now;
+        memcpy(cmd + o, "$1\r\n1\r\n", 7);
+    } else {
+        memcpy(cmd + o, "$1\r\n0\r\n", 7);
+    }
+    o += 7;
+    for (int i = 0; i < nk; i++) {
+        memcpy(cmd + o, args[i]->figs_resp, args[i]->figs_len);
+        o += args[i]->figs_len;
+    }
     c->ex = ex;
     c->rl = rl;
     c->deadline_us = gw_mono_us() + (int64_t)gw_cluster_conf()->timeout_ms * 1000;
-    if (redisAsyncCommandArgv(ac, reply_cb, c, argc, argv, lens) != REDIS_OK) {
+    if (redisAsyncFormattedCommand(ac, reply_cb, c, cmd, o) != REDIS_OK) {
         free(c);
         atomic_fetch_add_explicit(&fallbacks, 1, memory_order_relaxed);
         return gw_limits_take(ex, GW_TAKE_SHARED, gw_limits_share());

@@ -14,62 +14,7 @@
 #include "alloc.h"
 #include "text.h"
 #include "xj_convention.h"
-
-enum item_kind { IT_ELEM, IT_TEXT, IT_COMMENT };
-
-struct item {
-    xmlNodePtr node;   /* the element, the comment, or the first node of a text run */
-    uint32_t group;
-};
-
-struct group {
-    xmlNodePtr first;
-    const char *prefix; /* of the key (elements) */
-    const xmlChar *name;
-    size_t count, first_item;
-    int kind;
-    int array_mark;     /* 1: a pj:array="true" member; 2: pj:array="empty" */
-};
-
-/* Scratch reused by every element at one depth (a child works one level down). */
-struct frame {
-    struct item *items;
-    size_t icap;
-    struct group *groups;
-    size_t gcap;
-    uint32_t *hash;     /* group index + 1, open addressing; used past a few groups */
-    size_t hcap;
-};
-
-struct xj {
-    const struct tf_xj *c;
-    struct gw_buf o;
-    struct frame *frames;
-    size_t nframes;
-    char *kbuf;         /* the key being written */
-    size_t kcap;
-    int depth;          /* for indentation */
-    size_t level;       /* element nesting: the frame in use */
-    xmlNsPtr last_ns;   /* map lookups: the last namespace and its prefix */
-    const char *last_prefix;
-};
-
-/* What an element carries besides its children. */
-enum pj_type { PJ_NONE, PJ_OBJECT, PJ_ARRAY, PJ_NUMBER, PJ_BOOLEAN, PJ_STRING };
-
-struct einfo {
-    enum pj_type type;
-    int wrapper, nil;
-    size_t nattrs, ndecls;
-    int elem_content;   /* element (or kept comment) children: whitespace text is dropped */
-    int has_text;
-};
-
-static int
-is_ns(const xmlNs *ns, const char *uri)
-{
-    return ns != NULL && ns->href != NULL && strcmp((const char *)ns->href, uri) == 0;
-}
+#include "xml_to_json_int.h"
 
 static int
 is_ws(const xmlChar *s)
@@ -101,80 +46,6 @@ attr_value(const xmlAttr *a)
 
     return t != NULL && is_text(t) && t->next == NULL && t->content ? (const char *)t->content
                                                                     : NULL;
-}
-
-static char *
-key_room(struct xj *w, size_t n)
-{
-    if (n > w->kcap) {
-        w->kcap = n * 2;
-        w->kbuf = gw_xrealloc(w->kbuf, w->kcap);
-    }
-    return w->kbuf;
-}
-
-/* The prefix a namespace gets in keys, by mode (NULL: none). */
-static const char *
-ns_prefix(struct xj *w, xmlNsPtr ns)
-{
-    const struct tf_xj *c = w->c;
-
-    if (ns == NULL || c->ns == TF_XJ_NS_STRIP)
-        return NULL;
-    if (c->ns == TF_XJ_NS_KEEP)
-        return (const char *)ns->prefix;
-    if (ns != w->last_ns) {
-        w->last_ns = ns;
-        w->last_prefix = (const char *)ns->prefix;
-        for (size_t i = 0; i < c->nmap; i++)
-            if (is_ns(ns, c->map[i].uri))
-                w->last_prefix = c->map[i].prefix[0] ? c->map[i].prefix : NULL;
-    }
-    return w->last_prefix;
-}
-
-/* Is s "xmlns" or "xmlns:..." (an attribute key json_to_xml reads as a declaration)? */
-static int
-xmlns_name(const char *s)
-{
-    return strncmp(s, "xmlns", 5) == 0 && (s[5] == '\0' || s[5] == ':');
-}
-
-/* A namespace prefix as keys write it, at b (room for n + 1): unescaped, unless unescaped it
- * would be xml or xmlns, which json_to_xml would not declare (xmlns:_x0078_ml): then as written
- * (json_to_xml escapes its '_' and it comes back the same). Elements, attributes and
- * declarations all write a prefix this way, so that json_to_xml finds it bound. */
-static size_t
-put_prefix(char *b, const char *p, size_t n)
-{
-    size_t k = tf_xj_name_decode(p, n, b, n + 1);
-
-    if (strcmp(b, "xml") == 0 || strcmp(b, "xmlns") == 0) {
-        memcpy(b, p, n);
-        k = n;
-    }
-    return k;
-}
-
-/* Build lead + [prefix ":"] name in w->kbuf (name NULL: lead + prefix, a declaration's key);
- * the prefix as put_prefix writes it, the name unescaped. Returns it. */
-static const char *
-make_key(struct xj *w, const char *lead, const char *prefix, const char *name)
-{
-    size_t ll = strlen(lead), pl = prefix ? strlen(prefix) : 0, nl = name ? strlen(name) : 0, k;
-    char *b = key_room(w, ll + pl + nl + 3);
-
-    memcpy(b, lead, ll);
-    k = ll;
-    if (prefix != NULL) {
-        k += put_prefix(b + k, prefix, pl);
-        if (name != NULL)
-            b[k++] = ':';
-    }
-    if (name != NULL)
-        k += tf_xj_name_decode(name, nl, b + k, nl + 1);
-    b[k] = '\0';
-    return b;
 }
 
 /* Would json_to_xml read member key k as an element (not as an attribute, the text, a comment
@@ -261,51 +132,13 @@ pj_type_of(const char *v)
     return PJ_NONE;
 }
 
-/* Would this namespace declaration go to JSON? Not those json_to_xml adds by itself (pj, xsi
- * under its usual prefix), nor mapped ones (the map declares them again), nor any when
- * stripping. */
-/* Do two names (NULL: none) unescape to the same? */
-static int
-same_unescaped(const char *x, const char *y)
-{
-    char bx[256], by[256];
-
-    if (x == NULL || y == NULL)
-        return x == y;
-    if (tf_xj_name_decode(x, strlen(x), bx, sizeof bx) >= sizeof bx ||
-        tf_xj_name_decode(y, strlen(y), by, sizeof by) >= sizeof by)
-        return strcmp(x, y) == 0;
-    return strcmp(bx, by) == 0;
-}
-
-/* Is a declaration written: not for stripping, not Portico's own nor a mapped one, and not a
- * second one of e whose prefix unescapes as an earlier one's (xmlns:A and xmlns:_x0041_ would
- * make one key twice: the first is kept). */
-static int
-decl_kept(const struct xj *w, const xmlNode *e, const xmlNs *ns)
-{
-    if (w->c->ns == TF_XJ_NS_STRIP || is_ns(ns, TF_XJ_NS))
-        return 0;
-    for (const xmlNs *o = e->nsDef; o != NULL && o != ns; o = o->next)
-        if (same_unescaped((const char *)o->prefix, (const char *)ns->prefix) && decl_kept(w, e, o))
-            return 0;
-    if (ns->prefix != NULL && is_ns(ns, TF_XJ_XSI) &&
-        tf_xj_prefix_index("xsi", (const char *)ns->prefix, strlen((const char *)ns->prefix)) >= 0)
-        return 0;
-    if (w->c->ns == TF_XJ_NS_MAP)
-        for (size_t i = 0; i < w->c->nmap; i++)
-            if (is_ns(ns, w->c->map[i].uri))
-                return 0;
-    return 1;
-}
-
 static void
 scan_attrs(const struct xj *w, xmlNodePtr e, struct einfo *in)
 {
     for (xmlAttrPtr a = e->properties; a != NULL; a = a->next) {
         const char *v = attr_value(a);
 
-        if (is_ns(a->ns, TF_XJ_NS)) {
+        if (xj_is_ns(a->ns, TF_XJ_NS)) {
             if (v == NULL)
                 continue;
             if (strcmp((const char *)a->name, "type") == 0)
@@ -315,7 +148,7 @@ scan_attrs(const struct xj *w, xmlNodePtr e, struct einfo *in)
             continue;
         }
         /* null only for what json_to_xml writes back the same: xsi:nil="true" (xsi1..) */
-        if (is_ns(a->ns, TF_XJ_XSI) && strcmp((const char *)a->name, "nil") == 0 && v != NULL &&
+        if (xj_is_ns(a->ns, TF_XJ_XSI) && strcmp((const char *)a->name, "nil") == 0 && v != NULL &&
             strcmp(v, "true") == 0 && a->ns->prefix != NULL &&
             tf_xj_prefix_index("xsi", (const char *)a->ns->prefix,
                          strlen((const char *)a->ns->prefix)) >= 0)
@@ -323,7 +156,7 @@ scan_attrs(const struct xj *w, xmlNodePtr e, struct einfo *in)
         in->nattrs++;
     }
     for (xmlNsPtr ns = e->nsDef; ns != NULL; ns = ns->next)
-        in->ndecls += decl_kept(w, e, ns);
+        in->ndecls += xj_decl_kept(w, e, ns);
 }
 
 static void
@@ -463,7 +296,7 @@ add_group(struct frame *f, struct grouping *gr, int kind, const char *prefix, xm
 static void
 add_item(struct xj *w, struct frame *f, struct grouping *gr, int kind, xmlNodePtr n)
 {
-    const char *prefix = kind == IT_ELEM ? ns_prefix(w, n->ns) : NULL;
+    const char *prefix = kind == IT_ELEM ? xj_ns_prefix(w, n->ns) : NULL;
     const xmlChar *name = kind == IT_ELEM ? n->name : NULL;
     size_t last = gr->nitems ? gr->items[gr->nitems - 1].group : SIZE_MAX, gi;
 
@@ -492,7 +325,7 @@ array_mark(const xmlNode *e)
 
     for (const xmlAttr *a = e->properties; a != NULL; a = a->next) {
         const char *v = attr_value(a);
-        if (!is_ns(a->ns, TF_XJ_NS) || v == NULL)
+        if (!xj_is_ns(a->ns, TF_XJ_NS) || v == NULL)
             continue;
         if (strcmp((const char *)a->name, "array") == 0) {
             int m = strcmp(v, "empty") == 0 ? 2 : 1;
@@ -623,7 +456,7 @@ group_key(struct xj *w, const struct group *g)
         return w->c->text_key;
     if (g->kind == IT_COMMENT)
         return "#comment";
-    key = make_key(w, "", g->prefix, (const char *)g->name);
+    key = xj_make_key(w, "", g->prefix, (const char *)g->name);
     /* a name that unescapes to what json_to_xml would not read as an element (<_x0023_text>,
      * <_x0040_a>, <_x0040_p:a>) is the key as written: json_to_xml escapes its '_' (and the
      * colon, the prefix as written not being bound) and it comes back the same */
@@ -734,78 +567,30 @@ write_decls(struct xj *w, xmlNodePtr e, int *first)
     snprintf(lead, sizeof lead, "%sxmlns", w->c->attr_prefix);
     snprintf(plead, sizeof plead, "%sxmlns:", w->c->attr_prefix);
     for (xmlNsPtr ns = e->nsDef; ns != NULL; ns = ns->next) {
-        if (!decl_kept(w, e, ns))
+        if (!xj_decl_kept(w, e, ns))
             continue;
         /* "@xmlns:" + prefix, the prefix as keys write it */
-        write_key(w, ns->prefix ? make_key(w, plead, (const char *)ns->prefix, NULL) : lead,
+        write_key(w, ns->prefix ? xj_make_key(w, plead, (const char *)ns->prefix, NULL) : lead,
                   first);
         write_href(w, (const char *)ns->href);
     }
-}
-
-/* The prefix of an attribute's key; stripping keeps it when two attributes share a name. */
-static const char *
-attr_prefix_of(struct xj *w, xmlNodePtr e, xmlAttrPtr a)
-{
-    if (a->ns == NULL)
-        return NULL;
-    if (w->c->ns == TF_XJ_NS_STRIP) {
-        for (xmlAttrPtr b = e->properties; b != NULL; b = b->next)
-            if (b != a && strcmp((const char *)b->name, (const char *)a->name) == 0 &&
-                !is_ns(b->ns, TF_XJ_NS))
-                return (const char *)a->ns->prefix;
-        return NULL;
-    }
-    const char *p = ns_prefix(w, a->ns);
-    return p != NULL ? p : (const char *)a->ns->prefix; /* an attribute needs its prefix */
-}
-
-/* Does a's name, holding an escape, unescape as another attribute's of e, with the same prefix? */
-static int
-attr_clash(struct xj *w, xmlNodePtr e, xmlAttrPtr a, const char *prefix)
-{
-    if (strstr((const char *)a->name, "_x") == NULL)
-        return 0;
-    for (xmlAttrPtr b = e->properties; b != NULL; b = b->next)
-        if (b != a && !is_ns(b->ns, TF_XJ_NS) &&
-            same_unescaped((const char *)b->name, (const char *)a->name) &&
-            same_unescaped(attr_prefix_of(w, e, b), prefix))
-            return 1;
-    return 0;
-}
-
-/* The attribute key with its name as written (escapes kept): json_to_xml escapes the '_' of
- * each, and it comes back the same. */
-static void
-make_raw_key(struct xj *w, const char *prefix, const char *name)
-{
-    size_t ll = w->c->attr_prefix_len, k = ll;
-    size_t pl = prefix != NULL ? strlen(prefix) : 0, nl = strlen(name);
-    char *b = key_room(w, ll + pl + nl + 3);
-
-    memcpy(b, w->c->attr_prefix, ll);
-    if (prefix != NULL) {
-        k += put_prefix(b + k, prefix, pl);
-        b[k++] = ':';
-    }
-    memcpy(b + k, name, nl + 1);
 }
 
 static void
 write_attrs(struct xj *w, xmlNodePtr e, const struct tf_xj_path *t, int *first)
 {
     for (xmlAttrPtr a = e->properties; a != NULL && !w->o.over; a = a->next) {
-        if (is_ns(a->ns, TF_XJ_NS))
+        if (xj_is_ns(a->ns, TF_XJ_NS))
             continue;
-        const char *prefix = attr_prefix_of(w, e, a);
-        const char *key = make_key(w, w->c->attr_prefix, prefix, (const char *)a->name);
+        const char *prefix = xj_attr_prefix_of(w, e, a);
+        const char *key = xj_make_key(w, w->c->attr_prefix, prefix, (const char *)a->name);
         /* a name that unescapes to xmlns or xmlns:p would read as a declaration: it keeps its
          * escapes (with "strip", json_to_xml reads no declaration); so does one that unescapes
          * as another attribute's of e (A and _x0041_ would make one key twice) */
         if ((prefix == NULL && w->c->ns != TF_XJ_NS_STRIP &&
-             xmlns_name(key + w->c->attr_prefix_len)) ||
-            attr_clash(w, e, a, prefix))
-            make_raw_key(w, prefix, (const char *)a->name);
+             xj_xmlns_name(key + w->c->attr_prefix_len)) ||
+            xj_attr_clash(w, e, a, prefix))
+            xj_make_raw_key(w, prefix, (const char *)a->name);
         unsigned flags = tf_xj_key_flags(w->c, t, key, strlen(key), NULL);
         const char *v = attr_value(a);
         xmlChar *owned = NULL;
@@ -826,7 +611,7 @@ write_items(struct xj *w, xmlNodePtr e, const struct tf_xj_path *t, unsigned fla
     gw_buf_addc(&w->o, '[');
     w->depth++;
     for (xmlNodePtr k = e->children; k != NULL && !w->o.over; k = k->next) {
-        if (k->type != XML_ELEMENT_NODE || !is_ns(k->ns, TF_XJ_NS) ||
+        if (k->type != XML_ELEMENT_NODE || !xj_is_ns(k->ns, TF_XJ_NS) ||
             strcmp((const char *)k->name, "item") != 0)
             continue;
         if (n++ > 0)

@@ -215,7 +215,7 @@ def thread_medians(data, name, role, hz):
     us = {g: {r: (per_round[r][0] if r in per_round else 0) * 1e6 / hz / requests[r]
               for r in rounds if requests.get(r)} for g, per_round in groups.items()}
     out = {g: median(list(v.values())) for g, v in us.items()}
-    out[None] = median([sum(us[g].get(r, 0) for g in us if g != KAFKA)
+    out[None] = median([sum(us[g].get(r, 0) for g in us if g not in SEPARATE)
                         for r in rounds if requests.get(r)])
     return out
 

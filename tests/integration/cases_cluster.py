@@ -7,6 +7,7 @@ is seen by the others within a second."""
 import json
 import os
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -15,6 +16,17 @@ import client
 from client import Conn, build_request, check, poll
 from cases_admin import scrape
 from harness import case, free_port, wait_port
+
+def port_free(port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.bind(("127.0.0.1", port))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
 
 ROUTE = {"name": "weather", "path": "/weather", "upstream": "mock:", "auth": "key"}
 
@@ -25,6 +37,9 @@ class Redis:
     def __init__(self, ctx, cluster=False):
         self.ctx = ctx
         self.port = free_port()
+        # a cluster node also listens on port + 10000 (its bus): both must be free
+        while cluster and (self.port + 10000 > 65535 or not port_free(self.port + 10000)):
+            self.port = free_port()
         self.cluster = cluster
         self.dir = os.path.join(ctx.dir, "redis-%d" % self.port)
         os.makedirs(self.dir, exist_ok=True)
