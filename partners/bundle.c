@@ -517,20 +517,6 @@ route_access(const struct gw_jctx *c, const json_t *obj, const char *path, struc
     }
 }
 
-/* "limits": the route's traffic, whoever calls it. */
-static void
-route_limits(const struct gw_jctx *c, const json_t *obj, const char *path, struct pt_route *r)
-{
-    char lpath[GW_JPATH_MAX];
-    json_t *l = gw_jctx_get(c, obj, path, "limits", JSON_OBJECT, 0);
-
-    if (l == NULL)
-        return;
-    gw_jpath_key(lpath, sizeof lpath, path, "limits");
-    gw_jctx_check_keys(c, l, lpath, pt_limits_keys);
-    pt_limits_read(c, l, lpath, &r->limits);
-}
-
 struct pt_route *
 pt_route_load(const struct gw_jctx *c, const json_t *obj, const char *path, int shared,
               const struct pt_load_conf *lc)
@@ -562,7 +548,7 @@ pt_route_load(const struct gw_jctx *c, const json_t *obj, const char *path, int 
         r->timeout_ms = (int)t;
     route_retries(c, obj, path, r);
     pt_route_idempotency(c, obj, path, r);
-    route_limits(c, obj, path, r);
+    pt_limits_member(c, obj, path, &r->limits); /* the route's traffic, whoever calls it */
     route_chains(c, obj, path, r, lc);
     r->access = PT_ACCESS_OWNER;
     r->auth = PT_AUTH_MTLS;

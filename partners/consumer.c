@@ -212,7 +212,7 @@ consumer_load(const char *file, const char *stem, const struct gw_jctx *cfg,
     struct gw_jdoc doc = {0};
     struct pt_consumer *co = calloc(1, sizeof *co);
     const char *id, *name;
-    json_t *arr, *l, *item;
+    json_t *arr, *item;
 
     if (co == NULL || gw_jdoc_load(&doc, file, NULL, cfg->d, cfg->md) < 0) {
         free(co);
@@ -241,10 +241,7 @@ consumer_load(const char *file, const char *stem, const struct gw_jctx *cfg,
         pt_plan_use(c, doc.root, "", plans, nplans, &co->plan) == 0)
         co->plan_name = strdup(co->plan->name);
     pt_limits_over(&co->limits, co->plan);
-    if ((l = gw_jctx_get(c, doc.root, "", "limits", JSON_OBJECT, 0)) != NULL) {
-        gw_jctx_check_keys(c, l, "limits", pt_limits_keys);
-        pt_limits_read(c, l, "limits", &co->limits);
-    }
+    pt_limits_member(c, doc.root, "", &co->limits);
     if ((arr = gw_jctx_get(c, doc.root, "", "keys", JSON_ARRAY, 0)) != NULL &&
         json_array_size(arr) > 0 &&
         (co->keys = calloc(json_array_size(arr), sizeof *co->keys)) != NULL)

@@ -55,3 +55,16 @@ pt_limits_read(const struct gw_jctx *c, const json_t *obj, const char *path, str
     }
     return bad;
 }
+
+int
+pt_limits_member(const struct gw_jctx *c, const json_t *obj, const char *path,
+                 struct pt_limits *l)
+{
+    char lpath[GW_JPATH_MAX];
+    json_t *v = gw_jctx_get(c, obj, path, "limits", JSON_OBJECT, 0);
+
+    if (v == NULL)
+        return 0;
+    gw_jpath_key(lpath, sizeof lpath, path, "limits");
+    return gw_jctx_check_keys(c, v, lpath, pt_limits_keys) + pt_limits_read(c, v, lpath, l);
+}

@@ -41,4 +41,10 @@ extern const char *const pt_limits_keys[];
 int pt_limits_read(const struct gw_jctx *c, const json_t *obj, const char *path,
                    struct pt_limits *l);
 
+/* obj's (at path) "limits" member, when given, over l: its unknown keys and bad figures
+ * reported (for a set that holds nothing else: a route's, a plan's, a consumer's). Returns the
+ * number of errors reported. */
+int pt_limits_member(const struct gw_jctx *c, const json_t *obj, const char *path,
+                     struct pt_limits *l);
+
 #endif

@@ -47,7 +47,7 @@ plan_load(const struct gw_jctx *c, const json_t *obj, const char *path,
     char kpath[GW_JPATH_MAX], ipath[GW_JPATH_MAX];
     struct pt_plan *p = calloc(1, sizeof *p);
     const char *name;
-    json_t *l, *routes;
+    json_t *routes;
 
     if (p == NULL)
         return NULL;
@@ -60,11 +60,7 @@ plan_load(const struct gw_jctx *c, const json_t *obj, const char *path,
         gw_jctx_error(c, gw_jpath_key(kpath, sizeof kpath, path, "name"),
                       "\"%s\" is already the name of another plan", name);
     p->name = strdup(name);
-    if ((l = gw_jctx_get(c, obj, path, "limits", JSON_OBJECT, 0)) != NULL) {
-        gw_jpath_key(kpath, sizeof kpath, path, "limits");
-        gw_jctx_check_keys(c, l, kpath, pt_limits_keys);
-        pt_limits_read(c, l, kpath, &p->limits);
-    }
+    pt_limits_member(c, obj, path, &p->limits);
     gw_jpath_key(kpath, sizeof kpath, path, "routes");
     routes = json_object_get(obj, "routes");
     if (json_is_string(routes) && strcmp(json_string_value(routes), "*") == 0) {
