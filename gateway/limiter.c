@@ -497,17 +497,27 @@ gw_limits_key(const struct gw_limit_state *s)
 }
 
 void
+gw_limits_charge(struct gw_exchange *ex)
+{
+    const struct pt_limits *sets[2];
+    uint64_t bytes;
+
+    if (!ex->limits_admitted) /* (then it has a route) */
+        return;
+    ex->limits_admitted = 0; /* once */
+    sets[0] = &ex->route->limits;
+    sets[1] = ex->caller_limits;
+    bytes = gw_limits_bytes(ex);
+    if (!gw_cluster_on() || gw_limits_redis_charge(ex, sets, bytes) < 0)
+        for (int i = 0; i < 2; i++)
+            if (sets[i] != NULL)
+                charge(sets[i], bytes, gw_cluster_on() ? gw_limits_share() : 1);
+}
+
+void
 gw_limits_release(struct gw_exchange *ex)
 {
-    if (ex->limits_admitted) {
-        const struct pt_limits *sets[2] = {&ex->route->limits, ex->caller_limits};
-        uint64_t bytes = gw_limits_bytes(ex);
-        ex->limits_admitted = 0;
-        if (!gw_cluster_on() || gw_limits_redis_charge(ex, sets, bytes) < 0)
-            for (int i = 0; i < 2; i++)
-                if (sets[i] != NULL)
-                    charge(sets[i], bytes, gw_cluster_on() ? gw_limits_share() : 1);
-    }
+    gw_limits_charge(ex); /* (done already unless the exchange ended without its observers) */
     for (int i = 0; i < 2; i++) {
         struct gw_limit_state *s = ex->limits_held[i];
         if (s != NULL)

@@ -32,6 +32,10 @@ void gw_limits_attach(struct pt_snapshot *s);
  * is asked (cluster.redis): the exchange then waits (limiter_redis.c goes on with it). */
 int gw_limits_admit(struct gw_exchange *ex);
 
+/* The exchange is over (its answer complete and about to leave, or lost): its body bytes count
+ * in its bytes quotas, before the caller can send another request. Once; gw_obs_finished. */
+void gw_limits_charge(struct gw_exchange *ex);
+
 /* The exchange ends: its requests under way are no more, an answer Redis owes it is dropped. */
 void gw_limits_release(struct gw_exchange *ex);
 

@@ -4,6 +4,8 @@
 
 #include <event2/buffer.h>
 
+#include "limiter.h"
+
 int
 gw_observers_add(struct ex_observers *o, const struct ex_observer *ops, void *conf)
 {
@@ -119,6 +121,7 @@ gw_obs_finished(struct gw_exchange *ex, int complete)
 {
     const struct ex_observers *o = ex->obs;
 
+    gw_limits_charge(ex); /* before the answer leaves: the caller's next request sees the bytes */
     for (size_t i = 0; i < o->n; i++)
         if (o->ops[i]->finished != NULL)
             o->ops[i]->finished(ex, o->state[i], ex->obs_data[i], complete);
