@@ -15,7 +15,7 @@ static const char *const modes[] = {"standalone", "sentinel", "cluster", NULL};
 struct redis_raw {
     int mode;
     char *master, *password_file, *prefix;
-    int timeout_ms, fallback_nodes;
+    int timeout_ms, fallback_nodes, lease_ms;
 };
 
 int
@@ -94,6 +94,7 @@ gw_redis_conf_load(const struct gw_jctx *c, const json_t *obj, const char *path,
         { GW_KEY_STRING(struct redis_raw, prefix, "{portico}") },
         { GW_KEY_INT(struct redis_raw, timeout_ms, 1, 10000, 50) },
         { GW_KEY_INT(struct redis_raw, fallback_nodes, 0, 1000, 0) },
+        { GW_KEY_INT(struct redis_raw, lease_ms, 0, 1000, 10) },
         GW_KEY_END,
     };
     char kpath[GW_JPATH_MAX];
@@ -110,6 +111,7 @@ gw_redis_conf_load(const struct gw_jctx *c, const json_t *obj, const char *path,
     r->prefix = raw.prefix;
     r->timeout_ms = raw.timeout_ms;
     r->fallback_nodes = raw.fallback_nodes;
+    r->lease_ms = raw.lease_ms;
     if (r->mode == GW_REDIS_SENTINEL && r->master == NULL)
         gw_jctx_error(c, gw_jpath_key(kpath, sizeof kpath, path, "master"),
                       "sentinel mode needs the master's name");

@@ -21,6 +21,9 @@ struct gw_redis_conf {
                             * cluster keeps them in one slot */
     int timeout_ms;        /* the longest a request waits for Redis, then the local share */
     int fallback_nodes;    /* the local share is a limit / this (0: the live nodes last seen) */
+    int lease_ms;          /* leases (limiter_redis.c): the nodes together take ahead from Redis
+                            * at most this many ms of a limit's rate and as many
+                            * hundred-thousandths of its quotas (0: every request asks) */
     char *text;            /* the section as compact JSON, sorted: a reload may not change it */
 };
 

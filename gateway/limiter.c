@@ -28,6 +28,7 @@ struct __attribute__((aligned(64))) gw_limit_state {
     _Atomic int inflight;          /* requests under way */
     struct gw_count day, month;    /* requests in the UTC day and month counted */
     struct gw_count bday, bmonth;  /* body bytes in them */
+    struct gw_lease lease;         /* requests taken from Redis ahead (cluster.redis) */
     _Atomic(struct gw_limits_args *) args; /* its part of a Redis question, written once */
     struct gw_limits_args *retired;        /* earlier ones (the figures changed), freed at exit */
     struct gw_limit_state *next;
@@ -54,6 +55,12 @@ gw_limits_state(const char *key)
     }
     pthread_mutex_unlock(&reg_lock);
     return s;
+}
+
+struct gw_lease *
+gw_limits_lease(struct gw_limit_state *s)
+{
+    return &s->lease;
 }
 
 void

@@ -88,6 +88,16 @@ void gw_limits_admitted(struct gw_exchange *ex);
  * as sent. */
 uint64_t gw_limits_bytes(const struct gw_exchange *ex);
 
+/* Requests a node took from Redis ahead (a lease: counted there in the set's rate and quotas)
+ * and admits on its own until they are spent (limiter_redis.c). One lease question at a time per
+ * set and node. A lease is dropped when its UTC day is over and when the set's figures change. */
+struct gw_lease {
+    _Atomic uint64_t left;   /* the day it was taken (low 24 bits) << 40 | requests left */
+    _Atomic(const struct gw_limits_args *) under; /* the figures it was taken under */
+    _Atomic int asking;      /* a question for a lease is under way */
+};
+struct gw_lease *gw_limits_lease(struct gw_limit_state *s);
+
 /* A set's part of a Redis question, as RESP bulk strings: its key, and its six figures (the
  * rate's interval and tolerance in µs, the quotas of requests and bytes a day and a month).
  * Written at its state's first question (again when the figures change), kept until exit. */

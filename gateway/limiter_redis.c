@@ -1,18 +1,22 @@
 /* limiter_redis.c: limits counted across nodes in Redis (see limiter.h, cluster.h).
  *
- * Each worker has its own connection to the master (hiredis's libevent adapter on the worker's
- * loop: nothing blocks). One script call decides a request whole: it reads the rate's and the
- * quotas' counters of the route's set and the caller's, refuses with the first that is spent,
- * else counts the request in all of them, by Redis's own clock; so a request is one round trip,
- * pipelined with the worker's others. The figure is exact (no lease, no batch): the only error is
- * the node clocks' disagreement at a day's or month's turn, which names the period.
+ * Each worker has its own connection to the master (hiredis's async API on the worker's loop:
+ * nothing blocks). One script call decides a request whole: it reads the rate's and the quotas'
+ * counters of the route's set and the caller's, refuses with the first that is spent, else counts
+ * the request in all of them, by Redis's own clock; so a request is one round trip, pipelined
+ * with the worker's others. The same call takes a lease when a set's is spent: requests counted
+ * ahead that the node then admits on its own (below), so that under load only one request in
+ * many asks. The figure is exact but for what the leases hold (cluster.redis.lease_ms, 0: none)
+ * and the node clocks' disagreement at a day's or month's turn, which names the period.
  *
  * A request waits for the answer at most cluster.redis.timeout_ms (one timer per worker over its
  * questions, which all wait as long, in the order asked). Without an answer in time, or with
  * Redis away, the node decides alone on its share (and once a question went unanswered past its
- * time, the worker asks no more until an answer comes: the requests meanwhile wait for nothing): each request counts as many times as there
- * are nodes (the live ones it last saw, or fallback_nodes), over the counts Redis last gave it, so
- * the nodes together stay within about the limit while Redis is away (limits.md: the bound).
+ * time, the worker asks no more until an answer comes: the requests meanwhile wait for nothing):
+ * each request counts as many times as there are nodes (the live ones it last saw, or
+ * fallback_nodes), over the counts Redis last gave it, so the nodes together stay within about
+ * the limit while Redis is away (partners/README.md, "Limits across nodes": the bound). A lease
+ * in hand is spent first.
  */
 #include "limiter.h"
 
@@ -31,64 +35,80 @@
 #include "clock.h"
 #include "cluster.h"
 #include "log.h"
+#include "redis_events.h"
 #include "text.h"
 
 /* KEYS: each set's key prefix. ARGV: the day's and the month's numbers, whether the counts are
  * wanted ("1") or not ("0"), then per set: the rate's emission interval and tolerance (µs; 0: no
  * rate), the day's and the month's request quotas and the day's and the month's bytes quotas (0:
- * none). Returns 0 (counted; the counts not wanted), {0, then per set the day's and the month's
- * request counts and bytes}, or {1, set (1-based), kind (1 rate, 2 day, 3 month, 4 bytes a day,
- * 5 bytes a month), the rate's wait in µs or the count}. Bytes are added when an exchange
- * is over (INCRBY, limiter's charge), so they are only read here. */
+ * none), and how many requests to take (a lease: up to that many, as many as every limit of the
+ * set allows, at least one). Returns {0, then per set the requests taken, then (when wanted) per
+ * set the day's and the month's request counts and bytes}, or {1, set (1-based), kind (1 rate,
+ * 2 day, 3 month, 4 bytes a day, 5 bytes a month), the rate's wait in µs or the count}. Bytes are
+ * added when an exchange is over (INCRBY, limiter's charge), so they are only read here. */
 static const char script[] =
     "local t = redis.call('TIME')\n"
     "local now = tonumber(t[1]) * 1000000 + tonumber(t[2])\n"
     "local day, month, want = ARGV[1], ARGV[2], ARGV[3]\n"
     "local function count(k) return tonumber(redis.call('GET', k) or '0') end\n"
+    "local take = {}\n"
     "for i = 1, #KEYS do\n"
-    "  local a, k = 4 + (i - 1) * 6, KEYS[i]\n"
+    "  local a, k = 4 + (i - 1) * 7, KEYS[i]\n"
     "  local T, tau = tonumber(ARGV[a]), tonumber(ARGV[a + 1])\n"
     "  local pd, pm = tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])\n"
     "  local bd, bm = tonumber(ARGV[a + 4]), tonumber(ARGV[a + 5])\n"
+    "  local n = tonumber(ARGV[a + 6])\n"
     "  if bd > 0 then local c = count(k .. ':bd:' .. day) if c >= bd then return {1, i, 4, c} end end\n"
     "  if bm > 0 then local c = count(k .. ':bm:' .. month) if c >= bm then return {1, i, 5, c} end end\n"
-    "  if pd > 0 then local c = count(k .. ':d:' .. day) if c >= pd then return {1, i, 2, c} end end\n"
-    "  if pm > 0 then local c = count(k .. ':m:' .. month) if c >= pm then return {1, i, 3, c} end end\n"
+    "  if pd > 0 then\n"
+    "    local c = count(k .. ':d:' .. day)\n"
+    "    if c >= pd then return {1, i, 2, c} end\n"
+    "    if pd - c < n then n = pd - c end\n"
+    "  end\n"
+    "  if pm > 0 then\n"
+    "    local c = count(k .. ':m:' .. month)\n"
+    "    if c >= pm then return {1, i, 3, c} end\n"
+    "    if pm - c < n then n = pm - c end\n"
+    "  end\n"
     "  if T > 0 then\n"
     "    local tat = count(k .. ':r')\n"
     "    if tat < now then tat = now end\n"
     "    if tat - now > tau then return {1, i, 1, tat - now - tau} end\n"
+    "    local r = math.floor((now + tau - tat) / T) + 1\n"
+    "    if r < n then n = r end\n"
     "  end\n"
+    "  take[i] = n\n"
     "end\n"
-    "local out = {0}\n"
+    "local out, counts = {0}, {}\n"
     "for i = 1, #KEYS do\n"
-    "  local a, k = 4 + (i - 1) * 6, KEYS[i]\n"
+    "  local a, k, n = 4 + (i - 1) * 7, KEYS[i], take[i]\n"
     "  local T, pd, pm = tonumber(ARGV[a]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])\n"
     "  local bd, bm = tonumber(ARGV[a + 4]), tonumber(ARGV[a + 5])\n"
     "  local d, m, xd, xm = 0, 0, 0, 0\n"
     "  if pd > 0 then\n"
-    "    d = redis.call('INCR', k .. ':d:' .. day)\n"
-    "    if d == 1 then redis.call('EXPIRE', k .. ':d:' .. day, 172800) end\n"
+    "    d = redis.call('INCRBY', k .. ':d:' .. day, n)\n"
+    "    if d == n then redis.call('EXPIRE', k .. ':d:' .. day, 172800) end\n"
     "  end\n"
     "  if pm > 0 then\n"
-    "    m = redis.call('INCR', k .. ':m:' .. month)\n"
-    "    if m == 1 then redis.call('EXPIRE', k .. ':m:' .. month, 2764800) end\n"
+    "    m = redis.call('INCRBY', k .. ':m:' .. month, n)\n"
+    "    if m == n then redis.call('EXPIRE', k .. ':m:' .. month, 2764800) end\n"
     "  end\n"
-    "  if bd > 0 then xd = count(k .. ':bd:' .. day) end\n"
-    "  if bm > 0 then xm = count(k .. ':bm:' .. month) end\n"
+    "  if want == '1' and bd > 0 then xd = count(k .. ':bd:' .. day) end\n"
+    "  if want == '1' and bm > 0 then xm = count(k .. ':bm:' .. month) end\n"
     "  if T > 0 then\n"
     "    local tat = count(k .. ':r')\n"
     "    if tat < now then tat = now end\n"
-    "    tat = tat + T\n"
+    "    tat = tat + n * T\n"
     "    redis.call('SET', k .. ':r', string.format('%.0f', tat), 'PX',"
     " math.floor((tat - now) / 1000) + 1000)\n"
     "  end\n"
-    "  out[#out + 1] = d\n"
-    "  out[#out + 1] = m\n"
-    "  out[#out + 1] = xd\n"
-    "  out[#out + 1] = xm\n"
+    "  out[#out + 1] = n\n"
+    "  counts[#counts + 1] = d\n"
+    "  counts[#counts + 1] = m\n"
+    "  counts[#counts + 1] = xd\n"
+    "  counts[#counts + 1] = xm\n"
     "end\n"
-    "if want == '0' then return 0 end\n"
+    "if want == '1' then for _, c in ipairs(counts) do out[#out + 1] = c end end\n"
     "return out\n";
 
 static char script_sha[41];
@@ -101,7 +121,10 @@ struct call {
     struct gw_limits_redis *rl;
     int64_t deadline_us;
     const struct pt_limits *sets[2];
+    struct gw_limit_state *states[2];           /* (kept until exit: the sets may go first) */
+    const struct gw_limits_args *args[2];       /* the figures asked under */
     int caller[2];                 /* sets[i] is the caller's (else the route's) */
+    int asking[2];                 /* it asks for sets[i]'s lease */
     int n;
     TAILQ_ENTRY(call) q;
 };
@@ -156,15 +179,105 @@ set_away(struct gw_limits_redis *rl, int away, const char *why)
                rl->w->id);
 }
 
-/* ---- going on ---- */
+/* ---- leases ----
+ *
+ * A node takes requests ahead from Redis for a set and admits on its own until they are spent:
+ * the question that finds a set's lease empty asks for n (up to n: as many as each of the set's
+ * limits allows), one lease question at a time per set and node (the others meanwhile ask for
+ * their own request only). n is sized so that the leases of all the nodes together hold at most
+ * lease_ms of the set's rate, and lease_ms / 100,000 of each of its quotas: what the nodes took
+ * ahead is counted in Redis already, so none of it lets a limit be passed but in time: at most
+ * that much more than the limit allows in a window, and at most that much unspent (a node that
+ * stops, a UTC day that ends, figures that change, drop their lease). A set with bytes quotas
+ * takes no lease (bytes are charged after the fact: each request asks). */
 
-static void
-go_on(struct gw_exchange *ex)
+#define LEASE_DAY(v) ((v) >> 40)
+#define LEASE_LEFT(v) ((v) & ((1ULL << 40) - 1))
+
+static uint64_t
+lease_size(const struct pt_limits *l)
 {
-    ex->limits_call = NULL;
-    ex->c->state = GW_CONN_HEAD;
-    gw_request_admitted(ex);
+    uint64_t ms = (uint64_t)gw_cluster_conf()->lease_ms, n = 1ULL << 30;
+
+    if (ms == 0 || l->bytes_per_day > 0 || l->bytes_per_month > 0)
+        return 1;
+    if (l->rate > 0 && (uint64_t)l->rate * ms / 1000 < n)
+        n = (uint64_t)l->rate * ms / 1000;
+    if (l->per_day > 0 && l->per_day / 100000 * ms < n)
+        n = l->per_day / 100000 * ms;
+    if (l->per_month > 0 && l->per_month / 100000 * ms < n)
+        n = l->per_month / 100000 * ms;
+    n /= (uint64_t)gw_limits_share();
+    return n > 1 ? n : 1;
 }
+
+/* One request from the set's lease, taken under args on UTC day `day`: 1, or 0 (none left). */
+static int
+lease_take(struct gw_lease *ls, const struct gw_limits_args *args, uint64_t day)
+{
+    uint64_t v = atomic_load_explicit(&ls->left, memory_order_acquire);
+
+    if (atomic_load_explicit(&ls->under, memory_order_relaxed) != args)
+        return 0;
+    do {
+        if (LEASE_LEFT(v) == 0 || LEASE_DAY(v) != day)
+            return 0;
+    } while (!atomic_compare_exchange_weak_explicit(&ls->left, &v, v - 1, memory_order_acq_rel,
+                                                    memory_order_acquire));
+    return 1;
+}
+
+/* n more requests in the set's lease, taken under args on day `day` (what was left from another
+ * day or other figures is dropped). */
+static void
+lease_add(struct gw_lease *ls, const struct gw_limits_args *args, uint64_t day, uint64_t n)
+{
+    uint64_t v, to;
+
+    if (n == 0)
+        return;
+    if (atomic_exchange_explicit(&ls->under, args, memory_order_relaxed) != args)
+        atomic_store_explicit(&ls->left, 0, memory_order_relaxed);
+    v = atomic_load_explicit(&ls->left, memory_order_relaxed);
+    do
+        to = (LEASE_DAY(v) == day ? v : day << 40) + n;
+    while (!atomic_compare_exchange_weak_explicit(&ls->left, &v, to, memory_order_acq_rel,
+                                                  memory_order_relaxed));
+}
+
+/* Every shared set of the exchange gives it a request from its lease: 1 (admitted), else 0 with
+ * nothing taken. */
+static int
+leased(struct gw_exchange *ex, const struct pt_limits *const sets[2], int n,
+       const struct gw_limits_args *const args[2], uint64_t day)
+{
+    int i;
+
+    for (i = 0; i < n; i++)
+        if (!lease_take(gw_limits_lease(sets[i]->state), args[i], day))
+            break;
+    if (i == n) {
+        gw_limits_admitted(ex);
+        return 1;
+    }
+    while (i-- > 0) /* given back: the question counts it in every set */
+        lease_add(gw_limits_lease(sets[i]->state), args[i], day, 1);
+    return 0;
+}
+
+/* The question is answered (or never will be): its sets may ask for leases again. */
+static void
+asked(struct call *c)
+{
+    for (int i = 0; i < c->n; i++)
+        if (c->asking[i]) {
+            atomic_store_explicit(&gw_limits_lease(c->states[i])->asking, 0,
+                                  memory_order_release);
+            c->asking[i] = 0;
+        }
+}
+
+/* ---- going on ---- */
 
 /* No answer (in time): the node's share decides. */
 static void
@@ -215,6 +328,26 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
     arm(rl);
 }
 
+/* Redis took got[i] requests of each set: the exchange (if it still waits) uses one of each,
+ * the rest go to the sets' leases. */
+static void
+granted(struct call *c, const redisReply *r, const uint64_t got[2])
+{
+    int64_t day, month, to_day, to_month;
+    int used = c->ex != NULL;
+
+    gw_limits_periods(&day, &month, &to_day, &to_month);
+    for (int i = 0; i < c->n; i++)
+        lease_add(gw_limits_lease(c->states[i]), c->args[i], (uint64_t)day, got[i] - used);
+    if (r->elements == 1 + 5 * (size_t)c->n) /* the counts, for the local share */
+        for (int i = 0; i < c->n; i++) {
+            uint64_t counts[4];
+            for (int j = 0; j < 4; j++)
+                counts[j] = (uint64_t)r->element[1 + c->n + 4 * i + j]->integer;
+            gw_limits_seen(c->states[i], counts);
+        }
+}
+
 static void
 reply_cb(redisAsyncContext *ac, void *reply, void *priv)
 {
@@ -222,170 +355,65 @@ reply_cb(redisAsyncContext *ac, void *reply, void *priv)
     struct gw_exchange *ex = c->ex;
     redisReply *r = reply;
     struct gw_refusal why;
+    uint64_t got[2] = {0, 0};
+    int ok = 0, refused = 0;
 
     (void)ac;
     c->rl->outstanding--;
+    asked(c);
     if (r != NULL && c->rl->stalled) { /* it answers again */
         c->rl->stalled = 0;
         set_away(c->rl, 0, "");
     }
+    if (r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements >= 1) {
+        for (size_t i = 0; i < r->elements; i++)
+            if (r->element[i]->type != REDIS_REPLY_INTEGER || r->element[i]->integer < 0)
+                goto odd;
+        if (r->element[0]->integer == 0 &&
+            (r->elements == 1 + (size_t)c->n || r->elements == 1 + 5 * (size_t)c->n)) {
+            ok = 1;
+            for (int i = 0; i < c->n; i++)
+                if ((got[i] = (uint64_t)r->element[1 + i]->integer) < 1)
+                    ok = 0;
+        } else if (r->element[0]->integer == 1 && r->elements == 4 &&
+                   r->element[1]->integer >= 1 && r->element[1]->integer <= c->n &&
+                   r->element[2]->integer >= 1 && r->element[2]->integer <= 5) {
+            refused = 1;
+        }
+    }
+odd:
+    if (ok)
+        granted(c, r, got);
     if (ex == NULL) {
         free(c);
         return;
     }
     TAILQ_REMOVE(&c->rl->waiting, c, q);
-    if (r != NULL && r->type == REDIS_REPLY_INTEGER && r->integer == 0) { /* counted */
+    ex->limits_call = NULL;
+    ex->c->state = GW_CONN_HEAD;
+    if (ok) {
         free(c);
         gw_limits_admitted(ex);
-        go_on(ex);
+        gw_request_admitted(ex);
         return;
     }
-    if (r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements >= 1 &&
-        r->element[0]->type == REDIS_REPLY_INTEGER) {
-        if (r->element[0]->integer == 0 && r->elements == 1 + 4 * (size_t)c->n) {
-            for (int i = 0; i < c->n; i++) {
-                uint64_t counts[4];
-                for (int j = 0; j < 4; j++)
-                    counts[j] = (uint64_t)r->element[1 + 4 * i + j]->integer;
-                gw_limits_seen(c->sets[i]->state, counts);
-            }
-            free(c);
-            gw_limits_admitted(ex);
-            go_on(ex);
-            return;
-        }
-        if (r->element[0]->integer == 1 && r->elements == 4 && r->element[1]->integer >= 1 &&
-            r->element[1]->integer <= c->n && r->element[2]->integer >= 1 &&
-            r->element[2]->integer <= 5) {
-            static const enum gw_limit_kind kinds[] = {GW_LIMIT_RATE, GW_LIMIT_DAY, GW_LIMIT_MONTH,
-                                                       GW_LIMIT_BYTES_DAY,
-                                                       GW_LIMIT_BYTES_MONTH};
-            int i = (int)r->element[1]->integer - 1;
-            gw_limits_refusal(c->sets[i], kinds[r->element[2]->integer - 1],
-                              r->element[3]->integer, &why);
-            ex->limits_call = NULL;
-            ex->c->state = GW_CONN_HEAD;
-            gw_limits_refuse(ex, c->caller[i], &why);
-            free(c);
-            return;
-        }
+    if (refused) {
+        static const enum gw_limit_kind kinds[] = {GW_LIMIT_RATE, GW_LIMIT_DAY, GW_LIMIT_MONTH,
+                                                   GW_LIMIT_BYTES_DAY, GW_LIMIT_BYTES_MONTH};
+        int i = (int)r->element[1]->integer - 1;
+        gw_limits_refusal(c->sets[i], kinds[r->element[2]->integer - 1], r->element[3]->integer,
+                          &why);
+        gw_limits_refuse(ex, c->caller[i], &why);
+        free(c);
+        return;
     }
     if (r != NULL && r->type == REDIS_REPLY_ERROR)
         gw_log(GW_LOG_ERROR, "limits: Redis: %s", r->str);
+    else if (r != NULL)
+        gw_log(GW_LOG_ERROR, "limits: Redis: an answer the script does not give (type %d)",
+               r->type);
     free(c);
     alone(ex);
-}
-
-/* ---- the connection's events ----
- *
- * hiredis's async API on the worker's loop, through an adapter of its own rather than hiredis's
- * libevent one: that one re-arms a one-shot read event after every read and adds and removes a
- * write event for every batch of commands, four epoll_ctl calls a round trip. Here the read event
- * persists, and a command queued while connected is written once the loop has run what is ready
- * (a deferred event): the questions of one turn of the loop leave in one write. Only a write that
- * would block waits for a write event. */
-
-struct rl_events {
-    redisAsyncContext *ac;
-    struct event *rd, *wr, *flush;
-};
-
-static _Thread_local int flushing; /* inside on_flush: a write that could not finish waits */
-
-static void
-on_read(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    redisAsyncHandleRead(((struct rl_events *)arg)->ac); /* (it may free arg) */
-}
-
-static void
-on_write(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    redisAsyncHandleWrite(((struct rl_events *)arg)->ac);
-}
-
-static void
-on_flush(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    flushing = 1;
-    redisAsyncHandleWrite(((struct rl_events *)arg)->ac);
-    flushing = 0;
-}
-
-static void
-ev_add_read(void *arg)
-{
-    event_add(((struct rl_events *)arg)->rd, NULL); /* (pending already: nothing) */
-}
-
-static void
-ev_del_read(void *arg)
-{
-    event_del(((struct rl_events *)arg)->rd);
-}
-
-static void
-ev_add_write(void *arg)
-{
-    struct rl_events *e = arg;
-
-    if (!flushing && (e->ac->c.flags & REDIS_CONNECTED))
-        event_active(e->flush, EV_TIMEOUT, 0);
-    else /* connecting (the write event says when it is done), or the socket is full */
-        event_add(e->wr, NULL);
-}
-
-static void
-ev_del_write(void *arg)
-{
-    event_del(((struct rl_events *)arg)->wr);
-}
-
-static void
-ev_cleanup(void *arg)
-{
-    struct rl_events *e = arg;
-
-    event_free(e->rd);
-    event_free(e->wr);
-    event_free(e->flush);
-    free(e);
-}
-
-static int
-attach(redisAsyncContext *ac, struct event_base *base)
-{
-    struct rl_events *e = calloc(1, sizeof *e);
-
-    if (e == NULL ||
-        (e->rd = event_new(base, ac->c.fd, EV_READ | EV_PERSIST, on_read, e)) == NULL ||
-        (e->wr = event_new(base, ac->c.fd, EV_WRITE, on_write, e)) == NULL ||
-        (e->flush = event_new(base, -1, 0, on_flush, e)) == NULL) {
-        if (e != NULL) {
-            if (e->rd != NULL)
-                event_free(e->rd);
-            if (e->wr != NULL)
-                event_free(e->wr);
-            free(e);
-        }
-        return -1;
-    }
-    e->ac = ac;
-    ac->ev.addRead = ev_add_read;
-    ac->ev.delRead = ev_del_read;
-    ac->ev.addWrite = ev_add_write;
-    ac->ev.delWrite = ev_del_write;
-    ac->ev.cleanup = ev_cleanup;
-    ac->ev.data = e;
-    event_add(e->rd, NULL);
-    event_add(e->wr, NULL); /* the connection's end is known when it is writable */
-    return 0;
 }
 
 /* ---- the connection ---- */
@@ -452,7 +480,7 @@ connection(struct gw_limits_redis *rl)
         return NULL;
     }
     rl->ac->data = rl;
-    if (attach(rl->ac, rl->w->base) < 0) {
+    if (gw_redis_attach(rl->ac, rl->w->base) < 0) {
         redisAsyncFree(rl->ac);
         rl->ac = NULL;
         rl->retry_us = gw_mono_us() + 1000000;
@@ -489,44 +517,52 @@ worker_state(struct gw_worker *w)
 int
 gw_limits_redis(struct gw_exchange *ex)
 {
-    const struct pt_limits *cl = ex->caller_limits;
+    const struct pt_limits *cl = ex->caller_limits, *sets[2];
     struct gw_limits_redis *rl;
     redisAsyncContext *ac;
     struct call *c;
     const struct gw_limits_args *args[2];
-    char cmd[2 * (420 + 6 * 28) + 256];
+    char cmd[2 * (420 + 7 * 28) + 256];
     static _Thread_local char periods_resp[64];
     static _Thread_local size_t periods_len;
     static _Thread_local int64_t periods_day = -1, periods_month = -1;
     int64_t day, month, to_day, to_month, now;
-    int nk, quotas = 0;
+    int n = 0, caller[2] = {0, 0}, quotas = 0;
     size_t o;
 
+    if (gw_limits_shared(&ex->route->limits))
+        sets[n++] = &ex->route->limits;
+    if (cl != NULL && gw_limits_shared(cl)) {
+        caller[n] = 1;
+        sets[n++] = cl;
+    }
+    for (int i = 0; i < n; i++)
+        args[i] = gw_limits_args(sets[i], gw_cluster_conf()->prefix);
+    gw_limits_periods(&day, &month, &to_day, &to_month);
+    if (leased(ex, sets, n, args, (uint64_t)day))
+        return 0;
     pthread_once(&sha_once, sha_init);
     if ((rl = worker_state(ex->c->w)) == NULL || (ac = connection(rl)) == NULL ||
         (rl->stalled && rl->outstanding > 0) || (c = calloc(1, sizeof *c)) == NULL) {
         atomic_fetch_add_explicit(&fallbacks, 1, memory_order_relaxed);
         return gw_limits_take(ex, GW_TAKE_SHARED, gw_limits_share());
     }
-    if (gw_limits_shared(&ex->route->limits))
-        c->sets[c->n++] = &ex->route->limits;
-    if (cl != NULL && gw_limits_shared(cl)) {
-        c->caller[c->n] = 1;
-        c->sets[c->n++] = cl;
-    }
-    nk = c->n;
-    /* EVALSHA sha numkeys key... day month want figures...: RESP written from parts made once */
+    c->n = n;
+    /* EVALSHA sha numkeys key... day month want (figures lease)...: RESP written from parts made
+     * once */
     o = (size_t)sprintf(cmd, "*%d\r\n$7\r\nEVALSHA\r\n$40\r\n%s\r\n$1\r\n%d\r\n",
-                        3 + nk + 3 + 6 * nk, script_sha, nk);
-    for (int i = 0; i < nk; i++) {
-        const struct pt_limits *l = c->sets[i];
-        args[i] = gw_limits_args(l, gw_cluster_conf()->prefix);
+                        3 + n + 3 + 7 * n, script_sha, n);
+    for (int i = 0; i < n; i++) {
+        const struct pt_limits *l = sets[i];
+        c->sets[i] = l;
+        c->states[i] = l->state;
+        c->args[i] = args[i];
+        c->caller[i] = caller[i];
         memcpy(cmd + o, args[i]->key, args[i]->key_len);
         o += args[i]->key_len;
         quotas |= l->per_day > 0 || l->per_month > 0 || l->bytes_per_day > 0 ||
                   l->bytes_per_month > 0;
     }
-    gw_limits_periods(&day, &month, &to_day, &to_month);
     if (day != periods_day || month != periods_month) {
         char d[24], m[24];
         int dl = snprintf(d, sizeof d, "%lld", (long long)day);
@@ -546,14 +582,27 @@ gw_limits_redis(struct gw_exchange *ex)
         memcpy(cmd + o, "$1\r\n0\r\n", 7);
     }
     o += 7;
-    for (int i = 0; i < nk; i++) {
+    for (int i = 0; i < n; i++) {
+        struct gw_lease *ls = gw_limits_lease(c->states[i]);
+        uint64_t want = lease_size(sets[i]);
+        char num[24];
+        int expect = 0;
+        if (want > 1 &&
+            atomic_compare_exchange_strong_explicit(&ls->asking, &expect, 1,
+                                                    memory_order_acq_rel, memory_order_relaxed))
+            c->asking[i] = 1;
+        else
+            want = 1;
         memcpy(cmd + o, args[i]->figs_resp, args[i]->figs_len);
         o += args[i]->figs_len;
+        snprintf(num, sizeof num, "%llu", (unsigned long long)want);
+        o += (size_t)sprintf(cmd + o, "$%zu\r\n%s\r\n", strlen(num), num);
     }
     c->ex = ex;
     c->rl = rl;
     c->deadline_us = gw_mono_us() + (int64_t)gw_cluster_conf()->timeout_ms * 1000;
     if (redisAsyncFormattedCommand(ac, reply_cb, c, cmd, o) != REDIS_OK) {
+        asked(c);
         free(c);
         atomic_fetch_add_explicit(&fallbacks, 1, memory_order_relaxed);
         return gw_limits_take(ex, GW_TAKE_SHARED, gw_limits_share());

@@ -229,6 +229,78 @@ def cluster_rate_exact_across_three_nodes(ctx):
           refused[0].json()["detail"], "10 back to back: %s" % [r.status for r in got])
 
 
+def evalsha_calls(redis):
+    """How many script calls Redis ran since its stats were last reset."""
+    for line in redis.cli("INFO", "commandstats").splitlines():
+        if line.startswith("cmdstat_evalsha:"):
+            return int(line.split("calls=")[1].split(",")[0])
+    return 0
+
+
+@case(timeout=120)
+def cluster_leases_spare_redis_within_their_bound(ctx):
+    """Leases (lease_ms 100): a limit of 300 a second over three nodes lets each node take
+    300 * 0.1 / 3 = 10 requests ahead in one script call. Under the limit, 900 requests spread
+    over the nodes are all served with about a tenth of the script calls; over it (600 a second
+    offered for 8 s), the accepted ones stay within the documented bound: the limit's 2,400
+    (and its burst of 30) give or take what the leases hold, 30, and 2%."""
+    redis = Redis(ctx)
+    conf = {"addresses": ["127.0.0.1:%d" % redis.port], "timeout_ms": 50, "lease_ms": 100}
+    nodes = cluster_with(ctx, redis, [{"name": "metered",
+                                       "limits": {"requests_per_s": 300, "burst": 30},
+                                       "routes": ["weather"]}], conf)
+    c = make_consumer(nodes[0], "metered", "metered-app")
+    works_everywhere(nodes, c["key"], 200, 1.0)
+    conns = [Conn(n.port) for n in nodes]
+    for cn in conns:
+        ctx.defer(cn.close)
+    time.sleep(0.5)
+    redis.cli("CONFIG", "RESETSTAT")
+    got = []
+    for i in range(900):  # 150 a second: half the limit
+        got.append(call(nodes[i % 3].port, c["key"], conns[i % 3]).status)
+        time.sleep(1 / 150 - 0.0005)
+    calls = evalsha_calls(redis)
+    ctx.note("under the limit: %d of 900 served with %d script calls" % (got.count(200), calls))
+    check(got.count(200) == 900, "under the limit: %s" % sorted(set(got)))
+    check(0 < calls <= 900 // 10 + 30, "%d script calls for 900 requests: no leases" % calls)
+    for cn in conns:
+        cn.close()
+    time.sleep(1.0)
+    with Load(nodes, c["key"], 200, 8) as load:
+        pass
+    ok = load.accepted()
+    ctx.note("over the limit: accepted %d of %d offered over 8 s (bound 2,400 + 30 +- 30 + 2%%)"
+             % (ok, len(load.results)))
+    check(load.statuses() == [200, 429], "statuses: %s" % load.statuses())
+    check(0.98 * 2400 - 30 <= ok <= 1.02 * 2400 + 30 + 30,
+          "accepted %d: outside the bound of 2,400 (burst 30, leases 30, 2%%)" % ok)
+
+
+@case(timeout=90)
+def cluster_leases_never_pass_a_quota(ctx):
+    """A day quota of 300,000 with lease_ms 100 (leases of up to 100 per node), 100 left in
+    Redis: of 450 requests spread over three nodes exactly 100 are served (a lease takes only
+    what the quota has left; the other nodes are refused meanwhile)."""
+    redis = Redis(ctx)
+    conf = {"addresses": ["127.0.0.1:%d" % redis.port], "lease_ms": 100}
+    nodes = cluster_with(ctx, redis, [{"name": "daily", "limits": {"requests_per_day": 300000},
+                                       "routes": ["weather"]}], conf)
+    c = make_consumer(nodes[0], "daily", "daily-app")
+    day = int(time.time()) // 86400
+    redis.cli("SET", "{portico}:l:consumer:daily-app:d:%d" % day, "299900")
+    conns = [Conn(n.port) for n in nodes]
+    for cn in conns:
+        ctx.defer(cn.close)
+    got = [call(nodes[i % 3].port, c["key"], conns[i % 3]).status for i in range(450)]
+    ctx.note("100 left of a day quota of 300,000 with leases of 100: %d served of 450"
+             % got.count(200))
+    check(got.count(200) == 100 and set(got) == {200, 429}, "served %d (want 100): %s"
+          % (got.count(200), sorted(set(got))))
+    check(redis.cli("GET", "{portico}:l:consumer:daily-app:d:%d" % day) == "300000",
+          "Redis counts %s" % redis.cli("GET", "{portico}:l:consumer:daily-app:d:%d" % day))
+
+
 @case(timeout=120)
 def cluster_day_quota_across_nodes_and_restart(ctx):
     """A day quota of 500 holds across three nodes and a node's restart: of 600 requests spread
