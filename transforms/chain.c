@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "body_forms.h"
 #include "context.h"
 
 #define MEDIA_XML 1u
@@ -331,17 +332,34 @@ tf_chain_step_name(const struct tf_chain *ch, size_t i)
     return ch != NULL && i < ch->n ? ch->steps[i].ops->name : NULL;
 }
 
+/* The forms a step reads the body in (a step that says none takes bytes). */
+static unsigned
+takes_of(const struct step *s)
+{
+    return s->ops->takes != 0 ? s->ops->takes : TF_FORM_BYTES;
+}
+
 int
 tf_chain_run(const struct tf_chain *ch, struct tf_message *m, struct tf_ctx *x,
              uint32_t *applied)
 {
+    size_t len;
+
     *applied = 0;
     for (size_t i = 0; ch != NULL && i < ch->n; i++) {
         const struct step *s = &ch->steps[i];
+        unsigned takes = takes_of(s);
+        int body = !(s->ops->flags & TF_FLAG_NO_BODY);
         if (!when_holds(s, m, x))
             continue;
-        if (m->body_len == 0 && !(s->ops->flags & TF_FLAG_NO_BODY))
+        if (body && (tf_body_forms(m) & TF_FORM_BYTES) && m->body_len == 0)
             continue; /* nothing to convert, map or validate: HEAD, 204, an empty POST */
+        /* the body in a form the step takes: written as bytes when it is held in another */
+        if (body && !(tf_body_forms(m) & takes) && x->body_bytes(x, m, &len) == NULL) {
+            x->err_step = s->ops->name;
+            return -1;
+        }
+        x->next_takes = i + 1 < ch->n ? takes_of(&ch->steps[i + 1]) : 0;
         int rc = s->ops->apply(s->inst, m, x);
         if (rc < 0) {
             if (x->err_status == 0) /* a plugin that failed without saying why */
@@ -350,9 +368,15 @@ tf_chain_run(const struct tf_chain *ch, struct tf_message *m, struct tf_ctx *x,
             x->err_step = s->ops->name;
             return -1;
         }
-        if (rc > 0)
+        if (rc > 0) {
             *applied |= 1u << i;
+            if (body)
+                tf_body_forms_after(m, takes);
+        }
     }
+    /* the body is written once, here, when the last step left it parsed */
+    if (!(tf_body_forms(m) & TF_FORM_BYTES) && x->body_bytes(x, m, &len) == NULL)
+        return -1;
     return 0;
 }
 

@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "alloc.h"
+#include "body_forms.h"
 #include "text.h"
 
 /* ---- runtime: memory, headers, failure ------------------------------------------------------- */
@@ -129,6 +130,7 @@ tf_ctx_init(struct tf_ctx *x, struct gw_arena *a, const struct tf_limits *limits
         .fail = ctx_fail,
         .host = a,
     };
+    tf_body_forms_init(x);
 }
 
 void

@@ -3,6 +3,7 @@
 #include "chain.h"
 
 #include <dlfcn.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +14,8 @@ struct tf_registry {
     size_t n, cap;
     void **handles; /* dlopen handles, closed when the registry is freed */
     size_t nhandles;
+    struct tf_ops **widened; /* ABI 1 plugins' transforms, copied into today's struct */
+    size_t nwidened;
 };
 
 static int
@@ -60,7 +63,7 @@ static void
 plugin_add(struct tf_registry *r, const struct gw_jctx *c, const char *path, const char *file,
            const struct tf_ops *ops)
 {
-    if (ops->abi != TF_ABI_VERSION) {
+    if (ops->abi != TF_ABI_VERSION && ops->abi != 1) {
         gw_jctx_error(c, path, "%s: a transform is built for ABI version %u, this gateway has %u",
                       file, ops->abi, TF_ABI_VERSION);
         return;
@@ -74,6 +77,19 @@ plugin_add(struct tf_registry *r, const struct gw_jctx *c, const char *path, con
         gw_jctx_error(c, path, "%s: transform \"%s\" is already defined (built-in or another "
                       "plugin)", file, ops->name);
         return;
+    }
+    if (ops->abi == 1) { /* its struct ends before `takes`: it works on bytes */
+        struct tf_ops *wide = calloc(1, sizeof *wide), **w;
+        if (wide == NULL || (w = realloc(r->widened, (r->nwidened + 1) * sizeof *w)) == NULL) {
+            free(wide);
+            gw_jctx_error(c, path, "out of memory");
+            return;
+        }
+        memcpy(wide, ops, offsetof(struct tf_ops, takes));
+        wide->takes = TF_FORM_BYTES;
+        r->widened = w;
+        r->widened[r->nwidened++] = wide;
+        ops = wide;
     }
     if (registry_add(r, ops) < 0)
         gw_jctx_error(c, path, "out of memory");
@@ -145,6 +161,9 @@ tf_registry_free(struct tf_registry *r)
     for (size_t i = 0; i < r->nhandles; i++)
         dlclose(r->handles[i]);
     free(r->handles);
+    for (size_t i = 0; i < r->nwidened; i++)
+        free(r->widened[i]);
+    free(r->widened);
     free(r->ops);
     free(r);
 }

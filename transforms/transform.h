@@ -34,7 +34,21 @@
 
 #include "threat_types.h"
 
-#define TF_ABI_VERSION 1
+#define TF_ABI_VERSION 2 /* 2: the body held parsed between steps (forms, body calls); a plugin
+                           * built for 1 still loads, and always gets bytes */
+
+/* The forms a message's body is held in between the steps of a chain: bytes (tf_message.body),
+ * a JSON document (json_tree.h: numbers kept as written, memory from the exchange's arena) or a
+ * libxml2 document. A step gets the form it asks for through tf_ctx's body calls, converted
+ * then (parsed under the threat limits, or written); the chain writes the body once, at its
+ * end. So an XML body that xml_to_json turns into JSON for json_map is parsed once and written
+ * once. */
+#define TF_FORM_BYTES 1u
+#define TF_FORM_JSON 2u
+#define TF_FORM_XML 4u
+
+struct jv;      /* json_tree.h */
+struct _xmlDoc; /* libxml2's xmlDoc */
 
 enum tf_phase { TF_PHASE_REQUEST = 1, TF_PHASE_RESPONSE = 2 };
 
@@ -64,6 +78,12 @@ struct tf_message {
     size_t cap;                     /* capacity of headers (grown by tf_ctx.header_add) */
     char *body;                     /* the whole body (buffered by the gateway); may be NULL */
     size_t body_len;
+    /* ABI 2: the body held parsed (form TF_FORM_JSON or TF_FORM_XML: body and body_len are then
+     * not in use). Read and replace it through tf_ctx's body calls. */
+    unsigned form;                  /* TF_FORM_*: the form the body is in now (0: bytes) */
+    struct jv *json;                /* TF_FORM_JSON */
+    struct _xmlDoc *xml;            /* TF_FORM_XML (freed with the exchange) */
+    int json_pretty;                /* written indented at the chain's end */
 };
 
 /* What a transform sees of the exchange around the message, and how it allocates and fails. */
@@ -108,6 +128,19 @@ struct tf_ctx {
     json_t *err_errors;
     void *host;                     /* the gateway's own state: not for transforms */
     const char *err_step;           /* set by the chain runner: the name of the step that failed */
+
+    /* ABI 2: the body in the form a step works on, converted now when it is held in another
+     * (parsed under the threat limits, or written). NULL after fail(): a request body that is
+     * not JSON / XML or too large answers 400 "invalid-body" or 413 "body-too-large", a response
+     * body 502 "bad-upstream-response"; `who` (the transform's name) starts the detail. */
+    struct jv *(*body_json)(struct tf_ctx *x, struct tf_message *m, const char *who);
+    struct _xmlDoc *(*body_xml)(struct tf_ctx *x, struct tf_message *m, const char *who);
+    const char *(*body_bytes)(struct tf_ctx *x, struct tf_message *m, size_t *len);
+    /* The body is now doc (JSON in the exchange's arena; XML: freed with the exchange). */
+    void (*set_json)(struct tf_ctx *x, struct tf_message *m, struct jv *doc, int pretty);
+    void (*set_xml)(struct tf_ctx *x, struct tf_message *m, struct _xmlDoc *doc);
+    unsigned next_takes;            /* set by the chain runner: the forms the next step takes
+                                     * (tf_ops.takes; 0: this is the last step) */
 };
 
 /* What create gets: the step's configuration and how to report problems in it. */
@@ -144,6 +177,9 @@ struct tf_ops {
     int (*apply)(void *inst, struct tf_message *m, struct tf_ctx *x);
     void (*destroy)(void *inst);    /* may be NULL */
     unsigned flags;                 /* TF_FLAG_* */
+    /* ABI 2: the forms apply reads the body in (TF_FORM_*; 0: bytes). Before a step that does
+     * not take the form the body is held in, the chain writes it as bytes into m->body. */
+    unsigned takes;
 };
 
 /* The transform never reads nor changes the body (headers, say): a chain made only of such

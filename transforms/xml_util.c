@@ -62,6 +62,9 @@ tf_set_body(struct tf_message *m, struct tf_ctx *x, char *body, size_t len,
 {
     m->body = body;
     m->body_len = len;
+    m->form = TF_FORM_BYTES; /* what was parsed before no longer holds */
+    m->json = NULL;
+    m->xml = NULL;
     x->header_set(x, m, "Content-Type", content_type, strlen(content_type));
 }
 

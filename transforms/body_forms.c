@@ -1,0 +1,136 @@
+/* body_forms.c: see body_forms.h. */
+#include "body_forms.h"
+
+#include <stdio.h>
+
+#include <libxml/tree.h>
+
+#include "json_tree.h"
+#include "threat.h"
+#include "xml_util.h"
+
+static void
+free_xml(void *doc)
+{
+    xmlFreeDoc(doc);
+}
+
+/* The most a written body may take: the gateway's body limit. */
+static size_t
+body_max(const struct tf_ctx *x)
+{
+    uint64_t max = x->limits != NULL ? x->limits->max_body : (10u << 20);
+
+    return max > SIZE_MAX / 4 ? SIZE_MAX / 4 : (size_t)max;
+}
+
+static const char *
+body_bytes(struct tf_ctx *x, struct tf_message *m, size_t *len)
+{
+    unsigned forms = tf_body_forms(m);
+
+    if (!(forms & TF_FORM_BYTES)) {
+        char err[128];
+        if (forms & TF_FORM_JSON) {
+            m->body = tf_jv_write(m->json, m->json_pretty, body_max(x), x, &m->body_len);
+        } else {
+            struct gw_buf b;
+            tf_arena_buf(&b, x, body_max(x), 4096);
+            m->body = tf_xml_node_dump(&b, m->xml, xmlDocGetRootElement(m->xml)) == 0 && !b.over
+                          ? gw_buf_str(&b) : NULL;
+            m->body_len = b.len;
+        }
+        if (m->body == NULL) {
+            snprintf(err, sizeof err, "the body written exceeds the limit of %zu bytes",
+                     body_max(x));
+            tf_body_refused(x, m, TF_THREAT_TOO_LARGE, x->err_step ? x->err_step : "chain", err);
+            return NULL;
+        }
+        m->form = forms | TF_FORM_BYTES;
+    }
+    *len = m->body_len;
+    return m->body != NULL ? m->body : "";
+}
+
+static struct jv *
+body_json(struct tf_ctx *x, struct tf_message *m, const char *who)
+{
+    enum tf_threat why = TF_THREAT_OK;
+    char err[256] = "";
+    const char *bytes;
+    struct jv *doc;
+    size_t len;
+
+    if (tf_body_forms(m) & TF_FORM_JSON)
+        return m->json;
+    if ((bytes = body_bytes(x, m, &len)) == NULL)
+        return NULL;
+    doc = x->alloc(x, sizeof *doc);
+    if (tf_json_tree_read(bytes, len, x->limits, x, doc, &why, err, sizeof err) < 0) {
+        tf_body_refused(x, m, why, who, err);
+        return NULL;
+    }
+    m->json = doc;
+    m->json_pretty = 0;
+    m->form = tf_body_forms(m) | TF_FORM_JSON;
+    return doc;
+}
+
+static struct _xmlDoc *
+body_xml(struct tf_ctx *x, struct tf_message *m, const char *who)
+{
+    xmlDocPtr doc;
+    size_t len;
+
+    if (tf_body_forms(m) & TF_FORM_XML)
+        return m->xml;
+    if (body_bytes(x, m, &len) == NULL || (doc = tf_xml_body_parse(m, x, who)) == NULL)
+        return NULL;
+    x->cleanup(x, free_xml, doc);
+    m->xml = doc;
+    m->form = tf_body_forms(m) | TF_FORM_XML;
+    return doc;
+}
+
+static void
+set_json(struct tf_ctx *x, struct tf_message *m, struct jv *doc, int pretty)
+{
+    (void)x;
+    m->json = doc;
+    m->json_pretty = pretty;
+    m->xml = NULL;
+    m->body = NULL;
+    m->body_len = 0;
+    m->form = TF_FORM_JSON;
+}
+
+static void
+set_xml(struct tf_ctx *x, struct tf_message *m, struct _xmlDoc *doc)
+{
+    if (doc != m->xml)
+        x->cleanup(x, free_xml, doc);
+    m->xml = doc;
+    m->json = NULL;
+    m->body = NULL;
+    m->body_len = 0;
+    m->form = TF_FORM_XML;
+}
+
+void
+tf_body_forms_after(struct tf_message *m, unsigned takes)
+{
+    /* a step on bytes may have written them without a word (a plugin built for ABI 1): what
+     * was parsed before no longer holds; a step that takes documents says what it wrote */
+    if ((takes & ~TF_FORM_BYTES) == 0)
+        m->form = TF_FORM_BYTES;
+}
+
+void
+tf_body_forms_init(struct tf_ctx *x)
+{
+    x->body_bytes = body_bytes;
+    x->body_json = body_json;
+    x->body_xml = body_xml;
+    x->set_json = set_json;
+    x->set_xml = set_xml;
+}
