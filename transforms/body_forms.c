@@ -9,10 +9,41 @@
 #include "threat.h"
 #include "xml_util.h"
 
+/* An XML document the message holds: freed when the body leaves that form, or with the
+ * exchange (whichever comes first: a parsed request body is not kept while the upstream
+ * answers). */
+struct xml_hold {
+    xmlDocPtr doc;
+};
+
 static void
-free_xml(void *doc)
+free_hold(void *h)
 {
-    xmlFreeDoc(doc);
+    xmlFreeDoc(((struct xml_hold *)h)->doc);
+}
+
+static void
+hold_xml(struct tf_ctx *x, struct tf_message *m, xmlDocPtr doc)
+{
+    struct xml_hold *h = x->alloc(x, sizeof *h);
+
+    h->doc = doc;
+    x->cleanup(x, free_hold, h);
+    m->xml = doc;
+    m->xml_hold = h;
+}
+
+void
+tf_body_forms_drop_xml(struct tf_message *m)
+{
+    struct xml_hold *h = m->xml_hold;
+
+    if (h != NULL) {
+        xmlFreeDoc(h->doc);
+        h->doc = NULL;
+    }
+    m->xml_hold = NULL;
+    m->xml = NULL;
 }
 
 /* The most a written body may take: the gateway's body limit. */
@@ -61,12 +92,20 @@ body_json(struct tf_ctx *x, struct tf_message *m, const char *who)
     struct jv *doc;
     size_t len;
 
+    struct tf_limits def;
+    const struct tf_limits *l = x->limits;
+
     if (tf_body_forms(m) & TF_FORM_JSON)
         return m->json;
     if ((bytes = body_bytes(x, m, &len)) == NULL)
         return NULL;
+    if (l == NULL) {
+        tf_limits_default(&def);
+        l = &def;
+    }
     doc = x->alloc(x, sizeof *doc);
-    if (tf_json_tree_read(bytes, len, x->limits, x, doc, &why, err, sizeof err) < 0) {
+    if ((why = tf_body_precheck("JSON", len, SIZE_MAX, l, err, sizeof err)) != TF_THREAT_OK ||
+        tf_json_tree_read(bytes, len, l, x, doc, &why, err, sizeof err) < 0) {
         tf_body_refused(x, m, why, who, err);
         return NULL;
     }
@@ -86,8 +125,7 @@ body_xml(struct tf_ctx *x, struct tf_message *m, const char *who)
         return m->xml;
     if (body_bytes(x, m, &len) == NULL || (doc = tf_xml_body_parse(m, x, who)) == NULL)
         return NULL;
-    x->cleanup(x, free_xml, doc);
-    m->xml = doc;
+    hold_xml(x, m, doc);
     m->form = tf_body_forms(m) | TF_FORM_XML;
     return doc;
 }
@@ -96,9 +134,9 @@ static void
 set_json(struct tf_ctx *x, struct tf_message *m, struct jv *doc, int pretty)
 {
     (void)x;
+    tf_body_forms_drop_xml(m);
     m->json = doc;
     m->json_pretty = pretty;
-    m->xml = NULL;
     m->body = NULL;
     m->body_len = 0;
     m->form = TF_FORM_JSON;
@@ -107,9 +145,10 @@ set_json(struct tf_ctx *x, struct tf_message *m, struct jv *doc, int pretty)
 static void
 set_xml(struct tf_ctx *x, struct tf_message *m, struct _xmlDoc *doc)
 {
-    if (doc != m->xml)
-        x->cleanup(x, free_xml, doc);
-    m->xml = doc;
+    if (doc != m->xml) {
+        tf_body_forms_drop_xml(m);
+        hold_xml(x, m, doc);
+    }
     m->json = NULL;
     m->body = NULL;
     m->body_len = 0;
@@ -121,8 +160,10 @@ tf_body_forms_after(struct tf_message *m, unsigned takes)
 {
     /* a step on bytes may have written them without a word (a plugin built for ABI 1): what
      * was parsed before no longer holds; a step that takes documents says what it wrote */
-    if ((takes & ~TF_FORM_BYTES) == 0)
+    if ((takes & ~TF_FORM_BYTES) == 0) {
+        tf_body_forms_drop_xml(m);
         m->form = TF_FORM_BYTES;
+    }
 }
 
 void

@@ -26,4 +26,7 @@ tf_body_forms(const struct tf_message *m)
  * (it may have written them without a word); one that takes documents said what it wrote. */
 void tf_body_forms_after(struct tf_message *m, unsigned takes);
 
+/* Free the XML document m holds, if any (the body is in another form now). */
+void tf_body_forms_drop_xml(struct tf_message *m);
+
 #endif

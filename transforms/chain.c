@@ -339,6 +339,17 @@ takes_of(const struct step *s)
     return s->ops->takes != 0 ? s->ops->takes : TF_FORM_BYTES;
 }
 
+/* The forms the next step after i that works on the body takes (0: none: the chain's end). A
+ * step whose "when" may not hold counts: the chain writes what it was not given. */
+static unsigned
+next_takes(const struct tf_chain *ch, size_t i)
+{
+    for (size_t k = i + 1; k < ch->n; k++)
+        if (!(ch->steps[k].ops->flags & TF_FLAG_NO_BODY))
+            return takes_of(&ch->steps[k]);
+    return 0;
+}
+
 int
 tf_chain_run(const struct tf_chain *ch, struct tf_message *m, struct tf_ctx *x,
              uint32_t *applied)
@@ -359,7 +370,7 @@ tf_chain_run(const struct tf_chain *ch, struct tf_message *m, struct tf_ctx *x,
             x->err_step = s->ops->name;
             return -1;
         }
-        x->next_takes = i + 1 < ch->n ? takes_of(&ch->steps[i + 1]) : 0;
+        x->next_takes = next_takes(ch, i);
         int rc = s->ops->apply(s->inst, m, x);
         if (rc < 0) {
             if (x->err_status == 0) /* a plugin that failed without saying why */

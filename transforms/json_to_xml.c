@@ -607,22 +607,17 @@ write_document(struct jx *w, const struct jv *v)
 }
 
 char *
-tf_json_to_xml(const struct tf_xj *c, const char *buf, size_t len, struct tf_ctx *x,
-               size_t *outlen, enum tf_threat *why, char *err, size_t errlen)
+tf_json_tree_to_xml(const struct tf_xj *c, const struct jv *root, size_t hint, struct tf_ctx *x,
+                    size_t *outlen, enum tf_threat *why, char *err, size_t errlen)
 {
     struct tf_limits def;
     struct jx w = { .c = c != NULL ? c : tf_xj_defaults(), .err = err, .errlen = errlen };
-    struct jv root;
 
     if (x->limits == NULL)
         tf_limits_default(&def);
     w.l = x->limits != NULL ? x->limits : &def;
-    if ((*why = tf_body_precheck("JSON", len, SIZE_MAX, w.l, err, errlen)) != TF_THREAT_OK)
-        return NULL;
-    if (tf_json_tree_read(buf, len, w.l, x, &root, why, err, errlen) < 0)
-        return NULL;
-    tf_xj_out_init(&w.o, x, len * 2 + 64);
-    write_document(&w, &root);
+    tf_xj_out_init(&w.o, x, hint);
+    write_document(&w, root);
     if (!w.failed && !w.o.over && (w.need_pj != w.used_pj || w.need_nil != w.used_nil)) {
         /* the walk before writing estimates what the root must declare without following the
          * configured paths; when it declared something unused, write again declaring exactly
@@ -631,8 +626,8 @@ tf_json_to_xml(const struct tf_xj *c, const char *buf, size_t len, struct tf_ctx
                             .need_pj = w.used_pj, .need_nil = w.used_nil };
         free(w.scope);
         w = again;
-        tf_xj_out_init(&w.o, x, len * 2 + 64);
-        write_document(&w, &root);
+        tf_xj_out_init(&w.o, x, hint);
+        write_document(&w, root);
     }
     free(w.scope);
     if (w.failed) {
@@ -644,5 +639,25 @@ tf_json_to_xml(const struct tf_xj *c, const char *buf, size_t len, struct tf_ctx
         snprintf(err, errlen, "XML output exceeds the body limit of %zu bytes", w.o.max);
         return NULL;
     }
+    *why = TF_THREAT_OK;
     return tf_xj_out_finish(&w.o, outlen);
+}
+
+char *
+tf_json_to_xml(const struct tf_xj *c, const char *buf, size_t len, struct tf_ctx *x,
+               size_t *outlen, enum tf_threat *why, char *err, size_t errlen)
+{
+    struct tf_limits def;
+    const struct tf_limits *l = x->limits;
+    struct jv root;
+
+    if (l == NULL) {
+        tf_limits_default(&def);
+        l = &def;
+    }
+    if ((*why = tf_body_precheck("JSON", len, SIZE_MAX, l, err, errlen)) != TF_THREAT_OK)
+        return NULL;
+    if (tf_json_tree_read(buf, len, l, x, &root, why, err, errlen) < 0)
+        return NULL;
+    return tf_json_tree_to_xml(c, &root, len * 2 + 64, x, outlen, why, err, errlen);
 }

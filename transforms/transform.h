@@ -84,6 +84,7 @@ struct tf_message {
     struct jv *json;                /* TF_FORM_JSON */
     struct _xmlDoc *xml;            /* TF_FORM_XML (freed with the exchange) */
     int json_pretty;                /* written indented at the chain's end */
+    void *xml_hold;                 /* the chain's own (who frees xml): not for transforms */
 };
 
 /* What a transform sees of the exchange around the message, and how it allocates and fails. */
@@ -139,8 +140,8 @@ struct tf_ctx {
     /* The body is now doc (JSON in the exchange's arena; XML: freed with the exchange). */
     void (*set_json)(struct tf_ctx *x, struct tf_message *m, struct jv *doc, int pretty);
     void (*set_xml)(struct tf_ctx *x, struct tf_message *m, struct _xmlDoc *doc);
-    unsigned next_takes;            /* set by the chain runner: the forms the next step takes
-                                     * (tf_ops.takes; 0: this is the last step) */
+    unsigned next_takes;            /* set by the chain runner: the forms the next step on the
+                                     * body takes (tf_ops.takes; 0: none comes) */
 };
 
 /* What create gets: the step's configuration and how to report problems in it. */

@@ -6,6 +6,9 @@
 
 #include <string.h>
 
+#include "body_forms.h"
+#include "xml_util.h"
+
 /* A body of another media type: skipped, or refused when the step is strict. */
 static int
 wrong_type(const struct tf_xj *c, const struct tf_message *m, struct tf_ctx *x, const char *who,
@@ -24,19 +27,44 @@ wrong_type(const struct tf_xj *c, const struct tf_message *m, struct tf_ctx *x, 
                    "%s: the body is not %s (Content-Type: %.*s)", who, want, n, v);
 }
 
-/* XML text to JSON text in x's arena, or NULL with why and err set. */
-static char *
-xml_text_to_json(const struct tf_xj *c, const struct tf_message *m, struct tf_ctx *x,
-                 size_t *len, enum tf_threat *why, char *err, size_t errlen)
+/* XML to JSON: the body's document (parsed now unless a step before left one) into a JSON
+ * document when the next step takes one, else into JSON text. */
+static int
+xml_to_json(const struct tf_xj *c, struct tf_message *m, struct tf_ctx *x)
 {
-    xmlDocPtr doc = tf_xml_parse(m->body, m->body_len, x->limits, why, err, errlen);
-    char *out;
+    xmlDocPtr doc = x->body_xml(x, m, "xml_to_json");
+    enum tf_threat why;
+    char err[256], *out;
+    size_t len;
 
     if (doc == NULL)
-        return NULL;
-    out = tf_xml_to_json(c, doc, x, len, why, err, errlen);
-    xmlFreeDoc(doc);
-    return out;
+        return TF_ERROR;
+    if (x->next_takes & TF_FORM_JSON) {
+        x->set_json(x, m, tf_xml_to_json_tree(c, doc, x), c->pretty);
+        x->header_set(x, m, "Content-Type", "application/json", 16);
+        return TF_DONE;
+    }
+    if ((out = tf_xml_to_json(c, doc, x, &len, &why, err, sizeof err)) == NULL)
+        return tf_body_refused(x, m, why, "xml_to_json", err);
+    tf_set_body(m, x, out, len, "application/json");
+    return TF_DONE;
+}
+
+/* JSON to XML: the body's document (read now unless a step before left one), into XML text. */
+static int
+json_to_xml(const struct tf_xj *c, struct tf_message *m, struct tf_ctx *x)
+{
+    size_t hint = tf_body_forms(m) & TF_FORM_BYTES ? m->body_len * 2 + 64 : 4096, len;
+    struct jv *doc = x->body_json(x, m, "json_to_xml");
+    enum tf_threat why;
+    char err[256], *out;
+
+    if (doc == NULL)
+        return TF_ERROR;
+    if ((out = tf_json_tree_to_xml(c, doc, hint, x, &len, &why, err, sizeof err)) == NULL)
+        return tf_body_refused(x, m, why, "json_to_xml", err);
+    tf_set_body(m, x, out, len, "application/xml");
+    return TF_DONE;
 }
 
 /* Either conversion: an empty body is skipped, one of another media type skipped or refused,
@@ -44,27 +72,12 @@ xml_text_to_json(const struct tf_xj *c, const struct tf_message *m, struct tf_ct
 static int
 xj_apply(const struct tf_xj *c, struct tf_message *m, struct tf_ctx *x, int to_json)
 {
-    const char *who = to_json ? "xml_to_json" : "json_to_xml";
-    enum tf_threat why;
-    char err[256];
-    char *out;
-    size_t len;
-
-    if (m->body == NULL || m->body_len == 0)
+    if ((tf_body_forms(m) & TF_FORM_BYTES) && (m->body == NULL || m->body_len == 0))
         return TF_SKIP;
     if (!(to_json ? tf_is_xml(m, x) : tf_is_json(m, x)))
-        return wrong_type(c, m, x, who, to_json ? "XML" : "JSON");
-    if (to_json)
-        out = xml_text_to_json(c, m, x, &len, &why, err, sizeof err);
-    else
-        out = tf_json_to_xml(c, m->body, m->body_len, x, &len, &why, err, sizeof err);
-    if (out == NULL)
-        return tf_body_refused(x, m, why, who, err);
-    m->body = out;
-    m->body_len = len;
-    x->header_set(x, m, "Content-Type", to_json ? "application/json" : "application/xml",
-                  to_json ? 16 : 15);
-    return TF_DONE;
+        return wrong_type(c, m, x, to_json ? "xml_to_json" : "json_to_xml",
+                          to_json ? "XML" : "JSON");
+    return to_json ? xml_to_json(c, m, x) : json_to_xml(c, m, x);
 }
 
 static int
@@ -98,6 +111,7 @@ const struct tf_ops tf_xml_to_json_ops = {
     .create = xj_create,
     .apply = xml_to_json_apply,
     .destroy = xj_destroy,
+    .takes = TF_FORM_BYTES | TF_FORM_XML,
 };
 
 const struct tf_ops tf_json_to_xml_ops = {
@@ -107,4 +121,5 @@ const struct tf_ops tf_json_to_xml_ops = {
     .create = xj_create,
     .apply = json_to_xml_apply,
     .destroy = xj_destroy,
+    .takes = TF_FORM_BYTES | TF_FORM_JSON,
 };

@@ -104,12 +104,22 @@ void tf_xj_free(struct tf_xj *c);
 char *tf_xml_to_json(const struct tf_xj *c, xmlDocPtr doc, struct tf_ctx *x, size_t *len,
                      enum tf_threat *why, char *err, size_t errlen);
 
+/* The same conversion into a JSON document (json_tree.h) in x's arena, for a next step that
+ * takes one: written out (tf_jv_write, pretty as c says) it is the text tf_xml_to_json writes.
+ * The size limit is the written body's (the chain's end). */
+struct jv *tf_xml_to_json_tree(const struct tf_xj *c, xmlDocPtr doc, struct tf_ctx *x);
+
 /* Parse JSON text under x->limits (the same refusals and messages as tf_json_parse; numbers are
  * kept as written) and write it as an XML document (with an XML declaration) in x's arena.
  * Returns the text, NUL-terminated, with its length in *outlen; or NULL with *why and err set
  * (also for JSON that XML cannot carry: control characters, "--" in a comment). */
 char *tf_json_to_xml(const struct tf_xj *c, const char *buf, size_t len, struct tf_ctx *x,
                      size_t *outlen, enum tf_threat *why, char *err, size_t errlen);
+
+/* The same from a JSON document (json_tree.h; hint: the room to start with). */
+char *tf_json_tree_to_xml(const struct tf_xj *c, const struct jv *root, size_t hint,
+                          struct tf_ctx *x, size_t *outlen, enum tf_threat *why, char *err,
+                          size_t errlen);
 
 /* Escaping of names (exported for tests): key -> XML name (NCName, colons escaped) and back.
  * Both write to out (NUL-terminated, truncated to outlen) and return the full length. */

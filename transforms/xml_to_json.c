@@ -57,18 +57,6 @@ names_element(const struct tf_xj *c, const char *k)
            strcmp(k, "#comment") != 0 && strcmp(k, "#order") != 0;
 }
 
-static void
-write_key(struct xj *w, const char *key, int *first)
-{
-    if (!*first)
-        gw_buf_addc(&w->o, ',');
-    *first = 0;
-    if (w->c->pretty)
-        tf_xj_out_indent(&w->o, w->depth);
-    gw_json_str(&w->o, key, strlen(key), 0);
-    gw_buf_add(&w->o, ": ", w->c->pretty ? 2 : 1);
-}
-
 /* A scalar: typed when a marker or the path asks and nothing is lost, else a string. */
 static void
 write_scalar(struct xj *w, const char *s, size_t n, unsigned flags, enum pj_type type)
@@ -85,9 +73,9 @@ write_scalar(struct xj *w, const char *s, size_t n, unsigned flags, enum pj_type
         raw = ((flags & TF_XJ_NUMBER) && tf_xj_number_ok(s, n)) ||
               ((flags & TF_XJ_BOOLEAN) && tf_xj_is_bool(s, n));
     if (raw)
-        gw_buf_add(&w->o, s, n);
+        xj_literal(w, s, n);
     else
-        gw_json_str(&w->o, s, n, 0);
+        xj_string(w, s, n);
 }
 
 /* The text run starting at n, as one value. */
@@ -443,8 +431,8 @@ write_item(struct xj *w, const struct item *it, int kind, const struct tf_xj_pat
     else if (kind == IT_TEXT)
         write_text_run(w, it->node, own_flags, PJ_NONE);
     else
-        gw_json_str(&w->o, (const char *)it->node->content,
-                    it->node->content ? strlen((const char *)it->node->content) : 0, 0);
+        xj_string(w, (const char *)it->node->content,
+                  it->node->content ? strlen((const char *)it->node->content) : 0);
 }
 
 static const char *
@@ -484,46 +472,37 @@ write_group(struct xj *w, const struct grouping *gr, size_t gi, const struct tf_
     int array = g->count > 1 || (!doc && (flags & TF_XJ_ARRAY)) || mark;
     size_t left = g->count;
 
-    write_key(w, key, first);
+    xj_key(w, key, first);
     if (g->count == 1 && mark == 2) {
-        gw_buf_add(&w->o, "[]", 2);
+        xj_empty(w, 1);
         return;
     }
-    if (array) {
-        gw_buf_addc(&w->o, '[');
-        w->depth++;
-    }
+    if (array)
+        xj_open(w, 1, 0);
     for (size_t i = g->first_item; left > 0 && !w->o.over; i++) {
         if (gr->items[i].group != gi)
             continue;
-        if (array && left < g->count)
-            gw_buf_addc(&w->o, ',');
-        if (array && w->c->pretty)
-            tf_xj_out_indent(&w->o, w->depth);
+        if (array)
+            xj_item(w, g->count - left);
         write_item(w, &gr->items[i], g->kind, kid, flags & ~(unsigned)TF_XJ_ARRAY, own_flags);
         left--;
     }
-    if (array) {
-        w->depth--;
-        if (w->c->pretty)
-            tf_xj_out_indent(&w->o, w->depth);
-        gw_buf_addc(&w->o, ']');
-    }
+    if (array)
+        xj_close(w, 1, 1);
 }
 
 /* "#order": the key of every item in document order. */
 static void
 write_order(struct xj *w, const struct grouping *gr, int *first)
 {
-    write_key(w, "#order", first);
-    gw_buf_addc(&w->o, '[');
+    xj_key(w, "#order", first);
+    xj_open(w, 1, 1);
     for (size_t i = 0; i < gr->nitems; i++) {
         const char *key = group_key(w, &gr->groups[gr->items[i].group]);
-        if (i > 0)
-            gw_buf_addc(&w->o, ',');
-        gw_json_str(&w->o, key, strlen(key), 0);
+        xj_item(w, i);
+        xj_string(w, key, strlen(key));
     }
-    gw_buf_addc(&w->o, ']');
+    xj_close(w, 1, 0);
 }
 
 /* The children of an element (or of the document) as members of the open object. */
@@ -549,14 +528,15 @@ static void
 write_href(struct xj *w, const char *href)
 {
     const char *amp;
+    char *s = tf_xj_out_alloc(&w->o, strlen(href) + 1), *e = s;
 
-    gw_buf_addc(&w->o, '"');
     while ((amp = strstr(href, "&#38;")) != NULL) {
-        gw_json_chars(&w->o, href, (size_t)(amp - href) + 1, 0);
+        memcpy(e, href, (size_t)(amp - href) + 1);
+        e += amp - href + 1;
         href = amp + 5;
     }
-    gw_json_chars(&w->o, href, strlen(href), 0);
-    gw_buf_addc(&w->o, '"');
+    e = stpcpy(e, href);
+    xj_string(w, s, (size_t)(e - s));
 }
 
 static void
@@ -570,7 +550,7 @@ write_decls(struct xj *w, xmlNodePtr e, int *first)
         if (!xj_decl_kept(w, e, ns))
             continue;
         /* "@xmlns:" + prefix, the prefix as keys write it */
-        write_key(w, ns->prefix ? xj_make_key(w, plead, (const char *)ns->prefix, NULL) : lead,
+        xj_key(w, ns->prefix ? xj_make_key(w, plead, (const char *)ns->prefix, NULL) : lead,
                   first);
         write_href(w, (const char *)ns->href);
     }
@@ -595,7 +575,7 @@ write_attrs(struct xj *w, xmlNodePtr e, const struct tf_xj_path *t, int *first)
         const char *v = attr_value(a);
         xmlChar *owned = NULL;
 
-        write_key(w, key, first);
+        xj_key(w, key, first);
         if (v == NULL)
             v = (const char *)(owned = xmlNodeListGetString(e->doc, a->children, 1));
         write_scalar(w, v ? v : "", v ? strlen(v) : 0, flags, PJ_NONE);
@@ -606,24 +586,17 @@ write_attrs(struct xj *w, xmlNodePtr e, const struct tf_xj_path *t, int *first)
 static void
 write_items(struct xj *w, xmlNodePtr e, const struct tf_xj_path *t, unsigned flags)
 {
-    int n = 0;
+    size_t n = 0;
 
-    gw_buf_addc(&w->o, '[');
-    w->depth++;
+    xj_open(w, 1, 0);
     for (xmlNodePtr k = e->children; k != NULL && !w->o.over; k = k->next) {
         if (k->type != XML_ELEMENT_NODE || !xj_is_ns(k->ns, TF_XJ_NS) ||
             strcmp((const char *)k->name, "item") != 0)
             continue;
-        if (n++ > 0)
-            gw_buf_addc(&w->o, ',');
-        if (w->c->pretty)
-            tf_xj_out_indent(&w->o, w->depth);
+        xj_item(w, n++);
         write_elem_value(w, k, t, flags);
     }
-    w->depth--;
-    if (n > 0 && w->c->pretty)
-        tf_xj_out_indent(&w->o, w->depth);
-    gw_buf_addc(&w->o, ']');
+    xj_close(w, 1, n > 0);
 }
 
 /* An element without attributes to write and without element content: a scalar, null or {}. */
@@ -633,13 +606,13 @@ write_simple(struct xj *w, xmlNodePtr e, const struct einfo *in, unsigned flags)
     if (in->has_text && !in->nil)
         write_text_run(w, e->children, flags, in->type);
     else if (in->nil)
-        gw_buf_add(&w->o, "null", 4);
+        xj_literal(w, "null", 4);
     else if (in->type == PJ_OBJECT)
-        gw_buf_add(&w->o, "{}", 2);
+        xj_empty(w, 0);
     else if (w->c->empty_null && in->type != PJ_STRING)
-        gw_buf_add(&w->o, "null", 4);
+        xj_literal(w, "null", 4);
     else
-        gw_buf_add(&w->o, "\"\"", 2);
+        xj_string(w, "", 0);
 }
 
 static void
@@ -659,15 +632,11 @@ write_elem_value(struct xj *w, xmlNodePtr e, const struct tf_xj_path *t, unsigne
         return;
     }
     in.nil = 0;
-    gw_buf_addc(&w->o, '{');
-    w->depth++;
+    xj_open(w, 0, 0);
     write_decls(w, e, &first);
     write_attrs(w, e, t, &first);
     write_children(w, e->children, t, flags, in.elem_content, 0, &first);
-    w->depth--;
-    if (!first && w->c->pretty)
-        tf_xj_out_indent(&w->o, w->depth);
-    gw_buf_addc(&w->o, '}');
+    xj_close(w, 0, !first);
 }
 
 static void
@@ -682,41 +651,54 @@ xj_free(struct xj *w)
     free(w->kbuf);
 }
 
+/* The walk, into w's output. */
+static void
+walk(struct xj *w, xmlDocPtr doc)
+{
+    xmlNodePtr root = xmlDocGetRootElement(doc);
+    struct einfo in;
+    int first = 1;
+
+    memset(&in, 0, sizeof in);
+    if (root != NULL)
+        scan_attrs(w, root, &in);
+    if (in.wrapper) {
+        write_elem_value(w, root, &w->c->paths, 0);
+    } else {
+        xj_open(w, 0, 0);
+        write_children(w, doc->children, &w->c->paths, 0, 1, 1, &first);
+        xj_close(w, 0, !first);
+    }
+    xj_free(w);
+}
+
 char *
 tf_xml_to_json(const struct tf_xj *c, xmlDocPtr doc, struct tf_ctx *x, size_t *len,
                enum tf_threat *why, char *err, size_t errlen)
 {
-    struct xj w = { .c = c != NULL ? c : tf_xj_defaults() };
-    xmlNodePtr root = xmlDocGetRootElement(doc);
-    struct einfo in;
-    int first = 1;
-    char *res;
+    struct xj w = { .c = c != NULL ? c : tf_xj_defaults(), .x = x };
 
     tf_xj_out_init(&w.o, x, 4096);
-    memset(&in, 0, sizeof in);
-    if (root != NULL)
-        scan_attrs(&w, root, &in);
-    if (in.wrapper) {
-        write_elem_value(&w, root, &w.c->paths, 0);
-    } else {
-        gw_buf_addc(&w.o, '{');
-        w.depth++;
-        write_children(&w, doc->children, &w.c->paths, 0, 1, 1, &first);
-        w.depth--;
-        if (!first && w.c->pretty)
-            tf_xj_out_indent(&w.o, 0);
-        gw_buf_addc(&w.o, '}');
-    }
+    walk(&w, doc);
     if (w.c->pretty)
         gw_buf_addc(&w.o, '\n');
-    xj_free(&w);
     if (w.o.over) {
         *why = TF_THREAT_TOO_LARGE;
         snprintf(err, errlen, "JSON output exceeds the body limit of %zu bytes", w.o.max);
         return NULL;
     }
     *why = TF_THREAT_OK;
-    res = tf_xj_out_finish(&w.o, len);
-    return res;
+    return tf_xj_out_finish(&w.o, len);
 }
 
+struct jv *
+tf_xml_to_json_tree(const struct tf_xj *c, xmlDocPtr doc, struct tf_ctx *x)
+{
+    struct xj w = { .c = c != NULL ? c : tf_xj_defaults(), .x = x, .tree = 1 };
+    struct jv *root = x->alloc(x, sizeof *root);
+
+    tf_xj_out_init(&w.o, x, 256); /* (scratch only: text runs, namespace names) */
+    walk(&w, doc);
+    *root = w.root;
+    return root;
+}

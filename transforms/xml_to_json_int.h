@@ -10,6 +10,7 @@
 #include <libxml/tree.h>
 
 #include "buf.h"
+#include "json_tree.h"
 #include "xml_json.h"
 
 enum item_kind { IT_ELEM, IT_TEXT, IT_COMMENT };
@@ -40,7 +41,15 @@ struct frame {
 
 struct xj {
     const struct tf_xj *c;
-    struct gw_buf o;
+    struct tf_ctx *x;
+    struct gw_buf o;    /* the JSON text (unless tree) */
+    int tree;           /* writing a document instead (xml_to_json_out.c) */
+    struct jv root;
+    struct jv **open;   /* the containers open, innermost last */
+    size_t nopen, open_cap;
+    const char *key;    /* the member keyed last */
+    size_t key_len;
+    int one_line;       /* the array open is written on one line ("#order") */
     struct frame *frames;
     size_t nframes;
     char *kbuf;         /* the key being written */
@@ -61,6 +70,21 @@ struct einfo {
     int elem_content;   /* element (or kept comment) children: whitespace text is dropped */
     int has_text;
 };
+
+/* ---- xml_to_json_out.c: the output, as JSON text or as a tree ---- */
+
+/* A member's key (its value comes next); *first: no member yet in this object. */
+void xj_key(struct xj *w, const char *key, int *first);
+/* Open an object or an array (on_one_line: its items on one line in pretty text). */
+void xj_open(struct xj *w, int array, int on_one_line);
+/* Before the array's item i. */
+void xj_item(struct xj *w, size_t i);
+/* Close what is open; any: it holds something (pretty text puts the end on a line of its own). */
+void xj_close(struct xj *w, int array, int any);
+/* A string value; a number, true, false or null as written; {} or []. */
+void xj_string(struct xj *w, const char *s, size_t n);
+void xj_literal(struct xj *w, const char *s, size_t n);
+void xj_empty(struct xj *w, int array);
 
 /* ---- xml_to_json_names.c ---- */
 

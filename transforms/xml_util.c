@@ -5,6 +5,7 @@
 
 #include <libxml/xmlsave.h>
 
+#include "body_forms.h"
 #include "context.h"
 #include "threat.h"
 
@@ -64,7 +65,7 @@ tf_set_body(struct tf_message *m, struct tf_ctx *x, char *body, size_t len,
     m->body_len = len;
     m->form = TF_FORM_BYTES; /* what was parsed before no longer holds */
     m->json = NULL;
-    m->xml = NULL;
+    tf_body_forms_drop_xml(m);
     x->header_set(x, m, "Content-Type", content_type, strlen(content_type));
 }
 

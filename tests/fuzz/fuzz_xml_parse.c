@@ -20,6 +20,7 @@
 
 #include "arena.h"
 #include "fuzz_xj.h"
+#include "json_tree.h"
 
 static const char *const configs[] = {
     NULL,
@@ -108,6 +109,11 @@ convert(const struct tf_xj *c, const struct tf_xj *back, xmlDocPtr doc, struct t
 
     json = tf_xml_to_json(c, doc, x, &jlen, &why, err, sizeof err);
     CHECK(json != NULL && strlen(json) == jlen);
+    {   /* the document a next step would get, written out, is the same text */
+        size_t tlen = 0;
+        char *tree = tf_jv_write(tf_xml_to_json_tree(c, doc, x), c->pretty, 0, x, &tlen);
+        CHECK(tree != NULL && tlen == jlen && memcmp(tree, json, jlen) == 0);
+    }
     v = json_loadb(json, jlen, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &e);
     CHECK(v != NULL);
     json_decref(v);

@@ -27,6 +27,7 @@
 #include "context.h"
 #include "diag.h"
 #include "json_loc.h"
+#include "json_tree.h"
 #include "threat.h"
 #include "xml_json.h"
 
@@ -149,10 +150,22 @@ x2j(const struct tf_xj *c, const char *xml, size_t len, struct env *e, size_t *o
         fprintf(stderr, "parse: %s\n", err);
     assert_non_null(doc);
     out = tf_xml_to_json(c, doc, &e->x, outlen, &why, err, sizeof err);
-    xmlFreeDoc(doc);
     if (out == NULL)
         fprintf(stderr, "xml_to_json: %s\n", err);
     assert_non_null(out);
+    /* the same conversion into a document (for a next step that takes one), written out, is the
+     * same text byte for byte, pretty or not */
+    {
+        const struct tf_xj *k = c != NULL ? c : tf_xj_defaults();
+        size_t tlen = 0;
+        char *tree = tf_jv_write(tf_xml_to_json_tree(c, doc, &e->x), k->pretty, 0, &e->x, &tlen);
+        assert_non_null(tree);
+        if (tlen != *outlen || memcmp(tree, out, tlen) != 0)
+            fprintf(stderr, "text:\n%s\ntree:\n%s\n", out, tree);
+        assert_int_equal(tlen, *outlen);
+        assert_memory_equal(tree, out, tlen);
+    }
+    xmlFreeDoc(doc);
     return out;
 }
 

@@ -1,0 +1,246 @@
+/* test_chain_forms.c: the body held parsed between the steps of a chain (transform.h, ABI 2):
+ * chains compiled and run as the gateway runs them, on the ISO 20022 samples. A JSON document
+ * handed from xml_to_json to json_to_xml, or left at the chain's end, gives the bytes the same
+ * steps give through text; a bytes step after a document step gets the document written; the
+ * chain's end refuses a written body over the limit with the problem a step would give. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "arena.h"
+#include "body_forms.h"
+#include "chain.h"
+#include "context.h"
+#include "diag.h"
+#include "json_loc.h"
+#include "threat.h"
+
+#define PAIN "tests/data/samples/pain.001.001.03.ch.02-musterfile.xml"
+#define CAMT "tests/data/samples/camt.053-sample.xml"
+
+struct env {
+    struct tf_registry *reg;
+    struct tf_limits limits;
+    struct gw_diag d;
+    struct gw_arena arena;
+    struct tf_ctx x;
+    struct tf_message m;
+};
+
+static char *
+read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf;
+    long n;
+
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    buf = malloc((size_t)n + 1);
+    assert_non_null(buf);
+    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+    buf[n] = '\0';
+    fclose(f);
+    *len = (size_t)n;
+    return buf;
+}
+
+static struct tf_chain *
+compile(struct env *e, const char *text)
+{
+    json_error_t jerr;
+    json_t *arr = json_loads(text, 0, &jerr);
+    struct gw_jsonloc *loc = gw_jsonloc_build(text, strlen(text));
+    struct gw_jctx c = { .file = "portico.json", .dir = ".", .loc = loc, .d = &e->d };
+    struct tf_chain *ch;
+
+    assert_non_null(arr);
+    ch = tf_chain_compile(&c, arr, "routes[0].request", TF_PHASE_REQUEST, e->reg, &e->limits);
+    for (size_t i = 0; i < e->d.n; i++)
+        fprintf(stderr, "%s\n", e->d.items[i].text);
+    assert_non_null(ch);
+    json_decref(arr);
+    gw_jsonloc_free(loc);
+    return ch;
+}
+
+/* Run the chain `text` on body with Content-Type ct in a fresh exchange; the result in e->m. */
+static int
+run(struct env *e, const char *text, const char *body, size_t len, const char *ct)
+{
+    struct tf_chain *ch = compile(e, text);
+    uint32_t applied;
+    int rc;
+
+    tf_ctx_clear_error(&e->x);
+    gw_arena_free(&e->arena);
+    gw_arena_init(&e->arena);
+    tf_ctx_init(&e->x, &e->arena, &e->limits);
+    tf_message_init(&e->m, TF_PHASE_REQUEST);
+    e->x.header_add(&e->x, &e->m, "Content-Type", ct, strlen(ct));
+    e->m.body = e->x.alloc(&e->x, len + 1);
+    memcpy(e->m.body, body, len);
+    e->m.body_len = len;
+    rc = tf_chain_run(ch, &e->m, &e->x, &applied);
+    tf_chain_free(ch);
+    return rc;
+}
+
+/* What the chain gave, copied out of the exchange. */
+static char *
+result(struct env *e, size_t *len)
+{
+    char *out = malloc(e->m.body_len + 1);
+
+    assert_int_equal(tf_body_forms(&e->m) & TF_FORM_BYTES, TF_FORM_BYTES);
+    assert_non_null(out);
+    memcpy(out, e->m.body, e->m.body_len);
+    out[e->m.body_len] = '\0';
+    *len = e->m.body_len;
+    return out;
+}
+
+static int
+setup(void **state)
+{
+    struct env *e = calloc(1, sizeof *e);
+
+    assert_non_null(e);
+    e->reg = tf_registry_new();
+    tf_limits_default(&e->limits);
+    gw_arena_init(&e->arena);
+    *state = e;
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    struct env *e = *state;
+
+    tf_ctx_clear_error(&e->x);
+    gw_arena_free(&e->arena);
+    tf_registry_free(e->reg);
+    gw_diag_free(&e->d);
+    free(e);
+    return 0;
+}
+
+/* xml_to_json then json_to_xml: the document handed between them gives the XML that the two
+ * steps give through JSON text (each the last step of a chain of its own; a headers step in
+ * between does not stop the document). */
+static void
+test_document_handed_on(void **state)
+{
+    struct env *e = *state;
+    const char *files[] = {PAIN, CAMT};
+
+    for (size_t i = 0; i < 2; i++) {
+        size_t len, a_len, b_len;
+        char *xml = read_file(files[i], &len), *a, *b;
+        assert_int_equal(run(e, "[{\"xml_to_json\": {}}, {\"json_to_xml\": {}}]", xml, len,
+                             "application/xml"), 0);
+        a = result(e, &a_len);
+        assert_int_equal(run(e, "[{\"xml_to_json\": {}}]", xml, len, "application/xml"), 0);
+        b = result(e, &b_len);
+        assert_int_equal(run(e, "[{\"json_to_xml\": {}}]", b, b_len, "application/json"), 0);
+        free(b);
+        b = result(e, &b_len);
+        assert_true(a_len == b_len && memcmp(a, b, a_len) == 0);
+        free(b);
+        assert_int_equal(run(e, "[{\"xml_to_json\": {}}, {\"headers\": {\"set\": {\"X-A\": "
+                                "\"1\"}}}, {\"json_to_xml\": {}}]", xml, len, "application/xml"), 0);
+        b = result(e, &b_len);
+        assert_true(a_len > len / 3 && strncmp(a, "<?xml", 5) == 0);
+        assert_int_equal(a_len, b_len);
+        assert_memory_equal(a, b, a_len);
+        free(a);
+        free(b);
+        free(xml);
+    }
+}
+
+/* A chain that ends on a document writes it once at its end: pretty or compact, the bytes the
+ * step writes as text when it is the last. */
+static void
+test_written_at_the_end(void **state)
+{
+    struct env *e = *state;
+    const char *configs[] = {"{}", "{\"pretty\": true}", "{\"comments\": true}"};
+    size_t len;
+    char *xml = read_file(CAMT, &len);
+
+    for (size_t i = 0; i < 3; i++) {
+        char c1[256], c2[256];
+        size_t a_len, b_len;
+        char *a, *b;
+        /* json_to_xml after a "when" that never holds: xml_to_json hands it a document, the
+         * chain writes it */
+        snprintf(c1, sizeof c1, "[{\"xml_to_json\": %s}, {\"json_to_xml\": {}, \"when\": "
+                 "{\"content_type\": \"text/csv\"}}]", configs[i]);
+        snprintf(c2, sizeof c2, "[{\"xml_to_json\": %s}]", configs[i]);
+        assert_int_equal(run(e, c1, xml, len, "application/xml"), 0);
+        a = result(e, &a_len);
+        assert_int_equal(run(e, c2, xml, len, "application/xml"), 0);
+        b = result(e, &b_len);
+        if (a_len != b_len || memcmp(a, b, a_len) != 0)
+            fail_msg("config %s: the document written at the end differs from the text", configs[i]);
+        free(a);
+        free(b);
+    }
+    free(xml);
+}
+
+/* The written body over the body limit: 413 body-too-large at the chain's end, as the step
+ * itself answers when it writes text. (Empty elements with an attribute each: their pretty JSON
+ * is larger than the XML.) */
+static void
+test_written_over_the_limit(void **state)
+{
+    struct env *e = *state;
+    size_t len = 0, json_len;
+    char *xml = malloc(8192), *json;
+
+    assert_non_null(xml);
+    len += (size_t)sprintf(xml, "<r>");
+    for (int i = 0; i < 400; i++)
+        len += (size_t)sprintf(xml + len, "<e k=\"%d\"/>", i % 10);
+    len += (size_t)sprintf(xml + len, "</r>");
+
+    assert_int_equal(run(e, "[{\"xml_to_json\": {\"pretty\": true}}]", xml, len,
+                         "application/xml"), 0);
+    json = result(e, &json_len);
+    assert_true(json_len > len);
+    e->limits.max_body = (len + json_len) / 2; /* the XML fits; its JSON does not */
+    assert_int_equal(run(e, "[{\"xml_to_json\": {\"pretty\": true}}, {\"json_to_xml\": {}, "
+                            "\"when\": {\"content_type\": \"text/csv\"}}]", xml, len,
+                         "application/xml"), -1);
+    assert_int_equal(e->x.err_status, 413);
+    assert_string_equal(e->x.err_code, "body-too-large");
+    assert_int_equal(run(e, "[{\"xml_to_json\": {\"pretty\": true}}]", xml, len,
+                         "application/xml"), -1);
+    assert_int_equal(e->x.err_status, 413);
+    assert_string_equal(e->x.err_code, "body-too-large");
+    tf_limits_default(&e->limits);
+    free(json);
+    free(xml);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_document_handed_on, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_written_at_the_end, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_written_over_the_limit, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
