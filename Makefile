@@ -55,6 +55,8 @@ FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 # Example external transform plugins: shared objects that use transforms/transform.h alone.
 PLUGIN_SRCS := $(wildcard transforms/examples/*.c)
 PLUGIN_SOS  := $(PLUGIN_SRCS:transforms/examples/%.c=$(BUILD)/plugins/%.so)
+TEST_PLUGIN_SRCS := $(wildcard tests/plugins/*.c)
+TEST_PLUGIN_SOS  := $(TEST_PLUGIN_SRCS:tests/plugins/%.c=$(BUILD)/test-plugins/%.so)
 PORTICO   := $(BINDIR)/portico
 
 .PHONY: all deps build run test test-run asan fuzz fuzz-build bench clean format FORCE
@@ -78,7 +80,7 @@ deps:
 	        >/dev/null || exit 1; \
 	fi
 
-build: $(PORTICO) $(UNIT_BINS) $(TOOL_BINS) $(EXAMPLE_BINS) $(PLUGIN_SOS)
+build: $(PORTICO) $(UNIT_BINS) $(TOOL_BINS) $(EXAMPLE_BINS) $(PLUGIN_SOS) $(TEST_PLUGIN_SOS)
 
 $(PORTICO): $(MAIN_OBJ) $(LIB_OBJS)
 	@mkdir -p $(@D)
@@ -107,6 +109,10 @@ $(BUILD)/tools/%: tests/tools/%.c $(LIB_OBJS)
 $(BUILD)/plugins/%.so: transforms/examples/%.c transforms/transform.h transforms/threat_types.h
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -shared -fPIC -o $@ $< $(shell pkg-config --libs openssl jansson)
+
+$(BUILD)/test-plugins/%.so: tests/plugins/%.c transforms/transform.h transforms/threat_types.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -shared -fPIC -o $@ $<
 
 $(BUILD)/examples/%: examples/%.c
 	@mkdir -p $(@D)

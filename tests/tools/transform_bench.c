@@ -1,6 +1,6 @@
 /* transform_bench.c: CPU time of the XML / JSON conversions against the parsers under them.
  *
- *   transform_bench [-t SECONDS] FILE.xml...
+ *   transform_bench [-t SECONDS] FILE.xml[=CHAIN.json]...
  *
  * For each file, each measure runs on this thread for at least SECONDS of CPU time (default 0.5)
  * and prints one TSV line "file measure seconds_per_doc MB_per_s" (MB/s of the measure's input:
@@ -10,7 +10,11 @@
  *   xml_to_json    tf_xml_parse + tf_xml_to_json (default knobs), arena reset each time
  *   json_to_xml    tf_json_to_xml of that JSON (default knobs)
  *   jansson        json_loadb + json_dumpb of that JSON
- * then "file ratio_xml_to_json_bare_parse RATIO -": the bar is RATIO <= 2.5.
+ *   chain          (with =CHAIN.json: a request chain, a JSON array of steps as a route's
+ *                  "request" holds it) the chain run on the XML body as the gateway runs it,
+ *                  arena reset each time
+ * then "file ratio_xml_to_json_bare_parse RATIO -" and, with a chain, "file
+ * ratio_chain_bare_parse RATIO -".
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +24,10 @@
 #include <libxml/parser.h>
 
 #include "arena.h"
+#include "chain.h"
 #include "context.h"
+#include "diag.h"
+#include "json_loc.h"
 #include "threat.h"
 #include "xml_json.h"
 
@@ -37,9 +44,12 @@ struct input {
     struct tf_limits limits;
     struct gw_arena arena;
     struct tf_ctx x;
+    struct tf_chain *chain;
 };
 
 typedef int (*measure_fn)(struct input *in);
+
+static char *read_file(const char *path, size_t *len);
 
 static double
 cpu_now(void)
@@ -118,6 +128,51 @@ jansson(struct input *in)
     return 0;
 }
 
+/* The chain on the XML body, as the gateway's pipeline runs it. */
+static int
+chain(struct input *in)
+{
+    struct tf_message m;
+    uint32_t applied;
+    int rc;
+
+    tf_ctx_init(&in->x, &in->arena, &in->limits);
+    tf_message_init(&m, TF_PHASE_REQUEST);
+    in->x.header_add(&in->x, &m, "Content-Type", "application/xml", 15);
+    m.body = (char *)in->xml;
+    m.body_len = in->xml_len;
+    rc = tf_chain_run(in->chain, &m, &in->x, &applied);
+    tf_ctx_clear_error(&in->x);
+    gw_arena_reset(&in->arena);
+    return rc;
+}
+
+/* Compile the chain of file path (a JSON array of steps). */
+static struct tf_chain *
+load_chain(const char *path, struct tf_registry *reg, const struct tf_limits *limits)
+{
+    size_t len;
+    char *text = read_file(path, &len);
+    json_error_t jerr;
+    json_t *arr = text != NULL ? json_loadb(text, len, 0, &jerr) : NULL;
+    struct gw_jsonloc *loc = text != NULL ? gw_jsonloc_build(text, len) : NULL;
+    struct gw_diag d = { 0 };
+    struct gw_jctx c = { .file = path, .dir = ".", .loc = loc, .d = &d };
+    struct tf_chain *ch = arr != NULL && loc != NULL
+                              ? tf_chain_compile(&c, arr, "request", TF_PHASE_REQUEST, reg, limits)
+                              : NULL;
+
+    for (size_t i = 0; i < d.n; i++)
+        fprintf(stderr, "transform_bench: %s: %s\n", path, d.items[i].text);
+    if (ch == NULL)
+        fprintf(stderr, "transform_bench: %s: not a chain\n", path);
+    gw_diag_free(&d);
+    gw_jsonloc_free(loc);
+    json_decref(arr);
+    free(text);
+    return ch;
+}
+
 /* CPU seconds per call of fn, over at least min_s seconds. */
 static double
 measure(measure_fn fn, struct input *in, double min_s)
@@ -188,7 +243,7 @@ prepare(struct input *in)
 }
 
 static int
-bench_file(const char *file, double min_s)
+bench_file(const char *arg, double min_s, struct tf_registry *reg)
 {
     static const struct {
         const char *name;
@@ -200,9 +255,14 @@ bench_file(const char *file, double min_s)
         { "jansson", jansson, 1 },
     };
     struct input in = { 0 };
-    double s[5];
+    double s[5], cs;
     int rc = -1;
+    char *file = strdup(arg), *eq = file != NULL ? strchr(file, '=') : NULL;
 
+    if (file == NULL)
+        return -1;
+    if (eq != NULL)
+        *eq = '\0';
     in.xml = read_file(file, &in.xml_len);
     if (in.xml == NULL) {
         fprintf(stderr, "transform_bench: cannot read %s\n", file);
@@ -211,7 +271,8 @@ bench_file(const char *file, double min_s)
     tf_limits_default(&in.limits);
     gw_arena_init(&in.arena);
     tf_ctx_init(&in.x, &in.arena, &in.limits);
-    if (prepare(&in) < 0)
+    if (prepare(&in) < 0 ||
+        (eq != NULL && (in.chain = load_chain(eq + 1, reg, &in.limits)) == NULL))
         goto out;
     for (size_t i = 0; i < 5; i++) {
         s[i] = measure(m[i].fn, &in, min_s);
@@ -222,8 +283,19 @@ bench_file(const char *file, double min_s)
         print_line(file, m[i].name, s[i], m[i].on_json ? in.json_len : in.xml_len);
     }
     printf("%s\tratio_xml_to_json_bare_parse\t%.3f\t-\n", file, s[2] / s[0]);
+    if (in.chain != NULL) {
+        if ((cs = measure(chain, &in, min_s)) < 0) {
+            fprintf(stderr, "transform_bench: the chain fails on %s: %s\n", file,
+                    in.x.err_detail ? in.x.err_detail : "");
+            goto out;
+        }
+        print_line(file, "chain", cs, in.xml_len);
+        printf("%s\tratio_chain_bare_parse\t%.3f\t-\n", file, cs / s[0]);
+    }
     rc = 0;
 out:
+    tf_chain_free(in.chain);
+    free(file);
     gw_arena_free(&in.arena);
     free((char *)in.xml);
     free((char *)in.json);
@@ -235,18 +307,21 @@ main(int argc, char **argv)
 {
     double min_s = 0.5;
     int i = 1, rc = 0;
+    struct tf_registry *reg;
 
     if (argc > 2 && strcmp(argv[1], "-t") == 0) {
         min_s = atof(argv[2]);
         i = 3;
     }
     if (i >= argc) {
-        fprintf(stderr, "usage: transform_bench [-t SECONDS] FILE.xml...\n");
+        fprintf(stderr, "usage: transform_bench [-t SECONDS] FILE.xml[=CHAIN.json]...\n");
         return 2;
     }
     xmlInitParser();
+    reg = tf_registry_new();
     printf("file\tmeasure\tseconds_per_doc\tMB_per_s\n");
     for (; i < argc; i++)
-        rc |= bench_file(argv[i], min_s) < 0;
+        rc |= bench_file(argv[i], min_s, reg) < 0;
+    tf_registry_free(reg);
     return rc;
 }

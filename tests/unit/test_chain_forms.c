@@ -234,6 +234,52 @@ test_written_over_the_limit(void **state)
     free(xml);
 }
 
+/* A plugin built for ABI version 1 (tests/plugins/abi1_upper.c) still loads, and is given
+ * bytes: xml_to_json before it writes text; json_to_xml after it reads what it wrote. */
+static void
+test_abi1_plugin_gets_bytes(void **state)
+{
+    struct env *e = *state;
+    const char *build = getenv("BUILD");
+    char dir[512];
+    const char *plugins_text = "[\"abi1_upper.so\"]";
+    json_t *plugins = json_loads(plugins_text, 0, NULL);
+    struct gw_jsonloc *loc = gw_jsonloc_build(plugins_text, strlen(plugins_text));
+    struct gw_jctx c = { .file = "portico.json", .dir = dir, .loc = loc, .d = &e->d };
+    size_t len, a_len, b_len;
+    char *xml = read_file(PAIN, &len), *a, *b;
+
+    snprintf(dir, sizeof dir, "%s/test-plugins", build && *build ? build : "build/release");
+    assert_int_equal(tf_registry_load_plugins(e->reg, &c, plugins), 0);
+    assert_non_null(tf_registry_find(e->reg, "abi1_upper"));
+    assert_int_equal(tf_registry_find(e->reg, "abi1_upper")->takes, TF_FORM_BYTES);
+    /* after xml_to_json: its JSON text, upper-cased */
+    assert_int_equal(run(e, "[{\"xml_to_json\": {}}]", xml, len, "application/xml"), 0);
+    b = result(e, &b_len);
+    for (size_t i = 0; i < b_len; i++)
+        if (b[i] >= 'a' && b[i] <= 'z')
+            b[i] = (char)(b[i] - 32);
+    assert_int_equal(run(e, "[{\"xml_to_json\": {}}, {\"abi1_upper\": {}}]", xml, len,
+                         "application/xml"), 0);
+    a = result(e, &a_len);
+    assert_true(a_len == b_len && memcmp(a, b, a_len) == 0);
+    free(a);
+    /* and json_to_xml after it converts those bytes */
+    assert_int_equal(run(e, "[{\"json_to_xml\": {}}]", b, b_len, "application/json"), 0);
+    free(b);
+    b = result(e, &b_len);
+    assert_int_equal(run(e, "[{\"xml_to_json\": {}}, {\"abi1_upper\": {}}, {\"json_to_xml\": {}}]",
+                         xml, len, "application/xml"), 0);
+    a = result(e, &a_len);
+    assert_true(a_len == b_len && memcmp(a, b, a_len) == 0);
+    assert_non_null(strstr(a, "<DOCUMENT"));
+    free(a);
+    free(b);
+    free(xml);
+    json_decref(plugins);
+    gw_jsonloc_free(loc);
+}
+
 int
 main(void)
 {
@@ -241,6 +287,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_document_handed_on, setup, teardown),
         cmocka_unit_test_setup_teardown(test_written_at_the_end, setup, teardown),
         cmocka_unit_test_setup_teardown(test_written_over_the_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_abi1_plugin_gets_bytes, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
