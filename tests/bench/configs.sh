@@ -198,6 +198,16 @@ PAIN_MAP='{ "ops": [
                 { "delete": { "path": "/Document" } },
                 { "set": { "path": "/received_from", "value": "${request.id}" } } ] }'
 
+# The chain of the "chain-camt" case: a camt.053 statement to JSON (namespaces stripped,
+# statements and entries always arrays, amounts as numbers), then reshaped likewise.
+CAMT_TO_JSON='{ "namespaces": "strip", "arrays": ["Stmt", "Ntry", "Bal"], "numbers": ["Amt", "TxAmt"] }'
+# shellcheck disable=SC2016 # ${request.id} is Portico's, not the shell's
+CAMT_MAP='{ "ops": [
+                { "move": { "from": "/Document/BkToCstmrStmt/GrpHdr", "to": "/header" } },
+                { "move": { "from": "/Document/BkToCstmrStmt/Stmt", "to": "/statements" } },
+                { "delete": { "path": "/Document" } },
+                { "set": { "path": "/received_from", "value": "${request.id}" } } ] }'
+
 # The body of the kafka case: a JSON order of exactly 1024 bytes (no newline), the same bytes on
 # both of its routes. A fixed document, padded to size by its "note".
 ORDER_1K_HEAD='{"order":{"id":"PO-2024-0042","partner":"bench-partner","currency":"CHF",'
@@ -289,6 +299,11 @@ portico_config() {
           "request": [
             { "xml_to_json": $PAIN_TO_JSON, "when": { "content_type": "xml" } },
             { "json_map": $PAIN_MAP }
+          ] },
+        { "name": "xml-chain-camt", "path": "/xml/camt-chain/*", "upstream": "$up", "public": true,
+          "request": [
+            { "xml_to_json": $CAMT_TO_JSON, "when": { "content_type": "xml" } },
+            { "json_map": $CAMT_MAP }
           ] }$set_route$kafka_routes
     ]
 }
@@ -301,6 +316,19 @@ local f = assert(io.open("$PAIN001", "rb"))
 wrk.body = f:read("*a")
 f:close()
 EOF
+    cat >"$B/post-camt.lua" <<EOF
+-- wrk: POST the camt.053 sample as XML
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/xml"
+local f = assert(io.open("$SAMPLES/camt.053-sample.xml", "rb"))
+wrk.body = f:read("*a")
+f:close()
+EOF
+    # the chains as transform_bench runs them (tfbench: the chain's CPU beside the parse)
+    printf '[ { "xml_to_json": %s }, { "json_map": %s } ]\n' "$PAIN_TO_JSON" "$PAIN_MAP" \
+        >"$B/chain-pain.json"
+    printf '[ { "xml_to_json": %s }, { "json_map": %s } ]\n' "$CAMT_TO_JSON" "$CAMT_MAP" \
+        >"$B/chain-camt.json"
     order_1k "$B/order-1k.json"
     cat >"$B/post-order-1k.lua" <<EOF
 -- wrk: POST the kafka case's 1 KB JSON order
