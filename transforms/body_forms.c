@@ -66,7 +66,11 @@ body_json(struct tf_ctx *x, struct tf_message *m, const char *who)
     if ((bytes = body_bytes(x, m, &len)) == NULL)
         return NULL;
     doc = x->alloc(x, sizeof *doc);
-    if (tf_json_tree_read(bytes, len, x->limits, x, doc, &why, err, sizeof err) < 0) {
+    /* the size first, as every JSON reader of a body does (413 "body-too-large"; the reader
+     * itself does not know the body limit) */
+    if ((x->limits != NULL && (why = tf_body_precheck("JSON", len, SIZE_MAX, x->limits, err,
+                                                      sizeof err)) != TF_THREAT_OK) ||
+        tf_json_tree_read(bytes, len, x->limits, x, doc, &why, err, sizeof err) < 0) {
         tf_body_refused(x, m, why, who, err);
         return NULL;
     }
