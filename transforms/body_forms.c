@@ -104,6 +104,8 @@ body_json(struct tf_ctx *x, struct tf_message *m, const char *who)
         l = &def;
     }
     doc = x->alloc(x, sizeof *doc);
+    /* the size first, as every JSON reader of a body does (413 "body-too-large": the reader
+     * itself does not know the body limit) */
     if ((why = tf_body_precheck("JSON", len, SIZE_MAX, l, err, sizeof err)) != TF_THREAT_OK ||
         tf_json_tree_read(bytes, len, l, x, doc, &why, err, sizeof err) < 0) {
         tf_body_refused(x, m, why, who, err);

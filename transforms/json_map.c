@@ -1,24 +1,30 @@
 /* json_map.c: the `json_map` transform at run time: apply the compiled operations to a JSON body.
  * The configuration is compiled by json_map_conf.c; json_map.h says how paths and wildcards work.
  *
- * The body is parsed through tf_json_body_parse (threat limits, number literals kept), every
- * operation runs in the configured order on the tree, and the result is written back compactly
- * with the numbers as the partner wrote them.
+ * The body comes as the chain's JSON document (json_tree.h: parsed under the threat limits, or
+ * left parsed by the step before), every operation edits it in place in the configured order,
+ * and the chain writes it once at its end, compact, with the numbers as the partner wrote them.
+ *
+ * Containers hold their entries by value in arrays that grow, so a pointer to a value is good
+ * only until its container grows or loses an entry: an operation copies the values it found
+ * before it writes anything, and never keeps a pointer across a write.
  */
 #include "builtins_json.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "alloc.h"
-#include "json_body.h"
-#include "json_loc.h"
+#include "body_forms.h"
 #include "json_map.h"
+#include "json_tree.h"
+#include "text.h"
 
-/* A node found by a path, with the indexes its "*" segments took. */
+/* A value found by a path, with the indexes its "*" segments took. */
 struct jm_hit {
-    json_t *node; /* borrowed */
+    struct jv *node; /* into the tree: good until the next write */
     size_t idx[JM_MAX_WILD];
 };
 
@@ -29,7 +35,7 @@ struct jm_hits {
 
 /* What one operation works with. */
 struct jm_run {
-    json_t **root;
+    struct jv *root;
     struct tf_ctx *x;
     const struct tf_message *m;
     char err[512];
@@ -38,7 +44,7 @@ struct jm_run {
 /* ---- walking --------------------------------------------------------------------------------- */
 
 static void
-jm_hits_push(struct jm_hits *h, json_t *node, const size_t *idx, size_t k)
+jm_hits_push(struct jm_hits *h, struct jv *node, const size_t *idx, size_t k)
 {
     if (h->n == h->cap) {
         h->cap = h->cap ? h->cap * 2 : 8;
@@ -50,23 +56,23 @@ jm_hits_push(struct jm_hits *h, json_t *node, const size_t *idx, size_t k)
     memcpy(hit->idx, idx, k * sizeof *idx);
 }
 
-static json_t *
-jm_child(json_t *node, const struct jm_seg *s)
+static struct jv *
+jm_child(struct jv *node, const struct jm_seg *s)
 {
-    if (json_is_object(node))
-        return json_object_get(node, s->key);
-    if (json_is_array(node) && s->index >= 0)
-        return json_array_get(node, (size_t)s->index);
+    if (node->t == J_OBJ)
+        return tf_jv_get(node, s->key, strlen(s->key));
+    if (node->t == J_ARR && s->index >= 0 && (size_t)s->index < node->n)
+        return &node->items[s->index];
     return NULL;
 }
 
 /* Push every existing node reached from node through the segments [i, stop) of p. */
 static void
-jm_walk(json_t *node, const struct jm_path *p, size_t i, size_t stop, size_t *idx, size_t k,
+jm_walk(struct jv *node, const struct jm_path *p, size_t i, size_t stop, size_t *idx, size_t k,
         struct jm_hits *out)
 {
     const struct jm_seg *s;
-    json_t *child;
+    struct jv *child;
 
     if (i == stop) {
         jm_hits_push(out, node, idx, k);
@@ -74,9 +80,9 @@ jm_walk(json_t *node, const struct jm_path *p, size_t i, size_t stop, size_t *id
     }
     s = &p->segs[i];
     if (s->wild) {
-        for (size_t j = 0; json_is_array(node) && j < json_array_size(node); j++) {
+        for (size_t j = 0; node->t == J_ARR && j < node->n; j++) {
             idx[k] = j;
-            jm_walk(json_array_get(node, j), p, i + 1, stop, idx, k + 1, out);
+            jm_walk(&node->items[j], p, i + 1, stop, idx, k + 1, out);
         }
     } else if ((child = jm_child(node, s)) != NULL) {
         jm_walk(child, p, i + 1, stop, idx, k, out);
@@ -84,16 +90,17 @@ jm_walk(json_t *node, const struct jm_path *p, size_t i, size_t stop, size_t *id
 }
 
 static void
-jm_find(json_t *root, const struct jm_path *p, size_t stop, struct jm_hits *out)
+jm_find(struct jv *root, const struct jm_path *p, size_t stop, struct jm_hits *out)
 {
     size_t idx[JM_MAX_WILD];
 
     jm_walk(root, p, 0, stop, idx, 0, out);
 }
 
-/* The index bindings under which p is written: one (no "*") or one per element the "*" find. */
+/* The index bindings under which p is written: one (no "*") or one per element the "*" find.
+ * Only the indexes are used: the nodes may move with the first write. */
 static void
-jm_bindings(json_t *root, const struct jm_path *p, struct jm_hits *out)
+jm_bindings(struct jv *root, const struct jm_path *p, struct jm_hits *out)
 {
     size_t last = 0;
 
@@ -126,62 +133,91 @@ jm_concrete(const struct jm_path *p, size_t upto, const size_t *idx, char *buf, 
     return upto == 0 ? "the document" : buf;
 }
 
-static json_t *
+/* What a value is, in the words messages have always used (jansson's types: a number is "an
+ * integer" when it has no fraction nor exponent and fits in 64 bits). */
+static const char *
+jm_type_name(const struct jv *v)
+{
+    char lit[24];
+
+    switch (v->t) {
+    case J_OBJ: return "an object";
+    case J_ARR: return "an array";
+    case J_STR: return "a string";
+    case J_TRUE:
+    case J_FALSE: return "a boolean";
+    case J_NULL: return "null";
+    default: break;
+    }
+    if (v->n >= sizeof lit || memchr(v->s, '.', v->n) != NULL || memchr(v->s, 'e', v->n) != NULL ||
+        memchr(v->s, 'E', v->n) != NULL)
+        return "a number";
+    memcpy(lit, v->s, v->n);
+    lit[v->n] = '\0';
+    errno = 0;
+    (void)strtoll(lit, NULL, 10);
+    return errno == ERANGE ? "a number" : "an integer";
+}
+
+static struct jv
 jm_container_for(const struct jm_seg *next)
 {
-    return next->wild || next->append || next->index >= 0 ? json_array() : json_object();
+    return next->wild || next->append || next->index >= 0 ? tf_jv_array() : tf_jv_object();
 }
 
 /* The array index a segment means on an array (bound "*", "-" the end), or -1. */
 static long
-jm_array_index(const struct jm_seg *s, json_t *arr, const size_t *idx, size_t *k)
+jm_array_index(const struct jm_seg *s, const struct jv *arr, const size_t *idx, size_t *k)
 {
     if (s->wild)
         return (long)idx[(*k)++];
     if (s->append)
-        return (long)json_array_size(arr);
+        return (long)arr->n;
     return s->index;
 }
 
-/* Put value (reference taken) into arr at i: replace, or pad and append. */
-static void
-jm_array_put(json_t *arr, size_t i, json_t *value, const struct jm_seg *next)
+/* Put value into arr at i: replace, or pad and append. Returns the slot it is in. */
+static struct jv *
+jm_array_put(struct tf_ctx *x, struct jv *arr, size_t i, const struct jv *value,
+             const struct jm_seg *next)
 {
-    if (i < json_array_size(arr)) {
-        json_array_set_new(arr, i, value);
-        return;
+    if (i < arr->n) {
+        arr->items[i] = *value;
+        return &arr->items[i];
     }
-    while (json_array_size(arr) < i)
-        json_array_append_new(arr, next ? jm_container_for(next) : json_null());
-    json_array_append_new(arr, value);
+    while (arr->n < i)
+        *tf_jv_push(x, arr) = next ? jm_container_for(next) : (struct jv){.t = J_NULL};
+    *tf_jv_push(x, arr) = *value;
+    return &arr->items[i];
 }
 
-/* One step of a write through segment i: at the last segment put value (reference taken) into
- * *cur and return 1; before it move *cur to the child, created when missing, and return 0.
- * Returns -1 with r->err set (value not taken) when *cur cannot hold the segment. */
+/* One step of a write through segment i: at the last segment put value into *cur and return 1;
+ * before it move *cur to the child, created when missing, and return 0. Returns -1 with r->err
+ * set when *cur cannot hold the segment. */
 static int
 jm_step(struct jm_run *r, const struct jm_path *p, size_t i, const size_t *idx, size_t *k,
-        json_t **cur, json_t *value, int if_absent)
+        struct jv **cur, const struct jv *value, int if_absent)
 {
     const struct jm_seg *s = &p->segs[i], *next = i + 1 < p->n ? &p->segs[i + 1] : NULL;
     char where[256];
-    json_t *child;
+    struct jv *child;
 
-    if (json_is_object(*cur) && !s->wild) {
-        child = json_object_get(*cur, s->key);
+    if ((*cur)->t == J_OBJ && !s->wild) {
+        size_t kn = strlen(s->key);
+        child = tf_jv_get(*cur, s->key, kn);
         if (next == NULL) {
-            if (child != NULL && if_absent)
-                json_decref(value);
-            else
-                json_object_set_new(*cur, s->key, value);
+            if (child == NULL)
+                *tf_jv_add(r->x, *cur, s->key, kn) = *value;
+            else if (!if_absent)
+                *child = *value;
             return 1;
         }
         if (child == NULL)
-            json_object_set_new(*cur, s->key, child = jm_container_for(next));
+            *(child = tf_jv_add(r->x, *cur, s->key, kn)) = jm_container_for(next);
         *cur = child;
         return 0;
     }
-    if (json_is_array(*cur)) {
+    if ((*cur)->t == J_ARR) {
         long at = jm_array_index(s, *cur, idx, k);
         if (at < 0) {
             snprintf(r->err, sizeof r->err, "%s is an array: \"%s\" is not an index",
@@ -189,46 +225,41 @@ jm_step(struct jm_run *r, const struct jm_path *p, size_t i, const size_t *idx, 
             return -1;
         }
         if (next == NULL) {
-            if (if_absent && (size_t)at < json_array_size(*cur))
-                json_decref(value);
-            else
-                jm_array_put(*cur, (size_t)at, value, NULL);
+            if (!if_absent || (size_t)at >= (*cur)->n)
+                jm_array_put(r->x, *cur, (size_t)at, value, NULL);
             return 1;
         }
-        if ((size_t)at >= json_array_size(*cur))
-            jm_array_put(*cur, (size_t)at, jm_container_for(next), next);
-        *cur = json_array_get(*cur, (size_t)at);
+        if ((size_t)at >= (*cur)->n) {
+            struct jv c = jm_container_for(next);
+            *cur = jm_array_put(r->x, *cur, (size_t)at, &c, next);
+        } else {
+            *cur = &(*cur)->items[at];
+        }
         return 0;
     }
     snprintf(r->err, sizeof r->err, "%s is %s, not %s", jm_concrete(p, i, idx, where, sizeof where),
-             gw_json_type_name(*cur), s->wild ? "an array" : "an object or array");
+             jm_type_name(*cur), s->wild ? "an array" : "an object or array");
     return -1;
 }
 
-/* Write value (reference taken) at p, its "*" bound to idx. if_absent: only when nothing is
- * there yet. Returns 0, or -1 with r->err set. */
+/* Write value (a value of its own: not in the tree) at p, its "*" bound to idx. if_absent: only
+ * when nothing is there yet. Returns 0, or -1 with r->err set. */
 static int
-jm_put(struct jm_run *r, const struct jm_path *p, const size_t *idx, json_t *value, int if_absent)
+jm_put(struct jm_run *r, const struct jm_path *p, const size_t *idx, const struct jv *value,
+       int if_absent)
 {
-    json_t *cur = *r->root;
+    struct jv *cur = r->root;
     size_t k = 0;
 
     if (p->n == 0) {
-        if (if_absent) {
-            json_decref(value);
-        } else {
-            json_decref(*r->root);
-            *r->root = value;
-        }
+        if (!if_absent)
+            *r->root = *value;
         return 0;
     }
     for (size_t i = 0; i < p->n; i++) {
         int rc = jm_step(r, p, i, idx, &k, &cur, value, if_absent);
-        if (rc != 0) {
-            if (rc < 0)
-                json_decref(value);
+        if (rc != 0)
             return rc < 0 ? -1 : 0;
-        }
     }
     return 0;
 }
@@ -241,38 +272,20 @@ jm_delete(struct jm_run *r, const struct jm_path *p)
     struct jm_hits parents = {0};
     const struct jm_seg *last = &p->segs[p->n - 1];
 
-    jm_find(*r->root, p, p->n - 1, &parents);
-    /* backwards, so that removing array elements never shifts one still to visit */
+    /* the parents all lie at one depth, so none is inside another: removing from one leaves the
+     * others where they are; backwards anyway, as array elements shift down */
+    jm_find(r->root, p, p->n - 1, &parents);
     for (size_t i = parents.n; i-- > 0;) {
-        json_t *parent = parents.v[i].node;
-        if (last->wild && json_is_array(parent))
-            json_array_clear(parent);
-        else if (json_is_object(parent) && !last->wild)
-            json_object_del(parent, last->key);
-        else if (json_is_array(parent) && last->index >= 0)
-            json_array_remove(parent, (size_t)last->index);
+        struct jv *parent = parents.v[i].node;
+        if (last->wild && parent->t == J_ARR)
+            parent->n = 0;
+        else if (parent->t == J_OBJ && !last->wild)
+            tf_jv_del(parent, last->key, strlen(last->key));
+        else if (parent->t == J_ARR && last->index >= 0)
+            tf_jv_remove(parent, (size_t)last->index);
     }
     free(parents.v);
     return 0;
-}
-
-/* Rename member `from` of obj to `to`, keeping its place; a member already named `to` goes. */
-static void
-jm_rename_member(json_t *obj, const char *from, const char *to)
-{
-    json_t *tmp, *v;
-    const char *key;
-
-    if (json_object_get(obj, from) == NULL || strcmp(from, to) == 0)
-        return;
-    tmp = json_object();
-    json_object_foreach(obj, key, v) {
-        if (strcmp(key, to) != 0)
-            json_object_set(tmp, strcmp(key, from) == 0 ? to : key, v);
-    }
-    json_object_clear(obj);
-    json_object_update(obj, tmp);
-    json_decref(tmp);
 }
 
 static int
@@ -280,15 +293,17 @@ jm_rename(struct jm_run *r, const struct jm_op *op)
 {
     struct jm_hits parents = {0};
     const struct jm_path *p = &op->from;
+    const struct jm_seg *last = &p->segs[p->n - 1];
     char where[256];
     int rc = 0;
 
-    jm_find(*r->root, p, p->n - 1, &parents);
+    jm_find(r->root, p, p->n - 1, &parents);
     for (size_t i = 0; i < parents.n; i++) {
-        json_t *parent = parents.v[i].node;
-        if (json_is_object(parent)) {
-            jm_rename_member(parent, p->segs[p->n - 1].key, op->name);
-        } else if (json_is_array(parent) && p->segs[p->n - 1].index >= 0) {
+        struct jv *parent = parents.v[i].node;
+        if (parent->t == J_OBJ) {
+            /* in its place; a member already named so goes (op->name lives with the config) */
+            tf_jv_rename(parent, last->key, strlen(last->key), op->name, strlen(op->name));
+        } else if (parent->t == J_ARR && last->index >= 0) {
             snprintf(r->err, sizeof r->err, "%s is an array: its elements have no name",
                      jm_concrete(p, p->n - 1, parents.v[i].idx, where, sizeof where));
             rc = -1;
@@ -299,89 +314,103 @@ jm_rename(struct jm_run *r, const struct jm_op *op)
     return rc;
 }
 
-/* The value of a set or default, built for this exchange; NULL when a template gave text that is
- * not UTF-8. */
-static json_t *
-jm_value_build(const struct jm_value *v, struct jm_run *r)
+/* Is s[0..n) valid UTF-8 (what a JSON string must hold)? */
+static int
+jm_utf8_ok(const char *s, size_t n)
 {
-    json_t *out, *c;
+    for (size_t i = 0, len; i < n; i += len) {
+        len = (unsigned char)s[i] < 0x80 ? 1 : gw_utf8_len((const unsigned char *)s + i, n - i);
+        if (len == 0)
+            return 0;
+    }
+    return 1;
+}
+
+/* The value of a set or default, built for this exchange into *out (containers of its own).
+ * Returns 0, or -1 when a template gave text that is not UTF-8. */
+static int
+jm_value_build(const struct jm_value *v, struct jm_run *r, struct jv *out)
+{
     size_t n;
     char *s;
 
     switch (v->kind) {
-    case JV_CONST: return json_deep_copy(v->constant);
+    case JV_CONST: tf_jv_copy(r->x, out, &v->constant); return 0;
     case JV_TEMPLATE:
         s = tf_template_expand(v->tpl, r->x, r->m, &n);
-        return json_stringn(s, n);
+        *out = tf_jv_string(s, n);
+        return jm_utf8_ok(s, n) ? 0 : -1;
     default: break;
     }
-    out = v->kind == JV_OBJECT ? json_object() : json_array();
+    *out = v->kind == JV_OBJECT ? tf_jv_object() : tf_jv_array();
     for (size_t i = 0; i < v->n; i++) {
-        if ((c = jm_value_build(&v->items[i], r)) == NULL) {
-            json_decref(out);
-            return NULL;
-        }
-        if (v->kind == JV_OBJECT)
-            json_object_set_new(out, v->keys[i], c);
-        else
-            json_array_append_new(out, c);
+        /* the keys are the config's: they live as long as the exchange */
+        struct jv *c = v->kind == JV_OBJECT ? tf_jv_add(r->x, out, v->keys[i], strlen(v->keys[i]))
+                                            : tf_jv_push(r->x, out);
+        if (jm_value_build(&v->items[i], r, c) < 0)
+            return -1;
     }
-    return out;
+    return 0;
 }
 
 static int
 jm_set(struct jm_run *r, const struct jm_op *op)
 {
     struct jm_hits b = {0};
+    struct jv v;
     int rc = 0;
 
-    jm_bindings(*r->root, &op->from, &b);
+    jm_bindings(r->root, &op->from, &b);
     for (size_t i = 0; rc == 0 && i < b.n; i++) {
-        json_t *v = jm_value_build(&op->value, r);
-        if (v == NULL) {
+        if (jm_value_build(&op->value, r, &v) < 0) {
             snprintf(r->err, sizeof r->err, "the value for %s is not valid UTF-8",
                      op->from.text);
             rc = -1;
         } else {
-            rc = jm_put(r, &op->from, b.v[i].idx, v, op->kind == JM_DEFAULT);
+            rc = jm_put(r, &op->from, b.v[i].idx, &v, op->kind == JM_DEFAULT);
         }
     }
     free(b.v);
     return rc;
 }
 
-/* Put copies of the values found (hits) at op->to, as json_map.h says for each wildcard case. */
+/* Put the values found (hits) at op->to, as json_map.h says for each wildcard case. Every value
+ * is taken out of the tree before the first write: a deep copy for copy; for move the value
+ * itself (its containers then belong to the new place alone, once jm_delete has removed the
+ * old one: move's "from" and "to" never lie inside each other, so no write goes through it). */
 static int
 jm_copy_hits(struct jm_run *r, const struct jm_op *op, const struct jm_hits *hits)
 {
+    int move = op->kind == JM_MOVE, rc = 0;
     struct jm_hits b = {0};
-    json_t **vals;
-    int rc = 0;
+    struct jv *vals, arr;
 
-    if (op->from.nwild > 0 && op->to.nwild == 0) {
-        json_t *arr = json_array();
-        for (size_t i = 0; i < hits->n; i++)
-            json_array_append_new(arr, tf_json_body_copy(hits->v[i].node));
-        return jm_put(r, &op->to, NULL, arr, 0);
-    }
-    if (op->from.nwild == 0 && op->to.nwild > 0) {
-        json_t *v = json_incref(hits->v[0].node); /* survives a put that replaces its parent */
-        jm_bindings(*r->root, &op->to, &b);
-        for (size_t i = 0; rc == 0 && i < b.n; i++)
-            rc = jm_put(r, &op->to, b.v[i].idx, tf_json_body_copy(v), 0);
-        json_decref(v);
-        free(b.v);
-        return rc;
-    }
-    /* element by element: copy every value before writing any */
     vals = gw_xmalloc(hits->n * sizeof *vals);
-    for (size_t i = 0; i < hits->n; i++)
-        vals[i] = tf_json_body_copy(hits->v[i].node);
     for (size_t i = 0; i < hits->n; i++) {
-        if (rc == 0)
-            rc = jm_put(r, &op->to, hits->v[i].idx, vals[i], 0);
+        if (move)
+            vals[i] = *hits->v[i].node;
         else
-            json_decref(vals[i]);
+            tf_jv_copy(r->x, &vals[i], hits->v[i].node);
+    }
+    if (op->from.nwild > 0 && op->to.nwild == 0) {
+        /* collect: an array of every value, in document order */
+        arr = (struct jv){.t = J_ARR, .n = hits->n, .cap = hits->n,
+                          .items = r->x->alloc(r->x, hits->n * sizeof *vals)};
+        memcpy(arr.items, vals, hits->n * sizeof *vals);
+        rc = jm_put(r, &op->to, NULL, &arr, 0);
+    } else if (op->from.nwild == 0 && op->to.nwild > 0) {
+        /* broadcast: a copy of its own under every element */
+        jm_bindings(r->root, &op->to, &b);
+        for (size_t i = 0; rc == 0 && i < b.n; i++) {
+            struct jv v;
+            tf_jv_copy(r->x, &v, &vals[0]);
+            rc = jm_put(r, &op->to, b.v[i].idx, &v, 0);
+        }
+        free(b.v);
+    } else {
+        /* element by element (or one value, one place) */
+        for (size_t i = 0; rc == 0 && i < hits->n; i++)
+            rc = jm_put(r, &op->to, hits->v[i].idx, &vals[i], 0);
     }
     free(vals);
     return rc;
@@ -393,7 +422,7 @@ jm_copy(struct jm_run *r, const struct jm_op *op)
     struct jm_hits hits = {0};
     int rc = 0;
 
-    jm_find(*r->root, &op->from, op->from.n, &hits);
+    jm_find(r->root, &op->from, op->from.n, &hits);
     if (hits.n > 0) {
         rc = jm_copy_hits(r, op, &hits);
         if (rc == 0 && op->kind == JM_MOVE)
@@ -435,28 +464,24 @@ int
 tf_jm_apply(void *inst, struct tf_message *m, struct tf_ctx *x)
 {
     const struct jm_inst *in = inst;
-    struct tf_json_body b;
     struct jm_run r = {.x = x, .m = m};
-    int rc = TF_DONE;
 
-    if (m->body_len == 0)
-        return TF_SKIP; /* no body to map, whatever Content-Type says: as the chain runner */
+    /* no body to map, whatever Content-Type says: as the chain runner (a body held as a
+     * document is never empty) */
+    if ((tf_body_forms(m) & TF_FORM_BYTES) && m->body_len == 0)
+        return TF_SKIP;
     if (!tf_is_json(m, x))
         return jm_not_json(in, m, x);
-    if (tf_json_body_parse(&b, m, x, "json_map") < 0)
+    if ((r.root = x->body_json(x, m, "json_map")) == NULL)
         return TF_ERROR;
-    r.root = &b.root;
     for (size_t i = 0; i < in->nops; i++) {
         if (jm_run_op(&r, &in->ops[i]) < 0) {
             int resp = m->phase == TF_PHASE_RESPONSE;
-            rc = x->fail(x, resp ? 502 : 422, resp ? "bad-upstream-response" : "mapping-failed",
-                         NULL, "json_map: ops[%zu] (%s): %s", i, tf_jm_kind_name(in->ops[i].kind),
-                         r.err);
-            goto out;
+            return x->fail(x, resp ? 502 : 422, resp ? "bad-upstream-response" : "mapping-failed",
+                           NULL, "json_map: ops[%zu] (%s): %s", i,
+                           tf_jm_kind_name(in->ops[i].kind), r.err);
         }
     }
-    m->body = tf_json_body_dump(&b, b.root, x, &m->body_len);
-out:
-    tf_json_body_free(&b);
-    return rc;
+    x->set_json(x, m, r.root, 0);
+    return TF_DONE;
 }

@@ -22,8 +22,8 @@
 
 #include <stddef.h>
 
-#include <jansson.h>
-
+#include "arena.h"
+#include "json_tree.h"
 #include "template.h"
 
 #define JM_MAX_WILD 8 /* "*" segments in one path */
@@ -47,7 +47,8 @@ enum jm_value_kind { JV_CONST, JV_TEMPLATE, JV_OBJECT, JV_ARRAY };
 /* A value to set: constant JSON, or a tree holding template strings. */
 struct jm_value {
     enum jm_value_kind kind;
-    json_t *constant;          /* JV_CONST */
+    struct jv constant;        /* JV_CONST: built once, in the instance's arena; an exchange
+                                * gets a copy of its containers (tf_jv_copy) */
     struct tf_template *tpl;   /* JV_TEMPLATE */
     size_t n;                  /* JV_OBJECT, JV_ARRAY: children */
     char **keys;               /* JV_OBJECT */
@@ -65,6 +66,7 @@ struct jm_op {
 };
 
 struct jm_inst {
+    struct gw_arena arena;     /* the constants' trees (read-only once created) */
     struct jm_op *ops;
     size_t nops;
     int strict;                /* a body that is not JSON fails (415) instead of being skipped */

@@ -41,10 +41,10 @@ jm_path_free(struct jm_path *p)
     free(p->text);
 }
 
+/* (a constant's tree is in the instance's arena) */
 static void
 jm_value_free(struct jm_value *v)
 {
-    json_decref(v->constant);
     tf_template_free(v->tpl);
     for (size_t i = 0; i < v->n; i++) {
         if (v->keys != NULL)
@@ -69,6 +69,7 @@ jm_destroy(void *p)
         jm_value_free(&in->ops[i].value);
     }
     free(in->ops);
+    gw_arena_free(&in->arena);
     free(in);
 }
 
@@ -193,10 +194,27 @@ jm_has_dollar(const json_t *v)
     return 0;
 }
 
-/* Compile the value v found at sub: constant JSON, or a tree with its template strings compiled.
- * Returns the number of errors reported. */
+/* Make the strings and keys of v (a tree tf_jv_of_json built: they point into the
+ * configuration's JSON, which the loader frees) copies in cx's arena, the instance's. */
+static void
+jm_own(struct tf_ctx *cx, struct jv *v)
+{
+    if (v->t == J_STR)
+        v->s = tf_jv_dup(cx, v->s, v->n);
+    for (size_t i = 0; v->t == J_ARR && i < v->n; i++)
+        jm_own(cx, &v->items[i]);
+    for (size_t i = 0; v->t == J_OBJ && i < v->n; i++) {
+        v->mems[i].k = tf_jv_dup(cx, v->mems[i].k, v->mems[i].kn);
+        jm_own(cx, &v->mems[i].v);
+    }
+}
+
+/* Compile the value v found at sub: constant JSON (built as a tree once, in cx's arena: the
+ * instance's), or a tree with its template strings compiled. Returns the number of errors
+ * reported. */
 static int
-jm_value_compile(const struct tf_conf *cc, const char *sub, const json_t *v, struct jm_value *out)
+jm_value_compile(const struct tf_conf *cc, struct tf_ctx *cx, const char *sub, const json_t *v,
+                 struct jm_value *out)
 {
     char err[256], csub[GW_JPATH_MAX];
     const char *key;
@@ -206,7 +224,8 @@ jm_value_compile(const struct tf_conf *cc, const char *sub, const json_t *v, str
 
     *out = (struct jm_value){.kind = JV_CONST};
     if (!jm_has_dollar(v)) {
-        out->constant = json_deep_copy(v);
+        tf_jv_of_json(cx, v, &out->constant);
+        jm_own(cx, &out->constant);
         return 0;
     }
     if (json_is_string(v)) {
@@ -226,12 +245,12 @@ jm_value_compile(const struct tf_conf *cc, const char *sub, const json_t *v, str
     if (json_is_object(v)) {
         json_object_foreach((json_t *)v, key, e) {
             out->keys[i] = gw_xstrdup(key);
-            bad += jm_value_compile(cc, gw_jpath_key(csub, sizeof csub, sub, key), e,
+            bad += jm_value_compile(cc, cx, gw_jpath_key(csub, sizeof csub, sub, key), e,
                                     &out->items[i++]);
         }
     } else {
         json_array_foreach(v, i, e)
-            bad += jm_value_compile(cc, gw_jpath_index(csub, sizeof csub, sub, i), e,
+            bad += jm_value_compile(cc, cx, gw_jpath_index(csub, sizeof csub, sub, i), e,
                                     &out->items[i]);
     }
     return bad;
@@ -290,7 +309,8 @@ jm_conf_rename(const struct tf_conf *cc, const json_t *body, const char *sub, st
 }
 
 static int
-jm_conf_set(const struct tf_conf *cc, const json_t *body, const char *sub, struct jm_op *op)
+jm_conf_set(const struct tf_conf *cc, struct tf_ctx *cx, const json_t *body, const char *sub,
+            struct jm_op *op)
 {
     char vsub[GW_JPATH_MAX];
     const json_t *v;
@@ -309,12 +329,14 @@ jm_conf_set(const struct tf_conf *cc, const json_t *body, const char *sub, struc
         cc->error(cc, vsub, "required key \"value\" is missing");
         return bad + 1;
     }
-    return bad + jm_value_compile(cc, vsub, v, &op->value);
+    return bad + jm_value_compile(cc, cx, vsub, v, &op->value);
 }
 
-/* One element of "ops", at sub ("ops[3]"). Returns the number of errors reported. */
+/* One element of "ops", at sub ("ops[3]"); constants built with cx. Returns the number of errors
+ * reported. */
 static int
-jm_conf_op(const struct tf_conf *cc, const json_t *el, const char *sub, struct jm_op *op)
+jm_conf_op(const struct tf_conf *cc, struct tf_ctx *cx, const json_t *el, const char *sub,
+           struct jm_op *op)
 {
     static const char *const keys[][3] = {
         {"from", "to", NULL}, {"from", "to", NULL}, {"path", "to", NULL},
@@ -348,7 +370,7 @@ jm_conf_op(const struct tf_conf *cc, const json_t *el, const char *sub, struct j
     case JM_COPY:
     case JM_MOVE: return jm_conf_copy(cc, body, osub, op);
     case JM_RENAME: return jm_conf_rename(cc, body, osub, op);
-    default: return jm_conf_set(cc, body, osub, op);
+    default: return jm_conf_set(cc, cx, body, osub, op);
     }
 }
 
@@ -359,6 +381,7 @@ jm_create(const struct tf_conf *cc)
     const struct gw_jctx *jc = tf_conf_jctx(cc);
     char sub[32];
     struct jm_inst *in;
+    struct tf_ctx cx;
     json_t *ops;
     int bad;
 
@@ -367,6 +390,8 @@ jm_create(const struct tf_conf *cc)
         return NULL;
     }
     in = gw_xcalloc(1, sizeof *in);
+    gw_arena_init(&in->arena);
+    tf_ctx_init(&cx, &in->arena, cc->limits); /* only its alloc is used: the constants' trees */
     bad = gw_jctx_check_keys(jc, cc->config, cc->path, keys);
     bad += gw_jctx_bool(jc, cc->config, cc->path, "strict", &in->strict) < 0;
     if ((ops = gw_jctx_get(jc, cc->config, cc->path, "ops", JSON_ARRAY, 1)) == NULL) {
@@ -379,7 +404,7 @@ jm_create(const struct tf_conf *cc)
     }
     for (size_t i = 0; ops != NULL && i < json_array_size(ops); i++, in->nops++) {
         snprintf(sub, sizeof sub, "ops[%zu]", i);
-        bad += jm_conf_op(cc, json_array_get(ops, i), sub, &in->ops[i]);
+        bad += jm_conf_op(cc, &cx, json_array_get(ops, i), sub, &in->ops[i]);
     }
     if (bad > 0) {
         jm_destroy(in);
@@ -395,4 +420,5 @@ const struct tf_ops tf_json_map_ops = {
     .create = jm_create,
     .apply = tf_jm_apply,
     .destroy = jm_destroy,
+    .takes = TF_FORM_JSON,
 };

@@ -221,11 +221,66 @@ test_instance_reused(void **state)
     }
 }
 
+/* The instance keeps nothing of the configuration's JSON (the loader frees it): constants
+ * included, their strings and keys. */
+static void
+test_config_freed(void **state)
+{
+    struct tfx *f = *state;
+
+    assert_non_null(tfx_create(f, &tf_json_map_ops, TF_PHASE_REQUEST,
+                               "{\"ops\": [{\"set\": {\"path\": \"/t\", \"value\": "
+                               "{\"name\": [\"text\", 6.2, {\"k\": \"v\"}]}}}]}",
+                               NULL));
+    json_decref(f->root);
+    f->root = NULL;
+    tfx_message(f, TF_PHASE_REQUEST, "application/json", "{}");
+    assert_int_equal(f->ops->apply(f->inst, &f->m, &f->x), TF_DONE);
+    assert_string_equal(tfx_body(f), "{\"t\":{\"name\":[\"text\",6.2,{\"k\":\"v\"}]}}");
+}
+
+/* A body the step before left as a document (no bytes: body_len 0) is mapped, not skipped as
+ * an empty one, and its numbers keep their literals. */
+static void
+test_document_body(void **state)
+{
+    struct tfx *f = *state;
+    struct jv *doc;
+
+    assert_non_null(tfx_create(f, &tf_json_map_ops, TF_PHASE_REQUEST,
+                               "{\"ops\": [{\"rename\": {\"path\": \"/a\", \"to\": \"b\"}}]}",
+                               NULL));
+    tfx_message(f, TF_PHASE_REQUEST, "application/json", "{\"a\":6.20,\"c\":[1e2]}");
+    assert_non_null(doc = f->x.body_json(&f->x, &f->m, "test"));
+    f->x.set_json(&f->x, &f->m, doc, 0);
+    assert_int_equal(f->m.body_len, 0);
+    assert_int_equal(f->ops->apply(f->inst, &f->m, &f->x), TF_DONE);
+    assert_string_equal(tfx_body(f), "{\"b\":6.20,\"c\":[1e2]}");
+}
+
+/* A body over the body limit is refused as too large (413), before it is read. */
+static void
+test_body_too_large(void **state)
+{
+    struct tfx *f = *state;
+
+    assert_non_null(tfx_create(f, &tf_json_map_ops, TF_PHASE_REQUEST,
+                               "{\"ops\": [{\"delete\": {\"path\": \"/a\"}}]}", NULL));
+    f->limits.max_body = 4;
+    tfx_message(f, TF_PHASE_REQUEST, "application/json", "{\"a\":1}");
+    assert_int_equal(f->ops->apply(f->inst, &f->m, &f->x), TF_ERROR);
+    assert_int_equal(f->x.err_status, 413);
+    assert_string_equal(f->x.err_code, "body-too-large");
+    assert_string_equal(f->x.err_detail,
+                        "json_map: JSON: body of 7 bytes exceeds the limit of 4 bytes");
+}
+
 /* ---- one answer, one message, whichever transform reads the body ---------------------------- */
 
-/* json_map and validate read bodies with jansson (tf_json_parse), json_to_xml with its own reader:
- * the same body must get the same answer from all three, in both phases: accepted (json_map
- * giving back every number's literal), or refused with the same status, code and message. */
+/* validate reads bodies with jansson (tf_json_parse), json_map and json_to_xml with the one reader
+ * into the chain's document (json_tree.h): the same body must get the same answer from all
+ * three, in both phases: accepted (json_map giving back every number's literal), or refused with
+ * the same status, code and message. */
 static void
 test_json_readers_agree(void **state)
 {
@@ -332,6 +387,9 @@ main(void)
         cmocka_unit_test_setup_teardown(test_config_errors, tfx_setup, tfx_teardown),
         cmocka_unit_test_setup_teardown(test_config_shape_errors, tfx_setup, tfx_teardown),
         cmocka_unit_test_setup_teardown(test_instance_reused, tfx_setup, tfx_teardown),
+        cmocka_unit_test_setup_teardown(test_config_freed, tfx_setup, tfx_teardown),
+        cmocka_unit_test_setup_teardown(test_document_body, tfx_setup, tfx_teardown),
+        cmocka_unit_test_setup_teardown(test_body_too_large, tfx_setup, tfx_teardown),
         cmocka_unit_test_setup_teardown(test_json_readers_agree, tfx_setup, tfx_teardown),
     };
     char **names = NULL, label[128][96];

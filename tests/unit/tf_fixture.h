@@ -172,11 +172,15 @@ tfx_message(struct tfx *f, enum tf_phase phase, const char *ct, const char *body
     return &f->m;
 }
 
-/* The message's body as a NUL-terminated string (in the arena). */
+/* The message's body as a NUL-terminated string (in the arena), written the way the chain
+ * writes it at its end when a step left it as a document. */
 static inline const char *
 tfx_body(struct tfx *f)
 {
-    return f->m.body ? gw_arena_strndup(&f->arena, f->m.body, f->m.body_len) : "";
+    size_t len;
+    const char *body = f->x.body_bytes(&f->x, &f->m, &len);
+
+    return body != NULL ? gw_arena_strndup(&f->arena, body, len) : "";
 }
 
 /* Read a whole file (malloc'd, NUL-terminated); fails the test when it cannot. */
