@@ -8,6 +8,8 @@
 #include <string.h>
 
 #define ARENA_BLOCK 8192
+#define ARENA_BLOCK_MAX (256 * 1024) /* blocks double up to this (a large document's tree then
+                                      * costs a few mallocs, not one every 8 KiB) */
 #define ARENA_ALIGN 16
 
 struct gw_arena_block {
@@ -33,8 +35,14 @@ gw_arena_init(struct gw_arena *a)
 static void
 arena_grow(struct gw_arena *a, size_t n)
 {
-    size_t size = n > ARENA_BLOCK ? n : ARENA_BLOCK;
-    struct gw_arena_block *b = malloc(sizeof *b + size);
+    size_t size = ARENA_BLOCK;
+    struct gw_arena_block *b;
+
+    if (a->blocks != NULL)
+        size = a->blocks->size >= ARENA_BLOCK_MAX / 2 ? ARENA_BLOCK_MAX : a->blocks->size * 2;
+    if (size < n)
+        size = n;
+    b = malloc(sizeof *b + size);
 
     if (b == NULL)
         abort();

@@ -544,6 +544,8 @@ write_decls(struct xj *w, xmlNodePtr e, int *first)
 {
     char lead[64], plead[64];
 
+    if (e->nsDef == NULL)
+        return;
     snprintf(lead, sizeof lead, "%sxmlns", w->c->attr_prefix);
     snprintf(plead, sizeof plead, "%sxmlns:", w->c->attr_prefix);
     for (xmlNsPtr ns = e->nsDef; ns != NULL; ns = ns->next) {
