@@ -19,6 +19,7 @@
 #include "snapshot.h"
 #include "snapshot_load.h"
 #include "transform_cmd.h"
+#include "xml_alloc.h"
 
 static void
 usage(FILE *out)
@@ -131,6 +132,7 @@ main(int argc, char **argv)
     const char *config;
     struct pt_snapshot *s;
 
+    tf_xml_alloc_init(); /* libxml2's allocator (xml_alloc.h), before its first allocation */
     xmlInitParser(); /* libxml2's global state, once, before any worker or loader thread */
     /* a peer that closes (a TLS handshake the admin listener refuses to partner diff, a broker
      * going away) is an error to report, never a signal that kills the command */

@@ -7,6 +7,7 @@
 
 #include "body_forms.h"
 #include "context.h"
+#include "xml_alloc.h"
 
 #define MEDIA_XML 1u
 #define MEDIA_JSON 2u
@@ -350,9 +351,8 @@ next_takes(const struct tf_chain *ch, size_t i)
     return 0;
 }
 
-int
-tf_chain_run(const struct tf_chain *ch, struct tf_message *m, struct tf_ctx *x,
-             uint32_t *applied)
+static int
+run_steps(const struct tf_chain *ch, struct tf_message *m, struct tf_ctx *x, uint32_t *applied)
 {
     size_t len;
 
@@ -389,6 +389,18 @@ tf_chain_run(const struct tf_chain *ch, struct tf_message *m, struct tf_ctx *x,
     if (!(tf_body_forms(m) & TF_FORM_BYTES) && x->body_bytes(x, m, &len) == NULL)
         return -1;
     return 0;
+}
+
+int
+tf_chain_run(const struct tf_chain *ch, struct tf_message *m, struct tf_ctx *x,
+             uint32_t *applied)
+{
+    int rc;
+
+    tf_xml_alloc_enter(x); /* libxml2's blocks from the exchange's arena meanwhile */
+    rc = run_steps(ch, m, x, applied);
+    tf_xml_alloc_leave();
+    return rc;
 }
 
 void

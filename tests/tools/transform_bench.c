@@ -28,6 +28,7 @@
 #include "context.h"
 #include "diag.h"
 #include "json_loc.h"
+#include "xml_alloc.h"
 #include "threat.h"
 #include "xml_json.h"
 
@@ -324,6 +325,10 @@ main(int argc, char **argv)
         fprintf(stderr, "usage: transform_bench [-t SECONDS] FILE.xml[=CHAIN.json]...\n");
         return 2;
     }
+    /* TRANSFORM_BENCH_XML_ARENA=1: libxml2's allocator as the gateway installs it (xml_alloc.h);
+     * the default, libxml2's own malloc, is the floor's */
+    if (getenv("TRANSFORM_BENCH_XML_ARENA") != NULL)
+        tf_xml_alloc_init();
     xmlInitParser();
     reg = tf_registry_new();
     printf("file\tmeasure\tseconds_per_doc\tMB_per_s\n");

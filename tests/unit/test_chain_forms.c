@@ -20,6 +20,7 @@
 #include "diag.h"
 #include "json_loc.h"
 #include "threat.h"
+#include "xml_alloc.h"
 
 #define PAIN "tests/data/samples/pain.001.001.03.ch.02-musterfile.xml"
 #define CAMT "tests/data/samples/camt.053-sample.xml"
@@ -283,6 +284,7 @@ test_abi1_plugin_gets_bytes(void **state)
 int
 main(void)
 {
+    tf_xml_alloc_init(); /* as the gateway: libxml2's blocks from the exchange's arena */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_document_handed_on, setup, teardown),
         cmocka_unit_test_setup_teardown(test_written_at_the_end, setup, teardown),
