@@ -147,7 +147,7 @@ nums_release(struct tf_json_num *nums, size_t n)
 
 /* ---- parse ----------------------------------------------------------------------------------- */
 
-/* Parse m's body, telling its number literals to p when p is not NULL; fail x when refused. */
+/* Parse m's body, telling its number literals to p; fail x when refused. */
 static json_t *
 load(const struct tf_message *m, struct tf_ctx *x, const char *who, struct pairing *p)
 {
@@ -156,16 +156,10 @@ load(const struct tf_message *m, struct tf_ctx *x, const char *who, struct pairi
     json_t *root;
 
     root = tf_json_parse_numbers(m->body ? m->body : "", m->body_len, x->limits, &why, err,
-                                 sizeof err, p != NULL ? collect_literal : NULL, p);
+                                 sizeof err, collect_literal, p);
     if (root == NULL)
         tf_body_refused(x, m, why, who, err);
     return root;
-}
-
-json_t *
-tf_json_body_load(const struct tf_message *m, struct tf_ctx *x, const char *who)
-{
-    return load(m, x, who, NULL);
 }
 
 int

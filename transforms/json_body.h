@@ -37,10 +37,6 @@ struct tf_json_body {
 int tf_json_body_parse(struct tf_json_body *b, const struct tf_message *m, struct tf_ctx *x,
                        const char *who);
 
-/* The same parse and failures without the literals, for a transform that only reads the body.
- * Returns a new reference, or NULL after x->fail. */
-json_t *tf_json_body_load(const struct tf_message *m, struct tf_ctx *x, const char *who);
-
 /* Write v as compact JSON (object members in their order, no spaces, non-ASCII as UTF-8,
  * numbers of b's body with their literals). b may be NULL. Returns a NUL-terminated buffer that
  * is freed with the exchange (x->cleanup), its length in *len. */

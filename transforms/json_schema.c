@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "context.h"
 #include "json_loc.h"
 #include "json_schema_node.h"
 #include "text.h"
@@ -477,12 +478,35 @@ js_check_loops(struct js_comp *c)
     }
 }
 
+/* The enum and const values as trees, built once: a document is compared with them at every
+ * check. Their strings and keys point into s->doc, which lives as long as they do. */
+static void
+js_build_constants(struct tf_jschema *s)
+{
+    struct tf_ctx cx;
+
+    tf_ctx_init(&cx, &s->arena, NULL); /* only its alloc is used */
+    for (size_t i = 0; i < s->n; i++) {
+        struct js_node *n = s->nodes[i];
+        struct jv *v;
+        if (n->const_v != NULL) {
+            n->const_jv = v = cx.alloc(&cx, sizeof *v);
+            tf_jv_of_json(&cx, n->const_v, v);
+        }
+        if (n->enum_v != NULL) {
+            n->enum_jv = v = cx.alloc(&cx, sizeof *v);
+            tf_jv_of_json(&cx, n->enum_v, v);
+        }
+    }
+}
+
 struct tf_jschema *
 tf_jschema_compile(const json_t *schema, tf_jschema_report_fn report, void *arg)
 {
     struct tf_jschema *s = gw_xcalloc(1, sizeof *s);
     struct js_comp c = {s, report, arg, 0};
 
+    gw_arena_init(&s->arena);
     if ((s->doc = json_deep_copy(schema)) == NULL)
         abort();
     if (js_is_schema(&c, s->doc, "")) {
@@ -493,6 +517,7 @@ tf_jschema_compile(const json_t *schema, tf_jschema_report_fn report, void *arg)
         tf_jschema_free(s);
         return NULL;
     }
+    js_build_constants(s);
     return s;
 }
 
@@ -510,6 +535,7 @@ tf_jschema_free(struct tf_jschema *s)
         free(n);
     }
     free(s->nodes);
+    gw_arena_free(&s->arena);
     json_decref(s->doc);
     free(s);
 }

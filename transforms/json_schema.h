@@ -29,6 +29,7 @@
 #include <jansson.h>
 
 struct tf_jschema;
+struct jv;
 
 /* Called for each problem found in a schema: path is where, as a config path relative to the
  * schema's root ("" the root itself, "properties.qty.minimum", "required[2]"). */
@@ -39,9 +40,15 @@ typedef void (*tf_jschema_report_fn)(void *arg, const char *path, const char *ms
 struct tf_jschema *tf_jschema_compile(const json_t *schema, tf_jschema_report_fn report,
                                       void *arg);
 
-/* Check v. Appends the first `max` errors to `errors` (a JSON array), each
- * {"path": "/items/0/qty", "message": "must be at least 1"} with path a JSON pointer into v.
- * Returns the number of errors found (0: valid), which may exceed max. */
+/* Check the document v (json_tree.h: a body as the transform chain holds it). Appends the first
+ * `max` errors to `errors` (a JSON array), each {"path": "/items/0/qty", "message": "must be at
+ * least 1"} with path a JSON pointer into v. Returns the number of errors found (0: valid),
+ * which may exceed max. A number is an integer when its literal has no '.', 'e' or 'E'. */
+size_t tf_jschema_check(const struct tf_jschema *s, const struct jv *v, json_t *errors,
+                        size_t max);
+
+/* The same check on a jansson value (made a document first: an integer stays an integer, a real
+ * a number), for callers that hold one: tools and tests. */
 size_t tf_jschema_validate(const struct tf_jschema *s, const json_t *v, json_t *errors, size_t max);
 
 void tf_jschema_free(struct tf_jschema *s);

@@ -1,16 +1,18 @@
-/* json_schema_check.c: checking an instance against a compiled schema (tf_jschema_validate; the
- * compiler is json_schema.c). It walks the instance and the graph of nodes together, keeping the
- * JSON pointer of the place being checked for the messages.
+/* json_schema_check.c: checking a document against a compiled schema (tf_jschema_check; the
+ * compiler is json_schema.c). It walks the document (json_tree.h: the body as the transform
+ * chain holds it, numbers as their literals, strings not NUL-terminated) and the graph of nodes
+ * together, keeping the JSON pointer of the place being checked for the messages.
  */
 #include "json_schema.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "json_loc.h"
+#include "context.h"
 #include "json_schema_node.h"
 
 /* ---- validate: helpers ----------------------------------------------------------------------- */
@@ -50,20 +52,21 @@ js_error(struct js_val *st, const char *where, const char *fmt, ...)
     json_array_append_new(st->errors, json_pack("{s:s,s:s}", "path", where, "message", msg));
 }
 
-/* Append "/seg" (escaped) to the instance pointer; returns the old length to restore. */
+/* Append "/seg" (seg[0..n), escaped) to the instance pointer; returns the old length to
+ * restore. */
 static size_t
-js_push(struct js_val *st, const char *seg)
+js_push(struct js_val *st, const char *seg, size_t n)
 {
     size_t old = st->plen;
 
     if (st->plen + 1 < sizeof st->ptr)
         st->ptr[st->plen++] = '/';
-    for (; *seg != '\0' && st->plen + 2 < sizeof st->ptr; seg++) {
-        if (*seg == '~' || *seg == '/') {
+    for (size_t i = 0; i < n && st->plen + 2 < sizeof st->ptr; i++) {
+        if (seg[i] == '~' || seg[i] == '/') {
             st->ptr[st->plen++] = '~';
-            st->ptr[st->plen++] = *seg == '~' ? '0' : '1';
+            st->ptr[st->plen++] = seg[i] == '~' ? '0' : '1';
         } else {
-            st->ptr[st->plen++] = *seg;
+            st->ptr[st->plen++] = seg[i];
         }
     }
     st->ptr[st->plen] = '\0';
@@ -92,59 +95,136 @@ js_show(const json_t *v, char *buf, size_t len)
     return buf;
 }
 
-static int
-js_equal(const json_t *a, const json_t *b)
+/* s[0..n) NUL-terminated: in buf when it fits (room bytes), else in memory the caller frees
+ * (the result differs from buf). */
+static char *
+js_cstr(const char *s, size_t n, char *buf, size_t room)
 {
-    const char *key;
-    json_t *e;
-    size_t i;
+    char *out = n < room ? buf : malloc(n + 1);
 
-    if (json_is_number(a) && json_is_number(b)) {
-        if (json_is_integer(a) && json_is_integer(b))
-            return json_integer_value(a) == json_integer_value(b);
-        return json_number_value(a) == json_number_value(b);
-    }
-    if (json_typeof(a) != json_typeof(b))
+    if (out == NULL)
+        abort();
+    memcpy(out, s, n);
+    out[n] = '\0';
+    return out;
+}
+
+/* A number written without a fraction or an exponent ("12", "-0"), as jansson reads an integer. */
+static int
+js_is_integer(const struct jv *v)
+{
+    return memchr(v->s, '.', v->n) == NULL && memchr(v->s, 'e', v->n) == NULL &&
+           memchr(v->s, 'E', v->n) == NULL;
+}
+
+/* A number's value as a double (the reader refused any beyond a double's range). */
+static double
+js_double(const struct jv *v)
+{
+    char buf[64], *s = js_cstr(v->s, v->n, buf, sizeof buf);
+    double d = strtod(s, NULL);
+
+    if (s != buf)
+        free(s);
+    return d;
+}
+
+/* An integer's exact value into *out; 0 when it does not fit in a long long. */
+static int
+js_exact(const struct jv *v, long long *out)
+{
+    char buf[32], *end;
+
+    if (!js_is_integer(v) || v->n >= sizeof buf)
         return 0;
-    switch (json_typeof(a)) {
-    case JSON_OBJECT:
-        if (json_object_size(a) != json_object_size(b))
+    memcpy(buf, v->s, v->n);
+    buf[v->n] = '\0';
+    errno = 0;
+    *out = strtoll(buf, &end, 10);
+    return errno == 0 && *end == '\0';
+}
+
+/* Numbers compare by value: exactly when both are integers a long long holds, else as doubles
+ * (1 equals 1.0). */
+static int
+js_num_equal(const struct jv *a, const struct jv *b)
+{
+    long long x, y;
+
+    if (js_exact(a, &x) && js_exact(b, &y))
+        return x == y;
+    return js_double(a) == js_double(b);
+}
+
+static int
+js_equal(const struct jv *a, const struct jv *b)
+{
+    const struct jv *e;
+
+    if (a->t != b->t)
+        return 0;
+    switch (a->t) {
+    case J_NUM:
+        return js_num_equal(a, b);
+    case J_OBJ:
+        if (a->n != b->n)
             return 0;
-        json_object_foreach((json_t *)a, key, e)
-            if (json_object_get(b, key) == NULL || !js_equal(e, json_object_get(b, key)))
+        for (size_t i = 0; i < a->n; i++)
+            if ((e = tf_jv_get(b, a->mems[i].k, a->mems[i].kn)) == NULL ||
+                !js_equal(&a->mems[i].v, e))
                 return 0;
         return 1;
-    case JSON_ARRAY:
-        if (json_array_size(a) != json_array_size(b))
+    case J_ARR:
+        if (a->n != b->n)
             return 0;
-        json_array_foreach(a, i, e)
-            if (!js_equal(e, json_array_get(b, i)))
+        for (size_t i = 0; i < a->n; i++)
+            if (!js_equal(&a->items[i], &b->items[i]))
                 return 0;
         return 1;
-    case JSON_STRING:
-        return json_string_length(a) == json_string_length(b) &&
-               memcmp(json_string_value(a), json_string_value(b), json_string_length(a)) == 0;
+    case J_STR:
+        return a->n == b->n && memcmp(a->s, b->s, a->n) == 0;
     default:
         return 1;
     }
 }
 
+/* "integer" also takes a number with no fraction (1.0, 1e2). */
 static int
-js_type_ok(unsigned types, const json_t *v)
+js_type_ok(unsigned types, const struct jv *v)
 {
-    switch (json_typeof(v)) {
-    case JSON_NULL: return types & JT_NULL;
-    case JSON_TRUE:
-    case JSON_FALSE: return types & JT_BOOLEAN;
-    case JSON_OBJECT: return types & JT_OBJECT;
-    case JSON_ARRAY: return types & JT_ARRAY;
-    case JSON_STRING: return types & JT_STRING;
-    case JSON_INTEGER: return types & (JT_NUMBER | JT_INTEGER);
-    case JSON_REAL:
-        return (types & JT_NUMBER) || ((types & JT_INTEGER) && isfinite(json_real_value(v)) &&
-                                       floor(json_real_value(v)) == json_real_value(v));
+    double d;
+
+    switch (v->t) {
+    case J_NULL: return types & JT_NULL;
+    case J_TRUE:
+    case J_FALSE: return types & JT_BOOLEAN;
+    case J_OBJ: return types & JT_OBJECT;
+    case J_ARR: return types & JT_ARRAY;
+    case J_STR: return types & JT_STRING;
+    case J_NUM:
+        if (js_is_integer(v))
+            return types & (JT_NUMBER | JT_INTEGER);
+        if (types & JT_NUMBER)
+            return 1;
+        d = js_double(v);
+        return (types & JT_INTEGER) && isfinite(d) && floor(d) == d;
     }
     return 0;
+}
+
+/* v's type as a message says it ("an integer", "a number": as the config messages do). */
+static const char *
+js_type_name(const struct jv *v)
+{
+    switch (v->t) {
+    case J_OBJ: return "an object";
+    case J_ARR: return "an array";
+    case J_STR: return "a string";
+    case J_NUM: return js_is_integer(v) ? "an integer" : "a number";
+    case J_TRUE:
+    case J_FALSE: return "a boolean";
+    default: return "null";
+    }
 }
 
 /* "a string or null" */
@@ -163,7 +243,7 @@ js_types_wanted(unsigned types, char *buf, size_t len)
 
 /* ---- validate: keywords ---------------------------------------------------------------------- */
 
-static void js_check(const struct js_node *n, const json_t *v, struct js_val *st);
+static void js_check(const struct js_node *n, const struct jv *v, struct js_val *st);
 
 /* The shortest "%.Ng" that reads back as d. */
 static const char *
@@ -211,75 +291,79 @@ js_check_count(struct js_val *st, long long count, long long min, long long max,
 }
 
 static void
-js_check_string(const struct js_node *n, const json_t *v, struct js_val *st)
+js_check_string(const struct js_node *n, const struct jv *v, struct js_val *st)
 {
-    const char *s = json_string_value(v);
     long long chars = 0;
 
-    for (size_t i = 0; i < json_string_length(v); i++)
-        chars += ((unsigned char)s[i] & 0xc0) != 0x80;
+    for (size_t i = 0; i < v->n; i++)
+        chars += ((unsigned char)v->s[i] & 0xc0) != 0x80;
     js_check_count(st, chars, n->minlen, n->maxlen, "be", "character", " long", "is");
-    if ((n->has & JS_PATTERN) && regexec(&n->re, s, 0, NULL, 0) != 0)
-        js_error(st, st->ptr, "must match the pattern %s", n->pattern);
+    if (n->has & JS_PATTERN) {
+        /* regexec wants a NUL-terminated string; a document's strings are not (and hold no NUL:
+         * the reader refuses \u0000) */
+        char buf[256], *s = js_cstr(v->s, v->n, buf, sizeof buf);
+        if (regexec(&n->re, s, 0, NULL, 0) != 0)
+            js_error(st, st->ptr, "must match the pattern %s", n->pattern);
+        if (s != buf)
+            free(s);
+    }
 }
 
 static const struct js_node *
-js_prop_schema(const struct js_node *n, const char *key)
+js_prop_schema(const struct js_node *n, const char *key, size_t kn)
 {
     for (size_t i = 0; i < n->nprops; i++)
-        if (strcmp(n->props[i].name, key) == 0)
+        if (strncmp(n->props[i].name, key, kn) == 0 && n->props[i].name[kn] == '\0')
             return n->props[i].schema;
     return NULL;
 }
 
 static void
-js_check_object(const struct js_node *n, const json_t *v, struct js_val *st)
+js_check_object(const struct js_node *n, const struct jv *v, struct js_val *st)
 {
     const struct js_node *ps;
-    const char *key;
     json_t *e;
     size_t i, old;
 
     json_array_foreach(n->required, i, e) {
-        if (json_object_get(v, json_string_value(e)) == NULL) {
-            old = js_push(st, json_string_value(e));
+        const char *key = json_string_value(e);
+        size_t kn = json_string_length(e);
+        if (tf_jv_get(v, key, kn) == NULL) {
+            old = js_push(st, key, kn);
             js_error(st, st->ptr, "is required");
             js_pop(st, old);
         }
     }
-    json_object_foreach((json_t *)v, key, e) {
-        old = js_push(st, key);
-        if ((ps = js_prop_schema(n, key)) != NULL)
-            js_check(ps, e, st);
+    for (i = 0; i < v->n; i++) {
+        const struct jmem *mb = &v->mems[i];
+        old = js_push(st, mb->k, mb->kn);
+        if ((ps = js_prop_schema(n, mb->k, mb->kn)) != NULL)
+            js_check(ps, &mb->v, st);
         else if (n->addl_forbidden)
             js_error(st, st->ptr, "is not allowed (not one of the properties)");
         else if (n->addl != NULL)
-            js_check(n->addl, e, st);
+            js_check(n->addl, &mb->v, st);
         js_pop(st, old);
     }
 }
 
 static void
-js_check_array(const struct js_node *n, const json_t *v, struct js_val *st)
+js_check_array(const struct js_node *n, const struct jv *v, struct js_val *st)
 {
-    long long size = (long long)json_array_size(v);
     char seg[24];
-    json_t *e;
-    size_t i;
 
-    js_check_count(st, size, n->minitems, n->maxitems, "have", "element", "", "has");
+    js_check_count(st, (long long)v->n, n->minitems, n->maxitems, "have", "element", "", "has");
     if (n->items == NULL)
         return;
-    json_array_foreach(v, i, e) {
-        snprintf(seg, sizeof seg, "%zu", i);
-        size_t old = js_push(st, seg);
-        js_check(n->items, e, st);
+    for (size_t i = 0; i < v->n; i++) {
+        size_t old = js_push(st, seg, (size_t)snprintf(seg, sizeof seg, "%zu", i));
+        js_check(n->items, &v->items[i], st);
         js_pop(st, old);
     }
 }
 
 static void
-js_check(const struct js_node *n, const json_t *v, struct js_val *st)
+js_check(const struct js_node *n, const struct jv *v, struct js_val *st)
 {
     char buf[160];
 
@@ -291,35 +375,49 @@ js_check(const struct js_node *n, const json_t *v, struct js_val *st)
         js_check(n->ref, v, st);
     if (n->types != 0 && !js_type_ok(n->types, v)) {
         js_error(st, st->ptr, "expected %s, got %s", js_types_wanted(n->types, buf, sizeof buf),
-                 gw_json_type_name(v));
+                 js_type_name(v));
         return;
     }
-    if (n->const_v != NULL && !js_equal(n->const_v, v))
+    if (n->const_jv != NULL && !js_equal(n->const_jv, v))
         js_error(st, st->ptr, "must be %s", js_show(n->const_v, buf, sizeof buf));
-    if (n->enum_v != NULL) {
-        size_t i;
-        json_t *e;
+    if (n->enum_jv != NULL) {
         int found = 0;
-        json_array_foreach(n->enum_v, i, e)
-            found |= js_equal(e, v);
+        for (size_t i = 0; i < n->enum_jv->n && !found; i++)
+            found = js_equal(&n->enum_jv->items[i], v);
         if (!found)
             js_error(st, st->ptr, "must be one of %s", js_show(n->enum_v, buf, sizeof buf));
     }
-    if (json_is_number(v))
-        js_check_number(n, json_number_value(v), st);
-    else if (json_is_string(v))
+    if (v->t == J_NUM)
+        js_check_number(n, js_double(v), st);
+    else if (v->t == J_STR)
         js_check_string(n, v, st);
-    else if (json_is_object(v))
+    else if (v->t == J_OBJ)
         js_check_object(n, v, st);
-    else if (json_is_array(v))
+    else if (v->t == J_ARR)
         js_check_array(n, v, st);
 }
 
 size_t
-tf_jschema_validate(const struct tf_jschema *s, const json_t *v, json_t *errors, size_t max)
+tf_jschema_check(const struct tf_jschema *s, const struct jv *v, json_t *errors, size_t max)
 {
     struct js_val st = {.errors = errors, .max = max};
 
     js_check(s->top, v, &st);
     return st.count;
+}
+
+size_t
+tf_jschema_validate(const struct tf_jschema *s, const json_t *v, json_t *errors, size_t max)
+{
+    struct gw_arena a;
+    struct tf_ctx cx;
+    struct jv doc;
+    size_t count;
+
+    gw_arena_init(&a);
+    tf_ctx_init(&cx, &a, NULL); /* only its alloc is used */
+    tf_jv_of_json(&cx, v, &doc);
+    count = tf_jschema_check(s, &doc, errors, max);
+    gw_arena_free(&a);
+    return count;
 }

@@ -9,7 +9,9 @@
 
 #include <jansson.h>
 
+#include "arena.h"
 #include "json_schema.h"
+#include "json_tree.h"
 
 enum {
     JT_NULL = 1,
@@ -51,7 +53,8 @@ struct js_node {
     int addl_forbidden;
     struct js_node *addl;
     struct js_node *items;
-    const json_t *enum_v, *const_v;
+    const json_t *enum_v, *const_v;        /* as the schema gives them: for the messages */
+    const struct jv *enum_jv, *const_jv;    /* the same as trees: what a document is compared to */
     unsigned has;
     double min, max, xmin, xmax;
     long long minlen, maxlen, minitems, maxitems; /* -1: absent */
@@ -62,6 +65,7 @@ struct js_node {
 /* The compiled schema: its copied document and every node made of it. */
 struct tf_jschema {
     json_t *doc;
+    struct gw_arena arena;  /* the enum and const trees (their strings point into doc) */
     struct js_node **nodes;
     size_t n, cap;
     struct js_node *top;

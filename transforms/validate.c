@@ -15,7 +15,7 @@
 
 #include <libxml/xmlerror.h>
 
-#include "json_body.h"
+#include "body_forms.h"
 #include "validate.h"
 #include "xml_util.h"
 
@@ -140,9 +140,11 @@ vd_apply_xml(const struct vd_inst *in, struct tf_message *m, struct tf_ctx *x)
     struct vd_errors errs = {json_array(), in->max_errors, 0};
     xmlSchemaValidCtxtPtr vc;
     xmlDocPtr doc;
+    size_t len;
     int rc;
 
-    if ((doc = tf_xml_body_parse(m, x, "validate")) == NULL) {
+    /* XML Schema checks the bytes (written now if the body is held only as a JSON document) */
+    if (x->body_bytes(x, m, &len) == NULL || (doc = tf_xml_body_parse(m, x, "validate")) == NULL) {
         json_decref(errs.list);
         return TF_ERROR;
     }
@@ -167,17 +169,18 @@ vd_apply_xml(const struct vd_inst *in, struct tf_message *m, struct tf_ctx *x)
 
 /* ---- JSON ------------------------------------------------------------------------------------ */
 
+/* The check reads the chain's JSON document (parsed now when the body is held as bytes, and then
+ * kept beside them) and leaves the body as it is held: validate never changes it. */
 static int
 vd_apply_json(const struct vd_inst *in, struct tf_message *m, struct tf_ctx *x)
 {
     struct vd_errors errs = {NULL, in->max_errors, 0};
-    json_t *root;
+    struct jv *doc;
 
-    if ((root = tf_json_body_load(m, x, "validate")) == NULL)
+    if ((doc = x->body_json(x, m, "validate")) == NULL)
         return TF_ERROR;
     errs.list = json_array();
-    errs.count = tf_jschema_validate(in->json, root, errs.list, in->max_errors);
-    json_decref(root);
+    errs.count = tf_jschema_check(in->json, doc, errs.list, in->max_errors);
     if (errs.count == 0) {
         json_decref(errs.list);
         return TF_DONE;
@@ -190,8 +193,10 @@ tf_vd_apply(void *inst, struct tf_message *m, struct tf_ctx *x)
 {
     const struct vd_inst *in = inst;
 
-    if (tf_body_empty(m))
-        return TF_SKIP; /* no body to check, whatever Content-Type says: as the chain runner */
+    /* no body to check, whatever Content-Type says: as the chain runner (a body held as a
+     * document is never empty) */
+    if ((tf_body_forms(m) & TF_FORM_BYTES) && (m->body == NULL || m->body_len == 0))
+        return TF_SKIP;
     if (in->xsd != NULL)
         return tf_is_xml(m, x) ? vd_apply_xml(in, m, x) : vd_wrong_media(in, m, x);
     return tf_is_json(m, x) ? vd_apply_json(in, m, x) : vd_wrong_media(in, m, x);

@@ -2,7 +2,8 @@
  * chains compiled and run as the gateway runs them, on the ISO 20022 samples. A JSON document
  * handed from xml_to_json to json_to_xml, or left at the chain's end, gives the bytes the same
  * steps give through text; a bytes step after a document step gets the document written; the
- * chain's end refuses a written body over the limit with the problem a step would give. */
+ * chain's end refuses a written body over the limit with the problem a step would give; validate
+ * checks the document json_map leaves as it checks the bytes json_map writes. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -235,6 +236,89 @@ test_written_over_the_limit(void **state)
     free(xml);
 }
 
+/* The failure of the last run as the problem the partner gets (status, code, detail, errors). */
+static json_t *
+problem(const struct env *e)
+{
+    return json_pack("{s:i,s:s,s:s,s:O}", "status", e->x.err_status, "code",
+                     e->x.err_code ? e->x.err_code : "", "detail",
+                     e->x.err_detail ? e->x.err_detail : "", "errors",
+                     e->x.err_errors ? e->x.err_errors : json_null());
+}
+
+/* json_map then validate: validate checks the document json_map leaves (no JSON text between
+ * them) and answers as it does alone on the bytes json_map writes: the same body when it
+ * passes, the same problem and errors when it fails. */
+static void
+test_validate_on_document(void **state)
+{
+    struct env *e = *state;
+    const char *map = "{\"json_map\": {\"ops\": [{\"set\": {\"path\": \"/meta/via\", "
+                      "\"value\": \"chain\"}}]}}";
+    const char *check = "{\"validate\": {\"json_schema\": "
+                        "\"tests/data/validate/schemas/order.json\"}}";
+    const char *files[] = {"tests/data/validate/order-valid.json",
+                           "tests/data/validate/order-invalid.json"};
+    char both[512], one[256], alone[256];
+
+    snprintf(both, sizeof both, "[%s, %s]", map, check);
+    snprintf(one, sizeof one, "[%s]", map);
+    snprintf(alone, sizeof alone, "[%s]", check);
+    assert_int_equal(tf_registry_find(e->reg, "validate")->takes,
+                     TF_FORM_BYTES | TF_FORM_JSON);
+    for (size_t i = 0; i < 2; i++) {
+        size_t len, m_len, c_len;
+        char *json = read_file(files[i], &len), *mapped, *chained;
+        json_t *want, *got;
+        int rc;
+        /* json_map alone: the bytes it writes; validate alone on them */
+        assert_int_equal(run(e, one, json, len, "application/json"), 0);
+        mapped = result(e, &m_len);
+        rc = run(e, alone, mapped, m_len, "application/json");
+        assert_int_equal(rc, i == 0 ? 0 : -1);
+        want = problem(e);
+        /* both in one chain */
+        assert_int_equal(run(e, both, json, len, "application/json"), rc);
+        got = problem(e);
+        if (!json_equal(want, got)) {
+            char *w = json_dumps(want, JSON_COMPACT), *g = json_dumps(got, JSON_COMPACT);
+            fail_msg("%s:\n alone   %s\n chained %s", files[i], w, g);
+        }
+        if (rc == 0) { /* passed: the body json_map wrote, written once at the chain's end */
+            chained = result(e, &c_len);
+            assert_int_equal(c_len, m_len);
+            assert_memory_equal(chained, mapped, m_len);
+            free(chained);
+        } else {
+            assert_int_equal(json_array_size(e->x.err_errors), 17);
+            assert_string_equal(e->x.err_step, "validate");
+        }
+        json_decref(want);
+        json_decref(got);
+        free(mapped);
+        free(json);
+    }
+}
+
+/* validate reads each number by its own literal: an integer beyond 64 bits is an integer (and
+ * does not make the other numbers of the body reals, as jansson's reading did), 2.0 equals 2. */
+static void
+test_validate_number_literals(void **state)
+{
+    struct env *e = *state;
+    const char *chain = "[{\"validate\": {\"json_schema\": {\"properties\": {"
+                        "\"n\": {\"type\": \"string\"}, \"r\": {\"type\": \"integer\", "
+                        "\"enum\": [2]}, \"big\": {\"type\": \"integer\", \"minimum\": 1}}}}}]";
+    const char *body = "{\"big\": 123456789012345678901234567890, \"n\": 1, \"r\": 2.0}";
+    char *got;
+
+    assert_int_equal(run(e, chain, body, strlen(body), "application/json"), -1);
+    got = json_dumps(e->x.err_errors, JSON_COMPACT);
+    assert_string_equal(got, "[{\"path\":\"/n\",\"message\":\"expected a string, got an "
+                             "integer\"}]");
+    free(got);
+}
+
 /* A plugin built for ABI version 1 (tests/plugins/abi1_upper.c) still loads, and is given
  * bytes: xml_to_json before it writes text; json_to_xml after it reads what it wrote. */
 static void
@@ -290,6 +374,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_written_at_the_end, setup, teardown),
         cmocka_unit_test_setup_teardown(test_written_over_the_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_abi1_plugin_gets_bytes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_validate_on_document, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_validate_number_literals, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
