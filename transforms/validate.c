@@ -142,7 +142,9 @@ vd_apply_xml(const struct vd_inst *in, struct tf_message *m, struct tf_ctx *x)
     xmlDocPtr doc;
     int rc;
 
-    if ((doc = tf_xml_body_parse(m, x, "validate")) == NULL) {
+    /* the chain's document (parsed now, or kept from a step before): validation only reads it,
+     * and it stays the message's for the steps after */
+    if ((doc = x->body_xml(x, m, "validate")) == NULL) {
         json_decref(errs.list);
         return TF_ERROR;
     }
@@ -152,7 +154,6 @@ vd_apply_xml(const struct vd_inst *in, struct tf_message *m, struct tf_ctx *x)
     xmlSchemaSetValidStructuredErrors(vc, vd_xml_error, &errs);
     rc = xmlSchemaValidateDoc(vc, doc);
     xmlSchemaFreeValidCtxt(vc);
-    xmlFreeDoc(doc);
     if (rc == 0) {
         json_decref(errs.list);
         return TF_DONE;
@@ -172,8 +173,10 @@ vd_apply_json(const struct vd_inst *in, struct tf_message *m, struct tf_ctx *x)
 {
     struct vd_errors errs = {NULL, in->max_errors, 0};
     json_t *root;
+    size_t len;
 
-    if ((root = tf_json_body_load(m, x, "validate")) == NULL)
+    /* the step takes XML documents for its XML Schema path: this one reads bytes */
+    if (x->body_bytes(x, m, &len) == NULL || (root = tf_json_body_load(m, x, "validate")) == NULL)
         return TF_ERROR;
     errs.list = json_array();
     errs.count = tf_jschema_validate(in->json, root, errs.list, in->max_errors);

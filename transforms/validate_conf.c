@@ -313,4 +313,5 @@ const struct tf_ops tf_validate_ops = {
     .create = vd_create,
     .apply = tf_vd_apply,
     .destroy = vd_destroy,
+    .takes = TF_FORM_BYTES | TF_FORM_XML,
 };
