@@ -186,8 +186,7 @@ wrap(const struct soap_inst *in, xmlDocPtr doc, struct tf_message *m, struct tf_
     gw_buf_adds(&b, ":Envelope>");
     if (wrap_headers(in, m, x) < 0)
         return TF_ERROR;
-    m->body = gw_buf_str(&b);
-    m->body_len = b.len;
+    tf_set_body(m, x, gw_buf_str(&b), b.len, NULL); /* Content-Type: wrap_headers' */
     return TF_DONE;
 }
 
@@ -308,11 +307,12 @@ uses_ns(const xmlNode *n, const xmlNs *ns)
 
 /* Declare on payload every namespace in scope there that it does not declare itself, so that
  * prefixes in its content (xsi:type="t:Amount") still resolve; the envelope's namespace only
- * when the payload uses that very declaration. */
-static void
-carry_namespaces(xmlNodePtr payload, const char *env_ns)
+ * when the payload uses that very declaration. With add 0, only count them. Returns how many. */
+static int
+carry_namespaces(xmlNodePtr payload, const char *env_ns, int add)
 {
     xmlNsPtr *list = xmlGetNsList(payload->doc, payload);
+    int n = 0;
 
     for (int i = 0; list != NULL && list[i] != NULL; i++) {
         xmlNsPtr ns = list[i];
@@ -321,9 +321,12 @@ carry_namespaces(xmlNodePtr payload, const char *env_ns)
             own = d == ns || xmlStrEqual(d->prefix, ns->prefix);
         if (own || (strcmp((const char *)ns->href, env_ns) == 0 && !uses_ns(payload, ns)))
             continue;
-        xmlNewNs(payload, ns->href, ns->prefix);
+        n++;
+        if (add)
+            xmlNewNs(payload, ns->href, ns->prefix);
     }
     xmlFree(list);
+    return n;
 }
 
 static int
@@ -342,40 +345,77 @@ invalid(struct tf_message *m, struct tf_ctx *x, const char *why)
     return x->fail(x, tf_content_fail_status(m), "invalid-soap", NULL, "soap: %s", why);
 }
 
+/* The Body of an envelope of version and its element children: the first into *payload (NULL
+ * when none); returns how many. -1 when there is no Body. */
+static int
+body_payload(xmlDocPtr doc, int version, xmlNodePtr *payload)
+{
+    xmlNodePtr body = child(xmlDocGetRootElement(doc), tf_soap_ns(version), "Body");
+    int n = 0;
+
+    *payload = NULL;
+    if (body == NULL)
+        return -1;
+    for (xmlNodePtr c = body->children; c != NULL; c = c->next)
+        if (c->type == XML_ELEMENT_NODE && n++ == 0)
+            *payload = c;
+    return n;
+}
+
+/* The payload written as the new body, with the declarations it needs carried down. The
+ * message's document is only read: they are declared in a copy of it. */
+static int
+write_payload(xmlDocPtr doc, xmlNodePtr payload, int version, struct tf_message *m,
+              struct tf_ctx *x)
+{
+    const char *env_ns = tf_soap_ns(version);
+    xmlDocPtr copy = NULL;
+    struct gw_buf b;
+    int rc = TF_DONE;
+
+    if (carry_namespaces(payload, env_ns, 0) > 0) {
+        if ((copy = xmlCopyDoc(doc, 1)) == NULL)
+            return x->fail(x, 500, "transform-failed", NULL, "soap: out of memory");
+        body_payload(copy, version, &payload);
+        carry_namespaces(payload, env_ns, 1);
+        doc = copy;
+    }
+    tf_arena_buf(&b, x, 0, m->body_len);
+    gw_buf_adds(&b, XML_DECL);
+    if (tf_xml_node_dump(&b, doc, payload) < 0)
+        rc = x->fail(x, 500, "transform-failed", NULL, "soap: out of memory");
+    xmlFreeDoc(copy);
+    /* text with a declaration (the document alone would be written without one): the next
+     * step that takes a document parses it */
+    if (rc == TF_DONE)
+        tf_set_body(m, x, gw_buf_str(&b), b.len, "application/xml; charset=utf-8");
+    return rc;
+}
+
 static int
 unwrap(const struct soap_inst *in, xmlDocPtr doc, struct tf_message *m, struct tf_ctx *x)
 {
-    xmlNodePtr root = xmlDocGetRootElement(doc), body, payload = NULL;
-    int version = envelope_version(root), n = 0;
-    struct gw_buf b;
+    int version = envelope_version(xmlDocGetRootElement(doc)), n;
+    xmlNodePtr payload;
 
     if (version == 0)
         return invalid(m, x, "the body is not a SOAP 1.1 or 1.2 envelope");
     if (in->version != 0 && version != in->version)
         return invalid(m, x, version == 12 ? "a SOAP 1.2 envelope where 1.1 is expected"
                                            : "a SOAP 1.1 envelope where 1.2 is expected");
-    if ((body = child(root, tf_soap_ns(version), "Body")) == NULL)
+    if ((n = body_payload(doc, version, &payload)) < 0)
         return invalid(m, x, "the envelope has no Body");
-    for (xmlNodePtr c = body->children; c != NULL; c = c->next)
-        if (c->type == XML_ELEMENT_NODE && n++ == 0)
-            payload = c;
     x->header_remove(m, "SOAPAction");
     if (n > 1)
         return invalid(m, x, "the Body holds more than one element");
     if (payload == NULL) { /* an empty Body: an empty message */
         x->header_remove(m, "Content-Type");
-        m->body_len = 0;
+        tf_set_body(m, x, m->body, 0, NULL);
         return TF_DONE;
     }
     if (is_elem(payload, tf_soap_ns(version), "Fault"))
         return fault(version, payload, m, x);
-    carry_namespaces(payload, tf_soap_ns(version));
-    tf_arena_buf(&b, x, 0, m->body_len);
-    gw_buf_adds(&b, XML_DECL);
-    if (tf_xml_node_dump(&b, doc, payload) < 0)
-        return x->fail(x, 500, "transform-failed", NULL, "soap: out of memory");
-    tf_set_body(m, x, gw_buf_str(&b), b.len, "application/xml; charset=utf-8");
-    return TF_DONE;
+    return write_payload(doc, payload, version, m, x);
 }
 
 static int
@@ -383,15 +423,14 @@ soap_apply(void *inst, struct tf_message *m, struct tf_ctx *x)
 {
     const struct soap_inst *in = inst;
     xmlDocPtr doc;
-    int rc;
 
     if (tf_body_empty(m))
         return TF_SKIP;
-    if ((doc = tf_xml_body_parse(m, x, "soap")) == NULL)
+    /* the chain's document (parsed now, or kept from a step before): both actions only read it
+     * and write text */
+    if ((doc = x->body_xml(x, m, "soap")) == NULL)
         return TF_ERROR;
-    rc = in->unwrap ? unwrap(in, doc, m, x) : wrap(in, doc, m, x);
-    xmlFreeDoc(doc);
-    return rc;
+    return in->unwrap ? unwrap(in, doc, m, x) : wrap(in, doc, m, x);
 }
 
 const struct tf_ops tf_soap_ops = {
@@ -401,4 +440,5 @@ const struct tf_ops tf_soap_ops = {
     .create = tf_soap_create,
     .apply = soap_apply,
     .destroy = tf_soap_destroy,
+    .takes = TF_FORM_BYTES | TF_FORM_XML,
 };

@@ -140,11 +140,11 @@ vd_apply_xml(const struct vd_inst *in, struct tf_message *m, struct tf_ctx *x)
     struct vd_errors errs = {json_array(), in->max_errors, 0};
     xmlSchemaValidCtxtPtr vc;
     xmlDocPtr doc;
-    size_t len;
     int rc;
 
-    /* XML Schema checks the bytes (written now if the body is held only as a JSON document) */
-    if (x->body_bytes(x, m, &len) == NULL || (doc = tf_xml_body_parse(m, x, "validate")) == NULL) {
+    /* the chain's document (parsed now, or kept from a step before): validation only reads it,
+     * and it stays the message's for the steps after */
+    if ((doc = x->body_xml(x, m, "validate")) == NULL) {
         json_decref(errs.list);
         return TF_ERROR;
     }
@@ -154,7 +154,6 @@ vd_apply_xml(const struct vd_inst *in, struct tf_message *m, struct tf_ctx *x)
     xmlSchemaSetValidStructuredErrors(vc, vd_xml_error, &errs);
     rc = xmlSchemaValidateDoc(vc, doc);
     xmlSchemaFreeValidCtxt(vc);
-    xmlFreeDoc(doc);
     if (rc == 0) {
         json_decref(errs.list);
         return TF_DONE;

@@ -313,7 +313,7 @@ const struct tf_ops tf_validate_ops = {
     .create = vd_create,
     .apply = tf_vd_apply,
     .destroy = vd_destroy,
-    /* a JSON Schema checks the chain's JSON document; an XML Schema the bytes (validate.c asks
-     * for them: the runner hands a step whichever of these forms the body is held in) */
-    .takes = TF_FORM_BYTES | TF_FORM_JSON,
+    /* a JSON Schema checks the chain's JSON document, an XML Schema its XML document: each is
+     * read (parsed now when the body is held otherwise) and left as the message holds it */
+    .takes = TF_FORM_BYTES | TF_FORM_JSON | TF_FORM_XML,
 };

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include <libxml/globals.h>
+#include <libxml/parser.h>
 #include <libxml/xmlerror.h>
 #include <libxml/xmlmemory.h>
 
@@ -106,6 +107,9 @@ tf_xml_alloc_init(void)
 {
     if (xmlMemSetup(give, take, retake, dup) == 0)
         installed = 1;
+    /* libxml2's globals (its encoding handlers, the dictionaries' lock, ...) made now, on the
+     * heap: made lazily during a chain they would be in an exchange's arena */
+    xmlInitParser();
 }
 
 void

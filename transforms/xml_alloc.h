@@ -24,9 +24,9 @@
 
 #include "transform.h"
 
-/* Install the allocator (xmlMemSetup): before any other libxml2 call of the process. A process
- * that does not call it (a tool, a test) keeps libxml2's own; enter and leave then change
- * nothing. */
+/* Install the allocator (xmlMemSetup), then initialise libxml2 (xmlInitParser: its globals made
+ * on the heap): before any other libxml2 call of the process. A process that does not call it (a
+ * tool, a test) keeps libxml2's own; enter and leave then change nothing. */
 void tf_xml_alloc_init(void);
 
 /* A chain starts / ends on this thread with x: libxml2's blocks come from x's arena between the

@@ -296,17 +296,18 @@ xml_map_apply(void *inst, struct tf_message *m, struct tf_ctx *x)
     struct xm_run r = { .x = x, .m = m };
     struct xm_quiet q;
     xmlDocPtr doc;
-    int rc = TF_ERROR;
+    int rc;
 
     if (tf_body_empty(m))
         return TF_SKIP;
-    if ((doc = tf_xml_body_parse(m, x, "xml_map")) == NULL)
+    /* the chain's document (parsed now, or kept from a step before): the fields only read it.
+     * Numbering its elements for XPath's document order writes a cache libxml2 keeps in each
+     * element (its unused content pointer), not the document's content. */
+    if ((doc = x->body_xml(x, m, "xml_map")) == NULL)
         return TF_ERROR;
     xmlXPathOrderDocElems(doc);
-    if ((r.xp = xmlXPathNewContext(doc)) == NULL) {
-        x->fail(x, 500, "transform-failed", NULL, "xml_map: out of memory");
-        goto out;
-    }
+    if ((r.xp = xmlXPathNewContext(doc)) == NULL)
+        return x->fail(x, 500, "transform-failed", NULL, "xml_map: out of memory");
     r.xp->namespaces = in->ns;
     r.xp->nsNr = in->nns;
     r.xp->error = tf_xm_xpath_error;
@@ -315,14 +316,12 @@ xml_map_apply(void *inst, struct tf_message *m, struct tf_ctx *x)
     tf_xm_quiet_begin(&q);
     rc = write_obj(&r, in->root, (xmlNodePtr)doc, 1, 1);
     tf_xm_quiet_end(&q);
-    if (rc == 0) {
-        tf_set_body(m, x, gw_buf_str(&r.out), r.out.len, "application/json");
-        rc = TF_DONE;
-    }
     xmlXPathFreeContext(r.xp);
-out:
-    xmlFreeDoc(doc);
-    return rc;
+    if (rc != 0)
+        return rc;
+    /* JSON text: the document is dropped with the bytes it was read from */
+    tf_set_body(m, x, gw_buf_str(&r.out), r.out.len, "application/json");
+    return TF_DONE;
 }
 
 const struct tf_ops tf_xml_map_ops = {
@@ -332,4 +331,5 @@ const struct tf_ops tf_xml_map_ops = {
     .create = tf_xml_map_create,
     .apply = xml_map_apply,
     .destroy = tf_xml_map_destroy,
+    .takes = TF_FORM_BYTES | TF_FORM_XML,
 };

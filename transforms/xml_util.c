@@ -31,7 +31,8 @@ tf_content_fail_status(const struct tf_message *m)
 int
 tf_body_empty(const struct tf_message *m)
 {
-    return m->body == NULL || m->body_len == 0;
+    /* a body held only as a document has no bytes yet: it is not empty */
+    return (tf_body_forms(m) & TF_FORM_BYTES) && (m->body == NULL || m->body_len == 0);
 }
 
 void
@@ -66,7 +67,8 @@ tf_set_body(struct tf_message *m, struct tf_ctx *x, char *body, size_t len,
     m->form = TF_FORM_BYTES; /* what was parsed before no longer holds */
     m->json = NULL;
     tf_body_forms_drop_xml(m);
-    x->header_set(x, m, "Content-Type", content_type, strlen(content_type));
+    if (content_type != NULL)
+        x->header_set(x, m, "Content-Type", content_type, strlen(content_type));
 }
 
 int

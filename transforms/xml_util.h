@@ -1,6 +1,7 @@
-/* xml_util.h: what the XML transforms (xslt, xml_map, soap) share: the message body parsed
- * through the threat limits with the right problem when it is refused, the status of a failure
- * the message caused, and a buffer in the exchange's arena.
+/* xml_util.h: what the XML transforms (xslt, xml_map, soap, validate) share: the message body
+ * parsed through the threat limits with the right problem when it is refused (body_forms.c's
+ * body_xml, which the steps call), the status of a failure the message caused, and a buffer in
+ * the exchange's arena.
  */
 #ifndef TF_XML_UTIL_H
 #define TF_XML_UTIL_H
@@ -22,7 +23,8 @@ xmlDocPtr tf_xml_body_parse(const struct tf_message *m, struct tf_ctx *x, const 
  * it), 502 on the response (the upstream did). */
 int tf_content_fail_status(const struct tf_message *m);
 
-/* Is the body empty (then the XML transforms skip the message)? */
+/* Is the body empty (then the XML transforms skip the message)? Only bytes can be: a body held
+ * only as a document is not, though body_len is 0 then. */
 int tf_body_empty(const struct tf_message *m);
 
 /* b: an empty buffer in the exchange's arena (base/buf.h; old blocks stay in the arena until it is
@@ -33,7 +35,8 @@ void tf_arena_buf(struct gw_buf *b, struct tf_ctx *x, size_t max, size_t hint);
  * carries itself, no XML declaration) to b. Returns 0, or -1 when libxml2 ran out of memory. */
 int tf_xml_node_dump(struct gw_buf *b, xmlDocPtr doc, xmlNodePtr node);
 
-/* Make body[0..len) m's body (it must live in x's arena) with Content-Type content_type. */
+/* Make body[0..len) m's body (it must live in x's arena) with Content-Type content_type (NULL:
+ * the headers are left as they are). The parsed forms m held are dropped: bytes only now. */
 void tf_set_body(struct tf_message *m, struct tf_ctx *x, char *body, size_t len,
                  const char *content_type);
 

@@ -26,6 +26,7 @@
 #include <libxslt/documents.h>
 #include <libxslt/extensions.h>
 #include <libxslt/extra.h>
+#include <libxslt/imports.h>
 #include <libxslt/transform.h>
 #include <libxslt/variables.h>
 #include <libxslt/xslt.h>
@@ -534,6 +535,17 @@ set_result(const struct xslt_inst *in, xmlDocPtr res, struct tf_message *m, stru
     return TF_DONE;
 }
 
+/* Does the stylesheet (or one it imports) strip whitespace text from its input? libxslt does
+ * that on the input tree itself (xsl:strip-space). */
+static int
+strips_spaces(xsltStylesheetPtr style)
+{
+    for (; style != NULL; style = xsltNextImport(style))
+        if (style->stripSpaces != NULL)
+            return 1;
+    return 0;
+}
+
 static int
 xslt_apply(void *inst, struct tf_message *m, struct tf_ctx *x)
 {
@@ -541,17 +553,25 @@ xslt_apply(void *inst, struct tf_message *m, struct tf_ctx *x)
     struct xslt_msgs msgs = { 0 };
     struct xslt_call call = { .inst = in, .msgs = &msgs };
     struct xslt_saved saved;
-    xmlDocPtr doc, res;
+    xmlDocPtr doc, copy = NULL, res;
     int rc;
 
     if (tf_body_empty(m))
         return TF_SKIP;
-    if ((doc = tf_xml_body_parse(m, x, "xslt")) == NULL)
+    /* the chain's document (parsed now, or kept from a step before) belongs to the message: a
+     * stylesheet that strips whitespace gets a copy, since libxslt removes it from the input.
+     * Otherwise libxslt only notes things in the input's nodes for itself (the document order,
+     * which nodes a key matched), not in what they hold. */
+    if ((doc = x->body_xml(x, m, "xslt")) == NULL)
         return TF_ERROR;
+    if (strips_spaces(in->style) && (doc = copy = xmlCopyDoc(doc, 1)) == NULL)
+        return x->fail(x, 500, "transform-failed", NULL, "xslt %s: out of memory", in->name);
     tf_xslt_msgs_begin(&msgs, in->root, &saved);
     res = run(&call, doc, m, x);
     tf_xslt_msgs_end(&saved);
     if (res != NULL) {
+        /* written as the stylesheet's xsl:output says (the document alone would not carry
+         * that): text, which the next step parses if it takes a document */
         rc = set_result(in, res, m, x);
     } else {
         const char *why = msgs.refused[0] ? msgs.refused : tf_xslt_msgs_text(&msgs);
@@ -559,7 +579,7 @@ xslt_apply(void *inst, struct tf_message *m, struct tf_ctx *x)
                      in->name, why ? why : "the stylesheet failed");
     }
     xmlFreeDoc(res);
-    xmlFreeDoc(doc);
+    xmlFreeDoc(copy);
     return rc;
 }
 
@@ -570,4 +590,5 @@ const struct tf_ops tf_xslt_ops = {
     .create = tf_xslt_create,
     .apply = xslt_apply,
     .destroy = tf_xslt_destroy,
+    .takes = TF_FORM_BYTES | TF_FORM_XML,
 };

@@ -3,7 +3,10 @@
  * handed from xml_to_json to json_to_xml, or left at the chain's end, gives the bytes the same
  * steps give through text; a bytes step after a document step gets the document written; the
  * chain's end refuses a written body over the limit with the problem a step would give; validate
- * checks the document json_map leaves as it checks the bytes json_map writes. */
+ * checks the document json_map leaves as it checks the bytes json_map writes. The XML steps
+ * (validate, xslt, xml_map, soap) on the chain's document give the bytes they give apart, and a
+ * document validate read is the one the steps after it get (tests/plugins/forms_probe.c tells
+ * which forms hold the body between two steps). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,8 +14,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <cmocka.h>
+
+#include <libxml/parser.h>
 
 #include "arena.h"
 #include "body_forms.h"
@@ -20,11 +26,22 @@
 #include "context.h"
 #include "diag.h"
 #include "json_loc.h"
+#include "tf_fixture.h" /* tfx_read */
 #include "threat.h"
 #include "xml_alloc.h"
 
 #define PAIN "tests/data/samples/pain.001.001.03.ch.02-musterfile.xml"
 #define CAMT "tests/data/samples/camt.053-sample.xml"
+#define CAMT08 "tests/data/validate/camt053-valid.xml" /* valid against CAMT08_XSD */
+#define PACS "tests/data/validate/pacs008-valid.xml"   /* valid against PACS_XSD */
+#define SOAP_NS "tests/data/soap/unwrap-ns.xml"        /* its payload needs declarations carried */
+#define VALIDATE_CAMT08                                                                            \
+    "{\"validate\": {\"xml_schema\": \"tests/data/samples/camt.053.001.08.xsd\"}}"
+#define VALIDATE_PACS "{\"validate\": {\"xml_schema\": \"tests/data/samples/pacs.008.001.09.xsd\"}}"
+#define XSLT_STRIP "{\"xslt\": {\"stylesheet\": \"tests/data/chain_forms/strip-copy.xsl\"}}"
+#define UNWRAP "{\"soap\": {\"action\": \"unwrap\"}}"
+#define WRAP "{\"soap\": {\"action\": \"wrap\"}}"
+#define PROBE "{\"forms_probe\": {}}"
 
 struct env {
     struct tf_registry *reg;
@@ -34,26 +51,6 @@ struct env {
     struct tf_ctx x;
     struct tf_message m;
 };
-
-static char *
-read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf;
-    long n;
-
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    buf = malloc((size_t)n + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-    buf[n] = '\0';
-    fclose(f);
-    *len = (size_t)n;
-    return buf;
-}
 
 static struct tf_chain *
 compile(struct env *e, const char *text)
@@ -147,7 +144,7 @@ test_document_handed_on(void **state)
 
     for (size_t i = 0; i < 2; i++) {
         size_t len, a_len, b_len;
-        char *xml = read_file(files[i], &len), *a, *b;
+        char *xml = tfx_read(files[i], &len), *a, *b;
         assert_int_equal(run(e, "[{\"xml_to_json\": {}}, {\"json_to_xml\": {}}]", xml, len,
                              "application/xml"), 0);
         a = result(e, &a_len);
@@ -178,7 +175,7 @@ test_written_at_the_end(void **state)
     struct env *e = *state;
     const char *configs[] = {"{}", "{\"pretty\": true}", "{\"comments\": true}"};
     size_t len;
-    char *xml = read_file(CAMT, &len);
+    char *xml = tfx_read(CAMT, &len);
 
     for (size_t i = 0; i < 3; i++) {
         char c1[256], c2[256];
@@ -264,11 +261,10 @@ test_validate_on_document(void **state)
     snprintf(both, sizeof both, "[%s, %s]", map, check);
     snprintf(one, sizeof one, "[%s]", map);
     snprintf(alone, sizeof alone, "[%s]", check);
-    assert_int_equal(tf_registry_find(e->reg, "validate")->takes,
-                     TF_FORM_BYTES | TF_FORM_JSON);
+    assert_true(tf_registry_find(e->reg, "validate")->takes & TF_FORM_JSON);
     for (size_t i = 0; i < 2; i++) {
         size_t len, m_len, c_len;
-        char *json = read_file(files[i], &len), *mapped, *chained;
+        char *json = tfx_read(files[i], &len), *mapped, *chained;
         json_t *want, *got;
         int rc;
         /* json_map alone: the bytes it writes; validate alone on them */
@@ -332,7 +328,7 @@ test_abi1_plugin_gets_bytes(void **state)
     struct gw_jsonloc *loc = gw_jsonloc_build(plugins_text, strlen(plugins_text));
     struct gw_jctx c = { .file = "portico.json", .dir = dir, .loc = loc, .d = &e->d };
     size_t len, a_len, b_len;
-    char *xml = read_file(PAIN, &len), *a, *b;
+    char *xml = tfx_read(PAIN, &len), *a, *b;
 
     snprintf(dir, sizeof dir, "%s/test-plugins", build && *build ? build : "build/release");
     assert_int_equal(tf_registry_load_plugins(e->reg, &c, plugins), 0);
@@ -365,10 +361,238 @@ test_abi1_plugin_gets_bytes(void **state)
     gw_jsonloc_free(loc);
 }
 
+/* ---- the XML steps on the chain's document ------------------------------------------------- */
+
+/* n bytes of s, NUL-terminated, on the heap. */
+static char *
+copy_out(const char *s, size_t n)
+{
+    char *out = malloc(n + 1);
+
+    assert_non_null(out);
+    memcpy(out, s, n);
+    out[n] = '\0';
+    return out;
+}
+
+/* Run the chain `text`, which must succeed; its body into *out (heap) and Content-Type into *ct. */
+static void
+run_ok(struct env *e, const char *text, const char *body, size_t len, const char *in_ct,
+       char **out, size_t *out_len, char **ct)
+{
+    const struct tf_header *h;
+
+    if (run(e, text, body, len, in_ct) != 0)
+        fail_msg("%s: %d %s: %s", text, e->x.err_status, e->x.err_code, e->x.err_detail);
+    *out = result(e, out_len);
+    h = e->x.header_get(&e->m, "Content-Type");
+    *ct = h != NULL ? copy_out(h->value, h->value_len) : copy_out("", 0);
+}
+
+/* The chain [step1, step2] gives the body and Content-Type that step1's chain then step2's give,
+ * each on its own, step2 on what step1 wrote. Returns the body (heap). */
+static char *
+same_as_apart(struct env *e, const char *step1, const char *step2, const char *file,
+              const char *ct, size_t *len)
+{
+    char text[4096], *xml, *a, *a_ct, *mid, *mid_ct, *b, *b_ct;
+    size_t xml_len, a_len, mid_len, b_len;
+
+    xml = tfx_read(file, &xml_len);
+    snprintf(text, sizeof text, "[%s, %s]", step1, step2);
+    run_ok(e, text, xml, xml_len, ct, &a, &a_len, &a_ct);
+    snprintf(text, sizeof text, "[%s]", step1);
+    run_ok(e, text, xml, xml_len, ct, &mid, &mid_len, &mid_ct);
+    snprintf(text, sizeof text, "[%s]", step2);
+    run_ok(e, text, mid, mid_len, mid_ct, &b, &b_len, &b_ct);
+    if (a_len != b_len || memcmp(a, b, a_len) != 0)
+        fail_msg("%s then %s on %s: the chain's body differs from the steps' apart", step1, step2,
+                 file);
+    assert_string_equal(a_ct, b_ct);
+    assert_true(a_len > 0);
+    free(xml);
+    free(mid);
+    free(mid_ct);
+    free(b);
+    free(b_ct);
+    free(a_ct);
+    *len = a_len;
+    return a;
+}
+
+/* Load tests/plugins/forms_probe.c into e's registry. */
+static void
+load_probe(struct env *e)
+{
+    const char *build = getenv("BUILD");
+    const char *text = "[\"forms_probe.so\"]";
+    json_t *plugins = json_loads(text, 0, NULL);
+    struct gw_jsonloc *loc = gw_jsonloc_build(text, strlen(text));
+    char dir[512];
+    struct gw_jctx c = { .file = "portico.json", .dir = dir, .loc = loc, .d = &e->d };
+
+    snprintf(dir, sizeof dir, "%s/test-plugins", build && *build ? build : "build/release");
+    assert_int_equal(tf_registry_load_plugins(e->reg, &c, plugins), 0);
+    json_decref(plugins);
+    gw_jsonloc_free(loc);
+}
+
+/* What the probes of the last run saw, in chain order: forms[i] and doc[i] (the document's
+ * address as text). Returns how many probes ran. */
+static size_t
+probes(struct env *e, unsigned *forms, char (*doc)[32], size_t max)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < e->m.nheaders && n < max; i++) {
+        const struct tf_header *h = &e->m.headers[i];
+        char v[64];
+        if (h->name_len != 7 || strncasecmp(h->name, "X-Forms", 7) != 0)
+            continue;
+        snprintf(v, sizeof v, "%.*s", (int)h->value_len, h->value);
+        assert_int_equal(sscanf(v, "%u %31s", &forms[n], doc[n]), 2);
+        n++;
+    }
+    return n;
+}
+
+/* validate (XML Schema) then xml_to_json, xml_map or xslt: the bytes the steps give apart. */
+static void
+test_validate_then_xml_steps(void **state)
+{
+    struct env *e = *state;
+    char map[2048], *xml_map, *p, *out;
+    size_t len, n;
+
+    out = same_as_apart(e, VALIDATE_CAMT08, "{\"xml_to_json\": {}}", CAMT08, "text/xml", &len);
+    assert_non_null(strstr(out, "\"AAAASESS-FP-STAT001\""));
+    free(out);
+    out = same_as_apart(e, VALIDATE_PACS, "{\"xml_to_json\": {\"pretty\": true}}", PACS,
+                        "application/xml", &len);
+    free(out);
+    /* xml_map's camt.053 mapping, on the camt.053.001.08 namespace */
+    xml_map = tfx_read("tests/data/xml_map/camt053.json", &n);
+    while ((p = strstr(xml_map, "camt.053.001.02")) != NULL)
+        p[14] = '8';
+    snprintf(map, sizeof map, "%s", xml_map);
+    out = same_as_apart(e, VALIDATE_CAMT08, map, CAMT08, "text/xml", &len);
+    assert_non_null(strstr(out, "\"iban\":\"FI2112345600000785\""));
+    assert_non_null(strstr(out, "1006.20"));
+    free(out);
+    free(xml_map);
+    out = same_as_apart(e, VALIDATE_CAMT08, XSLT_STRIP, CAMT08, "text/xml", &len);
+    assert_non_null(strstr(out, "<Stmt><Id>AAAASESS-FP-STAT001</Id>"));
+    free(out);
+    /* and xml_to_json after the xslt step's text */
+    out = same_as_apart(e, XSLT_STRIP, "{\"xml_to_json\": {}}", CAMT08, "text/xml", &len);
+    free(out);
+}
+
+/* soap: unwrap then xml_to_json (with and without declarations to carry down), wrap then
+ * unwrap, unwrap then validate: the bytes the steps give apart. */
+static void
+test_soap_then_xml_steps(void **state)
+{
+    struct env *e = *state;
+    char *pain, *wrapped, *ct, *out;
+    size_t len, wlen;
+    FILE *f;
+
+    out = same_as_apart(e, UNWRAP, "{\"xml_to_json\": {}}", SOAP_NS, "text/xml", &len);
+    assert_non_null(strstr(out, "PAY-0001"));
+    free(out);
+    out = same_as_apart(e, WRAP, UNWRAP, PAIN, "application/xml", &len);
+    free(out);
+    /* an envelope whose payload declares what it uses (nothing carried down): pain.001 wrapped */
+    pain = tfx_read(PAIN, &len);
+    run_ok(e, "[" WRAP "]", pain, len, "application/xml", &wrapped, &wlen, &ct);
+    free(pain);
+    f = fopen("build/chain_forms_wrapped.xml", "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(wrapped, 1, wlen, f), wlen);
+    fclose(f);
+    out = same_as_apart(e, UNWRAP, "{\"xml_to_json\": {}}", "build/chain_forms_wrapped.xml",
+                        ct, &len);
+    assert_non_null(strstr(out, "MsgId-001"));
+    free(out);
+    free(wrapped);
+    free(ct);
+    remove("build/chain_forms_wrapped.xml");
+}
+
+/* One parse: validate keeps the document it read beside the bytes, and the steps after it that
+ * take a document get that one (forms_probe tells the forms held and the document's address).
+ * The steps that write text (xslt, xml_map, soap) leave bytes only. */
+static void
+test_xml_parsed_once(void **state)
+{
+    struct env *e = *state;
+    unsigned forms[8];
+    char doc[8][32], *xml, *a, *b, *a_ct, *b_ct;
+    size_t len, a_len, b_len;
+
+    load_probe(e);
+    xml = tfx_read(CAMT08, &len);
+    run_ok(e, "[" PROBE ", " VALIDATE_CAMT08 ", " PROBE ", " VALIDATE_CAMT08 ", " PROBE ", "
+           "{\"xml_to_json\": {}}]", xml, len, "text/xml", &a, &a_len, &a_ct);
+    assert_int_equal(probes(e, forms, doc, 8), 3);
+    assert_int_equal(forms[0], TF_FORM_BYTES);
+    assert_int_equal(forms[1], TF_FORM_BYTES | TF_FORM_XML);
+    assert_int_equal(forms[2], TF_FORM_BYTES | TF_FORM_XML);
+    assert_string_equal(doc[1], doc[2]); /* validated twice, parsed once */
+    run_ok(e, "[{\"xml_to_json\": {}}]", xml, len, "text/xml", &b, &b_len, &b_ct);
+    assert_true(a_len == b_len && memcmp(a, b, a_len) == 0);
+    free(a);
+    free(a_ct);
+    free(b);
+    free(b_ct);
+    /* the chain ends on validate: the document is left beside the bytes, which still hold */
+    assert_int_equal(run(e, "[" VALIDATE_CAMT08 "]", xml, len, "text/xml"), 0);
+    assert_int_equal(tf_body_forms(&e->m), TF_FORM_BYTES | TF_FORM_XML);
+    assert_true(e->m.body_len == len && memcmp(e->m.body, xml, len) == 0);
+    /* the steps that write text */
+    run_ok(e, "[" VALIDATE_CAMT08 ", " XSLT_STRIP ", " PROBE "]", xml, len, "text/xml", &a,
+           &a_len, &a_ct);
+    assert_int_equal(probes(e, forms, doc, 8), 1);
+    assert_int_equal(forms[0], TF_FORM_BYTES);
+    free(a);
+    free(a_ct);
+    free(xml);
+    xml = tfx_read(SOAP_NS, &len);
+    run_ok(e, "[" PROBE ", " UNWRAP ", " PROBE "]", xml, len, "text/xml", &a, &a_len, &a_ct);
+    assert_int_equal(probes(e, forms, doc, 8), 2);
+    assert_int_equal(forms[0], TF_FORM_BYTES);
+    assert_int_equal(forms[1], TF_FORM_BYTES);
+    free(a);
+    free(a_ct);
+    free(xml);
+}
+
+/* A step that fails on the chain's document refuses as it did when it parsed the body itself. */
+static void
+test_xml_refusals(void **state)
+{
+    struct env *e = *state;
+    static const char *const steps[] = {VALIDATE_CAMT08, XSLT_STRIP, UNWRAP,
+                                        "{\"xml_map\": {\"fields\": {\"/a\": \"string(/)\"}}}"};
+    static const char *const names[] = {"validate", "xslt", "soap", "xml_map"};
+    char text[512], want[64];
+
+    for (size_t i = 0; i < 4; i++) {
+        snprintf(text, sizeof text, "[%s]", steps[i]);
+        assert_int_equal(run(e, text, "<a><b></a>", 10, "application/xml"), -1);
+        assert_int_equal(e->x.err_status, 400);
+        assert_string_equal(e->x.err_code, "invalid-body");
+        snprintf(want, sizeof want, "%s: ", names[i]);
+        if (strncmp(e->x.err_detail, want, strlen(want)) != 0)
+            fail_msg("%s: detail \"%s\"", names[i], e->x.err_detail);
+    }
+}
+
 int
 main(void)
 {
-    tf_xml_alloc_init(); /* as the gateway: libxml2's blocks from the exchange's arena */
+    tf_xml_alloc_init(); /* as the gateway: libxml2 initialised, its blocks from the exchange's arena */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_document_handed_on, setup, teardown),
         cmocka_unit_test_setup_teardown(test_written_at_the_end, setup, teardown),
@@ -376,6 +600,10 @@ main(void)
         cmocka_unit_test_setup_teardown(test_abi1_plugin_gets_bytes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_validate_on_document, setup, teardown),
         cmocka_unit_test_setup_teardown(test_validate_number_literals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_validate_then_xml_steps, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_soap_then_xml_steps, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_xml_parsed_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_xml_refusals, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
