@@ -1,9 +1,9 @@
 /* capture.c: a body as the audit event keeps it: redacted, cut at the cap, base64 when it is not
  * text. The configuration is compiled by capture_conf.c; capture.h gives the contract.
  *
- * Redaction works on the parsed document, never on the text: a JSON body goes through the
- * threat-protected parser with its number literals kept (json_body.h), every pointer replaces the
- * values it reaches, and the tree is written again; an XML body goes through tf_xml_parse (no
+ * Redaction works on the parsed document, never on the text: a JSON body is read by the one JSON
+ * reader under the threat limits into the transforms' JSON document (json_tree.h: number
+ * literals kept), every pointer replaces the values it reaches, and the tree is written again; an XML body goes through tf_xml_parse (no
  * DTD, no network), every expression's nodes get their content replaced, and the document is
  * serialized again. Anything that goes wrong on the way withholds the body.
  */
@@ -18,7 +18,7 @@
 
 #include "arena.h"
 #include "context.h"
-#include "json_body.h"
+#include "json_tree.h"
 #include "text.h"
 #include "threat.h"
 #include "xml_map.h" /* tf_xm_xpath_error, tf_xm_quiet_* */
@@ -114,47 +114,43 @@ capture_raw(const struct au_capture *cap, const char *s, size_t len, int complet
 
 /* ---- JSON ------------------------------------------------------------------------------------ */
 
-static json_t *
+static struct jv
 redacted(void)
 {
-    json_t *v = json_string(AU_REDACTED);
-
-    if (v == NULL)
-        abort(); /* like the arena */
-    return v;
+    return tf_jv_string(AU_REDACTED, sizeof AU_REDACTED - 1);
 }
 
 /* Replace what p reaches from node through its segments [i, n) (i < n). */
 static void
-jptr_redact(json_t *node, const struct au_jptr *p, size_t i)
+jptr_redact(struct jv *node, const struct au_jptr *p, size_t i)
 {
     const struct au_jseg *s = &p->segs[i];
     int last = i + 1 == p->n;
-    json_t *child;
+    struct jv *child;
 
-    if (json_is_object(node) && s->wild) {
-        for (void *it = json_object_iter(node); it != NULL; it = json_object_iter_next(node, it))
+    if (node->t == J_OBJ && s->wild) {
+        for (size_t j = 0; j < node->n; j++)
             if (last)
-                json_object_iter_set_new(node, it, redacted());
+                node->mems[j].v = redacted();
             else
-                jptr_redact(json_object_iter_value(it), p, i + 1);
-    } else if (json_is_object(node)) {
-        if ((child = json_object_get(node, s->key)) == NULL)
+                jptr_redact(&node->mems[j].v, p, i + 1);
+    } else if (node->t == J_OBJ) {
+        if ((child = tf_jv_get(node, s->key, strlen(s->key))) == NULL)
             return;
         if (last)
-            json_object_set_new(node, s->key, redacted());
+            *child = redacted();
         else
             jptr_redact(child, p, i + 1);
-    } else if (json_is_array(node)) {
-        size_t from = s->wild ? 0 : (size_t)s->index, size = json_array_size(node);
-        size_t to = s->wild ? size : (size_t)s->index + 1;
-        if (!s->wild && (s->index < 0 || to > size))
+    } else if (node->t == J_ARR) {
+        size_t from = s->wild ? 0 : (size_t)s->index;
+        size_t to = s->wild ? node->n : (size_t)s->index + 1;
+        if (!s->wild && (s->index < 0 || to > node->n))
             return;
         for (size_t j = from; j < to; j++)
             if (last)
-                json_array_set_new(node, j, redacted());
+                node->items[j] = redacted();
             else
-                jptr_redact(json_array_get(node, j), p, i + 1);
+                jptr_redact(&node->items[j], p, i + 1);
     }
 }
 
@@ -163,10 +159,11 @@ static int
 redact_json(const struct au_capture *cap, const struct tf_limits *limits, const char *body,
             size_t len, struct gw_buf *to)
 {
-    struct tf_json_body jb;
     struct tf_message m;
     struct gw_arena a;
     struct tf_ctx x;
+    struct jv *root;
+    const char *text;
     size_t n;
     int rc = -1;
 
@@ -175,19 +172,17 @@ redact_json(const struct au_capture *cap, const struct tf_limits *limits, const 
     tf_message_init(&m, TF_PHASE_REQUEST);
     m.body = (char *)body; /* only read */
     m.body_len = len;
-    if (tf_json_body_parse(&jb, &m, &x, "audit capture") == 0) {
+    if ((root = x.body_json(&x, &m, "audit capture")) != NULL) {
         for (size_t i = 0; i < cap->njson; i++) {
-            if (cap->json[i].n > 0) {
-                jptr_redact(jb.root, &cap->json[i], 0);
-            } else {
-                json_decref(jb.root);
-                jb.root = redacted();
-            }
+            if (cap->json[i].n > 0)
+                jptr_redact(root, &cap->json[i], 0);
+            else
+                *root = redacted();
         }
-        const char *text = tf_json_body_dump(&jb, jb.root, &x, &n);
-        gw_buf_add(to, text, n);
-        tf_json_body_free(&jb);
-        rc = 0;
+        if ((text = tf_jv_write(root, 0, 0, &x, &n)) != NULL) {
+            gw_buf_add(to, text, n);
+            rc = 0;
+        }
     }
     tf_ctx_clear_error(&x);
     gw_arena_free(&a);

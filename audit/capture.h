@@ -68,7 +68,8 @@ enum {
  * - JSON bodies (application/json, +json) get the "json" rules, XML bodies (application/xml,
  *   text/xml, +xml) the "xml" ones; the redacted document is serialized again (JSON compact with
  *   every number as written; XML in UTF-8 without an XML declaration) and then cut at the cap.
- *   Parsing is the gateway's threat-protected parsers' (tf_json_parse, tf_xml_parse, `limits`).
+ *   Parsing is the gateway's threat-protected parsers' (the JSON reader into json_tree.h, tf_xml_parse,
+ *   `limits`).
  * - Without any "redact" rule list, the body is captured as it came, cut at the cap.
  * - With one, a body is withheld (AU_CAPTURED_WITHHELD, out untouched) when its type has no list
  *   of its own, when it is incomplete, when it does not parse, or when an expression fails on it.

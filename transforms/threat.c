@@ -506,11 +506,9 @@ arena_take(void *a, size_t n)
     return gw_arena_alloc(a, n);
 }
 
-/* The one reader over the whole text under l: TF_THREAT_OK, or its refusal (message in err);
- * number (when not NULL) is told each number literal as the reader meets it. */
+/* The one reader over the whole text under l: TF_THREAT_OK, or its refusal (message in err). */
 static enum tf_threat
-json_verdict(const char *buf, size_t len, const struct tf_limits *l, char *err, size_t errlen,
-             void (*number)(void *arg, const char *lit, size_t n), void *arg)
+json_verdict(const char *buf, size_t len, const struct tf_limits *l, char *err, size_t errlen)
 {
     struct gw_json_limits jl = json_limits(l);
     struct gw_arena strings; /* what the reader decodes */
@@ -521,8 +519,7 @@ json_verdict(const char *buf, size_t len, const struct tf_limits *l, char *err, 
     gw_arena_init(&strings);
     gw_json_reader_init(&r, buf, len, &jl, arena_take, &strings, err, errlen);
     while ((type = gw_json_next(&r, &t)) > GW_JSON_END)
-        if (type == GW_JSON_NUMBER && number != NULL)
-            number(arg, t.s, t.n);
+        ;
     gw_json_reader_done(&r);
     gw_arena_free(&strings);
     return type < 0 ? tf_threat_of(r.why) : TF_THREAT_OK;
@@ -538,14 +535,13 @@ tf_json_check(const char *buf, size_t len, const struct tf_limits *l, enum tf_th
         tf_limits_default(&def);
         l = &def;
     }
-    *why = json_verdict(buf, len, l, err, errlen, NULL, NULL);
+    *why = json_verdict(buf, len, l, err, errlen);
     return *why == TF_THREAT_OK ? 0 : -1;
 }
 
 json_t *
-tf_json_parse_numbers(const char *buf, size_t len, const struct tf_limits *l, enum tf_threat *why,
-                      char *err, size_t errlen, void (*number)(void *arg, const char *lit, size_t n),
-                      void *arg)
+tf_json_parse(const char *buf, size_t len, const struct tf_limits *l, enum tf_threat *why,
+              char *err, size_t errlen)
 {
     struct tf_limits def;
     json_error_t e;
@@ -559,13 +555,12 @@ tf_json_parse_numbers(const char *buf, size_t len, const struct tf_limits *l, en
     if ((w = tf_body_precheck("JSON", len, SIZE_MAX, l, err, errlen)) != TF_THREAT_OK)
         goto out;
     /* the one reader first: the limits, and the words of every refusal */
-    if ((w = json_verdict(buf, len, l, err, errlen, number, arg)) != TF_THREAT_OK)
+    if ((w = json_verdict(buf, len, l, err, errlen)) != TF_THREAT_OK)
         goto out;
     v = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &e);
     if (v == NULL && json_error_code(&e) == json_error_numeric_overflow)
-        /* an integer beyond 64 bits is valid JSON: hold it as a real (json_body.c writes every
-         * number of a body back with its own literal, so no digit is lost on the way out); one
-         * beyond the range of a double is refused by the reader, as json_to_xml does */
+        /* an integer beyond 64 bits is valid JSON: hold it as a real; one beyond the range of a
+         * double is refused by the reader, as json_to_xml does */
         v = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY |
                        JSON_DECODE_INT_AS_REAL, &e);
     if (v == NULL) { /* what the reader took: not expected */
@@ -576,11 +571,4 @@ out:
     if (why != NULL)
         *why = w;
     return v;
-}
-
-json_t *
-tf_json_parse(const char *buf, size_t len, const struct tf_limits *l, enum tf_threat *why,
-              char *err, size_t errlen)
-{
-    return tf_json_parse_numbers(buf, len, l, why, err, errlen, NULL, NULL);
 }

@@ -78,11 +78,4 @@ json_t *tf_json_parse(const char *buf, size_t len, const struct tf_limits *l, en
 int tf_json_check(const char *buf, size_t len, const struct tf_limits *l, enum tf_threat *why,
                   char *err, size_t errlen);
 
-/* tf_json_parse, telling number(arg, literal, length) each number literal of the text in document
- * order (the order jansson keeps an object's members in, as duplicate keys are refused), as the
- * reader meets it, before jansson runs (number NULL: tf_json_parse). */
-json_t *tf_json_parse_numbers(const char *buf, size_t len, const struct tf_limits *l,
-                              enum tf_threat *why, char *err, size_t errlen,
-                              void (*number)(void *arg, const char *lit, size_t n), void *arg);
-
 #endif

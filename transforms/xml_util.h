@@ -16,7 +16,7 @@
 /* Parse m's body as XML under x's limits (tf_xml_parse). Returns the document, which the caller
  * frees with xmlFreeDoc, or NULL after x->fail(): a refused request body answers 413
  * "body-too-large" or 400 "invalid-body", a refused response body 502 "bad-upstream-response"
- * (the codes of json_body.h). `who` (the transform's name) starts the detail. */
+ * (the codes of body_forms.h's body_json). `who` (the transform's name) starts the detail. */
 xmlDocPtr tf_xml_body_parse(const struct tf_message *m, struct tf_ctx *x, const char *who);
 
 /* The status of a failure the message's content caused: 400 on the request (the partner sent

@@ -277,9 +277,8 @@ test_body_too_large(void **state)
 
 /* ---- one answer, one message, whichever transform reads the body ---------------------------- */
 
-/* validate reads bodies with jansson (tf_json_parse), json_map and json_to_xml with the one reader
- * into the chain's document (json_tree.h): the same body must get the same answer from all
- * three, in both phases: accepted (json_map giving back every number's literal), or refused with
+/* validate, json_map and json_to_xml read bodies with the one reader into the chain's document
+ * (json_tree.h): the same body must get the same answer from all three, in both phases: accepted (json_map giving back every number's literal), or refused with
  * the same status, code and message. */
 static void
 test_json_readers_agree(void **state)
