@@ -226,6 +226,18 @@ order_1k() {
     [ "$(wc -c <"$1")" = 1024 ] || die "$1: not 1024 bytes"
 }
 
+# post_xml_lua SCRIPT FILE: a wrk script that POSTs FILE as XML.
+post_xml_lua() {
+    cat >"$1" <<EOF
+-- wrk: POST $(basename "$2") as XML
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/xml"
+local f = assert(io.open("$2", "rb"))
+wrk.body = f:read("*a")
+f:close()
+EOF
+}
+
 # portico_config [TARGET [AUDIT [SET [KAFKA [ADMIN]]]]]: TARGET's folder and ports (portico,
 # portico-audit, portico-prev, portico-kafka or portico-metrics); AUDIT is the "audit" section,
 # when there is one; ADMIN, when given, the port of an admin listener on 127.0.0.1 (its metrics
@@ -308,22 +320,8 @@ portico_config() {
     ]
 }
 EOF
-    cat >"$B/post-pain.lua" <<EOF
--- wrk: POST the pain.001 sample as XML
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/xml"
-local f = assert(io.open("$PAIN001", "rb"))
-wrk.body = f:read("*a")
-f:close()
-EOF
-    cat >"$B/post-camt.lua" <<EOF
--- wrk: POST the camt.053 sample as XML
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/xml"
-local f = assert(io.open("$SAMPLES/camt.053-sample.xml", "rb"))
-wrk.body = f:read("*a")
-f:close()
-EOF
+    post_xml_lua "$B/post-pain.lua" "$PAIN001"
+    post_xml_lua "$B/post-camt.lua" "$SAMPLES/camt.053-sample.xml"
     # the chains as transform_bench runs them (tfbench: the chain's CPU beside the parse)
     printf '[ { "xml_to_json": %s }, { "json_map": %s } ]\n' "$PAIN_TO_JSON" "$PAIN_MAP" \
         >"$B/chain-pain.json"

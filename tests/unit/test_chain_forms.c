@@ -233,16 +233,6 @@ test_written_over_the_limit(void **state)
     free(xml);
 }
 
-/* The failure of the last run as the problem the partner gets (status, code, detail, errors). */
-static json_t *
-problem(const struct env *e)
-{
-    return json_pack("{s:i,s:s,s:s,s:O}", "status", e->x.err_status, "code",
-                     e->x.err_code ? e->x.err_code : "", "detail",
-                     e->x.err_detail ? e->x.err_detail : "", "errors",
-                     e->x.err_errors ? e->x.err_errors : json_null());
-}
-
 /* json_map then validate: validate checks the document json_map leaves (no JSON text between
  * them) and answers as it does alone on the bytes json_map writes: the same body when it
  * passes, the same problem and errors when it fails. */
@@ -272,10 +262,10 @@ test_validate_on_document(void **state)
         mapped = result(e, &m_len);
         rc = run(e, alone, mapped, m_len, "application/json");
         assert_int_equal(rc, i == 0 ? 0 : -1);
-        want = problem(e);
+        want = tfx_problem(&e->x);
         /* both in one chain */
         assert_int_equal(run(e, both, json, len, "application/json"), rc);
-        got = problem(e);
+        got = tfx_problem(&e->x);
         if (!json_equal(want, got)) {
             char *w = json_dumps(want, JSON_COMPACT), *g = json_dumps(got, JSON_COMPACT);
             fail_msg("%s:\n alone   %s\n chained %s", files[i], w, g);

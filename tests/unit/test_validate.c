@@ -35,22 +35,12 @@ test_param(const json_t *test, const char *key, const char *def)
     return v ? v : def;
 }
 
-/* The failure of f as the problem JSON a golden file holds. */
-static json_t *
-problem_of(const struct tfx *f)
-{
-    return json_pack("{s:i,s:s,s:s,s:O}", "status", f->x.err_status, "code",
-                     f->x.err_code ? f->x.err_code : "", "detail",
-                     f->x.err_detail ? f->x.err_detail : "", "errors",
-                     f->x.err_errors ? f->x.err_errors : json_null());
-}
-
 static void
 check_failure(struct tfx *f, const char *name, int rc)
 {
     char path[256];
     json_error_t e;
-    json_t *want, *got = problem_of(f);
+    json_t *want, *got = tfx_problem(&f->x);
 
     snprintf(path, sizeof path, GOLDEN_DIR "/%s.out.json", name);
     if (getenv("PORTICO_GOLDEN_WRITE") != NULL && rc == TF_ERROR) /* then review the diff */

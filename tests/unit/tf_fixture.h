@@ -183,6 +183,15 @@ tfx_body(struct tfx *f)
     return body != NULL ? gw_arena_strndup(&f->arena, body, len) : "";
 }
 
+/* The failure x holds as the problem the partner gets (status, code, detail, errors). */
+static inline json_t *
+tfx_problem(const struct tf_ctx *x)
+{
+    return json_pack("{s:i,s:s,s:s,s:O}", "status", x->err_status, "code",
+                     x->err_code ? x->err_code : "", "detail", x->err_detail ? x->err_detail : "",
+                     "errors", x->err_errors ? x->err_errors : json_null());
+}
+
 /* Read a whole file (malloc'd, NUL-terminated); fails the test when it cannot. */
 static inline char *
 tfx_read(const char *path, size_t *len)
