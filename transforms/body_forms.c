@@ -46,15 +46,6 @@ tf_body_forms_drop_xml(struct tf_message *m)
     m->xml = NULL;
 }
 
-/* The most a written body may take: the gateway's body limit. */
-static size_t
-body_max(const struct tf_ctx *x)
-{
-    uint64_t max = x->limits != NULL ? x->limits->max_body : (10u << 20);
-
-    return max > SIZE_MAX / 4 ? SIZE_MAX / 4 : (size_t)max;
-}
-
 static const char *
 body_bytes(struct tf_ctx *x, struct tf_message *m, size_t *len)
 {
@@ -63,17 +54,17 @@ body_bytes(struct tf_ctx *x, struct tf_message *m, size_t *len)
     if (!(forms & TF_FORM_BYTES)) {
         char err[128];
         if (forms & TF_FORM_JSON) {
-            m->body = tf_jv_write(m->json, m->json_pretty, body_max(x), x, &m->body_len);
+            m->body = tf_jv_write(m->json, m->json_pretty, tf_body_max(x), x, &m->body_len);
         } else {
             struct gw_buf b;
-            tf_arena_buf(&b, x, body_max(x), 4096);
+            tf_arena_buf(&b, x, tf_body_max(x), 4096);
             m->body = tf_xml_node_dump(&b, m->xml, xmlDocGetRootElement(m->xml)) == 0 && !b.over
                           ? gw_buf_str(&b) : NULL;
             m->body_len = b.len;
         }
         if (m->body == NULL) {
             snprintf(err, sizeof err, "the body written exceeds the limit of %zu bytes",
-                     body_max(x));
+                     tf_body_max(x));
             tf_body_refused(x, m, TF_THREAT_TOO_LARGE, x->err_step ? x->err_step : "chain", err);
             return NULL;
         }
@@ -86,14 +77,13 @@ body_bytes(struct tf_ctx *x, struct tf_message *m, size_t *len)
 static struct jv *
 body_json(struct tf_ctx *x, struct tf_message *m, const char *who)
 {
+    const struct tf_limits *l = x->limits;
     enum tf_threat why = TF_THREAT_OK;
+    struct tf_limits def;
     char err[256] = "";
     const char *bytes;
     struct jv *doc;
     size_t len;
-
-    struct tf_limits def;
-    const struct tf_limits *l = x->limits;
 
     if (tf_body_forms(m) & TF_FORM_JSON)
         return m->json;

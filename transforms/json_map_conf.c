@@ -194,21 +194,6 @@ jm_has_dollar(const json_t *v)
     return 0;
 }
 
-/* Make the strings and keys of v (a tree tf_jv_of_json built: they point into the
- * configuration's JSON, which the loader frees) copies in cx's arena, the instance's. */
-static void
-jm_own(struct tf_ctx *cx, struct jv *v)
-{
-    if (v->t == J_STR)
-        v->s = tf_jv_dup(cx, v->s, v->n);
-    for (size_t i = 0; v->t == J_ARR && i < v->n; i++)
-        jm_own(cx, &v->items[i]);
-    for (size_t i = 0; v->t == J_OBJ && i < v->n; i++) {
-        v->mems[i].k = tf_jv_dup(cx, v->mems[i].k, v->mems[i].kn);
-        jm_own(cx, &v->mems[i].v);
-    }
-}
-
 /* Compile the value v found at sub: constant JSON (built as a tree once, in cx's arena: the
  * instance's), or a tree with its template strings compiled. Returns the number of errors
  * reported. */
@@ -225,7 +210,6 @@ jm_value_compile(const struct tf_conf *cc, struct tf_ctx *cx, const char *sub, c
     *out = (struct jm_value){.kind = JV_CONST};
     if (!jm_has_dollar(v)) {
         tf_jv_of_json(cx, v, &out->constant);
-        jm_own(cx, &out->constant);
         return 0;
     }
     if (json_is_string(v)) {

@@ -479,7 +479,7 @@ js_check_loops(struct js_comp *c)
 }
 
 /* The enum and const values as trees, built once: a document is compared with them at every
- * check. Their strings and keys point into s->doc, which lives as long as they do. */
+ * check. */
 static void
 js_build_constants(struct tf_jschema *s)
 {

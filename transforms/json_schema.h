@@ -47,10 +47,6 @@ struct tf_jschema *tf_jschema_compile(const json_t *schema, tf_jschema_report_fn
 size_t tf_jschema_check(const struct tf_jschema *s, const struct jv *v, json_t *errors,
                         size_t max);
 
-/* The same check on a jansson value (made a document first: an integer stays an integer, a real
- * a number), for callers that hold one: tools and tests. */
-size_t tf_jschema_validate(const struct tf_jschema *s, const json_t *v, json_t *errors, size_t max);
-
 void tf_jschema_free(struct tf_jschema *s);
 
 #endif

@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "context.h"
 #include "json_schema_node.h"
 
 /* ---- validate: helpers ----------------------------------------------------------------------- */
@@ -404,20 +403,4 @@ tf_jschema_check(const struct tf_jschema *s, const struct jv *v, json_t *errors,
 
     js_check(s->top, v, &st);
     return st.count;
-}
-
-size_t
-tf_jschema_validate(const struct tf_jschema *s, const json_t *v, json_t *errors, size_t max)
-{
-    struct gw_arena a;
-    struct tf_ctx cx;
-    struct jv doc;
-    size_t count;
-
-    gw_arena_init(&a);
-    tf_ctx_init(&cx, &a, NULL); /* only its alloc is used */
-    tf_jv_of_json(&cx, v, &doc);
-    count = tf_jschema_check(s, &doc, errors, max);
-    gw_arena_free(&a);
-    return count;
 }

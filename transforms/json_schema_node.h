@@ -65,7 +65,7 @@ struct js_node {
 /* The compiled schema: its copied document and every node made of it. */
 struct tf_jschema {
     json_t *doc;
-    struct gw_arena arena;  /* the enum and const trees (their strings point into doc) */
+    struct gw_arena arena;  /* the enum and const trees */
     struct js_node **nodes;
     size_t n, cap;
     struct js_node *top;

@@ -152,14 +152,6 @@ tf_jv_add(struct tf_ctx *x, struct jv *obj, const char *k, size_t kn)
     return &m->v;
 }
 
-struct jv *
-tf_jv_put(struct tf_ctx *x, struct jv *obj, const char *k, size_t kn)
-{
-    struct jv *v = tf_jv_get(obj, k, kn);
-
-    return v != NULL ? v : tf_jv_add(x, obj, k, kn);
-}
-
 size_t
 tf_jv_del(struct jv *obj, const char *k, size_t kn)
 {
@@ -267,7 +259,7 @@ tf_jv_of_json(struct tf_ctx *x, const json_t *j, struct jv *out)
     case JSON_OBJECT:
         *out = tf_jv_object();
         json_object_foreach((json_t *)j, key, v)
-            tf_jv_of_json(x, v, tf_jv_add(x, out, key, strlen(key)));
+            tf_jv_of_json(x, v, tf_jv_add(x, out, tf_jv_dup(x, key, strlen(key)), strlen(key)));
         break;
     case JSON_ARRAY:
         *out = tf_jv_array();
@@ -275,7 +267,8 @@ tf_jv_of_json(struct tf_ctx *x, const json_t *j, struct jv *out)
             tf_jv_of_json(x, v, tf_jv_push(x, out));
         break;
     case JSON_STRING:
-        *out = tf_jv_string(json_string_value(j), json_string_length(j));
+        *out = tf_jv_string(tf_jv_dup(x, json_string_value(j), json_string_length(j)),
+                            json_string_length(j));
         break;
     case JSON_INTEGER:
         n = (size_t)snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(j));

@@ -58,11 +58,8 @@ char *tf_jv_dup(struct tf_ctx *x, const char *s, size_t n);
  * object). */
 struct jv *tf_jv_get(const struct jv *obj, const char *k, size_t kn);
 
-/* obj's member k: the value it has, or a new member (null) at the end. */
-struct jv *tf_jv_put(struct tf_ctx *x, struct jv *obj, const char *k, size_t kn);
-
 /* A new member k (null) at the end of obj, without looking for one of that name (a builder that
- * knows its keys are new). */
+ * knows its keys are new; tf_jv_get first otherwise). */
 struct jv *tf_jv_add(struct tf_ctx *x, struct jv *obj, const char *k, size_t kn);
 
 /* Remove obj's members k (their order kept for the others). Returns how many. */
@@ -98,8 +95,9 @@ tf_jv_string(const char *s, size_t n)
 /* *dst = a copy of src with containers of its own (strings and numbers shared). */
 void tf_jv_copy(struct tf_ctx *x, struct jv *dst, const struct jv *src);
 
-/* A jansson value (a configuration's constant) as a tree in x's arena: numbers with their
- * shortest literal that reads back the same ("6.2", "100"). */
+/* A jansson value (a configuration's constant) as a tree in x's arena, its strings and keys
+ * copied there (the tree does not need j afterwards): numbers with their shortest literal that
+ * reads back the same ("6.2", "100"). */
 void tf_jv_of_json(struct tf_ctx *x, const json_t *j, struct jv *out);
 
 /* Write v as JSON into x's arena: compact (no spaces), or pretty (two spaces a level, ": ",

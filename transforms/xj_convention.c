@@ -16,9 +16,7 @@
 void
 tf_xj_out_init(struct gw_buf *o, struct tf_ctx *x, size_t hint)
 {
-    uint64_t max = x->limits != NULL ? x->limits->max_body : (10u << 20);
-
-    tf_arena_buf(o, x, max > SIZE_MAX / 4 ? SIZE_MAX / 4 : (size_t)max, hint < 256 ? 256 : hint);
+    tf_arena_buf(o, x, tf_body_max(x), hint < 256 ? 256 : hint);
 }
 
 /* Scratch memory from the output's arena. */

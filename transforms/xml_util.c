@@ -35,6 +35,14 @@ tf_body_empty(const struct tf_message *m)
     return (tf_body_forms(m) & TF_FORM_BYTES) && (m->body == NULL || m->body_len == 0);
 }
 
+size_t
+tf_body_max(const struct tf_ctx *x)
+{
+    uint64_t max = x->limits != NULL ? x->limits->max_body : (10u << 20);
+
+    return max > SIZE_MAX / 4 ? SIZE_MAX / 4 : (size_t)max;
+}
+
 void
 tf_arena_buf(struct gw_buf *b, struct tf_ctx *x, size_t max, size_t hint)
 {

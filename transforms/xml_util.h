@@ -27,6 +27,9 @@ int tf_content_fail_status(const struct tf_message *m);
  * only as a document is not, though body_len is 0 then. */
 int tf_body_empty(const struct tf_message *m);
 
+/* The most a body a transform writes may take: x's body limit (the default's without limits). */
+size_t tf_body_max(const struct tf_ctx *x);
+
 /* b: an empty buffer in the exchange's arena (base/buf.h; old blocks stay in the arena until it is
  * freed), with room for `hint` bytes and a ceiling of max bytes (0: none). */
 void tf_arena_buf(struct gw_buf *b, struct tf_ctx *x, size_t max, size_t hint);

@@ -22,6 +22,7 @@
 
 #include "builtins_json.h"
 #include "json_schema.h"
+#include "json_tree.h"
 #include "tf_fixture.h"
 
 #define GOLDEN_DIR "tests/data/validate"
@@ -267,25 +268,35 @@ report_fail(void *arg, const char *path, const char *msg)
     fail();
 }
 
-/* Errors of validating text against schema text, as compact JSON. */
+/* Errors of validating text (read as a body is: the one reader, into the chain's document)
+ * against schema text, as compact JSON. */
 static char *
 check_json(const char *schema_text, const char *text, size_t max, size_t *count)
 {
-    json_t *schema = json_loads(schema_text, JSON_DECODE_ANY, NULL), *v = json_loads(text, JSON_DECODE_ANY, NULL);
+    json_t *schema = json_loads(schema_text, JSON_DECODE_ANY, NULL);
     json_t *errors = json_array();
+    struct tf_limits limits;
+    struct gw_arena arena;
+    struct tf_ctx x;
     struct tf_jschema *s;
-    char *out;
+    enum tf_threat why;
+    char err[256], *out;
+    struct jv v;
 
     assert_non_null(schema);
-    assert_non_null(v);
+    tf_limits_default(&limits);
+    gw_arena_init(&arena);
+    tf_ctx_init(&x, &arena, &limits);
+    if (tf_json_tree_read(text, strlen(text), &limits, &x, &v, &why, err, sizeof err) < 0)
+        fail_msg("%s: %s", text, err);
     s = tf_jschema_compile(schema, report_fail, NULL);
     assert_non_null(s);
-    *count = tf_jschema_validate(s, v, errors, max);
+    *count = tf_jschema_check(s, &v, errors, max);
     out = json_dumps(errors, JSON_COMPACT);
     tf_jschema_free(s);
     json_decref(schema);
-    json_decref(v);
     json_decref(errors);
+    gw_arena_free(&arena);
     return out;
 }
 
