@@ -11,13 +11,13 @@
 # so that the pkg-config flags are read after the install.
 
 PKGS      := libevent libevent_openssl libevent_pthreads openssl libxml-2.0 libxslt jansson rdkafka libisal \
-             hiredis
+             hiredis xmlsec1-openssl
 TEST_PKGS := cmocka
 # Debian packages: libraries, test and benchmark tools.
 APT_PKGS  := pkg-config build-essential libevent-dev libssl-dev libxml2-dev libxslt1-dev \
              libjansson-dev librdkafka-dev libisal-dev libcmocka-dev openssl curl python3 \
              python3-jsonschema nginx-light haproxy wrk kcat iproute2 prometheus \
-             clang libclang-rt-14-dev libhiredis-dev redis-server
+             clang libclang-rt-14-dev libhiredis-dev redis-server libxmlsec1-dev
 TOOLS     := pkg-config cc openssl curl python3 nginx haproxy wrk kcat clang ss promtool redis-server
 # Packages neither pkg-config nor a command on PATH reveals: libFuzzer's runtime for `make fuzz`.
 RUNTIME_PKGS := libclang-rt-14-dev

@@ -4,6 +4,7 @@
 #include "event.h"
 
 #include "capture.h"
+#include "transform.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -156,6 +157,33 @@ admin(struct gw_buf *b, const struct au_admin *a)
     gw_buf_add(b, "}", 1);
 }
 
+/* "signatures": oldest first. */
+static void
+signatures(struct gw_buf *b, const struct tf_signature *list)
+{
+    const struct tf_signature *at[32];
+    size_t n = 0;
+
+    for (const struct tf_signature *s = list; s != NULL && n < 32; s = s->next)
+        at[n++] = s;
+    au_buf_key(b, "signatures");
+    gw_buf_add(b, "[", 1);
+    while (n-- > 0) {
+        const struct tf_signature *s = at[n];
+        gw_buf_adds(b, b->p[b->len - 1] == '[' ? "{" : ",{");
+        str_or_null(b, "alg", s->alg);
+        str_or_null(b, "cert_sha256", s->cert_sha256[0] != '\0' ? s->cert_sha256 : NULL);
+        str_or_null(b, "kid", s->kid);
+        str_or_null(b, "kind", s->kind);
+        str_or_null(b, "op", s->made ? "signed" : "verified");
+        str_or_null(b, "partner", s->partner);
+        str_or_null(b, "phase", s->phase == TF_PHASE_REQUEST ? "request" : "response");
+        str_or_null(b, "signed_sha256", s->signed_sha256);
+        gw_buf_add(b, "}", 1);
+    }
+    gw_buf_add(b, "]", 1);
+}
+
 int
 au_event_write(const struct au_event *e, struct gw_buf *b, struct au_event_text *out)
 {
@@ -245,6 +273,7 @@ au_event_write(const struct au_event *e, struct gw_buf *b, struct au_event_text 
     body(b, "response", &e->resp);
     str_or_null(b, "route", e->route);
     out->seq_at = b->len;
+    signatures(b, e->signatures);
     int_or_null(b, "status", e->status, e->status > 0);
     au_buf_key(b, "time");
     gw_buf_add(b, "{", 1);

@@ -15,7 +15,7 @@
 #include "exchange_t.h"
 #include "jsonw.h"
 
-#define AU_EVENT_VERSION 4
+#define AU_EVENT_VERSION 5
 /* The largest event: under librdkafka's default message.max.bytes (1,000,000) with room for the
  * chain members and the record's framing. Larger ones go without their captured bodies. */
 #define AU_EVENT_MAX 900000
@@ -89,6 +89,7 @@ struct au_event {
     const char *const *chain_req, *const *chain_resp;
     size_t nchain_req, nchain_resp;
     int capture_body;            /* the "capture" member holds the bodies */
+    const struct tf_signature *signatures; /* newest first (transforms/transform.h); NULL: [] */
 };
 
 /* Write e into b (emptied first) and set out's offsets. Returns 0, or -1 when memory ran out. */

@@ -380,6 +380,7 @@ finished(struct gw_exchange *ex, void *state, void *data, int complete)
     }
     e.chain_req = applied(ex, ex->req_chain, ex->req_applied, &e.nchain_req);
     e.chain_resp = applied(ex, ex->resp_chain, ex->resp_applied, &e.nchain_resp);
+    e.signatures = ex->signatures;
     if (au_event_write(&e, &w->text, &t) < 0) {
         gw_log(GW_LOG_ERROR, "audit: out of memory writing the event");
         return;

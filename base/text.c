@@ -1,6 +1,7 @@
 /* text.c: see text.h. */
 #include "text.h"
 
+#include <stdint.h>
 #include <string.h>
 
 int
@@ -249,4 +250,83 @@ gw_str_hash(const char *s)
     while (*s)
         h = h * 33 ^ (unsigned char)*s++;
     return h;
+}
+
+/* ---- base64 ------------------------------------------------------------------------------------ */
+
+static const char b64_std[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+static const char b64_url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+size_t
+gw_base64_encode(char *out, const unsigned char *in, size_t n, int url)
+{
+    const char *a = url ? b64_url : b64_std;
+    size_t o = 0, i = 0;
+
+    for (; i + 3 <= n; i += 3) {
+        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+        out[o++] = a[v >> 18];
+        out[o++] = a[(v >> 12) & 63];
+        out[o++] = a[(v >> 6) & 63];
+        out[o++] = a[v & 63];
+    }
+    if (i < n) {
+        uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < n ? (uint32_t)in[i + 1] << 8 : 0);
+        out[o++] = a[v >> 18];
+        out[o++] = a[(v >> 12) & 63];
+        if (i + 1 < n)
+            out[o++] = a[(v >> 6) & 63];
+        else if (!url)
+            out[o++] = '=';
+        if (!url)
+            out[o++] = '=';
+    }
+    return o;
+}
+
+static int
+b64_val(int c, int url)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == (url ? '-' : '+'))
+        return 62;
+    if (c == (url ? '_' : '/'))
+        return 63;
+    return -1;
+}
+
+long
+gw_base64_decode(const char *in, size_t n, unsigned char *out, int url)
+{
+    size_t o = 0;
+    uint32_t v = 0;
+    unsigned bits = 0;
+
+    if (!url) {
+        if (n % 4 != 0)
+            return -1;
+        for (int pad = 0; pad < 2 && n > 0 && in[n - 1] == '='; pad++)
+            n--;
+    } else if (n % 4 == 1) {
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        int d = b64_val((unsigned char)in[i], url);
+        if (d < 0)
+            return -1;
+        v = (v << 6 | (uint32_t)d) & 0xffffff;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[o++] = (unsigned char)(v >> bits);
+        }
+    }
+    if (bits > 0 && (v & ((1u << bits) - 1)) != 0)
+        return -1; /* a last character with bits that encode nothing */
+    return (long)o;
 }

@@ -35,6 +35,14 @@ void gw_hex_encode(char *out, const unsigned char *d, size_t n);
  * a hex digit. */
 int gw_hex_decode(const char *s, unsigned char *out, size_t n);
 
+/* Base64 (RFC 4648): url selects the URL-safe alphabet ('-' '_', no padding: JOSE's base64url)
+ * over the standard one ('+' '/', padded to a multiple of 4). Encoding writes 4 characters per 3
+ * bytes or fewer (no NUL) and returns how many. Decoding is strict: only the alphabet, padding
+ * exactly as the variant says, unused trailing bits zero; it returns the byte count written to
+ * out (room for n * 3 / 4 + 3), or -1. */
+size_t gw_base64_encode(char *out, const unsigned char *in, size_t n, int url);
+long gw_base64_decode(const char *in, size_t n, unsigned char *out, int url);
+
 /* The UTF-8 bytes of code point cp (at most U+10FFFF; not checked) into out; returns 1 to 4. */
 size_t gw_utf8_put(uint32_t cp, char *out);
 

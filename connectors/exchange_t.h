@@ -27,6 +27,7 @@ struct evbuffer;
 struct gw_conn;
 struct gw_exchange;
 struct pt_partner;
+struct tf_signature;
 struct pt_consumer;
 struct pt_plan;
 struct pt_limits;
@@ -156,6 +157,8 @@ struct gw_exchange {
     size_t nreq_sent;
     const char *req_body;            /* the transformed request body, sent after the head */
     size_t req_body_len;
+    struct tf_signature *signatures; /* what the chains' signature steps verified or made,
+                                      * newest first (transforms/transform.h), or NULL */
     uint32_t req_applied;            /* bit per chain step that ran */
     uint32_t resp_applied;
     unsigned req_buffering : 1;      /* the request body goes to req_buf, not to the connector */

@@ -83,6 +83,10 @@ ctx_for(struct gw_exchange *ex, struct tf_ctx *x)
     }
     if (cert != NULL)
         x->cert_subject = cert->subject;
+    x->partner = p;
+    x->partners = (const struct pt_partner *const *)c->snap->partners;
+    x->npartners = c->snap->npartners;
+    x->signatures = ex->signatures;
     x->method = gw_arena_strndup(&ex->arena, q->method_str, q->method_len);
     x->path = gw_arena_strndup(&ex->arena, q->path, q->path_len);
     x->query = q->query != NULL ? gw_arena_strndup(&ex->arena, q->query, q->query_len) : "";
@@ -185,7 +189,9 @@ gw_pipeline_request(struct gw_exchange *ex)
 
     ctx_for(ex, &x);
     message_from(ex, TF_PHASE_REQUEST, q, ex->req_buf, &m);
-    if (tf_chain_run(ex->req_chain, &m, &x, &ex->req_applied) < 0)
+    int rc = tf_chain_run(ex->req_chain, &m, &x, &ex->req_applied);
+    ex->signatures = x.signatures;
+    if (rc < 0)
         return chain_failed(ex, &x, "request");
     keep_sent_fields(ex);
     if (gw_pipeline_write_back(&m, q) < 0) {
@@ -211,7 +217,9 @@ gw_pipeline_response(struct gw_exchange *ex, struct tf_message *m)
 
     ctx_for(ex, &x);
     message_from(ex, TF_PHASE_RESPONSE, &ex->resp, ex->resp_buf, m);
-    if (tf_chain_run(ex->resp_chain, m, &x, &ex->resp_applied) < 0)
+    int rc = tf_chain_run(ex->resp_chain, m, &x, &ex->resp_applied);
+    ex->signatures = x.signatures;
+    if (rc < 0)
         return chain_failed(ex, &x, "response");
     return 0;
 }

@@ -2,6 +2,7 @@
  * identities a bundle holds are read by bundle_identity.c. */
 #include "bundle.h"
 #include "bundle_identity.h"
+#include "bundle_signing.h"
 #include "upstream_set.h"
 
 #include "chain.h"
@@ -673,6 +674,7 @@ pt_partner_free(struct pt_partner *p)
     free(p->san);
     free(p->fingerprints);
     SSL_CTX_free(p->outbound_ctx);
+    pt_sign_keys_free(p->sign_keys, p->nsign_keys);
     free(p);
 }
 
@@ -720,7 +722,7 @@ pt_bundle_load(const char *dir, const char *name, const struct pt_load_conf *lc,
                struct pt_partner *const *loaded, size_t nloaded, struct gw_diag *d, EVP_MD_CTX *md)
 {
     static const char *const keys[] = { "id", "name", "identity", "outbound", "plan", "limits",
-                                        "routes", "transforms", "upstreams", NULL };
+                                        "routes", "signing", "transforms", "upstreams", NULL };
     struct pt_partner *p = calloc(1, sizeof *p);
     struct gw_jdoc doc = { 0 };
     struct stat st;
@@ -742,6 +744,7 @@ pt_bundle_load(const char *dir, const char *name, const struct pt_load_conf *lc,
     pt_bundle_identity(c, doc.root, p);
     pt_bundle_shared_cas(c, p, loaded, nloaded);
     pt_bundle_outbound(c, doc.root, p);
+    pt_bundle_signing(c, doc.root, p);
     load_limits(c, doc.root, lc, p);
     pt_upsets_load(c, doc.root, &p->upsets, &p->nupsets);
     struct pt_load_conf own = *lc; /* its routes may name its own sets */

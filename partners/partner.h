@@ -102,6 +102,21 @@ struct pt_route {
     char *jpath;             /* its JSON path there ("routes[2]"), for messages */
 };
 
+/* A key a partner signs its messages with ("signing", partners/bundle_signing.c): a
+ * certificate's, a bare public key, or a secret shared for HMAC. The signature steps
+ * (transforms/sig.h) verify with them. */
+struct pt_sign_key {
+    char *kid;               /* its key id ("kid", HTTP signatures' "keyid"), or NULL */
+    X509 *cert;              /* the certificate, or NULL */
+    EVP_PKEY *pub;           /* its public key (the certificate's, or a PEM public key); NULL for
+                              * a secret */
+    unsigned char *secret;   /* an HMAC secret, or NULL */
+    size_t secret_len;
+    char sha256[65];         /* SHA-256 (hex) of the certificate's DER, of the public key's
+                              * (SubjectPublicKeyInfo) without one; "" for a secret */
+    unsigned char x5t[32];   /* the same digest as bytes (JWS "x5t#S256") */
+};
+
 struct pt_partner {
     char *id;
     char *name;
@@ -117,6 +132,8 @@ struct pt_partner {
     size_t nsan;
     unsigned char (*fingerprints)[32]; /* pinned SHA-256 of the client certificate DER */
     size_t nfingerprints;
+    struct pt_sign_key *sign_keys; /* "signing": the keys its signatures verify with */
+    size_t nsign_keys;
     /* outbound: what we present when we call this partner's https upstreams */
     SSL_CTX *outbound_ctx;   /* NULL when no outbound section (then the snapshot's default ctx) */
     /* limits that override the gateway's */

@@ -48,6 +48,7 @@
 #define TF_FORM_XML 4u
 
 struct jv;      /* json_tree.h */
+struct pt_partner; /* partners/partner.h */
 struct _xmlDoc; /* libxml2's xmlDoc */
 
 enum tf_phase { TF_PHASE_REQUEST = 1, TF_PHASE_RESPONSE = 2 };
@@ -142,6 +143,31 @@ struct tf_ctx {
     void (*set_xml)(struct tf_ctx *x, struct tf_message *m, struct _xmlDoc *doc);
     unsigned next_takes;            /* set by the chain runner: the forms the next step on the
                                      * body takes (tf_ops.takes; 0: none comes) */
+
+    /* ABI 2, for the built-in signature steps (jws, xmldsig, http_signature): the calling
+     * partner (NULL when none) and every partner of the configuration, whose signing keys
+     * (partners/partner.h) verify; opaque to plugins. */
+    const struct pt_partner *partner;
+    const struct pt_partner *const *partners;
+    size_t npartners;
+    /* What the steps verified or signed, newest first (in the arena): the audit event's
+     * "signatures". Add to it with tf_sig_note (transforms/sig.h). */
+    struct tf_signature *signatures;
+};
+
+/* A signature a step verified on the message, or made for it. */
+struct tf_signature {
+    struct tf_signature *next;
+    enum tf_phase phase;
+    const char *kind;               /* the step: "jws", "xmldsig", "http_signature" */
+    int made;                       /* 0: verified (the partner's), 1: made (ours) */
+    const char *alg;                /* as the signature names it: "ES256", "ecdsa-p256-sha256",
+                                     * the XML-DSig method's URI */
+    const char *kid;                /* the key id, or NULL */
+    const char *partner;            /* whose key verified it: the partner id; NULL when made */
+    char cert_sha256[65];           /* SHA-256 of the signer's certificate (hex), "" for a key
+                                     * without one */
+    char signed_sha256[65];         /* SHA-256 of the bytes the signature covers (hex) */
 };
 
 /* What create gets: the step's configuration and how to report problems in it. */

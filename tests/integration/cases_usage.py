@@ -32,7 +32,7 @@ def parse_utc(s):
 
 
 def crafted(seq, received, consumer=None, partner=None, plan=None, status=200, outcome="ok",
-            reason=None, req=0, resp=0, kind="exchange", node="crafted", v=4):
+            reason=None, req=0, resp=0, kind="exchange", node="crafted", v=5):
     """A whole event of version v as the gateway would write it (consumer: (id, kid) or None).
     Its hash is not worked out: usage does not check chains, verify would."""
     e = {
@@ -47,8 +47,10 @@ def crafted(seq, received, consumer=None, partner=None, plan=None, status=200, o
         "request": {"bytes": req, "bytes_out": req, "sha256": None, "sha256_out": None},
         "response": {"bytes": resp, "bytes_out": resp, "sha256": None, "sha256_out": None},
         "chain": {"request": [], "response": []}, "capture": None, "config": "c0ffee",
-        "delivery": None, "admin": None,
+        "delivery": None, "admin": None, "signatures": [],
     }
+    if v < 5:  # before version 5: no signatures
+        del e["signatures"]
     if v < 4:  # before version 4: no consumer, no plan
         del e["consumer"], e["plan"]
     if v < 3:  # before version 3: no admin; before version 2: no delivery
