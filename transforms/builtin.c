@@ -2,6 +2,7 @@
 #include "builtin.h"
 
 #include "builtins_json.h"
+#include "builtins_sig.h"
 #include "builtins_xml.h"
 #include "xml_json.h"
 
@@ -14,5 +15,6 @@ const struct tf_ops *const tf_builtins[] = {
     &tf_xslt_ops,
     &tf_xml_map_ops,
     &tf_soap_ops,
+    &tf_jws_ops,
     NULL,
 };

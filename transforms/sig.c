@@ -64,32 +64,36 @@ tf_sig_allowed(tf_sig_algs allowed, const struct tf_sig_alg *a)
 }
 
 tf_sig_algs
-tf_sig_algs_conf(const struct tf_conf *cc, const json_t *obj, enum tf_sig_names names)
+tf_sig_algs_conf(const struct tf_conf *cc, const json_t *obj, const char *sub,
+                 enum tf_sig_names names)
 {
     const json_t *list = json_object_get(obj, "algorithms");
+    const char *in = sub != NULL ? sub : "";
+    const char *dot = sub != NULL ? "." : "";
     tf_sig_algs set = 0;
-    char sub[48];
+    char at[96];
     size_t i;
     json_t *v;
 
     if (!json_is_array(list) || json_array_size(list) == 0) {
-        cc->error(cc, "algorithms", "the algorithms accepted: a non-empty list of names");
+        snprintf(at, sizeof at, "%s%salgorithms", in, dot);
+        cc->error(cc, at, "the algorithms accepted: a non-empty list of names");
         return 0;
     }
     json_array_foreach(list, i, v) {
         const char *s = json_string_value(v);
         const struct tf_sig_alg *a = s != NULL ? tf_sig_alg_find(names, s, strlen(s)) : NULL;
-        snprintf(sub, sizeof sub, "algorithms[%zu]", i);
+        snprintf(at, sizeof at, "%s%salgorithms[%zu]", in, dot, i);
         if (s != NULL && strcasecmp(s, "none") == 0) {
-            cc->error(cc, sub, "\"none\" is never accepted: an unsigned message is not signed");
+            cc->error(cc, at, "\"none\" is never accepted: an unsigned message is not signed");
             return 0;
         }
         if (a == NULL) {
-            cc->error(cc, sub, "not an algorithm this step knows");
+            cc->error(cc, at, "not an algorithm this step knows");
             return 0;
         }
         if (tf_sig_allowed(set, a))
-            cc->warning(cc, sub, "\"%s\" is listed twice", s);
+            cc->warning(cc, at, "\"%s\" is listed twice", s);
         set |= 1u << (a - algs);
     }
     return set;

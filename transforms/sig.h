@@ -44,9 +44,11 @@ const char *tf_sig_alg_name(const struct tf_sig_alg *a, enum tf_sig_names names)
 typedef unsigned tf_sig_algs;
 int tf_sig_allowed(tf_sig_algs allowed, const struct tf_sig_alg *a);
 
-/* Read the step's "algorithms" (a list of names in that standard; required), reporting unknown
- * names, "none" and duplicates. Returns the set, 0 after reporting. */
-tf_sig_algs tf_sig_algs_conf(const struct tf_conf *cc, const json_t *obj, enum tf_sig_names names);
+/* Read "algorithms" of obj, the step's config or its member sub ("verify"; NULL: the config
+ * itself): a list of names in that standard, required; unknown names, "none" and duplicates
+ * reported. Returns the set, 0 after reporting. */
+tf_sig_algs tf_sig_algs_conf(const struct tf_conf *cc, const json_t *obj, const char *sub,
+                             enum tf_sig_names names);
 
 /* Does key k suit algorithm a: a secret for HMAC, a public key of a's type (and curve) else? */
 int tf_sig_key_fits(const struct tf_sig_alg *a, const struct pt_sign_key *k);

@@ -1,0 +1,14 @@
+/* builtins_sig.h: the built-in transforms that verify and make signatures (transforms/sig.h):
+ *
+ *   jws        JSON Web Signature (RFC 7515, unencoded detached payload RFC 7797)
+ *
+ * Their configuration is documented in transforms/README.md.
+ */
+#ifndef TF_BUILTINS_SIG_H
+#define TF_BUILTINS_SIG_H
+
+#include "transform.h"
+
+extern const struct tf_ops tf_jws_ops;
+
+#endif
