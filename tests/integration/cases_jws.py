@@ -1,0 +1,241 @@
+"""The `jws` transform through the real gateway over mTLS: a partner's detached (RFC 7797) and
+compact JWS verified with the signing certificate of its bundle and audited with the signer and the
+digest of the signed bytes; each refusal a 401 problem with its code, audited; our answers signed
+and checked here with the openssl CLI. Keys and certificates are made by the test."""
+
+import base64
+import hashlib
+import json
+import os
+import subprocess
+
+import cases_audit
+import client
+import scenario
+from client import check
+from harness import case
+
+
+def b64u(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def unb64u(s):
+    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+
+
+def openssl(*args, data=None):
+    p = subprocess.run(["openssl"] + list(args), input=data, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=30)
+    check(p.returncode == 0, "openssl %s: %s" % (args[0], p.stderr.decode()[-300:]))
+    return p.stdout
+
+
+def signing_key(ctx, name):
+    """A P-256 key and a self-signed certificate for it in the test folder: (key, cert) paths."""
+    key = os.path.join(ctx.dir, name + ".key")
+    cert = os.path.join(ctx.dir, name + ".pem")
+    openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", key)
+    openssl("req", "-x509", "-new", "-key", key, "-subj", "/CN=%s" % name, "-days", "30",
+            "-out", cert)
+    return key, cert
+
+
+def cert_sha256(cert):
+    return hashlib.sha256(openssl("x509", "-in", cert, "-outform", "DER")).hexdigest()
+
+
+def der_to_raw(der, half=32):
+    """An ECDSA signature from DER (SEQUENCE of two INTEGERs) to JOSE's r||s."""
+    check(der[0] == 0x30, "not a DER signature")
+    i = 2 if der[1] < 0x80 else 3
+    out = b""
+    for _ in range(2):
+        check(der[i] == 0x02, "not a DER integer")
+        n = der[i + 1]
+        out += der[i + 2:i + 2 + n].lstrip(b"\0").rjust(half, b"\0")
+        i += 2 + n
+    return out
+
+
+def raw_to_der(raw):
+    def integer(b):
+        b = b.lstrip(b"\0") or b"\0"
+        if b[0] & 0x80:
+            b = b"\0" + b
+        return bytes([2, len(b)]) + b
+    body = integer(raw[:len(raw) // 2]) + integer(raw[len(raw) // 2:])
+    return bytes([0x30, len(body)]) + body
+
+
+def es256(key, data):
+    return der_to_raw(openssl("dgst", "-sha256", "-sign", key, data=data))
+
+
+def detached(key, body, kid=None, alg="ES256"):
+    """A detached JWS with unencoded payload (RFC 7797) over body, signed with key."""
+    h = {"alg": alg, "b64": False, "crit": ["b64"]}
+    if kid:
+        h["kid"] = kid
+    hb = b64u(json.dumps(h, separators=(",", ":")).encode())
+    return "%s..%s" % (hb, b64u(es256(key, hb.encode() + b"." + body)))
+
+
+def compact(key, payload, kid=None):
+    h = {"alg": "ES256"}
+    if kid:
+        h["kid"] = kid
+    inp = b64u(json.dumps(h, separators=(",", ":")).encode()) + "." + b64u(payload)
+    return inp + "." + b64u(es256(key, inp.encode()))
+
+
+VERIFY_FIELD = [{"jws": {"verify": {"algorithms": ["ES256"]}, "header": "X-JWS-Signature"}}]
+VERIFY_BODY = [{"jws": {"verify": {"algorithms": ["ES256"]}}}]
+
+
+def setup(ctx, up, acme_routes):
+    """The standard setup with the embedded audit broker; acme and globex each sign with a key
+    of their own (acme's named acme-sig-1). Returns (setup, acme key, acme cert, globex key)."""
+    akey, acert = signing_key(ctx, "acme-sign")
+    gkey, gcert = signing_key(ctx, "globex-sign")
+    s = scenario.build(ctx, tls="require", acme_routes=acme_routes, start=False, up=up,
+                       acme_files={"signing.pem": acert},
+                       acme_extra={"signing": [{"certificate": "signing.pem",
+                                                "kid": "acme-sig-1"}]},
+                       config_extra=cases_audit.audit_config("embedded"))
+    with open(s.gw.partner_file("globex")) as f:
+        globex = json.load(f)
+    globex["signing"] = [{"certificate": "signing.pem", "kid": "globex-sig-1"}]
+    s.gw.write_partner("globex", {"json": globex, "files": {"signing.pem": gcert,
+                                                           "ca.pem": s.certs.pem("globex-ca")}})
+    s.gw.start()
+    return s, akey, acert, gkey
+
+
+def post(s, path, body, headers=()):
+    return client.request(s.tls, "POST", path, [("Content-Type", "application/json")]
+                          + list(headers), body, ctx=s.tls_ctx("acme-client"))
+
+
+@case(timeout=90)
+def jws_verified_signer_audited(ctx):
+    """A detached JWS over the body and a compact one as the body, each signed with acme's
+    bundle key: forwarded (the compact one unwrapped to its payload), and the audit event names
+    the signer (partner, kid, certificate SHA-256) and the SHA-256 of the exact signed bytes."""
+    up = ctx.upstream("echo")
+    u = "http://127.0.0.1:%d" % up.port
+    s, akey, acert, _ = setup(ctx, up, [
+        scenario.route("signed", "/acme/signed", u, methods=["POST"], request=VERIFY_FIELD),
+        scenario.route("signed-body", "/acme/signed-body", u, methods=["POST"],
+                       request=VERIFY_BODY)])
+    addr = cases_audit.embedded_addr(s.gw)
+    body = b'{"pain001": {"MsgId": "M-1", "amount": 12.50}}'
+    sig = detached(akey, body, kid="acme-sig-1")
+    r = post(s, "/acme/signed", body, [("X-JWS-Signature", sig)])
+    doc = s.echo(r)
+    check(doc["body_sha256"] == hashlib.sha256(body).hexdigest(),
+          "the upstream got another body (%d bytes)" % doc["body_len"])
+    hb = sig.split(".")[0]
+    signed = hb.encode() + b"." + body
+    tok = compact(akey, body)
+    r2 = post(s, "/acme/signed-body", tok.encode())
+    doc2 = s.echo(r2)
+    check(doc2["body_sha256"] == hashlib.sha256(body).hexdigest(),
+          "the compact JWS was not unwrapped to its payload (%d bytes)" % doc2["body_len"])
+    msgs = cases_audit.wait_events(addr, 2)
+    events = {m["event"]["route"]: m["event"] for m in msgs}
+    cases_audit.valid(events.values())
+    want = {"alg": "ES256", "kid": "acme-sig-1", "kind": "jws", "op": "verified",
+            "partner": "acme", "phase": "request", "cert_sha256": cert_sha256(acert),
+            "signed_sha256": hashlib.sha256(signed).hexdigest()}
+    check(events["signed"]["signatures"] == [want], "signatures %r, expected [%r]"
+          % (events["signed"]["signatures"], want))
+    sigs = events["signed-body"]["signatures"]
+    check(len(sigs) == 1 and sigs[0]["kid"] is None and sigs[0]["signed_sha256"]
+          == hashlib.sha256(tok.rsplit(".", 1)[0].encode()).hexdigest(),
+          "compact JWS audited as %r" % sigs)
+
+
+@case(timeout=90)
+def jws_refusals_each_code(ctx):
+    """Unsigned, tampered, signed by another partner (globex's key, named or not), with "none"
+    and with an algorithm the route does not take: each a 401 problem with its own code, never
+    forwarded, and audited as refused with that reason and no signature."""
+    up = ctx.upstream("echo")
+    s, akey, _, gkey = setup(ctx, up, [scenario.route(
+        "signed", "/acme/signed", "http://127.0.0.1:%d" % up.port, methods=["POST"],
+        request=VERIFY_FIELD)])
+    addr = cases_audit.embedded_addr(s.gw)
+    body = b'{"amount": 12.50}'
+    none_h = b64u(b'{"alg":"none","b64":false,"crit":["b64"]}')
+    hs_h = b64u(b'{"alg":"HS256","b64":false,"crit":["b64"]}')
+    cases = [
+        ("signature-missing", []),
+        ("signature-invalid", [("X-JWS-Signature", detached(akey, b'{"amount": 99.00}'))]),
+        ("signature-wrong-signer", [("X-JWS-Signature", detached(gkey, body, "globex-sig-1"))]),
+        ("signature-wrong-signer", [("X-JWS-Signature", detached(gkey, body))]),
+        ("signature-algorithm-refused", [("X-JWS-Signature", none_h + "..")]),
+        ("signature-algorithm-refused", [("X-JWS-Signature", hs_h + ".." + b64u(b"x" * 32))]),
+    ]
+    rids = []
+    for code, headers in cases:
+        r = post(s, "/acme/signed", body, headers)
+        client.check_problem(r, 401, code)
+        rids.append((r.get("x-request-id"), code))
+    check(not up.requests, "a refused request reached the upstream")
+    msgs = cases_audit.wait_events(addr, len(cases))
+    by_rid = {m["event"]["request_id"]: m["event"] for m in msgs}
+    cases_audit.valid(by_rid.values())
+    for rid, code in rids:
+        e = by_rid.get(rid)
+        check(e is not None, "no audit event for the %s request" % code)
+        check(e["status"] == 401 and e["outcome"] == "refused" and e["reason"] == code
+              and e["signatures"] == [] and e["upstream"] is None,
+              "%s audited as %s %s %s %r" % (code, e["status"], e["outcome"], e["reason"],
+                                             e["signatures"]))
+
+
+@case(timeout=90)
+def jws_signs_answers(ctx):
+    """A response chain signs the upstream's answer with our key: the partner gets a detached
+    JWS (unencoded payload) that openssl verifies over the body as it arrived, and the audit
+    event records the signature as ours."""
+    key = os.path.join(ctx.dir, "gw-sign.key")
+    openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", key)
+    pub = os.path.join(ctx.dir, "gw-sign.pub")
+    openssl("pkey", "-in", key, "-pubout", "-out", pub)
+    s = scenario.build(ctx, tls="require", start=False,
+                       acme_files={"gw-sign.key": key},
+                       config_extra=cases_audit.audit_config("embedded"))
+    with open(s.gw.partner_file("acme")) as f:
+        acme = json.load(f)
+    up = acme["routes"][0]["upstream"]
+    acme["routes"].append(scenario.route(
+        "answers", "/acme/answers", up, methods=["POST"],
+        response=[{"jws": {"sign": {"key": "gw-sign.key", "alg": "ES256", "kid": "portico-1"},
+                           "header": "X-JWS-Signature"}}]))
+    s.gw.write_partner("acme", {"json": acme, "files": {"gw-sign.key": key,
+                                                       "ca.pem": s.certs.pem("acme-ca"),
+                                                       "crl.pem": s.certs.crl("acme")}})
+    s.gw.start()
+    addr = cases_audit.embedded_addr(s.gw)
+    r = post(s, "/acme/answers", b'{"q": 1}')
+    check(r.status == 200, "status %d" % r.status)
+    sig = r.get("x-jws-signature")
+    check(sig is not None and sig.count(".") == 2 and ".." in sig, "no detached JWS: %r" % sig)
+    hb, _, sb = sig.split(".")
+    h = json.loads(unb64u(hb))
+    check(h == {"alg": "ES256", "kid": "portico-1", "b64": False, "crit": ["b64"]},
+          "protected header %r" % h)
+    signed = hb.encode() + b"." + r.body
+    sigfile = os.path.join(ctx.dir, "answer.sig")
+    with open(sigfile, "wb") as f:
+        f.write(raw_to_der(unb64u(sb)))
+    out = openssl("dgst", "-sha256", "-verify", pub, "-signature", sigfile, data=signed)
+    check(b"Verified OK" in out, "openssl: %r" % out)
+    e = cases_audit.wait_events(addr, 1)[0]["event"]
+    check(e["signatures"] == [{"alg": "ES256", "cert_sha256": None, "kid": "portico-1",
+                               "kind": "jws", "op": "signed", "partner": None,
+                               "phase": "response",
+                               "signed_sha256": hashlib.sha256(signed).hexdigest()}],
+          "audited %r" % e["signatures"])
