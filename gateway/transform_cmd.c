@@ -269,6 +269,9 @@ run(const struct opts *o, const struct pt_snapshot *s, char *body, size_t len)
         x.partner_id = p->id;
         x.partner_name = p->name;
     }
+    x.partner = p; /* whose signing keys verify (transforms/sig.h) */
+    x.partners = (const struct pt_partner *const *)s->partners;
+    x.npartners = s->npartners;
     make_messages(o, &x, body, len, &m, &req);
     /* the request's fields, for "accept" conditions and templates */
     x.req_headers = req.headers;

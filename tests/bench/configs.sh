@@ -29,6 +29,13 @@ gen_certs() {
     ca ca "/O=Bench Partner/CN=Bench Partner CA"
     leaf client "/O=Bench Partner/CN=bench-client" ca "${leaf_ext}extendedKeyUsage=clientAuth\n"
     openssl verify -CAfile "$d/ca.pem" "$d/client.pem" >/dev/null || die "client certificate"
+    # the partner's signing keys (the signed cases): P-256 for jws (ES256), RSA 2048 for xmldsig
+    # (RSA-SHA256), each with a self-signed certificate, the bundle's "signing"
+    openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+        -keyout "$d/sign-ec.key" -out "$d/sign-ec.pem" -days 90 \
+        -subj "/O=Bench Partner/CN=bench-signing-ec" 2>/dev/null
+    openssl req -x509 -new -newkey rsa:2048 -nodes -keyout "$d/sign-rsa.key" \
+        -out "$d/sign-rsa.pem" -days 90 -subj "/O=Bench Partner/CN=bench-signing-rsa" 2>/dev/null
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -336,14 +343,60 @@ local f = assert(io.open("$B/order-1k.json", "rb"))
 wrk.body = f:read("*a")
 f:close()
 EOF
+    # the signed cases' routes, on portico only (a previous build may not know signatures)
+    local signing="" signed_routes=""
+    if [ "$t" = portico ]; then
+        cp "$B/certs/sign-ec.pem" "$B/certs/sign-rsa.pem" "$d/partners.d/bench-partner/"
+        signing='"signing": [ { "certificate": "sign-ec.pem", "kid": "bench-ec" },
+                             { "certificate": "sign-rsa.pem", "kid": "bench-rsa" } ],'
+        signed_routes=',
+        { "name": "jws", "path": "/tls/jws/*", "upstream": "'"$up"'",
+          "request": [ { "jws": { "verify": { "algorithms": [ "ES256" ] },
+                                  "header": "X-JWS-Signature" } } ] }'
+    fi
     cat >"$d/partners.d/bench-partner/partner.json" <<EOF
 {
     "id": "bench-partner",
     "name": "Bench Partner",
     "identity": { "ca": "ca.pem" },
+    $signing
     "routes": [
-        { "name": "orders", "path": "/tls/*", "upstream": "$up" }
+        { "name": "orders", "path": "/tls/*", "upstream": "$up" }$signed_routes
     ]
 }
+EOF
+}
+
+# signed_inputs: the signed cases' requests, signed once before the run by `portico transform`
+# with a signer configuration ($B/signer) that holds the partner's signing keys as its own: the
+# 1 KB JSON order with a detached JWS (ES256, unencoded payload) in X-JWS-Signature.
+signed_inputs() {
+    local d=$B/signer c=$B/certs sig
+    mkdir -p "$d/partners.d/bench-partner"
+    cp "$c/ca.pem" "$c/sign-ec.key" "$c/sign-ec.pem" "$d/partners.d/bench-partner/"
+    echo '{ "node": "signer", "listeners": [ { "address": "127.0.0.1:1" } ], "partners_dir": "partners.d" }' \
+        >"$d/portico.json"
+    cat >"$d/partners.d/bench-partner/partner.json" <<EOF
+{
+    "id": "bench-partner", "name": "Bench Partner", "identity": { "ca": "ca.pem" },
+    "routes": [
+        { "name": "sign-jws", "path": "/sign/jws", "upstream": "mock:200",
+          "request": [ { "jws": { "sign": { "key": "sign-ec.key", "alg": "ES256", "kid": "bench-ec" },
+                                  "header": "X-JWS-Signature" } } ] }
+    ]
+}
+EOF
+    sig=$("$PORTICO" transform -c "$d/portico.json" --partner bench-partner --route sign-jws -i \
+        --content-type application/json "$B/order-1k.json" | sed -n 's/^X-JWS-Signature: //p')
+    [ -n "$sig" ] || die "signing the jws case's order: no X-JWS-Signature"
+    echo "$sig" >"$B/order-1k.jws"
+    cat >"$B/post-order-1k-jws.lua" <<EOF
+-- wrk: POST the 1 KB JSON order with its detached JWS (the signed cases)
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["X-JWS-Signature"] = "$sig"
+local f = assert(io.open("$B/order-1k.json", "rb"))
+wrk.body = f:read("*a")
+f:close()
 EOF
 }
