@@ -10,6 +10,7 @@ import os
 import subprocess
 
 import cases_audit
+import cases_check
 import client
 import scenario
 from client import check
@@ -239,3 +240,53 @@ def jws_signs_answers(ctx):
                                "phase": "response",
                                "signed_sha256": hashlib.sha256(signed).hexdigest()}],
           "audited %r" % e["signatures"])
+
+
+@case
+def jws_check_refuses_bad_signing_configs(ctx):
+    """`portico check` names each bad signing key and each bad jws step at its file, line and
+    JSON path: two keys in one entry, a secret too short, a kid twice, a public key file that is
+    none, "none" among the algorithms, HMAC to sign with, a key that does not fit its alg."""
+    key, cert = signing_key(ctx, "acme-sign")
+    short = os.path.join(ctx.dir, "short.secret")
+    with open(short, "w") as f:
+        f.write(b64u(b"x" * 16) + "\n")
+    s = scenario.build(ctx, start=False, acme_files={"signing.pem": cert, "short.secret": short,
+                                                     "sign.key": key})
+    with open(s.gw.partner_file("acme")) as f:
+        acme = json.load(f)
+    up = acme["routes"][0]["upstream"]
+    acme["signing"] = [
+        {"certificate": "signing.pem", "secret": "short.secret"},
+        {"secret": "short.secret", "kid": "k"},
+        {"certificate": "signing.pem", "kid": "k"},
+        {"public_key": "signing.pem"},
+    ]
+    acme["routes"] += [
+        scenario.route("v", "/acme/v", up, request=[{"jws": {"verify": {
+            "algorithms": ["ES256", "none"]}}}]),
+        scenario.route("s1", "/acme/s1", up, response=[{"jws": {"sign": {
+            "key": "sign.key", "alg": "HS256"}}}]),
+        scenario.route("s2", "/acme/s2", up, response=[{"jws": {"sign": {
+            "key": "sign.key", "alg": "RS256"}}}]),
+    ]
+    pfile = s.gw.partner_file("acme")
+    with open(pfile, "w") as f:
+        json.dump(acme, f, indent=2)
+    p = ctx.run([ctx.env.portico, "check", "-c", s.gw.config_path])
+    out = (p.stdout + p.stderr).decode(errors="replace")
+    check(p.returncode == 1, "check exited %d: %s" % (p.returncode, out[-600:]))
+    got = {(m["path"], m["msg"]) for m in cases_check.located(out)
+           if m["file"].endswith("acme/partner.json")}
+    want = [
+        ("signing[0]", "names both"),
+        ("signing[1].secret", "at least 32 bytes"),
+        ("signing[2]", "kid \"k\" is already used by signing[1]"),
+        ("signing[3].public_key", "no public key"),
+        ("routes[2].request[0].jws.verify.algorithms[1]", "\"none\" is never accepted"),
+        ("routes[3].response[0].jws.sign.alg", "not a shared secret"),
+        ("routes[4].response[0].jws.sign.alg", "does not fit the key"),
+    ]
+    for path, text in want:
+        check(any(gp == path and text in gm for gp, gm in got),
+              "no problem at %s saying %r in: %s" % (path, text, out[-1500:]))
