@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "event.h"
 #include "jsonw.h"
 #include "text.h"
 
@@ -221,8 +222,9 @@ check_event(const json_t *ev, struct parsed *p)
     j = json_object_get(ev, "v");
     if (!json_is_integer(j))
         return "no \"v\" (the schema version)";
-    if (json_integer_value(j) < 1 || json_integer_value(j) > 4)
-        return "\"v\" is not 1 to 4: a schema version this verifier does not know";
+    if (json_integer_value(j) < 1 || json_integer_value(j) > AU_EVENT_VERSION)
+        return "\"v\" is not 1 to 5: a schema version this verifier does not know";
+    _Static_assert(AU_EVENT_VERSION == 5, "the message above names the versions known");
     j = json_object_get(ev, "node");
     if (!json_is_string(j) || json_string_length(j) == 0 ||
         strlen(json_string_value(j)) != json_string_length(j))

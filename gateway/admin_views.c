@@ -74,6 +74,11 @@ gw_certs_each(const struct pt_snapshot *s, void (*fn)(void *arg, const struct gw
         if (p->outbound_ctx != NULL && SSL_CTX_get0_certificate(p->outbound_ctx) != NULL)
             fn(arg, &(struct gw_cert_ref){"outbound", p->id, "",
                                           SSL_CTX_get0_certificate(p->outbound_ctx)});
+        for (size_t j = 0; j < p->nsign_keys; j++)
+            if (p->sign_keys[j].cert != NULL)
+                fn(arg, &(struct gw_cert_ref){"signing", p->id,
+                                              p->sign_keys[j].kid ? p->sign_keys[j].kid : "",
+                                              p->sign_keys[j].cert});
     }
 }
 
@@ -197,6 +202,22 @@ partner(struct gw_buf *b, const struct pt_partner *p, int whole)
     gw_buf_adds(b, "]}");
     au_buf_key(b, "outbound");
     cert(b, p->outbound_ctx != NULL ? SSL_CTX_get0_certificate(p->outbound_ctx) : NULL);
+    au_buf_key(b, "signing");
+    gw_buf_addc(b, '[');
+    for (size_t i = 0; i < p->nsign_keys; i++) {
+        const struct pt_sign_key *k = &p->sign_keys[i];
+        gw_buf_adds(b, i > 0 ? ",{" : "{");
+        au_buf_key(b, "kid");
+        jstr(b, k->kid);
+        au_buf_key(b, "kind");
+        jstr(b, k->cert != NULL ? "certificate" : k->pub != NULL ? "public_key" : "secret");
+        au_buf_key(b, "sha256");
+        jstr(b, k->sha256[0] != '\0' ? k->sha256 : NULL);
+        au_buf_key(b, "certificate");
+        cert(b, k->cert);
+        gw_buf_addc(b, '}');
+    }
+    gw_buf_addc(b, ']');
     if (!whole) {
         gw_buf_printf(b, ",\"routes\":%zu}", p->nroutes);
         return;

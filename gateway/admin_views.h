@@ -19,8 +19,9 @@ void gw_view_routes(const struct pt_snapshot *s, struct gw_buf *b);
 void gw_view_upstreams(const struct pt_snapshot *s, struct gw_buf *b);
 
 /* A certificate the configuration names: a listener's (kind "server", owner its address, name
- * its SNI name or ""), a partner's CA ("partner_ca", owner the partner's id) or our outbound
- * identity towards a partner ("outbound"). */
+ * its SNI name or ""), a partner's CA ("partner_ca", owner the partner's id), our outbound
+ * identity towards a partner ("outbound") or a partner's signing certificate ("signing", name its
+ * kid or ""). */
 struct gw_cert_ref {
     const char *kind, *owner, *name;
     X509 *cert;

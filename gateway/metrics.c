@@ -570,7 +570,8 @@ write_snapshot(struct gw_buf *b, const struct pt_snapshot *s)
     };
 
     head(b, "portico_certificate_expiry_timestamp_seconds", "gauge",
-         "When a certificate the configuration names expires (UTC): server, partner_ca, outbound.");
+         "When a certificate the configuration names expires (UTC): server, partner_ca, outbound, "
+         "signing.");
     gw_certs_each(s, cert_expiry, b);
     for (int i = 0; i < 4; i++) {
         struct target_metric t = {b, targets[i].name, i};

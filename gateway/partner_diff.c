@@ -180,7 +180,8 @@ diff_routes(const char *who, json_t *was, json_t *now)
 static int
 diff_partner(const char *id, json_t *was, json_t *now)
 {
-    static const char *const parts[] = {"name", "identity", "outbound", "limits", NULL};
+    static const char *const parts[] = {"name", "identity", "outbound", "signing", "limits",
+                                        NULL};
     char who[300];
     int n = 0;
 

@@ -2,7 +2,8 @@
  * (partner_cli.h): every certificate the configuration names, soonest to expire first.
  *
  * What is listed: each certificate in the files of the listeners' "certificates" (per SNI name),
- * and of every bundle's "identity.ca", "outbound.cert" and "outbound.ca"; each CRL of
+ * and of every bundle's "identity.ca", "outbound.cert", "outbound.ca" and "signing" certificates;
+ * each CRL of
  * "identity.crl" by its next update (once it has passed, every client of that CA fails). The
  * files are read as named, with jansson and OpenSSL alone, so that a configuration the gateway
  * refuses (an expired certificate is an error to `portico check`) can still be listed.
@@ -26,7 +27,7 @@
 
 /* One certificate (or CRL) and when it ends. */
 struct item {
-    const char *kind;   /* "server", "ca", "crl", "outbound", "outbound-ca" */
+    const char *kind;   /* "server", "ca", "crl", "outbound", "outbound-ca", "signing" */
     char *owner;        /* "listener 127.0.0.1:8443 (default)", "partner acme" */
     char *subject;      /* the certificate's subject, the CRL's issuer (RFC 2253) */
     char *file;
@@ -44,6 +45,7 @@ struct list {
 static const char *const kind_words[][2] = {
     {"server", "server certificate"}, {"ca", "client CA"}, {"crl", "CRL next update, of"},
     {"outbound", "our outbound certificate"}, {"outbound-ca", "CA of its servers"},
+    {"signing", "its signing certificate"},
 };
 
 static const char *
@@ -222,6 +224,10 @@ add_bundles(struct list *l, const char *partners_dir)
                 add_named(l, "crl", owner, bundle, json_object_get(id, "crl"));
                 add_named(l, "outbound", owner, bundle, json_object_get(ob, "cert"));
                 add_named(l, "outbound-ca", owner, bundle, json_object_get(ob, "ca"));
+                const json_t *sg = json_object_get(doc, "signing");
+                for (size_t k = 0; k < json_array_size(sg); k++)
+                    add_named(l, "signing", owner, bundle,
+                              json_object_get(json_array_get(sg, k), "certificate"));
             }
         }
         json_decref(doc);
