@@ -14,5 +14,6 @@ const struct tf_ops *const tf_builtins[] = {
     &tf_xslt_ops,
     &tf_xml_map_ops,
     &tf_soap_ops,
+    &tf_xmldsig_ops,
     NULL,
 };

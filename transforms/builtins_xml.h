@@ -4,6 +4,7 @@
  *             no network, no document() outside the bundle folder
  *   xml_map   a JSON body built from XPath expressions over an XML body
  *   soap      wrap a body in a SOAP 1.1/1.2 envelope, or unwrap one, SOAP faults becoming problems
+ *   xmldsig   verify a partner's XML Signature (enveloped, or detached by Id), or sign with ours
  *
  * Their configuration is documented in transforms/README.md.
  */
@@ -15,5 +16,6 @@
 extern const struct tf_ops tf_xslt_ops;
 extern const struct tf_ops tf_xml_map_ops;
 extern const struct tf_ops tf_soap_ops;
+extern const struct tf_ops tf_xmldsig_ops;
 
 #endif
