@@ -79,7 +79,7 @@ algorithm(struct tf_ctx *x, xmlNodePtr n)
     return s;
 }
 
-/* ---- the document: its Signatures and its Ids ----------------------------------------------- */
+/* ---- the document: its Signatures and its Ids ------------------------------------------------ */
 
 struct scan {
     struct tf_ctx *x;
@@ -149,7 +149,7 @@ register_id(void *payload, void *data, const xmlChar *name)
         s->dup = dup_str(s->x, (const char *)name);
 }
 
-/* ---- the signature's shape ---------------------------------------------------------------------- */
+/* ---- the signature's shape ------------------------------------------------------------------- */
 
 struct shape {
     xmlNodePtr sig;
@@ -278,7 +278,7 @@ read_shape(struct tf_ctx *x, struct tf_message *m, const struct xd_inst *in, con
     return key_names(x, m, sh);
 }
 
-/* ---- verifying with a partner's key -------------------------------------------------------------- */
+/* ---- verifying with a partner's key ---------------------------------------------------------- */
 
 struct check {
     const struct xd_inst *in;
@@ -386,7 +386,7 @@ out:
     return rc;
 }
 
-/* ---- the step --------------------------------------------------------------------------------- */
+/* ---- the step -------------------------------------------------------------------------------- */
 
 static int
 xd_apply(void *inst, struct tf_message *m, struct tf_ctx *x)

@@ -45,7 +45,7 @@ tf_xd_uri_in(const char *const *list, const char *uri)
     return 0;
 }
 
-/* ---- xmlsec1, once ----------------------------------------------------------------------------- */
+/* ---- xmlsec1, once --------------------------------------------------------------------------- */
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static int init_rc = -1;
@@ -197,7 +197,7 @@ tf_xd_destroy(void *p)
     free(in);
 }
 
-/* ---- what an apply uses ------------------------------------------------------------------------- */
+/* ---- what an apply uses ---------------------------------------------------------------------- */
 
 xmlSecKeyPtr
 tf_xd_key_evp(EVP_PKEY *pkey)
