@@ -25,6 +25,7 @@
 #include <xmlsec/buffer.h>
 #include <xmlsec/strings.h>
 
+#include "body_forms.h"
 #include "builtins_xml.h"
 #include "sha256.h"
 #include "text.h"
@@ -315,18 +316,27 @@ check_key(const struct pt_sign_key *k, void *arg)
     return ok;
 }
 
-/* The signed element alone, as the new document (a copy: the chain's document stays whole). */
+/* The signed element alone, as the new document (a copy: the chain's document stays whole),
+ * declaring every namespace in scope where it was, as inclusive C14N signed it (a QName in its
+ * content, xsi:type="t:Amount", may use a prefix only an ancestor declared). */
 static int
 hand_on(struct tf_ctx *x, struct tf_message *m, xmlNodePtr target)
 {
     xmlDocPtr doc = xmlNewDoc(BAD_CAST "1.0");
     xmlNodePtr copy = doc != NULL ? xmlDocCopyNode(target, doc, 1) : NULL;
+    xmlNsPtr *scope;
 
     if (copy == NULL) {
         xmlFreeDoc(doc);
         return x->fail(x, 500, "transform-failed", NULL, WHO ": out of memory");
     }
     xmlDocSetRootElement(doc, copy);
+    if ((scope = xmlGetNsList(target->doc, target)) != NULL) {
+        for (xmlNsPtr *ns = scope; *ns != NULL; ns++)
+            if (xmlSearchNs(doc, copy, (*ns)->prefix) == NULL)
+                xmlNewNs(copy, (*ns)->href, (*ns)->prefix);
+        xmlFree(scope);
+    }
     x->set_xml(x, m, doc);
     return 0;
 }
@@ -334,16 +344,20 @@ hand_on(struct tf_ctx *x, struct tf_message *m, xmlNodePtr target)
 int
 tf_xd_verify(const struct xd_inst *in, struct tf_message *m, struct tf_ctx *x)
 {
-    xmlDocPtr doc = x->body_xml(x, m, WHO);
-    struct scan s = { .x = x, .doc = doc };
+    xmlDocPtr doc;
+    struct scan s = { 0 };
     struct shape sh = { 0 };
     struct check c = { .in = in, .x = x };
     const struct pt_sign_key *k = NULL;
     const char *kid;
     int rc = TF_ERROR;
 
-    if (doc == NULL)
+    /* no body is no signature (not a body to skip, as the other XML steps do) */
+    if ((tf_body_forms(m) & TF_FORM_BYTES) && (m->body == NULL || m->body_len == 0))
+        return tf_sig_refuse(x, m, "signature-missing", WHO ": the message has no body");
+    if ((doc = x->body_xml(x, m, WHO)) == NULL)
         return TF_ERROR;
+    s = (struct scan){ .x = x, .doc = doc };
     if ((s.ids = xmlHashCreate(16)) == NULL)
         return x->fail(x, 500, "transform-failed", NULL, WHO ": out of memory");
     scan_doc(&s, xmlDocGetRootElement(doc));

@@ -15,6 +15,7 @@
 #include <xmlsec/crypto.h>
 #include <xmlsec/templates.h>
 
+#include "body_forms.h"
 #include "sig.h"
 #include "text.h"
 
@@ -71,14 +72,16 @@ template(const struct xd_inst *in, xmlDocPtr doc)
 int
 tf_xd_sign(const struct xd_inst *in, struct tf_message *m, struct tf_ctx *x)
 {
-    xmlDocPtr doc = x->body_xml(x, m, WHO), copy;
+    xmlDocPtr doc, copy;
     xmlSecDSigCtx d;
     xmlNodePtr sig;
     unsigned char *signed_info;
     const char *kid = NULL;
     size_t n;
 
-    if (doc == NULL)
+    if ((tf_body_forms(m) & TF_FORM_BYTES) && (m->body == NULL || m->body_len == 0))
+        return TF_SKIP; /* nothing to sign */
+    if ((doc = x->body_xml(x, m, WHO)) == NULL)
         return TF_ERROR;
     if ((copy = xmlCopyDoc(doc, 1)) == NULL)
         return x->fail(x, 500, "transform-failed", NULL, WHO ": out of memory");

@@ -51,7 +51,8 @@
 #define DOC                                                                                        \
     "<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:pain.001.001.03\"><Amt>10</Amt></Document>"
 #define DOC_ID "<Document Id=\"d\"><Amt>10</Amt></Document>"
-#define DETACHED "<Envelope><Payload Id=\"p\"><Amt>10</Amt></Payload></Envelope>"
+#define DETACHED                                                                                   \
+    "<Envelope xmlns:t=\"urn:example:types\"><Payload Id=\"p\"><Amt>10</Amt></Payload></Envelope>"
 
 /* The run's keys and the two partners. */
 static EVP_PKEY *key_a, *key_e, *key_o;
@@ -357,6 +358,8 @@ missing(void **state)
 
     assert_refused(f, run(f, VERIFY, TF_PHASE_REQUEST, DOC), 401, "signature-missing", NULL);
     assert_refused(f, run(f, VERIFY, TF_PHASE_RESPONSE, DOC), 502, "signature-missing", NULL);
+    /* no body at all is not a body to skip */
+    assert_refused(f, run(f, VERIFY, TF_PHASE_REQUEST, ""), 401, "signature-missing", "no body");
     assert_null(f->x.signatures);
 }
 
@@ -396,8 +399,11 @@ detached_hands_on_signed(void **state)
 
     assert_int_equal(run(f, VERIFY, TF_PHASE_REQUEST, doc), TF_DONE);
     body = tfx_body(f);
-    assert_non_null(strstr(body, "<Payload Id=\"p\"><Amt>10</Amt></Payload>"));
+    assert_string_equal(body, "<Payload xmlns:t=\"urn:example:types\" Id=\"p\"><Amt>10</Amt>"
+                              "</Payload>");
     assert_null(strstr(body, "Envelope"));
+    /* the prefixes in scope where it was signed still are (a QName in it may use them) */
+    assert_non_null(strstr(body, "xmlns:t=\"urn:example:types\""));
     assert_null(strstr(body, "Signature"));
     free(doc);
 }
@@ -445,7 +451,7 @@ wrapping_duplicate_id(void **state)
     assert_refused(f, run(f, VERIFY, TF_PHASE_REQUEST, attack), 401, "signature-invalid",
                    "two attributes carry the Id \"p\"");
     free(attack);
-    attack = replace(doc, "<Envelope>", "<Envelope><Other ID=\"p\"/>");
+    attack = replace(doc, "urn:example:types\">", "urn:example:types\"><Other ID=\"p\"/>");
     assert_refused(f, run(f, VERIFY, TF_PHASE_REQUEST, attack), 401, "signature-invalid",
                    "two attributes carry the Id");
     free(attack);
