@@ -16,5 +16,6 @@ const struct tf_ops *const tf_builtins[] = {
     &tf_xml_map_ops,
     &tf_soap_ops,
     &tf_jws_ops,
+    &tf_xmldsig_ops,
     NULL,
 };

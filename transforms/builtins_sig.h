@@ -1,6 +1,7 @@
 /* builtins_sig.h: the built-in transforms that verify and make signatures (transforms/sig.h):
  *
  *   jws        JSON Web Signature (RFC 7515, unencoded detached payload RFC 7797)
+ *   xmldsig    XML Signature (enveloped, or detached by Id), with xmlsec1
  *
  * Their configuration is documented in transforms/README.md.
  */
@@ -10,5 +11,6 @@
 #include "transform.h"
 
 extern const struct tf_ops tf_jws_ops;
+extern const struct tf_ops tf_xmldsig_ops;
 
 #endif

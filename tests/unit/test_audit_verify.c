@@ -456,15 +456,15 @@ test_text_safe(void **state)
     topic_free(&t);
 }
 
-/* Events of every schema version verify (version 4 with its consumer and plan); a version this
- * verifier does not know is unreadable. */
+/* Events of every schema version verify (version 4 with its consumer and plan, 5 with its
+ * signatures); a version this verifier does not know is unreadable. */
 static void
 test_versions(void **state)
 {
     static const char zeros[] = "0000000000000000000000000000000000000000000000000000000000000000";
 
     (void)state;
-    for (int v = 1; v <= 5; v++) {
+    for (int v = 1; v <= 6; v++) {
         struct topic t = {0};
         json_t *ev = event("gw-a", 1, zeros), *r;
         json_object_set_new(ev, "v", json_integer(v));
@@ -473,11 +473,13 @@ test_versions(void **state)
                                 json_pack("{s:s,s:s}", "id", "app-1", "key", "0123456789ab"));
             json_object_set_new(ev, "plan", json_string("pro"));
         }
+        if (v >= 5)
+            json_object_set_new(ev, "signatures", json_array());
         seal(ev);
         push(&t, ev, NULL, 0);
         r = verify(&t);
-        if (json_is_true(json_object_get(r, "clean")) != (v <= 4) ||
-            json_array_size(json_object_get(r, "unreadable")) != (v <= 4 ? 0u : 1u))
+        if (json_is_true(json_object_get(r, "clean")) != (v <= 5) ||
+            json_array_size(json_object_get(r, "unreadable")) != (v <= 5 ? 0u : 1u))
             fail_msg("version %d: %s", v, json_dumps(r, JSON_COMPACT));
         json_decref(r);
         topic_free(&t);
