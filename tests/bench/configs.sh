@@ -352,7 +352,9 @@ EOF
         signed_routes=',
         { "name": "jws", "path": "/tls/jws/*", "upstream": "'"$up"'",
           "request": [ { "jws": { "verify": { "algorithms": [ "ES256" ] },
-                                  "header": "X-JWS-Signature" } } ] }'
+                                  "header": "X-JWS-Signature" } } ] },
+        { "name": "xmldsig", "path": "/tls/xmldsig/*", "upstream": "'"$up"'",
+          "request": [ { "xmldsig": { "verify": { "algorithms": [ "'"$RSA_SHA256"'" ] } } } ] }'
     fi
     cat >"$d/partners.d/bench-partner/partner.json" <<EOF
 {
@@ -367,13 +369,17 @@ EOF
 EOF
 }
 
+RSA_SHA256=http://www.w3.org/2001/04/xmldsig-more#rsa-sha256
+
 # signed_inputs: the signed cases' requests, signed once before the run by `portico transform`
 # with a signer configuration ($B/signer) that holds the partner's signing keys as its own: the
-# 1 KB JSON order with a detached JWS (ES256, unencoded payload) in X-JWS-Signature.
+# 1 KB JSON order with a detached JWS (ES256, unencoded payload) in X-JWS-Signature, and the
+# pain.001 with an enveloped XML signature (RSA-SHA256, the certificate in KeyInfo).
 signed_inputs() {
     local d=$B/signer c=$B/certs sig
     mkdir -p "$d/partners.d/bench-partner"
-    cp "$c/ca.pem" "$c/sign-ec.key" "$c/sign-ec.pem" "$d/partners.d/bench-partner/"
+    cp "$c/ca.pem" "$c/sign-ec.key" "$c/sign-ec.pem" "$c/sign-rsa.key" "$c/sign-rsa.pem" \
+        "$d/partners.d/bench-partner/"
     echo '{ "node": "signer", "listeners": [ { "address": "127.0.0.1:1" } ], "partners_dir": "partners.d" }' \
         >"$d/portico.json"
     cat >"$d/partners.d/bench-partner/partner.json" <<EOF
@@ -382,10 +388,17 @@ signed_inputs() {
     "routes": [
         { "name": "sign-jws", "path": "/sign/jws", "upstream": "mock:200",
           "request": [ { "jws": { "sign": { "key": "sign-ec.key", "alg": "ES256", "kid": "bench-ec" },
-                                  "header": "X-JWS-Signature" } } ] }
+                                  "header": "X-JWS-Signature" } } ] },
+        { "name": "sign-xml", "path": "/sign/xml", "upstream": "mock:200",
+          "request": [ { "xmldsig": { "sign": { "key": "sign-rsa.key", "certificate": "sign-rsa.pem",
+                                                "alg": "$RSA_SHA256" } } } ] }
     ]
 }
 EOF
+    "$PORTICO" transform -c "$d/portico.json" --partner bench-partner --route sign-xml \
+        --content-type application/xml "$PAIN001" >"$B/pain-signed.xml" ||
+        die "signing the xmldsig case's pain.001"
+    post_xml_lua "$B/post-pain-signed.lua" "$B/pain-signed.xml"
     sig=$("$PORTICO" transform -c "$d/portico.json" --partner bench-partner --route sign-jws -i \
         --content-type application/json "$B/order-1k.json" | sed -n 's/^X-JWS-Signature: //p')
     [ -n "$sig" ] || die "signing the jws case's order: no X-JWS-Signature"

@@ -90,6 +90,8 @@ define_cases() {
     # signature step, the same signed request on both sides (figures reported, no bar)
     add_case jws "mTLS POST of a 1 KB JSON order with a detached JWS (ES256) verified against the route without" \
         portico:tls:/tls/jws/orders portico:tls:/tls/orders "" -s "$B/post-order-1k-jws.lua"
+    add_case xmldsig "mTLS POST of a pain.001 (7.6 KB) with an enveloped XML signature (RSA-SHA256) verified against the route without" \
+        portico:tls:/tls/xmldsig/pain portico:tls:/tls/orders "" -s "$B/post-pain-signed.lua"
     add_case audit "mTLS partner route with audit on (digest capture, to portico kafka-dev) against off" \
         portico-audit:tls:/tls/orders portico:tls:/tls/orders "rps>=0.92 p99paced<=1.3 cpudiff<=5"
     add_case audit-plain "Plain HTTP with audit on (digest capture, to portico kafka-dev) against off" \
@@ -519,6 +521,14 @@ verify_signed() {
         -H 'Content-Type: application/json' -H "X-JWS-Signature: $(cat "$B/order-1k.jws")" \
         --data-binary '{"order": "another"}' "$url/tls/jws/check")
     [ "$got" = 401 ] || die "portico: another body under the order's JWS answers $got, not 401"
+    # shellcheck disable=SC2046
+    got=$(curl -s --max-time 5 $(curl_args tls) -H 'Content-Type: application/xml' \
+        --data-binary "@$B/pain-signed.xml" "$url/tls/xmldsig/check")
+    [ "$got" = "$BODY" ] || die "portico: the signed pain.001 through /tls/xmldsig/ gets '$got'"
+    # shellcheck disable=SC2046
+    got=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 $(curl_args tls) \
+        -H 'Content-Type: application/xml' --data-binary "@$PAIN001" "$url/tls/xmldsig/check")
+    [ "$got" = 401 ] || die "portico: the unsigned pain.001 through /tls/xmldsig/ answers $got"
 }
 
 # The kafka case's routes on portico-kafka, with its body: both answer 202 and keep the
