@@ -3,6 +3,7 @@
 
 #include "builtins_json.h"
 #include "builtins_xml.h"
+#include "http_signature.h"
 #include "xml_json.h"
 
 const struct tf_ops *const tf_builtins[] = {
@@ -14,5 +15,6 @@ const struct tf_ops *const tf_builtins[] = {
     &tf_xslt_ops,
     &tf_xml_map_ops,
     &tf_soap_ops,
+    &tf_http_signature_ops,
     NULL,
 };
