@@ -510,16 +510,14 @@ put_bare(struct sw *w, const struct gw_sfv_item *it)
         puts_(w, num);
         break;
     case GW_SFV_DECIMAL: {
-        int64_t f = v % 1000;
-        int d = 3;
+        int f = (int)(v % 1000);
+        char frac[4] = { (char)('0' + f / 100), (char)('0' + f / 10 % 10), (char)('0' + f % 10) };
         if (v / 1000 > 999999999999LL)
             w->bad = 1;
-        while (d > 1 && f % 10 == 0) {
-            f /= 10;
-            d--;
-        }
-        snprintf(num, sizeof num, "%s%lld.%0*lld", it->num < 0 ? "-" : "",
-                 (long long)(v / 1000), d, (long long)f);
+        for (int d = 2; d > 0 && frac[d] == '0'; d--) /* at least one fraction digit */
+            frac[d] = '\0';
+        snprintf(num, sizeof num, "%s%lld.%s", it->num < 0 ? "-" : "", (long long)(v / 1000),
+                 frac);
         puts_(w, num);
         break;
     }
