@@ -90,6 +90,7 @@ ctx_for(struct gw_exchange *ex, struct tf_ctx *x)
     x->method = gw_arena_strndup(&ex->arena, q->method_str, q->method_len);
     x->path = gw_arena_strndup(&ex->arena, q->path, q->path_len);
     x->query = q->query != NULL ? gw_arena_strndup(&ex->arena, q->query, q->query_len) : "";
+    x->scheme = c->client.tls ? "https" : "http";
     /* the fields as the partner sent them, in either chain (transforms/README.md, Templates) */
     if (ex->req_sent != NULL) {
         x->req_headers = (const struct tf_header *)ex->req_sent;

@@ -17,5 +17,6 @@ const struct tf_ops *const tf_builtins[] = {
     &tf_soap_ops,
     &tf_jws_ops,
     &tf_xmldsig_ops,
+    &tf_http_signature_ops,
     NULL,
 };

@@ -119,7 +119,7 @@ tf_ctx_init(struct tf_ctx *x, struct gw_arena *a, const struct tf_limits *limits
     *x = (struct tf_ctx){
         .abi = TF_ABI_VERSION,
         .request_id = "", .partner_id = "", .partner_name = "", .cert_subject = "",
-        .route_name = "", .method = "", .path = "", .query = "",
+        .route_name = "", .method = "", .path = "", .query = "", .scheme = "",
         .limits = limits,
         .alloc = ctx_alloc,
         .cleanup = ctx_cleanup,

@@ -153,6 +153,9 @@ struct tf_ctx {
     /* What the steps verified or signed, newest first (in the arena): the audit event's
      * "signatures". Add to it with tf_sig_note (transforms/sig.h). */
     struct tf_signature *signatures;
+    /* For http_signature (RFC 9421 @scheme, @target-uri): the request's scheme as the partner
+     * used it, "https" on a TLS listener, "http" else ("" when unknown: taken as "https"). */
+    const char *scheme;
 };
 
 /* A signature a step verified on the message, or made for it. */

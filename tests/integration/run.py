@@ -28,7 +28,7 @@ MODULES = ["cases_http", "cases_proxy", "cases_tls", "cases_reload", "cases_chec
            "cases_failover", "cases_kafka", "cases_outbox", "cases_delivery",
            "cases_idempotency", "cases_admin", "cases_logs", "cases_partner_cmd", "cases_limits",
            "cases_usage", "cases_cluster", "cases_keys", "cases_jws",
-           "cases_xmldsig"]
+           "cases_xmldsig", "cases_http_signature"]
 
 
 NOTES = []

@@ -105,12 +105,14 @@ def route(name, path, upstream, **kw):
 
 def build(ctx, tls=None, limits=None, timeouts=None, trusted=None, routes=(), acme_routes=(),
           acme_outbound=False, acme_limits=None, globex_subject=True, up=None, workers=2,
-          listeners=(), start=True, acme_files=None, acme_extra=None, config_extra=None):
+          listeners=(), start=True, acme_files=None, acme_extra=None, config_extra=None,
+          globex_files=None, globex_extra=None):
     """Build the standard setup and start the gateway. tls: None, "require" or "optional".
     routes / acme_routes: extra shared / acme routes; listeners: extra listeners (addresses may
     hold a "{name}" port placeholder); acme_limits: acme's "limits"; acme_files: more files for
     acme's bundle {name: source path}; acme_extra / config_extra: more top-level keys of acme's
-    partner.json / portico.json. Returns a Setup."""
+    partner.json / portico.json; globex_files / globex_extra: the same for globex. Returns a
+    Setup."""
     certs = ctx.certs
     if up is None:
         up = ctx.upstream("echo")
@@ -165,9 +167,12 @@ def build(ctx, tls=None, limits=None, timeouts=None, trusted=None, routes=(), ac
     }
     if globex_subject:
         globex["identity"]["subject"] = certs.subject("globex-client")
+    globex.update(globex_extra or {})
+    gfiles = {"ca.pem": certs.pem("globex-ca")}
+    gfiles.update(globex_files or {})
     partners = {
         "acme": {"json": acme, "files": acme_files},
-        "globex": {"json": globex, "files": {"ca.pem": certs.pem("globex-ca")}},
+        "globex": {"json": globex, "files": gfiles},
     }
     gw = ctx.gateway(copy.deepcopy(config), partners, start=start)
     return Setup(ctx, gw, up)
