@@ -9,7 +9,6 @@ import base64
 import hashlib
 import os
 import re
-import subprocess
 import time
 
 import client
@@ -17,41 +16,10 @@ import scenario
 from cases_audit import audit_config, embedded_addr, wait_events
 from client import check, check_problem
 from harness import case
+from sigkeys import es256, openssl, signing_key
 
 HOST = "localhost"  # client.build_request's Host
 COVERED = ["@method", "@target-uri", "@authority", "content-type", "content-digest"]
-
-
-def openssl(ctx, *args, data=None):
-    p = subprocess.run(["openssl"] + list(args), input=data, capture_output=True, cwd=ctx.dir)
-    check(p.returncode == 0, "openssl %s: %s" % (" ".join(args), p.stderr.decode()[:300]))
-    return p.stdout
-
-
-def make_key(ctx, name, kind):
-    """A private key (name.key) and its public key (name.pub.pem) in the test's folder."""
-    if kind == "p256":
-        openssl(ctx, "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
-                "-out", name + ".key")
-    else:
-        openssl(ctx, "genpkey", "-algorithm", "ED25519", "-out", name + ".key")
-    openssl(ctx, "pkey", "-in", name + ".key", "-pubout", "-out", name + ".pub.pem")
-    return os.path.join(ctx.dir, name + ".key"), os.path.join(ctx.dir, name + ".pub.pem")
-
-
-def der_int(b, i):
-    """The INTEGER at b[i]: (value bytes, next index)."""
-    check(b[i] == 0x02, "DER: not an INTEGER")
-    n = b[i + 1]
-    return b[i + 2:i + 2 + n], i + 2 + n
-
-
-def ecdsa_raw(der, half=32):
-    """An ECDSA-Sig-Value (DER SEQUENCE of r and s) as RFC 9421's raw r||s."""
-    check(der[0] == 0x30 and der[1] < 0x80, "DER: not a short SEQUENCE")
-    r, i = der_int(der, 2)
-    s, _ = der_int(der, i)
-    return r.lstrip(b"\0").rjust(half, b"\0") + s.lstrip(b"\0").rjust(half, b"\0")
 
 
 def sf_str(s):
@@ -71,9 +39,7 @@ def sign_request(ctx, key, path, body, kid, alg="ecdsa-p256-sha256", created=Non
         sf_str(kid), sf_str(alg))
     base = "".join("%s: %s\n" % (sf_str(c), values[c]) for c in COVERED)
     base += '"@signature-params": ' + params
-    with open(os.path.join(ctx.dir, "base.txt"), "wb") as f:
-        f.write(base.encode())
-    sig = ecdsa_raw(openssl(ctx, "dgst", "-sha256", "-sign", key, "base.txt"))
+    sig = es256(key, base.encode())
     fields = [("Content-Type", content_type), ("Content-Digest", digest),
               ("Signature-Input", "%s=%s" % (label, params)),
               ("Signature", "%s=:%s:" % (label, base64.b64encode(sig).decode()))]
@@ -87,9 +53,9 @@ VERIFY = {"http_signature": {"verify": {
 
 
 def setup(ctx):
-    acme_key, acme_pub = make_key(ctx, "acme-sig", "p256")
-    globex_key, globex_pub = make_key(ctx, "globex-sig", "p256")
-    gw_key, gw_pub = make_key(ctx, "gw-sig", "ed25519")
+    acme_key, _, acme_pub = signing_key(ctx, "acme-sig", cert=False)
+    globex_key, _, globex_pub = signing_key(ctx, "globex-sig", cert=False)
+    gw_key, _, gw_pub = signing_key(ctx, "gw-sig", "ed25519", cert=False)
     up = ctx.upstream("echo")
     u = "http://127.0.0.1:%d" % up.port
     sign = {"http_signature": {
@@ -210,11 +176,8 @@ def http_signature_sign_response(ctx):
         f.write(base.encode())
     with open(os.path.join(ctx.dir, "resp-sig.bin"), "wb") as f:
         f.write(base64.b64decode(sig[len(label) + 2:-1]))
-    p = subprocess.run(["openssl", "pkeyutl", "-verify", "-pubin", "-inkey", gw_pub, "-rawin",
-                        "-in", "resp-base.txt", "-sigfile", "resp-sig.bin"],
-                       capture_output=True, cwd=ctx.dir)
-    check(p.returncode == 0, "openssl does not verify the response's signature: %s %s"
-          % (p.stdout.decode(), p.stderr.decode()))
+    openssl("pkeyutl", "-verify", "-pubin", "-inkey", gw_pub, "-rawin", "-in", "resp-base.txt",
+            "-sigfile", "resp-sig.bin", cwd=ctx.dir)
     e = wait_events(addr, 1)[0]["event"]
     check([(g["kind"], g["phase"], g["op"], g["alg"], g["kid"], g["partner"])
            for g in e["signatures"]] ==

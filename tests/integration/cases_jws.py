@@ -3,11 +3,9 @@ compact JWS verified with the signing certificate of its bundle and audited with
 digest of the signed bytes; each refusal a 401 problem with its code, audited; our answers signed
 and checked here with the openssl CLI. Keys and certificates are made by the test."""
 
-import base64
 import hashlib
 import json
 import os
-import subprocess
 
 import cases_audit
 import cases_check
@@ -15,62 +13,7 @@ import client
 import scenario
 from client import check
 from harness import case
-
-
-def b64u(data):
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def unb64u(s):
-    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
-
-
-def openssl(*args, data=None):
-    p = subprocess.run(["openssl"] + list(args), input=data, stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, timeout=30)
-    check(p.returncode == 0, "openssl %s: %s" % (args[0], p.stderr.decode()[-300:]))
-    return p.stdout
-
-
-def signing_key(ctx, name):
-    """A P-256 key and a self-signed certificate for it in the test folder: (key, cert) paths."""
-    key = os.path.join(ctx.dir, name + ".key")
-    cert = os.path.join(ctx.dir, name + ".pem")
-    openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", key)
-    openssl("req", "-x509", "-new", "-key", key, "-subj", "/CN=%s" % name, "-days", "30",
-            "-out", cert)
-    return key, cert
-
-
-def cert_sha256(cert):
-    return hashlib.sha256(openssl("x509", "-in", cert, "-outform", "DER")).hexdigest()
-
-
-def der_to_raw(der, half=32):
-    """An ECDSA signature from DER (SEQUENCE of two INTEGERs) to JOSE's r||s."""
-    check(der[0] == 0x30, "not a DER signature")
-    i = 2 if der[1] < 0x80 else 3
-    out = b""
-    for _ in range(2):
-        check(der[i] == 0x02, "not a DER integer")
-        n = der[i + 1]
-        out += der[i + 2:i + 2 + n].lstrip(b"\0").rjust(half, b"\0")
-        i += 2 + n
-    return out
-
-
-def raw_to_der(raw):
-    def integer(b):
-        b = b.lstrip(b"\0") or b"\0"
-        if b[0] & 0x80:
-            b = b"\0" + b
-        return bytes([2, len(b)]) + b
-    body = integer(raw[:len(raw) // 2]) + integer(raw[len(raw) // 2:])
-    return bytes([0x30, len(body)]) + body
-
-
-def es256(key, data):
-    return der_to_raw(openssl("dgst", "-sha256", "-sign", key, data=data))
+from sigkeys import b64u, cert_sha256, es256, openssl, raw_to_der, signing_key, unb64u
 
 
 def detached(key, body, kid=None, alg="ES256"):
@@ -97,19 +40,16 @@ VERIFY_BODY = [{"jws": {"verify": {"algorithms": ["ES256"]}}}]
 def setup(ctx, up, acme_routes):
     """The standard setup with the embedded audit broker; acme and globex each sign with a key
     of their own (acme's named acme-sig-1). Returns (setup, acme key, acme cert, globex key)."""
-    akey, acert = signing_key(ctx, "acme-sign")
-    gkey, gcert = signing_key(ctx, "globex-sign")
-    s = scenario.build(ctx, tls="require", acme_routes=acme_routes, start=False, up=up,
+    akey, acert, _ = signing_key(ctx, "acme-sign")
+    gkey, gcert, _ = signing_key(ctx, "globex-sign")
+    s = scenario.build(ctx, tls="require", acme_routes=acme_routes, up=up,
                        acme_files={"signing.pem": acert},
                        acme_extra={"signing": [{"certificate": "signing.pem",
                                                 "kid": "acme-sig-1"}]},
+                       globex_files={"signing.pem": gcert},
+                       globex_extra={"signing": [{"certificate": "signing.pem",
+                                                  "kid": "globex-sig-1"}]},
                        config_extra=cases_audit.audit_config("embedded"))
-    with open(s.gw.partner_file("globex")) as f:
-        globex = json.load(f)
-    globex["signing"] = [{"certificate": "signing.pem", "kid": "globex-sig-1"}]
-    s.gw.write_partner("globex", {"json": globex, "files": {"signing.pem": gcert,
-                                                           "ca.pem": s.certs.pem("globex-ca")}})
-    s.gw.start()
     return s, akey, acert, gkey
 
 
@@ -201,24 +141,15 @@ def jws_signs_answers(ctx):
     """A response chain signs the upstream's answer with our key: the partner gets a detached
     JWS (unencoded payload) that openssl verifies over the body as it arrived, and the audit
     event records the signature as ours."""
-    key = os.path.join(ctx.dir, "gw-sign.key")
-    openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", key)
-    pub = os.path.join(ctx.dir, "gw-sign.pub")
-    openssl("pkey", "-in", key, "-pubout", "-out", pub)
-    s = scenario.build(ctx, tls="require", start=False,
-                       acme_files={"gw-sign.key": key},
+    key, _, pub = signing_key(ctx, "gw-sign", cert=False)
+    up = ctx.upstream("echo")
+    sign = {"jws": {"sign": {"key": "gw-sign.key", "alg": "ES256", "kid": "portico-1"},
+                    "header": "X-JWS-Signature"}}
+    s = scenario.build(ctx, tls="require", up=up, acme_files={"gw-sign.key": key},
+                       acme_routes=[scenario.route("answers", "/acme/answers",
+                                                   "http://127.0.0.1:%d" % up.port,
+                                                   methods=["POST"], response=[sign])],
                        config_extra=cases_audit.audit_config("embedded"))
-    with open(s.gw.partner_file("acme")) as f:
-        acme = json.load(f)
-    up = acme["routes"][0]["upstream"]
-    acme["routes"].append(scenario.route(
-        "answers", "/acme/answers", up, methods=["POST"],
-        response=[{"jws": {"sign": {"key": "gw-sign.key", "alg": "ES256", "kid": "portico-1"},
-                           "header": "X-JWS-Signature"}}]))
-    s.gw.write_partner("acme", {"json": acme, "files": {"gw-sign.key": key,
-                                                       "ca.pem": s.certs.pem("acme-ca"),
-                                                       "crl.pem": s.certs.crl("acme")}})
-    s.gw.start()
     addr = cases_audit.embedded_addr(s.gw)
     r = post(s, "/acme/answers", b'{"q": 1}')
     check(r.status == 200, "status %d" % r.status)
@@ -247,7 +178,7 @@ def jws_check_refuses_bad_signing_configs(ctx):
     """`portico check` names each bad signing key and each bad jws step at its file, line and
     JSON path: two keys in one entry, a secret too short, a kid twice, a public key file that is
     none, "none" among the algorithms, HMAC to sign with, a key that does not fit its alg."""
-    key, cert = signing_key(ctx, "acme-sign")
+    key, cert, _ = signing_key(ctx, "acme-sign")
     short = os.path.join(ctx.dir, "short.secret")
     with open(short, "w") as f:
         f.write(b64u(b"x" * 16) + "\n")

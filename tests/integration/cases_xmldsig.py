@@ -6,17 +6,16 @@ a bad step. acme's and globex's signing keys are made for the run with the opens
 documents are signed by the gateway's own sign mode on a second route (its key in acme's bundle
 for the test's sake: in production the partner signs)."""
 
-import hashlib
 import json
 import os
 import re
-import subprocess
 
 import client
 import scenario
 from cases_audit import audit_config, embedded_addr, valid, wait_events
 from client import check, check_problem
 from harness import case
+from sigkeys import cert_sha256, signing_key
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -26,26 +25,15 @@ ES256 = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256"
 XML = [("Content-Type", "application/xml")]
 
 
-def signing_key(ctx, name):
-    """An RSA key and its self-signed certificate in the test folder; returns (key, cert, the
-    certificate's SHA-256 over its DER)."""
-    key, pem = os.path.join(ctx.dir, name + ".key"), os.path.join(ctx.dir, name + ".pem")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
-                    "-out", pem, "-days", "30", "-subj", "/CN=%s signing" % name],
-                   check=True, capture_output=True)
-    der = subprocess.run(["openssl", "x509", "-in", pem, "-outform", "DER"], check=True,
-                         capture_output=True).stdout
-    return key, pem, hashlib.sha256(der).hexdigest()
-
-
 def mirror(port, name, path, chain):
     """An acme route to the upstream's mirror (the body it got comes back) with a request chain."""
     return scenario.route(name, path, "http://127.0.0.1:%d/x/~mirror" % port, request=chain)
 
 
 def setup(ctx):
-    acme_key, acme_pem, acme_sha = signing_key(ctx, "acme")
-    globex_key, globex_pem, _ = signing_key(ctx, "globex")
+    acme_key, acme_pem, _ = signing_key(ctx, "acme", "rsa")
+    acme_sha = cert_sha256(acme_pem)
+    globex_key, globex_pem, _ = signing_key(ctx, "globex", "rsa")
     up = ctx.upstream("echo")
     sign = {"key": "sign.key", "certificate": "signing.pem", "alg": RSA256, "kid": "acme-sign"}
     other = {"key": "globex.key", "certificate": "globex.pem", "alg": RSA256}
