@@ -211,7 +211,7 @@ def audit_every_outcome_once(ctx):
         check(got == (status, outcome, reason, partner, route),
               "request %s: event says %s, expected %s" % (k, got, (status, outcome, reason,
                                                                    partner, route)))
-        check(e["v"] == 4 and e["admin"] is None and e["delivery"] is None and e["node"] == scenario.NODE and
+        check(e["v"] == 5 and e["admin"] is None and e["delivery"] is None and e["node"] == scenario.NODE and
               e["time"]["received"].endswith("Z"),
               "event header: %r" % {x: e[x] for x in ("v", "delivery", "node", "time")})
     # no API keys nor plans in this setup: every event says so (version 4's members, null)

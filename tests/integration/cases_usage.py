@@ -167,7 +167,7 @@ def audit_usage_report_per_caller(ctx):
         crafted(9, at, weather, plan="pro", kind="delivery"),
         crafted(10, utc(start - datetime.timedelta(milliseconds=1)), weather, plan="old"),
     ]
-    valid([e for e in fake if e["v"] == 4])
+    valid([e for e in fake if e["v"] == 5])
     fake.append(copy.deepcopy(fake[0]))  # shipped again after a restart: the same node and seq
     produce(k.addr, TOPIC, [((e.get("consumer") or {}).get("id") or e["partner"] or "-",
                              json.dumps(e, separators=(",", ":"))) for e in fake])
