@@ -132,3 +132,18 @@ tf_xml_alloc_leave(void)
         arena_ctx = NULL;
     }
 }
+
+struct tf_ctx *
+tf_xml_alloc_pause(void)
+{
+    struct tf_ctx *x = arena_ctx;
+
+    arena_ctx = NULL;
+    return x;
+}
+
+void
+tf_xml_alloc_resume(struct tf_ctx *x)
+{
+    arena_ctx = x;
+}

@@ -34,4 +34,12 @@ void tf_xml_alloc_init(void);
 void tf_xml_alloc_enter(struct tf_ctx *x);
 void tf_xml_alloc_leave(void);
 
+/* Between pause and resume, the blocks libxml2 takes on this thread come from the heap again and
+ * are freed when let go: for a library that churns through blocks it frees at once (xmlsec1's
+ * node sets, transforms and buffers while it checks a signature), which in the arena would stay
+ * until the exchange ends. A block is freed the way it was made, whichever mode frees it. pause
+ * returns what resume takes. */
+struct tf_ctx *tf_xml_alloc_pause(void);
+void tf_xml_alloc_resume(struct tf_ctx *x);
+
 #endif

@@ -18,6 +18,7 @@
 #include "body_forms.h"
 #include "sig.h"
 #include "text.h"
+#include "xml_alloc.h"
 
 #define WHO "xmldsig"
 
@@ -85,20 +86,28 @@ tf_xd_sign(const struct xd_inst *in, struct tf_message *m, struct tf_ctx *x)
         return TF_ERROR;
     if ((copy = xmlCopyDoc(doc, 1)) == NULL)
         return x->fail(x, 500, "transform-failed", NULL, WHO ": out of memory");
-    if ((sig = template(in, copy)) == NULL ||
-        tf_xd_ctx_init(in, &d, tf_xd_key_evp(in->own.key)) < 0) {
+    if ((sig = template(in, copy)) == NULL) {
         xmlFreeDoc(copy);
         return x->fail(x, 500, "signing-failed", NULL, WHO ": xmlsec1 could not set up the "
                        "signature");
     }
-    if (xmlSecDSigCtxSign(&d, sig) < 0 || d.status != xmlSecDSigStatusSucceeded) {
+    struct tf_ctx *arena = tf_xml_alloc_pause(); /* xmlsec1's churn on the heap (xml_alloc.h) */
+    int set_up = tf_xd_ctx_init(in, &d, tf_xd_key_evp(in->own.key)) == 0, made = 0;
+    if (set_up) {
+        made = xmlSecDSigCtxSign(&d, sig) == 0 && d.status == xmlSecDSigStatusSucceeded;
+        if (made)
+            tf_xd_signed_info(x, &d, &signed_info, &n);
         xmlSecDSigCtxFinalize(&d);
+    }
+    tf_xml_alloc_resume(arena);
+    if (!made) {
         xmlFreeDoc(copy);
+        if (!set_up)
+            return x->fail(x, 500, "signing-failed", NULL, WHO ": xmlsec1 could not set up the "
+                           "signature");
         return x->fail(x, 500, "signing-failed", NULL, WHO ": signing with %s failed",
                        tf_sig_alg_name(in->own.alg, TF_SIG_XML));
     }
-    tf_xd_signed_info(x, &d, &signed_info, &n);
-    xmlSecDSigCtxFinalize(&d);
     if (add_key_info(x, &in->own, sig) < 0) {
         xmlFreeDoc(copy);
         return x->fail(x, 500, "signing-failed", NULL, WHO ": out of memory");
