@@ -22,12 +22,21 @@ BAD_LOG_MARKS = ("[alert]", "[crit]", '"level":"crit"', "AddressSanitizer", "Lea
                  "runtime error")
 
 
+GIVEN_PORTS = set()  # every port free_port handed out in this run
+
+
 def free_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    """A loopback port nothing listens on, never one handed out before in this run: the kernel
+    may give the same free port to two binds in a row, and a configuration with two listeners on
+    one port is refused."""
+    while True:
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()
+        if port not in GIVEN_PORTS:
+            GIVEN_PORTS.add(port)
+            return port
 
 
 def wait_port(host, port, proc, timeout):
