@@ -4,13 +4,32 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
+#include "alloc.h"
 #include "sha256.h"
 #include "text.h"
 
 #define SECRET_MIN 32 /* bytes: an HMAC-SHA-256 key as long as its output (RFC 7518 3.2) */
+
+void
+pt_key_kind(const EVP_PKEY *k, int *type, int *curve)
+{
+    char name[64];
+    size_t len = 0;
+
+    *type = EVP_PKEY_get_base_id(k);
+    *curve = 0;
+    if (*type == EVP_PKEY_EC &&
+        EVP_PKEY_get_utf8_string_param(k, OSSL_PKEY_PARAM_GROUP_NAME, name, sizeof name, &len)) {
+        *curve = OBJ_sn2nid(name);
+        if (*curve == NID_undef)
+            *curve = EC_curve_nist2nid(name);
+    }
+}
 
 static void
 key_digest(struct pt_sign_key *k, const unsigned char *der, size_t n)
@@ -82,8 +101,8 @@ load_secret(const struct gw_jctx *c, const char *path, const char *name, struct 
         return -1;
     while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
         len--;
-    k->secret = malloc(len * 3 / 4 + 3);
-    n = k->secret != NULL ? gw_base64_decode(buf, len, k->secret, 1) : -1;
+    k->secret = gw_xmalloc(len * 3 / 4 + 3);
+    n = gw_base64_decode(buf, len, k->secret, 1);
     if (n < SECRET_MIN)
         gw_jctx_error(c, path, "%s does not hold a base64url secret of at least %d bytes", file,
                       SECRET_MIN);
@@ -130,6 +149,8 @@ load_key(const struct gw_jctx *c, const json_t *o, const char *path, struct pt_s
         load_public_key(c, kpath, name, k);
     else
         load_secret(c, kpath, name, k);
+    if (k->pub != NULL)
+        pt_key_kind(k->pub, &k->type, &k->curve);
 }
 
 void
@@ -141,8 +162,9 @@ pt_bundle_signing(const struct gw_jctx *c, const json_t *root, struct pt_partner
 
     if (list != NULL && n == 0)
         gw_jctx_error(c, "signing", "an empty list: leave \"signing\" out instead");
-    if (n == 0 || (p->sign_keys = calloc(n, sizeof *p->sign_keys)) == NULL)
+    if (n == 0)
         return;
+    p->sign_keys = gw_xcalloc(n, sizeof *p->sign_keys);
     p->nsign_keys = n;
     for (size_t i = 0; i < n; i++) {
         const json_t *o = json_array_get(list, i);

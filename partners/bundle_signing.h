@@ -14,6 +14,10 @@
  * bundle). */
 void pt_bundle_signing(const struct gw_jctx *c, const json_t *root, struct pt_partner *p);
 
+/* k's kind for the signature algorithms that fit it: its base type (EVP_PKEY_RSA,
+ * EVP_PKEY_RSA_PSS, EVP_PKEY_EC, EVP_PKEY_ED25519 ...) and, for EC, its curve's NID (else 0). */
+void pt_key_kind(const EVP_PKEY *k, int *type, int *curve);
+
 /* Free p's signing keys. */
 void pt_sign_keys_free(struct pt_sign_key *k, size_t n);
 

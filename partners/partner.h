@@ -110,6 +110,8 @@ struct pt_sign_key {
     X509 *cert;              /* the certificate, or NULL */
     EVP_PKEY *pub;           /* its public key (the certificate's, or a PEM public key); NULL for
                               * a secret */
+    int type, curve;         /* pub's kind, found at load (pt_key_kind): EVP_PKEY_RSA, ..., and
+                              * for EC its curve's NID; 0 for a secret */
     unsigned char *secret;   /* an HMAC secret, or NULL */
     size_t secret_len;
     char sha256[65];         /* SHA-256 (hex) of the certificate's DER, of the public key's

@@ -15,12 +15,6 @@
 #define WHO "http_signature"
 #define FUTURE_SKEW_S 60 /* a created this far ahead of our clock is still taken */
 
-/* The RFC 9421 names of the table's algorithms: to find those a key fits. */
-static const char *const http_algs[] = {
-    "rsa-pss-sha512", "rsa-v1_5-sha256", "ecdsa-p256-sha256", "ecdsa-p384-sha384", "ed25519",
-    "hmac-sha256", NULL,
-};
-
 /* Is the serialization of a the same as b's (component identifiers with their parameters)? */
 static int
 same_id(const struct gw_sfv_item *a, const struct gw_sfv_item *b)
@@ -94,11 +88,10 @@ static int
 fitting(const struct pt_partner *p, tf_sig_algs allowed, const char *kid,
         const struct tf_sig_alg **found)
 {
+    const struct tf_sig_alg *a;
     int n = 0;
 
-    for (size_t i = 0; http_algs[i] != NULL; i++) {
-        const struct tf_sig_alg *a = tf_sig_alg_find(TF_SIG_HTTP, http_algs[i],
-                                                     strlen(http_algs[i]));
+    for (size_t i = 0; (a = tf_sig_alg_at(i)) != NULL; i++) {
         int fits = 0;
         if (!tf_sig_allowed(allowed, a))
             continue;

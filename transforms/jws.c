@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "context.h"
 #include "http_parser.h"
 #include "sig.h"
@@ -80,11 +81,10 @@ protected_header(struct jws *j)
     if (text == NULL)
         return -1;
     n = strlen(text);
-    j->protected = malloc(n * 4 / 3 + 4);
-    if (j->protected != NULL)
-        j->protected_len = gw_base64_encode(j->protected, (unsigned char *)text, n, 1);
+    j->protected = gw_xmalloc(n * 4 / 3 + 4);
+    j->protected_len = gw_base64_encode(j->protected, (unsigned char *)text, n, 1);
     free(text);
-    return j->protected != NULL ? 0 : -1;
+    return 0;
 }
 
 static void *
@@ -119,7 +119,7 @@ jws_create(const struct tf_conf *cc)
         cc->error(cc, "unwrap", "a boolean, for a JWS verified from the body only");
         return NULL;
     }
-    j = calloc(1, sizeof *j);
+    j = gw_xcalloc(1, sizeof *j);
     j->sign = sign != NULL;
     j->unwrap = unwrap == NULL || json_is_true(unwrap);
     j->field = field != NULL ? strdup(json_string_value(field)) : NULL;

@@ -12,6 +12,7 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 
+#include "bundle_signing.h"
 #include "context.h"
 #include "sha256.h"
 #include "text.h"
@@ -57,6 +58,12 @@ tf_sig_alg_find(enum tf_sig_names names, const char *name, size_t len)
     return NULL;
 }
 
+const struct tf_sig_alg *
+tf_sig_alg_at(size_t i)
+{
+    return i < NALGS ? &algs[i] : NULL;
+}
+
 int
 tf_sig_allowed(tf_sig_algs allowed, const struct tf_sig_alg *a)
 {
@@ -99,29 +106,19 @@ tf_sig_algs_conf(const struct tf_conf *cc, const json_t *obj, const char *sub,
     return set;
 }
 
+/* Does a fit a key of that kind (pt_key_kind)? */
 static int
-ec_curve(const EVP_PKEY *pub)
-{
-    char name[64];
-    size_t len = 0;
-
-    if (!EVP_PKEY_get_utf8_string_param(pub, OSSL_PKEY_PARAM_GROUP_NAME, name, sizeof name, &len))
-        return 0;
-    return OBJ_sn2nid(name) != NID_undef ? OBJ_sn2nid(name) : EC_curve_nist2nid(name);
-}
-
-static int
-pub_fits(const struct tf_sig_alg *a, const EVP_PKEY *pub)
+kind_fits(const struct tf_sig_alg *a, int type, int curve)
 {
     switch (a->family) {
     case TF_SIG_RSA:
+        return type == EVP_PKEY_RSA;
     case TF_SIG_RSA_PSS:
-        return EVP_PKEY_is_a(pub, "RSA") || (a->family == TF_SIG_RSA_PSS &&
-                                              EVP_PKEY_is_a(pub, "RSA-PSS"));
+        return type == EVP_PKEY_RSA || type == EVP_PKEY_RSA_PSS;
     case TF_SIG_EC:
-        return EVP_PKEY_is_a(pub, "EC") && ec_curve(pub) == a->curve;
+        return type == EVP_PKEY_EC && curve == a->curve;
     case TF_SIG_ED25519:
-        return EVP_PKEY_is_a(pub, "ED25519");
+        return type == EVP_PKEY_ED25519;
     case TF_SIG_HMAC:
         break;
     }
@@ -133,7 +130,7 @@ tf_sig_key_fits(const struct tf_sig_alg *a, const struct pt_sign_key *k)
 {
     if (a->family == TF_SIG_HMAC)
         return k->secret != NULL && k->pub == NULL;
-    return k->pub != NULL && pub_fits(a, k->pub);
+    return k->pub != NULL && kind_fits(a, k->type, k->curve);
 }
 
 /* ---- ECDSA: JOSE's raw r||s and OpenSSL's DER ------------------------------------------------- */
@@ -294,7 +291,8 @@ tf_sig_own_conf(const struct tf_conf *cc, const json_t *obj, const char *sub,
         cc->error(cc, sub, "must be an object: {\"key\", \"alg\", \"certificate\", \"kid\"}");
         return -1;
     }
-    gw_jctx_check_keys(c, obj, path, keys);
+    if (gw_jctx_check_keys(c, obj, path, keys) > 0)
+        return -1;
     key = gw_jctx_string(c, obj, path, "key", 1);
     alg = gw_jctx_string(c, obj, path, "alg", 1);
     cert = gw_jctx_string(c, obj, path, "certificate", 0);
@@ -314,7 +312,9 @@ tf_sig_own_conf(const struct tf_conf *cc, const json_t *obj, const char *sub,
     if ((o->key = gw_jctx_load_key(c, gw_jpath_key(kpath, sizeof kpath, path, "key"), key,
                                    NULL)) == NULL)
         return -1;
-    if (!pub_fits(o->alg, o->key)) {
+    int type, curve;
+    pt_key_kind(o->key, &type, &curve);
+    if (!kind_fits(o->alg, type, curve)) {
         gw_jctx_error(c, gw_jpath_key(kpath, sizeof kpath, path, "alg"),
                       "%s does not fit the key in %s", alg, key);
         return -1;

@@ -43,6 +43,8 @@ const char *tf_sig_alg_name(const struct tf_sig_alg *a, enum tf_sig_names names)
 /* A step's allow-list: a bit per algorithm of the table. */
 typedef unsigned tf_sig_algs;
 int tf_sig_allowed(tf_sig_algs allowed, const struct tf_sig_alg *a);
+/* The table's algorithm i (0, 1, ...), or NULL past its end: to walk an allow-list. */
+const struct tf_sig_alg *tf_sig_alg_at(size_t i);
 
 /* Read "algorithms" of obj, the step's config or its member sub ("verify"; NULL: the config
  * itself): a list of names in that standard, required; unknown names, "none" and duplicates

@@ -25,6 +25,7 @@
 #include <xmlsec/buffer.h>
 #include <xmlsec/strings.h>
 
+#include "arena.h"
 #include "body_forms.h"
 #include "builtins_sig.h"
 #include "sha256.h"
@@ -63,11 +64,7 @@ ds_child(xmlNodePtr n, const xmlChar *local)
 static char *
 dup_str(struct tf_ctx *x, const char *v)
 {
-    size_t n = strlen(v);
-    char *s = x->alloc(x, n + 1);
-
-    memcpy(s, v, n + 1);
-    return s;
+    return gw_arena_strndup(x->host, v, strlen(v));
 }
 
 /* n's Algorithm, in x's arena ("" when none). */

@@ -15,6 +15,7 @@
 #include <xmlsec/crypto.h>
 #include <xmlsec/templates.h>
 
+#include "arena.h"
 #include "body_forms.h"
 #include "sig.h"
 #include "text.h"
@@ -114,7 +115,7 @@ tf_xd_sign(const struct xd_inst *in, struct tf_message *m, struct tf_ctx *x)
     }
     x->set_xml(x, m, copy);
     if (in->own.kid != NULL) /* the audit event is written after the exchange */
-        kid = strcpy(x->alloc(x, strlen(in->own.kid) + 1), in->own.kid);
+        kid = gw_arena_strndup(x->host, in->own.kid, strlen(in->own.kid));
     tf_sig_note(x, m, WHO, in->own.alg, TF_SIG_XML, kid, NULL, &in->own, signed_info, n);
     return TF_DONE;
 }

@@ -233,16 +233,18 @@ order_1k() {
     [ "$(wc -c <"$1")" = 1024 ] || die "$1: not 1024 bytes"
 }
 
-# post_xml_lua SCRIPT FILE: a wrk script that POSTs FILE as XML.
-post_xml_lua() {
-    cat >"$1" <<EOF
--- wrk: POST $(basename "$2") as XML
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/xml"
-local f = assert(io.open("$2", "rb"))
-wrk.body = f:read("*a")
-f:close()
-EOF
+# post_lua SCRIPT FILE TYPE [FIELD VALUE]: a wrk script that POSTs FILE as Content-Type TYPE,
+# with the field FIELD: VALUE when given.
+post_lua() {
+    {
+        echo "-- wrk: POST $(basename "$2") as $3"
+        echo 'wrk.method = "POST"'
+        echo "wrk.headers[\"Content-Type\"] = \"$3\""
+        [ $# -lt 5 ] || echo "wrk.headers[\"$4\"] = \"$5\""
+        echo "local f = assert(io.open(\"$2\", \"rb\"))"
+        echo 'wrk.body = f:read("*a")'
+        echo 'f:close()'
+    } >"$1"
 }
 
 # portico_config [TARGET [AUDIT [SET [KAFKA [ADMIN]]]]]: TARGET's folder and ports (portico,
@@ -327,22 +329,15 @@ portico_config() {
     ]
 }
 EOF
-    post_xml_lua "$B/post-pain.lua" "$PAIN001"
-    post_xml_lua "$B/post-camt.lua" "$SAMPLES/camt.053-sample.xml"
+    post_lua "$B/post-pain.lua" "$PAIN001" application/xml
+    post_lua "$B/post-camt.lua" "$SAMPLES/camt.053-sample.xml" application/xml
     # the chains as transform_bench runs them (tfbench: the chain's CPU beside the parse)
     printf '[ { "xml_to_json": %s }, { "json_map": %s } ]\n' "$PAIN_TO_JSON" "$PAIN_MAP" \
         >"$B/chain-pain.json"
     printf '[ { "xml_to_json": %s }, { "json_map": %s } ]\n' "$CAMT_TO_JSON" "$CAMT_MAP" \
         >"$B/chain-camt.json"
     order_1k "$B/order-1k.json"
-    cat >"$B/post-order-1k.lua" <<EOF
--- wrk: POST the kafka case's 1 KB JSON order
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-local f = assert(io.open("$B/order-1k.json", "rb"))
-wrk.body = f:read("*a")
-f:close()
-EOF
+    post_lua "$B/post-order-1k.lua" "$B/order-1k.json" application/json
     # the signed cases' routes, on portico only (a previous build may not know signatures)
     local signing="" signed_routes=""
     if [ "$t" = portico ]; then
@@ -398,18 +393,10 @@ EOF
     "$PORTICO" transform -c "$d/portico.json" --partner bench-partner --route sign-xml \
         --content-type application/xml "$PAIN001" >"$B/pain-signed.xml" ||
         die "signing the xmldsig case's pain.001"
-    post_xml_lua "$B/post-pain-signed.lua" "$B/pain-signed.xml"
+    post_lua "$B/post-pain-signed.lua" "$B/pain-signed.xml" application/xml
     sig=$("$PORTICO" transform -c "$d/portico.json" --partner bench-partner --route sign-jws -i \
         --content-type application/json "$B/order-1k.json" | sed -n 's/^X-JWS-Signature: //p')
     [ -n "$sig" ] || die "signing the jws case's order: no X-JWS-Signature"
     echo "$sig" >"$B/order-1k.jws"
-    cat >"$B/post-order-1k-jws.lua" <<EOF
--- wrk: POST the 1 KB JSON order with its detached JWS (the signed cases)
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["X-JWS-Signature"] = "$sig"
-local f = assert(io.open("$B/order-1k.json", "rb"))
-wrk.body = f:read("*a")
-f:close()
-EOF
+    post_lua "$B/post-order-1k-jws.lua" "$B/order-1k.json" application/json X-JWS-Signature "$sig"
 }

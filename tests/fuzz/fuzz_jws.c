@@ -19,6 +19,7 @@
 
 #include "arena.h"
 #include "builtins_sig.h"
+#include "bundle_signing.h"
 #include "context.h"
 #include "diag.h"
 #include "json_loc.h"
@@ -44,6 +45,7 @@ ec_key(struct pt_sign_key *k, const char *kid)
     k->pub = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
     k->kid = (char *)kid;
     CHECK(k->pub != NULL);
+    pt_key_kind(k->pub, &k->type, &k->curve);
     memset(k->x5t, 0x5a, sizeof k->x5t);
 }
 

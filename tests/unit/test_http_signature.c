@@ -19,6 +19,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include "bundle_signing.h"
 #include "http_signature.h"
 #include "sha256.h"
 #include "text.h"
@@ -215,6 +216,13 @@ setup(void **state)
     e.acme_keys[1] = (struct pt_sign_key){ .pub = pub_of(ed) };
     e.globex_keys[0] = (struct pt_sign_key){ .kid = "globex-1", .pub = pub_of(other) };
     e.globex_keys[1] = (struct pt_sign_key){ .kid = "globex-rsa", .pub = pub_of(rsa) };
+    for (size_t i = 0; i < 4; i++) /* their kinds, as the bundle loader finds them */
+        if (e.rfc_keys[i].pub != NULL)
+            pt_key_kind(e.rfc_keys[i].pub, &e.rfc_keys[i].type, &e.rfc_keys[i].curve);
+    for (size_t i = 0; i < 2; i++) {
+        pt_key_kind(e.acme_keys[i].pub, &e.acme_keys[i].type, &e.acme_keys[i].curve);
+        pt_key_kind(e.globex_keys[i].pub, &e.globex_keys[i].type, &e.globex_keys[i].curve);
+    }
     e.acme = (struct pt_partner){ .id = "acme-bank", .sign_keys = e.acme_keys, .nsign_keys = 2 };
     e.globex = (struct pt_partner){ .id = "globex", .sign_keys = e.globex_keys, .nsign_keys = 2 };
     e.all[0] = &e.acme;

@@ -153,6 +153,7 @@ key_of(struct pt_sign_key *k, EVP_PKEY *pub, const char *secret, const char *kid
     unsigned char *der = NULL;
     int n = i2d_PUBKEY(pub, &der);
     k->pub = pub;
+    pt_key_kind(pub, &k->type, &k->curve);
     gw_sha256_once(der, (size_t)n, k->x5t);
     gw_hex_encode(k->sha256, k->x5t, 32);
     OPENSSL_free(der);

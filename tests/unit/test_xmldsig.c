@@ -30,6 +30,7 @@
 #include <xmlsec/xmltree.h>
 
 #include "builtins_sig.h"
+#include "bundle_signing.h"
 #include "partner.h"
 #include "sha256.h"
 #include "text.h"
@@ -97,6 +98,7 @@ sign_key(struct pt_sign_key *sk, const char *kid, EVP_PKEY *k, X509 *c)
 
     assert_true(len > 0);
     *sk = (struct pt_sign_key){ .kid = (char *)kid, .cert = c, .pub = k };
+    pt_key_kind(k, &sk->type, &sk->curve);
     gw_sha256_once(der, (size_t)len, sk->x5t);
     gw_hex_encode(sk->sha256, sk->x5t, 32);
     OPENSSL_free(der);
